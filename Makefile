@@ -1,0 +1,37 @@
+# The user's interface to etcdlab. Everything real happens in CMake (CMakePresets.json) and the
+# scripts under tools/; this file only names the entry points.
+#
+#   make deps                 install the Debian packages (prints the sudo line if not root)
+#   make                      build everything into build/ (programs in build/bin)
+#   make check                deps, build, every test (C++, ASan, Python), grader self-check
+#   make lab1 ... make lab5   one lab's tests against your code   [TEST=Suite.Name] [OWN=1,2,3]
+#   make grade LAB=n          grade a lab as the instructor would  [SUBMISSION=dir]
+#   make bench                benchmarks (figures, never pass/fail)
+PY := /usr/bin/python3
+
+.PHONY: all build deps check lab1 lab2 lab3 lab4 lab5 grade bench clean
+
+all: build
+
+build:
+	@test -f build/build.ninja || cmake --preset default
+	cmake --build --preset default
+
+deps:
+	@tools/deps.sh
+
+check:
+	@tools/check.sh
+
+lab1 lab2 lab3 lab4 lab5:
+	@tools/lab.sh $(subst lab,,$@) "$(OWN)" "$(TEST)"
+
+grade:
+	@test -n "$(LAB)" || { echo "usage: make grade LAB=n [SUBMISSION=dir]"; exit 2; }
+	$(PY) grader/grade --lab $(LAB) $(if $(SUBMISSION),--submission $(SUBMISSION))
+
+bench: build
+	@tools/bench.sh
+
+clean:
+	rm -rf build build-asan build-release .grade

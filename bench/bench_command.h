@@ -1,0 +1,10 @@
+#pragma once
+// Each benchmark registers one subcommand of etcdlab-bench.
+#include <CLI/CLI.hpp>
+
+namespace etcdlab::bench {
+
+// `etcdlab-bench wal`: WAL append+sync throughput against the disk's raw fdatasync rate.
+void add_wal_command(CLI::App& app);
+
+}  // namespace etcdlab::bench

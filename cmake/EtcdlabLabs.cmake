@@ -1,0 +1,171 @@
+# The lab mechanism.
+#
+# Every layer has one public API (the headers in labs/NN-name/include) and two implementations:
+# the student's (labs/NN-name/src, a skeleton in this repository) and the reference
+# (solution/NN-name). For lab N with layer L this file makes:
+#
+#   etcdlab_L_api              the headers (and the APIs of the layers below): what provided
+#                              code such as the simulator compiles against
+#   etcdlab_labNN_student      the student's implementation (static library)
+#   etcdlab_labNN_reference    the reference implementation, when solution/ is present
+#   etcdlab_L                  the implementation everything links: the reference, or the
+#                              student's when N is listed in ETCDLAB_OWN_LABS
+#   labNN-tests                the lab's tests linked against the student's implementation
+#   labNN-tests-reference      the same tests against the reference (registered in ctest)
+#   labNN-tests-broken         (labs with broken variants) the reference compiled with
+#                              ETCDLAB_BROKEN_VARIANTS, the variant chosen at run time
+#
+# So `make labN` tests the student's lab N on top of the reference for every other lab, and
+# `make labN OWN=1,2,N` stacks the student's own earlier labs underneath.
+#
+# Libraries of provided code that call into a layer (the simulator, the node) are OBJECT
+# libraries linked against etcdlab_L_api only; executables link the implementations. That way
+# one binary can hold the simulator with the student's Raft, another with the reference's.
+
+string(REPLACE "," ";" ETCDLAB_OWN_LABS_LIST "${ETCDLAB_OWN_LABS}")
+set_property(GLOBAL PROPERTY ETCDLAB_LAYERS "")
+
+function(etcdlab_lab_nn number out)
+  if(number LESS 10)
+    set(${out} "0${number}" PARENT_SCOPE)
+  else()
+    set(${out} "${number}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# etcdlab_add_lab(NUMBER 2 LAYER raft DIR labs/02-raft REFERENCE solution/02-raft
+#                 LOWER log [TEST_DEPENDS etcdlab_sim] [BROKEN_VARIANTS])
+function(etcdlab_add_lab)
+  cmake_parse_arguments(LAB "BROKEN_VARIANTS" "NUMBER;LAYER;DIR;REFERENCE" "LOWER;TEST_DEPENDS"
+                        ${ARGN})
+  etcdlab_lab_nn(${LAB_NUMBER} nn)
+  set(lab_dir ${CMAKE_SOURCE_DIR}/${LAB_DIR})
+  set(ref_dir ${CMAKE_SOURCE_DIR}/${LAB_REFERENCE})
+  set(L ${LAB_LAYER})
+
+  add_library(etcdlab_${L}_api INTERFACE)
+  target_include_directories(etcdlab_${L}_api INTERFACE ${lab_dir}/include)
+  target_link_libraries(etcdlab_${L}_api INTERFACE etcdlab_common)
+  set(lower_impls "")
+  foreach(lower ${LAB_LOWER})
+    target_link_libraries(etcdlab_${L}_api INTERFACE etcdlab_${lower}_api)
+    list(APPEND lower_impls etcdlab_${lower})
+  endforeach()
+
+  file(GLOB student_sources CONFIGURE_DEPENDS ${lab_dir}/src/*.cc)
+  add_library(etcdlab_lab${nn}_student STATIC ${student_sources})
+  target_include_directories(etcdlab_lab${nn}_student PRIVATE ${lab_dir}/src)
+  target_link_libraries(etcdlab_lab${nn}_student PUBLIC etcdlab_${L}_api ${lower_impls}
+                        PRIVATE etcdlab_warnings)
+
+  file(GLOB ref_sources CONFIGURE_DEPENDS ${ref_dir}/*.cc)
+  set(has_reference FALSE)
+  if(ref_sources)
+    set(has_reference TRUE)
+    add_library(etcdlab_lab${nn}_reference STATIC ${ref_sources})
+    target_include_directories(etcdlab_lab${nn}_reference PRIVATE ${ref_dir})
+    target_link_libraries(etcdlab_lab${nn}_reference PUBLIC etcdlab_${L}_api ${lower_impls}
+                          PRIVATE etcdlab_warnings)
+    if(LAB_BROKEN_VARIANTS)
+      add_library(etcdlab_lab${nn}_reference_broken STATIC ${ref_sources})
+      target_include_directories(etcdlab_lab${nn}_reference_broken PRIVATE ${ref_dir})
+      target_compile_definitions(etcdlab_lab${nn}_reference_broken PRIVATE
+                                 ETCDLAB_BROKEN_VARIANTS=1)
+      target_link_libraries(etcdlab_lab${nn}_reference_broken PUBLIC etcdlab_${L}_api
+                            ${lower_impls} PRIVATE etcdlab_warnings)
+    endif()
+  endif()
+
+  add_library(etcdlab_${L} INTERFACE)
+  if(has_reference AND NOT "${LAB_NUMBER}" IN_LIST ETCDLAB_OWN_LABS_LIST)
+    target_link_libraries(etcdlab_${L} INTERFACE etcdlab_lab${nn}_reference)
+  else()
+    target_link_libraries(etcdlab_${L} INTERFACE etcdlab_lab${nn}_student)
+  endif()
+
+  set_property(GLOBAL APPEND PROPERTY ETCDLAB_LAYERS "${LAB_NUMBER}:${L}")
+  set_property(GLOBAL PROPERTY ETCDLAB_LAYER_${L}_LOWER "${LAB_LOWER}")
+  set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_DIR ${lab_dir})
+  set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_HAS_REFERENCE ${has_reference})
+  set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_BROKEN ${LAB_BROKEN_VARIANTS})
+  set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_TEST_DEPENDS "${LAB_TEST_DEPENDS}")
+endfunction()
+
+# Whether layer `layer` is built on `base`, directly or through other layers.
+function(etcdlab_layer_depends_on layer base out)
+  get_property(lower GLOBAL PROPERTY ETCDLAB_LAYER_${layer}_LOWER)
+  set(result FALSE)
+  foreach(l ${lower})
+    if(l STREQUAL base)
+      set(result TRUE)
+    else()
+      etcdlab_layer_depends_on(${l} ${base} sub)
+      if(sub)
+        set(result TRUE)
+      endif()
+    endif()
+  endforeach()
+  set(${out} ${result} PARENT_SCOPE)
+endfunction()
+
+# Makes every lab's test binaries; call once all labs and the provided code they test with
+# (TEST_DEPENDS) are declared. A lab's tests link its own implementation under test and the
+# selected implementation of every other layer that is not built on it.
+function(etcdlab_add_lab_tests)
+  get_property(layers GLOBAL PROPERTY ETCDLAB_LAYERS)
+  foreach(entry ${layers})
+    string(REPLACE ":" ";" parts ${entry})
+    list(GET parts 0 number)
+    list(GET parts 1 L)
+    etcdlab_lab_nn(${number} nn)
+    get_property(lab_dir GLOBAL PROPERTY ETCDLAB_LAB${nn}_DIR)
+    get_property(has_reference GLOBAL PROPERTY ETCDLAB_LAB${nn}_HAS_REFERENCE)
+    get_property(broken GLOBAL PROPERTY ETCDLAB_LAB${nn}_BROKEN)
+    get_property(test_depends GLOBAL PROPERTY ETCDLAB_LAB${nn}_TEST_DEPENDS)
+
+    file(GLOB test_sources CONFIGURE_DEPENDS ${lab_dir}/tests/*.cc)
+    if(NOT test_sources)
+      continue()
+    endif()
+    set(others "")
+    foreach(other_entry ${layers})
+      string(REPLACE ":" ";" other_parts ${other_entry})
+      list(GET other_parts 1 other)
+      etcdlab_layer_depends_on(${other} ${L} built_on_this)
+      if(NOT other STREQUAL L AND NOT built_on_this)
+        list(APPEND others etcdlab_${other})
+      endif()
+    endforeach()
+
+    # The tests are compiled once and linked into each variant.
+    add_library(lab${nn}_test_objects OBJECT ${test_sources})
+    target_include_directories(lab${nn}_test_objects PRIVATE ${lab_dir}/tests)
+    target_compile_definitions(lab${nn}_test_objects PRIVATE ETCDLAB_LAB_NUMBER=${number})
+    target_link_libraries(lab${nn}_test_objects PUBLIC etcdlab_${L}_api etcdlab_test_support
+                          ${test_depends} PRIVATE etcdlab_warnings)
+
+    set(variants student)
+    if(has_reference)
+      list(APPEND variants reference)
+      if(broken)
+        list(APPEND variants reference_broken)
+      endif()
+    endif()
+    foreach(variant ${variants})
+      if(variant STREQUAL student)
+        set(exe lab${nn}-tests)
+      elseif(variant STREQUAL reference)
+        set(exe lab${nn}-tests-reference)
+      else()
+        set(exe lab${nn}-tests-broken)
+      endif()
+      add_executable(${exe})
+      target_link_libraries(${exe} PRIVATE lab${nn}_test_objects ${test_depends}
+                            etcdlab_lab${nn}_${variant} ${others})
+    endforeach()
+    if(has_reference)
+      gtest_discover_tests(lab${nn}-tests-reference DISCOVERY_MODE PRE_TEST
+                           PROPERTIES LABELS "lab${number}" TIMEOUT 300)
+    endif()
+  endforeach()
+endfunction()

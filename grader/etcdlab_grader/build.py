@@ -1,0 +1,214 @@
+"""Building what is graded.
+
+A submission is never built in place: the grader copies its own pristine tree into a work
+directory, replaces only the paths the student owns (rubric `owned`) with the submission's copy,
+configures a tests-only build and builds the lab's test target. So the tests, the API headers and
+the CMake files are always the grader's.
+
+Failures here are the submission's (it does not compile) or the environment's: they are raised
+as BuildFailure with a short excerpt of the log a student can act on, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+# Configure and build of one work tree; generous, but a compiler stuck in template recursion must
+# not hang the grader forever.
+BUILD_TIMEOUT_SECONDS = 45 * 60
+
+# Never copied from the pristine tree: build outputs, VCS data, the grader's own work area and
+# caches. `build*` and the data folders only at the top; caches anywhere.
+_EXCLUDE_AT_TOP = re.compile(r"^(build.*|\.git|\.grade|cluster-data)$")
+_EXCLUDE_ANYWHERE = {"__pycache__", ".hypothesis", ".pytest_cache", ".ipynb_checkpoints"}
+
+CONFIGURE_OPTIONS = [
+    "-G", "Ninja",
+    "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+    "-DPython3_EXECUTABLE=/usr/bin/python3",
+    "-DETCDLAB_TESTS_ONLY=ON",
+    "-DETCDLAB_BUILD_PYTHON=OFF",
+    # Every other lab links the reference: each lab is graded on its own.
+    "-DETCDLAB_OWN_LABS=",
+    # A warning is not a wrong answer.
+    "-DETCDLAB_WERROR=OFF",
+]
+
+
+@dataclass
+class BuildFailure(Exception):
+    stage: str  # "submission", "configure" or "build"
+    summary: str  # one sentence
+    excerpt: str = ""  # the useful lines of the log
+    log_path: Path | None = None
+
+    def __str__(self) -> str:
+        return self.summary + (f"\n{self.excerpt}" if self.excerpt else "")
+
+
+# ---- the work tree -----------------------------------------------------------------------------
+
+def _ignore_for(root: Path):
+    root = root.resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        at_top = Path(directory).resolve() == root
+        return {n for n in names
+                if n in _EXCLUDE_ANYWHERE or (at_top and _EXCLUDE_AT_TOP.match(n))}
+    return ignore
+
+
+def copy_pristine(pristine: Path, work: Path) -> None:
+    """Makes `work` a fresh copy of the pristine tree (without builds, .git and caches)."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(pristine, work, symlinks=True, ignore=_ignore_for(pristine))
+
+
+def find_submission_root(submission: Path, owned: list[str]) -> tuple[Path, str | None]:
+    """The folder of `submission` that holds the owned paths, and a note when it is not the top.
+
+    Uploaded archives often wrap the clone in one folder (etcdlab-main/labs/...): accept that
+    rather than fail a student over packaging.
+    """
+    if any((submission / p).exists() for p in owned):
+        return submission, None
+    children = [c for c in submission.iterdir()
+                if c.is_dir() and not c.name.startswith(".") and c.name != "__MACOSX"]
+    if len(children) == 1 and any((children[0] / p).exists() for p in owned):
+        return children[0], f"the submission is inside {children[0].name}/; graded from there"
+    return submission, None
+
+
+def overlay_owned(submission: Path, work: Path, owned: list[str]) -> None:
+    """Replaces each owned path of `work` by the submission's copy.
+
+    Raises BuildFailure(stage="submission") naming the first owned path the submission lacks;
+    the pristine copy of that path is left in place.
+    """
+    missing = [p for p in owned if not (submission / p).exists()]
+    if missing:
+        raise BuildFailure("submission",
+                           f"the submission has no {missing[0]} (looked for "
+                           f"{submission / missing[0]}); this is the folder you write your code in")
+    for rel in owned:
+        src, dst = submission / rel, work / rel
+        if dst.is_dir() and not dst.is_symlink():
+            shutil.rmtree(dst)
+        elif dst.exists() or dst.is_symlink():
+            dst.unlink()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, symlinks=True,
+                            ignore=shutil.ignore_patterns(*_EXCLUDE_ANYWHERE))
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+
+
+# ---- configure and build -----------------------------------------------------------------------
+
+def configure(source: Path, build_dir: Path, log_path: Path) -> None:
+    cmd = ["cmake", "-S", str(source), "-B", str(build_dir), *CONFIGURE_OPTIONS]
+    _run_logged(cmd, log_path, "configure", "CMake could not configure the work tree")
+
+
+def build_targets(build_dir: Path, targets: list[str], jobs: int, log_path: Path) -> None:
+    cmd = ["cmake", "--build", str(build_dir), "--parallel", str(jobs), "--target", *targets]
+    _run_logged(cmd, log_path, "build", f"building {' '.join(targets)} failed")
+
+
+def _run_logged(cmd: list[str], log_path: Path, stage: str, summary: str) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8", errors="replace") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT_SECONDS)
+        except FileNotFoundError:
+            raise BuildFailure(stage, f"{cmd[0]} is not installed (run `make deps`)",
+                               log_path=log_path) from None
+        except subprocess.TimeoutExpired as e:
+            text = (e.stdout or b"").decode("utf-8", "replace")
+            log.write(text)
+            raise BuildFailure(stage, f"{summary}: still running after "
+                               f"{BUILD_TIMEOUT_SECONDS // 60} minutes",
+                               error_excerpt(text), log_path) from None
+        text = proc.stdout.decode("utf-8", "replace")
+        log.write(text)
+    if proc.returncode != 0:
+        raise BuildFailure(stage, f"{summary} (exit status {proc.returncode})",
+                           error_excerpt(text), log_path)
+
+
+# ---- what a build directory has ----------------------------------------------------------------
+
+def target_exists(build_dir: Path, target: str) -> bool:
+    """Whether the configured build directory defines `target` (a lab without tests has none)."""
+    ninja = build_dir / "build.ninja"
+    if ninja.exists():
+        return re.search(rf"^build {re.escape(target)}: phony ", ninja.read_text(errors="replace"),
+                         re.MULTILINE) is not None
+    makefile = build_dir / "Makefile"  # other generators: ask the build tool
+    if makefile.exists():
+        proc = subprocess.run(["cmake", "--build", str(build_dir), "--target", "help"],
+                              capture_output=True, text=True)
+        return re.search(rf"\b{re.escape(target)}\b", proc.stdout) is not None
+    return False
+
+
+def cache_value(build_dir: Path, key: str) -> str | None:
+    """A value from the build directory's CMakeCache.txt, or None."""
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.exists():
+        return None
+    for line in cache.read_text(errors="replace").splitlines():
+        if line.startswith(key + ":"):
+            return line.split("=", 1)[1] if "=" in line else ""
+    return None
+
+
+def binary_path(build_dir: Path, target: str) -> Path:
+    return build_dir / "bin" / target  # CMAKE_RUNTIME_OUTPUT_DIRECTORY in the top CMakeLists.txt
+
+
+# ---- the useful part of a long log -------------------------------------------------------------
+
+_ERROR_LINE = re.compile(r"error:|CMake Error|^FAILED:|undefined reference to|"
+                         r"multiple definition of|ninja: build stopped", re.IGNORECASE)
+_MAX_LINE = 300  # a failing command line can run to kilobytes
+
+
+def error_excerpt(log: str, max_lines: int = 30, before: int = 2, after: int = 3) -> str:
+    """The lines that say what went wrong, with a little context, at most `max_lines` long.
+
+    Lines matching an error pattern are kept with `before`/`after` lines around them; windows
+    that touch are merged and separated by `...` otherwise. Without any error line the log's last
+    lines are the best guess.
+    """
+    lines = [ln if len(ln) <= _MAX_LINE else ln[:_MAX_LINE] + " [...]"
+             for ln in log.splitlines()]
+    hits = [i for i, ln in enumerate(lines) if _ERROR_LINE.search(ln)]
+    if not hits:
+        return "\n".join(lines[-max_lines:])
+    keep: list[int] = []
+    for i in hits:
+        for j in range(max(0, i - before), min(len(lines), i + after + 1)):
+            if not keep or j > keep[-1]:
+                keep.append(j)
+    out: list[str] = []
+    previous = None
+    for j in keep:
+        if previous is not None and j != previous + 1:
+            out.append("...")
+        out.append(lines[j])
+        previous = j
+    if len(out) > max_lines:
+        dropped = len(out) - max_lines
+        out = out[:max_lines] + [f"... ({dropped} more lines; the full log is in the build log)"]
+    return "\n".join(out)

@@ -1,0 +1,252 @@
+"""One grading run, end to end: get a build, then for each lab list, select, run and score."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import PRISTINE_ROOT, GraderError
+from . import build as builds
+from .gtest import ListFailure, TestResult, list_tests, run_tests, test_environment
+from .rubric import Lab, Selection, select_tests
+from .scoring import BUILD_FAILED, NOT_RUN, LabResult, score_lab, ungraded_lab
+
+
+class Progress:
+    """Lines for the person waiting (stderr), silenced by --quiet."""
+
+    def __init__(self, quiet: bool = False, stream=sys.stderr):
+        self.quiet = quiet
+        self.stream = stream
+        self._counting = False
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self._end_count()
+            print(message, file=self.stream, flush=True)
+
+    def count(self, done: int, total: int, failing: int) -> None:
+        # A single self-rewriting line, only on a terminal (logs get the summary instead).
+        if self.quiet or not self.stream.isatty():
+            return
+        self._counting = True
+        print(f"\r  {done}/{total} tests run, {failing} not passing", end="", file=self.stream,
+              flush=True)
+
+    def _end_count(self) -> None:
+        if self._counting:
+            print(file=self.stream)
+            self._counting = False
+
+    def done(self) -> None:
+        if not self.quiet:
+            self._end_count()
+
+
+@dataclass
+class GradeRun:
+    mode: str  # "submission" or "reference"
+    source: str  # what was graded: the submission folder or the build directory
+    seed_base: int | None
+    labs: list[LabResult]
+    started: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    lab_selector: str = ""  # "1" or "all", for replay commands
+    build_dir: str | None = None  # set when an existing build was graded (--build-dir)
+
+    @property
+    def score(self) -> float:
+        return sum(lab.score for lab in self.labs)
+
+    @property
+    def max_score(self) -> float:
+        return sum(lab.max_score for lab in self.labs)
+
+
+# ---- shared with the self-check ----------------------------------------------------------------
+
+def time_limits(lab: Lab, selection: Selection) -> dict[str, float]:
+    """Per test, the limit of the part that selects it (the largest, if several do)."""
+    limits: dict[str, float] = {}
+    for part in lab.parts:
+        for name in selection.by_part[part.id]:
+            limits[name] = max(limits.get(name, 0.0), part.time_limit)
+    return limits
+
+
+def run_selected(lab: Lab, binary: Path, selection: Selection, env: dict[str, str], jobs: int,
+                 progress: Progress, stop_at_first_failure: bool = False) -> dict[str, TestResult]:
+    names = selection.all_tests()
+    failing = 0
+
+    def on_result(result: TestResult) -> None:
+        nonlocal failing
+        failing += not result.passed
+        progress.count(len(seen) + 1, len(names), failing)
+        seen.append(result.name)
+
+    seen: list[str] = []
+    results = run_tests(binary, names, time_limits=time_limits(lab, selection), env=env,
+                        jobs=jobs, stop_at_first_failure=stop_at_first_failure,
+                        on_result=on_result)
+    progress.done()
+    return results
+
+
+def existing_build_dir(build_dir: Path) -> Path:
+    build_dir = build_dir.resolve()
+    if not (build_dir / "CMakeCache.txt").exists():
+        raise GraderError(f"{build_dir} is not a configured build directory (no CMakeCache.txt); "
+                          f"configure it first, e.g. `cmake --preset default`")
+    return build_dir
+
+
+# ---- grading -----------------------------------------------------------------------------------
+
+@dataclass
+class GradeRequest:
+    labs: list[Lab]
+    explicit: bool  # the labs were named (--lab N): a lab without tests is an error, not a skip
+    reference: bool
+    submission: Path
+    build_dir: Path | None
+    work_root: Path
+    seed_base: int | None
+    jobs: int
+    lab_selector: str
+    pristine: Path = PRISTINE_ROOT  # the tree tests, headers and build files come from
+
+
+def grade(request: GradeRequest, progress: Progress) -> GradeRun:
+    start = time.monotonic()
+    mode = "reference" if request.reference else "submission"
+    run = GradeRun(mode=mode, source="", seed_base=request.seed_base, labs=[],
+                   lab_selector=request.lab_selector)
+    build_dir, log_path, lab_failures = _prepare_build(request, run, progress)
+    if build_dir is None:  # configuring failed: every lab is recorded as a build failure
+        run.seconds = time.monotonic() - start
+        return run
+    env = test_environment(request.seed_base)
+
+    for lab in request.labs:
+        lab_start = time.monotonic()
+        target = lab.targets.reference if request.reference else lab.targets.student
+        if target is None:
+            raise GraderError(f"lab {lab.number} has no reference target in the rubric")
+        if not builds.target_exists(build_dir, target):
+            if request.explicit:
+                raise GraderError(f"lab {lab.number} has no tests in {build_dir} (no target "
+                                  f"{target}); its tests may not be written yet")
+            run.notes.append(f"lab {lab.number} skipped: no tests yet (no target {target})")
+            continue
+        if lab.number in lab_failures:
+            run.labs.append(build_failed(lab, lab_failures[lab.number]))
+            continue
+        result = _grade_lab(lab, target, build_dir, log_path, env, request, progress)
+        result.seconds = time.monotonic() - lab_start
+        if lab.python_tests:
+            result.notes.append("python_tests are listed but this grader does not run them yet")
+        run.labs.append(result)
+
+    if not run.labs:
+        raise GraderError("no lab in the rubric has tests in this build; nothing to grade")
+    run.seconds = time.monotonic() - start
+    return run
+
+
+def build_failed(lab: Lab, failure: builds.BuildFailure) -> LabResult:
+    message = failure.summary
+    if failure.log_path is not None:
+        message += f" (full log: {failure.log_path})"
+    return ungraded_lab(lab, BUILD_FAILED, message, failure.excerpt)
+
+
+def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
+                   ) -> tuple[Path | None, Path, dict[int, builds.BuildFailure]]:
+    """The build directory to take binaries from, the build log, and the labs whose submission
+    could not be used.
+
+    Returns build_dir None when configuring failed: then every lab is already recorded as a
+    build failure in `run`.
+    """
+    # An existing build directory is someone else's: the grader's log goes in its own work area.
+    shared_log = request.work_root / "grade-build.log"
+    shared_log.unlink(missing_ok=True)  # one run's log, not every run's
+    if request.build_dir is not None:
+        build_dir = existing_build_dir(request.build_dir)
+        run.source = f"build directory {build_dir}"
+        run.build_dir = str(build_dir)
+        own = builds.cache_value(build_dir, "ETCDLAB_OWN_LABS")
+        if own:
+            run.notes.append(f"{build_dir} links the student code of labs {own} under every lab "
+                             f"(ETCDLAB_OWN_LABS); a fresh grade would use the reference there")
+        return build_dir, shared_log, {}
+
+    main_build = request.pristine / "build"
+    if request.reference and (main_build / "CMakeCache.txt").exists():
+        # The reference is the pristine tree itself: its own build has everything needed.
+        run.source = f"reference, built in {main_build}"
+        return main_build, shared_log, {}
+
+    work = request.work_root / f"work-{'reference' if request.reference else request.lab_selector}"
+    log_path = work / "grade-build.log"
+    failures: dict[int, builds.BuildFailure] = {}
+    if request.reference:
+        run.source = "reference (fresh build)"
+        progress.say(f"copying the pristine tree into {work}")
+        builds.copy_pristine(request.pristine, work)
+    else:
+        submission = request.submission.resolve()
+        if not submission.is_dir():
+            raise GraderError(f"the submission {submission} is not a folder")
+        owned = [p for lab in request.labs for p in lab.owned]
+        submission, note = builds.find_submission_root(submission, owned)
+        if note:
+            run.notes.append(note)
+        run.source = str(submission)
+        progress.say(f"copying the pristine tree and the submission's "
+                     f"{', '.join(owned)} into {work}")
+        builds.copy_pristine(request.pristine, work)
+        for lab in request.labs:
+            try:
+                builds.overlay_owned(submission, work, list(lab.owned))
+            except builds.BuildFailure as f:
+                failures[lab.number] = f
+    try:
+        progress.say("configuring (cmake)")
+        builds.configure(work, work / "build", log_path)
+    except builds.BuildFailure as f:
+        for lab in request.labs:
+            run.labs.append(build_failed(lab, f))
+        return None, log_path, failures
+    return work / "build", log_path, failures
+
+
+def _grade_lab(lab: Lab, target: str, build_dir: Path, log_path: Path, env: dict[str, str],
+               request: GradeRequest, progress: Progress) -> LabResult:
+    progress.say(f"lab {lab.number}: building {target}")
+    try:
+        builds.build_targets(build_dir, [target], request.jobs, log_path)
+    except builds.BuildFailure as f:
+        if request.reference:
+            raise GraderError(f"the reference does not build: {f}") from None
+        return build_failed(lab, f)
+
+    binary = builds.binary_path(build_dir, target)
+    try:
+        names = list_tests(binary, env)
+    except ListFailure as f:
+        return ungraded_lab(lab, NOT_RUN, f"the test binary could not list its tests: {f.summary}",
+                            f.output)
+    selection = select_tests(lab, names)
+    seeds = (f"seed base {request.seed_base}" if request.seed_base is not None
+             else "default seeds")
+    progress.say(f"lab {lab.number}: running {len(selection.all_tests())} tests, "
+                 f"{request.jobs} at a time, {lab.time_limit:g} s limit each, {seeds}")
+    results = run_selected(lab, binary, selection, env, request.jobs, progress)
+    return score_lab(lab, selection, results, warnings=selection.problems())

@@ -1,0 +1,227 @@
+// Lab 1, part C: the WAL's behaviour on a healthy disk: append, replay, rotation, release.
+#include "etcdlab/log/wal.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "etcdlab/fs/posix_file_system.h"
+#include "etcdlab/fs/sim_file_system.h"
+#include "etcdlab/log/record.h"
+#include "log_test_util.h"
+
+namespace etcdlab::lab1 {
+
+class WalTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Wal> open(WalOptions options = small()) { return Wal::open(fs, "wal", options); }
+  static WalOptions small() { return WalOptions{4096, true}; }
+  SimFileSystem fs;
+};
+
+TEST_F(WalTest, EmptyWalReplaysNothing) {
+  auto wal = open();
+  EXPECT_TRUE(wal->replayed().entries.empty());
+  EXPECT_TRUE(wal->replayed().hard_state.empty());
+  EXPECT_EQ(wal->segments().size(), 1u) << "opening an empty directory creates the first segment";
+  EXPECT_EQ(wal->segments()[0], wal_segment_name(1, 1));
+  EXPECT_EQ(wal_segment_name(1, 1), "0000000000000001-0000000000000001.wal");
+  EXPECT_EQ(wal_segment_name(0x2a, 0x3e9), "000000000000002a-00000000000003e9.wal");
+}
+
+TEST_F(WalTest, ReplaysAppendedRecordsAfterReopen) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 4, 1));
+    wal->append_hard_state({1, 2, 3});
+    wal->append_entries(make_entries(4, 6, 1));
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().entries, make_entries(1, 6, 1));
+  EXPECT_EQ(wal->replayed().hard_state, (HardState{1, 2, 3}));
+  EXPECT_EQ(wal->replayed().repaired_bytes, 0u) << "a clean close needs no repair";
+}
+
+TEST_F(WalTest, LatestHardStateWins) {
+  {
+    auto wal = open();
+    for (uint64_t t = 1; t <= 5; ++t)
+      wal->append_hard_state({t, t % 3, t});
+    wal->sync();
+  }
+  EXPECT_EQ(open()->replayed().hard_state, (HardState{5, 2, 5}));
+}
+
+TEST_F(WalTest, AppendAtLowerIndexReplacesSuffixOnReplay) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 8, 1));
+    wal->append_entries(make_entries(5, 7, 2));  // a new leader replaced 5.. with its own
+    wal->sync();
+  }
+  auto expected = make_entries(1, 5, 1);
+  for (auto& e : make_entries(5, 7, 2))
+    expected.push_back(e);
+  EXPECT_EQ(open()->replayed().entries, expected) << "entry 7 of term 1 must not come back";
+}
+
+TEST_F(WalTest, AppendRejectsAGap) {
+  auto wal = open();
+  wal->append_entries(make_entries(1, 3, 1));
+  EXPECT_THROW(wal->append_entries(make_entries(5, 6, 1)), std::invalid_argument);
+  auto not_consecutive = make_entries(3, 5, 1);
+  not_consecutive[1].index = 7;
+  EXPECT_THROW(wal->append_entries(not_consecutive), std::invalid_argument);
+  wal->sync();
+  wal.reset();
+  EXPECT_EQ(open()->replayed().entries.size(), 2u) << "a rejected batch writes nothing";
+}
+
+TEST_F(WalTest, RotatesAtTheSegmentSize) {
+  {
+    auto wal = open();
+    for (uint64_t i = 1; i <= 100; ++i) {
+      wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+    }
+    wal->sync();
+    EXPECT_GE(wal->segments().size(), 5u) << "100 x ~230 bytes in 4 KiB segments";
+    auto names = wal->segments();
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end())) << "names sort in log order";
+  }
+  EXPECT_EQ(open()->replayed().entries, make_entries(1, 101, 1, std::string(200, 'r')));
+}
+
+TEST_F(WalTest, NewSegmentsArePreallocatedAndOldOnesTrimmed) {
+  auto wal = open();
+  for (uint64_t i = 1; i <= 40; ++i)
+    wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  wal->sync();
+  auto names = wal->segments();
+  ASSERT_GE(names.size(), 2u);
+  EXPECT_EQ(fs.contents("wal/" + names.back()).size(), 4096u) << "the last segment is preallocated";
+  std::string first = fs.contents("wal/" + names.front());
+  EXPECT_LT(first.size(), 4096u) << "a finished segment is cut at its last record";
+  EXPECT_NE(first.back(), '\0');
+}
+
+TEST_F(WalTest, HugeRecordGetsItsOwnSegment) {
+  std::string big(3 << 20, 'B');  // far above the segment size
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 3, 1));
+    wal->append_entries(make_entries(3, 4, 1, big));
+    wal->append_entries(make_entries(4, 5, 1));
+    wal->sync();
+  }
+  auto replayed = open()->replayed().entries;
+  ASSERT_EQ(replayed.size(), 4u);
+  EXPECT_EQ(replayed[2].data, big);
+}
+
+TEST_F(WalTest, ZeroLengthEntriesSurvive) {
+  {
+    auto wal = open();
+    std::vector<Entry> empty_data = make_entries(1, 4, 1);
+    for (auto& e : empty_data)
+      e.data.clear();
+    wal->append_entries(empty_data);
+    wal->sync();
+  }
+  auto replayed = open()->replayed().entries;
+  ASSERT_EQ(replayed.size(), 3u);
+  EXPECT_TRUE(replayed[1].data.empty());
+}
+
+TEST_F(WalTest, SnapshotMarkerDropsCoveredEntriesOnReplay) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 2));
+    wal->append_snapshot({6, 2});
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().entries, make_entries(7, 11, 2));
+  EXPECT_EQ(wal->replayed().base_index, 6u);
+  ASSERT_EQ(wal->replayed().snapshots.size(), 1u);
+  EXPECT_EQ(wal->replayed().snapshots[0], (SnapshotMark{6, 2}));
+}
+
+TEST_F(WalTest, InstalledSnapshotDropsADisagreeingLog) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1));
+    wal->append_snapshot({6, 3});  // term 3 at 6: the leader's history, not this log's
+    wal->append_entries(make_entries(7, 9, 3));
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().entries, make_entries(7, 9, 3))
+      << "entries 7..10 of term 1 must not come back after an installed snapshot";
+}
+
+TEST_F(WalTest, ReleaseRemovesOnlyWhollyCoveredSegments) {
+  auto wal = open();
+  for (uint64_t i = 1; i <= 100; ++i)
+    wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  wal->append_hard_state({1, 1, 100});
+  wal->append_snapshot({60, 1});
+  wal->sync();
+  size_t before = wal->segments().size();
+  wal->release_before(61);
+  auto after = wal->segments();
+  EXPECT_LT(after.size(), before);
+  EXPECT_FALSE(after.empty());
+  for (const auto& name : fs.list("wal")) {
+    EXPECT_NE(std::find(after.begin(), after.end(), name), after.end())
+        << name << " should be gone";
+  }
+  wal.reset();
+  auto reopened = open();
+  EXPECT_EQ(reopened->replayed().entries, make_entries(61, 101, 1, std::string(200, 'r')));
+  EXPECT_EQ(reopened->replayed().hard_state, (HardState{1, 1, 100}))
+      << "the hard state must survive the release of the segment that held it";
+}
+
+TEST_F(WalTest, ReleaseNeverRemovesTheLastSegment) {
+  auto wal = open();
+  wal->append_entries(make_entries(1, 5, 1));
+  wal->append_snapshot({4, 1});
+  wal->sync();
+  wal->release_before(1000);
+  EXPECT_EQ(wal->segments().size(), 1u);
+}
+
+TEST_F(WalTest, AppendsAfterReopenContinueTheLog) {
+  for (uint64_t round = 0; round < 5; ++round) {
+    auto wal = open();
+    wal->append_entries(make_entries(round * 10 + 1, round * 10 + 11, round + 1));
+    wal->sync();
+  }
+  auto replayed = open()->replayed().entries;
+  ASSERT_EQ(replayed.size(), 50u);
+  EXPECT_EQ(replayed.back().term, 5u);
+}
+
+TEST(WalOnRealDisk, ReplaysAfterReopen) {
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("etcdlab-lab1-" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::remove_all(dir);
+  PosixFileSystem fs;
+  {
+    auto wal = Wal::open(fs, dir, {8192, true});
+    for (uint64_t i = 1; i <= 200; ++i)
+      wal->append_entries(make_entries(i, i + 1, 1, std::string(100, 'd')));
+    wal->append_hard_state({1, 1, 200});
+    wal->sync();
+  }
+  auto wal = Wal::open(fs, dir, {8192, true});
+  EXPECT_EQ(wal->replayed().entries.size(), 200u);
+  EXPECT_EQ(wal->replayed().hard_state.commit, 200u);
+  wal.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace etcdlab::lab1

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Installs the Debian packages etcdlab needs (idempotent). Run as root, or it prints the exact
+# command to run and stops. `tools/deps.sh --with-etcd` also installs the real etcd 3.4 (for
+# compatibility tests and benchmarks) without letting its package start a service on
+# 2379/2380, where `make cluster` runs.
+set -eu
+
+PACKAGES="cmake g++ ninja-build pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libfmt-dev libcli11-dev pybind11-dev python3-dev
+  python3-pytest python3-hypothesis python3-pytest-timeout python3-pytest-xdist
+  python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel"
+ETCD_PACKAGES="etcd-server etcd-client"
+
+with_etcd=0
+[ "${1:-}" = "--with-etcd" ] && with_etcd=1
+
+missing=""
+check() {
+  for p in $1; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+      *"install ok installed"*) ;;
+      *) missing="$missing $p" ;;
+    esac
+  done
+}
+check "$PACKAGES"
+[ $with_etcd -eq 1 ] && check "$ETCD_PACKAGES"
+
+if [ -z "$missing" ]; then
+  echo "deps: all packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages:$missing"
+  echo "deps: run this, then try again:"
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends$missing"
+  exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+case "$missing" in
+  *etcd-server*)
+    # The etcd-server package starts etcd on 2379/2380 where systemd runs. Mask the unit and
+    # forbid service starts during the install, so the ports stay free for `make cluster`.
+    mkdir -p /etc/systemd/system
+    ln -sf /dev/null /etc/systemd/system/etcd.service
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    ;;
+esac
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
