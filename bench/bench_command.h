@@ -7,4 +7,7 @@ namespace etcdlab::bench {
 // `etcdlab-bench wal`: WAL append+sync throughput against the disk's raw fdatasync rate.
 void add_wal_command(CLI::App& app);
 
+// `etcdlab-bench sim` and `sim-faults`: the simulator's speed.
+void add_sim_commands(CLI::App& app);
+
 }  // namespace etcdlab::bench

@@ -79,8 +79,9 @@ Rate wal_rate(const std::string& dir, uint64_t batch, uint64_t record_bytes, dou
   uint64_t index = 1, syncs = 0;
   auto start = Clock::now();
   while (elapsed(start) < seconds) {
-    for (auto& e : entries)
+    for (auto& e : entries) {
       e = Entry{index++, 1, EntryType::kNormal, std::string(record_bytes, 'w')};
+    }
     wal->append_entries(entries);
     wal->sync();
     syncs++;

@@ -20,13 +20,11 @@ void Writer::bytes(std::string_view value) {
 }
 
 void Writer::fixed32(uint32_t value) {
-  for (int i = 0; i < 4; ++i)
-    out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
 void Writer::fixed64(uint64_t value) {
-  for (int i = 0; i < 8; ++i)
-    out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
 uint64_t Reader::u64(const char* field) {
@@ -35,8 +33,9 @@ uint64_t Reader::u64(const char* field) {
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) throw DecodeError(std::string("truncated varint in ") + field, start);
     auto byte = static_cast<uint8_t>(in_[pos_++]);
-    if (shift == 63 && byte > 1)
+    if (shift == 63 && byte > 1) {
       throw DecodeError(std::string("varint overflow in ") + field, start);
+    }
     value |= static_cast<uint64_t>(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) return value;
   }
@@ -68,8 +67,9 @@ std::string Reader::bytes(const char* field) {
 uint32_t Reader::fixed32(const char* field) {
   if (in_.size() - pos_ < 4) throw DecodeError(std::string("truncated ") + field, pos_);
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 4; ++i) {
     v |= static_cast<uint32_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+  }
   pos_ += 4;
   return v;
 }
@@ -77,8 +77,9 @@ uint32_t Reader::fixed32(const char* field) {
 uint64_t Reader::fixed64(const char* field) {
   if (in_.size() - pos_ < 8) throw DecodeError(std::string("truncated ") + field, pos_);
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+  }
   pos_ += 8;
   return v;
 }
@@ -110,16 +111,14 @@ Enum read_enum(Reader& r, const char* field, uint64_t max) {
 
 void encode_ids(Writer& w, const std::vector<NodeId>& ids) {
   w.u64(ids.size());
-  for (NodeId id : ids)
-    w.u64(id);
+  for (NodeId id : ids) w.u64(id);
 }
 
 void decode_ids(Reader& r, std::vector<NodeId>& ids, const char* field) {
   uint64_t n = r.count(field, 1);
   ids.clear();
   ids.reserve(n);
-  for (uint64_t i = 0; i < n; ++i)
-    ids.push_back(r.u64(field));
+  for (uint64_t i = 0; i < n; ++i) ids.push_back(r.u64(field));
 }
 
 }  // namespace
@@ -192,8 +191,7 @@ void encode(Writer& w, const Message& m) {
   w.u64(m.log_term);
   w.u64(m.index);
   w.u64(m.entries.size());
-  for (const Entry& e : m.entries)
-    encode(w, e);
+  for (const Entry& e : m.entries) encode(w, e);
   w.u64(m.commit);
   w.boolean(m.reject);
   w.u64(m.reject_hint);
@@ -214,8 +212,7 @@ void decode(Reader& r, Message& m) {
   uint64_t n = r.count("message.entries", 4);
   m.entries.clear();
   m.entries.resize(n);
-  for (Entry& e : m.entries)
-    decode(r, e);
+  for (Entry& e : m.entries) decode(r, e);
   m.commit = r.u64("message.commit");
   m.reject = r.boolean("message.reject");
   m.reject_hint = r.u64("message.reject_hint");

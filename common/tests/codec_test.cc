@@ -29,8 +29,7 @@ Message sample_message() {
 
 std::string random_bytes(Rng& rng, size_t n) {
   std::string s;
-  for (size_t i = 0; i < n; ++i)
-    s.push_back(static_cast<char>(rng.uniform(0, 255)));
+  for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>(rng.uniform(0, 255)));
   return s;
 }
 
@@ -85,8 +84,7 @@ TEST(Codec, RejectsOverlongVarintsAndHugeCounts) {
   std::string bytes;
   Writer w(bytes);
   w.u64(kCodecVersion);
-  for (int i = 0; i < 6; ++i)
-    w.u64(i == 0 ? 2 : 1);
+  for (int i = 0; i < 6; ++i) w.u64(i == 0 ? 2 : 1);
   w.u64(1ULL << 60);
   EXPECT_THROW(decode_value<Message>(bytes, "message"), DecodeError);
 }

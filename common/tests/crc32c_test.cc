@@ -18,4 +18,13 @@ TEST(Crc32c, ContinuesAcrossChunks) {
   }
 }
 
+TEST(Crc32c, FastPathAgreesWithBoost) {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_EQ(crc32c(data), crc32c_portable(data)) << "length " << data.size();
+    EXPECT_EQ(crc32c(data, 0x12345678u), crc32c_portable(data, 0x12345678u));
+    data.push_back(static_cast<char>((i * 2654435761u) >> 13));
+  }
+}
+
 }  // namespace etcdlab

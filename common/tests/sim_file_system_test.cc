@@ -61,8 +61,7 @@ TEST_F(SimFileSystemTest, RandomPrefixKeepsWritesInOrder) {
     disk.create_dirs("d");
     auto f = disk.create("d/a");
     disk.sync_dir("d");
-    for (char c = 'a'; c <= 'j'; ++c)
-      f->append(std::string(3, c));
+    for (char c = 'a'; c <= 'j'; ++c) f->append(std::string(3, c));
     disk.crash(seed, CrashMode::kRandomPrefix);
     std::string got = disk.contents("d/a");
     EXPECT_EQ(got, std::string("aaabbbcccdddeeefffggghhhiiijjj").substr(0, got.size()));

@@ -34,8 +34,7 @@ class LogShape {
       last_ = base_;
       return;
     }
-    while (!runs_.empty() && runs_.back().first >= index)
-      runs_.pop_back();
+    while (!runs_.empty() && runs_.back().first >= index) runs_.pop_back();
     if (runs_.empty() || runs_.back().second != term) runs_.emplace_back(index, term);
     last_ = index;
   }

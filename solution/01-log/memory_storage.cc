@@ -118,8 +118,7 @@ void MemoryStorage::append(std::vector<Entry> entries) {
     }
   }
   impl_->entries.resize(start - first_index());  // drop the suffix being replaced
-  for (auto& e : entries)
-    impl_->entries.push_back(std::move(e));
+  for (auto& e : entries) impl_->entries.push_back(std::move(e));
 }
 
 void MemoryStorage::set_hard_state(const HardState& state) {

@@ -11,8 +11,9 @@ namespace {
 
 uint32_t load32(std::string_view b, size_t at) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 4; ++i) {
     v |= static_cast<uint32_t>(static_cast<uint8_t>(b[at + i])) << (8 * i);
+  }
   return v;
 }
 
@@ -35,8 +36,7 @@ void append_record(std::string& out, RecordType type, std::string_view payload) 
   w.fixed32(static_cast<uint32_t>(payload.size()));
   out.push_back(static_cast<char>(type));
   uint32_t check = header_check(std::string_view(out).substr(start, 5));
-  for (int i = 0; i < 3; ++i)
-    out.push_back(static_cast<char>((check >> (8 * i)) & 0xff));
+  for (int i = 0; i < 3; ++i) out.push_back(static_cast<char>((check >> (8 * i)) & 0xff));
   uint32_t crc = crc32c(payload, crc32c(std::string_view(out).substr(start + 4, 1)));
   w.fixed32(crc);
   out.append(payload);

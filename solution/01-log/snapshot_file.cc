@@ -16,8 +16,9 @@ constexpr uint64_t kVerifyChunk = 1 << 20;
 
 uint64_t load(std::string_view b, size_t at, int bytes) {
   uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
+  for (int i = 0; i < bytes; ++i) {
     v |= static_cast<uint64_t>(static_cast<uint8_t>(b[at + i])) << (8 * i);
+  }
   return v;
 }
 

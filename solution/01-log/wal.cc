@@ -131,8 +131,9 @@ void Wal::Impl::create_segment(uint64_t sequence, uint64_t first_index) {
   std::string block = header_block(sequence, first_index);
   {
     auto f = fs.create(tmp);
-    if (options.preallocate)
+    if (options.preallocate) {
       f->preallocate(std::max<uint64_t>(options.segment_bytes, block.size()));
+    }
     f->write_at(0, block);
     f->sync();
   }
@@ -214,8 +215,7 @@ void Wal::Impl::apply(const SegmentName& seg, uint64_t at, const RecordRead& rec
         // An entry replaces every entry from its index on, even one at or below the base:
         // the overwrite happened before the snapshot that moved the base past it.
         auto& entries = contents.entries;
-        while (!entries.empty() && entries.back().index >= e.index)
-          entries.pop_back();
+        while (!entries.empty() && entries.back().index >= e.index) entries.pop_back();
         shape.append(e.index, e.term);
         if (e.index > shape.base()) entries.push_back(std::move(e));
         break;
@@ -311,8 +311,7 @@ void Wal::Impl::replay() {
     create_segment(1, 1);
     return;
   }
-  for (size_t k = 0; k < segments.size(); ++k)
-    replay_segment(k);
+  for (size_t k = 0; k < segments.size(); ++k) replay_segment(k);
   file = fs.open(path(segments.back().name));
 }
 
@@ -344,12 +343,16 @@ void Wal::append_entries(std::span<const Entry> entries) {
                                               entries[i].index, entries[i - 1].index));
     }
   }
-  std::string records;
-  for (const Entry& e : entries)
-    append_record(records, RecordType::kEntry, encode_value(e));
+  std::string records, payload;
+  for (const Entry& e : entries) {
+    payload.clear();
+    Writer w(payload);
+    w.u64(kCodecVersion);
+    encode(w, e);
+    append_record(records, RecordType::kEntry, payload);
+  }
   impl_->write(records);
-  for (const Entry& e : entries)
-    s.append(e.index, e.term);
+  for (const Entry& e : entries) s.append(e.index, e.term);
 }
 
 void Wal::append_hard_state(const HardState& state) {
@@ -376,11 +379,9 @@ void Wal::release_before(uint64_t index) {
   impl_->guard([&] {
     auto& segs = impl_->segments;
     size_t removable = 0;
-    while (removable + 1 < segs.size() && segs[removable + 1].first_index <= index)
-      removable++;
+    while (removable + 1 < segs.size() && segs[removable + 1].first_index <= index) removable++;
     if (removable == 0) return;
-    for (size_t k = 0; k < removable; ++k)
-      impl_->fs.remove(impl_->path(segs[k].name));
+    for (size_t k = 0; k < removable; ++k) impl_->fs.remove(impl_->path(segs[k].name));
     impl_->fs.sync_dir(impl_->dir);
     segs.erase(segs.begin(), segs.begin() + static_cast<std::ptrdiff_t>(removable));
   });
@@ -388,8 +389,7 @@ void Wal::release_before(uint64_t index) {
 
 std::vector<std::string> Wal::segments() const {
   std::vector<std::string> names;
-  for (const auto& s : impl_->segments)
-    names.push_back(s.name);
+  for (const auto& s : impl_->segments) names.push_back(s.name);
   return names;
 }
 

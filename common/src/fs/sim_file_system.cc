@@ -133,8 +133,7 @@ class SimFile final : public File {
       inode.pending.clear();
       throw IoError("fdatasync", path_, "Input/output error (injected)");
     }
-    for (const auto& w : inode.pending)
-      apply_write(inode.durable, w);
+    for (const auto& w : inode.pending) apply_write(inode.durable, w);
     inode.pending.clear();
   }
 

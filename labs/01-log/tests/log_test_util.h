@@ -26,8 +26,9 @@ inline std::vector<Entry> make_entries(uint64_t lo, uint64_t hi, uint64_t term,
 inline std::string describe(const std::vector<Entry>& entries) {
   if (entries.empty()) return "(no entries)";
   std::string out;
-  for (const auto& e : entries)
+  for (const auto& e : entries) {
     out += "[" + std::to_string(e.index) + "/" + std::to_string(e.term) + "] ";
+  }
   return out;
 }
 
@@ -40,8 +41,7 @@ inline std::vector<Entry> all_entries(const LogStorage& s) {
 inline std::string random_data(Rng& rng, size_t max_len) {
   size_t n = rng.uniform(0, max_len);
   std::string s(n, '\0');
-  for (auto& c : s)
-    c = static_cast<char>('a' + rng.uniform(0, 25));
+  for (auto& c : s) c = static_cast<char>('a' + rng.uniform(0, 25));
   return s;
 }
 

@@ -14,8 +14,7 @@ class SnapshotFile : public ::testing::Test {
   void SetUp() override { fs.create_dirs("snap"); }
   std::string write(const SnapshotMeta& m, const std::vector<std::string>& chunks) {
     SnapshotFileWriter w(fs, "snap", m);
-    for (const auto& c : chunks)
-      w.write(c);
+    for (const auto& c : chunks) w.write(c);
     w.commit();
     return w.path();
   }

@@ -27,8 +27,7 @@ struct Model {
   std::vector<Entry> entries;
   HardState state;
   void apply_entry(const Entry& e) {
-    while (!entries.empty() && entries.back().index >= e.index)
-      entries.pop_back();
+    while (!entries.empty() && entries.back().index >= e.index) entries.pop_back();
     entries.push_back(e);
   }
 };
@@ -121,8 +120,7 @@ void check_crash_at_every_step(CrashMode mode, size_t seed_count) {
       SimFileSystem fs;
       {
         auto wal = Wal::open(fs, "wal", options);
-        for (size_t i = 0; i < step; ++i)
-          run(*wal, ops[i]);
+        for (size_t i = 0; i < step; ++i) run(*wal, ops[i]);
       }
       fs.crash(seed * 1000 + step, mode);
 

@@ -18,8 +18,9 @@ class WalRecovery : public ::testing::Test {
   // Writes entries [1, n] of `size` bytes each, one record per call, and syncs.
   void write_entries(uint64_t n, size_t size, bool preallocate = true) {
     auto wal = open(preallocate);
-    for (uint64_t i = 1; i <= n; ++i)
+    for (uint64_t i = 1; i <= n; ++i) {
       wal->append_entries(make_entries(i, i + 1, 1, std::string(size, 'v')));
+    }
     wal->sync();
   }
   std::string segment(size_t k) { return "wal/" + fs.list("wal").at(k); }

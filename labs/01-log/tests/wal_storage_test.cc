@@ -94,12 +94,14 @@ TEST_F(WalStorageTest, SnapshotSurvivesRestartAndTheLogResumesAfterIt) {
 
 TEST_F(WalStorageTest, SnapshotReleasesOldSegmentsAndFiles) {
   auto s = open();
-  for (uint64_t i = 1; i <= 300; i += 10)
+  for (uint64_t i = 1; i <= 300; i += 10) {
     s->append(make_entries(i, i + 10, 1, std::string(100, 'x')));
+  }
   s->sync();
   size_t before = fs.list("data/wal").size();
-  for (uint64_t at : {100, 200, 290})
+  for (uint64_t at : {100, 200, 290}) {
     write_snapshot(*s, {at, 1, {{1}, {}}}, "s" + std::to_string(at));
+  }
   EXPECT_LT(fs.list("data/wal").size(), before) << "segments below the snapshot are released";
   EXPECT_EQ(fs.list("data/snap").size(), 2u) << "keep_snapshots = 2";
 }

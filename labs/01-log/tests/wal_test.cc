@@ -47,8 +47,7 @@ TEST_F(WalTest, ReplaysAppendedRecordsAfterReopen) {
 TEST_F(WalTest, LatestHardStateWins) {
   {
     auto wal = open();
-    for (uint64_t t = 1; t <= 5; ++t)
-      wal->append_hard_state({t, t % 3, t});
+    for (uint64_t t = 1; t <= 5; ++t) wal->append_hard_state({t, t % 3, t});
     wal->sync();
   }
   EXPECT_EQ(open()->replayed().hard_state, (HardState{5, 2, 5}));
@@ -62,8 +61,7 @@ TEST_F(WalTest, AppendAtLowerIndexReplacesSuffixOnReplay) {
     wal->sync();
   }
   auto expected = make_entries(1, 5, 1);
-  for (auto& e : make_entries(5, 7, 2))
-    expected.push_back(e);
+  for (auto& e : make_entries(5, 7, 2)) expected.push_back(e);
   EXPECT_EQ(open()->replayed().entries, expected) << "entry 7 of term 1 must not come back";
 }
 
@@ -95,8 +93,9 @@ TEST_F(WalTest, RotatesAtTheSegmentSize) {
 
 TEST_F(WalTest, NewSegmentsArePreallocatedAndOldOnesTrimmed) {
   auto wal = open();
-  for (uint64_t i = 1; i <= 40; ++i)
+  for (uint64_t i = 1; i <= 40; ++i) {
     wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  }
   wal->sync();
   auto names = wal->segments();
   ASSERT_GE(names.size(), 2u);
@@ -124,8 +123,7 @@ TEST_F(WalTest, ZeroLengthEntriesSurvive) {
   {
     auto wal = open();
     std::vector<Entry> empty_data = make_entries(1, 4, 1);
-    for (auto& e : empty_data)
-      e.data.clear();
+    for (auto& e : empty_data) e.data.clear();
     wal->append_entries(empty_data);
     wal->sync();
   }
@@ -163,8 +161,9 @@ TEST_F(WalTest, InstalledSnapshotDropsADisagreeingLog) {
 
 TEST_F(WalTest, ReleaseRemovesOnlyWhollyCoveredSegments) {
   auto wal = open();
-  for (uint64_t i = 1; i <= 100; ++i)
+  for (uint64_t i = 1; i <= 100; ++i) {
     wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  }
   wal->append_hard_state({1, 1, 100});
   wal->append_snapshot({60, 1});
   wal->sync();
@@ -212,8 +211,9 @@ TEST(WalOnRealDisk, ReplaysAfterReopen) {
   PosixFileSystem fs;
   {
     auto wal = Wal::open(fs, dir, {8192, true});
-    for (uint64_t i = 1; i <= 200; ++i)
+    for (uint64_t i = 1; i <= 200; ++i) {
       wal->append_entries(make_entries(i, i + 1, 1, std::string(100, 'd')));
+    }
     wal->append_hard_state({1, 1, 200});
     wal->sync();
   }

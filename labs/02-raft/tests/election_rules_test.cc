@@ -1,0 +1,284 @@
+// Lab 2, part A: election. Each test checks one rule, most of them sentences of the Raft paper
+// (§5.1, §5.2, §5.4.1) or of its thesis (§9.6 pre-vote, §6.2 check-quorum), on a scripted
+// network (raft_script.h).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
+size_t count(const std::vector<Message>& ms, MessageType type) {
+  size_t n = 0;
+  for (const auto& m : ms) n += m.type == type;
+  return n;
+}
+
+}  // namespace
+
+TEST(ElectionRules, NodesStartAsFollowers) {
+  Script s({1, 2, 3});
+  for (NodeId id : {1, 2, 3}) {
+    EXPECT_EQ(s.role(id), Role::kFollower) << "§5.2: servers start up as followers" << s.trail();
+    EXPECT_EQ(s.term(id), 0u);
+  }
+}
+
+TEST(ElectionRules, FollowerStartsElectionAfterTimeout) {
+  Script s({1, 2, 3});
+  for (int i = 0; i < 2 * 10 && s.role(1) == Role::kFollower; ++i) s.tick(1);
+  EXPECT_EQ(s.role(1), Role::kCandidate)
+      << "§5.2: a follower that hears nothing for an election timeout becomes candidate"
+      << s.trail();
+  EXPECT_EQ(s.term(1), 1u) << "it increments its term";
+  EXPECT_EQ(s.status(1).hard_state.vote, 1u) << "and votes for itself";
+  auto sent = s.take();
+  EXPECT_EQ(count(sent, MessageType::kVote), 2u) << "and asks every other voter" << s.trail();
+  for (const auto& m : sent) {
+    EXPECT_EQ(m.term, 1u);
+    EXPECT_EQ(m.index, 0u) << "the request carries its last log index";
+  }
+}
+
+TEST(ElectionRules, ElectionTimeoutIsRandomizedWithinOneToTwoTimeouts) {
+  std::set<int> timeouts;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    Script::Options o;
+    o.seed = seed;
+    Script s({1, 2, 3}, o);
+    int ticks = 0;
+    while (s.role(1) == Role::kFollower && ticks < 100) {
+      s.tick(1);
+      ticks++;
+    }
+    EXPECT_GE(ticks, 10) << "never before election_ticks (seed " << seed << ")";
+    EXPECT_LT(ticks, 20) << "always before 2 x election_ticks (seed " << seed << ")";
+    timeouts.insert(ticks);
+  }
+  EXPECT_GE(timeouts.size(), 3u) << "§5.2: timeouts are chosen randomly, so split votes are rare";
+}
+
+TEST(ElectionRules, CandidateWithMajorityBecomesLeader) {
+  Script s({1, 2, 3, 4, 5});
+  s.cut(1, 4);
+  s.cut(1, 5);  // only 2 and 3 answer: 3 votes of 5 with its own
+  s.elect(1);
+  EXPECT_EQ(s.role(1), Role::kLeader) << "§5.2: a majority of votes wins" << s.trail();
+  EXPECT_EQ(s.term(1), 1u);
+}
+
+TEST(ElectionRules, CandidateWithoutMajorityDoesNotWin) {
+  Script s({1, 2, 3, 4, 5});
+  s.cut(1, 3);
+  s.cut(1, 4);
+  s.cut(1, 5);
+  s.elect(1);
+  EXPECT_EQ(s.role(1), Role::kCandidate) << "2 votes of 5 do not make a leader" << s.trail();
+}
+
+TEST(ElectionRules, EachNodeVotesAtMostOncePerTerm) {
+  Script s({1, 2, 3});
+  s.step(msg(MessageType::kVote, 2, 1, 1));
+  s.step(msg(MessageType::kVote, 3, 1, 1));
+  auto replies = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
+  ASSERT_EQ(replies.size(), 2u) << s.trail();
+  EXPECT_FALSE(replies[0].reject) << "first come, first served (§5.2)" << s.trail();
+  EXPECT_TRUE(replies[1].reject) << "at most one vote per term" << s.trail();
+  s.step(msg(MessageType::kVote, 2, 1, 1));
+  auto again = s.take();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_FALSE(again[0].reject) << "asking again for the same candidate gets the same answer";
+}
+
+TEST(ElectionRules, VoteIsRefusedToACandidateWithAStaleLog) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.stabilize();  // 1, 2 and 3 all hold entries 1 (empty) and 2 ("a") at term 1
+  // Node 3 asks for votes at term 5 claiming only entry 1: its log is behind ours.
+  Message vote = msg(MessageType::kVote, 3, 2, 5);
+  vote.index = 1;
+  vote.log_term = 1;
+  s.take();
+  s.step(vote);
+  auto replies = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
+  ASSERT_EQ(replies.size(), 1u) << s.trail();
+  EXPECT_TRUE(replies[0].reject)
+      << "§5.4.1: a voter denies its vote if its own log is more up to date" << s.trail();
+  EXPECT_EQ(s.term(2), 5u) << "the higher term is still adopted";
+}
+
+TEST(ElectionRules, VoteIsGrantedToAnEquallyUpToDateCandidate) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.stabilize();
+  Message vote = msg(MessageType::kVote, 3, 2, 5);
+  vote.index = 2;
+  vote.log_term = 1;
+  s.take();
+  s.step(vote);
+  auto replies = s.take();
+  ASSERT_EQ(replies.size(), 1u) << s.trail();
+  EXPECT_FALSE(replies[0].reject) << "same last term and index: up to date" << s.trail();
+}
+
+TEST(ElectionRules, HigherTermMakesAnyNodeAFollower) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  ASSERT_EQ(s.role(1), Role::kLeader);
+  s.step(msg(MessageType::kHeartbeat, 2, 1, 7));
+  EXPECT_EQ(s.role(1), Role::kFollower)
+      << "§5.1: a server that sees a larger term reverts to follower" << s.trail();
+  EXPECT_EQ(s.term(1), 7u) << "and adopts the term";
+  EXPECT_EQ(s.leader_of(1), 2u) << "a heartbeat of that term names the leader";
+}
+
+TEST(ElectionRules, StaleTermMessagesAreIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.step(msg(MessageType::kHeartbeat, 2, 1, 7));  // node 1 is now a follower at term 7
+  s.take();
+  Message old = msg(MessageType::kAppend, 3, 1, 2);
+  old.entries = {Entry{1, 2, EntryType::kNormal, "stale"}};
+  s.step(old);
+  EXPECT_EQ(s.term(1), 7u) << "§5.1: a request with a stale term is rejected" << s.trail();
+  EXPECT_EQ(s.status(1).last_index, 1u) << "and its entries are not taken" << s.trail();
+}
+
+TEST(ElectionRules, CandidateStepsDownForALeaderOfItsTerm) {
+  Script s({1, 2, 3});
+  s.campaign(1);
+  ASSERT_EQ(s.role(1), Role::kCandidate);
+  s.take();
+  s.step(msg(MessageType::kHeartbeat, 2, 1, 1));
+  EXPECT_EQ(s.role(1), Role::kFollower)
+      << "§5.2: a candidate that hears from a leader of its term returns to follower" << s.trail();
+  EXPECT_EQ(s.leader_of(1), 2u);
+}
+
+TEST(ElectionRules, SplitVoteStartsANewElectionAfterTimeout) {
+  Script s({1, 2, 3});
+  s.isolate(1);
+  s.campaign(1);
+  s.stabilize();
+  ASSERT_EQ(s.role(1), Role::kCandidate);
+  for (int i = 0; i < 2 * 10 && s.term(1) == 1; ++i) s.tick(1);
+  EXPECT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  EXPECT_EQ(s.term(1), 2u)
+      << "§5.2: without a winner the candidate times out and starts a new election" << s.trail();
+}
+
+TEST(ElectionRules, NewLeaderAppendsAnEmptyEntryOfItsTerm) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  ASSERT_EQ(s.status(1).last_index, 1u) << s.trail();
+  EXPECT_EQ(s.storage(1).term(1), 1u) << "§8: a new leader commits an empty entry of its term";
+  EXPECT_EQ(s.commit(1), 1u) << "which commits once a majority has it" << s.trail();
+  EXPECT_EQ(s.commit(2), 1u) << "and followers learn the commit index" << s.trail();
+}
+
+TEST(ElectionRules, LeaderSendsHeartbeatsEveryHeartbeatTimeout) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.tick(1);
+  auto sent = s.take();
+  EXPECT_EQ(count(sent, MessageType::kHeartbeat), 2u)
+      << "a leader heartbeats every heartbeat_ticks to hold its authority" << s.trail();
+}
+
+TEST(ElectionRules, FollowerHearingFromLeaderDoesNotCampaign) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 50; ++i) {
+    s.tick(1);
+    s.tick(2);
+    s.tick(3);
+    s.stabilize();
+  }
+  EXPECT_EQ(s.role(1), Role::kLeader) << "heartbeats keep followers from timing out" << s.trail();
+  EXPECT_EQ(s.term(2), 1u) << s.trail();
+}
+
+TEST(ElectionRules, PreVoteDoesNotRaiseTheTerm) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.isolate(3);
+  for (int round = 0; round < 5; ++round) {
+    s.tick(3, 20);
+    s.stabilize();
+  }
+  EXPECT_EQ(s.term(3), 0u)
+      << "§9.6: a node that cannot win a pre-vote never raises its term, so it cannot "
+         "disrupt the cluster when it rejoins"
+      << s.trail();
+  EXPECT_EQ(s.role(3), Role::kPreCandidate) << s.trail();
+}
+
+TEST(ElectionRules, PreVoteThenVoteElectsALeader) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+  EXPECT_EQ(s.term(1), 1u) << "the pre-vote round does not use up a term" << s.trail();
+}
+
+TEST(ElectionRules, CheckQuorumLeaderStepsDownWithoutAQuorum) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(1);
+  for (int i = 0; i < 2 * 10 + 1; ++i) {
+    s.tick(1);
+    s.stabilize();
+  }
+  EXPECT_EQ(s.role(1), Role::kFollower)
+      << "§6.2: a leader that hears from no quorum for an election timeout steps down" << s.trail();
+}
+
+TEST(ElectionRules, CheckQuorumLeaderWithAQuorumStays) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 5 * 10; ++i) {
+    s.tick(1);
+    s.stabilize();
+  }
+  EXPECT_EQ(s.role(1), Role::kLeader) << "node 2 still answers: a quorum" << s.trail();
+}
+
+TEST(ElectionRules, FollowerWithALiveLeaderIgnoresVoteRequests) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  Message vote = msg(MessageType::kVote, 3, 2, 9);
+  vote.index = 100;
+  vote.log_term = 9;
+  s.step(vote);
+  EXPECT_EQ(s.term(2), 1u)
+      << "with check-quorum, a follower that heard from its leader within an election "
+         "timeout ignores vote requests (the leader lease), term included"
+      << s.trail();
+  EXPECT_TRUE(s.take().empty()) << s.trail();
+}
+
+}  // namespace etcdlab::lab2

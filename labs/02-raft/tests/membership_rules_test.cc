@@ -1,0 +1,139 @@
+// Lab 2, part F: membership changes, one server at a time (thesis §4), on a scripted network.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+bool has(const std::vector<NodeId>& v, NodeId id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+}  // namespace
+
+TEST(MembershipRules, AddedVoterJoinsOnceTheChangeIsApplied) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  s.stabilize();
+  EXPECT_TRUE(has(s.status(1).conf.voters, 4)) << s.trail();
+  s.propose(1, "after-join");
+  s.stabilize();
+  EXPECT_EQ(data_of(s.applied(4)), std::vector<std::string>{"after-join"})
+      << "the new node receives the whole log" << s.trail();
+  EXPECT_TRUE(has(s.status(4).conf.voters, 4)) << "and learns the configuration from it";
+}
+
+TEST(MembershipRules, OnlyOneChangeAtATime) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.add_node(5);
+  s.isolate(2);
+  s.isolate(3);  // the first change cannot commit
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  EXPECT_THROW(s.change(1, ConfChange::Type::kAddVoter, 5), ProposalDropped)
+      << "a second change while one is unapplied could let two disjoint majorities decide"
+      << s.trail();
+}
+
+TEST(MembershipRules, NoChangeBeforeTheLeaderCommitsAnEntryOfItsTerm) {
+  Script s({1, 2, 3});
+  s.campaign(1);
+  for (const auto& m : s.take()) s.step(m);
+  for (const auto& m : s.take()) s.step(m);
+  s.take([](const Message& m) { return m.type == MessageType::kAppend; });
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.add_node(4);
+  EXPECT_THROW(s.change(1, ConfChange::Type::kAddVoter, 4), ProposalDropped)
+      << "Ongaro's fix: a new leader first commits an entry of its term" << s.trail();
+}
+
+TEST(MembershipRules, RemovedLeaderStepsDown) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.change(1, ConfChange::Type::kRemoveNode, 1);
+  s.stabilize();
+  EXPECT_NE(s.role(1), Role::kLeader)
+      << "a leader removed from the configuration steps down" << s.trail();
+  for (int i = 0; i < 6 * 10 && s.role(2) != Role::kLeader && s.role(3) != Role::kLeader; ++i) {
+    s.tick(2);
+    s.tick(3);
+    s.stabilize();
+  }
+  EXPECT_TRUE(s.role(2) == Role::kLeader || s.role(3) == Role::kLeader)
+      << "and the others elect a leader among themselves" << s.trail();
+  s.tick(1, 5 * 10);
+  s.stabilize();
+  EXPECT_NE(s.role(1), Role::kCandidate) << "a removed node never campaigns" << s.trail();
+}
+
+TEST(MembershipRules, RemovedFollowerNoLongerCounts) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.change(1, ConfChange::Type::kRemoveNode, 3);
+  s.stabilize();
+  s.isolate(3);
+  s.propose(1, "two-of-two");
+  s.stabilize();
+  EXPECT_EQ(data_of(s.applied(1)), std::vector<std::string>{"two-of-two"})
+      << "with 3 removed, {1, 2} is the whole cluster" << s.trail();
+}
+
+TEST(MembershipRules, LearnerDoesNotCountTowardQuorum) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  ASSERT_TRUE(has(s.status(1).conf.learners, 4)) << s.trail();
+  s.isolate(2);
+  s.isolate(3);
+  s.propose(1, "needs-a-voter");
+  s.stabilize();
+  EXPECT_TRUE(data_of(s.applied(1)).empty())
+      << "the leader and a learner are not a majority of the voters {1, 2, 3}" << s.trail();
+  EXPECT_EQ(s.status(4).last_index, s.status(1).last_index)
+      << "but the learner does receive the log" << s.trail();
+}
+
+TEST(MembershipRules, LearnerNeverCampaignsOrVotes) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  s.isolate(4);
+  s.tick(4, 5 * 10);
+  EXPECT_EQ(s.role(4), Role::kFollower) << "a learner does not campaign" << s.trail();
+  s.heal();
+  s.isolate(1);
+  s.tick(2, 2 * 10);
+  bool learner_voted = false;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    for (const auto& m : rd.messages) {
+      learner_voted |= id == 4 && m.type == MessageType::kVoteResponse && !m.reject;
+    }
+  });
+  s.stabilize();
+  EXPECT_FALSE(learner_voted) << s.trail();
+}
+
+TEST(MembershipRules, PromotedLearnerBecomesAVoter) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  s.stabilize();
+  auto conf = s.status(1).conf;
+  EXPECT_TRUE(has(conf.voters, 4)) << s.trail();
+  EXPECT_FALSE(has(conf.learners, 4)) << s.trail();
+}
+
+}  // namespace etcdlab::lab2

@@ -1,0 +1,155 @@
+// Lab 2, part E: linearizable reads (ReadIndex, thesis §6.4) and leader transfer (§3.10), on a
+// scripted network.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+size_t heartbeats_with_context(Script& s) {
+  size_t n = 0;
+  for (const auto& m : s.in_flight()) n += m.type == MessageType::kHeartbeat && !m.context.empty();
+  return n;
+}
+
+}  // namespace
+
+TEST(ReadIndexRules, LeaderAnswersOnlyAfterAHeartbeatQuorum) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "w");
+  s.stabilize();
+  s.read_index(1, "r1");
+  EXPECT_TRUE(s.read_states(1).empty())
+      << "§6.4: the leader must confirm it is still leader (a heartbeat round) before "
+         "answering"
+      << s.trail();
+  EXPECT_EQ(heartbeats_with_context(s), 2u) << "it asks both followers" << s.trail();
+  s.stabilize();
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  EXPECT_EQ(s.read_states(1)[0].context, "r1");
+  EXPECT_EQ(s.read_states(1)[0].index, s.commit(1)) << "the read index is the commit index";
+}
+
+TEST(ReadIndexRules, DeposedLeaderCannotServeReads) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(1);
+  s.elect(2);  // node 2 leads a new term; node 1 does not know
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.read_index(1, "stale?");
+  s.stabilize();
+  EXPECT_TRUE(s.read_states(1).empty())
+      << "the classic bug (etcd#741): an old leader that answers reads from its own state "
+         "serves stale data; without a heartbeat quorum it must not answer"
+      << s.trail();
+}
+
+TEST(ReadIndexRules, NewLeaderWaitsForACommitInItsTerm) {
+  Script s({1, 2, 3});
+  s.campaign(1);
+  // Deliver the votes but hold back every append: the leader's empty entry is not committed.
+  for (const auto& m : s.take()) s.step(m);  // the vote requests
+  for (const auto& m : s.take()) s.step(m);  // the votes
+  s.take([](const Message& m) { return m.type == MessageType::kAppend; });
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.read_index(1, "early");
+  s.stabilize();
+  EXPECT_TRUE(s.read_states(1).empty())
+      << "§6.4: until an entry of its term commits, a new leader does not know the commit index"
+      << s.trail();
+  s.tick(1);
+  s.stabilize();
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  EXPECT_GE(s.read_states(1)[0].index, 1u) << s.trail();
+}
+
+TEST(ReadIndexRules, FollowerReadIsForwardedAndUsesTheLeadersCommitIndex) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.cut(1, 3);
+  s.propose(1, "w");  // committed with node 2; node 3 does not have it
+  s.stabilize();
+  uint64_t write_index = s.commit(1);
+  s.heal();
+  s.read_index(3, "at-follower");
+  // Let only the read go through: the request, one heartbeat round with node 2, the answer.
+  auto req = s.take([](const Message& m) { return m.type == MessageType::kReadIndex; });
+  ASSERT_EQ(req.size(), 1u) << s.trail();
+  s.step(req[0]);
+  for (const auto& hb : s.take([](const Message& m) { return m.to == 2; })) s.step(hb);
+  for (const auto& r : s.take([](const Message& m) { return m.to == 1; })) s.step(r);
+  for (const auto& r :
+       s.take([](const Message& m) { return m.type == MessageType::kReadIndexResponse; })) {
+    s.step(r);
+  }
+  ASSERT_EQ(s.read_states(3).size(), 1u) << s.trail();
+  EXPECT_GE(s.read_states(3)[0].index, write_index)
+      << "a follower's read must wait until it applies up to the leader's commit index, which "
+         "covers the write it has not seen yet"
+      << s.trail();
+}
+
+TEST(ReadIndexRules, ConcurrentReadsShareOneHeartbeatRound) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 5; ++i) s.read_index(1, "r" + std::to_string(i));
+  EXPECT_EQ(heartbeats_with_context(s), 2u)
+      << "reads queued while no round is in flight share the next round (one heartbeat per "
+         "follower), they do not each start one"
+      << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.read_states(1).size(), 5u) << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferToAnUpToDateFollower) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 2);
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader)
+      << "the leader tells an up-to-date target to campaign at once (TimeoutNow)" << s.trail();
+  EXPECT_EQ(s.term(2), 2u) << s.trail();
+  EXPECT_EQ(s.role(1), Role::kFollower) << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferToALaggingFollowerCatchesItUpFirst) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.heal();
+  s.transfer_leader(1, 3);
+  s.stabilize();
+  EXPECT_EQ(s.role(3), Role::kLeader) << "after catching up, node 3 takes over" << s.trail();
+  EXPECT_EQ(data_of(s.applied(3)).size(), 5u) << s.trail();
+}
+
+TEST(LeaderTransferRules, ProposalsAreRefusedDuringATransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.transfer_leader(1, 2);  // cannot finish: node 2 is unreachable
+  EXPECT_THROW(s.propose(1, "during"), ProposalDropped)
+      << "while handing over, the leader takes no new proposals" << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferAbortsAfterAnElectionTimeout) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.transfer_leader(1, 2);
+  s.tick(1, 2 * 10);
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "a transfer that does not finish within an election timeout is abandoned" << s.trail();
+  s.propose(1, "again");  // and proposals are taken again
+}
+
+}  // namespace etcdlab::lab2

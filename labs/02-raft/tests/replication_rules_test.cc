@@ -1,0 +1,298 @@
+// Lab 2, part B: replication and commit (§5.3, §5.4.2), on a scripted network.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+Message append(NodeId from, NodeId to, uint64_t term, uint64_t prev_index, uint64_t prev_term,
+               std::vector<Entry> entries, uint64_t commit) {
+  Message m;
+  m.type = MessageType::kAppend;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.index = prev_index;
+  m.log_term = prev_term;
+  m.entries = std::move(entries);
+  m.commit = commit;
+  return m;
+}
+
+Entry entry(uint64_t index, uint64_t term, std::string data = "") {
+  return Entry{index, term, EntryType::kNormal, data.empty() ? "e" + std::to_string(index) : data};
+}
+
+Message append_response(NodeId from, NodeId to, uint64_t term, uint64_t index) {
+  Message m;
+  m.type = MessageType::kAppendResponse;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.index = index;
+  return m;
+}
+
+// Delivers every message of one type now in flight.
+void deliver(Script& s, MessageType type) {
+  for (const auto& m : s.take([&](const Message& m) { return m.type == type; })) s.step(m);
+}
+
+std::vector<Message> responses(Script& s) {
+  return s.take([](const Message& m) { return m.type == MessageType::kAppendResponse; });
+}
+
+}  // namespace
+
+TEST(ReplicationRules, LeaderReplicatesAndCommitsAProposal) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();
+  for (NodeId id : {1, 2, 3}) {
+    EXPECT_EQ(data_of(s.applied(id)), std::vector<std::string>{"x"})
+        << "§5.3: once committed, every node applies it (node " << id << ")" << s.trail();
+  }
+  EXPECT_EQ(s.commit(1), 2u);
+}
+
+TEST(ReplicationRules, EntryCommitsOnceAMajorityHasIt) {
+  Script s({1, 2, 3, 4, 5});
+  s.elect(1);
+  s.cut(1, 3);
+  s.cut(1, 4);
+  s.cut(1, 5);
+  s.propose(1, "x");
+  s.stabilize();
+  EXPECT_EQ(s.commit(1), 1u) << "2 of 5 is not a majority: not committed" << s.trail();
+  s.heal();
+  s.tick(1);  // a heartbeat brings the others back; the leader resends the entry
+  s.stabilize();
+  EXPECT_EQ(s.commit(1), 2u) << "§5.3: committed once replicated on a majority" << s.trail();
+}
+
+TEST(ReplicationRules, FollowerRejectsAnAppendWhosePreviousEntryDiffers) {
+  Script s({1, 2, 3});
+  s.step(append(2, 1, 3, 0, 0, {entry(1, 1), entry(2, 1)}, 0));
+  responses(s);
+  // The leader claims entry 2 has term 3; ours has term 1.
+  s.step(append(2, 1, 3, 2, 3, {entry(3, 3)}, 0));
+  auto r = responses(s);
+  ASSERT_EQ(r.size(), 1u) << s.trail();
+  EXPECT_TRUE(r[0].reject)
+      << "§5.3: if the log has no entry at prevLogIndex whose term matches prevLogTerm, "
+         "reply false"
+      << s.trail();
+  EXPECT_EQ(s.status(1).last_index, 2u) << "and append nothing" << s.trail();
+}
+
+TEST(ReplicationRules, FollowerReplacesConflictingEntries) {
+  Script s({1, 2, 3});
+  s.step(append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1, "old2"), entry(3, 1, "old3")}, 1));
+  responses(s);
+  s.step(append(3, 1, 2, 1, 1, {entry(2, 2, "new2")}, 1));
+  auto r = responses(s);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].reject) << s.trail();
+  EXPECT_EQ(s.status(1).last_index, 2u)
+      << "§5.3: a conflicting entry and all that follow it are deleted" << s.trail();
+  EXPECT_EQ(s.storage(1).term(2), 2u) << s.trail();
+}
+
+TEST(ReplicationRules, StaleAppendDoesNotTruncateMatchingEntries) {
+  Script s({1, 2, 3});
+  s.step(append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1), entry(3, 1)}, 0));
+  // A delayed copy of an earlier, shorter append arrives after the longer one.
+  s.step(append(2, 1, 1, 0, 0, {entry(1, 1)}, 0));
+  EXPECT_EQ(s.status(1).last_index, 3u)
+      << "only a conflict truncates: entries that match stay (a reordered append must not "
+         "shorten the log)"
+      << s.trail();
+}
+
+TEST(ReplicationRules, FollowerCommitsUpToTheLeadersCommitAndWhatItHas) {
+  Script s({1, 2, 3});
+  s.step(append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1)}, 5));
+  EXPECT_EQ(s.commit(1), 2u) << "§5.3: commitIndex = min(leaderCommit, index of last new entry)"
+                             << s.trail();
+  EXPECT_EQ(s.applied(1).size(), 2u) << "committed entries are applied" << s.trail();
+}
+
+// Figure 8 of the Raft paper, as a rule: a leader of term 3 whose log holds an entry of term 2
+// must not commit it by counting replicas, however many nodes have it; it commits once an
+// entry of term 3 is on a majority (§5.4.2).
+TEST(ReplicationRules, LeaderCommitsOnlyCurrentTermEntriesByCounting) {
+  Script s({1, 2, 3});
+  s.storage(1).append({entry(1, 1), entry(2, 2)});
+  s.storage(1).set_hard_state({2, kNoNode, 0});
+  s.restart(1);
+  s.campaign(1);  // term 3
+  deliver(s, MessageType::kVote);
+  deliver(s, MessageType::kVoteResponse);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  ASSERT_EQ(s.term(1), 3u) << s.trail();
+  s.take();  // the appends carrying the new empty entry 3/3 are lost
+  Message ack = append_response(2, 1, 3, 2);
+  s.step(ack);
+  EXPECT_EQ(s.commit(1), 0u)
+      << "entry 2 (term 2) is on nodes 1 and 2, a majority, but a leader of term 3 must not "
+         "commit it by counting: in Figure 8 such an entry is later overwritten"
+      << s.trail();
+  s.step(append_response(2, 1, 3, 3));
+  EXPECT_EQ(s.commit(1), 3u)
+      << "once entry 3 (term 3) is on a majority, it and everything before it commit" << s.trail();
+}
+
+TEST(ReplicationRules, OlderEntriesCommitWithAnEntryOfTheCurrentTerm) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.isolate(3);
+  s.propose(1, "old");
+  s.stabilize();
+  s.heal();
+  s.elect(1);  // term 2, with the entry of term 1 still uncommitted
+  s.propose(1, "new");
+  s.stabilize();
+  EXPECT_EQ(data_of(s.applied(2)), (std::vector<std::string>{"old", "new"}))
+      << "§5.4.2: committing an entry of the current term commits every entry before it"
+      << s.trail();
+}
+
+TEST(ReplicationRules, ProposalOnAFollowerIsForwardedToTheLeader) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(2, "via-follower");
+  s.stabilize();
+  EXPECT_EQ(data_of(s.applied(1)), std::vector<std::string>{"via-follower"}) << s.trail();
+}
+
+TEST(ReplicationRules, ProposalWithoutALeaderIsRefused) {
+  Script s({1, 2, 3});
+  EXPECT_THROW(s.propose(1, "nowhere"), ProposalDropped)
+      << "with no leader known a proposal is refused so the client can retry elsewhere";
+}
+
+// The "Backup" scenario: nodes 1 and 2 hold 60 uncommitted entries of term 1 when a leader of
+// term 2 on the other side commits 30 entries of its own. On healing, the new leader must skip
+// back over the whole conflicting stretch in a few round trips, not one entry at a time.
+TEST(ReplicationRules, FastBacktrackingSkipsATermPerRoundTrip) {
+  Script s({1, 2, 3, 4, 5});
+  s.elect(1);
+  for (NodeId a : {1, 2}) {
+    for (NodeId b : {3, 4, 5}) s.cut(a, b);
+  }
+  for (int i = 0; i < 60; ++i) s.propose(1, "lost" + std::to_string(i));
+  s.stabilize();  // on nodes 1 and 2 only
+  s.elect(3);
+  ASSERT_EQ(s.role(3), Role::kLeader) << s.trail(20);
+  for (int i = 0; i < 30; ++i) s.propose(3, "kept" + std::to_string(i));
+  s.stabilize();
+  s.heal();
+  int rejections = 0;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    for (const auto& m : rd.messages) {
+      if (id == 2 && m.type == MessageType::kAppendResponse && m.reject) rejections++;
+    }
+  });
+  s.tick(3);
+  s.stabilize();
+  EXPECT_EQ(s.status(2).last_index, s.status(3).last_index) << s.trail(20);
+  EXPECT_EQ(s.commit(2), s.commit(3)) << "node 2 caught up with the leader" << s.trail(20);
+  EXPECT_LE(rejections, 3)
+      << "with reject hints by term, the leader skips the conflicting stretch in a few round "
+         "trips (it took "
+      << rejections << ")" << s.trail(20);
+}
+
+TEST(ReplicationRules, AppendMessagesRespectTheByteLimit) {
+  Script::Options o;
+  o.max_append_bytes = 2000;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(2);
+  for (int i = 0; i < 20; ++i) s.propose(1, std::string(500, 'b'));
+  s.stabilize();
+  s.heal();
+  size_t biggest = 0;
+  s.on_ready([&](NodeId, const Ready& rd, const LogStorage&) {
+    for (const auto& m : rd.messages) {
+      if (m.type == MessageType::kAppend) biggest = std::max(biggest, m.entries.size());
+    }
+  });
+  s.tick(1);
+  s.stabilize();
+  EXPECT_LE(biggest, 4u) << "max_append_bytes bounds the entries per message" << s.trail(10);
+  EXPECT_EQ(s.commit(2), s.commit(1)) << "and the follower still catches up" << s.trail(10);
+}
+
+TEST(ReplicationRules, InflightAppendsAreBounded) {
+  Script::Options o;
+  o.max_inflight = 3;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  auto sent = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  EXPECT_LE(sent.size(), 3u)
+      << "flow control: no more than max_inflight unacknowledged appends per follower" << s.trail();
+  EXPECT_GE(sent.size(), 2u) << "but appends are pipelined, not one at a time" << s.trail();
+}
+
+TEST(ReplicationRules, LeaderCountsItselfOnlyAfterPersisting) {
+  Script s({1});
+  s.campaign(1);
+  ASSERT_EQ(s.role(1), Role::kLeader);
+  bool committed_unpersisted = false;
+  s.on_ready([&](NodeId, const Ready& rd, const LogStorage& storage) {
+    // Committed entries handed out must already be in the storage, or be in this same Ready
+    // (persisted before they are applied).
+    uint64_t last = rd.entries.empty() ? storage.last_index() : rd.entries.back().index;
+    for (const auto& e : rd.committed_entries) committed_unpersisted |= e.index > last;
+    if (rd.hard_state) committed_unpersisted |= rd.hard_state->commit > last;
+  });
+  s.propose(1, "solo");
+  EXPECT_FALSE(committed_unpersisted)
+      << "a single node commits an entry only after the Ready that persists it was advanced "
+         "(etcd#14370)"
+      << s.trail();
+  EXPECT_EQ(data_of(s.applied(1)), std::vector<std::string>{"solo"}) << s.trail();
+}
+
+TEST(ReplicationRules, CommittedEntriesAreAppliedOnceInOrder) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 20; ++i) {
+    s.propose(1, "c" + std::to_string(i));
+    if (i % 3 == 0) s.stabilize();
+  }
+  s.stabilize();
+  for (NodeId id : {1, 2, 3}) {
+    const auto& applied = s.applied(id);
+    for (size_t k = 0; k < applied.size(); ++k) {
+      ASSERT_EQ(applied[k].index, k + 1) << "node " << id << s.trail(10);
+    }
+    EXPECT_EQ(data_of(applied).size(), 20u) << "node " << id;
+  }
+}
+
+TEST(ReplicationRules, OnlyCommittedEntriesAreHandedOutToApply) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.isolate(3);
+  bool early = false;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    uint64_t commit = rd.hard_state ? rd.hard_state->commit : 0;
+    for (const auto& e : rd.committed_entries) {
+      if (id == 1 && e.index > std::max<uint64_t>(commit, 1)) early = true;
+    }
+  });
+  s.propose(1, "not-yet");
+  s.stabilize();
+  EXPECT_FALSE(early) << "an entry without a majority must not be applied" << s.trail();
+  EXPECT_TRUE(data_of(s.applied(1)).empty()) << s.trail();
+}
+
+}  // namespace etcdlab::lab2

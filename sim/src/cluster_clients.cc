@@ -1,0 +1,227 @@
+// Client operations in the simulator: proposals, linearizable reads, membership changes and
+// leader transfers. A client picks a node (the one asked for, else the leader it knows of,
+// else the next one), retries elsewhere when refused, re-sends after client_retry_ms without
+// an answer (a command is applied once, by its id), and gives up at client_deadline_ms.
+#include <fmt/format.h>
+
+#include "cluster_impl.h"
+#include "etcdlab/codec.h"
+
+namespace etcdlab::sim {
+namespace {
+
+constexpr double kRefusedRetryMs = 50;
+
+}  // namespace
+
+uint64_t Cluster::Impl::new_op(Operation::Kind kind, std::optional<int> via) {
+  if (via && (*via < 0 || *via >= static_cast<int>(nodes.size()))) {
+    throw std::out_of_range(fmt::format("no node {}", *via));
+  }
+  Operation op;
+  op.id = ops.size() + 1;
+  op.kind = kind;
+  op.via = via.value_or(-1);
+  op.call_us = now;
+  ops.push_back(op);
+  ClientState c;
+  c.via = via;
+  c.deadline = now + us(options.client_deadline_ms);
+  c.next_node = static_cast<int>(rng.uniform(0, nodes.size() - 1));
+  clients.push_back(c);
+  schedule_attempt(op.id, 0);
+  return op.id;
+}
+
+void Cluster::Impl::schedule_attempt(uint64_t op, uint64_t delay_us) {
+  Event e;
+  e.kind = Event::Kind::kClientAttempt;
+  e.op = op;
+  e.incarnation = ++clients[op - 1].attempt_token;  // supersedes any attempt already scheduled
+  e.time = now + delay_us;
+  push(std::move(e));
+}
+
+int Cluster::Impl::pick_node(ClientState& c, bool leader_only) {
+  if (c.via && !leader_only && nodes[*c.via]->up) return *c.via;
+  int best = -1;
+  uint64_t best_term = 0;
+  for (const auto& n : nodes) {
+    if (n->up && n->role == Role::kLeader && (best < 0 || n->term > best_term)) {
+      best = n->index;
+      best_term = n->term;
+    }
+  }
+  if (best >= 0 || leader_only) return best;
+  for (size_t tries = 0; tries < nodes.size(); ++tries) {
+    int i = c.next_node;
+    c.next_node = (c.next_node + 1) % static_cast<int>(nodes.size());
+    if (nodes[i]->up) return i;
+  }
+  return -1;
+}
+
+void Cluster::Impl::attempt(uint64_t id, uint64_t token) {
+  Operation& op = ops[id - 1];
+  ClientState& c = clients[id - 1];
+  if (op.done() || token != c.attempt_token) return;
+  if (now >= c.deadline) {
+    // A write that some node took may still commit later: its outcome is unknown. A read, or
+    // a request no node ever took, failed.
+    complete(id, c.accepted && op.kind == Operation::Kind::kPropose ? Outcome::kUnknown
+                                                                    : Outcome::kFailed);
+    return;
+  }
+  bool leader_only = c.is_conf_change || c.transfer_to >= 0;
+  if (op.attempts > 0) c.via.reset();  // no answer from the node asked: try another
+  int target = pick_node(c, leader_only);
+  if (target < 0) {
+    schedule_attempt(id, us(kRefusedRetryMs));
+    return;
+  }
+  op.attempts++;
+  Input in;
+  in.op = id;
+  if (c.is_conf_change) {
+    in.kind = Input::Kind::kConfChange;
+  } else if (c.transfer_to >= 0) {
+    in.kind = Input::Kind::kTransfer;
+  } else if (op.kind == Operation::Kind::kRead) {
+    in.kind = Input::Kind::kRead;
+  } else {
+    in.kind = Input::Kind::kPropose;
+  }
+  add_trace(TraceEvent::Kind::kClientAttempt, target, "", id, static_cast<uint64_t>(op.attempts));
+  // Re-send if no answer comes (an accepted request may be lost with a leader). Scheduled
+  // before submitting, so that a refusal during submit() can replace it with a sooner one.
+  schedule_attempt(id, us(options.client_retry_ms));
+  submit(target, in);
+}
+
+void Cluster::Impl::client_input(SimNode& n, const Input& in) {
+  Operation& op = ops[in.op - 1];
+  ClientState& c = clients[in.op - 1];
+  if (op.done()) return;
+  auto refused = [&](const std::string& why) {
+    add_trace(TraceEvent::Kind::kClient, n.index, fmt::format("op {} refused: {}", in.op, why));
+    c.via.reset();  // "retrying on another node"
+    schedule_attempt(in.op, us(kRefusedRetryMs));
+  };
+  try {
+    switch (in.kind) {
+      case Input::Kind::kPropose:
+        n.raft->propose(c.payload);
+        c.accepted = true;
+        break;
+      case Input::Kind::kRead:
+        if (!options.linearizable_reads) {
+          // The unsafe way: answer from local state at once. A deposed leader, or a follower
+          // behind, returns a stale value.
+          complete(in.op, Outcome::kOk, n.app->read(), n.applied);
+          return;
+        }
+        n.raft->read_index(fmt::format("read:{}", in.op));
+        break;
+      case Input::Kind::kConfChange:
+        n.raft->propose_conf_change(c.change);
+        c.accepted = true;
+        break;
+      case Input::Kind::kTransfer:
+        n.raft->transfer_leader(static_cast<NodeId>(c.transfer_to + 1));
+        break;
+      default:
+        break;
+    }
+  } catch (const ProposalDropped& e) {
+    refused(e.what());
+  }
+}
+
+void Cluster::Impl::on_read_state(SimNode& n, const ReadState& rs) {
+  uint64_t id = 0;
+  if (std::sscanf(rs.context.c_str(), "read:%lu", &id) != 1 || id == 0 || id > ops.size()) return;
+  if (ops[id - 1].done()) return;
+  ops[id - 1].index = rs.index;
+  n.reads_waiting[id] = rs.index;
+}
+
+void Cluster::Impl::answer_ready_reads(SimNode& n) {
+  for (auto it = n.reads_waiting.begin(); it != n.reads_waiting.end();) {
+    if (n.applied >= it->second) {
+      if (!ops[it->first - 1].done()) {
+        complete(it->first, Outcome::kOk, n.app->read(), it->second);
+      }
+      it = n.reads_waiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Cluster::Impl::complete(uint64_t id, Outcome outcome, std::string output, uint64_t index) {
+  Operation& op = ops[id - 1];
+  if (op.done()) return;
+  op.outcome = outcome;
+  op.output = std::move(output);
+  if (index > 0) op.index = index;
+  if (outcome == Outcome::kOk || outcome == Outcome::kFailed) op.return_us = now;
+  add_trace(TraceEvent::Kind::kClientDone, -1, op.output, id, static_cast<uint64_t>(outcome));
+}
+
+// ---- the public client API
+
+uint64_t Cluster::propose(std::string data, std::optional<int> via) {
+  uint64_t id = impl_->new_op(Operation::Kind::kPropose, via);
+  impl_->ops[id - 1].input = data;
+  impl_->clients[id - 1].payload = encode_command(id, data);
+  return id;
+}
+
+uint64_t Cluster::read(std::optional<int> via) {
+  return impl_->new_op(Operation::Kind::kRead, via);
+}
+
+namespace {
+uint64_t membership_op(Cluster::Impl& r, ConfChange::Type type, int node, const char* what) {
+  if (node < 0 || node >= static_cast<int>(r.nodes.size())) {
+    throw std::out_of_range(fmt::format("no node {}", node));
+  }
+  uint64_t id = r.new_op(Operation::Kind::kPropose, std::nullopt);
+  r.ops[id - 1].input = fmt::format("{} {}", what, node);
+  auto& c = r.clients[id - 1];
+  c.is_conf_change = true;
+  c.change.type = type;
+  c.change.node_id = static_cast<NodeId>(node + 1);
+  c.change.context = encode_command(id, "");
+  return id;
+}
+}  // namespace
+
+uint64_t Cluster::add_voter(int node) {
+  return membership_op(*impl_, ConfChange::Type::kAddVoter, node, "add-voter");
+}
+
+uint64_t Cluster::add_learner(int node) {
+  return membership_op(*impl_, ConfChange::Type::kAddLearner, node, "add-learner");
+}
+
+uint64_t Cluster::remove_node(int node) {
+  return membership_op(*impl_, ConfChange::Type::kRemoveNode, node, "remove");
+}
+
+uint64_t Cluster::transfer_leader(int to) {
+  if (to < 0 || to >= size()) throw std::out_of_range(fmt::format("no node {}", to));
+  uint64_t id = impl_->new_op(Operation::Kind::kPropose, std::nullopt);
+  impl_->ops[id - 1].input = fmt::format("transfer-leader {}", to);
+  impl_->clients[id - 1].transfer_to = to;
+  return id;
+}
+
+const Operation& Cluster::op(uint64_t id) const {
+  return impl_->ops.at(id - 1);
+}
+const std::vector<Operation>& Cluster::history() const {
+  return impl_->ops;
+}
+
+}  // namespace etcdlab::sim

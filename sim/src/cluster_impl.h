@@ -1,0 +1,151 @@
+#pragma once
+// The simulator's private state. cluster.cc runs the event loop and the faults,
+// cluster_node.cc drives one node's Ready, cluster_clients.cc runs client operations.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "etcdlab/log/wal_storage.h"
+#include "etcdlab/raft/raft.h"
+#include "etcdlab/random.h"
+#include "etcdlab/sim/app.h"
+#include "etcdlab/sim/cluster.h"
+#include "etcdlab/sim/invariants.h"
+
+namespace etcdlab::sim {
+
+// Something a node must take as input. While a Ready is being persisted the node takes no
+// input; inputs wait in its queue.
+struct Input {
+  enum class Kind { kTick, kMessage, kPropose, kRead, kConfChange, kTransfer, kSnapshotStatus };
+  Kind kind = Kind::kTick;
+  std::shared_ptr<const Message> message;  // kMessage
+  uint64_t op = 0;                         // client operations
+  NodeId peer = kNoNode;                   // kSnapshotStatus: the follower
+  bool ok = false;                         // kSnapshotStatus
+};
+
+struct Event {
+  enum class Kind { kTick, kDeliver, kPersistDone, kClientAttempt, kSnapshotStatus };
+  uint64_t time = 0;
+  uint64_t seq = 0;
+  Kind kind = Kind::kTick;
+  int node = -1;
+  uint64_t incarnation = 0;  // kPersistDone, kSnapshotStatus: stale after a crash
+  std::shared_ptr<const Message> message;
+  std::shared_ptr<SnapshotReader> snapshot;  // kDeliver of a kSnapshot message
+  uint64_t op = 0;
+  NodeId peer = kNoNode;
+  bool ok = false;
+};
+
+struct SimNode {
+  int index = 0;
+  NodeId id = kNoNode;
+  SimFileSystem disk;
+  std::unique_ptr<WalStorage> storage;
+  std::unique_ptr<Raft> raft;
+  std::unique_ptr<LogApp> app;
+  bool up = true;
+  uint64_t incarnation = 0;
+  uint64_t tick_phase = 0;
+
+  // Cached from the Readys (readable while the node is down).
+  Role role = Role::kFollower;
+  NodeId lead = kNoNode;
+  uint64_t term = 0;
+  NodeId vote = kNoNode;
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  uint64_t last_snapshot_at = 0;
+  ConfState conf;
+
+  std::optional<Ready> in_flight;  // being persisted
+  bool sent_early = false;         // a leader sent its messages before persisting
+  std::deque<Input> inputs;
+  std::map<uint64_t, uint64_t> reads_waiting;  // op -> read index, until applied reaches it
+  std::map<std::pair<uint64_t, uint64_t>, std::string>
+      incoming;  // snapshot (term, index) -> staged file
+
+  uint64_t messages_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t restarts = 0;
+
+  bool is_learner() const;
+  bool busy() const { return in_flight.has_value(); }
+};
+
+// What a client operation needs beyond its history record.
+struct ClientState {
+  std::string payload;  // kPropose: the encoded command
+  ConfChange change;    // membership changes
+  bool is_conf_change = false;
+  int transfer_to = -1;
+  std::optional<int> via;
+  uint64_t deadline = 0;
+  int next_node = 0;           // rotates through nodes on retries
+  bool accepted = false;       // some node took it (it may be in the log)
+  uint64_t attempt_token = 0;  // only the latest scheduled attempt runs
+};
+
+struct Cluster::Impl {
+  explicit Impl(const ClusterOptions& o);
+
+  ClusterOptions options;
+  uint64_t now = 0;  // microseconds
+  uint64_t event_count = 0;
+  uint64_t seq = 0;
+  Rng rng;
+  std::vector<Event> queue;  // a heap ordered by (time, seq)
+  std::vector<std::unique_ptr<SimNode>> nodes;
+  NetworkOptions network;
+  std::vector<std::vector<bool>> blocked;  // blocked[a][b]: a cannot send to b
+  Trace trace;
+  std::optional<InvariantChecker> checker;
+  std::vector<Operation> ops;
+  std::vector<ClientState> clients;
+  std::vector<RoleChange> role_changes;
+
+  // cluster.cc: events and faults
+  void push(Event e);
+  void process_next();
+  void dispatch(Event& e);
+  uint64_t us(double ms) const { return static_cast<uint64_t>(ms * 1000.0); }
+  uint64_t random_delay(double lo_ms, double hi_ms) { return rng.uniform(us(lo_ms), us(hi_ms)); }
+  void add_trace(TraceEvent::Kind kind, int node, std::string text, uint64_t a = 0, uint64_t b = 0);
+  [[noreturn]] void rethrow_with_context(const InvariantViolation& v);
+
+  // cluster_node.cc: driving a node
+  RaftConfig raft_config(int index);
+  void start_node(int index);  // creates storage, app and Raft from the node's disk
+  void submit(int index, Input in);
+  void handle_input(SimNode& n, const Input& in);
+  void drive(SimNode& n);
+  void start_ready(SimNode& n);
+  void finish_ready(SimNode& n, Ready rd);
+  void send_messages(SimNode& n, std::vector<Message>& messages);
+  void send(SimNode& from, Message m);
+  void deliver(Event& e);
+  void install_snapshot(SimNode& n, const SnapshotMeta& meta);
+  void take_snapshot(SimNode& n, uint64_t term_at_applied);
+  void apply_entries(SimNode& n, const std::vector<Entry>& entries);
+  void answer_ready_reads(SimNode& n);
+  void note_role(SimNode& n, const SoftState& s);
+  uint64_t term_at(const SimNode& n, uint64_t index) const;
+  std::vector<int> voters_of(const SimNode& n) const;
+
+  // cluster_clients.cc: client operations
+  uint64_t new_op(Operation::Kind kind, std::optional<int> via);
+  void attempt(uint64_t op, uint64_t token);
+  void schedule_attempt(uint64_t op, uint64_t delay_us);
+  int pick_node(ClientState& c, bool leader_only);
+  void complete(uint64_t op, Outcome outcome, std::string output = "", uint64_t index = 0);
+  void client_input(SimNode& n, const Input& in);
+  void on_read_state(SimNode& n, const ReadState& rs);
+};
+
+}  // namespace etcdlab::sim
