@@ -186,7 +186,7 @@ uint64_t membership_op(Cluster::Impl& r, ConfChange::Type type, int node, const 
   if (node < 0 || node >= static_cast<int>(r.nodes.size())) {
     throw std::out_of_range(fmt::format("no node {}", node));
   }
-  uint64_t id = r.new_op(Operation::Kind::kPropose, std::nullopt);
+  uint64_t id = r.new_op(Operation::Kind::kConfChange, std::nullopt);
   r.ops[id - 1].input = fmt::format("{} {}", what, node);
   auto& c = r.clients[id - 1];
   c.is_conf_change = true;
@@ -211,7 +211,7 @@ uint64_t Cluster::remove_node(int node) {
 
 uint64_t Cluster::transfer_leader(int to) {
   if (to < 0 || to >= size()) throw std::out_of_range(fmt::format("no node {}", to));
-  uint64_t id = impl_->new_op(Operation::Kind::kPropose, std::nullopt);
+  uint64_t id = impl_->new_op(Operation::Kind::kTransfer, std::nullopt);
   impl_->ops[id - 1].input = fmt::format("transfer-leader {}", to);
   impl_->clients[id - 1].transfer_to = to;
   return id;

@@ -141,11 +141,18 @@ std::vector<int> Cluster::Impl::voters_of(const SimNode& n) const {
 
 void Cluster::Impl::start_ready(SimNode& n) {
   Ready rd = n.raft->ready();
+  bool new_term = false;
   if (rd.hard_state) {
+    new_term = rd.hard_state->term != n.term;
     n.term = rd.hard_state->term;
     n.vote = rd.hard_state->vote;
   }
-  if (rd.soft_state) note_role(n, *rd.soft_state);
+  if (rd.soft_state) {
+    note_role(n, *rd.soft_state);
+  } else if (new_term) {
+    // A candidate that times out again keeps its role but moves to a new term: still a change.
+    note_role(n, SoftState{n.lead, n.role});
+  }
   bool leader = n.role == Role::kLeader;
   if (checker) {
     if (leader) {

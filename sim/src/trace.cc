@@ -47,8 +47,9 @@ const char* kind_name(TraceEvent::Kind k) {
 
 std::string TraceEvent::to_string() const {
   std::string head =
-      fmt::format("#{:<7} {:>10.3f}ms {:<2} {:<9}", seq, time_us / 1000.0,
-                  node < 0 ? std::string("-") : std::to_string(node), kind_name(kind));
+      // Nodes are named by Raft id (index + 1) here, as in the messages the line shows.
+      fmt::format("#{:<7} {:>10.3f}ms {:<3} {:<9}", seq, time_us / 1000.0,
+                  node < 0 ? std::string("-") : "n" + std::to_string(node + 1), kind_name(kind));
   switch (kind) {
     case Kind::kDeliver:
     case Kind::kDrop: {
@@ -61,8 +62,12 @@ std::string TraceEvent::to_string() const {
       m.index = index;
       m.commit = commit;
       m.reject = reject;
-      return head + " " + etcdlab::to_string(m) +
-             (a > 0 ? fmt::format(" ({} entries)", a) : std::string());
+      m.reject_hint = reject_hint;
+      // The trace keeps only the entry count; stand-ins give to_string the count and range.
+      m.entries.resize(a);
+      for (uint64_t i = 0; i < a && type == MessageType::kAppend; ++i)
+        m.entries[i].index = index + 1 + i;
+      return head + " " + etcdlab::to_string(m);
     }
     case Kind::kPersisted:
       return head + fmt::format(" last={} commit={}", a, b);
@@ -88,6 +93,7 @@ void TraceEvent::set_message(const Message& m) {
   index = m.index;
   commit = m.commit;
   reject = m.reject;
+  reject_hint = m.reject_hint;
   a = m.entries.size();
 }
 

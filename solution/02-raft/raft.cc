@@ -54,7 +54,17 @@ Raft::Impl::Impl(const RaftConfig& c)
   SnapshotMeta snap = c.storage->snapshot();
   ConfState conf = snap.empty() ? sorted(ConfState{c.voters, c.learners}) : snap.conf;
   log.commit_to(hs.commit);
-  if (c.applied > log.applied()) log.applied_to(std::min(c.applied, log.committed()));
+  if (c.applied > log.applied()) {
+    // The application already applied up to c.applied: those entries are not handed out
+    // again, so the configuration changes among them are replayed here.
+    uint64_t upto = std::min(c.applied, log.committed());
+    for (const Entry& e : log.slice(log.applied() + 1, upto + 1, ~0ULL)) {
+      if (e.type == EntryType::kConfChange) {
+        conf = conf_after(conf, decode_value<ConfChange>(e.data, "conf change entry"));
+      }
+    }
+    log.applied_to(upto);
+  }
   term = hs.term;
   vote = hs.vote;
   tracker.set_conf(conf, log.last_index());

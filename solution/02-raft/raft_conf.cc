@@ -23,8 +23,7 @@ bool Raft::Impl::has_unapplied_conf_change() const {
   return false;
 }
 
-ConfState Raft::Impl::apply_conf_change(const ConfChange& change) {
-  ConfState conf = tracker.conf();
+ConfState conf_after(ConfState conf, const ConfChange& change) {
   auto erase = [](std::vector<NodeId>& v, NodeId n) {
     v.erase(std::remove(v.begin(), v.end(), n), v.end());
   };
@@ -51,7 +50,12 @@ ConfState Raft::Impl::apply_conf_change(const ConfChange& change) {
     case ConfChange::Type::kUpdateNode:
       break;
   }
-  note("node {} applied {} {} at term {}: {}", id, to_string(change.type), n, term,
+  return conf;
+}
+
+ConfState Raft::Impl::apply_conf_change(const ConfChange& change) {
+  ConfState conf = conf_after(tracker.conf(), change);
+  note("node {} applied {} {} at term {}: {}", id, to_string(change.type), change.node_id, term,
        to_string(conf));
   switch_to_conf(conf);
   return conf;

@@ -22,6 +22,9 @@
 
 namespace etcdlab {
 
+// The configuration after one change (raft_conf.cc).
+ConfState conf_after(ConfState conf, const ConfChange& change);
+
 struct Raft::Impl {
   explicit Impl(const RaftConfig& config);
 

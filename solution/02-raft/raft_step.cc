@@ -84,6 +84,9 @@ void Raft::Impl::handle_vote_request(const Message& m) {
   // We can vote for m.from if we already did in this term, or have voted for nobody and know
   // of no leader; a pre-vote for a future term is always considered.
   bool can_vote = vote == m.from || (vote == kNoNode && lead == kNoNode) || (pre && m.term > term);
+  // A learner never votes, even when a candidate that already applied its promotion asks: it
+  // votes once it has applied the promotion itself.
+  can_vote = can_vote && !tracker.is_learner(id);
   bool up_to_date =
       log.is_up_to_date(m.index, m.log_term) || ETCDLAB_BROKEN("vote-without-log-check");
   Message resp;

@@ -101,33 +101,47 @@ TEST(ElectionRules, EachNodeVotesAtMostOncePerTerm) {
   EXPECT_FALSE(again[0].reject) << "asking again for the same candidate gets the same answer";
 }
 
+// Gives node `id` a log of entries 1..last with the given terms, as if it had been
+// replicated, and restarts it from that storage.
+void give_log(Script& s, NodeId id, std::vector<uint64_t> terms) {
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    entries.push_back(Entry{i + 1, terms[i], EntryType::kNormal, "e" + std::to_string(i + 1)});
+  }
+  s.storage(id).append(entries);
+  s.storage(id).set_hard_state({terms.back(), kNoNode, 0});
+  s.restart(id);
+}
+
 TEST(ElectionRules, VoteIsRefusedToACandidateWithAStaleLog) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.propose(1, "a");
-  s.stabilize();  // 1, 2 and 3 all hold entries 1 (empty) and 2 ("a") at term 1
-  // Node 3 asks for votes at term 5 claiming only entry 1: its log is behind ours.
+  give_log(s, 2, {1, 1});  // node 2 holds entries 1 and 2 of term 1
+  // Node 3 asks for votes at term 5 claiming only entry 1: its log is behind node 2's.
   Message vote = msg(MessageType::kVote, 3, 2, 5);
   vote.index = 1;
   vote.log_term = 1;
-  s.take();
   s.step(vote);
   auto replies = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
   ASSERT_EQ(replies.size(), 1u) << s.trail();
   EXPECT_TRUE(replies[0].reject)
       << "§5.4.1: a voter denies its vote if its own log is more up to date" << s.trail();
   EXPECT_EQ(s.term(2), 5u) << "the higher term is still adopted";
+  // A log that ends in a higher term is more up to date, however long the other one is.
+  Message longer = msg(MessageType::kVote, 3, 2, 6);
+  longer.index = 10;
+  longer.log_term = 0;
+  s.step(longer);
+  replies = s.take();
+  ASSERT_EQ(replies.size(), 1u) << s.trail();
+  EXPECT_TRUE(replies[0].reject) << "last term 0 < 1: stale, even with 10 entries" << s.trail();
 }
 
 TEST(ElectionRules, VoteIsGrantedToAnEquallyUpToDateCandidate) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.propose(1, "a");
-  s.stabilize();
+  give_log(s, 2, {1, 1});
   Message vote = msg(MessageType::kVote, 3, 2, 5);
   vote.index = 2;
   vote.log_term = 1;
-  s.take();
   s.step(vote);
   auto replies = s.take();
   ASSERT_EQ(replies.size(), 1u) << s.trail();
@@ -182,11 +196,18 @@ TEST(ElectionRules, SplitVoteStartsANewElectionAfterTimeout) {
 
 TEST(ElectionRules, NewLeaderAppendsAnEmptyEntryOfItsTerm) {
   Script s({1, 2, 3});
-  s.elect(1);
+  s.campaign(1);
+  for (const auto& m : s.take()) s.step(m);  // the vote requests
+  for (const auto& m : s.take()) s.step(m);  // the votes
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
   ASSERT_EQ(s.status(1).last_index, 1u) << s.trail();
-  EXPECT_EQ(s.storage(1).term(1), 1u) << "§8: a new leader commits an empty entry of its term";
-  EXPECT_EQ(s.commit(1), 1u) << "which commits once a majority has it" << s.trail();
-  EXPECT_EQ(s.commit(2), 1u) << "and followers learn the commit index" << s.trail();
+  EXPECT_EQ(s.storage(1).term(1), 1u)
+      << "§8: a new leader appends an empty entry of its term (and persists it)" << s.trail();
+  size_t appends = 0;
+  for (const auto& m : s.in_flight()) {
+    appends += m.type == MessageType::kAppend && m.entries.size() == 1;
+  }
+  EXPECT_EQ(appends, 2u) << "and sends it to every follower at once" << s.trail();
 }
 
 TEST(ElectionRules, LeaderSendsHeartbeatsEveryHeartbeatTimeout) {

@@ -120,6 +120,28 @@ TEST(PersistenceRules, RestartedNodeReappliesItsCommittedEntries) {
       << s.trail();
 }
 
+TEST(PersistenceRules, RestartWithAppliedSkipsWhatWasAppliedButKeepsItsConfiguration) {
+  MemoryStorage storage;
+  ConfChange add4{ConfChange::Type::kAddVoter, 4, ""};
+  storage.append({Entry{1, 1, EntryType::kNormal, "a"},
+                  Entry{2, 1, EntryType::kConfChange, encode_value(add4)},
+                  Entry{3, 1, EntryType::kNormal, "b"}, Entry{4, 1, EntryType::kNormal, "c"}});
+  storage.set_hard_state({1, kNoNode, 4});
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.storage = &storage;
+  c.applied = 3;  // the application already applied entries 1..3
+  Raft raft(c);
+  Ready rd = raft.ready();
+  ASSERT_EQ(rd.committed_entries.size(), 1u) << "only entry 4 is handed out again";
+  EXPECT_EQ(rd.committed_entries[0].index, 4u);
+  auto voters = raft.status().conf.voters;
+  EXPECT_EQ(voters, (std::vector<NodeId>{1, 2, 3, 4}))
+      << "the configuration change at index 2 was applied before the restart: it must be in "
+         "effect even though the entry is not handed out again";
+}
+
 TEST(PersistenceRules, WholeClusterRestartsAndCarriesOn) {
   Script s({1, 2, 3});
   s.elect(1);

@@ -112,11 +112,9 @@ class Script {
     raft(id).propose_conf_change(ConfChange{type, node, ""});
     process(id);
   }
-  // A new node that knows no configuration yet (it learns it from the leader's log).
-  void add_node(NodeId id) {
-    ids_known_.insert(id);
-    start(id, {});
-  }
+  // A new node, started knowing the initial members but not as one of them: it becomes a
+  // member when it applies the configuration change that adds it.
+  void add_node(NodeId id) { start(id, ids_); }
   void step(const Message& m) {
     note("deliver " + to_string(m));
     raft(m.to).step(m);
@@ -236,7 +234,6 @@ class Script {
 
   Options options_;
   std::vector<NodeId> ids_;
-  std::set<NodeId> ids_known_;
   std::map<NodeId, Node> nodes_;
   std::deque<Message> queue_;
   std::set<std::pair<NodeId, NodeId>> cut_;

@@ -45,6 +45,14 @@ std::vector<Message> responses(Script& s) {
 
 }  // namespace
 
+TEST(ReplicationRules, NewLeadersEmptyEntryCommits) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  EXPECT_EQ(s.commit(1), 1u) << "the leader's empty entry commits once a majority has it"
+                             << s.trail();
+  EXPECT_EQ(s.commit(2), 1u) << "and followers learn the commit index" << s.trail();
+}
+
 TEST(ReplicationRules, LeaderReplicatesAndCommitsAProposal) {
   Script s({1, 2, 3});
   s.elect(1);
@@ -238,6 +246,23 @@ TEST(ReplicationRules, InflightAppendsAreBounded) {
   EXPECT_LE(sent.size(), 3u)
       << "flow control: no more than max_inflight unacknowledged appends per follower" << s.trail();
   EXPECT_GE(sent.size(), 2u) << "but appends are pipelined, not one at a time" << s.trail();
+}
+
+TEST(ReplicationRules, UnreachableFollowerIsProbedInsteadOfPipelined) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();
+  ASSERT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kReplicate) << s.trail();
+  s.raft(1).report_unreachable(2);
+  EXPECT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kProbe)
+      << "after the driver reports a follower unreachable, the leader stops pipelining to it "
+         "and probes (one append at a time) until it answers"
+      << s.trail();
+  s.propose(1, "y");
+  s.stabilize();
+  EXPECT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kReplicate)
+      << "once it acknowledges an append it is pipelined again" << s.trail();
 }
 
 TEST(ReplicationRules, LeaderCountsItselfOnlyAfterPersisting) {

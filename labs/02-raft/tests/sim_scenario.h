@@ -2,8 +2,8 @@
 // Helpers for the lab 2 scenario tests, which run whole clusters in the simulator
 // (sim/include/etcdlab/sim/cluster.h): every Raft invariant is checked after every event, and a
 // broken one fails the test with the invariant, the event and each node's last events. Each
-// scenario runs over a few seeds (more, and unseen ones, when the grader runs it), and prints
-// the seed and a replay command on failure.
+// scenario runs over a few seeds (other ones, unseen, when the grader runs it), and prints the
+// seed and a replay command on failure.
 
 #include <gtest/gtest.h>
 

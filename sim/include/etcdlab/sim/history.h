@@ -19,7 +19,7 @@ enum class Outcome {
 std::string to_string(Outcome outcome);
 
 struct Operation {
-  enum class Kind { kPropose, kRead };
+  enum class Kind { kPropose, kRead, kConfChange, kTransfer };
   uint64_t id = 0;
   Kind kind = Kind::kPropose;
   std::string input;   // kPropose: the data

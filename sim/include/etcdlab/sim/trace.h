@@ -40,6 +40,7 @@ struct TraceEvent {
   uint64_t index = 0;
   uint64_t commit = 0;
   bool reject = false;
+  uint64_t reject_hint = 0;
   uint64_t a = 0, b = 0;  // kDeliver/kDrop: entry count; kApply: index, term;
                           // kPersisted: last index, commit; kClientAttempt: op, attempt;
                           // kClientDone: op, outcome

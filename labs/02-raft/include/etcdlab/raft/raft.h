@@ -40,12 +40,13 @@ class Raft {
   void propose(std::string data);  // append a command; followers forward it to the leader
   void propose_conf_change(const ConfChange& change);  // one membership change at a time
   void read_index(std::string context);  // ask for a linearizable read point (a ReadState)
-  void transfer_leader(NodeId to);       // leader: hand leadership to `to`
+  void transfer_leader(NodeId to);       // leader: hand leadership to voter `to` (others are
+                                         // ignored); followers forward it to the leader
   // The driver applied a kConfChange entry: make it the configuration. Returns the new one.
   ConfState apply_conf_change(const ConfChange& change);
   // The driver could (ok) or could not deliver a snapshot to `to`.
   void report_snapshot(NodeId to, bool ok);
-  // The driver could not reach `to` (the leader probes it again).
+  // The driver could not reach `to`: the leader stops pipelining to it and probes instead.
   void report_unreachable(NodeId to);
 
   // ---- outputs
