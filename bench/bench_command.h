@@ -7,6 +7,9 @@ namespace etcdlab::bench {
 // `etcdlab-bench wal`: WAL append+sync throughput against the disk's raw fdatasync rate.
 void add_wal_command(CLI::App& app);
 
+// `etcdlab-bench mvcc`: the MVCC store's puts, reads, ranges, compaction and memory per key.
+void add_mvcc_command(CLI::App& app);
+
 // `etcdlab-bench sim` and `sim-faults`: the simulator's speed.
 void add_sim_commands(CLI::App& app);
 

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   spdlog::set_level(spdlog::level::warn);
   etcdlab::bench::add_wal_command(app);
+  etcdlab::bench::add_mvcc_command(app);
   etcdlab::bench::add_sim_commands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

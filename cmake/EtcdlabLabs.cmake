@@ -34,10 +34,13 @@ function(etcdlab_lab_nn number out)
 endfunction()
 
 # etcdlab_add_lab(NUMBER 2 LAYER raft DIR labs/02-raft REFERENCE solution/02-raft
-#                 LOWER log [TEST_DEPENDS etcdlab_sim] [BROKEN_VARIANTS])
+#                 LOWER log [TEST_DEPENDS etcdlab_sim] [API_DEPENDS etcdlab_sqlite]
+#                 [BROKEN_VARIANTS])
+# API_DEPENDS: provided libraries the layer is written against (lab 3's SQLite wrapper); the API
+# target links them, so both implementations, the tests and every user get them.
 function(etcdlab_add_lab)
-  cmake_parse_arguments(LAB "BROKEN_VARIANTS" "NUMBER;LAYER;DIR;REFERENCE" "LOWER;TEST_DEPENDS"
-                        ${ARGN})
+  cmake_parse_arguments(LAB "BROKEN_VARIANTS" "NUMBER;LAYER;DIR;REFERENCE"
+                        "LOWER;TEST_DEPENDS;API_DEPENDS" ${ARGN})
   etcdlab_lab_nn(${LAB_NUMBER} nn)
   set(lab_dir ${CMAKE_SOURCE_DIR}/${LAB_DIR})
   set(ref_dir ${CMAKE_SOURCE_DIR}/${LAB_REFERENCE})
@@ -45,7 +48,7 @@ function(etcdlab_add_lab)
 
   add_library(etcdlab_${L}_api INTERFACE)
   target_include_directories(etcdlab_${L}_api INTERFACE ${lab_dir}/include)
-  target_link_libraries(etcdlab_${L}_api INTERFACE etcdlab_common)
+  target_link_libraries(etcdlab_${L}_api INTERFACE etcdlab_common ${LAB_API_DEPENDS})
   set(lower_impls "")
   foreach(lower ${LAB_LOWER})
     target_link_libraries(etcdlab_${L}_api INTERFACE etcdlab_${lower}_api)
@@ -91,26 +94,9 @@ function(etcdlab_add_lab)
   set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_TEST_DEPENDS "${LAB_TEST_DEPENDS}")
 endfunction()
 
-# Whether layer `layer` is built on `base`, directly or through other layers.
-function(etcdlab_layer_depends_on layer base out)
-  get_property(lower GLOBAL PROPERTY ETCDLAB_LAYER_${layer}_LOWER)
-  set(result FALSE)
-  foreach(l ${lower})
-    if(l STREQUAL base)
-      set(result TRUE)
-    else()
-      etcdlab_layer_depends_on(${l} ${base} sub)
-      if(sub)
-        set(result TRUE)
-      endif()
-    endif()
-  endforeach()
-  set(${out} ${result} PARENT_SCOPE)
-endfunction()
-
 # Makes every lab's test binaries; call once all labs and the provided code they test with
-# (TEST_DEPENDS) are declared. A lab's tests link its own implementation under test and the
-# selected implementation of every other layer that is not built on it.
+# (TEST_DEPENDS) are declared. A lab's tests link its own implementation under test, which
+# brings the selected implementation of each layer below it (LOWER), and nothing above it.
 function(etcdlab_add_lab_tests)
   get_property(layers GLOBAL PROPERTY ETCDLAB_LAYERS)
   foreach(entry ${layers})
@@ -127,16 +113,6 @@ function(etcdlab_add_lab_tests)
     if(NOT test_sources)
       continue()
     endif()
-    set(others "")
-    foreach(other_entry ${layers})
-      string(REPLACE ":" ";" other_parts ${other_entry})
-      list(GET other_parts 1 other)
-      etcdlab_layer_depends_on(${other} ${L} built_on_this)
-      if(NOT other STREQUAL L AND NOT built_on_this)
-        list(APPEND others etcdlab_${other})
-      endif()
-    endforeach()
-
     # The tests are compiled once and linked into each variant.
     add_library(lab${nn}_test_objects OBJECT ${test_sources})
     target_include_directories(lab${nn}_test_objects PRIVATE ${lab_dir}/tests)
@@ -161,7 +137,7 @@ function(etcdlab_add_lab_tests)
       endif()
       add_executable(${exe})
       target_link_libraries(${exe} PRIVATE lab${nn}_test_objects ${test_depends}
-                            etcdlab_lab${nn}_${variant} ${others})
+                            etcdlab_lab${nn}_${variant})
     endforeach()
     if(has_reference)
       gtest_discover_tests(lab${nn}-tests-reference DISCOVERY_MODE PRE_TEST

@@ -1,0 +1,47 @@
+// The key-range rules (types.h) and etcd's error messages (errors.h).
+#include "etcdlab/mvcc/types.h"
+#include "etcdlab/mvcc/errors.h"
+
+namespace etcdlab::mvcc {
+
+bool KeyRange::contains(std::string_view k) const {
+  if (single()) return k == key;
+  if (k < std::string_view(key)) return false;
+  if (range_end == std::string_view("\0", 1)) return true;  // every key >= key
+  return k < std::string_view(range_end);
+}
+
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto last = static_cast<unsigned char>(end.back());
+    if (last < 0xff) {
+      end.back() = static_cast<char>(last + 1);
+      return end;
+    }
+    end.pop_back();  // "a\xff" -> "b": drop trailing 0xff bytes, then increment
+  }
+  return std::string(1, '\0');  // no upper bound: every key from the prefix on
+}
+
+const char* message_of(MvccError::Code code) {
+  switch (code) {
+    case MvccError::Code::kEmptyKey:
+      return "etcdserver: key is not provided";
+    case MvccError::Code::kCompacted:
+      return "etcdserver: mvcc: required revision has been compacted";
+    case MvccError::Code::kFutureRevision:
+      return "etcdserver: mvcc: required revision is a future revision";
+    case MvccError::Code::kKeyNotFound:
+      return "etcdserver: key not found";
+    case MvccError::Code::kValueProvided:
+      return "etcdserver: value is provided";
+    case MvccError::Code::kLeaseProvided:
+      return "etcdserver: lease is provided";
+  }
+  return "etcdserver: unknown mvcc error";
+}
+
+MvccError::MvccError(Code code) : std::runtime_error(message_of(code)), code_(code) {}
+
+}  // namespace etcdlab::mvcc
