@@ -47,7 +47,10 @@ configure_asan() {
 python_tests() {
   local dirs=(grader/tests)
   [ -d python/tests ] && dirs+=(python/tests)
-  PYTHONPATH=build/python $PY -m pytest -q "${dirs[@]}"
+  PYTHONPATH=build/python $PY -m pytest -q -p no:cacheprovider "${dirs[@]}"
+}
+notebooks() {
+  PYTHONPATH=build/python $PY python/notebooks/run_notebooks.py
 }
 
 phase deps tools/deps.sh
@@ -58,6 +61,7 @@ phase "asan configure" configure_asan
 phase "asan build" cmake --build --preset asan
 phase "asan tests" ctest --preset asan
 phase "python tests" python_tests
+[ -f python/notebooks/run_notebooks.py ] && phase "notebooks" notebooks
 phase "grader self-check" $PY grader/grade --self-check --quiet
 summary
 rm -f build-configure.log build-asan-configure.log

@@ -1,11 +1,14 @@
 """The etcdlab grader: builds a submission out of tree against the grader's pristine copy of the
-tests, runs every test in its own process with a time limit and hidden seeds, and scores it by
-grader/rubric.toml.
+tests, runs every test in its own process with a time limit and hidden seeds (Python tests: one
+pytest process per file), and scores it by grader/rubric.toml.
 
 Modules, one job each:
   rubric     loading and checking rubric.toml; which tests each part selects
   build      the work tree (pristine copy + the submission's owned files), configure, build
+  process    running one test process: its own process group, a time limit, its output
   gtest      listing and running gtest tests, one process each, and classifying the outcome
+  junit      reading pytest's JUnit XML report into one result per test
+  pytests    listing and running a lab's pytest files (python parts), one process per file
   scoring    points per part and per lab
   grading    one grading run end to end (build, list, run, score)
   reports    terminal table, Markdown, JSON and Gradescope results.json

@@ -3,7 +3,8 @@
 A submission is never built in place: the grader copies its own pristine tree into a work
 directory, replaces only the paths the student owns (rubric `owned`) with the submission's copy,
 configures a tests-only build and builds the lab's test target. So the tests, the API headers and
-the CMake files are always the grader's.
+the CMake files are always the grader's. A lab with Python tests also needs the Python package
+(the extension links the student's code of that lab): its build drops the tests-only option.
 
 Failures here are the submission's (it does not compile) or the environment's: they are raised
 as BuildFailure with a short excerpt of the log a student can act on, never as a traceback.
@@ -17,6 +18,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import GraderError
+
 # Configure and build of one work tree; generous, but a compiler stuck in template recursion must
 # not hang the grader forever.
 BUILD_TIMEOUT_SECONDS = 45 * 60
@@ -26,17 +29,40 @@ BUILD_TIMEOUT_SECONDS = 45 * 60
 _EXCLUDE_AT_TOP = re.compile(r"^(build.*|\.git|\.grade|cluster-data)$")
 _EXCLUDE_ANYWHERE = {"__pycache__", ".hypothesis", ".pytest_cache", ".ipynb_checkpoints"}
 
-CONFIGURE_OPTIONS = [
-    "-G", "Ninja",
-    "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-    "-DPython3_EXECUTABLE=/usr/bin/python3",
-    "-DETCDLAB_TESTS_ONLY=ON",
-    "-DETCDLAB_BUILD_PYTHON=OFF",
-    # Every other lab links the reference: each lab is graded on its own.
-    "-DETCDLAB_OWN_LABS=",
-    # A warning is not a wrong answer.
-    "-DETCDLAB_WERROR=OFF",
-]
+# The interpreter the Python package is built for, and that runs the Python tests.
+PYTHON = "/usr/bin/python3"
+
+# The Python package: build/python/etcdlab, whose extension links the Raft that ETCDLAB_OWN_LABS
+# selects; and, per lab, a copy whose extension links that lab's student code whatever
+# ETCDLAB_OWN_LABS says (python/CMakeLists.txt; lab 2 has one).
+PYTHON_TARGET = "etcdlab_python"
+
+
+def student_python_target(lab: int) -> str:
+    return f"etcdlab_python_core_lab{lab:02d}_student_package"
+
+
+def student_python_dir(build_dir: Path, lab: int) -> Path:
+    return build_dir / f"python-lab{lab:02d}-student"
+
+
+def configure_options(python: bool = False, own_labs: str = "") -> list[str]:
+    """CMake options of a work tree's build.
+
+    Tests only, unless `python`: then the Python package too (the tests-only option skips
+    python/). `own_labs` lists the labs whose student code is linked everywhere, the Python
+    package included; every other lab links the reference, so each lab is graded on its own.
+    """
+    return [
+        "-G", "Ninja",
+        "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+        f"-DPython3_EXECUTABLE={PYTHON}",
+        f"-DETCDLAB_TESTS_ONLY={'OFF' if python else 'ON'}",
+        f"-DETCDLAB_BUILD_PYTHON={'ON' if python else 'OFF'}",
+        f"-DETCDLAB_OWN_LABS={own_labs}",
+        # A warning is not a wrong answer.
+        "-DETCDLAB_WERROR=OFF",
+    ]
 
 
 @dataclass
@@ -112,8 +138,10 @@ def overlay_owned(submission: Path, work: Path, owned: list[str]) -> None:
 
 # ---- configure and build -----------------------------------------------------------------------
 
-def configure(source: Path, build_dir: Path, log_path: Path) -> None:
-    cmd = ["cmake", "-S", str(source), "-B", str(build_dir), *CONFIGURE_OPTIONS]
+def configure(source: Path, build_dir: Path, log_path: Path, python: bool = False,
+              own_labs: str = "") -> None:
+    cmd = ["cmake", "-S", str(source), "-B", str(build_dir),
+           *configure_options(python=python, own_labs=own_labs)]
     _run_logged(cmd, log_path, "configure", "CMake could not configure the work tree")
 
 
@@ -175,6 +203,48 @@ def cache_value(build_dir: Path, key: str) -> str | None:
 
 def binary_path(build_dir: Path, target: str) -> Path:
     return build_dir / "bin" / target  # CMAKE_RUNTIME_OUTPUT_DIRECTORY in the top CMakeLists.txt
+
+
+def own_labs(build_dir: Path) -> list[str]:
+    """The labs ETCDLAB_OWN_LABS lists in the build directory's cache (`1,2` or `1;2`)."""
+    value = cache_value(build_dir, "ETCDLAB_OWN_LABS") or ""
+    return [x.strip() for x in re.split(r"[,;]", value) if x.strip()]
+
+
+@dataclass(frozen=True)
+class PythonPackage:
+    target: str  # what to build
+    path: Path  # PYTHONPATH: the folder that holds etcdlab/
+    what: str  # for people: which Raft the extension links
+
+
+def python_package(build_dir: Path, lab: int, *, reference: bool) -> PythonPackage:
+    """The package of `build_dir` whose extension links lab `lab`'s reference or student code.
+
+    Raises GraderError when the build has none: it was configured without the Python package,
+    or, for the reference, it links some student code (ETCDLAB_OWN_LABS is not empty).
+    """
+    if not target_exists(build_dir, PYTHON_TARGET):
+        raise GraderError(f"{build_dir} has no target {PYTHON_TARGET}: lab {lab}'s Python tests "
+                          f"need a build configured with -DETCDLAB_BUILD_PYTHON=ON and without "
+                          f"-DETCDLAB_TESTS_ONLY=ON")
+    own = own_labs(build_dir)
+    if reference:
+        if own:
+            raise GraderError(f"{build_dir}/python links the student's code of lab(s) "
+                              f"{', '.join(own)} (ETCDLAB_OWN_LABS={','.join(own)} in "
+                              f"{build_dir}/CMakeCache.txt), not only the reference; "
+                              f"reconfigure with -DETCDLAB_OWN_LABS= "
+                              f"(e.g. `cmake --preset default -DETCDLAB_OWN_LABS=`)")
+        return PythonPackage(PYTHON_TARGET, build_dir / "python", "the reference")
+    if str(lab) in own:
+        return PythonPackage(PYTHON_TARGET, build_dir / "python", f"the student's lab {lab}")
+    target = student_python_target(lab)
+    if target_exists(build_dir, target):
+        return PythonPackage(target, student_python_dir(build_dir, lab), f"the student's lab {lab}")
+    raise GraderError(f"{build_dir} has no Python package that links the student's lab {lab}: "
+                      f"ETCDLAB_OWN_LABS does not list {lab} and there is no target {target} "
+                      f"(python/CMakeLists.txt)")
 
 
 # ---- the useful part of a long log -------------------------------------------------------------

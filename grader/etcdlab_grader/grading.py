@@ -1,4 +1,9 @@
-"""One grading run, end to end: get a build, then for each lab list, select, run and score."""
+"""One grading run, end to end: get a build, then for each lab list, select, run and score.
+
+A lab's gtest parts and its python parts are graded side by side: each kind has its own build
+target (the test binary; the Python package), and a kind that does not build scores 0 in its
+own parts only.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from pathlib import Path
 
 from . import PRISTINE_ROOT, GraderError
 from . import build as builds
+from . import pytests
 from .gtest import ListFailure, TestResult, list_tests, run_tests, test_environment
-from .rubric import Lab, Selection, select_tests
-from .scoring import BUILD_FAILED, NOT_RUN, LabResult, score_lab, ungraded_lab
+from .rubric import GTEST, PYTHON, Lab, Selection, merge_selections, select_tests, time_limits
+from .scoring import BUILD_FAILED, NOT_RUN, LabResult, NotGraded, score_lab, ungraded_lab
 
 
 class Progress:
@@ -69,15 +75,6 @@ class GradeRun:
 
 
 # ---- shared with the self-check ----------------------------------------------------------------
-
-def time_limits(lab: Lab, selection: Selection) -> dict[str, float]:
-    """Per test, the limit of the part that selects it (the largest, if several do)."""
-    limits: dict[str, float] = {}
-    for part in lab.parts:
-        for name in selection.by_part[part.id]:
-            limits[name] = max(limits.get(name, 0.0), part.time_limit)
-    return limits
-
 
 def run_selected(lab: Lab, binary: Path, selection: Selection, env: dict[str, str], jobs: int,
                  progress: Progress, stop_at_first_failure: bool = False) -> dict[str, TestResult]:
@@ -149,8 +146,6 @@ def grade(request: GradeRequest, progress: Progress) -> GradeRun:
             continue
         result = _grade_lab(lab, target, build_dir, log_path, env, request, progress)
         result.seconds = time.monotonic() - lab_start
-        if lab.python_tests:
-            result.notes.append("python_tests are listed but this grader does not run them yet")
         run.labs.append(result)
 
     if not run.labs:
@@ -160,10 +155,15 @@ def grade(request: GradeRequest, progress: Progress) -> GradeRun:
 
 
 def build_failed(lab: Lab, failure: builds.BuildFailure) -> LabResult:
+    why = not_built(failure)
+    return ungraded_lab(lab, why.status, why.message, why.excerpt)
+
+
+def not_built(failure: builds.BuildFailure) -> NotGraded:
     message = failure.summary
     if failure.log_path is not None:
         message += f" (full log: {failure.log_path})"
-    return ungraded_lab(lab, BUILD_FAILED, message, failure.excerpt)
+    return NotGraded(BUILD_FAILED, message, failure.excerpt)
 
 
 def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
@@ -217,9 +217,15 @@ def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
                 builds.overlay_owned(submission, work, list(lab.owned))
             except builds.BuildFailure as f:
                 failures[lab.number] = f
+    # The Python package is built only when a lab has Python tests. Grading one lab, its student
+    # code is linked everywhere (ETCDLAB_OWN_LABS=N), so build/python is the student's; grading
+    # several, every lab links the reference and each lab's student package is used instead.
+    python_labs = [lab.number for lab in request.labs if lab.python_tests]
+    own = (str(python_labs[0]) if len(request.labs) == 1 and python_labs
+           and not request.reference else "")
     try:
         progress.say("configuring (cmake)")
-        builds.configure(work, work / "build", log_path)
+        builds.configure(work, work / "build", log_path, python=bool(python_labs), own_labs=own)
     except builds.BuildFailure as f:
         for lab in request.labs:
             run.labs.append(build_failed(lab, f))
@@ -227,26 +233,87 @@ def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
     return work / "build", log_path, failures
 
 
+@dataclass
+class _Graded:
+    """The tests of one kind of part that ran: their selection and results."""
+    selection: Selection
+    results: dict[str, TestResult]
+    notes: list[str] = field(default_factory=list)
+
+
 def _grade_lab(lab: Lab, target: str, build_dir: Path, log_path: Path, env: dict[str, str],
                request: GradeRequest, progress: Progress) -> LabResult:
+    graded: list[_Graded] = []
+    not_graded: dict[str, NotGraded] = {}
+    lab_status: NotGraded | None = None  # the test binary's, which heads the lab's report
+    if lab.parts_of(GTEST):
+        side = _gtest_parts(lab, target, build_dir, log_path, env, request, progress)
+        if isinstance(side, NotGraded):
+            lab_status = side
+            not_graded.update(dict.fromkeys((p.id for p in lab.parts_of(GTEST)), side))
+        else:
+            graded.append(side)
+    if lab.parts_of(PYTHON):
+        side = _python_parts(lab, build_dir, log_path, request, progress)
+        if isinstance(side, NotGraded):
+            not_graded.update(dict.fromkeys((p.id for p in lab.parts_of(PYTHON)), side))
+        else:
+            graded.append(side)
+    selection = merge_selections(*(g.selection for g in graded))
+    result = score_lab(lab, selection, {n: r for g in graded for n, r in g.results.items()},
+                       warnings=selection.problems(), not_graded=not_graded)
+    result.notes += [n for g in graded for n in g.notes]
+    if lab_status is not None:
+        result.status, result.message = lab_status.status, lab_status.message
+        result.log_excerpt = lab_status.excerpt
+    return result
+
+
+def _gtest_parts(lab: Lab, target: str, build_dir: Path, log_path: Path, env: dict[str, str],
+                 request: GradeRequest, progress: Progress) -> _Graded | NotGraded:
     progress.say(f"lab {lab.number}: building {target}")
     try:
         builds.build_targets(build_dir, [target], request.jobs, log_path)
     except builds.BuildFailure as f:
         if request.reference:
             raise GraderError(f"the reference does not build: {f}") from None
-        return build_failed(lab, f)
+        return not_built(f)
 
     binary = builds.binary_path(build_dir, target)
     try:
         names = list_tests(binary, env)
     except ListFailure as f:
-        return ungraded_lab(lab, NOT_RUN, f"the test binary could not list its tests: {f.summary}",
-                            f.output)
+        return NotGraded(NOT_RUN, f"the test binary could not list its tests: {f.summary}",
+                         f.output)
     selection = select_tests(lab, names)
     seeds = (f"seed base {request.seed_base}" if request.seed_base is not None
              else "default seeds")
     progress.say(f"lab {lab.number}: running {len(selection.all_tests())} tests, "
                  f"{request.jobs} at a time, {lab.time_limit:g} s limit each, {seeds}")
-    results = run_selected(lab, binary, selection, env, request.jobs, progress)
-    return score_lab(lab, selection, results, warnings=selection.problems())
+    return _Graded(selection, run_selected(lab, binary, selection, env, request.jobs, progress))
+
+
+def _python_parts(lab: Lab, build_dir: Path, log_path: Path, request: GradeRequest,
+                  progress: Progress) -> _Graded | NotGraded:
+    package = builds.python_package(build_dir, lab.number, reference=request.reference)
+    progress.say(f"lab {lab.number}: building {package.target} (the Python package, linking "
+                 f"{package.what})")
+    try:
+        builds.build_targets(build_dir, [package.target], request.jobs, log_path)
+    except builds.BuildFailure as f:
+        if request.reference:
+            raise GraderError(f"the reference's Python package does not build: {f}") from None
+        return not_built(f)
+    seeds = (f"seed base {request.seed_base}" if request.seed_base is not None
+             else "default seeds")
+    progress.say(f"lab {lab.number}: running the Python tests of {', '.join(lab.python_tests)} "
+                 f"(PYTHONPATH={package.path}, {seeds})")
+    run = python_tests(lab, request.pristine, request.seed_base, package.path)
+    return _Graded(run.selection, run.results, run.notes)
+
+
+def python_tests(lab: Lab, pristine: Path, seed_base: int | None,
+                 pythonpath: Path) -> pytests.PythonRun:
+    """The lab's Python tests, from the pristine tree, against the package at `pythonpath`."""
+    return pytests.run_python_parts(lab, pristine,
+                                    pytests.python_environment(seed_base, pythonpath))

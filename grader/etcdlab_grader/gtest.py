@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
-import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from . import GraderError
+from .process import describe_exit, live, run_limited
 
 PASSED, FAILED, TIMED_OUT, CRASHED, SKIPPED = "passed", "failed", "timed out", "crashed", "skipped"
+# Only pytest reports it: an error outside the test body (a fixture), or a file that could not be
+# imported. It scores like a failure.
+ERROR = "error"
 
 MAX_OUTPUT_LINES = 40
 _TAIL_LINES = 20  # of a crash's or a timeout's output
-_MAX_LOG_BYTES = 256 * 1024  # read at most this much of a test's output (its end)
 _LIST_TIMEOUT = 60
 
 
@@ -74,7 +74,7 @@ def list_tests(binary: Path, env: dict[str, str]) -> list[str]:
                           f"in {_LIST_TIMEOUT} s") from None
     text = proc.stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
-        why = _describe_exit(proc.returncode)
+        why = describe_exit(proc.returncode)
         raise ListFailure(f"{binary.name} --gtest_list_tests {why}",
                           tail(text + proc.stderr.decode("utf-8", "replace"), _TAIL_LINES))
     return parse_test_list(text)
@@ -107,38 +107,7 @@ def parse_test_list(text: str) -> list[str]:
     return names
 
 
-# ---- running one test --------------------------------------------------------------------------
-
-class _LiveProcesses:
-    """Process groups still running, so an interrupted grader leaves none behind."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pgids: set[int] = set()
-
-    def add(self, pgid: int) -> None:
-        with self._lock:
-            self._pgids.add(pgid)
-
-    def discard(self, pgid: int) -> None:
-        with self._lock:
-            self._pgids.discard(pgid)
-
-    def kill_all(self) -> None:
-        with self._lock:
-            for pgid in list(self._pgids):
-                _kill_group(pgid)
-
-
-_live = _LiveProcesses()
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
+# ---- running one test ----------------------------------------------------------------------
 
 def run_test(binary: Path, name: str, *, time_limit: float, env: dict[str, str]) -> TestResult:
     """Runs one test in its own process (and process group) in a scratch directory.
@@ -154,29 +123,11 @@ def run_test(binary: Path, name: str, *, time_limit: float, env: dict[str, str])
         log_path = scratch / "output.log"
         cmd = [str(binary), f"--gtest_filter={name}", f"--gtest_output=json:{report_path}",
                "--gtest_color=no"]
-        timed_out = False
-        start = time.monotonic()
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=scratch / "cwd",
-                                    env=dict(env, TMPDIR=str(scratch / "tmp")),
-                                    start_new_session=True)
-            _live.add(proc.pid)
-            try:
-                returncode = proc.wait(timeout=time_limit)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc.pid)
-                returncode = proc.wait()
-            finally:
-                # Also reaps anything the test forked and left running.
-                _kill_group(proc.pid)
-                _live.discard(proc.pid)
-        seconds = time.monotonic() - start
+        done = run_limited(cmd, cwd=scratch / "cwd", env=dict(env, TMPDIR=str(scratch / "tmp")),
+                           time_limit=time_limit, log_path=log_path)
         report = _read_report(report_path)
-        output = _read_tail(log_path)
-    return classify(name, returncode=returncode, timed_out=timed_out, report=report,
-                    output=output, seconds=seconds, time_limit=time_limit)
+    return classify(name, returncode=done.returncode, timed_out=done.timed_out, report=report,
+                    output=done.output, seconds=done.seconds, time_limit=time_limit)
 
 
 def classify(name: str, *, returncode: int, timed_out: bool, report: dict | None, output: str,
@@ -188,12 +139,12 @@ def classify(name: str, *, returncode: int, timed_out: bool, report: dict | None
                           f"killed. Last output:\n{tail(output, _TAIL_LINES)}")
     if returncode < 0:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: {_describe_exit(returncode)}. Last output:\n"
+                          f"crashed: {describe_exit(returncode)}. Last output:\n"
                           f"{tail(output, _TAIL_LINES)}")
     entry = _find_in_report(report, name)
     if entry is None:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: the process {_describe_exit(returncode)} before the test "
+                          f"crashed: the process {describe_exit(returncode)} before the test "
                           f"reported a result. Last output:\n{tail(output, _TAIL_LINES)}")
     failures = [f.get("failure", "") for f in entry.get("failures", [])]
     if failures:
@@ -205,19 +156,9 @@ def classify(name: str, *, returncode: int, timed_out: bool, report: dict | None
                           trim_output(_test_section(output, name) or "the test was skipped"))
     if returncode != 0:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: the test passed but the process {_describe_exit(returncode)} "
+                          f"crashed: the test passed but the process {describe_exit(returncode)} "
                           f"(a crash at exit?). Last output:\n{tail(output, _TAIL_LINES)}")
     return TestResult(name, PASSED, seconds)
-
-
-def _describe_exit(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            sig = signal.Signals(-returncode)
-            return f"was killed by {sig.name} ({signal.strsignal(sig)})"
-        except ValueError:
-            return f"was killed by signal {-returncode}"
-    return f"exited with status {returncode}"
 
 
 def _read_report(path: Path) -> dict | None:
@@ -225,15 +166,6 @@ def _read_report(path: Path) -> dict | None:
         return json.loads(path.read_text(errors="replace"))
     except (OSError, ValueError):
         return None
-
-
-def _read_tail(path: Path) -> str:
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        f.seek(max(0, size - _MAX_LOG_BYTES))
-        data = f.read()
-    return data.decode("utf-8", "replace")
 
 
 def _find_in_report(report: dict | None, name: str) -> dict | None:
@@ -267,9 +199,11 @@ def tail(text: str, n: int) -> str:
     return "\n".join([f"[... {len(lines) - n} earlier lines]"] + lines[-n:])
 
 
-def trim_output(text: str, max_lines: int = MAX_OUTPUT_LINES) -> str:
+def trim_output(text: str, max_lines: int = MAX_OUTPUT_LINES,
+                keep: tuple[str, ...] = ("replay:",)) -> str:
     """At most about `max_lines` lines: the start (what broke first), the end, and always the
-    first seed/replay line, which is what a student needs to reproduce the failure."""
+    first line holding each marker of `keep` (by default the seed/replay line, which is what a
+    student needs to reproduce the failure)."""
     lines = text.rstrip("\n").splitlines()
     if len(lines) <= max_lines:
         return "\n".join(lines)
@@ -279,9 +213,10 @@ def trim_output(text: str, max_lines: int = MAX_OUTPUT_LINES) -> str:
     end = rest[-tail_n:] if tail_n > 0 else []
     omitted = rest[:len(rest) - len(end)]
     out = head + [f"[... {len(omitted)} lines omitted ...]"]
-    replay = next((ln for ln in omitted if "replay:" in ln), None)
-    if replay is not None and not any("replay:" in ln for ln in head + end):
-        out.append(replay)
+    for marker in keep:
+        line = next((ln for ln in omitted if marker in ln), None)
+        if line is not None and line not in out and not any(marker in ln for ln in head + end):
+            out.append(line)
     return "\n".join(out + end)
 
 
@@ -318,7 +253,7 @@ def run_tests(binary: Path, names: list[str], *, time_limits: dict[str, float],
                     if stop_at_first_failure and not result.passed:
                         stop = True
         except BaseException:
-            _live.kill_all()  # Ctrl-C: the tests run in their own sessions and would not see it
+            live.kill_all()  # Ctrl-C: the tests run in their own sessions and would not see it
             raise
     # In the order asked for, not the order finished.
     return {n: results[n] for n in names if n in results}

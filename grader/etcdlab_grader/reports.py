@@ -13,13 +13,17 @@ import shlex
 import tempfile
 from pathlib import Path
 
+from . import build as builds
 from .gtest import TestResult
 from .grading import GradeRun
+from .pytests import PROPERTY_EXAMPLES
+from .rubric import PYTHON
 from .scoring import GRADED, LabResult, PartResult
 
 _MAX_LISTED = 15  # failing tests named in the terminal table; the reports have all of them
 _GTEST_NOISE = re.compile(r"^(.*: Failure|Failure|Failed|Google Test trace:|\s*)$")
 _EXCEPTION = re.compile(r'^C\+\+ exception with description "(.*)" thrown in the test body\.?$')
+_PYTEST_E = re.compile(r"^E\s+(\S.*)$")  # pytest's lines that say what went wrong
 
 
 def points(x: float) -> str:
@@ -27,7 +31,13 @@ def points(x: float) -> str:
 
 
 def headline(result: TestResult) -> str:
-    """The first line of a failure that says something (not gtest's `file:line: Failure`)."""
+    """The first line of a failure that says something (not gtest's `file:line: Failure`; for
+    pytest, its first `E   ...` line rather than the traceback's)."""
+    for line in result.output.splitlines():
+        error = _PYTEST_E.match(line)
+        if error:
+            line = error.group(1)
+            return line if len(line) <= 100 else line[:97] + "..."
     for line in result.output.splitlines():
         if not _GTEST_NOISE.match(line):
             line = line.strip()
@@ -57,12 +67,27 @@ def rerun_command(run: GradeRun) -> str:
     return shlex.join(args)
 
 
-def replay_test_command(run: GradeRun, lab: LabResult, test: str) -> str:
+def replay_test_command(run: GradeRun, lab: LabResult, part: PartResult, test: str) -> str:
     """How a student reruns one test with the grader's seeds, from their own checkout."""
     env = f"ETCDLAB_SEED_BASE={run.seed_base} " if run.seed_base is not None else ""
+    if part.part.kind == PYTHON:
+        return python_replay_command(run, lab, env, shlex.quote(test))
     if run.mode == "reference":
         return f"{env}build/bin/{lab.lab.targets.reference} --gtest_filter={shlex.quote(test)}"
     return f"{env}make lab{lab.lab.number} TEST={shlex.quote(test)}"
+
+
+def python_replay_command(run: GradeRun, lab: LabResult, env: str, tests: str) -> str:
+    # The grader's package is the student's build; in a checkout, build/python links the
+    # reference unless ETCDLAB_OWN_LABS lists the lab: the student package always links theirs.
+    env += f"ETCDLAB_PROPERTY_EXAMPLES={PROPERTY_EXAMPLES} "
+    pytest = f"{builds.PYTHON} -m pytest {tests}"
+    if run.mode == "reference":
+        return f"{env}PYTHONPATH=build/python {pytest}"
+    n = lab.lab.number
+    package = builds.student_python_dir(Path("build"), n)
+    return (f"cmake --build build --target {builds.student_python_target(n)} && "
+            f"{env}PYTHONPATH={package} {pytest}")
 
 
 def test_label(run: GradeRun, lab: LabResult, part: PartResult, test: str) -> str:
@@ -96,12 +121,16 @@ def _terminal_lab(lab: LabResult) -> list[str]:
     title_width = max(len("title"), *(len(p.part.title) for p in lab.parts))
     row = f"  {{:<5}} {{:<{title_width}}}  {{:>7}}  {{:>13}}"
     out.append(row.format("part", "title", "passed", "points"))
-    graded = lab.status == GRADED  # otherwise no test ran: "0/0 passed" would mislead
+    # A part that ran no test shows "-": "0/0 passed" would mislead.
     for p in lab.parts:
-        out.append(row.format(p.part.id, p.part.title, f"{p.passed}/{p.total}" if graded else "-",
+        out.append(row.format(p.part.id, p.part.title, f"{p.passed}/{p.total}" if p.graded else "-",
                               f"{points(p.score)}/{points(p.max_score)}"))
+    graded = any(p.graded for p in lab.parts)
     out.append(row.format("total", "", f"{lab.passed}/{lab.total}" if graded else "-",
                           f"{points(lab.score)}/{points(lab.max_score)}"))
+    for p in _ungraded_on_their_own(lab):
+        out.append(f"  part {p.part.id} [{p.status.upper()}]: {p.message}")
+        out += ["    " + ln for ln in p.log_excerpt.splitlines()]
     failing = lab.failing()
     if failing:
         out.append(f"  not passing ({len(failing)}):")
@@ -112,6 +141,12 @@ def _terminal_lab(lab: LabResult) -> list[str]:
     out += [f"  warning: {w}" for w in lab.warnings]
     out += [f"  note: {n}" for n in lab.notes]
     return out
+
+
+def _ungraded_on_their_own(lab: LabResult) -> list[PartResult]:
+    """Parts not graded for a reason of their own (not the lab's, which heads the report)."""
+    return [p for p in lab.parts if not p.graded
+            and (p.message, p.log_excerpt) != (lab.message, lab.log_excerpt)]
 
 
 # ---- Markdown ----------------------------------------------------------------------------------
@@ -142,6 +177,16 @@ def markdown(run: GradeRun) -> str:
         out.append(f"To run a test with all of this run's seeds, set the seed base: "
                    f"`ETCDLAB_SEED_BASE={run.seed_base} make labN TEST=Suite.Name`. "
                    f"The whole grade again, same seeds: `{rerun_command(run)}`.")
+    for lab in run.labs:
+        python = [p for p in lab.parts if p.part.kind == PYTHON]
+        if python:
+            env = f"ETCDLAB_SEED_BASE={run.seed_base} " if run.seed_base is not None else ""
+            files = " ".join(shlex.quote(f) for f in lab.lab.python_tests)
+            out.append("")
+            out.append(f"Lab {lab.lab.number}'s Python part{'s' if len(python) > 1 else ''} "
+                       f"({', '.join(p.part.id for p in python)}), with this run's seeds: "
+                       f"`{python_replay_command(run, lab, env, files)}`. A failing property "
+                       f"also prints Hypothesis's falsifying example and its own replay line.")
     out.append("")
     return "\n".join(out)
 
@@ -153,14 +198,18 @@ def _markdown_lab(run: GradeRun, lab: LabResult) -> list[str]:
         if lab.log_excerpt:
             out += [_fence(lab.log_excerpt), ""]
     out += ["| Part | Title | Passed | Points |", "|---|---|---:|---:|"]
-    graded = lab.status == GRADED
     for p in lab.parts:
         out.append(f"| {p.part.id} | {p.part.title} | "
-                   f"{f'{p.passed}/{p.total}' if graded else '-'} | "
+                   f"{f'{p.passed}/{p.total}' if p.graded else '-'} | "
                    f"{points(p.score)} / {points(p.max_score)} |")
+    graded = any(p.graded for p in lab.parts)
     out.append(f"| | **Total** | {f'{lab.passed}/{lab.total}' if graded else '-'} | "
                f"**{points(lab.score)} / {points(lab.max_score)}** |")
     out.append("")
+    for p in _ungraded_on_their_own(lab):
+        out += [f"**Part {p.part.id}: {p.status}**: {p.message}", ""]
+        if p.log_excerpt:
+            out += [_fence(p.log_excerpt), ""]
     out += [f"> warning: {w}" for w in lab.warnings] + [f"> note: {n}" for n in lab.notes]
     if lab.warnings or lab.notes:
         out.append("")
@@ -173,7 +222,7 @@ def _markdown_lab(run: GradeRun, lab: LabResult) -> list[str]:
             out.append("")
             out.append(_fence(result.output or result.status))
             out.append("")
-            rerun = replay_test_command(run, lab, result.name)
+            rerun = replay_test_command(run, lab, part, result.name)
             out.append(f"Rerun with this run's seeds: `{rerun}`")
             out.append("")
     return out
@@ -209,7 +258,9 @@ def _lab_json(lab: LabResult) -> dict:
         "execution_time": round(lab.seconds, 3),
         "warnings": lab.warnings,
         "notes": lab.notes,
-        "parts": [{"id": p.part.id, "title": p.part.title, "passed": p.passed, "total": p.total,
+        "parts": [{"id": p.part.id, "title": p.part.title, "kind": p.part.kind,
+                   "status": p.status, "message": p.message, "log_excerpt": p.log_excerpt,
+                   "passed": p.passed, "total": p.total,
                    "score": round(p.score, 4), "max_score": round(p.max_score, 4),
                    "patterns": list(p.part.patterns)} for p in lab.parts],
         "tests": [{"name": r.name, "part": p.part.id, "status": r.status,
@@ -229,8 +280,8 @@ def gradescope(run: GradeRun) -> dict:
         for p in lab.parts:
             if not p.results:
                 # Nothing ran (build failure, or a part that selected no test): one entry says why.
-                why = (f"{lab.status}: {lab.message}\n{lab.log_excerpt}".strip()
-                       if lab.status != GRADED else "this part selected no test")
+                why = (f"{p.status}: {p.message}\n{p.log_excerpt}".strip()
+                       if not p.graded else "this part selected no test")
                 name = f"Part {p.part.id}: {p.part.title}"
                 if len(run.labs) > 1:
                     name = f"Lab {lab.lab.number} / {name}"
@@ -241,7 +292,7 @@ def gradescope(run: GradeRun) -> dict:
                 output = r.output
                 if not r.passed:
                     output = (f"{r.status}\n{output}\n\nRerun with this run's seeds: "
-                              f"{replay_test_command(run, lab, r.name)}")
+                              f"{replay_test_command(run, lab, p, r.name)}")
                 tests.append({"name": test_label(run, lab, p, r.name),
                               "score": round(p.points_per_test if r.passed else 0.0, 6),
                               "max_score": round(p.points_per_test, 6),

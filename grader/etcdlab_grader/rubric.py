@@ -2,6 +2,10 @@
 
 The rubric is checked as it is loaded, and every complaint names the file, the lab and the key,
 so an instructor who mistypes `weigth` learns it at once rather than from a wrong grade.
+
+A part is of one kind: `gtest` (the default; its patterns are globs on `Suite.Test` names of the
+lab's test binary) or `python` (globs on pytest node ids `FILE::test_name` of the files the lab
+lists in `python_tests`). Each kind's tests are selected by that kind's parts only.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from . import GraderError
 # Broken variants are passed in an environment variable and appear in reports: keep them plain.
 _VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+GTEST, PYTHON = "gtest", "python"  # kinds of part
+KINDS = (GTEST, PYTHON)
+
 
 @dataclass(frozen=True)
 class Part:
@@ -25,6 +32,7 @@ class Part:
     weight: float
     patterns: tuple[str, ...]
     time_limit: float  # seconds per test: the part's own, else the lab's
+    kind: str = GTEST
 
     def selects(self, test_name: str) -> bool:
         return any(fnmatch.fnmatchcase(test_name, p) for p in self.patterns)
@@ -58,6 +66,9 @@ class Lab:
     @property
     def max_score(self) -> float:
         return sum(p.weight for p in self.parts)
+
+    def parts_of(self, kind: str) -> tuple[Part, ...]:
+        return tuple(p for p in self.parts if p.kind == kind)
 
     @property
     def title(self) -> str:
@@ -103,10 +114,13 @@ class Selection:
         return out
 
 
-def select_tests(lab: Lab, test_names: list[str]) -> Selection:
-    selection = Selection(by_part={p.id: [] for p in lab.parts})
+def select_tests(lab: Lab, test_names: list[str], kind: str = GTEST) -> Selection:
+    """Gives each test to the parts of `kind` that select it (the gtest binary's names to the
+    gtest parts, pytest node ids to the python parts)."""
+    parts = lab.parts_of(kind)
+    selection = Selection(by_part={p.id: [] for p in parts})
     for name in test_names:
-        pids = [p.id for p in lab.parts if p.selects(name)]
+        pids = [p.id for p in parts if p.selects(name)]
         if not pids:
             selection.unselected.append(name)
         if len(pids) > 1:
@@ -115,6 +129,26 @@ def select_tests(lab: Lab, test_names: list[str]) -> Selection:
             selection.by_part[pid].append(name)
     selection.empty_parts = [pid for pid, names in selection.by_part.items() if not names]
     return selection
+
+
+def time_limits(lab: Lab, selection: Selection) -> dict[str, float]:
+    """Per test, the limit of the part that selects it (the largest, if several do)."""
+    limits: dict[str, float] = {}
+    for part in lab.parts:
+        for name in selection.by_part.get(part.id, []):
+            limits[name] = max(limits.get(name, 0.0), part.time_limit)
+    return limits
+
+
+def merge_selections(*selections: Selection) -> Selection:
+    """One selection of a lab's parts of every kind, from one selection per kind."""
+    merged = Selection(by_part={})
+    for s in selections:
+        merged.by_part.update(s.by_part)
+        merged.unselected += s.unselected
+        merged.empty_parts += s.empty_parts
+        merged.overlaps.update(s.overlaps)
+    return merged
 
 
 def load_rubric(path: Path) -> Rubric:
@@ -141,7 +175,7 @@ def load_rubric(path: Path) -> Rubric:
 # ---- parsing one lab ---------------------------------------------------------------------------
 
 _LAB_KEYS = {"name", "handout", "targets", "owned", "time_limit", "part", "broken", "python_tests"}
-_PART_KEYS = {"id", "title", "weight", "tests", "time_limit"}
+_PART_KEYS = {"id", "title", "weight", "tests", "time_limit", "kind"}
 
 
 def _parse_lab(number: int, t: dict, where: str) -> Lab:
@@ -177,6 +211,7 @@ def _parse_lab(number: int, t: dict, where: str) -> Lab:
         raise GraderError(f"{where}: broken variants are listed but `targets` has no "
                           f"`broken` binary")
 
+    python_tests = _python_tests(t, parsed_parts, where)
     return Lab(number=number,
                name=_string(t, "name", where),
                handout=_relative_path(_string(t, "handout", where), where, "handout"),
@@ -185,7 +220,42 @@ def _parse_lab(number: int, t: dict, where: str) -> Lab:
                time_limit=time_limit,
                parts=parsed_parts,
                broken=broken,
-               python_tests=tuple(_strings(t, "python_tests", where, required=False)))
+               python_tests=python_tests)
+
+
+def _python_tests(t: dict, parts: tuple[Part, ...], where: str) -> tuple[str, ...]:
+    """The lab's pytest files, checked against its python parts: every file is graded by some
+    python part, and every python pattern names a listed file."""
+    files = [_relative_path(f, where, "python_tests")
+             for f in _strings(t, "python_tests", where, required=False)]
+    for f in files:
+        if not f.endswith(".py") or any(c in f for c in "*?[:"):
+            raise GraderError(f"{where}: `python_tests` lists test files such as "
+                              f"\"python/tests/test_x.py\", not {f!r}")
+    if len(set(files)) != len(files):
+        raise GraderError(f"{where}: `python_tests` lists a file twice")
+    python_parts = [p for p in parts if p.kind == PYTHON]
+    if python_parts and not files:
+        raise GraderError(f"{where}: part {python_parts[0].id} has kind = \"python\" but the lab "
+                          f"lists no `python_tests` files")
+    if files and not python_parts:
+        raise GraderError(f"{where}: `python_tests` are listed but no part has kind = "
+                          f"\"python\": they would not be graded")
+    for part in python_parts:
+        for pattern in part.patterns:
+            file_glob, sep, test_glob = pattern.partition("::")
+            if not sep or not test_glob:
+                raise GraderError(f"{where}, part {part.id}: python test {pattern!r} must be a "
+                                  f"pytest node id or a glob over them, FILE::test_name or FILE::*")
+            if not any(fnmatch.fnmatchcase(f, file_glob) for f in files):
+                raise GraderError(f"{where}, part {part.id}: {pattern!r} names no file listed in "
+                                  f"`python_tests` ({', '.join(files)})")
+    for f in files:
+        if not any(fnmatch.fnmatchcase(f, pattern.partition("::")[0])
+                   for part in python_parts for pattern in part.patterns):
+            raise GraderError(f"{where}: python test file {f} is selected by no python part "
+                              f"(add a pattern such as \"{f}::*\")")
+    return tuple(files)
 
 
 def _parse_part(t: dict, lab_time_limit: float, where: str) -> Part:
@@ -194,12 +264,23 @@ def _parse_part(t: dict, lab_time_limit: float, where: str) -> Part:
     _only_keys(t, _PART_KEYS, where)
     pid = _string(t, "id", where)
     where = f"{where} ({pid})"
+    kind = _string(t, "kind", where, required=False) or GTEST
+    if kind not in KINDS:
+        raise GraderError(f"{where}: `kind` is {' or '.join(repr(k) for k in KINDS)}, "
+                          f"not {kind!r}")
+    patterns = tuple(_strings(t, "tests", where))
+    if kind == GTEST:
+        stray = next((p for p in patterns if ".py::" in p), None)
+        if stray is not None:
+            raise GraderError(f"{where}: {stray!r} is a pytest node id: a part that grades "
+                              f"Python tests needs kind = \"python\"")
     return Part(id=pid,
                 title=_string(t, "title", where),
                 weight=_positive(t, "weight", where),
-                patterns=tuple(_strings(t, "tests", where)),
+                patterns=patterns,
                 time_limit=(_positive(t, "time_limit", where) if "time_limit" in t
-                            else lab_time_limit))
+                            else lab_time_limit),
+                kind=kind)
 
 
 def _parse_variant(t: dict, where: str) -> BrokenVariant:

@@ -1,7 +1,9 @@
 """Points: each part earns weight × passed / selected; a lab earns the sum of its parts.
 
 A part that selects no test earns nothing (rather than dividing by zero or giving its weight
-away): a binary that lists fewer tests than the rubric expects can only lose points.
+away): a binary that lists fewer tests than the rubric expects can only lose points. A part that
+could not be graded at all (its binary or its Python package did not build) earns nothing and
+says why; the lab's other parts are graded as usual.
 """
 
 from __future__ import annotations
@@ -11,14 +13,29 @@ from dataclasses import dataclass, field
 from .gtest import FAILED, TestResult
 from .rubric import Lab, Part, Selection
 
-# Lab statuses.
+# Lab and part statuses.
 GRADED, BUILD_FAILED, NOT_RUN = "graded", "build failed", "not run"
+
+
+@dataclass(frozen=True)
+class NotGraded:
+    """Why some parts ran no test: a status, one sentence, and the log's useful lines."""
+    status: str
+    message: str
+    excerpt: str = ""
 
 
 @dataclass
 class PartResult:
     part: Part
     results: list[TestResult]
+    status: str = GRADED
+    message: str = ""  # why the part was not graded
+    log_excerpt: str = ""
+
+    @property
+    def graded(self) -> bool:
+        return self.status == GRADED
 
     @property
     def total(self) -> int:
@@ -73,12 +90,20 @@ class LabResult:
 
 
 def score_lab(lab: Lab, selection: Selection, results: dict[str, TestResult],
-              seconds: float = 0.0, warnings: list[str] | None = None) -> LabResult:
+              seconds: float = 0.0, warnings: list[str] | None = None,
+              not_graded: dict[str, NotGraded] | None = None) -> LabResult:
+    """The lab's score from its tests' results; `not_graded` names the parts that ran nothing
+    and why (they score 0)."""
+    not_graded = not_graded or {}
     parts = []
     for part in lab.parts:
+        why = not_graded.get(part.id)
+        if why is not None:
+            parts.append(PartResult(part, [], why.status, why.message, why.excerpt))
+            continue
         # A selected test with no result was not run: count it as failed, never as passed.
         part_results = [results.get(n) or TestResult(n, FAILED, 0.0, "the test did not run")
-                        for n in selection.by_part[part.id]]
+                        for n in selection.by_part.get(part.id, [])]
         parts.append(PartResult(part, part_results))
     return LabResult(lab, GRADED, parts, seconds=seconds, warnings=list(warnings or []))
 
@@ -86,5 +111,5 @@ def score_lab(lab: Lab, selection: Selection, results: dict[str, TestResult],
 def ungraded_lab(lab: Lab, status: str, message: str, excerpt: str = "",
                  seconds: float = 0.0) -> LabResult:
     """A lab that scored 0 without running tests (it did not build, its binary would not start)."""
-    return LabResult(lab, status, [PartResult(p, []) for p in lab.parts], seconds=seconds,
-                     message=message, log_excerpt=excerpt)
+    return LabResult(lab, status, [PartResult(p, [], status, message, excerpt) for p in lab.parts],
+                     seconds=seconds, message=message, log_excerpt=excerpt)

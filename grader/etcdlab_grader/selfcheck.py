@@ -7,6 +7,10 @@ For every lab whose tests exist in the build directory:
   - every deliberately broken variant of the reference fails at least one test (with --audit,
     every test runs against every variant and the report says which tests catch which variant).
 
+A lab's Python parts are checked alongside: the reference is build/python (so ETCDLAB_OWN_LABS
+must be empty in the build), the skeleton the student package (build/python-labNN-student).
+Broken variants are compiled into the C++ broken binary only: they are not run in Python.
+
 It reuses an existing build (by default the main one) and the default seeds 1..n, so it is quick
 and deterministic.
 """
@@ -17,12 +21,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import PRISTINE_ROOT
+from . import PRISTINE_ROOT, GraderError
 from . import build as builds
-from .grading import Progress, run_selected
+from .grading import Progress, python_tests, run_selected
 from .gtest import ListFailure, TestResult, list_tests, test_environment
+from .pytests import PythonRun
 from .reports import points
-from .rubric import Lab, Rubric, Selection, select_tests
+from .rubric import PYTHON, Lab, Rubric, Selection, merge_selections, select_tests
 from .scoring import score_lab
 
 OK, PROBLEM, SKIP = "ok", "PROBLEM", "-"
@@ -108,37 +113,93 @@ def _check_lab(report: SelfCheck, lab: Lab, build_dir: Path, log_path: Path, *, 
         report.add(n, "tests", [f"{f.summary}\n{f.output}"], "a binary cannot list its tests")
         return
 
-    selection = select_tests(lab, names)
-    _check_coverage(report, lab, names, student_names, selection)
+    python = _python_runs(report, lab, build_dir, log_path, jobs=jobs, progress=progress)
 
-    progress.say(f"lab {n}: the reference, {len(selection.all_tests())} tests")
-    reference = run_selected(lab, binary[lab.targets.reference], selection, env, jobs, progress)
+    cpp = select_tests(lab, names)  # what the binaries run; `selection` adds the Python tests
+    selection = cpp
+    listings = [("C++", names, student_names)]
+    if python is not None:
+        py_reference, py_skeleton = python
+        listings.append(("Python", py_reference.selection.all_tests(),
+                         py_skeleton.selection.all_tests()))
+        selection = merge_selections(cpp, py_reference.selection)
+    _check_coverage(report, lab, listings, selection)
+
+    progress.say(f"lab {n}: the reference, {len(cpp.all_tests())} C++ tests")
+    reference = run_selected(lab, binary[lab.targets.reference], cpp, env, jobs, progress)
+    if python is not None:
+        reference.update(py_reference.results)
+        report.warnings += [f"lab {n}, the reference: {note}" for note in py_reference.notes]
     _check_reference(report, lab, selection, reference)
 
     progress.say(f"lab {n}: the skeleton")
-    skeleton = run_selected(lab, binary[lab.targets.student], selection, env, jobs, progress)
+    skeleton = run_selected(lab, binary[lab.targets.student], cpp, env, jobs, progress)
+    if python is not None:
+        skeleton.update(py_skeleton.results)
     _check_skeleton(report, lab, selection, skeleton)
 
     if lab_broken:
-        _check_broken(report, lab, binary[lab.targets.broken], selection, jobs=jobs, audit=audit,
+        _check_broken(report, lab, binary[lab.targets.broken], cpp, jobs=jobs, audit=audit,
                       progress=progress)
     elif not lab.broken:
         report.checks.append(Check(n, "broken variants", SKIP, "none listed"))
+    if lab.parts_of(PYTHON) and lab.broken:
+        ids = ", ".join(p.id for p in lab.parts_of(PYTHON))
+        report.checks.append(Check(n, "broken variants", SKIP,
+                                   f"C++ tests only: Python part(s) {ids} are not run against "
+                                   f"the variants (they live in {lab.targets.broken})"))
 
 
-def _check_coverage(report: SelfCheck, lab: Lab, names: list[str], student_names: list[str],
+def _python_runs(report: SelfCheck, lab: Lab, build_dir: Path, log_path: Path, *, jobs: int,
+                 progress: Progress) -> tuple[PythonRun, PythonRun] | None:
+    """The lab's Python tests against the reference package and the skeleton's, or None (and a
+    problem recorded) when there are none or they cannot run."""
+    n = lab.number
+    if not lab.parts_of(PYTHON):
+        return None
+    try:
+        reference = builds.python_package(build_dir, n, reference=True)
+        skeleton = builds.python_package(build_dir, n, reference=False)
+    except GraderError as e:
+        report.add(n, "python packages", [str(e)], "cannot run the Python parts")
+        return None
+    targets = list(dict.fromkeys([reference.target, skeleton.target]))
+    progress.say(f"lab {n}: building {' '.join(targets)} in {build_dir}")
+    try:
+        builds.build_targets(build_dir, targets, jobs, log_path)
+    except builds.BuildFailure as f:
+        report.add(n, "python packages", [str(f)], f.summary)
+        return None
+    report.add(n, "python packages", [],
+               f"reference {build_dir.name}/{reference.path.name} (ETCDLAB_OWN_LABS is empty), "
+               f"skeleton {build_dir.name}/{skeleton.path.name}")
+    progress.say(f"lab {n}: the Python tests, reference and skeleton")
+    try:
+        return (python_tests(lab, PRISTINE_ROOT, report.seed_base, reference.path),
+                python_tests(lab, PRISTINE_ROOT, report.seed_base, skeleton.path))
+    except GraderError as e:
+        report.add(n, "python tests", [str(e)], "cannot run the Python tests")
+        return None
+
+
+def _check_coverage(report: SelfCheck, lab: Lab, listings: list[tuple[str, list[str], list[str]]],
                     selection: Selection) -> None:
+    """`listings`: per kind of test, the names the reference and the student's code list."""
     problems = selection.problems()
-    if sorted(names) != sorted(student_names):
-        only_ref = sorted(set(names) - set(student_names))
-        only_student = sorted(set(student_names) - set(names))
-        problems.append(f"the student and reference binaries list different tests "
-                        f"(only in the reference: {only_ref or 'none'}; "
-                        f"only in the student's: {only_student or 'none'})")
-    if not names:
-        problems.append("the binary lists no test")
-    detail = (f"{len(names)} tests, each in one of {len(lab.parts)} parts" if not problems
-              else f"{len(problems)} problem(s) in {len(names)} tests")
+    for kind, names, student_names in listings:
+        if sorted(names) != sorted(student_names):
+            only_ref = sorted(set(names) - set(student_names))
+            only_student = sorted(set(student_names) - set(names))
+            problems.append(f"the student's and the reference's {kind} tests differ "
+                            f"(only in the reference: {only_ref or 'none'}; "
+                            f"only in the student's: {only_student or 'none'})")
+        if not names:
+            problems.append(f"no {kind} test is listed")
+    total = sum(len(names) for _, names, _ in listings)
+    kinds = (f" ({', '.join(f'{len(names)} {kind}' for kind, names, _ in listings)})"
+             if len(listings) > 1 else "")
+    detail = (f"{total} tests{kinds}, each in one of {len(lab.parts)} parts" if not problems
+              else f"{len(problems)} problem(s) in {total} tests")
     report.add(lab.number, "tests and parts", problems, detail)
 
 
@@ -147,11 +208,16 @@ def _check_reference(report: SelfCheck, lab: Lab, selection: Selection,
     scored = score_lab(lab, selection, results)
     problems = [f"{r.name} {r.status} on the reference:\n{r.output}"
                 for _, r in scored.failing()]
+    if not problems and scored.score < scored.max_score:
+        empty = [p.part.id for p in scored.parts if not p.results]
+        problems.append(f"the reference scores {points(scored.score)} of "
+                        f"{points(scored.max_score)}: part(s) {', '.join(empty)} ran no test")
     slowest = max(results.values(), key=lambda r: r.seconds, default=None)
     detail = (f"{points(scored.score)}/{points(scored.max_score)} "
               f"({scored.passed}/{scored.total} pass")
     if slowest is not None:
-        limit = max(p.time_limit for p in lab.parts if slowest.name in selection.by_part[p.id])
+        limit = max(p.time_limit for p in lab.parts
+                    if slowest.name in selection.by_part.get(p.id, []))
         detail += f"; slowest {slowest.seconds:.2f} s of a {limit:g} s limit"
         if slowest.seconds > limit / 2:
             report.warnings.append(

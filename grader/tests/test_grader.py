@@ -133,6 +133,14 @@ def test_exiting_0_without_a_result_is_a_crash_not_a_pass(tmp_path):
     assert "exited with status 0 before the test reported a result" in result.output
 
 
+def test_a_binary_that_cannot_start_is_a_crash_not_a_traceback(tmp_path):
+    binary = fakes.write_gtest(tmp_path / "bin" / "t", {"S.T": "pass"})
+    binary.chmod(0o644)  # as while a build relinks it
+    result = gtest.run_test(binary, "S.T", time_limit=5, env=gtest.test_environment(1))
+    assert result.status == gtest.CRASHED
+    assert "could not start" in result.output and "Permission denied" in result.output
+
+
 def test_tests_get_the_seed_base_and_never_a_stray_replay_seed(tmp_path, monkeypatch):
     monkeypatch.setenv("ETCDLAB_SEED", "3")
     monkeypatch.setenv("GTEST_FILTER", "Nothing.*")

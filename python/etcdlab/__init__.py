@@ -1,0 +1,37 @@
+"""etcdlab: drive deterministic simulated Raft clusters, inject faults, check invariants.
+
+    import etcdlab
+    c = etcdlab.Cluster(n=5, seed=7)
+    c.run_until(lambda: c.leader() is not None, timeout_ms=5000)
+
+See python/README.md. The simulator and the Raft invariants are C++ (the extension
+etcdlab._core, built by CMake into build/python/etcdlab); the linearizability checkers are pure
+Python (etcdlab.checkers) and work without the extension, e.g. on histories recorded elsewhere.
+"""
+
+__all__ = ["Cluster", "Node", "Op", "InvariantViolation", "INVARIANTS", "checkers", "Client",
+           "EtcdError", "LocalCluster"]
+
+_FROM_CORE = {"InvariantViolation", "INVARIANTS"}
+_FROM_CLUSTER = {"Cluster", "Node", "Op"}
+_FROM_CLIENT = {"Client", "EtcdError"}
+
+
+def __getattr__(name):
+    # The extension is loaded on first use, so `import etcdlab.checkers` needs no C++ build.
+    if name in _FROM_CORE:
+        from . import _core
+        return getattr(_core, name)
+    if name in _FROM_CLUSTER:
+        from . import cluster
+        return getattr(cluster, name)
+    if name in _FROM_CLIENT:
+        from . import client
+        return getattr(client, name)
+    if name == "LocalCluster":
+        from .local import LocalCluster
+        return LocalCluster
+    if name == "checkers":
+        import importlib
+        return importlib.import_module(".checkers", __name__)
+    raise AttributeError(f"module 'etcdlab' has no attribute {name!r}")

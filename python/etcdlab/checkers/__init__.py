@@ -1,0 +1,55 @@
+"""Linearizability checkers for etcdlab histories.
+
+- :func:`check`: Porcupine-style search (Wing & Gong, Lowe's memoization, per-partition) of a
+  history against a sequential model: "ok", "illegal" or "unknown" (timed out; never a pass).
+- :func:`check_revisions`: the linear-time revision-witness check for KV histories whose
+  responses carry store revisions.
+- Models: :class:`Register`, :class:`KV`, :class:`CountingLog`, :class:`KVRevision`.
+- :class:`Operation`, :func:`load_history`, :func:`validate_history`: the history data model.
+- :func:`render_html`: a self-contained HTML timeline of a result.
+
+Example::
+
+    from etcdlab.checkers import check, KV, render_html
+    result = check(KV(), "history.json", timeout=60)
+    if result.verdict != "ok":
+        render_html(KV(), "history.json", result, "history.html")
+"""
+
+from .history import (
+    INF,
+    UNKNOWN,
+    HistoryError,
+    Operation,
+    dump_history,
+    load_history,
+    prepare_history,
+    validate_history,
+)
+from .models import KV, CountingLog, KVRevision, Model, Register
+from .porcupine import PartitionResult, Result, check
+from .revisions import RevisionResult, Violation, check_revisions
+from .visualize import render_html
+
+__all__ = [
+    "check",
+    "check_revisions",
+    "render_html",
+    "Result",
+    "PartitionResult",
+    "RevisionResult",
+    "Violation",
+    "Model",
+    "Register",
+    "KV",
+    "CountingLog",
+    "KVRevision",
+    "Operation",
+    "HistoryError",
+    "load_history",
+    "dump_history",
+    "validate_history",
+    "prepare_history",
+    "INF",
+    "UNKNOWN",
+]

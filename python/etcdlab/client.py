@@ -1,0 +1,282 @@
+"""A small client for etcd's v3 JSON gateway (etcdlab's and real etcd's alike).
+
+    c = Client(["127.0.0.1:2379", "127.0.0.1:22379"])
+    c.put("foo", "bar")
+    c.get("foo")["kvs"][0]["value"]      # b"bar" (decoded)
+
+Keys and values are bytes (str is encoded as UTF-8); responses are the gateway's JSON with
+base64 fields decoded to bytes and int64 strings turned into ints. Errors raise EtcdError with
+etcd's message, gRPC code and HTTP status. Requests go to the first endpoint that answers; an
+unreachable endpoint or a "no leader" answer moves on to the next (failover). A mutating
+request that may have been applied is never sent again: its error says `indeterminate`.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import select
+import socket
+import time
+from typing import Any, Iterable, Optional
+
+__all__ = ["Client", "EtcdError", "prefix_end"]
+
+_BYTES_FIELDS = {"key", "value", "range_end"}
+_INT_FIELDS = {
+    "cluster_id", "member_id", "revision", "raft_term", "create_revision", "mod_revision",
+    "version", "lease", "count", "deleted", "ID", "leader", "raftIndex", "raftTerm",
+    "raftAppliedIndex", "dbSize", "dbSizeInUse", "compact_revision", "TTL", "grantedTTL",
+}
+
+
+class EtcdError(Exception):
+    """An error answer (message, gRPC code, HTTP status), or a failed exchange (status 0).
+    `indeterminate` is True when a mutating request was sent and no answer came back, or the
+    answer was "request timed out": it may or may not have been applied."""
+
+    def __init__(self, message: str, code: int = 0, status: int = 0, endpoint: str = "",
+                 indeterminate: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.endpoint = endpoint
+        self.indeterminate = indeterminate
+
+
+class _NotSent(OSError):
+    """The connection could not be made: the request never left (safe to try elsewhere)."""
+
+
+# Requests that change nothing, so sending them again (or to another member) is harmless.
+_IDEMPOTENT = {
+    "/v3/kv/range", "/v3/maintenance/status", "/v3/maintenance/hash",
+    "/v3/maintenance/hashkv", "/v3/cluster/member/list", "/v3/lease/timetolive",
+    "/v3/lease/leases", "/v3/maintenance/alarm",
+}
+_NO_LEADER = "etcdserver: no leader"  # refused before proposing: nothing was applied
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection was closed by the server (readable at rest means
+    EOF or garbage), so it is replaced before a request rather than failing after one."""
+    if conn.sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([conn.sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _b(x) -> bytes:
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _enc(x) -> str:
+    return base64.b64encode(_b(x)).decode()
+
+
+def prefix_end(prefix) -> bytes:
+    """The range_end selecting every key with this prefix."""
+    p = bytearray(_b(prefix))
+    while p:
+        if p[-1] < 0xFF:
+            p[-1] += 1
+            return bytes(p)
+        p.pop()
+    return b"\0"
+
+
+def decode(value: Any, key: str = "") -> Any:
+    """The gateway's JSON with bytes decoded and int64 strings as ints."""
+    if isinstance(value, dict):
+        return {k: decode(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v, key) for v in value]
+    if isinstance(value, str):
+        if key in _BYTES_FIELDS:
+            return base64.b64decode(value)
+        if key in _INT_FIELDS:
+            try:
+                return int(value)
+            except ValueError:
+                return value
+    return value
+
+
+class Client:
+    def __init__(self, endpoints: Iterable[str], timeout: float = 5.0):
+        self.endpoints = [e.replace("http://", "") for e in endpoints]
+        self.timeout = timeout
+        self._conns: dict[str, http.client.HTTPConnection] = {}
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
+
+    # ---- transport
+    def raw(self, endpoint: str, method: str, path: str, body: bytes | None = None,
+            headers: Optional[dict] = None, *, resend: bool = True) -> tuple[int, bytes]:
+        """One HTTP exchange; returns (status, body). Raises _NotSent (an OSError) when the
+        connection could not be made, OSError when the exchange failed after sending. With
+        resend, a failed exchange is retried once on a new connection (only for requests that
+        are safe to repeat)."""
+        endpoint = endpoint.replace("http://", "")
+        for attempt in range(2):
+            conn = self._conns.get(endpoint)
+            if conn is not None and _dropped(conn):
+                conn.close()
+                conn = None
+            if conn is None:
+                host, port = endpoint.rsplit(":", 1)
+                conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+                try:
+                    conn.connect()
+                except OSError as e:
+                    conn.close()
+                    self._conns.pop(endpoint, None)
+                    raise _NotSent(f"cannot connect: {e}") from e
+                self._conns[endpoint] = conn
+            try:
+                conn.request(method, path, body=body, headers=headers or {})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.getheader("connection", "").lower() == "close":
+                    conn.close()
+                    self._conns.pop(endpoint, None)
+                return resp.status, data
+            except (http.client.HTTPException, OSError) as e:
+                conn.close()
+                self._conns.pop(endpoint, None)
+                if attempt == 1 or not resend:
+                    raise OSError(f"{type(e).__name__}: {e}") from e
+        raise OSError("unreachable")
+
+    def call(self, path: str, body: dict, endpoint: Optional[str] = None,
+             idempotent: Optional[bool] = None) -> dict:
+        """POSTs a JSON body; returns the decoded answer or raises EtcdError.
+
+        Fails over to the next endpoint only when that cannot apply the request twice: the
+        connection was refused, the member answered "no leader", or the request changes
+        nothing. Otherwise the error is marked indeterminate and raised: as etcd's own client,
+        this one never turns one put into two."""
+        if idempotent is None:
+            idempotent = path in _IDEMPOTENT
+        targets = [endpoint] if endpoint else self.endpoints
+        last: Optional[EtcdError] = None
+        for ep in targets:
+            try:
+                status, data = self.raw(ep, "POST", path, json.dumps(body).encode(),
+                                        {"Content-Type": "application/json"},
+                                        resend=idempotent)
+            except _NotSent as e:
+                last = EtcdError(f"{ep}: {e}", endpoint=ep)
+                continue
+            except OSError as e:
+                last = EtcdError(f"{ep}: {e}", endpoint=ep, indeterminate=not idempotent)
+                if idempotent:
+                    continue
+                raise last from e
+            try:
+                answer = json.loads(data) if data else {}
+            except ValueError:
+                raise EtcdError(f"{ep}: HTTP {status}: {data[:200]!r}", status=status, endpoint=ep)
+            if status == 200:
+                return decode(answer)
+            message = answer.get("message", str(answer))
+            err = EtcdError(message, answer.get("code", 0), status, ep,
+                            indeterminate=status == 503 and message != _NO_LEADER
+                            and not idempotent)
+            if status != 503 or err.indeterminate:
+                raise err
+            last = err
+        raise last or EtcdError("no endpoints")
+
+    # ---- KV
+    def put(self, key, value=b"", *, lease: int = 0, prev_kv: bool = False,
+            ignore_value: bool = False, ignore_lease: bool = False, endpoint=None) -> dict:
+        body: dict[str, Any] = {"key": _enc(key)}
+        if value:
+            body["value"] = _enc(value)
+        if lease:
+            body["lease"] = str(lease)
+        for name, flag in (("prev_kv", prev_kv), ("ignore_value", ignore_value),
+                           ("ignore_lease", ignore_lease)):
+            if flag:
+                body[name] = True
+        return self.call("/v3/kv/put", body, endpoint)
+
+    def get(self, key, range_end=None, *, prefix: bool = False, revision: int = 0,
+            limit: int = 0, serializable: bool = False, keys_only: bool = False,
+            count_only: bool = False, endpoint=None, **extra) -> dict:
+        body: dict[str, Any] = {"key": _enc(key)}
+        if prefix:
+            range_end = prefix_end(key)
+        if range_end is not None:
+            body["range_end"] = _enc(range_end)
+        if revision:
+            body["revision"] = str(revision)
+        if limit:
+            body["limit"] = str(limit)
+        for name, flag in (("serializable", serializable), ("keys_only", keys_only),
+                           ("count_only", count_only)):
+            if flag:
+                body[name] = True
+        body.update(extra)
+        return self.call("/v3/kv/range", body, endpoint)
+
+    def value(self, key, **kw) -> Optional[bytes]:
+        kvs = self.get(key, **kw).get("kvs", [])
+        return kvs[0].get("value", b"") if kvs else None
+
+    def delete(self, key, range_end=None, *, prefix: bool = False, prev_kv: bool = False,
+               endpoint=None) -> dict:
+        body: dict[str, Any] = {"key": _enc(key)}
+        if prefix:
+            range_end = prefix_end(key)
+        if range_end is not None:
+            body["range_end"] = _enc(range_end)
+        if prev_kv:
+            body["prev_kv"] = True
+        return self.call("/v3/kv/deleterange", body, endpoint)
+
+    def compact(self, revision: int, physical: bool = False, endpoint=None) -> dict:
+        body: dict[str, Any] = {"revision": str(revision)}
+        if physical:
+            body["physical"] = True
+        return self.call("/v3/kv/compaction", body, endpoint)
+
+    # ---- cluster and maintenance
+    def members(self, endpoint=None) -> list:
+        return self.call("/v3/cluster/member/list", {}, endpoint).get("members", [])
+
+    def status(self, endpoint: str) -> dict:
+        return self.call("/v3/maintenance/status", {}, endpoint)
+
+    def hash(self, endpoint: str) -> int:
+        return self.call("/v3/maintenance/hash", {}, endpoint).get("hash", 0)
+
+    def health(self, endpoint: str) -> bool:
+        try:
+            status, body = self.raw(endpoint, "GET", "/health")
+        except OSError:
+            return False
+        return status == 200 and b'"true"' in body
+
+    def wait(self, predicate, timeout: float = 10.0, every: float = 0.05):
+        """Polls predicate() until it returns a truthy value or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                value = predicate()
+                if value:
+                    return value
+            except (EtcdError, OSError, socket.timeout):
+                pass
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(every)

@@ -1,0 +1,10 @@
+#pragma once
+// One function per bound area (the kuzu / pybind11 habit: the module file stays thin).
+#include <pybind11/pybind11.h>
+
+namespace etcdlab::python {
+
+void bind_checkers(pybind11::module_& m);  // InvariantViolation and the invariants' names
+void bind_sim(pybind11::module_& m);       // Cluster and what it reports
+
+}  // namespace etcdlab::python

@@ -1,0 +1,242 @@
+"""The search checker itself: verdicts against brute force, the report data, timeouts."""
+
+import sys
+from pathlib import Path
+
+
+def _use_source_checkers():
+    """Makes ``etcdlab.checkers`` the source in python/etcdlab/checkers whatever else is
+    loaded: inside the built package when there is one (PYTHONPATH=build/python or conftest's
+    guess; another test may have imported it already, with its build copy of the checkers),
+    else under a stub parent package, so these tests need no C++ build."""
+    import importlib
+    import types
+
+    src = Path(__file__).resolve().parents[1] / "etcdlab"
+    cur = sys.modules.get("etcdlab.checkers")
+    if cur is not None and Path(cur.__file__).parent == src / "checkers":
+        return
+    pkg = sys.modules.get("etcdlab")
+    if pkg is None:
+        try:
+            pkg = importlib.import_module("etcdlab")
+        except ImportError:  # no built package (no etcdlab._core)
+            for name in [m for m in sys.modules if m == "etcdlab" or m.startswith("etcdlab.")]:
+                del sys.modules[name]
+            pkg = types.ModuleType("etcdlab")
+            pkg.__path__ = []
+            sys.modules["etcdlab"] = pkg
+    for name in [m for m in sys.modules if m == "etcdlab.checkers" or m.startswith("etcdlab.checkers.")]:
+        del sys.modules[name]
+    saved, pkg.__path__ = pkg.__path__, [str(src)]
+    try:
+        pkg.checkers = importlib.import_module("etcdlab.checkers")
+    finally:
+        pkg.__path__ = saved
+
+
+_use_source_checkers()
+
+import random  # noqa: E402
+import time  # noqa: E402
+
+from etcdlab.checkers import KV, CountingLog, HistoryError, KVRevision, Register, check, load_history, validate_history  # noqa: E402
+from etcdlab.checkers.history import drop_indeterminate  # noqa: E402
+
+MODELS = {"register": Register(), "counting-log": CountingLog(), "kv": KV(), "kv-revision": KVRevision()}
+
+
+def brute_force(model, ops):
+    """Linearizable? by trying every order that respects real time (tiny histories only)."""
+    ops = drop_indeterminate(ops, model.is_read)
+    prepared = [model.prepare(o) for o in ops]
+
+    def go(state, remaining):
+        if not remaining:
+            return True
+        for i in remaining:
+            if any(ops[j].ret < ops[i].call for j in remaining if j != i):
+                continue  # some other remaining op returned before this one was called
+            ok, new = model.step(state, *prepared[i])
+            if ok and go(new, remaining - {i}):
+                return True
+        return False
+
+    return go(model.init(), frozenset(range(len(ops))))
+
+
+def random_history(rng, name, n, unique, unknown_weight=1):
+    ops, free = [], {}
+    for i in range(n):
+        c = rng.randrange(3)
+        call = max(free.get(c, 0), rng.randint(0, 10))
+        ret = call + rng.randint(0, 8)
+        free[c] = ret + 1
+        outcome = rng.choice(["ok"] * 6 + ["unknown"] * unknown_weight + ["failed"])
+        written = [10 + j for j in range(i)] if unique else [1, 2]
+        new = 10 + i if unique else rng.choice([1, 2])
+        if name == "register":
+            kind = rng.choice(["read", "write", "cas"])
+            if kind == "read":
+                inp, out = None, rng.choice([None] + written)
+            elif kind == "write":
+                inp, out = new, None
+            else:
+                inp, out = [rng.choice([None] + written), new], rng.choice([True, False])
+        elif name == "counting-log":
+            kind = rng.choice(["read", "write"])
+            inp, out = None, (rng.randint(0, 3) if kind == "read" else None)
+        elif name == "kv":
+            kind = rng.choice(["get", "put", "delete"])
+            k = rng.choice(["a", "b"])
+            if kind == "get":
+                inp, out = [k], rng.choice([None] + written)
+            elif kind == "put":
+                inp, out = [k, new], None
+            else:
+                inp, out = [k], rng.choice([0, 1])
+        else:
+            kind = rng.choice(["get", "put", "delete"])
+            if kind == "get":
+                out = None if rng.random() < 0.3 or not written else {
+                    "value": rng.choice(written), "mod_revision": rng.randint(2, 5),
+                    "create_revision": rng.randint(2, 4), "version": rng.randint(1, 3), "revision": rng.randint(2, 6)}
+                inp = ["a"]
+            elif kind == "put":
+                inp, out = ["a", new], {"revision": rng.randint(2, 5)}
+            else:
+                inp, out = ["a"], {"deleted": rng.choice([0, 1]), "revision": rng.randint(1, 5)}
+        unknown_ret = None if rng.random() < 0.5 else ret
+        if outcome == "unknown" and unknown_ret is None:
+            free[c] = 10**9
+        ops.append({"id": i, "client": c, "kind": kind, "input": inp, "output": out, "call": call,
+                    "ret": unknown_ret if outcome == "unknown" else ret, "outcome": outcome})
+    return ops
+
+
+def test_agrees_with_brute_force_on_small_random_histories():
+    seen = set()
+    for seed in range(1500):
+        rng = random.Random(seed)
+        name = rng.choice(sorted(MODELS))
+        raw = random_history(rng, name, rng.randint(1, 8), unique=seed % 2 == 0, unknown_weight=(1, 3, 6)[seed % 3])
+        try:
+            ops = validate_history(load_history(raw))
+        except HistoryError:
+            continue
+        expected = "ok" if brute_force(MODELS[name], ops) else "illegal"
+        for tighten in (True, False):
+            got = check(MODELS[name], ops, tighten=tighten).verdict
+            assert got == expected, f"seed {seed} ({name}, tighten={tighten}): {got} != {expected}\n{raw}"
+        seen.add((name, expected))
+    assert len(seen) == 8  # both verdicts for every model
+
+
+def _stale():
+    return [
+        {"id": 1, "client": 0, "kind": "write", "input": 1, "call": 0, "ret": 5},
+        {"id": 2, "client": 1, "kind": "write", "input": 2, "call": 6, "ret": 10},
+        {"id": 3, "client": 2, "kind": "read", "output": 2, "call": 7, "ret": 9},
+        {"id": 4, "client": 2, "kind": "read", "output": 1, "call": 11, "ret": 12},
+    ]
+
+
+def test_illegal_result_reports_longest_linearization_and_failing_point():
+    r = check(Register(), _stale())
+    assert r.verdict == "illegal"
+    (p,) = r.partitions
+    assert p.failure["op"] == 4
+    assert p.failure["time"] == 12
+    assert p.failure["linearized"] == [1, 2, 3]
+    assert "op 4" in p.failure["message"] and "not legal" in p.failure["message"]
+    assert p.longest and p.longest[0] == [1, 2, 3]
+    assert p.op_longest[1] == 0
+    info = r.info["partitions"][0]
+    assert info["failure"]["op"] == 4 and info["longest"][0] == [1, 2, 3]
+
+
+def test_ok_result_carries_a_valid_linearization():
+    ops = _stale()
+    ops[3]["output"] = 2
+    r = check(Register(), ops)
+    assert r.verdict == "ok"
+    lin = r.partitions[0].linearization
+    assert sorted(lin) == [1, 2, 3, 4]
+    by_id = {o["id"]: o for o in ops}
+    for a_pos, a in enumerate(lin):  # real time respected
+        for b in lin[:a_pos]:
+            assert not by_id[a]["ret"] < by_id[b]["call"]
+    model, state = Register(), Register().init()
+    for op_id in lin:
+        ok, state = model.step(state, *model.prepare(load_history([by_id[op_id]])[0]))
+        assert ok
+
+
+def _pathological(n=22, bad_read=True):
+    """n concurrent writes of distinct values, then a read of a value nobody wrote: proving it
+    illegal means visiting every subset of the writes."""
+    ops = [{"id": i, "client": i, "kind": "write", "input": i, "call": 0, "ret": 100} for i in range(n)]
+    ops.append({"id": n, "client": n, "kind": "read", "output": -1 if bad_read else n - 1, "call": 101, "ret": 102})
+    return ops
+
+
+def test_timeout_gives_unknown_never_ok():
+    t0 = time.monotonic()
+    r = check(Register(), _pathological(), timeout=0.2)
+    elapsed = time.monotonic() - t0
+    assert r.verdict == "unknown", r.explain()
+    assert r.info["timed_out"]
+    assert "NOT known to be linearizable" in r.explain()
+    assert elapsed < 5, elapsed
+    # zero timeout: still never ok
+    assert check(Register(), _pathological(), timeout=0).verdict != "ok"
+
+
+def test_timeout_in_one_partition_makes_the_whole_check_unknown():
+    ops = [{"id": i, "client": i, "kind": "put", "input": ["a", i], "call": 0, "ret": 100} for i in range(22)]
+    ops.append({"id": 100, "client": 100, "kind": "get", "input": ["a"], "output": -1, "call": 101, "ret": 102})
+    ops.append({"id": 101, "client": 101, "kind": "put", "input": ["b", 1], "call": 0, "ret": 1})
+    r = check(KV(), ops, timeout=0.2)
+    assert r.verdict == "unknown"
+    assert [p.verdict for p in r.partitions] == ["unknown", "skipped"]
+
+
+def test_illegal_partition_stops_the_check_unless_asked():
+    ops = _stale()
+    ops = [dict(o, kind="put" if o["kind"] == "write" else "get", input=["a", o["input"]] if o["kind"] == "write" else ["a"]) for o in ops]
+    ops.append({"id": 9, "client": 9, "kind": "put", "input": ["b", 1], "call": 0, "ret": 1})
+    r = check(KV(), ops)
+    assert r.verdict == "illegal"
+    assert [p.verdict for p in r.partitions] == ["illegal", "skipped"]
+    r = check(KV(), ops, stop_on_illegal=False)
+    assert [p.verdict for p in r.partitions] == ["illegal", "ok"]
+
+
+def test_good_pathological_history_is_fast():
+    # the same shape, but the read returns the value the first order tried leaves
+    assert check(Register(), _pathological(bad_read=False), timeout=10).verdict == "ok"
+
+
+def test_indeterminate_operations_left_at_the_end():
+    # regression: a never-returning cas that changes nothing must not make the search prune
+    # its own completion
+    ops = [
+        {"id": 0, "client": 2, "kind": "cas", "input": [2, 2], "output": False, "call": 9, "ret": 13},
+        {"id": 2, "client": 1, "kind": "cas", "input": [1, 2], "output": True, "call": 5, "ret": None, "outcome": "unknown"},
+    ]
+    r = check(Register(), ops)
+    assert r.verdict == "ok"
+    assert sorted(r.partitions[0].linearization) == [0, 2]
+
+
+def test_many_indeterminate_writes_of_unread_values_stay_fast():
+    # 30 indeterminate puts whose values nobody reads, among reads of one value: as
+    # interchangeable twins they cost k+1 cases, not 2**30 subsets
+    ops = [{"id": 0, "client": 0, "kind": "put", "input": ["k", "v0"], "call": 0, "ret": 1}]
+    ops += [{"id": i, "client": i, "kind": "put", "input": ["k", f"lost{i}"], "call": 2, "ret": None,
+             "outcome": "unknown"} for i in range(1, 31)]
+    ops += [{"id": 100 + i, "client": 100, "kind": "get", "input": ["k"], "output": "v0", "call": 10 + 2 * i,
+             "ret": 11 + 2 * i} for i in range(20)]
+    assert check(KV(), ops, timeout=10).verdict == "ok"
+    ops.append({"id": 200, "client": 100, "kind": "get", "input": ["k"], "output": "v-never", "call": 90, "ret": 91})
+    assert check(KV(), ops, timeout=10).verdict == "illegal"
