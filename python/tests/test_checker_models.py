@@ -37,9 +37,11 @@ def _use_source_checkers():
 
 _use_source_checkers()
 
+import random  # noqa: E402
+
 import pytest  # noqa: E402
 
-from etcdlab.checkers import KV, CountingLog, HistoryError, KVRevision, Register, check  # noqa: E402
+from etcdlab.checkers import UNKNOWN, KV, CountingLog, HistoryError, KVRevision, Register, check  # noqa: E402
 
 _ids = iter(range(1, 10**9))
 
@@ -279,3 +281,65 @@ def test_kv_revision_counts_integer_room_for_an_unknown_put():
     assert verdict(KVRevision(), h + [op(2, "get", ["a"], g("a", "z", 4, 3, 3, 4), 10, 11)], tighten=False) == "illegal"
     h[2]["output"] = 5
     assert verdict(KVRevision(), h + [op(2, "get", ["a"], g("a", "z", 5, 3, 3, 5), 10, 11)], tighten=False) == "ok"
+
+
+# ---- What the models promise the search's pruning (models.py: retired/observes/writes,
+# watermark/expiry), checked along random walks of legal steps over small value domains.
+
+
+def _pool(name):
+    """(input, output) pairs as ``prepare`` makes them, legal or not in any given state."""
+    if name == "register":
+        vals = [None, 1, 2]
+        return ([(("read",), v) for v in vals + [UNKNOWN]] + [(("write", v), None) for v in (1, 2)]
+                + [(("cas", a, b), r) for a in vals for b in (1, 2) for r in (True, False, UNKNOWN)])
+    if name == "kv":
+        return ([(("get", k), v) for k in "ab" for v in (None, "1", "2", UNKNOWN)]
+                + [(("put", k, v), None) for k in "ab" for v in ("1", "2")]
+                + [(("delete", k), r) for k in "ab" for r in (0, 1, UNKNOWN)])
+    if name == "counting-log":
+        return [(("write",), None)] + [(("read",), n) for n in (0, 1, 2, 3, UNKNOWN)]
+    revs = range(1, 6)
+    gets = [(None, None, None, None, h) for h in (None, 2, 4)]
+    gets += [(v, m, c, n, h) for v in ("1", "2") for m in revs for c in (1, 2, 3) if c <= m for n in (1, 2) for h in (None, m, 5)]
+    return ([(("get", "a"), o) for o in gets + [UNKNOWN]]
+            + [(("put", "a", v), r) for v in ("1", "2") for r in list(revs) + [UNKNOWN]]
+            + [(("delete", "a"), (d, r)) for d in (0, 1) for r in revs] + [(("delete", "a"), UNKNOWN)])
+
+
+@pytest.mark.parametrize("name", ["register", "kv", "counting-log", "kv-revision"])
+def test_pruning_promises_hold_along_random_walks(name):
+    model = {"register": Register, "kv": KV, "counting-log": CountingLog, "kv-revision": KVRevision}[name]()
+    pool = _pool(name)
+    # reads legal exactly where their fact holds: they tell whether a fact holds (KV, Register)
+    probes = [(i, o) for i, o in pool if i[0] in ("read", "get") and o is not UNKNOWN and name in ("kv", "register")]
+    rng = random.Random(7)
+    for walk in range(300):
+        state, gone = model.init(), set()  # gone: retired since, and not written again
+        for _ in range(25):
+            inp, out = rng.choice(pool)
+            ok, new = model.step(state, inp, out)
+            if not ok:
+                continue
+            trace = f"walk {walk}: {model.describe_state(state)} --{model.describe_operation(inp, out)}--> {model.describe_state(new)}"
+            if model.watermark(state) is not None:
+                assert model.watermark(new) >= model.watermark(state), trace
+            retired = set(model.retired(state, new))
+            for pi, po in probes:
+                f = model.observes(pi, po)
+                before, after = model.step(state, pi, po)[0], model.step(new, pi, po)[0]
+                if before and not after:
+                    assert f in retired, f"{trace}: {f!r} stopped holding but is not retired"
+                if after and not before:
+                    assert f == model.writes(inp, out), f"{trace}: {f!r} started holding, not written"
+            gone.discard(model.writes(inp, out))
+            gone |= retired
+            state = new
+            for pi, po in pool:
+                f = model.observes(pi, po)
+                if f is not None and f in gone:
+                    assert not model.step(state, pi, po)[0], f"{trace}: {model.describe_operation(pi, po)} needs retired {f!r}"
+                e = model.expiry(pi, po)
+                if e is not None:
+                    assert not (model.watermark(state) > e and model.step(state, pi, po)[0]), (
+                        f"{trace}: {model.describe_operation(pi, po)} legal past its expiry {e}")

@@ -1,4 +1,5 @@
-"""The search checker itself: verdicts against brute force, the report data, timeouts."""
+"""The search checker itself: verdicts against brute force and the pruning against the plain
+search, the report data, timeouts."""
 
 import sys
 from pathlib import Path
@@ -41,7 +42,9 @@ import random  # noqa: E402
 import time  # noqa: E402
 
 from etcdlab.checkers import KV, CountingLog, HistoryError, KVRevision, Register, check, load_history, validate_history  # noqa: E402
-from etcdlab.checkers.history import drop_indeterminate  # noqa: E402
+from etcdlab.checkers import generate as gen  # noqa: E402
+from etcdlab.checkers import porcupine  # noqa: E402
+from etcdlab.checkers.history import INF, drop_indeterminate  # noqa: E402
 
 MODELS = {"register": Register(), "counting-log": CountingLog(), "kv": KV(), "kv-revision": KVRevision()}
 
@@ -130,6 +133,109 @@ def test_agrees_with_brute_force_on_small_random_histories():
             assert got == expected, f"seed {seed} ({name}, tighten={tighten}): {got} != {expected}\n{raw}"
         seen.add((name, expected))
     assert len(seen) == 8  # both verdicts for every model
+
+
+def _strict(model):
+    """The model without dominance: never-returning operations must be placed too, and are
+    then pending operations for the pruning like any other."""
+    return type(f"Strict{type(model).__name__}", (type(model),), {"indeterminate_always_legal": False})()
+
+
+def _assert_linearization(model, part, prepared, lin, context):
+    dominance = getattr(model, "indeterminate_always_legal", False)
+    assert len(set(lin)) == len(lin), context
+    left = set(range(len(part))) - set(lin)
+    assert all(dominance and part[i].ret == INF for i in left), f"{context}: left out {sorted(left)}"
+    state = model.init()
+    for pos, i in enumerate(lin):
+        later_returned = [j for j in lin[pos + 1:] if part[j].ret < part[i].call]
+        assert not later_returned, f"{context}: op {i} placed before {later_returned}, which returned before its call"
+        ok, state = model.step(state, *prepared[i])
+        assert ok, f"{context}: op {i} is not legal at position {pos}"
+
+
+def _pruned_and_plain(model, ops, context, budget=None):
+    """Each partition searched with and without the pruning (``_Doom``): the verdicts must
+    agree, and a linearization found must be one. Returns the verdicts (None: the plain search
+    went over ``budget``)."""
+    verdicts = []
+    for part in model.partition(ops):
+        prepared = [model.prepare(o) for o in part]
+        pruned, _, lin, _ = porcupine._search(model, part, prepared, None, False, prune=True)
+        try:
+            plain = porcupine._search(model, part, prepared, None, False, budget, prune=False)[0]
+        except porcupine._OverBudget:
+            verdicts.append(None)
+            continue
+        assert pruned == plain, f"{context}: pruned search says {pruned}, plain search {plain}"
+        if pruned == "ok":
+            _assert_linearization(model, part, prepared, lin, context)
+        verdicts.append(pruned)
+    return verdicts
+
+
+def test_pruning_agrees_with_the_plain_search_on_random_histories():
+    # larger than brute force can take, adversarial outputs, and models with and without
+    # dominance (no model here lacks it, but the pruning handles both)
+    seen = set()
+    for seed in range(1200):
+        rng = random.Random(seed)
+        name = rng.choice(sorted(MODELS))
+        model = _strict(MODELS[name]) if seed % 4 == 3 else MODELS[name]
+        raw = random_history(rng, name, rng.randint(6, 13), unique=seed % 2 == 0, unknown_weight=(1, 3, 6)[seed % 3])
+        try:
+            ops = drop_indeterminate(validate_history(load_history(raw)), model.is_read)
+        except HistoryError:
+            continue
+        for tighten in (True, False):
+            context = f"seed {seed} ({type(model).__name__}, tighten={tighten})\n{raw}"
+            for v in _pruned_and_plain(model, model.tighten(ops) if tighten else ops, context):
+                seen.add((name, seed % 4 == 3, v))
+    assert len(seen) == 16  # both verdicts for every model, with and without dominance
+
+
+def test_pruning_agrees_with_the_plain_search_on_generated_histories():
+    # realistic concurrency: good histories and each mutation of them
+    verdicts = []
+    for seed in range(80):
+        rng = random.Random(seed)
+        name = gen.MODELS[seed % len(gen.MODELS)]
+        g = gen.generate(name, rng, n_ops=rng.randint(20, 60), n_clients=rng.randint(2, 6), n_keys=rng.randint(1, 2),
+                         unknown_ratio=rng.choice([0.0, 0.1, 0.2]), failed_ratio=0.05)
+        histories = [g] + [m(g, random.Random(seed)) for k, m in sorted(gen.MUTATIONS.items())
+                           if k != "revision_regression" or name == "kv-revision"]
+        for h in histories:
+            if h is None:
+                continue
+            model = MODELS[name]
+            ops = model.tighten(drop_indeterminate(validate_history(load_history(h.ops)), model.is_read))
+            verdicts += _pruned_and_plain(model, ops, f"seed {seed}, {name}: {h.reason or 'good'}", budget=200_000)
+    assert verdicts.count("ok") >= 100 and verdicts.count("illegal") >= 100, verdicts
+
+
+def test_pruned_search_reports_the_stranded_operation():
+    # what the report says when the pruned search explains (the plain one was over budget)
+    def failure(model, raw):
+        ops = load_history(raw)
+        verdict, _, _, info = porcupine._search(model, ops, [model.prepare(o) for o in ops], None, True)
+        assert verdict == "illegal"
+        return info["failure"]
+
+    # the put at revision 5 returned before the put at revision 4 was called
+    f = failure(KVRevision(), [
+        {"id": 1, "client": 1, "kind": "put", "input": ["a", "x"], "output": 5, "call": 0, "ret": 1},
+        {"id": 2, "client": 2, "kind": "put", "input": ["a", "y"], "output": 4, "call": 2, "ret": 3},
+    ])
+    assert f["op"] == 2 and f["linearized"] == [1], f
+    assert "moved past it for good (watermark 5, it needs at most 3)" in f["message"], f["message"]
+    # x was overwritten by y before the read of x was called
+    f = failure(KV(), [
+        {"id": 1, "client": 1, "kind": "put", "input": ["k", "x"], "call": 0, "ret": 1},
+        {"id": 2, "client": 1, "kind": "put", "input": ["k", "y"], "call": 2, "ret": 3},
+        {"id": 3, "client": 2, "kind": "get", "input": ["k"], "output": "x", "call": 4, "ret": 5},
+    ])
+    assert f["op"] == 3 and f["linearized"] == [1, 2], f
+    assert "what it observes, ('k', 'x'), no longer holds" in f["message"], f["message"]
 
 
 def _stale():

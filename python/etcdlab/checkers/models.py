@@ -18,6 +18,21 @@ A model is a small object with:
 ``is_read(op)``
     whether an operation only observes (an indeterminate read is dropped).
 
+Optional, to let the search see early that a partial linearization cannot be completed (see
+``porcupine._Doom``); each is a promise about ``step`` that must hold for every history:
+
+``retired(state, new_state)``, ``observes(input, output)``, ``writes(input, output)``
+    Facts are hashable statements about a state that reads can see: for KV, ``(key, value)``
+    ("key holds value") and ``(key, None)`` ("key is absent"). ``retired`` lists the facts that
+    held in ``state`` and no longer hold in ``new_state``; an operation is legal only in a state
+    where its ``observes`` fact holds (None: no such fact); and only an operation whose
+    ``writes`` is a fact can make that fact start to hold. So once a fact stops holding, it
+    holds again only after one of its writers.
+``watermark(state)``, ``expiry(input, output)``
+    ``watermark`` never decreases along legal steps (for KVRevision, the store revision the key
+    is known to be at); an operation is illegal in every state whose watermark exceeds its
+    ``expiry`` (None: no bound).
+
 Models here: :class:`Register`, :class:`KV`, :class:`CountingLog`, :class:`KVRevision`.
 """
 
@@ -152,6 +167,22 @@ class Model:
         """Optionally bound indeterminate writes before the search (default: unchanged)."""
         return ops
 
+    # Pruning knowledge (module docstring). The defaults promise nothing.
+    def retired(self, state: Any, new_state: Any) -> Any:
+        return ()
+
+    def observes(self, input: Any, output: Any) -> Any:
+        return None
+
+    def writes(self, input: Any, output: Any) -> Any:
+        return None
+
+    def watermark(self, state: Any) -> Any:
+        return None
+
+    def expiry(self, input: Any, output: Any) -> Any:
+        return None
+
     def describe_operation(self, input: Any, output: Any) -> str:
         out = "?" if output is UNKNOWN else _fmt(output)
         return f"{input[0]}({', '.join(_fmt(a) for a in input[1:])}) -> {out}"
@@ -249,6 +280,26 @@ class Register(Model):
     def tighten(self, ops):
         return _tighten_writes(self, ops)
 
+    # facts: (value,) "the register holds value" (a tuple: None is a value here)
+    def retired(self, state, new_state):
+        return () if new_state == state else ((state,),)
+
+    def observes(self, input, output):
+        if output is UNKNOWN:
+            return None
+        if input[0] == "read":
+            return (output,)
+        if input[0] == "cas" and output is True:
+            return (input[1],)
+        return None
+
+    def writes(self, input, output):
+        if input[0] == "write":
+            return (input[1],)
+        if input[0] == "cas" and output is not False:
+            return (input[2],)
+        return None
+
     def step(self, state, input, output):
         kind = input[0]
         if kind == "read":
@@ -342,6 +393,30 @@ class KV(Model):
 
     def tighten(self, ops):
         return _tighten_writes(self, ops)
+
+    # facts: (key, value) "key holds value", (key, None) "key is absent"
+    def retired(self, state, new_state):
+        gone = [kv for kv in state if kv not in new_state]
+        if len(new_state) > len(state) - len(gone):  # keys that were absent
+            present = {k for k, _ in state}
+            gone += [(k, None) for k, _ in new_state if k not in present]
+        return gone
+
+    def observes(self, input, output):
+        if output is UNKNOWN:
+            return None
+        if input[0] == "get":
+            return (input[1], output)
+        if input[0] == "delete" and output == 0:
+            return (input[1], None)
+        return None  # a delete of 1 sees that the key is present, with any value
+
+    def writes(self, input, output):
+        if input[0] == "put":
+            return (input[1], input[2])
+        if input[0] == "delete" and output != 0:
+            return (input[1], None)
+        return None
 
     @staticmethod
     def _get(state, key):
@@ -450,6 +525,13 @@ class CountingLog(Model):
             return True, state + 1
         return (output is UNKNOWN or output == state), state
 
+    # the count only grows: a read of n is illegal once more than n commands are applied
+    def watermark(self, state):
+        return state
+
+    def expiry(self, input, output):
+        return output if input[0] == "read" and output is not UNKNOWN else None
+
     def describe_operation(self, input, output):
         if input[0] == "write":
             return "append()"
@@ -531,6 +613,47 @@ class KVRevision(KV):
 
     def tighten(self, ops):
         return _tighten_writes(self, ops, bind_output=True)
+
+    # facts: (value,) "the key holds value", (None,) "the key is absent" (the state is one key's)
+    def retired(self, state, new_state):
+        return () if new_state[0] == state[0] else ((state[0],),)
+
+    def observes(self, input, output):
+        if output is UNKNOWN:
+            return None
+        if input[0] == "get":
+            return (output[0],)
+        if input[0] == "delete" and output[0] == 0:
+            return (None,)
+        return None
+
+    def writes(self, input, output):
+        if input[0] == "put":
+            return (input[2],)
+        if input[0] == "delete" and (output is UNKNOWN or output[0] != 0):
+            return (None,)
+        return None
+
+    def watermark(self, state):
+        """The lowest revision the store can be at: ``floor`` in ``step``. It never decreases:
+        a mutation's revision exceeds it, an unknown mutation's is above it, a read's header
+        revision reaches it."""
+        value, create, mod, version, mod_lb, create_lb, seen = state
+        floor = mod if mod is not None else mod_lb + 1
+        return seen if seen > floor else floor
+
+    def expiry(self, input, output):
+        """The highest watermark at which the operation can still be legal: a mutation's
+        revision must exceed the floor, a read's header (a no-op delete's revision) reach it."""
+        if output is UNKNOWN:
+            return None
+        kind = input[0]
+        if kind == "put":
+            return output - 1
+        if kind == "delete":
+            deleted, rev = output
+            return rev if deleted == 0 else rev - 1
+        return output[4]  # a get's header revision (None: no bound)
 
     @staticmethod
     def _get_output(op, out):

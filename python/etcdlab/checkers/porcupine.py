@@ -16,6 +16,15 @@ Kroening's P-compositionality (``model.partition``), as Porcupine's ``checkSingl
 The set of linearized operations is a bitset held in a Python int; the cache maps
 ``(bitset, state)`` to what was seen (hash plus equality, so states must be hashable).
 
+Memoization alone does not stop one blow-up: a step that makes some pending operation
+impossible for good (a read's value overwritten, nothing left to write it again; a put whose
+revision the key has already passed) is only found out at that operation's return, after every
+order of the operations called before it was tried. With many long, overlapping operations
+(clients behind partitions, retries) that is exponential even when all of them returned. So a
+step is also rejected when it strands a pending operation, by what the model promises about
+its states (:class:`_Doom`; ``retired``/``observes``/``writes`` and ``watermark``/``expiry`` in
+models.py). That only cuts branches without a completion: verdicts stay the same.
+
 Indeterminate operations (returning at +infinity) are where searches blow up, so they get
 extra care, all of it exact (same verdicts, checked against brute force in the tests):
 
@@ -30,7 +39,8 @@ extra care, all of it exact (same verdicts, checked against brute force in the t
 
 Partitions are checked one after another under one global deadline; an illegal partition stops
 the check (the others are reported "skipped") and is searched again with bookkeeping on, to
-report the longest partial linearizations and the point where linearization fails.
+report the longest partial linearizations and the point where linearization fails (without the
+pruning when that fits a step budget: it explores further and reports longer prefixes).
 
 A timeout gives "unknown", never "ok".
 """
@@ -126,9 +136,130 @@ class Result:
         return self.explain()
 
 
-def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_first=True):
+class _Doom:
+    """Sees that a partial linearization cannot be completed long before the search would
+    reach the return of the operation left stranded, from what the model promises about its
+    steps (models.py: ``retired``/``observes``/``writes``, ``watermark``/``expiry``):
+
+    - a step makes a fact stop holding while a pending operation observes it and no pending
+      operation writes it: that one can never be linearized (a read of v, v written once,
+      after a later put overwrote v);
+    - a step raises the watermark above a pending operation's expiry (a put at revision 20
+      still pending when the key is known to be at revision 40).
+
+    Without this, each such doomed prefix is extended in every order the operations called
+    before the stranded one's return allow, and histories with long overlapping operations
+    (partitions, retries) take exponential time even when every operation returned.
+
+    "Pending" means not linearized and required: every operation that returned, and the
+    never-returning ones too unless the search may leave them out (``dominance``). The check
+    only cuts branches that have no completion, so verdicts do not change. ``ok(...)`` takes
+    the operation being stepped and the sets after it; ``lift``/``unlift`` keep the pending
+    counts in step with the search's own lifting.
+    """
+
+    def __init__(self, model, ops, prepared, bit, required):
+        self.retired = getattr(model, "retired", None)
+        self.watermark = getattr(model, "watermark", None)
+        observes = getattr(model, "observes", None)
+        writes = getattr(model, "writes", None)
+        expiry = getattr(model, "expiry", None)
+        n = len(ops)
+        self.obs = [None] * n
+        self.wr = [None] * n
+        self.observed: dict = {}  # fact -> pending required operations that observe it
+        self.writers: dict = {}  # fact -> pending operations that write it
+        if self.retired is not None and observes is not None and writes is not None:
+            try:
+                for i, (inp, out) in enumerate(prepared):
+                    w = writes(inp, out)
+                    if w is not None:
+                        self.wr[i] = w
+                        self.writers[w] = self.writers.get(w, 0) + 1
+                    o = observes(inp, out) if required[i] else None
+                    if o is not None:
+                        self.obs[i] = o
+                        self.observed[o] = self.observed.get(o, 0) + 1
+            except TypeError:  # unhashable facts: no fact pruning
+                self.observed = {}
+        if not self.observed:
+            self.obs = [None] * n
+            self.wr = [None] * n
+        # required operations with an expiry, by expiry: the first pending one is the bound
+        order = []
+        if self.watermark is not None and expiry is not None and self.watermark(model.init()) is not None:
+            for i, (inp, out) in enumerate(prepared):
+                e = expiry(inp, out) if required[i] else None
+                if e is not None:
+                    order.append((e, i))
+            order.sort()
+        self.exp = [e for e, _ in order]
+        self.exp_op = [i for _, i in order]
+        self.exp_bit = [bit[i] for _, i in order]
+        self.exp_inf = [ops[i].ret == INF for _, i in order]
+        self.active = bool(self.observed or self.exp)
+        self.bit = bit
+        self.inf = [op.ret == INF for op in ops]
+
+    def ok(self, i, state, new_state, new_lin, new_ilin, ptr):
+        """Whether stepping operation ``i`` from ``state`` to ``new_state`` leaves every
+        pending operation possible. Returns the new expiry pointer (the index in expiry order
+        of the first pending operation), or -1 if the step is doomed."""
+        observed = self.observed
+        if observed and new_state is not state:
+            for f in self.retired(state, new_state):
+                waiting = observed.get(f, 0) - (self.obs[i] == f)
+                if waiting > 0 and self.writers.get(f, 0) - (self.wr[i] == f) <= 0:
+                    return -1
+        exp = self.exp
+        if exp:
+            n = len(exp)
+            exp_bit = self.exp_bit
+            exp_inf = self.exp_inf
+            while ptr < n and (new_ilin if exp_inf[ptr] else new_lin) & exp_bit[ptr]:
+                ptr += 1
+            if ptr < n and self.watermark(new_state) > exp[ptr]:
+                return -1
+        return ptr
+
+    def stranded(self, i, state, new_state, new_lin, new_ilin, ptr):
+        """For a report, after ``ok`` said -1: (the operation the step strands, why)."""
+        pending = lambda j: not ((new_ilin if self.inf[j] else new_lin) & self.bit[j])  # noqa: E731
+        if self.observed and new_state is not state:
+            for f in self.retired(state, new_state):
+                if self.writers.get(f, 0) - (self.wr[i] == f) <= 0:
+                    for j, o in enumerate(self.obs):
+                        if o == f and j != i and pending(j):
+                            return j, f"what it observes, {f!r}, no longer holds and no operation left can bring it back"
+        exp = self.exp
+        while ptr < len(exp) and not pending(self.exp_op[ptr]):
+            ptr += 1
+        if ptr == len(exp):  # not reached while the model keeps its promises
+            return i, "it strands another operation"
+        w = self.watermark(new_state)
+        return self.exp_op[ptr], f"the state has moved past it for good (watermark {w}, it needs at most {exp[ptr]})"
+
+    def lift(self, i):
+        f = self.obs[i]
+        if f is not None:
+            self.observed[f] -= 1
+        f = self.wr[i]
+        if f is not None:
+            self.writers[f] -= 1
+
+    def unlift(self, i):
+        f = self.obs[i]
+        if f is not None:
+            self.observed[f] += 1
+        f = self.wr[i]
+        if f is not None:
+            self.writers[f] += 1
+
+
+def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_first=True, prune=True):
     """One partition. Returns (verdict, steps, linearization as op indexes, info or None).
-    Raises _Timeout past ``deadline`` and _OverBudget past ``budget`` steps."""
+    Raises _Timeout past ``deadline`` and _OverBudget past ``budget`` steps. With ``prune``,
+    steps that strand a pending operation are cut (:class:`_Doom`)."""
     n = len(ops)
     inputs = [p[0] for p in prepared]
     outputs = [p[1] for p in prepared]
@@ -208,8 +339,12 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
     # visit is pruned if a subset of its ilin was seen with the same lin and state. Otherwise
     # the cache is the plain set of (lin, ilin, state).
     dominance = bool(getattr(model, "indeterminate_always_legal", False))
+    doom = _Doom(model, ops, prepared, bit, [not dominance or op.ret != INF for op in ops]) if prune else None
+    if doom is not None and not doom.active:
+        doom = None
+    wptr = 0  # doom's expiry pointer
     cache: dict = {}
-    stack = []  # (node, state, lin, ilin, phase, frontier, blocking node)
+    stack = []  # (node, state, lin, ilin, phase, frontier, blocking node, wptr)
     phase = 0
     entry = nxt[0]
     ientry = 0
@@ -244,6 +379,12 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
                 ok, new_state = step(state, inputs[i], outputs[i])
                 if ok:
                     new_lin = lin | bit[i]
+                    if doom is not None:
+                        new_wptr = doom.ok(i, state, new_state, new_lin, ilin, wptr)
+                        ok = new_wptr >= 0
+                        if not ok and compute_info and (best is None or len(stack) + 1 > best[0]):
+                            best = _doomed_end(doom, stack, node_op, inode_op, i, state, new_state, new_lin, ilin, wptr)
+                if ok:
                     if dominance:
                         key = (new_lin, new_state)
                         seen = cache.get(key)
@@ -259,9 +400,12 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
                         if fresh:
                             cache[key] = True
                     if fresh:
-                        stack.append((entry, state, lin, ilin, phase, 0, 0))
+                        stack.append((entry, state, lin, ilin, phase, 0, 0, wptr))
                         state = new_state
                         lin = new_lin
+                        if doom is not None:
+                            doom.lift(i)
+                            wptr = new_wptr
                         # lift the call and its return out of the list
                         p, q = prv[entry], nxt[entry]
                         nxt[p] = q
@@ -300,6 +444,12 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
                 ok, new_state = step(state, inputs[i], outputs[i])
                 if ok:
                     new_ilin = ilin | bit[i]
+                    if doom is not None:
+                        new_wptr = doom.ok(i, state, new_state, lin, new_ilin, wptr)
+                        ok = new_wptr >= 0
+                        if not ok and compute_info and (best is None or len(stack) + 1 > best[0]):
+                            best = _doomed_end(doom, stack, node_op, inode_op, i, state, new_state, lin, new_ilin, wptr)
+                if ok:
                     if dominance:
                         key = (lin, new_state)
                         seen = cache.get(key)
@@ -315,9 +465,12 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
                         if fresh:
                             cache[key] = True
                     if fresh:
-                        stack.append((ientry, state, lin, ilin, 2, frontier, blocking))
+                        stack.append((ientry, state, lin, ilin, 2, frontier, blocking, wptr))
                         state = new_state
                         ilin = new_ilin
+                        if doom is not None:
+                            doom.lift(i)
+                            wptr = new_wptr
                         p, q = iprv[ientry], inxt[ientry]
                         inxt[p] = q
                         iprv[q] = p
@@ -350,7 +503,9 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
         if not stack:
             info = _info(model, ops, prepared, seqs, longest_ref, best) if compute_info else None
             return ILLEGAL, steps, None, info
-        node, state, lin, ilin, phase, frontier, blocking = stack.pop()
+        node, state, lin, ilin, phase, frontier, blocking, wptr = stack.pop()
+        if doom is not None:
+            doom.unlift(node_op[node] if phase < 2 else inode_op[node])
         if phase < 2:
             ret = match[node]
             # unlift: return first, then call (reverse order of lifting)
@@ -370,6 +525,14 @@ def _search(model, ops, prepared, deadline, compute_info, budget=None, lazy_firs
             lin_ops.append(inode_op[e])
             e = inxt[e]
     return OK, steps, lin_ops, None
+
+
+def _doomed_end(doom, stack, node_op, inode_op, i, state, new_state, new_lin, new_ilin, wptr):
+    """A dead end for the report where ``doom`` cut the step of op ``i``: the prefix with op
+    ``i`` last, the state after it, the operation it strands and why."""
+    stranded, why = doom.stranded(i, state, new_state, new_lin, new_ilin, wptr)
+    seq = tuple(_frame_op(f, node_op, inode_op) for f in stack) + (i,)
+    return (len(seq), seq, new_state, stranded, [], why)
 
 
 def _was_indeterminate(op) -> bool:
@@ -412,7 +575,8 @@ def _info(model, ops, prepared, seqs, longest_ref, best):
     op_longest = {ids[i]: remap[r] for i, r in enumerate(longest_ref) if r >= 0}
     failure = None
     if best is not None:
-        depth, seq, state, blocking, tried = best
+        depth, seq, state, blocking, tried = best[:5]
+        doomed = best[5] if len(best) > 5 else None  # why no later state can take ``blocking``
         if blocking is None:  # only never-returning operations were left, and none could go
             blocking = tried[0] if tried else next(i for i in range(len(ops)) if i not in set(seq))
         bop = ops[blocking]
@@ -430,7 +594,9 @@ def _info(model, ops, prepared, seqs, longest_ref, best):
             )
         state_desc = model.describe_state(state)
         bdesc = model.describe_operation(b_in, b_out)
-        if not ok:
+        if doomed:
+            why = f"it {'is not legal in that state, nor' if not ok else 'is legal there, but not'} in any later one: {doomed}"
+        elif not ok:
             why = "it is not legal in that state"
         else:
             why = "it is legal there, but every way to continue after it was already explored and fails"
@@ -465,6 +631,18 @@ def _t(t):
 
 
 _FIRST_BUDGET = 50_000  # DFS steps
+_EXPLAIN_BUDGET = 100_000  # DFS steps of the unpruned search for a report (~0.1 s)
+
+
+def _explain(model, part, prepared, deadline, lazy_first):
+    """The report on an illegal partition. The unpruned search goes on from each dead end as
+    far as it can, so its longest partial linearizations and failing point tell the most; if
+    it needs more than ``_EXPLAIN_BUDGET`` steps, the pruned search reports instead (its dead
+    ends may be where a step strands an operation for good)."""
+    try:
+        return _search(model, part, prepared, deadline, True, _EXPLAIN_BUDGET, lazy_first, prune=False)[3]
+    except _OverBudget:
+        return _search(model, part, prepared, deadline, True, None, lazy_first)[3]
 
 
 def _portfolio(model, part, raw_by_id, deadline):
@@ -559,7 +737,7 @@ def check(
         else:
             if explain:
                 try:
-                    _, _, _, info = _search(model, part, prepared, deadline, True, lazy_first=lazy_first)
+                    info = _explain(model, part, prepared, deadline, lazy_first)
                     pr.longest = info["longest"]
                     pr.op_longest = info["op_longest"]
                     pr.failure = info["failure"]
