@@ -84,6 +84,14 @@ RangeResult KvStore::Impl::finish(std::vector<Hit> hits, const RangeOptions& o, 
   result.count = static_cast<int64_t>(hits.size());  // before the limit and the filters
   if (o.count_only) return result;
   std::erase_if(hits, [&](const Hit& h) { return filtered_out(h, o); });
+  // Without an explicit order or a filter, etcd fetches only limit + 1 keys, in key order, and
+  // sorts those (apply.go); an explicit order or a filter fetches every key first.
+  bool fetch_all = o.sort_order != SortOrder::kNone || o.min_mod_revision != 0 ||
+                   o.max_mod_revision != 0 || o.min_create_revision != 0 ||
+                   o.max_create_revision != 0;
+  if (!fetch_all && o.limit > 0 && hits.size() > static_cast<size_t>(o.limit) + 1) {
+    hits.resize(static_cast<size_t>(o.limit) + 1);
+  }
 
   SortOrder order = o.sort_order;
   if (order == SortOrder::kNone && o.sort_target != SortTarget::kKey) order = SortOrder::kAscend;

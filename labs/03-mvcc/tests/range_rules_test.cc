@@ -186,12 +186,24 @@ TEST(RangeRules, EachSortTargetSortsByItsField) {
 }
 
 TEST(RangeRules, NoneOrderWithATargetOtherThanKeyAscends) {
-  auto s = five_keys();
-  auto r = s->range(everything(), sorted(SortOrder::kNone, SortTarget::kValue, 3));
-  EXPECT_EQ(keys_of(r), (Keys{"e", "d", "c"}));
-  EXPECT_TRUE(r.more);
+  auto s = five_keys();  // values a=5 b=4 c=3 d=2 e=1
+  auto r = s->range(everything(), sorted(SortOrder::kNone, SortTarget::kValue));
+  EXPECT_EQ(keys_of(r), (Keys{"e", "d", "c", "b", "a"}));
   r = s->range(everything(), sorted(SortOrder::kNone, SortTarget::kMod));
   EXPECT_EQ(keys_of(r), (Keys{"a", "b", "c", "d", "e"}));
+}
+
+// etcd 3.4 (apply.go): with sort_order NONE and no filter, the limit is applied when the keys
+// are fetched, in key order (limit + 1 of them, to know `more`); only then are they sorted by
+// the target. So this returns d, c, b (the first four keys by value), not e, d, c.
+TEST(RangeRules, NoneOrderTakesTheLimitInKeyOrderBeforeSorting) {
+  auto s = five_keys();
+  auto r = s->range(everything(), sorted(SortOrder::kNone, SortTarget::kValue, 3));
+  EXPECT_EQ(keys_of(r), (Keys{"d", "c", "b"}));
+  EXPECT_TRUE(r.more);
+  r = s->range(everything(), sorted(SortOrder::kAscend, SortTarget::kValue, 3));
+  EXPECT_EQ(keys_of(r), (Keys{"e", "d", "c"})) << "an explicit order sorts every key first";
+  EXPECT_TRUE(r.more);
 }
 
 TEST(RangeRules, TheSortIsStableTiesStayInKeyOrder) {
