@@ -22,15 +22,15 @@ std::pair<uint64_t, std::string_view> decode_command(std::string_view payload) {
   return {r.fixed64("op id"), payload.substr(8)};
 }
 
-uint64_t LogApp::apply(uint64_t /*index*/, std::string_view payload) {
+Applied LogApp::apply(uint64_t /*index*/, std::string_view payload) {
   auto [op, data] = decode_command(payload);
-  if (op == 0 || !seen_.insert(op).second) return 0;  // a no-op, or a retry already applied
+  if (op == 0 || !seen_.insert(op).second) return {};  // a no-op, or a retry already applied
   count_++;
   hash_ = hash_bytes(payload, hash_ ^ count_);
-  return op;
+  return {op, ""};
 }
 
-std::string LogApp::snapshot() const {
+std::string LogApp::snapshot() {
   std::string out;
   Writer w(out);
   w.u64(count_);
@@ -51,7 +51,7 @@ void LogApp::restore(std::string_view payload) {
   for (uint64_t i = 0; i < n; ++i) seen_.insert(r.u64("id"));
 }
 
-std::string LogApp::read() const {
+std::string LogApp::read(std::string_view /*query*/) const {
   return std::to_string(count_);
 }
 

@@ -37,6 +37,7 @@ Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(
   }
   trace.resize(o.nodes);
   trace.set_recording(o.record_trace);
+  command_app = make_app();
   blocked.assign(o.nodes, std::vector<bool>(o.nodes, false));
   if (o.check_invariants) {
     checker.emplace(o.nodes, [this] { return std::make_pair(event_count, now); });
@@ -244,6 +245,13 @@ void Cluster::Impl::send(SimNode& from, Message m) {
     }
     push(std::move(e));
   }
+}
+
+std::unique_ptr<SimApp> Cluster::Impl::make_app() const {
+  if (!options.app) return std::make_unique<LogApp>();
+  auto app = options.app();
+  if (!app) throw std::invalid_argument("ClusterOptions::app returned no state machine");
+  return app;
 }
 
 void Cluster::Impl::note_role(SimNode& n, const SoftState& s) {

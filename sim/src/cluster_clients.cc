@@ -117,7 +117,7 @@ void Cluster::Impl::client_input(SimNode& n, const Input& in) {
         if (!options.linearizable_reads) {
           // The unsafe way: answer from local state at once. A deposed leader, or a follower
           // behind, returns a stale value.
-          complete(in.op, Outcome::kOk, n.app->read(), n.applied);
+          complete(in.op, Outcome::kOk, n.app->read(c.payload), n.applied);
           return;
         }
         n.raft->read_index(fmt::format("read:{}", in.op));
@@ -149,7 +149,8 @@ void Cluster::Impl::answer_ready_reads(SimNode& n) {
   for (auto it = n.reads_waiting.begin(); it != n.reads_waiting.end();) {
     if (n.applied >= it->second) {
       if (!ops[it->first - 1].done()) {
-        complete(it->first, Outcome::kOk, n.app->read(), it->second);
+        complete(it->first, Outcome::kOk, n.app->read(clients[it->first - 1].payload),
+                 it->second);
       }
       it = n.reads_waiting.erase(it);
     } else {
@@ -171,14 +172,23 @@ void Cluster::Impl::complete(uint64_t id, Outcome outcome, std::string output, u
 // ---- the public client API
 
 uint64_t Cluster::propose(std::string data, std::optional<int> via) {
+  // Encoded first: data the state machine refuses throws before an operation exists.
+  std::string payload = impl_->command_app->command(impl_->ops.size() + 1, data);
   uint64_t id = impl_->new_op(Operation::Kind::kPropose, via);
-  impl_->ops[id - 1].input = data;
-  impl_->clients[id - 1].payload = encode_command(id, data);
+  impl_->ops[id - 1].input = std::move(data);
+  impl_->clients[id - 1].payload = std::move(payload);
   return id;
 }
 
 uint64_t Cluster::read(std::optional<int> via) {
-  return impl_->new_op(Operation::Kind::kRead, via);
+  return read("", via);
+}
+
+uint64_t Cluster::read(std::string query, std::optional<int> via) {
+  uint64_t id = impl_->new_op(Operation::Kind::kRead, via);
+  impl_->ops[id - 1].input = query;
+  impl_->clients[id - 1].payload = std::move(query);
+  return id;
 }
 
 namespace {

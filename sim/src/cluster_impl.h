@@ -49,7 +49,7 @@ struct SimNode {
   SimFileSystem disk;
   std::unique_ptr<WalStorage> storage;
   std::unique_ptr<Raft> raft;
-  std::unique_ptr<LogApp> app;
+  std::unique_ptr<SimApp> app;
   bool up = true;
   uint64_t incarnation = 0;
   uint64_t tick_phase = 0;
@@ -81,7 +81,7 @@ struct SimNode {
 
 // What a client operation needs beyond its history record.
 struct ClientState {
-  std::string payload;  // kPropose: the encoded command
+  std::string payload;  // kPropose: the encoded command; kRead: the query
   ConfChange change;    // membership changes
   bool is_conf_change = false;
   int transfer_to = -1;
@@ -109,6 +109,7 @@ struct Cluster::Impl {
   std::vector<Operation> ops;
   std::vector<ClientState> clients;
   std::vector<RoleChange> role_changes;
+  std::unique_ptr<SimApp> command_app;  // encodes client commands (SimApp::command)
 
   // cluster.cc: events and faults
   void push(Event e);
@@ -135,6 +136,7 @@ struct Cluster::Impl {
   void apply_entries(SimNode& n, const std::vector<Entry>& entries);
   void answer_ready_reads(SimNode& n);
   void note_role(SimNode& n, const SoftState& s);
+  std::unique_ptr<SimApp> make_app() const;
   uint64_t term_at(const SimNode& n, uint64_t index) const;
   std::vector<int> voters_of(const SimNode& n) const;
 

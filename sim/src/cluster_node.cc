@@ -55,7 +55,7 @@ void Cluster::Impl::start_node(int index) {
   if (n.storage->last_index() == 0 && n.storage->hard_state().empty() && !config.voters.empty()) {
     bootstrap(*n.storage, config.voters);
   }
-  n.app = std::make_unique<LogApp>();
+  n.app = make_app();
   SnapshotMeta snap = n.storage->snapshot();
   if (auto reader = n.storage->open_snapshot()) {
     n.app->restore(reader->read(0, reader->size()));
@@ -168,10 +168,12 @@ void Cluster::Impl::start_ready(SimNode& n) {
           },
           n.applied);
     }
-    for (const Message& m : rd.messages) checker->sent(n.index, m, n.is_learner());
   }
   // A leader may send while its own write is in flight (ready.h, step 2).
   if (leader) {
+    if (checker) {
+      for (const Message& m : rd.messages) checker->sent(n.index, m, n.is_learner());
+    }
     send_messages(n, rd.messages);
     n.sent_early = true;
   }
@@ -205,7 +207,13 @@ void Cluster::Impl::finish_ready(SimNode& n, Ready rd) {
     add_trace(TraceEvent::Kind::kPersisted, n.index, "", rd.entries.back().index,
               rd.hard_state ? rd.hard_state->commit : n.commit);
   }
-  if (!n.sent_early) send_messages(n, rd.messages);
+  if (!n.sent_early) {
+    // Recorded only now: a node that crashes before its sync completes never sent these.
+    if (checker) {
+      for (const Message& m : rd.messages) checker->sent(n.index, m, n.is_learner());
+    }
+    send_messages(n, rd.messages);
+  }
   n.sent_early = false;
   if (rd.hard_state) n.commit = rd.hard_state->commit;
   apply_entries(n, rd.committed_entries);
@@ -249,9 +257,9 @@ void Cluster::Impl::apply_entries(SimNode& n, const std::vector<Entry>& entries)
       if (op > 0 && op <= ops.size() && !ops[op - 1].done()) {
         complete(op, Outcome::kOk, "", e.index);
       }
-    } else if (uint64_t op = n.app->apply(e.index, e.data);
-               op > 0 && op <= ops.size() && !ops[op - 1].done()) {
-      complete(op, Outcome::kOk, "", e.index);
+    } else if (Applied a = n.app->apply(e.index, e.data);
+               a.op > 0 && a.op <= ops.size() && !ops[a.op - 1].done()) {
+      complete(a.op, Outcome::kOk, std::move(a.output), e.index);
     }
     n.applied = e.index;
   }
@@ -277,7 +285,7 @@ void Cluster::Impl::install_snapshot(SimNode& n, const SnapshotMeta& meta) {
   in.reset();
   n.disk.remove(staged->second);
   n.incoming.erase(staged);
-  n.app = std::make_unique<LogApp>();
+  n.app = make_app();
   n.app->restore(payload);
   n.applied = meta.index;
   n.conf = meta.conf;

@@ -1,9 +1,11 @@
 #pragma once
-// The state machine a simulated node applies committed entries to. Until the KV node lands
-// (server issue), the cluster replicates a plain log: LogApp counts the commands it applied,
-// keeps their ids (a retried command is applied once) and a running hash of their order.
+// The state machine a simulated node applies committed entries to. By default the cluster
+// replicates a plain log: LogApp counts the commands it applied, keeps their ids (a retried
+// command is applied once) and a running hash of their order. ClusterOptions::app can supply
+// another one: the server's KV state machine (server/node/sim_kv_app.h) runs the MVCC store.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,24 +19,40 @@ std::string encode_command(uint64_t op_id, std::string_view data);
 // The operation id and data of an entry's payload; op id 0 for anything else (empty no-ops).
 std::pair<uint64_t, std::string_view> decode_command(std::string_view payload);
 
+// What applying one entry did: the client operation it completes (0: none, e.g. a retry that
+// was applied before) and that operation's output.
+struct Applied {
+  uint64_t op = 0;
+  std::string output;
+};
+
 class SimApp {
  public:
   virtual ~SimApp() = default;
-  // Applies one committed normal entry; returns the id of the operation it completed (0: none).
-  virtual uint64_t apply(uint64_t index, std::string_view payload) = 0;
-  virtual std::string snapshot() const = 0;
+  // The entry payload for client operation `op` proposing `data` (a retry proposes the same
+  // bytes again). Throws std::invalid_argument when the app cannot take `data`.
+  virtual std::string command(uint64_t op, std::string_view data) const {
+    return encode_command(op, data);
+  }
+  // Applies one committed normal entry (empty ones too: a new leader's).
+  virtual Applied apply(uint64_t index, std::string_view payload) = 0;
+  virtual std::string snapshot() = 0;
   virtual void restore(std::string_view payload) = 0;
-  virtual std::string read() const = 0;  // the value a read returns
+  // What a read with this query returns (the query is the client's read input).
+  virtual std::string read(std::string_view query) const = 0;
+  virtual uint64_t count() const = 0;  // client commands applied
+  virtual uint64_t hash() const = 0;   // equal on nodes that applied the same commands
 };
 
 class LogApp final : public SimApp {
  public:
-  uint64_t apply(uint64_t index, std::string_view payload) override;
-  std::string snapshot() const override;
+  Applied apply(uint64_t index, std::string_view payload) override;
+  std::string snapshot() override;
   void restore(std::string_view payload) override;
-  std::string read() const override;  // the number of commands applied, in decimal
-  uint64_t count() const { return count_; }
-  uint64_t hash() const { return hash_; }
+  // The number of commands applied, in decimal (the query is ignored).
+  std::string read(std::string_view query) const override;
+  uint64_t count() const override { return count_; }
+  uint64_t hash() const override { return hash_; }
 
  private:
   uint64_t count_ = 0;

@@ -86,6 +86,7 @@ class Cluster {
   // ---- clients: each returns an operation id at once; the operation completes as time runs
   uint64_t propose(std::string data, std::optional<int> via = std::nullopt);
   uint64_t read(std::optional<int> via = std::nullopt);
+  uint64_t read(std::string query, std::optional<int> via = std::nullopt);  // SimApp::read
   // Membership changes and leader transfer go to the current leader (retried until one is
   // found or the deadline passes); they complete when the change is applied (transfer: when
   // `to` is leader).

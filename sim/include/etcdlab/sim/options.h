@@ -3,10 +3,14 @@
 // Times are virtual milliseconds in the API (microseconds inside).
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 #include "etcdlab/log/wal.h"
 
 namespace etcdlab::sim {
+
+class SimApp;
 
 struct NetworkOptions {
   double delay_min_ms = 1;  // every message takes a uniform delay in [min, max]
@@ -41,6 +45,9 @@ struct ClusterOptions {
   bool linearizable_reads = true;     // false: reads answer from local state at once (stale!)
   double client_retry_ms = 1000;      // a client re-sends an unanswered request this often
   double client_deadline_ms = 10000;  // and gives up (outcome unknown) after this long
+
+  // The state machine each node applies to (a new one per node start); empty: LogApp.
+  std::function<std::unique_ptr<SimApp>()> app;
 
   bool check_invariants = true;  // check every invariant after every event
   bool record_trace = false;     // keep every event (for Python); the hash is always kept
