@@ -6,10 +6,11 @@
 #   make check                deps, build, every test (C++, ASan, Python), grader self-check
 #   make lab1 ... make lab5   one lab's tests against your code   [TEST=Suite.Name] [OWN=1,2,3]
 #   make grade LAB=n          grade a lab as the instructor would  [SUBMISSION=dir]
+#   make cluster              a 3-member cluster on loopback (Ctrl-C stops it)  [OWN=1,2,3]
 #   make bench                benchmarks (figures, never pass/fail)
 PY := /usr/bin/python3
 
-.PHONY: all build deps check lab1 lab2 lab3 lab4 lab5 grade bench clean
+.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench clean
 
 all: build
 
@@ -29,6 +30,9 @@ lab1 lab2 lab3 lab4 lab5:
 grade:
 	@test -n "$(LAB)" || { echo "usage: make grade LAB=n [SUBMISSION=dir]"; exit 2; }
 	$(PY) grader/grade --lab $(LAB) $(if $(SUBMISSION),--submission $(SUBMISSION))
+
+cluster:
+	@tools/cluster.sh "$(OWN)"
 
 bench: build
 	@tools/bench.sh

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages etcdlab needs (idempotent). Run as root, or it prints the exact
-# command to run and stops. `tools/deps.sh --with-etcd` also installs the real etcd 3.4 (for
-# compatibility tests and benchmarks) without letting its package start a service on
-# 2379/2380, where `make cluster` runs.
+# command to run and stops. The real etcd 3.4 (etcd-server, etcd-client) is among them: the
+# compatibility tests and the benchmarks run it as a peer. Its package is kept from starting
+# a service on 2379/2380, where `make cluster` runs.
 set -eu
 
 PACKAGES="cmake g++ ninja-build pkg-config
@@ -12,9 +12,6 @@ PACKAGES="cmake g++ ninja-build pkg-config
   python3-pytest python3-hypothesis python3-pytest-timeout python3-pytest-xdist
   python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel"
 ETCD_PACKAGES="etcd-server etcd-client"
-
-with_etcd=0
-[ "${1:-}" = "--with-etcd" ] && with_etcd=1
 
 missing=""
 check() {
@@ -27,7 +24,7 @@ check() {
   done
 }
 check "$PACKAGES"
-[ $with_etcd -eq 1 ] && check "$ETCD_PACKAGES"
+check "$ETCD_PACKAGES"
 
 if [ -z "$missing" ]; then
   echo "deps: all packages present"

@@ -41,6 +41,30 @@ def _ms(us: int) -> float:
     return NEVER_MS if us == _core.NEVER else us / 1000.0
 
 
+def _b(x) -> bytes:
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _range_key(key: bytes, range_end: bytes) -> bytes:
+    """An empty key with a range end means "from the first key": etcd wants it spelled b"\0"
+    (an empty key is refused as "key is not provided")."""
+    return b"\0" if not key and range_end else key
+
+
+def _range_end(key: bytes, range_end, prefix: bool) -> bytes:
+    if prefix:
+        if not key:
+            return b"\0"  # every key (etcdctl sends key "\0" too; see _range_key)
+        p = bytearray(key)
+        while p and p[-1] == 0xFF:
+            p.pop()
+        if not p:
+            return b"\0"
+        p[-1] += 1
+        return bytes(p)
+    return b"" if range_end is None else _b(range_end)
+
+
 class Op:
     """A client operation: returned at once, completed as virtual time runs."""
 
@@ -63,15 +87,37 @@ class Op:
 
     @property
     def value(self):
-        """What a read returned (the number of commands applied), else None."""
+        """What a read returned, else None: the number of commands applied (the plain log), or
+        for a KV ``get`` the key's value (None when absent)."""
         op = self._op
-        if op.kind == _core.Operation.Kind.read and op.outcome == _core.Outcome.ok:
+        if op.kind != _core.Operation.Kind.read or op.outcome != _core.Outcome.ok:
+            return None
+        if self._kv_kind is None:
             return int(op.output)
-        return None
+        kvs = self.result.get("kvs") or []
+        return kvs[0]["value"] if kvs else None
+
+    @property
+    def result(self) -> Optional[dict]:
+        """A KV operation's answer, shaped like the JSON gateway's (``header.revision``,
+        ``kvs``, ``count``, ``prev_kv``, ``deleted``, or ``error``), once it is ok; else None."""
+        op = self._op
+        if self._kv_kind is None or op.outcome != _core.Outcome.ok:
+            return None
+        if op.kind == _core.Operation.Kind.read:
+            return _core.kv_read_output(op.output)
+        return _core.kv_write_output(op.output)
 
     @property
     def kind(self) -> str:
-        return _KIND_NAMES[self._op.kind]
+        """"write" / "read" on the plain log; "put", "delete", "get", "range", "compact" on
+        KV; "conf_change", "transfer"."""
+        return self._kv_kind or _KIND_NAMES[self._op.kind]
+
+    @property
+    def _kv_kind(self) -> Optional[str]:
+        spec = self._cluster._kv_ops.get(self.id)
+        return spec[0] if spec else None
 
     @property
     def input(self) -> bytes:
@@ -168,7 +214,13 @@ class Cluster:
     0 = never), ``linearizable_reads`` (False answers reads from local state: stale reads become
     possible, which is what ReadIndex prevents), ``fsync_ms=(lo, hi)``, ``delay_ms=(lo, hi)``,
     ``drop``, ``duplicate``, ``reorder``, ``client_retry_ms``, ``client_deadline_ms``,
-    ``check_invariants``, ``record_trace``.
+    ``check_invariants``, ``record_trace``, ``kv``.
+
+    With ``kv=True`` every node runs the server's state machine (the request codec, the apply
+    and the MVCC store of ``etcdlab`` itself, in memory) instead of the plain log, and the
+    cluster takes :meth:`put`, :meth:`get`, :meth:`range`, :meth:`delete_range` and
+    :meth:`compact`; their answers carry store revisions, so :attr:`history` feeds
+    ``checkers.check_revisions`` and ``checkers.KVRevision``.
     """
 
     def __init__(self, n: int = 5, seed: int = 1, *, pre_vote: bool = True,
@@ -179,7 +231,7 @@ class Cluster:
                  delay_ms: tuple = (1, 5), drop: float = 0.0, duplicate: float = 0.0,
                  reorder: float = 0.0, reorder_max_ms: float = 2000,
                  client_retry_ms: float = 1000, client_deadline_ms: float = 10000,
-                 check_invariants: bool = True, record_trace: bool = False):
+                 check_invariants: bool = True, record_trace: bool = False, kv: bool = False):
         o = _core.ClusterOptions()
         o.nodes = n
         o.seed = seed
@@ -199,11 +251,14 @@ class Cluster:
         o.client_deadline_ms = client_deadline_ms
         o.check_invariants = check_invariants
         o.record_trace = record_trace
+        o.kv = kv
+        self.kv = kv
         self.seed = seed
         self.tick_ms = tick_ms
         self._core = _core.Cluster(o)
         self.nodes = [Node(self, i) for i in range(n)]
         self._ops: list[Op] = []
+        self._kv_ops: dict[int, tuple] = {}  # op id -> (kind, input) for KV operations
 
     @staticmethod
     def _network(delay_ms, drop, duplicate, reorder, reorder_max_ms):
@@ -280,13 +335,70 @@ class Cluster:
 
     def propose(self, data: bytes, via: Optional[int] = None) -> Op:
         """A command for the log, through node ``via`` (or whichever node the client finds)."""
+        self._not_kv("propose", "put/delete_range")
         if isinstance(data, str):
             data = data.encode()
         return self._op(self._core.propose(data, via))
 
     def read(self, via: Optional[int] = None) -> Op:
         """A linearizable read (ReadIndex) of the number of commands applied."""
+        self._not_kv("read", "get/range")
         return self._op(self._core.read(via))
+
+    # ---- KV clients (kv=True): through node ``via`` or whichever node the client finds;
+    # reads are linearizable (ReadIndex) unless the cluster has linearizable_reads=False.
+    def put(self, key, value=b"", *, prev_kv: bool = False, lease: int = 0,
+            ignore_value: bool = False, ignore_lease: bool = False,
+            via: Optional[int] = None) -> Op:
+        key, value = _b(key), _b(value)
+        data = _core.kv_put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
+        return self._kv_op("put", {"key": key, "value": value}, self._core.propose(data, via))
+
+    def delete_range(self, key, range_end=None, *, prefix: bool = False, prev_kv: bool = False,
+                     via: Optional[int] = None) -> Op:
+        """Deletes ``key`` (or [key, range_end), or every key with the prefix ``key``)."""
+        key = _b(key)
+        end = _range_end(key, range_end, prefix)
+        key = _range_key(key, end)
+        data = _core.kv_delete_request(key, end, prev_kv)
+        kind = "delete" if not end else "delete_range"
+        return self._kv_op(kind, {"key": key, "range_end": end},
+                           self._core.propose(data, via))
+
+    def get(self, key, *, revision: int = 0, via: Optional[int] = None) -> Op:
+        """Reads one key; ``op.value`` is its value (None if absent), ``op.result`` the whole
+        answer (with the key's revisions and the header revision)."""
+        key = _b(key)
+        query = _core.kv_query(key, b"", revision)
+        return self._kv_op("get", {"key": key, "revision": revision},
+                           self._core.read(via, query))
+
+    def range(self, key, range_end=None, *, prefix: bool = False, revision: int = 0,
+              limit: int = 0, keys_only: bool = False, count_only: bool = False,
+              sort_order: str = "none", sort_target: str = "key",
+              via: Optional[int] = None) -> Op:
+        key = _b(key)
+        end = _range_end(key, range_end, prefix)
+        key = _range_key(key, end)
+        query = _core.kv_query(key, end, revision, limit, keys_only, count_only, sort_order,
+                               sort_target)
+        return self._kv_op("range", {"key": key, "range_end": end},
+                           self._core.read(via, query))
+
+    def compact(self, revision: int, *, physical: bool = False,
+                via: Optional[int] = None) -> Op:
+        data = _core.kv_compact_request(revision, physical)
+        return self._kv_op("compact", {"revision": revision}, self._core.propose(data, via))
+
+    def _kv_op(self, kind: str, args: dict, op_id: int) -> Op:
+        if not self.kv:
+            raise TypeError(f"{kind}() needs a KV cluster: etcdlab.Cluster(..., kv=True)")
+        self._kv_ops[op_id] = (kind, args)
+        return self._op(op_id)
+
+    def _not_kv(self, what: str, instead: str) -> None:
+        if self.kv:
+            raise TypeError(f"{what}() is for the plain log; a KV cluster takes {instead}")
 
     def add_voter(self, node: int) -> Op:
         return self._op(self._core.add_voter(node))
@@ -326,7 +438,14 @@ class Cluster:
     @property
     def history(self) -> list[HistoryOperation]:
         """Client writes and reads as the checkers read them (membership changes and transfers
-        left out). Each operation is its own client: they may overlap freely."""
+        left out). Each operation is its own client: they may overlap freely.
+
+        On a KV cluster: single-key ``put``, ``get`` and ``delete`` with their revisions, in
+        the shapes ``checkers.KVRevision`` and ``checkers.check_revisions`` read (ranges,
+        multi-key deletes and compactions are left out; an answer with an error counts as
+        failed: it changed nothing)."""
+        if self.kv:
+            return self._kv_history()
         out = []
         for op in self._core.history():
             kind = _KIND_NAMES[op.kind]
@@ -341,6 +460,45 @@ class Cluster:
             out.append(HistoryOperation(
                 client=op.id, kind=kind, input=op.input, output=output,
                 call=_ms(op.call_us), ret=_ms(op.return_us), outcome=outcome, id=op.id))
+        return out
+
+    def _kv_history(self) -> list[HistoryOperation]:
+        out = []
+        for op in self._core.history():
+            spec = self._kv_ops.get(op.id)
+            if spec is None or spec[0] not in ("put", "get", "delete"):
+                continue
+            kind, args = spec
+            if args.get("revision"):
+                continue  # a historical read: not a read of the present
+            outcome = op.outcome.name
+            if outcome == "pending":
+                outcome = "unknown"
+            output = None
+            if op.outcome == _core.Outcome.ok:
+                if kind == "get":
+                    answer = _core.kv_read_output(op.output)
+                else:
+                    answer = _core.kv_write_output(op.output)
+                revision = answer["header"]["revision"]
+                if "error" in answer:
+                    outcome = "failed"
+                elif kind == "put":
+                    output = {"revision": revision}
+                elif kind == "delete":
+                    output = {"deleted": answer.get("deleted", 0), "revision": revision}
+                else:
+                    kvs = answer.get("kvs") or []
+                    output = {"value": None, "revision": revision}
+                    if kvs:
+                        kv = kvs[0]
+                        output.update(value=kv["value"], mod_revision=kv["mod_revision"],
+                                      create_revision=kv["create_revision"],
+                                      version=kv["version"])
+            inp = {"key": args["key"]} if kind != "put" else dict(args)
+            out.append(HistoryOperation(
+                client=op.id, kind=kind, input=inp, output=output, call=_ms(op.call_us),
+                ret=_ms(op.return_us), outcome=outcome, id=op.id))
         return out
 
     def check_invariants(self) -> None:

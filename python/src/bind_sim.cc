@@ -186,7 +186,11 @@ void bind_cluster(py::module_& m) {
              return c.propose(std::string(data), via);
            },
            py::arg("data"), py::arg("via") = py::none())
-      .def("read", &Cluster::read, py::arg("via") = py::none())
+      .def("read",
+           [](Cluster& c, std::optional<int> via, py::bytes query) {
+             return c.read(std::string(query), via);
+           },
+           py::arg("via") = py::none(), py::arg("query") = py::bytes())
       .def("add_voter", &Cluster::add_voter, py::arg("node"))
       .def("add_learner", &Cluster::add_learner, py::arg("node"))
       .def("remove_node", &Cluster::remove_node, py::arg("node"))

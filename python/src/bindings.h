@@ -6,5 +6,6 @@ namespace etcdlab::python {
 
 void bind_checkers(pybind11::module_& m);  // InvariantViolation and the invariants' names
 void bind_sim(pybind11::module_& m);       // Cluster and what it reports
+void bind_kv(pybind11::module_& m);        // the KV state machine in the simulator (after sim)
 
 }  // namespace etcdlab::python

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::err);
   etcdlab::python::bind_checkers(m);
   etcdlab::python::bind_sim(m);
+  etcdlab::python::bind_kv(m);
 }

@@ -1,0 +1,146 @@
+// The KV state machine in the simulator (server/node/sim_kv_app.h): ClusterOptions.kv turns it
+// on; the functions build the requests and queries the Python Cluster proposes and reads, and
+// turn outputs into dicts shaped like the JSON gateway's answers (bytes for keys and values).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "bindings.h"
+#include "etcdlab/mvcc/errors.h"
+#include "etcdlab/sim/options.h"
+#include "sim_kv_app.h"
+
+namespace py = pybind11;
+
+namespace etcdlab::python {
+namespace {
+
+py::dict kv_dict(const mvcc::KeyValue& kv) {
+  py::dict d;
+  d["key"] = py::bytes(kv.key);
+  d["create_revision"] = kv.create_revision;
+  d["mod_revision"] = kv.mod_revision;
+  d["version"] = kv.version;
+  d["value"] = py::bytes(kv.value);
+  if (kv.lease != 0) d["lease"] = kv.lease;
+  return d;
+}
+
+py::dict header(int64_t revision) {
+  py::dict h;
+  h["revision"] = revision;
+  return h;
+}
+
+py::dict write_output(const py::bytes& data) {
+  server::Result r = server::decode_write_output(std::string(data));
+  py::dict d;
+  d["header"] = header(r.revision);
+  if (r.store_error) {
+    d["error"] = mvcc::message_of(*r.store_error);
+    return d;
+  }
+  if (r.error == server::RequestError::kLeaseNotFound) {
+    d["error"] = "etcdserver: requested lease not found";
+    return d;
+  }
+  if (const auto* put = std::get_if<mvcc::PutResult>(&r.value)) {
+    if (put->prev_kv) d["prev_kv"] = kv_dict(*put->prev_kv);
+  } else if (const auto* del = std::get_if<mvcc::DeleteResult>(&r.value)) {
+    d["deleted"] = del->deleted;
+    py::list prev;
+    for (const auto& kv : del->prev_kvs) prev.append(kv_dict(kv));
+    if (!del->prev_kvs.empty()) d["prev_kvs"] = prev;
+  }
+  return d;
+}
+
+py::dict read_output(const py::bytes& data) {
+  server::KvReadOutput o = server::decode_read_output(std::string(data));
+  py::dict d;
+  d["header"] = header(o.result.revision);
+  if (o.error) {
+    d["error"] = mvcc::message_of(*o.error);
+    return d;
+  }
+  py::list kvs;
+  for (const auto& kv : o.result.kvs) kvs.append(kv_dict(kv));
+  d["kvs"] = kvs;
+  d["count"] = o.result.count;
+  d["more"] = o.result.more;
+  return d;
+}
+
+mvcc::SortOrder sort_order(const std::string& s) {
+  if (s == "none") return mvcc::SortOrder::kNone;
+  if (s == "ascend") return mvcc::SortOrder::kAscend;
+  if (s == "descend") return mvcc::SortOrder::kDescend;
+  throw py::value_error("sort_order is none, ascend or descend, not " + s);
+}
+
+mvcc::SortTarget sort_target(const std::string& s) {
+  if (s == "key") return mvcc::SortTarget::kKey;
+  if (s == "version") return mvcc::SortTarget::kVersion;
+  if (s == "create") return mvcc::SortTarget::kCreate;
+  if (s == "mod") return mvcc::SortTarget::kMod;
+  if (s == "value") return mvcc::SortTarget::kValue;
+  throw py::value_error("sort_target is key, version, create, mod or value, not " + s);
+}
+
+}  // namespace
+
+void bind_kv(py::module_& m) {
+  auto options = py::reinterpret_borrow<py::class_<sim::ClusterOptions>>(m.attr("ClusterOptions"));
+  options.def_property(
+      "kv", [](const sim::ClusterOptions& o) { return static_cast<bool>(o.app); },
+      [](sim::ClusterOptions& o, bool on) {
+        o.app = on ? std::function(server::make_sim_kv_app) : nullptr;
+      },
+      "run the server's KV state machine (MVCC store in memory) instead of the plain log");
+
+  m.def(
+      "kv_put_request",
+      [](const py::bytes& key, const py::bytes& value, int64_t lease, bool prev_kv,
+         bool ignore_value, bool ignore_lease) {
+        server::PutRequest p{std::string(key), std::string(value), lease,
+                             {prev_kv, ignore_value, ignore_lease}};
+        return py::bytes(server::encode_request(0, p));
+      },
+      py::arg("key"), py::arg("value"), py::arg("lease") = 0, py::arg("prev_kv") = false,
+      py::arg("ignore_value") = false, py::arg("ignore_lease") = false);
+  m.def(
+      "kv_delete_request",
+      [](const py::bytes& key, const py::bytes& range_end, bool prev_kv) {
+        server::DeleteRangeRequest d{{std::string(key), std::string(range_end)}, prev_kv};
+        return py::bytes(server::encode_request(0, d));
+      },
+      py::arg("key"), py::arg("range_end") = py::bytes(), py::arg("prev_kv") = false);
+  m.def(
+      "kv_compact_request",
+      [](int64_t revision, bool physical) {
+        return py::bytes(server::encode_request(0, server::CompactionRequest{revision, physical}));
+      },
+      py::arg("revision"), py::arg("physical") = false);
+  m.def(
+      "kv_query",
+      [](const py::bytes& key, const py::bytes& range_end, int64_t revision, int64_t limit,
+         bool keys_only, bool count_only, const std::string& order, const std::string& target) {
+        server::KvQuery q;
+        q.range = {std::string(key), std::string(range_end)};
+        q.options.revision = revision;
+        q.options.limit = limit;
+        q.options.keys_only = keys_only;
+        q.options.count_only = count_only;
+        q.options.sort_order = sort_order(order);
+        q.options.sort_target = sort_target(target);
+        return py::bytes(server::encode_query(q));
+      },
+      py::arg("key"), py::arg("range_end") = py::bytes(), py::arg("revision") = 0,
+      py::arg("limit") = 0, py::arg("keys_only") = false, py::arg("count_only") = false,
+      py::arg("sort_order") = "none", py::arg("sort_target") = "key");
+  m.def("kv_write_output", &write_output, py::arg("data"),
+        "a KV write's output as a dict (header.revision, prev_kv, deleted, prev_kvs, error)");
+  m.def("kv_read_output", &read_output, py::arg("data"),
+        "a KV read's output as a dict (header.revision, kvs, count, more, error)");
+}
+
+}  // namespace etcdlab::python

@@ -1,0 +1,163 @@
+// The only file of the gateway that includes Beast.
+#include "http_server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <array>
+#include <list>
+
+#include "errors.h"
+#include "handlers.h"
+
+namespace etcdlab::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// The largest body read: a request that decodes to gRPC's receive cap (max + 512 KiB) takes
+// about 4/3 of that as base64 in JSON. Past this the body is not read at all (429).
+uint64_t body_limit(uint64_t max_request_bytes) {
+  return (max_request_bytes + kGrpcOverheadBytes) / 3 * 4 + 64 * 1024;
+}
+
+http::response<http::string_body> to_beast(const HttpResponse& r, unsigned version,
+                                           bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "etcdlab");
+  res.set(http::field::content_type, r.content_type);
+  if (r.grpc_ok) res.set("Grpc-Metadata-Content-Type", "application/grpc");
+  res.set(http::field::access_control_allow_origin, "*");
+  res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
+  res.set(http::field::access_control_allow_headers, "accept, content-type, authorization");
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(asio::io_context& i, KvService& s, HttpLimits l) : io(i), service(s), limits(l) {}
+
+  asio::io_context& io;
+  KvService& service;
+  HttpLimits limits;
+  std::list<tcp::acceptor> acceptors;
+  std::list<std::weak_ptr<beast::tcp_stream>> sessions;
+  bool stopping = false;
+
+  asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(body_limit(limits.max_request_bytes));
+      stream->expires_after(limits.read_timeout);
+      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kTuple);
+      (void)n;
+      if (ec == http::error::body_limit) {
+        // As etcd's gRPC server: larger than its receive cap (N is the body's length here).
+        GatewayError e(GrpcCode::kResourceExhausted,
+                       fmt::format("grpc: received message larger than max ({} vs. {})",
+                                   parser.content_length().value_or(0),
+                                   limits.max_request_bytes + kGrpcOverheadBytes));
+        auto res = to_beast(error_response(e), 11, false);
+        stream->expires_after(std::chrono::seconds(5));
+        co_await http::async_write(*stream, res, kTuple);
+        co_await linger(*stream);
+        co_return;
+      }
+      if (ec) break;  // closed, reset, timed out, or not HTTP
+      auto req = parser.release();
+      HttpRequest r{std::string(req.method_string()), std::string(req.target()),
+                    std::move(req.body())};
+      HttpResponse answer = co_await handle(service, std::move(r));
+      bool keep_alive = req.keep_alive() && !stopping;
+      auto res = to_beast(answer, req.version(), keep_alive);
+      stream->expires_after(std::chrono::seconds(30));
+      auto [wec, wn] = co_await http::async_write(*stream, res, kTuple);
+      (void)wn;
+      if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Closes after an early answer without losing it: the client may still be sending the body
+  // we refused, and closing with unread bytes makes the kernel reset the connection (the
+  // client would see a broken pipe, not the answer). So: stop sending, then read and drop
+  // what comes, for a bounded time and amount, then close.
+  static asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::seconds(3));
+    std::array<char, 64 * 1024> sink;
+    uint64_t drained = 0;
+    while (drained < (64ULL << 20)) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (rec) break;
+      drained += n;
+    }
+    stream.socket().close(ec);
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+      if (ec == asio::error::operation_aborted || stopping) co_return;
+      if (ec) {
+        // Out of descriptors or a transient fault: back off rather than spin.
+        spdlog::warn("gateway: accept failed: {}", ec.message());
+        asio::steady_timer pause(io, std::chrono::milliseconds(50));
+        co_await pause.async_wait(kTuple);
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      sessions.remove_if([](const auto& w) { return w.expired(); });
+      sessions.push_back(stream);
+      asio::co_spawn(io, session(stream), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, KvService& service, HttpLimits limits)
+    : impl_(std::make_unique<Impl>(io, service, limits)) {}
+
+HttpServer::~HttpServer() = default;
+
+uint16_t HttpServer::listen(const std::string& host, uint16_t port) {
+  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  auto& acceptor = impl_->acceptors.emplace_back(impl_->io);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(impl_->io, impl_->accept_loop(acceptor), asio::detached);
+  return acceptor.local_endpoint().port();
+}
+
+void HttpServer::stop() {
+  impl_->stopping = true;
+  beast::error_code ignored;
+  for (auto& a : impl_->acceptors) a.close(ignored);
+  for (auto& w : impl_->sessions) {
+    if (auto s = w.lock()) s->socket().close(ignored);
+  }
+}
+
+}  // namespace etcdlab::gateway

@@ -1,0 +1,37 @@
+#pragma once
+// The client-facing HTTP server (Beast, C++20 coroutines on the server's io_context). A session
+// only does I/O: read a request (with a deadline and a body limit), hand it to handle(), write
+// the answer, and loop; requests on one connection are answered in order, one at a time (so
+// pipelining is capped at one request in progress; the rest wait in the socket).
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "service.h"
+
+namespace etcdlab::gateway {
+
+struct HttpLimits {
+  uint64_t max_request_bytes = 1572864;  // bodies above get "request is too large" (400), and
+                                         // above this + 512 KiB the connection's answer is 429
+  std::chrono::milliseconds read_timeout{30000};  // idle time allowed while reading a request
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, KvService& service, HttpLimits limits);
+  ~HttpServer();
+  // Starts accepting on host:port (port 0 picks one); returns the port.
+  uint16_t listen(const std::string& host, uint16_t port);
+  void stop();  // closes the listeners and every open connection
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdlab::gateway

@@ -1,0 +1,93 @@
+// etcdlab: one member of an etcd-compatible cluster. Flags follow etcd's (see --help).
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/server.h"
+
+namespace {
+
+// A thousand clients need a thousand descriptors: raise the soft limit to the hard one.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+std::vector<std::string> urls(const std::string& comma_separated) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= comma_separated.size()) {
+    size_t end = comma_separated.find(',', start);
+    if (end == std::string::npos) end = comma_separated.size();
+    if (end > start) out.push_back(comma_separated.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  etcdlab::runtime::ServerConfig c;
+  std::string listen_client = "http://127.0.0.1:2379", advertise_client, listen_peer =
+                                                                             "http://127.0.0.1:2380",
+                                                                         advertise_peer;
+  std::string log_level = "info";
+  CLI::App app{"etcdlab: a member of an etcd-compatible, Raft-replicated key-value store"};
+  // As Go's flag package (etcd): a flag given twice takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--name", c.name, "human-readable name of this member")->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "path to the data directory (default: <name>.etcdlab)");
+  app.add_option("--listen-client-urls", listen_client, "URLs to listen on for client traffic")
+      ->capture_default_str();
+  app.add_option("--advertise-client-urls", advertise_client,
+                 "client URLs advertised to the cluster (default: the listen URLs)");
+  app.add_option("--listen-peer-urls", listen_peer, "URLs to listen on for peer traffic")
+      ->capture_default_str();
+  app.add_option("--initial-advertise-peer-urls", advertise_peer,
+                 "peer URLs advertised to the cluster (default: the listen URLs)");
+  app.add_option("--initial-cluster", c.initial_cluster,
+                 "initial cluster: name=peer-url,... (default: this member alone)");
+  app.add_option("--initial-cluster-state", c.initial_cluster_state, "new or existing")
+      ->check(CLI::IsMember({"new", "existing"}))
+      ->capture_default_str();
+  app.add_option("--initial-cluster-token", c.initial_cluster_token,
+                 "initial cluster token: keeps clusters apart")
+      ->capture_default_str();
+  app.add_option("--heartbeat-interval", c.heartbeat_ms, "time of a heartbeat interval (ms)")
+      ->capture_default_str();
+  app.add_option("--election-timeout", c.election_ms, "time for an election to time out (ms)")
+      ->capture_default_str();
+  app.add_option("--snapshot-count", c.snapshot_count,
+                 "committed transactions between snapshots")
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", c.max_request_bytes, "largest client request (bytes)")
+      ->capture_default_str();
+  app.add_option("--quota-backend-bytes", c.quota_backend_bytes,
+                 "backend size that raises an alarm (0: 2 GiB)")
+      ->capture_default_str();
+  app.add_option("--client-read-timeout", c.client_read_timeout_ms,
+                 "ms a client may take to send a request before its connection is closed")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  c.listen_client_urls = urls(listen_client);
+  c.advertise_client_urls = urls(advertise_client);
+  c.listen_peer_urls = urls(listen_peer);
+  c.initial_advertise_peer_urls = urls(advertise_peer);
+  raise_open_file_limit();
+  try {
+    etcdlab::runtime::Server server(c);
+    server.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("etcdlab {}: {}", c.name, e.what());
+    return 1;
+  }
+  return 0;
+}

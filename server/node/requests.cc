@@ -1,0 +1,106 @@
+#include "requests.h"
+
+#include "etcdlab/codec.h"
+#include "etcdlab/errors.h"
+
+namespace etcdlab::server {
+namespace {
+
+constexpr uint64_t kRequestVersion = 1;
+enum class Kind : uint64_t { kPut = 1, kDeleteRange = 2, kCompaction = 3, kAttributes = 4 };
+
+struct Encoder {
+  Writer& w;
+  void operator()(const PutRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kPut));
+    w.bytes(r.key);
+    w.bytes(r.value);
+    w.u64(static_cast<uint64_t>(r.lease));
+    w.boolean(r.options.prev_kv);
+    w.boolean(r.options.ignore_value);
+    w.boolean(r.options.ignore_lease);
+  }
+  void operator()(const DeleteRangeRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kDeleteRange));
+    w.bytes(r.range.key);
+    w.bytes(r.range.range_end);
+    w.boolean(r.prev_kv);
+  }
+  void operator()(const CompactionRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kCompaction));
+    w.u64(static_cast<uint64_t>(r.revision));
+    w.boolean(r.physical);
+  }
+  void operator()(const AttributesRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kAttributes));
+    w.u64(r.member);
+    w.bytes(r.name);
+    w.u64(r.client_urls.size());
+    for (const auto& u : r.client_urls) w.bytes(u);
+  }
+};
+
+}  // namespace
+
+std::string encode_request(uint64_t id, const Request& request) {
+  std::string out;
+  Writer w(out);
+  w.u64(kRequestVersion);
+  w.u64(id);
+  std::visit(Encoder{w}, request);
+  return out;
+}
+
+std::pair<uint64_t, Request> decode_request(std::string_view data) {
+  Reader r(data);
+  uint64_t version = r.u64("request version");
+  if (version != kRequestVersion) {
+    throw DecodeError("unknown request version " + std::to_string(version), 0);
+  }
+  uint64_t id = r.u64("request id");
+  size_t at = r.offset();
+  Request request;
+  switch (static_cast<Kind>(r.u64("request kind"))) {
+    case Kind::kPut: {
+      PutRequest p;
+      p.key = r.bytes("put.key");
+      p.value = r.bytes("put.value");
+      p.lease = static_cast<int64_t>(r.u64("put.lease"));
+      p.options.prev_kv = r.boolean("put.prev_kv");
+      p.options.ignore_value = r.boolean("put.ignore_value");
+      p.options.ignore_lease = r.boolean("put.ignore_lease");
+      request = std::move(p);
+      break;
+    }
+    case Kind::kDeleteRange: {
+      DeleteRangeRequest d;
+      d.range.key = r.bytes("delete.key");
+      d.range.range_end = r.bytes("delete.range_end");
+      d.prev_kv = r.boolean("delete.prev_kv");
+      request = std::move(d);
+      break;
+    }
+    case Kind::kCompaction: {
+      CompactionRequest c;
+      c.revision = static_cast<int64_t>(r.u64("compaction.revision"));
+      c.physical = r.boolean("compaction.physical");
+      request = c;
+      break;
+    }
+    case Kind::kAttributes: {
+      AttributesRequest a;
+      a.member = r.u64("attributes.member");
+      a.name = r.bytes("attributes.name");
+      uint64_t n = r.count("attributes.client_urls", 1);
+      for (uint64_t i = 0; i < n; ++i) a.client_urls.push_back(r.bytes("attributes.url"));
+      request = std::move(a);
+      break;
+    }
+    default:
+      throw DecodeError("unknown request kind", at);
+  }
+  r.expect_done("request");
+  return {id, std::move(request)};
+}
+
+}  // namespace etcdlab::server

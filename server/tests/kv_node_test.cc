@@ -1,0 +1,435 @@
+// KvNode (server/node/kv_node.h): Raft + the state machine + request tracking, driven the way
+// the server's pump() drives it, over MemoryStorage and in-memory stores. No clocks: time is
+// tick(), and the network is a queue this file delivers.
+#include "../node/kv_node.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <set>
+
+#include "etcdlab/codec.h"
+
+namespace etcdlab::server {
+namespace {
+
+PutRequest put(std::string key, std::string value) {
+  return PutRequest{std::move(key), std::move(value), 0, {}};
+}
+
+// A new cluster's first entries, as server.cc writes them: one AddVoter per member at term 1,
+// committed.
+void bootstrap(LogStorage& storage, const std::vector<NodeId>& voters) {
+  std::vector<Entry> entries;
+  for (NodeId id : voters) {
+    Member m{id, "n" + std::to_string(id), {"http://n" + std::to_string(id) + ":2380"}, {}, false};
+    ConfChange cc{ConfChange::Type::kAddVoter, id, encode_member_context(m)};
+    entries.push_back(Entry{entries.size() + 1, 1, EntryType::kConfChange, encode_value(cc)});
+  }
+  storage.append(entries);
+  storage.set_hard_state(HardState{1, kNoNode, entries.size()});
+  storage.sync();
+}
+
+// A completion and what the node's store held when it was taken.
+struct Done {
+  Completion completion;
+  int64_t store_revision = 0;
+  uint64_t applied = 0;
+};
+
+// One member: its Raft storage, its node and what it has answered. The storage is declared
+// first so it outlives the node (which keeps a pointer to it).
+struct TestNode {
+  NodeId id = kNoNode;
+  std::unique_ptr<MemoryStorage> storage = std::make_unique<MemoryStorage>();
+  std::unique_ptr<KvNode> node;
+  std::vector<Done> done;
+  std::map<uint64_t, std::string> staged;  // snapshot payloads received, by index
+
+  void open(const std::vector<NodeId>& voters, uint64_t epoch, uint64_t snapshot_count,
+            int64_t compaction_batch = 1000) {
+    NodeOptions o;
+    o.raft.id = id;
+    o.raft.voters = voters;
+    o.raft.storage = storage.get();
+    o.raft.seed = id * 7919 + epoch;
+    o.snapshot_count = snapshot_count;
+    o.request_epoch = epoch;
+    mvcc::StoreOptions so;
+    so.compaction_batch = compaction_batch;
+    node = std::make_unique<KvNode>(o, mvcc::KvStore::open(so));
+  }
+
+  void collect() {
+    for (auto& c : node->take_completions()) {
+      done.push_back({std::move(c), node->store().revision(), node->applied_index()});
+    }
+  }
+  const Done* find(uint64_t request) const {
+    for (const Done& d : done) {
+      if (d.completion.id == request) return &d;
+    }
+    return nullptr;
+  }
+
+  void take_snapshot() {
+    auto w = storage->begin_snapshot(node->snapshot_meta());
+    node->write_snapshot(*w);
+    w->commit();
+    node->snapshot_done();
+  }
+
+  // The driver loop of server.cc's pump(), minus the sockets: persist, send, apply, advance,
+  // answer. Returns the messages to send; `auto_snapshot` snapshots when the node wants one.
+  std::vector<Message> pump(bool auto_snapshot = false) {
+    std::vector<Message> out;
+    while (node->has_ready()) {
+      Ready rd = node->ready();
+      if (rd.snapshot) {  // a leader's snapshot, received with a kSnapshot message
+        auto w = storage->begin_snapshot(*rd.snapshot);
+        w->write(staged.at(rd.snapshot->index));
+        w->commit();
+      }
+      if (!rd.entries.empty()) storage->append(rd.entries);
+      if (rd.hard_state) storage->set_hard_state(*rd.hard_state);
+      if (rd.must_sync) storage->sync();
+      out.insert(out.end(), rd.messages.begin(), rd.messages.end());
+      node->apply(rd);
+      node->advance(rd);
+      collect();
+      if (auto_snapshot && node->wants_snapshot()) take_snapshot();
+    }
+    return out;
+  }
+};
+
+// A single-voter member, elected.
+std::unique_ptr<TestNode> single(NodeId id = 1, uint64_t epoch = 1, uint64_t snapshot_count = 0,
+                                 int64_t compaction_batch = 1000) {
+  auto n = std::make_unique<TestNode>();
+  n->id = id;
+  bootstrap(*n->storage, {id});
+  n->open({id}, epoch, snapshot_count, compaction_batch);
+  for (int i = 0; i < 100 && n->node->leader() != id; ++i) {
+    n->node->tick();
+    EXPECT_TRUE(n->pump().empty()) << "a single voter has no one to talk to";
+  }
+  EXPECT_EQ(n->node->leader(), id) << "no leader after 100 ticks";
+  return n;
+}
+
+// Proposes, runs the Ready cycles, and returns the completion (failing if there is none).
+Done write(TestNode& n, const Request& r) {
+  uint64_t id = n.node->propose(r);
+  n.pump();
+  const Done* d = n.find(id);
+  if (d == nullptr) {
+    ADD_FAILURE() << "request " << id << " did not complete";
+    return {};
+  }
+  EXPECT_EQ(d->completion.kind, Completion::Kind::kWrite);
+  return *d;
+}
+
+}  // namespace
+
+TEST(KvNode, ProposedPutCompletesWithItsRevision) {
+  auto n = single();
+  EXPECT_EQ(n->node->applied_index(), 2u) << "the bootstrap conf change and the leader's entry";
+  Done first = write(*n, put("foo", "bar"));
+  EXPECT_TRUE(first.completion.result.ok());
+  EXPECT_EQ(first.completion.result.revision, 2);
+  EXPECT_EQ(std::get<mvcc::PutResult>(first.completion.result.value).revision, 2);
+
+  PutRequest again = put("foo", "baz");
+  again.options.prev_kv = true;
+  Done second = write(*n, again);
+  EXPECT_EQ(second.completion.result.revision, 3);
+  EXPECT_EQ(std::get<mvcc::PutResult>(second.completion.result.value).prev_kv->value, "bar");
+  EXPECT_NE(first.completion.id, second.completion.id);
+  EXPECT_EQ(n->node->store().range({"foo", ""}).kvs.at(0).value, "baz");
+  EXPECT_EQ(n->done.size(), 2u) << "each request completes once";
+  EXPECT_EQ(n->node->members().size(), 1u);
+  EXPECT_EQ(n->node->members()[0].name, "n1");
+}
+
+TEST(KvNode, ProposingWithNoLeaderThrowsProposalDropped) {
+  TestNode n;
+  n.id = 1;
+  bootstrap(*n.storage, {1});
+  n.open({1}, 1, 0);
+  EXPECT_EQ(n.node->leader(), kNoNode);
+  EXPECT_THROW(n.node->propose(put("k", "v")), ProposalDropped);
+  EXPECT_THROW(n.node->read_index(), ProposalDropped);
+  n.pump();
+  EXPECT_TRUE(n.done.empty()) << "a dropped proposal is not tracked";
+}
+
+TEST(KvNode, ReadIndexCompletesOnlyOnceApplyReachesIt) {
+  auto n = single();
+  // Idle leader: the read point is already applied, so the read is ready in the next cycle.
+  uint64_t idle = n->node->read_index();
+  n->pump();
+  ASSERT_NE(n->find(idle), nullptr);
+  EXPECT_EQ(n->find(idle)->completion.kind, Completion::Kind::kReadReady);
+
+  // A put that is committed (its entry persisted, advance() done) but not yet applied.
+  uint64_t w = n->node->propose(put("k", "v"));
+  Ready persist = n->node->ready();
+  n->storage->append(persist.entries);
+  if (persist.hard_state) n->storage->set_hard_state(*persist.hard_state);
+  n->node->apply(persist);
+  n->node->advance(persist);
+  uint64_t r = n->node->read_index();
+  Ready rd = n->node->ready();
+  ASSERT_EQ(rd.read_states.size(), 1u);
+  ASSERT_FALSE(rd.committed_entries.empty());
+  ASSERT_GT(rd.read_states[0].index, n->node->applied_index()) << "premise: a read ahead of apply";
+  if (rd.hard_state) n->storage->set_hard_state(*rd.hard_state);
+
+  // The Ready's parts one at a time: the read state alone does not complete the read...
+  Ready reads_only = rd;
+  reads_only.committed_entries.clear();
+  n->node->apply(reads_only);
+  n->collect();
+  EXPECT_EQ(n->find(r), nullptr) << "read completed at applied " << n->node->applied_index()
+                                 << " < read index " << rd.read_states[0].index;
+  // ...applying up to its index does, together with the write.
+  Ready entries_only = rd;
+  entries_only.read_states.clear();
+  n->node->apply(entries_only);
+  n->node->advance(rd);
+  n->collect();
+  ASSERT_NE(n->find(r), nullptr);
+  EXPECT_EQ(n->find(r)->completion.kind, Completion::Kind::kReadReady);
+  EXPECT_GE(n->find(r)->applied, rd.read_states[0].index);
+  ASSERT_NE(n->find(w), nullptr);
+  EXPECT_EQ(n->find(r)->store_revision, 2) << "the read sees the write committed before it";
+}
+
+TEST(KvNode, LeasePutIsRefusedWithLeaseNotFound) {
+  auto n = single();
+  PutRequest p = put("k", "v");
+  p.lease = 42;
+  Done d = write(*n, p);
+  EXPECT_EQ(d.completion.result.error, RequestError::kLeaseNotFound);
+  EXPECT_EQ(d.completion.result.revision, 1);
+  EXPECT_EQ(n->node->store().key_count(), 0);
+}
+
+TEST(KvNode, PhysicalCompactionCompletesOnlyAfterThePurge) {
+  auto n = single(1, 1, 0, /*compaction_batch=*/1);
+  for (int i = 0; i < 6; ++i) write(*n, put("k", std::to_string(i)));  // revisions 2..7
+  uint64_t id = n->node->propose(CompactionRequest{6, true});
+  n->pump();
+  ASSERT_TRUE(n->node->compaction_pending());
+  int steps = 0;
+  while (n->node->compaction_pending()) {
+    EXPECT_EQ(n->find(id), nullptr) << "answered after " << steps << " steps, before the purge";
+    n->node->compaction_step();
+    n->collect();
+    ASSERT_LT(++steps, 100);
+  }
+  const Done* d = n->find(id);
+  ASSERT_NE(d, nullptr) << "the purge finished but the compaction was not answered";
+  EXPECT_TRUE(d->completion.result.ok());
+  EXPECT_EQ(d->completion.result.revision, 7);
+  EXPECT_GT(steps, 1);
+}
+
+TEST(KvNode, NonPhysicalCompactionCompletesAtOnce) {
+  auto n = single(1, 1, 0, /*compaction_batch=*/1);
+  for (int i = 0; i < 6; ++i) write(*n, put("k", std::to_string(i)));
+  Done d = write(*n, CompactionRequest{6, false});
+  EXPECT_TRUE(d.completion.result.ok());
+  EXPECT_TRUE(n->node->compaction_pending()) << "answered while the purge still runs";
+
+  Done refused = write(*n, CompactionRequest{6, true});  // same revision again: kCompacted
+  EXPECT_EQ(refused.completion.result.store_error, mvcc::MvccError::Code::kCompacted)
+      << "a refused physical compaction is answered at once, not held";
+}
+
+TEST(KvNode, SnapshotRebuildsAStoreThatIsBehind) {
+  auto n = single(1, 1, /*snapshot_count=*/5);
+  ASSERT_FALSE(n->node->wants_snapshot());
+  write(*n, put("a", "1"));
+  write(*n, put("b", "2"));
+  EXPECT_FALSE(n->node->wants_snapshot()) << "applied " << n->node->applied_index();
+  write(*n, put("a", "3"));
+  EXPECT_TRUE(n->node->wants_snapshot()) << "applied " << n->node->applied_index();
+
+  SnapshotMeta meta = n->node->snapshot_meta();
+  EXPECT_EQ(meta.index, 5u);
+  EXPECT_EQ(meta.term, n->node->status().hard_state.term);
+  EXPECT_EQ(meta.conf.voters, std::vector<NodeId>{1});
+  n->take_snapshot();
+  EXPECT_FALSE(n->node->wants_snapshot());
+  EXPECT_EQ(n->storage->first_index(), 6u) << "the log below the snapshot is released";
+  write(*n, put("c", "4"));  // index 6: only in the log
+  int64_t snapshot_revision = 4;
+  uint32_t hash = n->node->store().hash_kv(0);
+  int64_t revision = n->node->store().revision();
+
+  // Restart over the same Raft storage with an empty store (the simulator's crash): the store
+  // is rebuilt from the snapshot at once, then the log after it is applied again.
+  TestNode again;
+  again.id = 1;
+  again.storage = std::move(n->storage);
+  n->node.reset();
+  again.open({1}, 2, 5);
+  EXPECT_EQ(again.node->applied_index(), 5u);
+  EXPECT_EQ(again.node->store().revision(), snapshot_revision);
+  EXPECT_EQ(again.node->store().consistent_index(), 5u);
+  ASSERT_EQ(again.node->members().size(), 1u) << "members come from the snapshot's header";
+  EXPECT_EQ(again.node->members()[0].name, "n1");
+  for (int i = 0; i < 100 && again.node->leader() != 1; ++i) {
+    again.node->tick();
+    again.pump();
+  }
+  ASSERT_EQ(again.node->leader(), 1u);
+  EXPECT_EQ(again.node->store().revision(), revision);
+  EXPECT_EQ(again.node->store().hash_kv(0), hash);
+  EXPECT_TRUE(again.done.empty()) << "re-applied entries are not answered again";
+}
+
+TEST(KvNode, RequestIdsDifferAcrossNodesAndEpochs) {
+  auto a = single(1, 1);
+  auto b = single(1, 2);  // the same member after a restart
+  auto c = single(2, 1);  // another member
+  std::set<uint64_t> ids;
+  for (auto* n : {a.get(), b.get(), c.get()}) {
+    for (int i = 0; i < 3; ++i) {
+      ids.insert(n->node->propose(put("k", "v")));
+      ids.insert(n->node->read_index());
+    }
+    n->pump();
+    EXPECT_EQ(n->done.size(), 6u);
+  }
+  EXPECT_EQ(ids.size(), 18u);
+}
+
+// ---- three members, messages routed in memory
+
+class Cluster {
+ public:
+  explicit Cluster(uint64_t snapshot_count = 0) {
+    for (NodeId id = 1; id <= 3; ++id) {
+      nodes_.push_back(std::make_unique<TestNode>());
+      nodes_.back()->id = id;
+      bootstrap(*nodes_.back()->storage, {1, 2, 3});
+      nodes_.back()->open({1, 2, 3}, 1, snapshot_count);
+    }
+  }
+  TestNode& at(NodeId id) { return *nodes_.at(id - 1); }
+  void isolate(NodeId id) { isolated_ = id; }
+  void heal() { isolated_ = kNoNode; }
+
+  // Ready cycles and deliveries until nothing moves (or `until` holds after some node's cycle).
+  void settle(const std::function<bool()>& until = nullptr) {
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      for (auto& n : nodes_) {
+        moved |= n->node->has_ready();
+        for (Message& m : n->pump(true)) queue_.push_back(std::move(m));
+        if (until && until()) return;
+      }
+      moved |= !queue_.empty();
+      for (; !queue_.empty(); queue_.pop_front()) deliver(queue_.front());
+      if (!moved) return;
+    }
+    ADD_FAILURE() << "the cluster never settled";
+  }
+  // Ticks everyone (settling after each tick) until `until` holds; false if it never does.
+  bool tick_until(const std::function<bool()>& until, int max_ticks = 200) {
+    for (int i = 0; i < max_ticks && !until(); ++i) {
+      for (auto& n : nodes_) n->node->tick();
+      settle();
+    }
+    return until();
+  }
+  NodeId elect() {
+    auto agreed = [&] {
+      NodeId lead = at(1).node->leader();
+      return lead != kNoNode && at(2).node->leader() == lead && at(3).node->leader() == lead;
+    };
+    EXPECT_TRUE(tick_until(agreed)) << "no leader agreed on";
+    return at(1).node->leader();
+  }
+
+ private:
+  void deliver(const Message& m) {
+    if (m.to == isolated_ || m.from == isolated_) return;
+    if (m.type == MessageType::kSnapshot) {  // the payload travels beside the message
+      auto reader = at(m.from).storage->open_snapshot();
+      at(m.to).staged[m.snapshot.index] = reader->read(0, reader->size());
+    }
+    at(m.to).node->step(m);
+    if (m.type == MessageType::kSnapshot) at(m.from).node->report_snapshot(m.to, true);
+  }
+
+  std::vector<std::unique_ptr<TestNode>> nodes_;
+  std::deque<Message> queue_;
+  NodeId isolated_ = kNoNode;
+};
+
+TEST(KvNodeCluster, WriteThroughAFollowerCompletesOnThatFollower) {
+  Cluster c;
+  NodeId lead = c.elect();
+  NodeId follower = lead % 3 + 1;
+  uint64_t id = c.at(follower).node->propose(put("f", "1"));
+  ASSERT_TRUE(c.tick_until([&] { return c.at(follower).find(id) != nullptr; }));
+  const Done& d = *c.at(follower).find(id);
+  EXPECT_TRUE(d.completion.result.ok());
+  EXPECT_EQ(d.completion.result.revision, 2);
+  EXPECT_EQ(c.at(lead).find(id), nullptr) << "only the proposer answers a request";
+
+  // A linearizable read on the other follower, right after a write through the leader, sees it.
+  NodeId other = 6 - lead - follower;
+  uint64_t w = c.at(lead).node->propose(put("g", "2"));
+  c.settle([&] { return c.at(lead).find(w) != nullptr; });
+  ASSERT_NE(c.at(lead).find(w), nullptr);
+  uint64_t write_index = c.at(lead).find(w)->applied;
+  EXPECT_LT(c.at(other).node->applied_index(), write_index)
+      << "premise: the follower has not applied the write when the read starts";
+  uint64_t r = c.at(other).node->read_index();
+  ASSERT_TRUE(c.tick_until([&] { return c.at(other).find(r) != nullptr; }));
+  EXPECT_EQ(c.at(other).find(r)->completion.kind, Completion::Kind::kReadReady);
+  EXPECT_GE(c.at(other).find(r)->store_revision, 3) << "the read was ready before the write";
+
+  ASSERT_TRUE(c.tick_until([&] {
+    return c.at(1).node->applied_index() == c.at(lead).node->applied_index() &&
+           c.at(2).node->applied_index() == c.at(lead).node->applied_index() &&
+           c.at(3).node->applied_index() == c.at(lead).node->applied_index();
+  }));
+  for (NodeId id2 : {1, 2, 3}) {
+    EXPECT_EQ(c.at(id2).node->store().revision(), 3) << "member " << id2;
+    EXPECT_EQ(c.at(id2).node->store().hash_kv(0), c.at(lead).node->store().hash_kv(0))
+        << "member " << id2;
+  }
+}
+
+TEST(KvNodeCluster, LaggingFollowerCatchesUpFromASnapshot) {
+  Cluster c(/*snapshot_count=*/4);
+  NodeId lead = c.elect();
+  NodeId lagging = lead % 3 + 1;
+  c.isolate(lagging);
+  for (int i = 0; i < 12; ++i) {
+    uint64_t id = c.at(lead).node->propose(put("k" + std::to_string(i % 4), std::to_string(i)));
+    c.settle();
+    ASSERT_NE(c.at(lead).find(id), nullptr) << "write " << i;
+  }
+  ASSERT_GT(c.at(lead).storage->snapshot().index, c.at(lagging).storage->last_index())
+      << "premise: the entries the lagging member needs are only in the leader's snapshot";
+
+  c.heal();
+  uint64_t target = c.at(lead).node->applied_index();
+  ASSERT_TRUE(c.tick_until([&] { return c.at(lagging).node->applied_index() >= target; }));
+  EXPECT_GT(c.at(lagging).storage->snapshot().index, 0u) << "it installed the leader's snapshot";
+  EXPECT_EQ(c.at(lagging).node->store().revision(), 13);
+  EXPECT_EQ(c.at(lagging).node->store().hash_kv(0), c.at(lead).node->store().hash_kv(0));
+  EXPECT_EQ(c.at(lagging).node->members().size(), 3u);
+}
+
+}  // namespace etcdlab::server

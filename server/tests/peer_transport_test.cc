@@ -1,0 +1,257 @@
+// The peer transport on loopback: messages and streamed snapshots arrive; frames from another
+// cluster, garbage and oversized frames are dropped with the connection while the member keeps
+// serving its real peers. Real sockets in one io_context, run with deadlines (no sleeps).
+#include "../runtime/peer_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+namespace etcdlab::runtime {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+class StringSnapshot final : public SnapshotReader {
+ public:
+  StringSnapshot(SnapshotMeta meta, std::string data) : meta_(std::move(meta)), data_(std::move(data)) {}
+  const SnapshotMeta& meta() const override { return meta_; }
+  uint64_t size() const override { return data_.size(); }
+  std::string read(uint64_t offset, uint64_t max_bytes) const override {
+    if (offset >= data_.size()) return {};
+    return data_.substr(offset, max_bytes);
+  }
+
+ private:
+  SnapshotMeta meta_;
+  std::string data_;
+};
+
+struct Received {
+  Message message;
+  std::string staged;
+};
+
+// One member's transport and what it received.
+struct Member {
+  Member(asio::io_context& io, NodeId id, uint64_t cluster, std::string token,
+         const std::filesystem::path& dir) {
+    TransportOptions o;
+    o.self = id;
+    o.cluster_id = cluster;
+    o.cluster_token = std::move(token);
+    o.staging_dir = (dir / ("staging-" + std::to_string(id))).string();
+    o.max_frame_bytes = 1 << 20;
+    std::filesystem::create_directories(o.staging_dir);
+    TransportHandlers h;
+    h.on_message = [this](Message m, const std::string& staged) {
+      received.push_back({std::move(m), staged});
+    };
+    h.on_snapshot_sent = [this](NodeId, bool ok) { snapshot_results.push_back(ok); };
+    transport = std::make_unique<PeerTransport>(io, o, h);
+    port = transport->listen("127.0.0.1", 0);
+  }
+  std::unique_ptr<PeerTransport> transport;
+  uint16_t port = 0;
+  std::vector<Received> received;
+  std::vector<bool> snapshot_results;
+};
+
+class PeerTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("etcdlab-transport-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    members_.clear();
+    io_.run_for(std::chrono::milliseconds(50));  // let closed sockets finish
+    std::filesystem::remove_all(dir_);
+  }
+
+  Member& member(NodeId id, uint64_t cluster = 7, std::string token = "token") {
+    members_.push_back(std::make_unique<Member>(io_, id, cluster, std::move(token), dir_));
+    return *members_.back();
+  }
+
+  // Runs the io_context until `done` holds or 5 s pass (a deadline, not a sleep).
+  bool run_until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+
+  // Writes raw bytes to a member's peer port and reports whether the member closed the
+  // connection (it must, for anything that is not a valid peer stream).
+  bool raw_connection_is_dropped(uint16_t port, const std::string& bytes) {
+    tcp::socket s(io_);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    asio::write(s, asio::buffer(bytes));
+    bool closed = false;
+    std::array<char, 256> buf;
+    std::function<void()> read_more = [&] {
+      s.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, size_t) {
+        if (ec) {
+          closed = true;
+        } else {
+          read_more();
+        }
+      });
+    };
+    read_more();
+    bool ok = run_until([&] { return closed; });
+    s.close();
+    return ok;
+  }
+
+  static Message append(NodeId from, NodeId to, uint64_t term) {
+    Message m;
+    m.type = MessageType::kAppend;
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    m.index = 4;
+    m.log_term = 1;
+    m.commit = 3;
+    m.entries.push_back(Entry{5, term, EntryType::kNormal, "payload"});
+    return m;
+  }
+
+  asio::io_context io_;
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<Member>> members_;
+};
+
+TEST_F(PeerTransportTest, AMessageArrivesWhole) {
+  Member& a = member(1);
+  Member& b = member(2);
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  Message m = append(1, 2, 3);
+  a.transport->send(m);
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1; }));
+  EXPECT_EQ(b.received[0].message, m);
+}
+
+TEST_F(PeerTransportTest, MessagesKeepTheirOrder) {
+  Member& a = member(1);
+  Member& b = member(2);
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  for (uint64_t t = 1; t <= 100; ++t) a.transport->send(append(1, 2, t));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 100; }));
+  for (uint64_t t = 1; t <= 100; ++t) EXPECT_EQ(b.received[t - 1].message.term, t);
+}
+
+TEST_F(PeerTransportTest, ASnapshotIsStreamedIntoAStagingFile) {
+  Member& a = member(1);
+  Member& b = member(2);
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  std::string payload(300 * 1024 + 17, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 31 % 251);
+  SnapshotMeta meta{40, 3, ConfState{{1, 2, 3}, {}}};
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.from = 1;
+  m.to = 2;
+  m.term = 3;
+  m.snapshot = meta;
+  a.transport->send_snapshot(m, std::make_shared<StringSnapshot>(meta, payload));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1 && a.snapshot_results.size() == 1; }));
+  EXPECT_TRUE(a.snapshot_results[0]);
+  EXPECT_EQ(b.received[0].message.snapshot, meta);
+  std::ifstream in(b.received[0].staged, std::ios::binary);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), payload) << "the staged file holds the payload byte for byte";
+}
+
+TEST_F(PeerTransportTest, APeerFromAnotherClusterIsDroppedAndTheRealPeerStillServed) {
+  Member& a = member(1);
+  Member& b = member(2);
+  Member& stranger = member(3, /*cluster=*/99);
+  Member& wrong_token = member(4, 7, "other token");
+  stranger.transport->set_peer(2, "127.0.0.1", b.port);
+  wrong_token.transport->set_peer(2, "127.0.0.1", b.port);
+  stranger.transport->send(append(3, 2, 1));
+  wrong_token.transport->send(append(4, 2, 1));
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  a.transport->send(append(1, 2, 5));
+  ASSERT_TRUE(run_until([&] { return !b.received.empty(); }));
+  io_.run_for(std::chrono::milliseconds(100));  // the strangers had their chance
+  ASSERT_EQ(b.received.size(), 1u) << "only the member of the cluster is heard";
+  EXPECT_EQ(b.received[0].message.from, 1u);
+}
+
+TEST_F(PeerTransportTest, GarbageAndOversizedFramesDropTheConnection) {
+  Member& a = member(1);
+  Member& b = member(2);
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string huge_length = std::string("\xff\xff\xff\x7f", 4) + std::string(16, 'x');
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, huge_length));
+  std::string bad_checksum = std::string("\x05\x00\x00\x00\x00\x00\x00\x00\x01hello", 14);
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, bad_checksum));
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  a.transport->send(append(1, 2, 2));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1; })) << "still serving";
+}
+
+TEST_F(PeerTransportTest, AMessageToAnUnknownPeerIsReportedUnreachable) {
+  Member& a = member(1);
+  a.transport->send(append(1, 9, 1));
+  EXPECT_EQ(a.transport->stats().messages_dropped, 1u);
+}
+
+TEST_F(PeerTransportTest, APeerThatComesUpLaterGetsWhatIsSentAfter) {
+  Member& a = member(1);
+  // Reserve a port, then free it: the peer is down there for now.
+  uint16_t port;
+  {
+    tcp::acceptor probe(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }
+  a.transport->set_peer(2, "127.0.0.1", port);
+  a.transport->send(append(1, 2, 1));  // dropped while the peer is down (Raft resends)
+  io_.run_for(std::chrono::milliseconds(50));
+  TransportOptions o;
+  o.self = 2;
+  o.cluster_id = 7;
+  o.cluster_token = "token";
+  o.staging_dir = (dir_ / "late").string();
+  std::filesystem::create_directories(o.staging_dir);
+  std::vector<Message> got;
+  TransportHandlers h;
+  h.on_message = [&](Message m, const std::string&) { got.push_back(std::move(m)); };
+  PeerTransport late(io_, o, h);
+  late.listen("127.0.0.1", port);
+  ASSERT_TRUE(run_until([&] {
+    a.transport->send(append(1, 2, 2));  // Raft keeps sending heartbeats and appends
+    io_.run_for(std::chrono::milliseconds(20));
+    return !got.empty();
+  })) << "the transport reconnects with backoff";
+  late.stop();
+}
+
+TEST(ParseHostPort, AcceptsUrlsAndHostPortAndRefusesTheRest) {
+  EXPECT_EQ(parse_host_port("http://127.0.0.1:2380"), std::make_pair(std::string("127.0.0.1"),
+                                                                     uint16_t{2380}));
+  EXPECT_EQ(parse_host_port("localhost:22380"), std::make_pair(std::string("127.0.0.1"),
+                                                               uint16_t{22380}));
+  EXPECT_THROW(parse_host_port("http://127.0.0.1"), std::invalid_argument);
+  EXPECT_THROW(parse_host_port("::nonsense::"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace etcdlab::runtime
