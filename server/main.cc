@@ -68,11 +68,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-request-bytes", c.max_request_bytes, "largest client request (bytes)")
       ->capture_default_str();
   app.add_option("--quota-backend-bytes", c.quota_backend_bytes,
-                 "backend size that raises an alarm (0: 2 GiB)")
+                 "backend size that raises the NOSPACE alarm (0: 2 GiB; negative: none)")
       ->capture_default_str();
   app.add_option("--client-read-timeout", c.client_read_timeout_ms,
                  "ms a client may take to send a request before its connection is closed")
       ->capture_default_str();
+  app.add_flag("--enable-failpoints", c.enable_failpoints,
+               "serve /etcdlab/failpoints, which drops or delays peer traffic (tests only)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

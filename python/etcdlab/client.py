@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import select
 import socket
 import time
@@ -28,6 +29,7 @@ _INT_FIELDS = {
     "cluster_id", "member_id", "revision", "raft_term", "create_revision", "mod_revision",
     "version", "lease", "count", "deleted", "ID", "leader", "raftIndex", "raftTerm",
     "raftAppliedIndex", "dbSize", "dbSizeInUse", "compact_revision", "TTL", "grantedTTL",
+    "memberID",
 }
 
 
@@ -253,6 +255,84 @@ class Client:
     # ---- cluster and maintenance
     def members(self, endpoint=None) -> list:
         return self.call("/v3/cluster/member/list", {}, endpoint).get("members", [])
+
+    def member_add(self, peer_urls: list, learner: bool = False, endpoint=None) -> dict:
+        """Adds a member (the answer has "member" with its "ID", and "members")."""
+        body: dict[str, Any] = {"peerURLs": list(peer_urls)}
+        if learner:
+            body["isLearner"] = True
+        return self.call("/v3/cluster/member/add", body, endpoint)
+
+    def member_remove(self, member_id: int, endpoint=None) -> dict:
+        return self.call("/v3/cluster/member/remove", {"ID": str(member_id)}, endpoint)
+
+    def member_update(self, member_id: int, peer_urls: list, endpoint=None) -> dict:
+        return self.call("/v3/cluster/member/update",
+                         {"ID": str(member_id), "peerURLs": list(peer_urls)}, endpoint)
+
+    def member_promote(self, member_id: int, endpoint=None) -> dict:
+        return self.call("/v3/cluster/member/promote", {"ID": str(member_id)}, endpoint)
+
+    def alarms(self, endpoint=None) -> list:
+        return self.call("/v3/maintenance/alarm", {"action": "GET"}, endpoint,
+                         idempotent=True).get("alarms", [])
+
+    def alarm_disarm(self, member_id: int, alarm: str = "NOSPACE", endpoint=None) -> list:
+        body = {"action": "DEACTIVATE", "memberID": str(member_id), "alarm": alarm}
+        return self.call("/v3/maintenance/alarm", body, endpoint).get("alarms", [])
+
+    def defragment(self, endpoint: str) -> dict:
+        return self.call("/v3/maintenance/defragment", {}, endpoint)
+
+    def set_failpoints(self, endpoint: str, drop_to=(), drop_from=(), delay_ms: int = 0) -> dict:
+        """Drops (or delays) this member's peer traffic (servers run with --enable-failpoints)."""
+        body = {"drop_to": [str(i) for i in drop_to], "drop_from": [str(i) for i in drop_from],
+                "delay_ms": delay_ms}
+        status, data = self.raw(endpoint, "POST", "/etcdlab/failpoints", json.dumps(body).encode())
+        if status != 200:
+            raise EtcdError(f"{endpoint}: failpoints: HTTP {status}: {data[:200]!r}",
+                            status=status, endpoint=endpoint)
+        return json.loads(data)
+
+    def snapshot(self, path: str, endpoint: str) -> int:
+        """Saves the member's database to `path` as etcdctl snapshot save does: the database,
+        then its SHA-256 (checked here). Streams; returns the database's size."""
+        import hashlib
+        host, port = endpoint.replace("http://", "").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+        try:
+            conn.request("POST", "/v3/maintenance/snapshot", body=b"{}",
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            if resp.status != 200:
+                data = resp.read()
+                raise EtcdError(f"{endpoint}: snapshot: HTTP {resp.status}: {data[:200]!r}",
+                                status=resp.status, endpoint=endpoint)
+            sha = hashlib.sha256()
+            size = 0
+            pending = None  # the last message is the hash of the others: held back one step
+            with open(path + ".part", "wb") as out:
+                for line in resp:
+                    if not line.strip():
+                        continue
+                    msg = json.loads(line)
+                    if "error" in msg:
+                        err = msg["error"]
+                        raise EtcdError(err.get("message", str(err)), err.get("code", 0), 0,
+                                        endpoint)
+                    if pending is not None:
+                        sha.update(pending)
+                        size += len(pending)
+                        out.write(pending)
+                    pending = base64.b64decode(msg["result"].get("blob", ""))
+                if pending is None or sha.digest() != pending:
+                    raise EtcdError(f"{endpoint}: snapshot stream ended without a valid SHA-256",
+                                    endpoint=endpoint)
+                out.write(pending)
+            os.replace(path + ".part", path)
+            return size
+        finally:
+            conn.close()
 
     def status(self, endpoint: str) -> dict:
         return self.call("/v3/maintenance/status", {}, endpoint)

@@ -54,9 +54,17 @@ def free_ports(count: int) -> list[int]:
 
 
 class LocalCluster:
+    """``n`` members on loopback, numbered 0 .. n-1 (members added later get the next numbers;
+    a removed member keeps its number, with no process).
+
+    ``failpoints=True`` starts the members with ``--enable-failpoints``, which
+    :meth:`partition` and :meth:`heal` need. ``binary`` may be a real etcd (same flags), as the
+    compatibility tests do."""
+
     def __init__(self, n: int = 3, *, binary: Optional[str] = None, data_dir: Optional[str] = None,
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
-                 extra_args: Optional[list[str]] = None, token: Optional[str] = None):
+                 extra_args: Optional[list[str]] = None, token: Optional[str] = None,
+                 failpoints: bool = False):
         self.n = n
         self.binary = binary or find_binary()
         self._own_dir = data_dir is None
@@ -64,7 +72,9 @@ class LocalCluster:
         self.heartbeat_ms = heartbeat_ms
         self.election_ms = election_ms
         self.snapshot_count = snapshot_count
-        self.extra_args = extra_args or []
+        self.extra_args = list(extra_args or [])
+        if failpoints:
+            self.extra_args.append("--enable-failpoints")
         self.token = token or f"etcdlab-test-{os.getpid()}-{time.monotonic_ns()}"
         ports = free_ports(2 * n)
         self.client_ports = ports[:n]
@@ -73,6 +83,10 @@ class LocalCluster:
         self.procs: list[Optional[subprocess.Popen]] = [None] * n
         self.initial_cluster = ",".join(
             f"{self.names[i]}=http://127.0.0.1:{self.peer_ports[i]}" for i in range(n))
+        self._initial = [self.initial_cluster] * n  # per member: its --initial-cluster
+        self._state = ["new"] * n                  # per member: its --initial-cluster-state
+        self.removed: set[int] = set()
+        self._ids: dict[int, int] = {}
 
     # ---- lifecycle
     def __enter__(self) -> "LocalCluster":
@@ -87,12 +101,13 @@ class LocalCluster:
 
     @property
     def endpoints(self) -> list[str]:
-        return [self.endpoint(i) for i in range(self.n)]
+        return [self.endpoint(i) for i in self.members]
 
     def log_path(self, i: int) -> str:
         return os.path.join(self.data_dir, f"{self.names[i]}.log")
 
-    def args(self, i: int, state: str = "new") -> list[str]:
+    def args(self, i: int, state: Optional[str] = None) -> list[str]:
+        state = state or self._state[i]
         return [
             self.binary, "--name", self.names[i],
             "--data-dir", os.path.join(self.data_dir, self.names[i]),
@@ -100,7 +115,7 @@ class LocalCluster:
             "--advertise-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
             "--listen-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
-            "--initial-cluster", self.initial_cluster,
+            "--initial-cluster", self._initial[i],
             "--initial-cluster-state", state,
             "--initial-cluster-token", self.token,
             "--heartbeat-interval", str(self.heartbeat_ms),
@@ -109,7 +124,7 @@ class LocalCluster:
             "--log-level", "info",
         ] + self.extra_args
 
-    def start_member(self, i: int, state: str = "new") -> None:
+    def start_member(self, i: int, state: Optional[str] = None) -> None:
         assert self.procs[i] is None or self.procs[i].poll() is not None, "already running"
         log = open(self.log_path(i), "ab")
         self.procs[i] = subprocess.Popen(self.args(i, state), stdout=log, stderr=subprocess.STDOUT)
@@ -118,6 +133,11 @@ class LocalCluster:
     def start(self) -> None:
         for i in range(self.n):
             self.start_member(i)
+
+    @property
+    def members(self) -> list[int]:
+        """The indexes of the members not removed."""
+        return [i for i in range(self.n) if i not in self.removed]
 
     def close(self, keep_data: bool = False) -> None:
         for i in range(self.n):
@@ -162,16 +182,108 @@ class LocalCluster:
         p = self.procs[i]
         return p is not None and p.poll() is None
 
+    # ---- membership
+    def member_id(self, i: int) -> int:
+        """Member i's id (asked once, then remembered)."""
+        if i not in self._ids:
+            c = Client([self.endpoint(i)], timeout=2.0)
+            try:
+                ident = c.wait(lambda: c.status(self.endpoint(i))["header"]["member_id"], 15)
+            finally:
+                c.close()
+            if not ident:
+                raise TimeoutError(f"member {i} did not answer; log {self.log_path(i)}")
+            self._ids[i] = ident
+        return self._ids[i]
+
+    def add_member(self, learner: bool = False, start: bool = True) -> int:
+        """member add through the cluster, then starts the new member with
+        --initial-cluster-state existing. Returns its index."""
+        i = self.n
+        client_port, peer_port = free_ports(2)
+        self.n += 1
+        self.client_ports.append(client_port)
+        self.peer_ports.append(peer_port)
+        self.names.append(f"m{i}")
+        self.procs.append(None)
+        peer_url = f"http://127.0.0.1:{peer_port}"
+        c = self.client([j for j in self.members if j != i and self.running(j)])
+        try:
+            answer = c.member_add([peer_url], learner=learner)
+        finally:
+            c.close()
+        self._ids[i] = answer["member"]["ID"]
+        cluster = [f"{self.names[j]}=http://127.0.0.1:{self.peer_ports[j]}"
+                   for j in self.members if j != i]
+        cluster.append(f"{self.names[i]}={peer_url}")
+        self._initial.append(",".join(cluster))
+        self._state.append("existing")
+        if start:
+            self.start_member(i)
+        return i
+
+    def remove_member(self, i: int, wait_exit: float = 15.0) -> None:
+        """member remove through another member; the removed process exits on its own."""
+        ident = self.member_id(i)
+        others = [j for j in self.members if j != i and self.running(j)]
+        c = self.client(others)
+        try:
+            c.member_remove(ident)
+        finally:
+            c.close()
+        self.removed.add(i)
+        p = self.procs[i]
+        if p is not None:
+            try:
+                p.wait(wait_exit)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(f"removed member {i} did not exit; log {self.log_path(i)}")
+
+    def promote_member(self, i: int) -> dict:
+        c = self.client([j for j in self.members if j != i])
+        try:
+            return c.member_promote(self.member_id(i))
+        finally:
+            c.close()
+
+    # ---- network faults (failpoints=True)
+    def partition(self, groups) -> None:
+        """Members talk only within their group: each member drops its peer traffic to and from
+        every member outside its group (members in no group are isolated)."""
+        groups = [set(g) for g in groups]
+        ids = {i: self.member_id(i) for i in self.members if self.running(i)}
+        for i in ids:
+            mine = next((g for g in groups if i in g), {i})
+            others = [ids[j] for j in ids if j not in mine]
+            c = Client([self.endpoint(i)], timeout=2.0)
+            try:
+                c.set_failpoints(self.endpoint(i), drop_to=others, drop_from=others)
+            finally:
+                c.close()
+
+    def isolate(self, i: int) -> None:
+        self.partition([[i]] + [[j for j in self.members if j != i]])
+
+    def heal(self) -> None:
+        for i in self.members:
+            if not self.running(i):
+                continue
+            c = Client([self.endpoint(i)], timeout=2.0)
+            try:
+                c.set_failpoints(self.endpoint(i))
+            finally:
+                c.close()
+
     # ---- observation
     def client(self, members: Optional[list[int]] = None, timeout: float = 5.0) -> Client:
-        idx = range(self.n) if members is None else members
+        idx = self.members if members is None else members
         return Client([self.endpoint(i) for i in idx], timeout=timeout)
 
     def leader(self) -> Optional[int]:
         """The index of the member that says it is leader (asked directly), or None."""
         c = Client(self.endpoints, timeout=1.0)
         try:
-            for i in range(self.n):
+            for i in self.members:
                 if not self.running(i):
                     continue
                 try:

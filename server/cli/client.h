@@ -1,48 +1,66 @@
 #pragma once
-// etcdlabctl's connection to the cluster: POST a JSON body to a v3 gateway path, trying the
-// endpoints in order until one answers (failover). An error body from the server is an
-// EtcdError with etcd's message; no endpoint reachable is an EtcdError too.
+// etcdlabctl's connection to the cluster: POST a JSON body to a v3 gateway path and read the
+// JSON answer, within a deadline, the way etcdctl's gRPC client behaves from the outside:
+//  - an endpoint that cannot be reached is tried again (the next endpoint first, then after a
+//    pause) until one answers or the deadline passes, which is the error "context deadline
+//    exceeded"; each connection attempt is bounded by the dial timeout;
+//  - a server's answer is final, except that a read (Retry::kRepeatable, as clientv3 marks
+//    Range, MemberList, Status) answered 503 (no leader there, or no quorum) is sent again,
+//    to the next endpoint and then after a pause, until the deadline. A write is never sent
+//    again once a server has it: its 503 is the error.
+// An error answer is an EtcdError carrying etcd's message ("etcdserver: ...").
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace etcdlab::cli {
 
+using Deadline = std::chrono::steady_clock::time_point;
+
 class EtcdError : public std::runtime_error {
  public:
-  explicit EtcdError(const std::string& what, bool retryable = false)
-      : std::runtime_error(what), retryable_(retryable) {}
-  // Another endpoint may do better (this one is unreachable or has no leader).
-  bool retryable() const { return retryable_; }
-
- private:
-  bool retryable_;
+  explicit EtcdError(const std::string& what) : std::runtime_error(what) {}
 };
 
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
+// What etcdctl says when a command's time is up.
+inline constexpr const char* kDeadlineExceeded = "context deadline exceeded";
+
+// Whether a request may be sent again after the server answered 503 (clientv3's retry
+// policies: reads are repeatable, writes are not).
+enum class Retry { kRepeatable, kNotRepeatable };
 
 class Client {
  public:
-  Client(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
-  // POSTs to `path` on the first endpoint that answers; throws EtcdError.
-  boost::json::object call(const std::string& path, const boost::json::object& body);
-  // The same on one given endpoint.
+  Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout);
+
+  // POSTs `body` to `path` (a "/v3/..." path) on the endpoints, in order; throws EtcdError.
+  boost::json::object call(const std::string& path, const boost::json::object& body,
+                           Deadline deadline, Retry retry) const;
+  // The same on one endpoint (etcdctl's per-endpoint Status and health checks).
   boost::json::object call_at(const std::string& endpoint, const std::string& path,
-                              const boost::json::object& body);
-  HttpAnswer get_at(const std::string& endpoint, const std::string& path);
+                              const boost::json::object& body, Deadline deadline,
+                              Retry retry) const;
+
+  // POSTs `body` to `path` on one endpoint and hands the answer's body to `sink` piece by
+  // piece as it arrives, never whole (maintenance/snapshot streams a database). An answer
+  // other than 200 is an EtcdError with the server's message; so is a stream cut short.
+  void stream_at(const std::string& endpoint, const std::string& path,
+                 const boost::json::object& body, Deadline deadline,
+                 const std::function<void(std::string_view)>& sink) const;
+
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:
-  HttpAnswer request(const std::string& endpoint, const std::string& method,
-                     const std::string& path, const std::string& body);
+  boost::json::object call_on(const std::vector<std::string>& endpoints, const std::string& path,
+                              const boost::json::object& body, Deadline deadline,
+                              Retry retry) const;
+
   std::vector<std::string> endpoints_;
-  std::chrono::milliseconds timeout_;
+  std::chrono::nanoseconds dial_timeout_;
 };
 
 }  // namespace etcdlab::cli

@@ -42,5 +42,16 @@ inline constexpr const char* kNoLeader = "etcdserver: no leader";
 inline constexpr const char* kRequestTimedOut = "etcdserver: request timed out";
 inline constexpr const char* kRequestTooLarge = "etcdserver: request is too large";
 inline constexpr const char* kLeaseNotFound = "etcdserver: requested lease not found";
+inline constexpr const char* kNoSpace = "etcdserver: mvcc: database space exceeded";
+inline constexpr const char* kMemberNotFound = "etcdserver: member not found";
+inline constexpr const char* kPeerUrlExists = "etcdserver: Peer URLs already exists";
+inline constexpr const char* kBadMemberUrls = "etcdserver: given member URLs are invalid";
+inline constexpr const char* kNotEnoughStarted =
+    "etcdserver: re-configuration failed due to not enough started members";
+inline constexpr const char* kUnhealthy = "etcdserver: unhealthy cluster";
+inline constexpr const char* kTooManyLearners = "etcdserver: too many learner members in cluster";
+inline constexpr const char* kNotLearner = "etcdserver: can only promote a learner member";
+inline constexpr const char* kLearnerNotReady =
+    "etcdserver: can only promote a learner member which is in sync with leader";
 
 }  // namespace etcdlab::gateway

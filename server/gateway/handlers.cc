@@ -8,6 +8,7 @@
 #include <map>
 
 #include "etcdlab/crc32c.h"
+#include "etcdlab/sha256.h"
 #include "json_fields.h"
 
 namespace etcdlab::gateway {
@@ -30,6 +31,9 @@ void check(const Result& r) {
   if (r.store_error) throw store_error(*r.store_error);
   if (r.error == server::RequestError::kLeaseNotFound) {
     throw GatewayError(GrpcCode::kNotFound, kLeaseNotFound);
+  }
+  if (r.error == server::RequestError::kNoSpace) {
+    throw GatewayError(GrpcCode::kResourceExhausted, kNoSpace);
   }
 }
 
@@ -100,6 +104,7 @@ awaitable<HttpResponse> range(KvService& s, const json::object& body) {
   o.min_create_revision = get_int(body, "min_create_revision");
   o.max_create_revision = get_int(body, "max_create_revision");
   if (!get_bool(body, "serializable")) co_await s.read_barrier();
+  s.count_range();
   mvcc::RangeResult result;
   try {
     result = s.store().range(r, o);
@@ -210,6 +215,139 @@ awaitable<HttpResponse> member_list(KvService& s, const json::object&) {
   co_return ok(out);
 }
 
+std::vector<std::string> get_strings(const json::object& body, std::string_view name) {
+  std::vector<std::string> out;
+  if (const json::array* a = get_array(body, name)) {
+    for (const auto& v : *a) {
+      if (!v.is_string()) {
+        throw GatewayError(GrpcCode::kInvalidArgument,
+                           "json: cannot unmarshal " + std::string(v.is_number() ? "number" : "value") +
+                               " into Go value of type string");
+      }
+      out.emplace_back(v.as_string());
+    }
+  }
+  return out;
+}
+
+json::array members_json(KvService& s) {
+  json::array members;
+  for (const auto& m : s.members()) members.push_back(member_json(m));
+  return members;
+}
+
+// member/add, remove, update, promote: the leader applies them (handle() forwards).
+awaitable<HttpResponse> member_change(KvService& s, const json::object& body,
+                                      MemberRequest::Kind kind) {
+  MemberRequest r;
+  r.kind = kind;
+  r.id = get_uint(body, "ID");
+  r.peer_urls = get_strings(body, "peerURLs");
+  r.learner = get_bool(body, "isLearner");
+  server::Member m = co_await s.change_member(r);
+  json::object out;
+  out["header"] = header(s, 0, false);
+  if (kind == MemberRequest::Kind::kAdd) {
+    json::object added;
+    put_uint(added, "ID", m.id);
+    json::array peers;
+    for (const auto& u : m.peer_urls) peers.push_back(json::string(u));
+    added["peerURLs"] = std::move(peers);
+    put_bool(added, "isLearner", m.learner);
+    out["member"] = std::move(added);
+  }
+  out["members"] = members_json(s);
+  co_return ok(out);
+}
+
+awaitable<HttpResponse> member_add(KvService& s, const json::object& body) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kAdd);
+}
+awaitable<HttpResponse> member_remove(KvService& s, const json::object& body) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kRemove);
+}
+awaitable<HttpResponse> member_update(KvService& s, const json::object& body) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kUpdate);
+}
+awaitable<HttpResponse> member_promote(KvService& s, const json::object& body) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kPromote);
+}
+
+json::object alarms_json(const std::vector<server::Alarm>& alarms) {
+  json::object out;  // etcd 3.4's gateway: no header; {} when there is no alarm
+  if (alarms.empty()) return out;
+  json::array list;
+  for (const auto& a : alarms) {
+    json::object o;
+    put_uint(o, "memberID", a.member);
+    o["alarm"] = server::to_string(a.type);
+    list.push_back(std::move(o));
+  }
+  out["alarms"] = std::move(list);
+  return out;
+}
+
+awaitable<HttpResponse> alarm(KvService& s, const json::object& body) {
+  int action = get_enum(body, "action", {"GET", "ACTIVATE", "DEACTIVATE"},
+                        "etcdserverpb.AlarmRequest_AlarmAction");
+  uint64_t member = get_uint(body, "memberID");
+  int type = get_enum(body, "alarm", {"NONE", "NOSPACE", "CORRUPT"}, "etcdserverpb.AlarmType");
+  if (action == 0) co_return ok(alarms_json(s.alarms()));
+  if (action != 1 && action != 2) {
+    throw GatewayError(GrpcCode::kInvalidArgument, "etcdserver: unknown alarm action");
+  }
+  // etcd 3.4 stores any number; etcdlab knows only its three types, and an unknown one must
+  // not reach the log, where every member would have to apply it.
+  if (type < 0 || type > static_cast<int>(server::AlarmType::kCorrupt)) {
+    throw GatewayError(GrpcCode::kInvalidArgument, "etcdserver: unknown alarm type");
+  }
+  server::Alarm a{member, static_cast<server::AlarmType>(type)};
+  co_return ok(alarms_json(co_await s.change_alarm(action == 1, a)));
+}
+
+// maintenance/snapshot: the database in 32 KiB pieces, then its SHA-256, each as one line of
+// the 3.4 gateway's stream: {"result":{"remaining_bytes":"N","blob":"<base64>"}}.
+struct SnapshotStream {
+  std::unique_ptr<DbSnapshot> db;
+  uint64_t offset = 0;
+  Sha256 sha;
+  bool done = false;
+};
+
+awaitable<std::optional<std::string>> next_snapshot_piece(std::shared_ptr<SnapshotStream> st) {
+  constexpr uint64_t kPiece = 32 * 1024;
+  if (st->done) co_return std::nullopt;
+  json::object result;
+  if (st->offset < st->db->size()) {
+    std::string piece = st->db->read(st->offset, kPiece);
+    if (piece.empty()) throw std::runtime_error("snapshot: the database copy ended early");
+    st->offset += piece.size();
+    st->sha.update(piece);
+    put_uint(result, "remaining_bytes", st->db->size() - st->offset);
+    put_bytes(result, "blob", piece);
+  } else {
+    st->done = true;
+    put_bytes(result, "blob", st->sha.digest());
+  }
+  json::object line;
+  line["result"] = std::move(result);
+  co_return serialize(line) + "\n";
+}
+
+awaitable<HttpResponse> snapshot(KvService& s, const json::object&) {
+  auto st = std::make_shared<SnapshotStream>();
+  st->db = s.open_db_snapshot();
+  HttpResponse r;
+  r.grpc_ok = true;
+  r.stream = [st] { return next_snapshot_piece(st); };
+  co_return r;
+}
+
+awaitable<HttpResponse> defragment(KvService& s, const json::object&) {
+  s.defragment();
+  co_return ok(json::object{});  // etcd 3.4 answers {} (no header)
+}
+
 awaitable<HttpResponse> status(KvService& s, const json::object&) {
   ServerStatus st = s.status();
   json::object out;
@@ -220,6 +358,9 @@ awaitable<HttpResponse> status(KvService& s, const json::object&) {
   put_uint(out, "raftIndex", st.raft_index);
   put_uint(out, "raftTerm", st.raft_term);
   put_uint(out, "raftAppliedIndex", st.raft_applied_index);
+  for (const auto& a : s.alarms()) {
+    st.errors.push_back(fmt::format("memberID:{} alarm:{} ", a.member, server::to_string(a.type)));
+  }
   if (!st.errors.empty()) {
     json::array errors;
     for (const auto& e : st.errors) errors.push_back(json::string(e));
@@ -248,7 +389,9 @@ awaitable<HttpResponse> hash(KvService& s, const json::object&) {
 HttpResponse health(KvService& s) {
   HttpResponse r;
   r.content_type = "text/plain; charset=utf-8";
-  if (s.healthy()) {
+  bool healthy = s.healthy();
+  s.count_health(healthy);
+  if (healthy) {
     r.body = "{\"health\":\"true\"}";
   } else {
     r.status = 503;
@@ -271,6 +414,54 @@ HttpResponse plain(int status, std::string body) {
   return r;
 }
 
+HttpResponse metrics(KvService& s) {
+  std::string text = s.metrics_text();
+  if (text.empty()) return plain(404, "404 page not found\n");
+  HttpResponse r = plain(200, std::move(text));
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+
+// GET /etcdlab/failpoints: the current ones; POST {"drop_to":[id..],"drop_from":[id..],
+// "delay_ms":N} replaces them ({} clears). Served only with --enable-failpoints.
+awaitable<HttpResponse> failpoints(KvService& s, const HttpRequest& request) {
+  auto ids = [](const json::object& o, std::string_view name) {
+    std::vector<uint64_t> out;
+    if (const json::array* a = get_array(o, name)) {
+      for (const auto& v : *a) {
+        json::object one;
+        one["id"] = v;
+        out.push_back(get_uint(one, "id"));
+      }
+    }
+    return out;
+  };
+  try {
+    if (request.method == "POST") {
+      json::object body = parse_body(request.body);
+      Failpoints f;
+      f.drop_to = ids(body, "drop_to");
+      f.drop_from = ids(body, "drop_from");
+      f.delay_ms = static_cast<uint32_t>(get_uint(body, "delay_ms"));
+      s.set_failpoints(f);
+    } else if (request.method != "GET") {
+      co_return plain(405, "Method Not Allowed\n");
+    }
+    Failpoints f = s.failpoints();
+    json::object out;
+    json::array to, from;
+    for (uint64_t id : f.drop_to) to.push_back(json::string(std::to_string(id)));
+    for (uint64_t id : f.drop_from) from.push_back(json::string(std::to_string(id)));
+    out["drop_to"] = std::move(to);
+    out["drop_from"] = std::move(from);
+    out["delay_ms"] = f.delay_ms;
+    co_return ok(out);
+  } catch (const GatewayError& e) {
+    co_return error_response(e);
+  }
+}
+
 using Handler = awaitable<HttpResponse> (*)(KvService&, const json::object&);
 
 const std::map<std::string, Handler, std::less<>>& routes() {
@@ -280,6 +471,13 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/kv/deleterange", delete_range},
       {"/v3/kv/compaction", compaction},
       {"/v3/cluster/member/list", member_list},
+      {"/v3/cluster/member/add", member_add},
+      {"/v3/cluster/member/remove", member_remove},
+      {"/v3/cluster/member/update", member_update},
+      {"/v3/cluster/member/promote", member_promote},
+      {"/v3/maintenance/alarm", alarm},
+      {"/v3/maintenance/defragment", defragment},
+      {"/v3/maintenance/snapshot", snapshot},
       {"/v3/maintenance/status", status},
       {"/v3/maintenance/hash", hash},
   };
@@ -295,8 +493,14 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   if (path == "/health") {
     co_return request.method == "GET" ? health(service) : plain(405, "Method Not Allowed\n");
   }
+  if (path == "/metrics") {
+    co_return request.method == "GET" ? metrics(service) : plain(405, "Method Not Allowed\n");
+  }
   if (path == "/version") {
     co_return request.method == "GET" ? version() : plain(405, "Method Not Allowed\n");
+  }
+  if (path == "/etcdlab/failpoints" && service.failpoints_enabled()) {
+    co_return co_await failpoints(service, request);
   }
   std::string v3(path);
   if (v3.starts_with("/v3beta/")) v3 = "/v3/" + v3.substr(8);  // 3.4's alias
@@ -304,6 +508,15 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   auto route = routes().find(v3);
   if (route == routes().end()) co_return plain(404, "Not Found\n");
   if (request.method != "POST") co_return plain(405, "Method Not Allowed\n");
+  if (v3.starts_with("/v3/cluster/member/") && v3 != "/v3/cluster/member/list" &&
+      !service.is_leader()) {
+    // Membership changes are checked against the leader's view of the cluster.
+    try {
+      co_return co_await service.forward_to_leader(std::move(request));
+    } catch (const GatewayError& e) {
+      co_return error_response(e);
+    }
+  }
   try {
     json::object body = parse_body(request.body);
     co_return co_await route->second(service, body);

@@ -87,6 +87,12 @@ struct HttpServer::Impl {
                     std::move(req.body())};
       HttpResponse answer = co_await handle(service, std::move(r));
       bool keep_alive = req.keep_alive() && !stopping;
+      if (answer.stream) {
+        if (!co_await write_stream(*stream, answer, req.version(), keep_alive) || !keep_alive) {
+          break;
+        }
+        continue;
+      }
       auto res = to_beast(answer, req.version(), keep_alive);
       stream->expires_after(std::chrono::seconds(30));
       auto [wec, wn] = co_await http::async_write(*stream, res, kTuple);
@@ -95,6 +101,37 @@ struct HttpServer::Impl {
     }
     beast::error_code ignored;
     stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // A streamed answer in chunked encoding, a piece per chunk as the producer yields them (so a
+  // large snapshot never sits in memory whole). False if the client went away.
+  static asio::awaitable<bool> write_stream(beast::tcp_stream& stream, HttpResponse& answer,
+                                            unsigned version, bool keep_alive) {
+    http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
+    res.set(http::field::server, "etcdlab");
+    res.set(http::field::content_type, answer.content_type);
+    if (answer.grpc_ok) res.set("Grpc-Metadata-Content-Type", "application/grpc");
+    res.keep_alive(keep_alive);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> head{res};
+    stream.expires_after(std::chrono::seconds(30));
+    auto [hec, hn] = co_await http::async_write_header(stream, head, kTuple);
+    (void)hn;
+    if (hec) co_return false;
+    for (;;) {
+      std::optional<std::string> piece = co_await answer.stream();
+      stream.expires_after(std::chrono::seconds(30));
+      if (!piece) {
+        auto [lec, ln] = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
+        (void)ln;
+        co_return !lec;
+      }
+      if (piece->empty()) continue;  // an empty chunk would end the body
+      auto [cec, cn] =
+          co_await asio::async_write(stream, http::make_chunk(asio::buffer(*piece)), kTuple);
+      (void)cn;
+      if (cec) co_return false;
+    }
   }
 
   // Closes after an early answer without losing it: the client may still be sending the body

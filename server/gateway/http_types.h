@@ -1,7 +1,10 @@
 #pragma once
 // The gateway's view of an HTTP exchange, without Beast: handlers are plain functions over
-// these, and only session.cc (the I/O) includes Beast (it is slow to compile).
+// these, and only http_server.cc (the I/O) includes Beast (it is slow to compile).
 
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace etcdlab::gateway {
@@ -17,6 +20,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   bool grpc_ok = false;  // etcd's gateway adds Grpc-Metadata-Content-Type on success
+  // A streamed answer (a server-streaming call: maintenance/snapshot, later watch): `body` is
+  // empty and each call gives the next piece, sent as one HTTP chunk; nullopt ends it.
+  std::function<boost::asio::awaitable<std::optional<std::string>>()> stream;
 };
 
 }  // namespace etcdlab::gateway

@@ -4,10 +4,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "../node/kv_node.h"
+#include "http_types.h"
 
 namespace etcdlab::gateway {
 
@@ -21,6 +23,30 @@ struct ServerStatus {
   uint64_t raft_applied_index = 0;
   bool is_learner = false;
   std::vector<std::string> errors;  // alarms
+};
+
+// A membership request as the gateway parsed it (member/add|remove|update|promote).
+struct MemberRequest {
+  enum class Kind { kAdd, kRemove, kUpdate, kPromote };
+  Kind kind = Kind::kAdd;
+  uint64_t id = 0;                     // remove, update, promote
+  std::vector<std::string> peer_urls;  // add, update
+  bool learner = false;                // add
+};
+
+// Failpoints (--enable-failpoints): what the peer transport drops or delays.
+struct Failpoints {
+  std::vector<uint64_t> drop_to;
+  std::vector<uint64_t> drop_from;
+  uint32_t delay_ms = 0;
+};
+
+// A consistent copy of this member's database, read in pieces (maintenance/snapshot).
+class DbSnapshot {
+ public:
+  virtual ~DbSnapshot() = default;
+  virtual uint64_t size() const = 0;
+  virtual std::string read(uint64_t offset, uint64_t length) = 0;
 };
 
 class KvService {
@@ -39,6 +65,30 @@ class KvService {
   virtual ServerStatus status() const = 0;
   virtual bool healthy() const = 0;  // a leader is known and no alarm is raised
   virtual uint64_t max_request_bytes() const = 0;
+
+  // ---- operations (the defaults refuse: a service without them answers 501)
+  // Whether this member is the leader; the gateway sends leader-only requests (membership)
+  // on to the leader with forward_to_leader() when it is not.
+  virtual bool is_leader() const { return true; }
+  virtual boost::asio::awaitable<HttpResponse> forward_to_leader(HttpRequest request);
+  // Applies a membership change (on the leader) and returns the member it concerned; throws
+  // GatewayError with etcd's errors (member not found, peer URLs exist, not enough started
+  // members, learner not in sync, ...).
+  virtual boost::asio::awaitable<server::Member> change_member(MemberRequest request);
+  // Raises (activate) or clears an alarm through the log; returns the alarms after.
+  virtual boost::asio::awaitable<std::vector<server::Alarm>> change_alarm(bool activate,
+                                                                          server::Alarm alarm);
+  virtual std::vector<server::Alarm> alarms() const { return {}; }
+  virtual void defragment();  // this member's store only, as etcd's
+  virtual bool failpoints_enabled() const { return false; }
+  virtual void set_failpoints(const Failpoints& f);
+  virtual Failpoints failpoints() const { return {}; }
+  virtual std::unique_ptr<DbSnapshot> open_db_snapshot();
+  // /metrics (Prometheus text, etcd's families); empty: not served.
+  virtual std::string metrics_text() const { return {}; }
+  // Counted for the metrics: a range served, a /health answered.
+  virtual void count_range() {}
+  virtual void count_health(bool /*healthy*/) {}
 };
 
 }  // namespace etcdlab::gateway

@@ -94,6 +94,19 @@ uint64_t KvNode::propose(const Request& request) {
   return id;
 }
 
+uint64_t KvNode::propose_member_change(ConfChange::Type type, const Member& member) {
+  uint64_t id = ++impl_->next_id;
+  ConfChange cc{type, member.id, encode_member_context(member, id)};
+  impl_->raft->propose_conf_change(cc);  // throws before we track it
+  impl_->pending_writes.insert(id);
+  return id;
+}
+
+void KvNode::forget(uint64_t id) {
+  impl_->pending_writes.erase(id);
+  impl_->pending_reads.erase(id);
+}
+
 uint64_t KvNode::read_index() {
   uint64_t id = ++impl_->next_id;
   impl_->raft->read_index(fmt::format("{}{}", kReadPrefix, id));
@@ -116,8 +129,15 @@ void KvNode::apply(const Ready& rd) {
     r.last_snapshot = r.applied;
   }
   if (!rd.committed_entries.empty()) {
-    auto applied = r.sm.apply(rd.committed_entries,
-                              [&](const ConfChange& cc) { r.raft->apply_conf_change(cc); });
+    auto applied = r.sm.apply(rd.committed_entries, [&](const ConfChange& cc, uint64_t req) {
+      r.raft->apply_conf_change(cc);
+      if (req != 0 && r.pending_writes.erase(req) > 0) {
+        Result result;
+        result.value = MembershipResult{};
+        result.revision = r.sm.store().revision();
+        r.completions.push_back({Completion::Kind::kWrite, req, std::move(result)});
+      }
+    });
     r.applied = rd.committed_entries.back().index;
     r.applied_term = rd.committed_entries.back().term;
     for (auto& a : applied) {
@@ -184,5 +204,7 @@ RaftStatus KvNode::status() const { return impl_->raft->status(); }
 NodeId KvNode::leader() const { return impl_->raft->status().soft_state.leader; }
 uint64_t KvNode::applied_index() const { return impl_->applied; }
 std::vector<Member> KvNode::members() const { return impl_->sm.members(); }
+std::vector<Alarm> KvNode::alarms() const { return impl_->sm.alarms(); }
+std::set<NodeId> KvNode::removed() const { return impl_->sm.removed(); }
 
 }  // namespace etcdlab::server

@@ -55,6 +55,11 @@ class KvNode {
   void step(const Message& m);
   uint64_t propose(const Request& request);  // throws ProposalDropped (no leader...)
   uint64_t read_index();                     // throws ProposalDropped
+  // A membership change for `member` (its id; name and peer URLs go in the context), completed
+  // like a write once applied here. Throws ProposalDropped.
+  uint64_t propose_member_change(ConfChange::Type type, const Member& member);
+  // The driver gave up on a request (timed out): its completion, if it ever comes, is dropped.
+  void forget(uint64_t id);
   void transfer_leader(NodeId to);
   void report_unreachable(NodeId peer);
   void report_snapshot(NodeId peer, bool ok);
@@ -87,6 +92,8 @@ class KvNode {
   NodeId leader() const;
   uint64_t applied_index() const;
   std::vector<Member> members() const;
+  std::vector<Alarm> alarms() const;
+  std::set<NodeId> removed() const;  // members removed from the cluster
 
  private:
   struct Impl;

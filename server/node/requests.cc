@@ -7,7 +7,13 @@ namespace etcdlab::server {
 namespace {
 
 constexpr uint64_t kRequestVersion = 1;
-enum class Kind : uint64_t { kPut = 1, kDeleteRange = 2, kCompaction = 3, kAttributes = 4 };
+enum class Kind : uint64_t {
+  kPut = 1,
+  kDeleteRange = 2,
+  kCompaction = 3,
+  kAttributes = 4,
+  kAlarm = 5,
+};
 
 struct Encoder {
   Writer& w;
@@ -31,6 +37,12 @@ struct Encoder {
     w.u64(static_cast<uint64_t>(r.revision));
     w.boolean(r.physical);
   }
+  void operator()(const AlarmRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kAlarm));
+    w.boolean(r.activate);
+    w.u64(r.member);
+    w.u64(static_cast<uint64_t>(r.alarm));
+  }
   void operator()(const AttributesRequest& r) const {
     w.u64(static_cast<uint64_t>(Kind::kAttributes));
     w.u64(r.member);
@@ -41,6 +53,15 @@ struct Encoder {
 };
 
 }  // namespace
+
+const char* to_string(AlarmType type) {
+  switch (type) {
+    case AlarmType::kNone: return "NONE";
+    case AlarmType::kNoSpace: return "NOSPACE";
+    case AlarmType::kCorrupt: return "CORRUPT";
+  }
+  return "NONE";
+}
 
 std::string encode_request(uint64_t id, const Request& request) {
   std::string out;
@@ -94,6 +115,18 @@ std::pair<uint64_t, Request> decode_request(std::string_view data) {
       uint64_t n = r.count("attributes.client_urls", 1);
       for (uint64_t i = 0; i < n; ++i) a.client_urls.push_back(r.bytes("attributes.url"));
       request = std::move(a);
+      break;
+    }
+    case Kind::kAlarm: {
+      AlarmRequest a;
+      a.activate = r.boolean("alarm.activate");
+      a.member = r.u64("alarm.member");
+      uint64_t type = r.u64("alarm.type");
+      if (type > static_cast<uint64_t>(AlarmType::kCorrupt)) {
+        throw DecodeError("unknown alarm type " + std::to_string(type), r.offset());
+      }
+      a.alarm = static_cast<AlarmType>(type);
+      request = a;
       break;
     }
     default:

@@ -41,16 +41,33 @@ struct AttributesRequest {
   std::vector<std::string> client_urls;
 };
 
-using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest>;
+// etcd's alarms: raised by a member (NOSPACE when its backend passes the quota), cleared by an
+// operator. Replicated, so every member refuses the same writes.
+enum class AlarmType : uint64_t { kNone = 0, kNoSpace = 1, kCorrupt = 2 };
+const char* to_string(AlarmType type);  // "NONE", "NOSPACE", "CORRUPT"
+
+struct AlarmRequest {
+  bool activate = true;  // false: deactivate
+  NodeId member = kNoNode;
+  AlarmType alarm = AlarmType::kNoSpace;
+};
+
+using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
+                             AlarmRequest>;
 
 // Errors a request can end with that are not the store's (the store's are mvcc::MvccError).
 enum class RequestError {
   kNone,
   kLeaseNotFound,  // "etcdserver: requested lease not found" (no leases before lab 4)
+  kNoSpace,        // "etcdserver: mvcc: database space exceeded" (a NOSPACE alarm is raised)
 };
 
 struct CompactionResult {};
 struct AttributesResult {};
+// A membership change or an alarm change was applied (the member list and the alarms are the
+// node's state: the caller reads them after).
+struct MembershipResult {};
+struct AlarmResult {};
 
 // What applying a request produced, as every member computes it.
 struct Result {
@@ -58,7 +75,7 @@ struct Result {
   std::optional<mvcc::MvccError::Code> store_error;
   RequestError error = RequestError::kNone;
   std::variant<std::monostate, mvcc::PutResult, mvcc::DeleteResult, CompactionResult,
-               AttributesResult>
+               AttributesResult, MembershipResult, AlarmResult>
       value;
   bool ok() const { return !store_error && error == RequestError::kNone; }
 };

@@ -6,7 +6,7 @@
 namespace etcdlab::server {
 namespace {
 
-constexpr uint64_t kSnapshotVersion = 1;
+constexpr uint64_t kSnapshotVersion = 2;  // 2: alarms and removed members in the header
 
 void encode_member(Writer& w, const Member& m) {
   w.u64(m.id);
@@ -56,11 +56,20 @@ Result apply_request(mvcc::KvStore& store, const Request& request) {
   return result;
 }
 
-std::string encode_member_context(const Member& m) {
+std::string encode_member_context(const Member& m, uint64_t request_id) {
   std::string out;
   Writer w(out);
+  w.u64(request_id);
   encode_member(w, m);
   return out;
+}
+
+std::pair<uint64_t, Member> decode_member_context(std::string_view context) {
+  Reader r(context);
+  uint64_t id = r.u64("conf change request id");
+  Member m = decode_member(r);
+  r.expect_done("conf change context");
+  return {id, std::move(m)};
 }
 
 KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
@@ -71,7 +80,7 @@ KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
 
 std::vector<AppliedRequest> KvStateMachine::apply(
     const std::vector<Entry>& entries,
-    const std::function<void(const ConfChange&)>& on_conf_change) {
+    const std::function<void(const ConfChange&, uint64_t)>& on_conf_change) {
   std::vector<AppliedRequest> out;
   if (entries.empty()) return out;
   uint64_t held = store_->consistent_index();
@@ -79,8 +88,8 @@ std::vector<AppliedRequest> KvStateMachine::apply(
   for (const Entry& e : entries) {
     if (e.type == EntryType::kConfChange) {
       ConfChange cc = decode_value<ConfChange>(e.data, "conf change entry");
-      apply_conf_change(cc);
-      if (on_conf_change) on_conf_change(cc);
+      uint64_t request_id = apply_conf_change(cc);
+      if (on_conf_change) on_conf_change(cc, request_id);
     } else if (!e.data.empty()) {  // (empty: a new leader's entry)
       if (e.index > held) {
         out.push_back(apply_normal(e));
@@ -96,36 +105,62 @@ std::vector<AppliedRequest> KvStateMachine::apply(
 AppliedRequest KvStateMachine::apply_normal(const Entry& e) {
   auto [id, request] = decode_request(e.data);
   AppliedRequest applied{id, std::move(request), {}};
-  if (const auto* attributes = std::get_if<AttributesRequest>(&applied.request)) {
-    Member& m = members_[attributes->member];
-    m.id = attributes->member;
-    m.name = attributes->name;
-    m.client_urls = attributes->client_urls;
-    applied.result.value = AttributesResult{};
+  if (apply_node_state(applied.request)) {
+    applied.result.value = std::holds_alternative<AlarmRequest>(applied.request)
+                               ? decltype(applied.result.value)(AlarmResult{})
+                               : decltype(applied.result.value)(AttributesResult{});
+    applied.result.revision = store_->revision();
+  } else if (has_alarm(AlarmType::kNoSpace) && std::holds_alternative<PutRequest>(applied.request)) {
+    // etcd's capped applier: under NOSPACE every member refuses writes that add data; deletes
+    // and compaction still run, so an operator can make room.
+    applied.result.error = RequestError::kNoSpace;
     applied.result.revision = store_->revision();
   } else {
     applied.result = apply_request(*store_, applied.request);
-    if (std::holds_alternative<CompactionRequest>(applied.request) && applied.result.ok()) {
-      compacting_ = true;
+    if (applied.result.ok()) {
+      if (std::holds_alternative<CompactionRequest>(applied.request)) compacting_ = true;
+      if (std::holds_alternative<PutRequest>(applied.request)) ++puts_applied_;
+      if (std::holds_alternative<DeleteRangeRequest>(applied.request)) ++deletes_applied_;
     }
   }
   return applied;
 }
 
 void KvStateMachine::reapply_membership(const Entry& e) {
-  // The store already holds this entry's effect, but the member list lives in memory: a
-  // member's published attributes must be applied again after a restart, as conf changes are.
+  // The store already holds this entry's effect, but the member list and the alarms live in
+  // memory: they must be applied again after a restart, as conf changes are.
   auto [id, request] = decode_request(e.data);
   (void)id;
+  apply_node_state(request);
+}
+
+bool KvStateMachine::apply_node_state(const Request& request) {
   if (const auto* attributes = std::get_if<AttributesRequest>(&request)) {
     Member& m = members_[attributes->member];
     m.id = attributes->member;
     m.name = attributes->name;
     m.client_urls = attributes->client_urls;
+    return true;
   }
+  if (const auto* alarm = std::get_if<AlarmRequest>(&request)) {
+    if (alarm->alarm == AlarmType::kNone) return true;
+    Alarm a{alarm->member, alarm->alarm};
+    if (alarm->activate) {
+      alarms_.insert(a);
+    } else {
+      alarms_.erase(a);
+    }
+    return true;
+  }
+  return false;
 }
 
-void KvStateMachine::apply_conf_change(const ConfChange& cc) {
+bool KvStateMachine::has_alarm(AlarmType type) const {
+  return std::any_of(alarms_.begin(), alarms_.end(), [&](const Alarm& a) { return a.type == type; });
+}
+
+uint64_t KvStateMachine::apply_conf_change(const ConfChange& cc) {
+  uint64_t request_id = 0;
   switch (cc.type) {
     case ConfChange::Type::kAddVoter:
     case ConfChange::Type::kAddLearner:
@@ -133,10 +168,10 @@ void KvStateMachine::apply_conf_change(const ConfChange& cc) {
       Member m = members_.count(cc.node_id) ? members_[cc.node_id] : Member{};
       m.id = cc.node_id;
       if (!cc.context.empty()) {
-        Reader r(cc.context);
-        Member given = decode_member(r);
+        auto [id, given] = decode_member_context(cc.context);
+        request_id = id;
         m.name = given.name.empty() ? m.name : given.name;
-        m.peer_urls = given.peer_urls;
+        if (!given.peer_urls.empty()) m.peer_urls = given.peer_urls;
       }
       m.learner = cc.type == ConfChange::Type::kAddLearner ||
                   (cc.type == ConfChange::Type::kUpdateNode && m.learner);
@@ -144,9 +179,12 @@ void KvStateMachine::apply_conf_change(const ConfChange& cc) {
       break;
     }
     case ConfChange::Type::kRemoveNode:
+      if (!cc.context.empty()) request_id = decode_member_context(cc.context).first;
       members_.erase(cc.node_id);
+      removed_.insert(cc.node_id);
       break;
   }
+  return request_id;
 }
 
 bool KvStateMachine::compaction_step() {
@@ -162,6 +200,13 @@ void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>&
   h.u64(kSnapshotVersion);
   h.u64(members_.size());
   for (const auto& [id, m] : members_) encode_member(h, m);
+  h.u64(alarms_.size());
+  for (const Alarm& a : alarms_) {
+    h.u64(a.member);
+    h.u64(static_cast<uint64_t>(a.type));
+  }
+  h.u64(removed_.size());
+  for (NodeId id : removed_) h.u64(id);
   std::string head;
   Writer w(head);
   w.fixed64(header.size());
@@ -172,9 +217,14 @@ void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>&
 
 namespace {
 
-// The member header of a node snapshot, and where the store's part begins.
-std::pair<std::map<NodeId, Member>, uint64_t> read_header(
-    const std::function<std::string(uint64_t, uint64_t)>& read) {
+struct Header {
+  std::map<NodeId, Member> members;
+  std::set<Alarm> alarms;
+  std::set<NodeId> removed;
+  uint64_t store_offset = 0;  // where the store's part begins
+};
+
+Header read_header(const std::function<std::string(uint64_t, uint64_t)>& read) {
   std::string head = read(0, 8);
   Reader r(head);
   uint64_t header_len = r.fixed64("snapshot header length");
@@ -184,29 +234,50 @@ std::pair<std::map<NodeId, Member>, uint64_t> read_header(
   if (uint64_t v = h.u64("snapshot version"); v != kSnapshotVersion) {
     throw DecodeError("unknown node snapshot version " + std::to_string(v), 8);
   }
+  Header out;
   uint64_t n = h.count("members", 1);
-  std::map<NodeId, Member> members;
   for (uint64_t i = 0; i < n; ++i) {
     Member m = decode_member(h);
-    members[m.id] = m;
+    out.members[m.id] = m;
   }
-  return {std::move(members), 8 + header_len};
+  n = h.count("alarms", 2);
+  for (uint64_t i = 0; i < n; ++i) {
+    Alarm a;
+    a.member = h.u64("alarm.member");
+    uint64_t type = h.u64("alarm.type");
+    if (type > static_cast<uint64_t>(AlarmType::kCorrupt)) {
+      throw DecodeError("unknown alarm type in the snapshot header", 8);
+    }
+    a.type = static_cast<AlarmType>(type);
+    out.alarms.insert(a);
+  }
+  n = h.count("removed members", 1);
+  for (uint64_t i = 0; i < n; ++i) out.removed.insert(h.u64("removed member"));
+  h.expect_done("node snapshot header");
+  out.store_offset = 8 + header_len;
+  return out;
 }
 
 }  // namespace
 
 void KvStateMachine::restore_members(const std::function<std::string(uint64_t, uint64_t)>& read) {
-  members_ = read_header(read).first;
+  Header header = read_header(read);
+  members_ = std::move(header.members);
+  alarms_ = std::move(header.alarms);
+  removed_ = std::move(header.removed);
 }
 
 void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)>& read) {
-  auto [members, at] = read_header(read);
+  Header header = read_header(read);
+  uint64_t at = header.store_offset;
   store_->restore([&]() {
     std::string chunk = read(at, 1 << 20);
     at += chunk.size();
     return chunk;
   });
-  members_ = std::move(members);
+  members_ = std::move(header.members);
+  alarms_ = std::move(header.alarms);
+  removed_ = std::move(header.removed);
   compacting_ = true;  // the snapshot may hold a compaction's unfinished work
 }
 

@@ -7,18 +7,26 @@
 // file holds):
 //
 //   fixed64  header length H
-//   H bytes  header (etcdlab/codec.h): u64 version (1), u64 member count, then per member:
+//   H bytes  header (etcdlab/codec.h): u64 version (2), u64 member count, then per member:
 //            u64 id, bytes name, u64 n + n x bytes peer url, u64 m + m x bytes client url,
-//            bool learner
+//            bool learner; then u64 alarm count, per alarm: u64 member, u64 type; then u64
+//            count of removed member ids, each u64 (a removed id is never a member again)
 //   rest     the store's own snapshot (KvStore::snapshot: its SQLite database), to the end
 //
 // The store's consistent index is inside its snapshot; the Raft index and term are in the
 // snapshot's metadata, not here.
+//
+// The member list and the alarms live in memory, rebuilt on restart from the snapshot header
+// and the log after it (every member re-applies those entries; the store skips what it holds).
+//
+// A configuration change's context (ConfChange::context) is: u64 request id (0: none, as in
+// a new cluster's first entries), then the member as in the header.
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +45,12 @@ struct Member {
   bool learner = false;
 };
 
+struct Alarm {
+  NodeId member = kNoNode;
+  AlarmType type = AlarmType::kNone;
+  friend auto operator<=>(const Alarm&, const Alarm&) = default;
+};
+
 // One applied request: its id (the proposer's), what it asked and what it produced.
 struct AppliedRequest {
   uint64_t id = 0;
@@ -53,8 +67,10 @@ class KvStateMachine {
   // skipped, except for what lives in memory: configuration changes update the member list
   // and are handed to `on_conf_change` (Raft needs them again), and members' published
   // attributes update the member list.
-  std::vector<AppliedRequest> apply(const std::vector<Entry>& entries,
-                                    const std::function<void(const ConfChange&)>& on_conf_change);
+  // `on_conf_change` gets the change and the request id of its context (0: none).
+  std::vector<AppliedRequest> apply(
+      const std::vector<Entry>& entries,
+      const std::function<void(const ConfChange&, uint64_t request_id)>& on_conf_change);
 
   // A physical compaction runs in steps between apply batches (so a huge compaction never
   // stalls the node): true once the last compaction's work is done.
@@ -66,29 +82,41 @@ class KvStateMachine {
   void write_snapshot(const std::function<void(std::string_view)>& out);
   // Replaces the state with a node snapshot; `read(offset, length)` returns its bytes.
   void restore(const std::function<std::string(uint64_t offset, uint64_t length)>& read);
-  // Only the member list from a node snapshot: a restart over a store that is already past
-  // the snapshot still needs the members the snapshot folded in.
+  // Only the member list and the alarms from a node snapshot: a restart over a store that is
+  // already past the snapshot still needs what the snapshot folded in.
   void restore_members(const std::function<std::string(uint64_t offset, uint64_t length)>& read);
 
   uint64_t consistent_index() const { return store_->consistent_index(); }
   std::vector<Member> members() const;
+  std::vector<Alarm> alarms() const { return {alarms_.begin(), alarms_.end()}; }
+  const std::set<NodeId>& removed() const { return removed_; }
+  bool has_alarm(AlarmType type) const;
+  // Puts and deletes this member has applied since it started (etcd_mvcc_put_total, ...).
+  uint64_t puts_applied() const { return puts_applied_; }
+  uint64_t deletes_applied() const { return deletes_applied_; }
   const mvcc::KvStore& store() const { return *store_; }
   mvcc::KvStore& store() { return *store_; }
 
  private:
-  void apply_conf_change(const ConfChange& cc);
+  uint64_t apply_conf_change(const ConfChange& cc);  // returns the context's request id
   AppliedRequest apply_normal(const Entry& e);
   void reapply_membership(const Entry& e);
+  bool apply_node_state(const Request& request);  // attributes and alarms: true if it was one
 
   std::unique_ptr<mvcc::KvStore> store_;
+  uint64_t puts_applied_ = 0;
+  uint64_t deletes_applied_ = 0;
   std::map<NodeId, Member> members_;
+  std::set<Alarm> alarms_;
+  std::set<NodeId> removed_;
   bool compacting_;
 };
 
 // Applies one request to the store (the store part of what every member does).
 Result apply_request(mvcc::KvStore& store, const Request& request);
 
-// A membership change's context: the member's name and peer URLs (codec of the snapshot header).
-std::string encode_member_context(const Member& m);
+// A membership change's context (the format above), and back (throws DecodeError).
+std::string encode_member_context(const Member& m, uint64_t request_id = 0);
+std::pair<uint64_t, Member> decode_member_context(std::string_view context);
 
 }  // namespace etcdlab::server

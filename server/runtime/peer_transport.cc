@@ -34,7 +34,16 @@ constexpr std::string_view kMagic = "etcdlab-peer";
 constexpr uint64_t kProtocolVersion = 1;
 constexpr uint64_t kChunkBytes = 64 << 10;
 
-enum class FrameKind : uint8_t { kHello = 1, kMessage = 2, kSnapshotBegin = 3, kSnapshotChunk = 4 };
+enum class FrameKind : uint8_t {
+  kHello = 1,
+  kMessage = 2,
+  kSnapshotBegin = 3,
+  kSnapshotChunk = 4,
+  kMembersRequest = 5,
+  kMembers = 6,
+  kRemoved = 7,
+};
+
 
 std::string frame(FrameKind kind, std::string_view payload) {
   std::string body;
@@ -59,6 +68,7 @@ struct Outgoing {
   std::string frame;                          // a message frame, ready to write
   std::shared_ptr<SnapshotReader> snapshot;   // or: a snapshot begin + chunks
   Message snapshot_message;
+  bool heartbeat = false;  // counted when dropped (etcd_server_heartbeat_send_failures_total)
 };
 
 }  // namespace
@@ -71,6 +81,11 @@ std::pair<std::string, uint16_t> parse_host_port(const std::string& url) {
   }
   std::string host(parsed->host());
   if (host == "localhost") host = "127.0.0.1";
+  // Peers are dialled by address (no resolver on the peer path): a host name would fail
+  // later, quietly, in the connection loop; it is refused here instead.
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  if (ec) throw std::invalid_argument("peer host is not an IP address or localhost: " + url);
   return {host, parsed->port_number()};
 }
 
@@ -81,7 +96,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     uint16_t port = 0;
     std::deque<Outgoing> queue;
     std::unique_ptr<asio::steady_timer> wake;  // cancelled when the queue gets work
-    std::unique_ptr<tcp::socket> socket;
+    std::shared_ptr<tcp::socket> socket;
     bool removed = false;
     bool writer_running = false;
   };
@@ -96,6 +111,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   std::list<tcp::acceptor> acceptors;
   std::list<std::weak_ptr<tcp::socket>> incoming;
   PeerStats stats;
+  PeerFaults faults;
+  std::set<NodeId> removed;
   bool stopping = false;
   uint64_t staged = 0;
 
@@ -114,6 +131,23 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // ---- sending
 
   void enqueue(NodeId to, Outgoing item) {
+    if (faults.drop_to.count(to)) {
+      stats.messages_dropped++;
+      if (item.snapshot && handlers.on_snapshot_sent) handlers.on_snapshot_sent(to, false);
+      return;
+    }
+    if (faults.delay_ms > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(faults.delay_ms));
+      timer->async_wait([self = shared_from_this(), timer, to, item = std::move(item)](
+                            const boost::system::error_code& ec) mutable {
+        if (!ec && !self->stopping) self->enqueue_now(to, std::move(item));
+      });
+      return;
+    }
+    enqueue_now(to, std::move(item));
+  }
+
+  void enqueue_now(NodeId to, Outgoing item) {
     auto it = peers.find(to);
     if (it == peers.end()) {
       stats.messages_dropped++;
@@ -123,6 +157,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     Peer& p = *it->second;
     if (p.queue.size() >= options.queue_limit) {
       stats.messages_dropped++;
+      if (item.heartbeat) stats.heartbeats_dropped++;
       if (item.snapshot && handlers.on_snapshot_sent) handlers.on_snapshot_sent(to, false);
       if (handlers.on_unreachable) handlers.on_unreachable(to);
       return;
@@ -136,7 +171,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<bool> connect(Peer& p) {
-    auto sock = std::make_unique<tcp::socket>(io);
+    auto sock = std::make_shared<tcp::socket>(io);
     tcp::endpoint ep(asio::ip::make_address(p.host), p.port);
     auto [ec] = co_await sock->async_connect(ep, kTuple);
     if (ec) co_return false;
@@ -146,7 +181,20 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     (void)n;
     if (wec) co_return false;
     p.socket = std::move(sock);
+    // Peers only ever answer on this connection to say we were removed.
+    asio::co_spawn(io, watch_outgoing(p.id, p.socket), asio::detached);
     co_return true;
+  }
+
+  asio::awaitable<void> watch_outgoing(NodeId peer, std::shared_ptr<tcp::socket> sock) {
+    auto self = shared_from_this();
+    FrameKind kind;
+    std::string payload;
+    if (co_await read_frame(*sock, kind, payload) && kind == FrameKind::kRemoved) {
+      spdlog::warn("peer transport: member {:x} says this member was removed from the cluster",
+                   peer);
+      if (handlers.on_removed && !stopping) handlers.on_removed(peer);
+    }
   }
 
   asio::awaitable<bool> write_snapshot(Peer& p, Outgoing& item) {
@@ -159,6 +207,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     (void)n;
     if (ec) co_return false;
     stats.bytes_sent += f.size();
+    stats.sent_to[p.id] += f.size();
     for (uint64_t at = 0; at < item.snapshot->size(); at += kChunkBytes) {
       std::string chunk;
       try {
@@ -172,6 +221,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       (void)cn;
       if (cec) co_return false;
       stats.bytes_sent += cf.size();
+      stats.sent_to[p.id] += cf.size();
     }
     co_return true;
   }
@@ -214,7 +264,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         auto [ec, n] = co_await asio::async_write(*p.socket, asio::buffer(batch), kTuple);
         (void)n;
         ok = !ec;
-        if (ok) stats.bytes_sent += batch.size();
+        if (ok) {
+          stats.bytes_sent += batch.size();
+          stats.sent_to[p.id] += batch.size();
+        }
       } else if (!p.queue.empty()) {
         Outgoing item = std::move(p.queue.front());
         p.queue.pop_front();
@@ -222,6 +275,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         if (handlers.on_snapshot_sent) handlers.on_snapshot_sent(p.id, ok);
       }
       if (!ok) {
+        boost::system::error_code ignored;
+        p.socket->close(ignored);  // (the removal watcher holds it too)
         p.socket.reset();
         if (handlers.on_unreachable) handlers.on_unreachable(p.id);
       }
@@ -266,7 +321,15 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       where = sock->remote_endpoint(ec).address().to_string();
       FrameKind kind;
       std::string payload;
-      if (!co_await read_frame(*sock, kind, payload) || kind != FrameKind::kHello) {
+      if (!co_await read_frame(*sock, kind, payload)) {
+        throw DecodeError("the connection did not start with a frame", 0);
+      }
+      if (kind == FrameKind::kMembersRequest) {
+        co_await answer_members_request(*sock, payload);
+        sock->close(ec);
+        co_return;
+      }
+      if (kind != FrameKind::kHello) {
         throw DecodeError("the connection did not start with a hello", 0);
       }
       Reader h(payload);
@@ -282,11 +345,18 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                                       from, cluster), 0);
       }
       if (to != options.self) throw DecodeError(fmt::format("meant for member {:x}", to), 0);
+      if (removed.count(from)) {
+        std::string notice = frame(FrameKind::kRemoved, "");
+        co_await asio::async_write(*sock, asio::buffer(notice), kTuple);
+        throw DecodeError(fmt::format("member {:x} was removed from the cluster", from), 0);
+      }
       while (!stopping) {
         if (!co_await read_frame(*sock, kind, payload)) break;
+        stats.received_from[from] += payload.size() + 9;
         if (kind == FrameKind::kMessage) {
           Message m = decode_value<Message>(payload, "peer message");
           if (m.from != from || m.to != options.self) throw DecodeError("message header mismatch", 0);
+          if (faults.drop_from.count(from)) continue;
           if (handlers.on_message) handlers.on_message(std::move(m), "");
         } else if (kind == FrameKind::kSnapshotBegin) {
           Reader b(payload);
@@ -303,11 +373,16 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
             if (!co_await read_frame(*sock, kind, payload) || kind != FrameKind::kSnapshotChunk) {
               throw DecodeError("snapshot stream cut short", got);
             }
+            stats.received_from[from] += payload.size() + 9;
             out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
             got += payload.size();
           }
           out.close();
           if (!out) throw IoError("write", path, "could not stage the snapshot");
+          if (faults.drop_from.count(from)) {
+            std::filesystem::remove(path);
+            continue;
+          }
           if (handlers.on_message) handlers.on_message(std::move(m), path);
         } else {
           throw DecodeError("unknown frame kind", 0);
@@ -318,6 +393,20 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     boost::system::error_code ignored;
     sock->close(ignored);
+  }
+
+  asio::awaitable<void> answer_members_request(tcp::socket& sock, const std::string& payload) {
+    Reader r(payload);
+    if (r.bytes_view("magic") != kMagic) throw DecodeError("not an etcdlab peer", 0);
+    if (r.u64("version") != kProtocolVersion) throw DecodeError("unknown peer protocol version", 0);
+    if (r.u64("token") != token_hash(options.cluster_token)) {
+      throw DecodeError("a members request with another cluster token", 0);
+    }
+    std::string answer = frame(FrameKind::kMembers,
+                               handlers.on_members_request ? handlers.on_members_request() : "");
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(answer), kTuple);
+    (void)ec;
+    (void)n;
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
@@ -361,7 +450,11 @@ void PeerTransport::set_peer(NodeId id, const std::string& host, uint16_t port) 
   if (id == impl_->options.self) return;
   auto& p = impl_->peers[id];
   if (!p) p = std::make_shared<Impl::Peer>();
-  if (p->host != host || p->port != port) p->socket.reset();
+  if ((p->host != host || p->port != port) && p->socket) {
+    boost::system::error_code ignored;
+    p->socket->close(ignored);
+    p->socket.reset();
+  }
   p->id = id;
   p->host = host;
   p->port = port;
@@ -378,7 +471,9 @@ void PeerTransport::remove_peer(NodeId id) {
 
 void PeerTransport::send(Message m) {
   NodeId to = m.to;
-  impl_->enqueue(to, Outgoing{frame(FrameKind::kMessage, encode_value(m)), nullptr, {}});
+  bool heartbeat = m.type == MessageType::kHeartbeat;
+  impl_->enqueue(to,
+                 Outgoing{frame(FrameKind::kMessage, encode_value(m)), nullptr, {}, heartbeat});
 }
 
 void PeerTransport::send_snapshot(Message m, std::shared_ptr<SnapshotReader> payload) {
@@ -387,6 +482,75 @@ void PeerTransport::send_snapshot(Message m, std::shared_ptr<SnapshotReader> pay
 }
 
 PeerStats PeerTransport::stats() const { return impl_->stats; }
+
+void PeerTransport::set_faults(PeerFaults faults) {
+  impl_->faults = std::move(faults);
+  if (!impl_->faults.drop_to.empty() || !impl_->faults.drop_from.empty() ||
+      impl_->faults.delay_ms > 0) {
+    spdlog::warn("peer transport: failpoints set: dropping to {} member(s), from {}, delay {} ms",
+                 impl_->faults.drop_to.size(), impl_->faults.drop_from.size(),
+                 impl_->faults.delay_ms);
+  }
+}
+
+const PeerFaults& PeerTransport::faults() const { return impl_->faults; }
+
+void PeerTransport::set_removed(std::set<NodeId> removed) { impl_->removed = std::move(removed); }
+
+namespace {
+
+std::string members_request(const std::string& token) {
+  std::string p;
+  Writer w(p);
+  w.bytes(kMagic);
+  w.u64(kProtocolVersion);
+  w.u64(token_hash(token));
+  return frame(FrameKind::kMembersRequest, p);
+}
+
+}  // namespace
+
+std::optional<std::string> fetch_members(const std::string& host, uint16_t port,
+                                         const std::string& cluster_token,
+                                         std::chrono::milliseconds timeout) {
+  // A private io_context: this runs before the server's loop starts.
+  asio::io_context io;
+  std::optional<std::string> result;
+  tcp::socket sock(io);
+  asio::steady_timer deadline(io, timeout);
+  deadline.async_wait([&](const boost::system::error_code& ec) {
+    if (!ec) sock.close();
+  });
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    boost::system::error_code ec;
+    tcp::endpoint ep(asio::ip::make_address(host, ec), port);
+    if (ec) co_return;
+    auto [cec] = co_await sock.async_connect(ep, kTuple);
+    if (cec) co_return;
+    std::string request = members_request(cluster_token);
+    auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(request), kTuple);
+    (void)wn;
+    if (wec) co_return;
+    char head[8];
+    auto [hec, hn] = co_await asio::async_read(sock, asio::buffer(head, 8), kTuple);
+    (void)hn;
+    if (hec) co_return;
+    Reader r(std::string_view(head, 8));
+    uint32_t length = r.fixed32("frame length");
+    uint32_t crc = r.fixed32("frame crc");
+    if (length == 0 || length > (16u << 20)) co_return;
+    std::string body(length, '\0');
+    auto [bec, bn] = co_await asio::async_read(sock, asio::buffer(body), kTuple);
+    (void)bn;
+    if (bec || crc32c(body) != crc || static_cast<FrameKind>(body[0]) != FrameKind::kMembers) {
+      co_return;
+    }
+    result = body.substr(1);
+    deadline.cancel();
+  }, asio::detached);
+  io.run();
+  return result;
+}
 
 void PeerTransport::stop() {
   if (!impl_ || impl_->stopping) return;

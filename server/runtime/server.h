@@ -28,14 +28,12 @@ struct ServerConfig {
   int election_ms = 1000;
   uint64_t snapshot_count = 100000;
   uint64_t max_request_bytes = 1572864;
-  uint64_t quota_backend_bytes = 0;  // 0: 2 GiB
+  int64_t quota_backend_bytes = 0;   // 0: 2 GiB (etcd's default); negative: no quota
+  bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)
   int client_read_timeout_ms = 30000;
-  int request_timeout_ms = 7000;  // etcd: 5 s plus two election timeouts
+  int request_timeout_ms = 0;  // 0: etcd's, 5 s plus two election timeouts
 };
 
-// Member and cluster ids as etcd derives them: from the peer URLs and the cluster token.
-uint64_t member_id_of(const std::vector<std::string>& peer_urls, const std::string& token);
-uint64_t cluster_id_of(std::vector<uint64_t> member_ids);
 
 class Server final : public gateway::KvService {
  public:
@@ -55,6 +53,21 @@ class Server final : public gateway::KvService {
   gateway::ServerStatus status() const override;
   bool healthy() const override;
   uint64_t max_request_bytes() const override;
+  bool is_leader() const override;
+  boost::asio::awaitable<gateway::HttpResponse> forward_to_leader(
+      gateway::HttpRequest request) override;
+  boost::asio::awaitable<server::Member> change_member(gateway::MemberRequest request) override;
+  boost::asio::awaitable<std::vector<server::Alarm>> change_alarm(bool activate,
+                                                                  server::Alarm alarm) override;
+  std::vector<server::Alarm> alarms() const override;
+  void defragment() override;
+  bool failpoints_enabled() const override;
+  void set_failpoints(const gateway::Failpoints& f) override;
+  gateway::Failpoints failpoints() const override;
+  std::string metrics_text() const override;
+  std::unique_ptr<gateway::DbSnapshot> open_db_snapshot() override;
+  void count_range() override;
+  void count_health(bool healthy) override;
 
   struct Impl;
 

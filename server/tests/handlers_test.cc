@@ -72,7 +72,10 @@ HttpResponse call(KvService& service, std::string method, std::string target,
                           }
                         });
   io.run();
-  return out.value_or(HttpResponse{0, "", "(no response)", false});
+  HttpResponse none;
+  none.status = 0;
+  none.body = "(no response)";
+  return out.value_or(none);
 }
 
 HttpResponse post(KvService& service, std::string target, std::string body = "{}") {
@@ -250,6 +253,18 @@ TEST(GatewayErrors, MalformedBodiesAre400Code3) {
                "illegal base64 data at input byte 4", 3);
   expect_error(post(s, "/v3/kv/range", R"({"key":"Zm9v","sort_order":"BOGUS"})"), 400,
                R"(unknown value \"BOGUS\" for enum etcdserverpb.RangeRequest_SortOrder)", 3);
+}
+
+TEST(GatewayErrors, AnAlarmOfAnUnknownTypeOrActionIsRefusedBeforeTheLog) {
+  FakeService s;  // its change_alarm is the 501 default: a request that got past would show
+  expect_error(post(s, "/v3/maintenance/alarm", R"({"action":"ACTIVATE","alarm":7})"), 400,
+               "etcdserver: unknown alarm type", 3);
+  expect_error(post(s, "/v3/maintenance/alarm", R"({"action":"ACTIVATE","alarm":-1})"), 400,
+               "etcdserver: unknown alarm type", 3);
+  expect_error(post(s, "/v3/maintenance/alarm", R"({"action":9,"alarm":"NOSPACE"})"), 400,
+               "etcdserver: unknown alarm action", 3);
+  expect_error(post(s, "/v3/maintenance/alarm", R"({"action":"ACTIVATE","alarm":"BOGUS"})"), 400,
+               R"(unknown value \"BOGUS\" for enum etcdserverpb.AlarmType)", 3);
 }
 
 TEST(GatewayErrors, ARequestOverMaxRequestBytesIsTooLarge) {

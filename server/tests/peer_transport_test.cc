@@ -251,6 +251,8 @@ TEST(ParseHostPort, AcceptsUrlsAndHostPortAndRefusesTheRest) {
                                                                uint16_t{22380}));
   EXPECT_THROW(parse_host_port("http://127.0.0.1"), std::invalid_argument);
   EXPECT_THROW(parse_host_port("::nonsense::"), std::invalid_argument);
+  // Peers are dialled by address: a host name is refused up front, not failed on later.
+  EXPECT_THROW(parse_host_port("http://node4:2380"), std::invalid_argument);
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ void expect_decode_error(std::string_view data, const std::string& what) {
 std::vector<std::string> one_of_each_kind() {
   return {encode_request(1, full_put()), encode_request(2, full_delete()),
           encode_request(3, CompactionRequest{42, true}),
-          encode_request(4, full_attributes()), encode_request(5, AttributesRequest{})};
+          encode_request(4, full_attributes()), encode_request(5, AttributesRequest{}),
+          encode_request(6, AlarmRequest{false, 0x8211f1d0f64f3269ULL, AlarmType::kNoSpace})};
 }
 
 }  // namespace
@@ -139,8 +140,24 @@ TEST(RequestCodec, UnknownVersionIsRefused) {
   }
 }
 
+TEST(RequestCodec, AlarmRoundTripsAndAnUnknownAlarmIsRefused) {
+  AlarmRequest a = round_trip(9, AlarmRequest{false, 0x8211f1d0f64f3269ULL, AlarmType::kCorrupt});
+  EXPECT_FALSE(a.activate);
+  EXPECT_EQ(a.member, 0x8211f1d0f64f3269ULL);
+  EXPECT_EQ(a.alarm, AlarmType::kCorrupt);
+  std::string data;
+  Writer w(data);
+  w.u64(1);
+  w.u64(1);
+  w.u64(5);  // alarm
+  w.boolean(true);
+  w.u64(3);
+  w.u64(7);  // no such alarm
+  expect_decode_error(data, "alarm type 7");
+}
+
 TEST(RequestCodec, UnknownKindIsRefused) {
-  for (uint64_t kind : {0ULL, 5ULL, 99ULL, ~0ULL}) {
+  for (uint64_t kind : {0ULL, 6ULL, 99ULL, ~0ULL}) {
     std::string data;
     Writer w(data);
     w.u64(1);

@@ -82,7 +82,7 @@ std::unique_ptr<KvStateMachine> restart(const KvStateMachine& sm) {
   return std::make_unique<KvStateMachine>(std::move(store), std::vector<Member>{});
 }
 
-const auto kNoCallback = [](const ConfChange&) {};
+const auto kNoCallback = [](const ConfChange&, uint64_t) {};
 
 }  // namespace
 
@@ -200,7 +200,7 @@ TEST(KvStateMachine, RestartReappliesConfChangesButNotRequests) {
   ASSERT_EQ(again->consistent_index(), 3u);
   EXPECT_TRUE(again->members().empty()) << "the member list lives in memory";
   std::vector<ConfChange> seen;
-  auto applied = again->apply(log, [&](const ConfChange& cc) { seen.push_back(cc); });
+  auto applied = again->apply(log, [&](const ConfChange& cc, uint64_t) { seen.push_back(cc); });
   EXPECT_TRUE(applied.empty()) << "the put is already in the store";
   EXPECT_EQ(again->store().revision(), revision);
   ASSERT_EQ(seen.size(), 2u) << "conf changes are handed to Raft again";
@@ -310,7 +310,7 @@ TEST(KvStateMachine, DamagedSnapshotHeaderIsADecodeErrorAndChangesNothing) {
   Reader r(snap);
   uint64_t header_len = r.fixed64("length");
   ASSERT_GT(header_len, 1u);
-  ASSERT_EQ(snap[8], '\x01') << "the header starts with version 1";
+  ASSERT_EQ(snap[8], '\x02') << "the header starts with version 2";
 
   auto target = fresh();
   target->apply({request_entry(1, 1, put("mine", "1"))}, kNoCallback);
@@ -326,13 +326,13 @@ TEST(KvStateMachine, DamagedSnapshotHeaderIsADecodeErrorAndChangesNothing) {
   std::string liar = snap;
   liar[7] = '\x7f';  // header length ~ 2^62: more than there is
   expect_refused(liar, "header length past the end");
-  std::string v2 = snap;
-  v2[8] = '\x02';
-  expect_refused(v2, "version 2");
+  std::string v3 = snap;
+  v3[8] = '\x03';
+  expect_refused(v3, "version 3");
   try {
-    target->restore(reader_of(v2));
+    target->restore(reader_of(v3));
   } catch (const DecodeError& e) {
-    EXPECT_STREQ(e.what(), "unknown node snapshot version 2 (at byte 8)");
+    EXPECT_STREQ(e.what(), "unknown node snapshot version 3 (at byte 8)");
   }
 }
 

@@ -1,0 +1,258 @@
+// -w json, as etcdctl's printer_json.go: Go's encoding/json of the response (clientv3's
+// structs with their proto JSON tags, every field omitempty), so int64/uint64 are numbers,
+// bytes are standard base64, and zero values are left out; the endpoint commands print a list
+// of etcdctl's epStatus {"Endpoint","Status"} or epHealth {"endpoint","health","took","error"}.
+// Strings are escaped as Go escapes them (<, >, & as \u003c, \u003e, \u0026).
+#include <fmt/format.h>
+
+#include "../gateway/json_fields.h"
+#include "printer.h"
+
+namespace etcdlab::cli {
+namespace {
+
+// encoding/json's string encoding (HTML-safe, invalid UTF-8 as \ufffd).
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '<':
+        case '>':
+        case '&':
+          out += fmt::format("\\u00{:02x}", c);
+          break;
+        default:
+          if (c < 0x20) {
+            out += fmt::format("\\u00{:02x}", c);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // A multi-byte rune: copy it if valid, else U+FFFD; U+2028 and U+2029 escaped.
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    bool valid = n > 0 && i + n <= s.size() && c >= 0xC2 && c <= 0xF4;
+    for (size_t k = 1; valid && k < n; ++k) valid = (static_cast<uint8_t>(s[i + k]) & 0xC0) == 0x80;
+    if (valid && n == 3) {
+      auto c1 = static_cast<uint8_t>(s[i + 1]);
+      valid = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F);
+    }
+    if (valid && n == 4) {
+      auto c1 = static_cast<uint8_t>(s[i + 1]);
+      valid = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F);
+    }
+    if (!valid) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    std::string_view rune = s.substr(i, n);
+    if (rune == "\u2028") {
+      out += "\\u2028";
+    } else if (rune == "\u2029") {
+      out += "\\u2029";
+    } else {
+      out += rune;
+    }
+    i += n;
+  }
+  return out + "\"";
+}
+
+// A JSON object written field by field, leaving out what omitempty leaves out.
+class Object {
+ public:
+  Object& num(std::string_view name, int64_t v) { return v ? raw(name, std::to_string(v)) : *this; }
+  Object& unum(std::string_view name, uint64_t v) {
+    return v ? raw(name, std::to_string(v)) : *this;
+  }
+  Object& str(std::string_view name, std::string_view v) {
+    return v.empty() ? *this : raw(name, quote(v));
+  }
+  Object& bytes(std::string_view name, std::string_view v) {
+    return v.empty() ? *this : raw(name, quote(gateway::base64_encode(v)));
+  }
+  Object& boolean(std::string_view name, bool v) { return v ? raw(name, "true") : *this; }
+  Object& strings(std::string_view name, const std::vector<std::string>& v) {
+    if (v.empty()) return *this;
+    std::string a = "[";
+    for (size_t i = 0; i < v.size(); ++i) a += (i ? "," : "") + quote(v[i]);
+    return raw(name, a + "]");
+  }
+  // Always written (a non-nil pointer, or a field without omitempty).
+  Object& raw(std::string_view name, std::string_view json) {
+    text_ += (text_.size() > 1 ? "," : "") + quote(name) + ":" + std::string(json);
+    return *this;
+  }
+  std::string str() const { return text_ + "}"; }
+
+ private:
+  std::string text_ = "{";
+};
+
+std::string header(const ResponseHeader& h) {
+  return Object()
+      .unum("cluster_id", h.cluster_id)
+      .unum("member_id", h.member_id)
+      .num("revision", h.revision)
+      .unum("raft_term", h.raft_term)
+      .str();
+}
+
+std::string kv(const KeyValue& k) {
+  return Object()
+      .bytes("key", k.key)
+      .num("create_revision", k.create_revision)
+      .num("mod_revision", k.mod_revision)
+      .num("version", k.version)
+      .bytes("value", k.value)
+      .num("lease", k.lease)
+      .str();
+}
+
+template <typename T, typename F>
+std::string array(const std::vector<T>& items, F each) {
+  std::string a = "[";
+  for (size_t i = 0; i < items.size(); ++i) a += (i ? "," : "") + each(items[i]);
+  return a + "]";
+}
+
+std::string member(const Member& m) {
+  return Object()
+      .unum("ID", m.id)
+      .str("name", m.name)
+      .strings("peerURLs", m.peer_urls)
+      .strings("clientURLs", m.client_urls)
+      .boolean("isLearner", m.is_learner)
+      .str();
+}
+
+class JsonPrinter : public Printer {
+ public:
+  JsonPrinter(std::ostream& out, std::ostream& err) : Printer(out, err) {}
+  std::string format() const override { return "json"; }
+
+  void get(const RangeResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header));
+    if (!r.kvs.empty()) o.raw("kvs", array(r.kvs, kv));
+    o.boolean("more", r.more).num("count", r.count);
+    out_ << o.str() << "\n";
+  }
+
+  void put(const PutResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header));
+    if (r.prev_kv) o.raw("prev_kv", kv(*r.prev_kv));
+    out_ << o.str() << "\n";
+  }
+
+  void del(const DeleteRangeResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header)).num("deleted", r.deleted);
+    if (!r.prev_kvs.empty()) o.raw("prev_kvs", array(r.prev_kvs, kv));
+    out_ << o.str() << "\n";
+  }
+
+  void member_list(const MemberListResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header));
+    if (!r.members.empty()) o.raw("members", array(r.members, member));
+    out_ << o.str() << "\n";
+  }
+
+  void member_add(const MemberAddResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header)).raw("member", member(r.member));
+    if (!r.members.empty()) o.raw("members", array(r.members, member));
+    out_ << o.str() << "\n";
+  }
+  void member_remove(uint64_t, const MemberChangeResponse& r) override { members(r); }
+  void member_update(uint64_t, const MemberChangeResponse& r) override { members(r); }
+  void member_promote(uint64_t, const MemberChangeResponse& r) override { members(r); }
+
+  // encoding/json of etcdserverpb.AlarmResponse: the AlarmType as its number.
+  void alarm(const AlarmResponse& r) override {
+    Object o;
+    if (r.header) o.raw("header", header(*r.header));
+    if (!r.alarms.empty()) {
+      o.raw("alarms", array(r.alarms, [](const AlarmMember& a) {
+              return Object()
+                  .unum("memberID", a.member_id)
+                  .num("alarm", alarm_type_number(a.alarm))
+                  .str();
+            }));
+    }
+    out_ << o.str() << "\n";
+  }
+
+  // clientv3/snapshot.Status, whose fields have no omitempty.
+  void db_status(const SnapshotStatus& s) override {
+    out_ << "{\"hash\":" << s.hash << ",\"revision\":" << s.revision
+         << ",\"totalKey\":" << s.total_key << ",\"totalSize\":" << s.total_size << "}\n";
+  }
+
+  void endpoint_status(const std::vector<EndpointStatus>& statuses) override {
+    out_ << array(statuses, [](const EndpointStatus& e) {
+      const StatusResponse& s = e.status;
+      std::string status = Object()
+                               .raw("header", header(s.header))
+                               .str("version", s.version)
+                               .num("dbSize", s.db_size)
+                               .unum("leader", s.leader)
+                               .unum("raftIndex", s.raft_index)
+                               .unum("raftTerm", s.raft_term)
+                               .unum("raftAppliedIndex", s.raft_applied_index)
+                               .strings("errors", s.errors)
+                               .num("dbSizeInUse", s.db_size_in_use)
+                               .boolean("isLearner", s.is_learner)
+                               .str();
+      return Object().raw("Endpoint", quote(e.endpoint)).raw("Status", status).str();
+    }) << "\n";
+  }
+
+  void members(const MemberChangeResponse& r) {
+    Object o;
+    o.raw("header", header(r.header));
+    if (!r.members.empty()) o.raw("members", array(r.members, member));
+    out_ << o.str() << "\n";
+  }
+
+  void endpoint_health(const std::vector<EndpointHealth>& results) override {
+    out_ << array(results, [](const EndpointHealth& h) {
+      return Object()
+          .raw("endpoint", quote(h.endpoint))
+          .raw("health", h.health ? "true" : "false")
+          .raw("took", quote(h.took))
+          .str("error", h.error)
+          .str();
+    }) << "\n";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> make_json_printer(std::ostream& out, std::ostream& err) {
+  return std::make_unique<JsonPrinter>(out, err);
+}
+
+}  // namespace etcdlab::cli

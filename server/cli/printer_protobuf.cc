@@ -1,0 +1,147 @@
+// -w protobuf, as etcdctl's printer_protobuf.go: the response's protobuf encoding (proto3,
+// fields in number order, zero values left out, the header always present), raw, with no
+// newline. The endpoint commands are "protobuf not supported as output format".
+#include "printer.h"
+
+namespace etcdlab::cli {
+namespace {
+
+class Message {
+ public:
+  Message& uint(int field, uint64_t v) {
+    if (v != 0) {
+      tag(field, 0);
+      varint(v);
+    }
+    return *this;
+  }
+  Message& sint(int field, int64_t v) { return uint(field, static_cast<uint64_t>(v)); }
+  Message& boolean(int field, bool v) { return uint(field, v ? 1 : 0); }
+  Message& bytes(int field, std::string_view v) {
+    if (!v.empty()) embedded(field, v);
+    return *this;
+  }
+  // A repeated string's element, or a present message: written even when empty.
+  Message& embedded(int field, std::string_view v) {
+    tag(field, 2);
+    varint(v.size());
+    data_ += v;
+    return *this;
+  }
+  const std::string& data() const { return data_; }
+
+ private:
+  void tag(int field, int wire_type) { varint(static_cast<uint64_t>(field << 3 | wire_type)); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      data_ += static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    data_ += static_cast<char>(v);
+  }
+  std::string data_;
+};
+
+std::string header(const ResponseHeader& h) {
+  return Message()
+      .uint(1, h.cluster_id)
+      .uint(2, h.member_id)
+      .sint(3, h.revision)
+      .uint(4, h.raft_term)
+      .data();
+}
+
+std::string kv(const KeyValue& k) {
+  return Message()
+      .bytes(1, k.key)
+      .sint(2, k.create_revision)
+      .sint(3, k.mod_revision)
+      .sint(4, k.version)
+      .bytes(5, k.value)
+      .sint(6, k.lease)
+      .data();
+}
+
+class ProtobufPrinter : public Printer {
+ public:
+  ProtobufPrinter(std::ostream& out, std::ostream& err) : Printer(out, err) {}
+  std::string format() const override { return "protobuf"; }
+
+  void get(const RangeResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header));
+    for (const KeyValue& k : r.kvs) m.embedded(2, kv(k));
+    m.boolean(3, r.more).sint(4, r.count);
+    print(m);
+  }
+
+  void put(const PutResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header));
+    if (r.prev_kv) m.embedded(2, kv(*r.prev_kv));
+    print(m);
+  }
+
+  void del(const DeleteRangeResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header)).sint(2, r.deleted);
+    for (const KeyValue& k : r.prev_kvs) m.embedded(3, kv(k));
+    print(m);
+  }
+
+  void member_list(const MemberListResponse& r) override { members(r.header, r.members, 2); }
+
+  void member_add(const MemberAddResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header)).embedded(2, member(r.member));
+    for (const Member& each : r.members) m.embedded(3, member(each));
+    print(m);
+  }
+  void member_remove(uint64_t, const MemberChangeResponse& r) override {
+    members(r.header, r.members, 2);
+  }
+  void member_update(uint64_t, const MemberChangeResponse& r) override {
+    members(r.header, r.members, 2);
+  }
+  void member_promote(uint64_t, const MemberChangeResponse& r) override {
+    members(r.header, r.members, 2);
+  }
+
+  void alarm(const AlarmResponse& r) override {
+    Message m;
+    if (r.header) m.embedded(1, header(*r.header));
+    for (const AlarmMember& a : r.alarms) {
+      m.embedded(2, Message()
+                        .uint(1, a.member_id)
+                        .uint(2, static_cast<uint64_t>(alarm_type_number(a.alarm)))
+                        .data());
+    }
+    print(m);
+  }
+
+ private:
+  static std::string member(const Member& member) {
+    Message e;
+    e.uint(1, member.id).bytes(2, member.name);
+    for (const auto& u : member.peer_urls) e.embedded(3, u);
+    for (const auto& u : member.client_urls) e.embedded(4, u);
+    e.boolean(5, member.is_learner);
+    return e.data();
+  }
+  // A response of a header and the members, the members at field `field`.
+  void members(const ResponseHeader& h, const std::vector<Member>& list, int field) {
+    Message m;
+    m.embedded(1, header(h));
+    for (const Member& each : list) m.embedded(field, member(each));
+    print(m);
+  }
+  void print(const Message& m) { out_ << m.data(); }
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> make_protobuf_printer(std::ostream& out, std::ostream& err) {
+  return std::make_unique<ProtobufPrinter>(out, err);
+}
+
+}  // namespace etcdlab::cli

@@ -1,0 +1,114 @@
+// -w simple (the default), as etcdctl's printer_simple.go: a key line and a value line per
+// key-value (raw bytes, or \x escapes with --hex), "OK" for a put, the deleted count for a
+// del, comma-separated rows for the member and endpoint commands, and the health lines on
+// stderr.
+#include <fmt/format.h>
+
+#include "go_format.h"
+#include "printer.h"
+
+namespace etcdlab::cli {
+namespace {
+
+// etcdctl's addHexPrefix(hex.EncodeToString(b)): "\x6b\x65\x79".
+std::string hex_escaped(const std::string& bytes) {
+  std::string out;
+  for (char c : bytes) out += fmt::format("\\x{:02x}", static_cast<uint8_t>(c));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& row) {
+  std::string out;
+  for (size_t i = 0; i < row.size(); ++i) out += (i ? ", " : "") + row[i];
+  return out;
+}
+
+class SimplePrinter : public Printer {
+ public:
+  SimplePrinter(bool hex, std::ostream& out, std::ostream& err) : Printer(out, err), hex_(hex) {}
+
+  std::string format() const override { return "simple"; }
+  void set_value_only() { value_only_ = true; }
+
+  void get(const RangeResponse& r) override {
+    for (const KeyValue& kv : r.kvs) print_kv(kv);
+  }
+
+  void put(const PutResponse& r) override {
+    out_ << "OK\n";
+    if (r.prev_kv) print_kv(*r.prev_kv);
+  }
+
+  void del(const DeleteRangeResponse& r) override {
+    out_ << r.deleted << "\n";
+    for (const KeyValue& kv : r.prev_kvs) print_kv(kv);
+  }
+
+  void member_list(const MemberListResponse& r) override {
+    for (const auto& row : member_list_rows(r).rows) out_ << join(row) << "\n";
+  }
+
+  void endpoint_status(const std::vector<EndpointStatus>& statuses) override {
+    for (const auto& row : endpoint_status_rows(statuses).rows) out_ << join(row) << "\n";
+  }
+
+  // fmt's "%16x": the id in hex, padded with spaces to 16.
+  void member_add(const MemberAddResponse& r) override {
+    out_ << fmt::format("Member {:16x} added to cluster {:16x}\n", r.member.id,
+                        r.header.cluster_id);
+  }
+  void member_remove(uint64_t id, const MemberChangeResponse& r) override {
+    out_ << fmt::format("Member {:16x} removed from cluster {:16x}\n", id, r.header.cluster_id);
+  }
+  void member_update(uint64_t id, const MemberChangeResponse& r) override {
+    out_ << fmt::format("Member {:16x} updated in cluster {:16x}\n", id, r.header.cluster_id);
+  }
+  void member_promote(uint64_t id, const MemberChangeResponse& r) override {
+    out_ << fmt::format("Member {:16x} promoted in cluster {:16x}\n", id, r.header.cluster_id);
+  }
+  // fmt's "%+v" of an *AlarmMember: its protobuf text, "memberID:N alarm:NOSPACE ".
+  void alarm(const AlarmResponse& r) override {
+    for (const AlarmMember& a : r.alarms) {
+      if (a.member_id != 0) out_ << "memberID:" << a.member_id << " ";
+      if (a.alarm != "NONE") out_ << "alarm:" << a.alarm << " ";
+      out_ << "\n";
+    }
+  }
+  void db_status(const SnapshotStatus& s) override {
+    for (const auto& row : db_status_rows(s).rows) out_ << join(row) << "\n";
+  }
+  void endpoint_health(const std::vector<EndpointHealth>& results) override {
+    for (const EndpointHealth& h : results) {
+      if (h.error.empty()) {
+        err_ << h.endpoint << " is healthy: successfully committed proposal: took = " << h.took
+             << "\n";
+      } else {
+        err_ << h.endpoint << " is unhealthy: failed to commit proposal: " << h.error << "\n";
+      }
+    }
+  }
+
+ private:
+  // etcdctl's printKV.
+  void print_kv(const KeyValue& kv) {
+    if (!value_only_) out_ << (hex_ ? hex_escaped(kv.key) : kv.key) << "\n";
+    out_ << (hex_ ? hex_escaped(kv.value) : kv.value) << "\n";
+  }
+
+  bool hex_;
+  bool value_only_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> make_simple_printer(bool hex, std::ostream& out, std::ostream& err) {
+  return std::make_unique<SimplePrinter>(hex, out, err);
+}
+
+bool set_value_only(Printer& p) {
+  auto* simple = dynamic_cast<SimplePrinter*>(&p);
+  if (simple) simple->set_value_only();
+  return simple != nullptr;
+}
+
+}  // namespace etcdlab::cli

@@ -1,0 +1,36 @@
+// The defaults of KvService's operations: a service that does not offer one answers 501, as a
+// gRPC server answers a method it does not implement.
+#include "service.h"
+
+#include "errors.h"
+
+namespace etcdlab::gateway {
+
+namespace {
+[[noreturn]] void unimplemented(const char* what) {
+  throw GatewayError(GrpcCode::kUnimplemented, std::string("etcdlab: ") + what + " is not served");
+}
+}  // namespace
+
+boost::asio::awaitable<HttpResponse> KvService::forward_to_leader(HttpRequest) {
+  unimplemented("forwarding to the leader");
+  co_return HttpResponse{};
+}
+
+boost::asio::awaitable<server::Member> KvService::change_member(MemberRequest) {
+  unimplemented("membership change");
+  co_return server::Member{};
+}
+
+boost::asio::awaitable<std::vector<server::Alarm>> KvService::change_alarm(bool, server::Alarm) {
+  unimplemented("alarm change");
+  co_return std::vector<server::Alarm>{};
+}
+
+void KvService::defragment() { unimplemented("defragment"); }
+
+void KvService::set_failpoints(const Failpoints&) { unimplemented("failpoints"); }
+
+std::unique_ptr<DbSnapshot> KvService::open_db_snapshot() { unimplemented("snapshot"); }
+
+}  // namespace etcdlab::gateway

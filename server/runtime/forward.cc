@@ -1,0 +1,59 @@
+#include "forward.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "../gateway/errors.h"
+
+namespace etcdlab::runtime {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+asio::awaitable<gateway::HttpResponse> forward_http(asio::io_context& io, std::string host,
+                                                    uint16_t port, gateway::HttpRequest request,
+                                                    std::chrono::milliseconds timeout) {
+  constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+  auto unreachable = [&](const std::string& why) {
+    return gateway::GatewayError(gateway::GrpcCode::kUnavailable,
+                                 fmt::format("etcdserver: leader at {}:{} unreachable: {}", host,
+                                             port, why));
+  };
+  beast::tcp_stream stream(io);
+  stream.expires_after(timeout);
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(host, ec), port);
+  if (ec) throw unreachable(ec.message());
+  auto [cec] = co_await stream.async_connect(endpoint, tuple);
+  if (cec) throw unreachable(cec.message());
+  http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
+  req.set(http::field::host, fmt::format("{}:{}", host, port));
+  req.set(http::field::content_type, "application/json");
+  req.body() = std::move(request.body);
+  req.prepare_payload();
+  auto [wec, wn] = co_await http::async_write(stream, req, tuple);
+  (void)wn;
+  if (wec) throw unreachable(wec.message());
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  auto [rec, rn] = co_await http::async_read(stream, buffer, res, tuple);
+  (void)rn;
+  if (rec) throw unreachable(rec.message());
+  gateway::HttpResponse out;
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  out.grpc_ok = out.status == 200;
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return out;
+}
+
+}  // namespace etcdlab::runtime
