@@ -26,9 +26,23 @@ std::string camel(std::string_view name) {
 // A field by its lowerCamel JSON name or its proto name; when a body has both, the lowerCamel
 // one wins, as in etcd's jsonpb.
 const json::value* find(const json::object& o, std::string_view name) {
-  std::string alias = camel(name);
-  if (alias != name) {
-    if (auto it = o.find(alias); it != o.end()) return &it->value();
+  // The camelCase alias only exists for names with an underscore; built on the stack, as this
+  // runs for every field of every request.
+  if (name.find('_') != std::string_view::npos && name.size() <= 64) {
+    char alias[64];
+    size_t n = 0;
+    bool upper = false;
+    for (char c : name) {
+      if (c == '_') {
+        upper = true;
+      } else {
+        alias[n++] = upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        upper = false;
+      }
+    }
+    if (auto it = o.find(std::string_view(alias, n)); it != o.end()) return &it->value();
+  } else if (name.find('_') != std::string_view::npos) {
+    if (auto it = o.find(camel(name)); it != o.end()) return &it->value();
   }
   if (auto it = o.find(name); it != o.end()) return &it->value();
   return nullptr;

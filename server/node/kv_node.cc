@@ -1,5 +1,6 @@
 #include "kv_node.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -72,6 +73,13 @@ struct KvNode::Impl {
   uint64_t last_snapshot = 0;
   std::set<uint64_t> pending_writes;
   std::map<uint64_t, std::optional<uint64_t>> pending_reads;  // id -> read index, once known
+  // Reads share confirmation rounds: every read that arrives before the next ready() joins the
+  // round the first of them opened (one raft read_index, one heartbeat round for all). A read
+  // that joins late is still served correctly: any write acknowledged before it arrived was in
+  // a Ready taken before the round opened (so within the round's index) or after it (which
+  // closed the round), and the heartbeat quorum that confirms the round is gathered after it.
+  std::map<uint64_t, std::vector<uint64_t>> rounds;  // round (its first read's id) -> reads
+  uint64_t open_round = 0;                           // 0: none open
   std::vector<std::pair<uint64_t, Result>> physical_waiting;
   std::vector<Completion> completions;
 };
@@ -108,14 +116,28 @@ void KvNode::forget(uint64_t id) {
 }
 
 uint64_t KvNode::read_index() {
-  uint64_t id = ++impl_->next_id;
-  impl_->raft->read_index(fmt::format("{}{}", kReadPrefix, id));
-  impl_->pending_reads.emplace(id, std::nullopt);
+  auto& r = *impl_;
+  uint64_t id = ++r.next_id;
+  if (r.open_round == 0) {
+    r.raft->read_index(fmt::format("{}{}", kReadPrefix, id));  // may throw: nothing recorded
+    r.open_round = id;
+    if (r.rounds.size() > 1024) {  // rounds never answered (a lost leadership): drop the dead
+      std::erase_if(r.rounds, [&](const auto& round) {
+        return std::none_of(round.second.begin(), round.second.end(),
+                            [&](uint64_t read) { return r.pending_reads.count(read) > 0; });
+      });
+    }
+  }
+  r.rounds[r.open_round].push_back(id);
+  r.pending_reads.emplace(id, std::nullopt);
   return id;
 }
 
 bool KvNode::has_ready() const { return impl_->raft->has_ready(); }
-Ready KvNode::ready() { return impl_->raft->ready(); }
+Ready KvNode::ready() {
+  impl_->open_round = 0;  // its read_index goes out with this Ready: later reads start anew
+  return impl_->raft->ready();
+}
 
 void KvNode::apply(const Ready& rd) {
   auto& r = *impl_;
@@ -154,9 +176,15 @@ void KvNode::apply(const Ready& rd) {
   compaction_step();
   for (const ReadState& rs : rd.read_states) {
     if (!rs.context.starts_with(kReadPrefix)) continue;
-    uint64_t id = std::stoull(rs.context.substr(kReadPrefix.size()));
-    auto it = r.pending_reads.find(id);
-    if (it != r.pending_reads.end() && !it->second) it->second = rs.index;
+    uint64_t round = std::stoull(rs.context.substr(kReadPrefix.size()));
+    auto members = r.rounds.find(round);
+    if (members == r.rounds.end()) continue;
+    for (uint64_t id : members->second) {
+      auto it = r.pending_reads.find(id);
+      if (it != r.pending_reads.end() && !it->second) it->second = rs.index;
+    }
+    if (round == r.open_round) r.open_round = 0;
+    r.rounds.erase(members);
   }
   r.finish_reads();
 }

@@ -190,7 +190,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     FrameKind kind;
     std::string payload;
-    if (co_await read_frame(*sock, kind, payload) && kind == FrameKind::kRemoved) {
+    FrameBuffer buffer;
+    if (co_await read_frame(*sock, buffer, kind, payload) && kind == FrameKind::kRemoved) {
       spdlog::warn("peer transport: member {:x} says this member was removed from the cluster",
                    peer);
       if (handlers.on_removed && !stopping) handlers.on_removed(peer);
@@ -286,12 +287,36 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- receiving
 
-  asio::awaitable<bool> read_frame(tcp::socket& s, FrameKind& kind, std::string& payload) {
-    char head[8];
-    auto [ec, n] = co_await asio::async_read(s, asio::buffer(head, 8), kTuple);
-    (void)n;
-    if (ec) co_return false;
-    Reader r(std::string_view(head, 8));
+  // Frames come off the socket through a buffer: what one read brings is often several frames
+  // (the appends a leader sent while this member was fsyncing), and all of them are stepped
+  // before the pump, which is posted, gets to run: they share one Ready and one fsync. Reading
+  // frame by frame from the socket would give each its own.
+  struct FrameBuffer {
+    std::string data;
+    size_t start = 0;  // the first byte not yet taken
+  };
+
+  // Until `need` bytes past `start` are buffered; false when the connection ends first.
+  asio::awaitable<bool> fill(tcp::socket& s, FrameBuffer& b, size_t need) {
+    while (b.data.size() - b.start < need) {
+      if (b.start > 0) {
+        b.data.erase(0, b.start);
+        b.start = 0;
+      }
+      size_t have = b.data.size();
+      size_t room = std::max<size_t>(need - have, 64 * 1024);
+      b.data.resize(have + room);
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(b.data.data() + have, room), kTuple);
+      b.data.resize(have + n);
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<bool> read_frame(tcp::socket& s, FrameBuffer& b, FrameKind& kind,
+                                   std::string& payload) {
+    if (!co_await fill(s, b, 8)) co_return false;
+    Reader r(std::string_view(b.data).substr(b.start, 8));
     uint32_t length = r.fixed32("frame length");
     uint32_t crc = r.fixed32("frame crc");
     if (length == 0 || length > options.max_frame_bytes) {
@@ -299,17 +324,16 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                    options.max_frame_bytes);
       co_return false;
     }
-    std::string body(length, '\0');
-    auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body), kTuple);
-    (void)bn;
-    if (bec) co_return false;
+    if (!co_await fill(s, b, 8 + size_t{length})) co_return false;
+    std::string_view body = std::string_view(b.data).substr(b.start + 8, length);
     if (crc32c(body) != crc) {
       spdlog::warn("peer transport: dropping a connection: frame checksum mismatch");
       co_return false;
     }
+    b.start += 8 + size_t{length};
     stats.bytes_received += 8 + length;
     kind = static_cast<FrameKind>(body[0]);
-    payload = body.substr(1);
+    payload.assign(body.substr(1));
     co_return true;
   }
 
@@ -321,7 +345,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       where = sock->remote_endpoint(ec).address().to_string();
       FrameKind kind;
       std::string payload;
-      if (!co_await read_frame(*sock, kind, payload)) {
+      FrameBuffer buffer;
+      if (!co_await read_frame(*sock, buffer, kind, payload)) {
         throw DecodeError("the connection did not start with a frame", 0);
       }
       if (kind == FrameKind::kMembersRequest) {
@@ -351,7 +376,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         throw DecodeError(fmt::format("member {:x} was removed from the cluster", from), 0);
       }
       while (!stopping) {
-        if (!co_await read_frame(*sock, kind, payload)) break;
+        if (!co_await read_frame(*sock, buffer, kind, payload)) break;
         stats.received_from[from] += payload.size() + 9;
         if (kind == FrameKind::kMessage) {
           Message m = decode_value<Message>(payload, "peer message");
@@ -370,7 +395,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
           std::ofstream out(path, std::ios::binary | std::ios::trunc);
           uint64_t got = 0;
           while (got < size) {
-            if (!co_await read_frame(*sock, kind, payload) || kind != FrameKind::kSnapshotChunk) {
+            if (!co_await read_frame(*sock, buffer, kind, payload) ||
+                kind != FrameKind::kSnapshotChunk) {
               throw DecodeError("snapshot stream cut short", got);
             }
             stats.received_from[from] += payload.size() + 9;

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -128,6 +129,21 @@ struct Server::Impl {
   std::unique_ptr<asio::steady_timer> removal_timer;
   uint64_t snapshot_outs = 0;  // seen in its own configuration (so a removal can be told apart
                             // from a new member that has not received its configuration yet)
+
+  // The WAL's fdatasync runs here, off the io thread, which meanwhile keeps reading requests
+  // and peer messages (they go into the next Ready: bigger batches, fewer fsyncs). One Ready is
+  // persisted at a time: the next is not taken until this one is finished (advance). Declared
+  // last, so it is joined before the storage it syncs is destroyed.
+  struct Persisting {
+    Ready rd;
+    bool leader = false;
+    Clock::time_point started;
+  };
+  bool persisting = false;
+  asio::thread_pool disk{1};
+  // The second half of a Ready, once it is durable: a follower's messages (an acknowledgement
+  // never precedes the fsync of what it vouches for), apply, advance.
+  void finish_ready(Ready& rd, bool leader);
 
   // Proposes with `propose` (retrying while there is no leader, up to the request timeout)
   // and waits for the completion.
@@ -487,7 +503,7 @@ void Server::Impl::deliver(server::Completion c) {
 
 void Server::Impl::pump() {
   try {
-    while (!stopping && node->has_ready()) {
+    while (!stopping && !persisting && node->has_ready()) {
       Ready rd = node->ready();
       if (rd.soft_state) {
         if (rd.soft_state->leader != lead) {
@@ -502,34 +518,34 @@ void Server::Impl::pump() {
       if (rd.snapshot) install_snapshot(*rd.snapshot);
       if (!rd.entries.empty()) storage->append(rd.entries);
       if (rd.hard_state) storage->set_hard_state(*rd.hard_state);
-      if (rd.must_sync) {
-        auto t = Clock::now();
-        storage->sync();
-        fsync_seconds->observe(seconds_since(t));
+      if (!rd.must_sync) {
+        finish_ready(rd, leader);
+        continue;
       }
-      if (!leader) send(rd.messages);
-      auto applied_at = Clock::now();
-      node->apply(rd);
-      if (!rd.committed_entries.empty()) {
-        // Applied on this member, as etcd counts them (every member counts every put).
-        const auto& sm = node->state_machine();
-        puts->inc(sm.puts_applied() - puts_counted);
-        deletes->inc(sm.deletes_applied() - deletes_counted);
-        puts_counted = sm.puts_applied();
-        deletes_counted = sm.deletes_applied();
-        double took = seconds_since(applied_at);
-        commit_seconds->observe(took);
-        if (took > 0.1) slow_applies->inc();  // etcd's warnApplyDuration
-      }
-      node->advance(rd);
-      for (auto& c : node->take_completions()) deliver(std::move(c));
-      if (!rd.committed_entries.empty() || rd.snapshot) {
-        update_peers();
-        check_removed();
-      }
-      if (node->wants_snapshot()) take_snapshot();
+      persisting = true;
+      auto job = std::make_shared<Persisting>(Persisting{std::move(rd), leader, Clock::now()});
+      asio::post(disk, [this, job] {
+        std::string error;
+        try {
+          storage->sync();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        asio::post(io, [this, job, error] {
+          if (!error.empty()) fatal("storage failure: " + error);
+          fsync_seconds->observe(seconds_since(job->started));
+          persisting = false;
+          try {
+            finish_ready(job->rd, job->leader);
+          } catch (const StorageError& e) {
+            fatal(std::string("storage failure: ") + e.what());
+          }
+          pump();
+        });
+      });
+      return;
     }
-    if (!stopping && node->compaction_pending()) {
+    if (!stopping && !persisting && node->compaction_pending()) {
       // One bounded step, then let requests in before the next (a posted pump).
       node->compaction_step();
       for (auto& c : node->take_completions()) deliver(std::move(c));
@@ -538,6 +554,30 @@ void Server::Impl::pump() {
   } catch (const StorageError& e) {
     fatal(std::string("storage failure: ") + e.what());
   }
+}
+
+void Server::Impl::finish_ready(Ready& rd, bool leader) {
+  if (!leader) send(rd.messages);
+  auto applied_at = Clock::now();
+  node->apply(rd);
+  if (!rd.committed_entries.empty()) {
+    // Applied on this member, as etcd counts them (every member counts every put).
+    const auto& sm = node->state_machine();
+    puts->inc(sm.puts_applied() - puts_counted);
+    deletes->inc(sm.deletes_applied() - deletes_counted);
+    puts_counted = sm.puts_applied();
+    deletes_counted = sm.deletes_applied();
+    double took = seconds_since(applied_at);
+    commit_seconds->observe(took);
+    if (took > 0.1) slow_applies->inc();  // etcd's warnApplyDuration
+  }
+  node->advance(rd);
+  for (auto& c : node->take_completions()) deliver(std::move(c));
+  if (!rd.committed_entries.empty() || rd.snapshot) {
+    update_peers();
+    check_removed();
+  }
+  if (node->wants_snapshot()) take_snapshot();
 }
 
 asio::awaitable<void> Server::Impl::tick_loop() {
