@@ -18,3 +18,6 @@ echo
 echo "\$ time build/bin/lab02-tests-reference   (the whole lab 2 suite, one process)"
 TIMEFORMAT='lab 2 suite (reference): %R s'
 time build/bin/lab02-tests-reference > /dev/null
+echo
+echo "etcdlab against etcd 3.4 (not run here: it takes minutes; see docs/performance.md):"
+echo "  bench/compare-etcd [--quick] [--memory]"

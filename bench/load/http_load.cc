@@ -1,0 +1,260 @@
+// The only file of the load generator that includes Beast (see http_load.h for the model).
+#include "http_load.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "request_source.h"
+
+namespace etcdlab::bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr uint64_t kBodyLimit = 64ULL << 20;
+
+struct Endpoint {
+  std::string host;  // "host:port", sent as the Host header
+  tcp::endpoint address;
+};
+
+std::vector<Endpoint> resolve(const std::vector<std::string>& endpoints) {
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  std::vector<Endpoint> out;
+  for (std::string e : endpoints) {
+    if (e.starts_with("http://")) e = e.substr(7);
+    while (!e.empty() && e.back() == '/') e.pop_back();
+    auto colon = e.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("endpoint without a port: " + e);
+    auto results = resolver.resolve(e.substr(0, colon), e.substr(colon + 1));
+    if (results.empty()) throw std::invalid_argument("endpoint does not resolve: " + e);
+    out.push_back({e, results.begin()->endpoint()});
+  }
+  return out;
+}
+
+// The message of a gateway error body ({"error":..,"message":"..","code":N}), or the start of
+// a body that is not one (routing errors are plain text).
+std::string error_message(std::string_view body) {
+  constexpr std::string_view kField = "\"message\":\"";
+  auto p = body.find(kField);
+  if (p == std::string_view::npos) {
+    std::string text(body.substr(0, 80));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+  }
+  std::string out;
+  for (size_t i = p + kField.size(); i < body.size() && body[i] != '"'; i++) {
+    if (body[i] == '\\' && i + 1 < body.size()) i++;
+    out += body[i];
+  }
+  return out;
+}
+
+// What every connection of the run shares.
+struct Run {
+  const LoadOptions& options;
+  std::vector<Endpoint> endpoints;
+  Clock::time_point start, measure_start, deadline;
+  bool by_total = false;
+  std::atomic<uint64_t> issued{0};  // measured requests handed out (--total)
+  std::atomic<bool> stop{false};
+};
+
+// One event loop and what its connections record.
+struct Loop {
+  Loop(const LoadOptions& o, uint32_t index) : source(o, index) {}
+  asio::io_context io{1};
+  RequestSource source;
+  LoadResult result;
+  Clock::time_point last_done{};
+  uint64_t slots = 0;
+  std::exception_ptr failure;
+};
+
+class Connection {
+ public:
+  Connection(Run& run, Loop& loop, const Endpoint& endpoint, uint32_t clients)
+      : run_(run), loop_(loop), endpoint_(endpoint), stream_(loop.io), ready_(clients, run.start) {}
+
+  asio::awaitable<void> drive() {
+    const auto& o = run_.options;
+    const auto timeout =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout));
+    asio::steady_timer pause(loop_.io);
+    for (size_t turn = 0; !run_.stop.load(std::memory_order_relaxed);
+         turn = (turn + 1) % ready_.size()) {
+      Clock::time_point due = ready_[turn];
+      if (o.rate > 0) {
+        auto slot = run_.start +
+                    std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(double(loop_.slots++) * o.threads / o.rate));
+        if (slot > Clock::now()) {
+          pause.expires_at(slot);
+          co_await pause.async_wait(kTuple);
+        }
+        due = std::max(due, slot);
+      }
+      bool measured = due >= run_.measure_start;
+      if (measured && !run_.by_total && due >= run_.deadline) break;
+      if (measured && run_.by_total &&
+          run_.issued.fetch_add(1, std::memory_order_relaxed) >= o.total) {
+        run_.stop = true;
+        break;
+      }
+      std::string failure = co_await exchange(timeout);
+      auto done = Clock::now();
+      ready_[turn] = done;
+      if (!connected_ && failure.starts_with("connect")) {
+        pause.expires_after(std::chrono::milliseconds(100));  // do not spin on a dead server
+        co_await pause.async_wait(kTuple);
+      }
+      if (!measured) continue;
+      loop_.last_done = std::max(loop_.last_done, done);
+      if (failure.empty()) {
+        loop_.result.ok++;
+        loop_.result.latency.record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(done - due).count()));
+      } else {
+        loop_.result.errors[failure]++;
+      }
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+ private:
+  // Sends one request and reads its answer; returns "" on success, else the error's kind.
+  asio::awaitable<std::string> exchange(Clock::duration timeout) {
+    if (!connected_) {
+      buffer_.clear();
+      stream_.expires_after(timeout);
+      auto [ec] = co_await stream_.async_connect(endpoint_.address, kTuple);
+      if (ec) co_return fail("connect", ec);
+      beast::error_code ignored;
+      stream_.socket().set_option(tcp::no_delay(true), ignored);
+      connected_ = true;
+    }
+    loop_.source.next(request_, endpoint_.host);
+    stream_.expires_after(timeout);
+    auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(request_), kTuple);
+    (void)wn;
+    if (wec) co_return fail("write", wec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kBodyLimit);
+    auto [rec, rn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
+    (void)rn;
+    if (rec) co_return fail("read", rec);
+    const auto& res = parser.get();
+    if (!res.keep_alive()) close();
+    std::string_view body = res.body();
+    if (res.result_int() != 200) {
+      co_return fmt::format("HTTP {}: {}", res.result_int(), error_message(body));
+    }
+    if (body.substr(0, 16).find("\"header\"") == std::string_view::npos) {
+      co_return "HTTP 200 without a response header";
+    }
+    co_return std::string();
+  }
+
+  std::string fail(const char* phase, const beast::error_code& ec) {
+    close();
+    if (ec == beast::error::timeout) {
+      return fmt::format("{}: timed out after {} s", phase, run_.options.timeout);
+    }
+    return fmt::format("{}: {}", phase, ec.message());
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    connected_ = false;
+  }
+
+  Run& run_;
+  Loop& loop_;
+  const Endpoint& endpoint_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string request_;
+  std::vector<Clock::time_point> ready_;  // per client of this connection: when it is due
+  bool connected_ = false;
+};
+
+}  // namespace
+
+LoadResult run_http_load(const LoadOptions& options) {
+  const LoadOptions& o = options;
+  if (o.clients == 0 || o.conns == 0 || o.threads == 0) {
+    throw std::invalid_argument("--clients, --conns and --threads must be at least 1");
+  }
+  if (o.endpoints.empty()) throw std::invalid_argument("no --endpoints");
+  validate_key_size(o);
+  Run run{o, resolve(o.endpoints), {}, {}, {}};
+  run.by_total = o.total > 0;
+  auto seconds = [](double s) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
+
+  std::vector<std::unique_ptr<Loop>> loops;
+  for (uint32_t i = 0; i < o.threads; i++) loops.push_back(std::make_unique<Loop>(o, i));
+  std::vector<std::unique_ptr<Connection>> conns;
+  uint32_t used = std::min(o.conns, o.clients);
+  for (uint32_t c = 0; c < used; c++) {
+    uint32_t clients = o.clients / o.conns + (c < o.clients % o.conns ? 1 : 0);
+    conns.push_back(std::make_unique<Connection>(run, *loops[c % o.threads],
+                                                 run.endpoints[c % run.endpoints.size()], clients));
+  }
+
+  run.start = Clock::now();
+  run.measure_start = run.start + seconds(o.warmup);
+  run.deadline = run.measure_start + seconds(o.duration > 0 ? o.duration : 10);
+  for (uint32_t c = 0; c < used; c++) {
+    Loop& loop = *loops[c % o.threads];
+    asio::co_spawn(loop.io, conns[c]->drive(), [&loop](std::exception_ptr e) {
+      if (e && !loop.failure) loop.failure = e;
+    });
+  }
+  std::vector<std::thread> threads;
+  for (auto& loop : loops) threads.emplace_back([&loop] { loop->io.run(); });
+  for (auto& t : threads) t.join();
+
+  LoadResult total;
+  for (auto& loop : loops) {
+    if (loop->failure) std::rethrow_exception(loop->failure);
+    loop->result.seconds =
+        loop->last_done > run.measure_start
+            ? std::chrono::duration<double>(loop->last_done - run.measure_start).count()
+            : 0;
+    total.merge(loop->result);
+  }
+  return total;
+}
+
+}  // namespace etcdlab::bench

@@ -1,0 +1,111 @@
+// `etcdlab-bench put|range|mixed`: the load generator's command line (see http_load.h for what
+// a run does and how it counts).
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../bench_command.h"
+#include "http_load.h"
+#include "load_options.h"
+#include "load_report.h"
+
+namespace etcdlab::bench {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
+  cmd->add_option("--endpoints", endpoints,
+                  "comma-separated host:port (connections spread over them)")
+      ->capture_default_str();
+  cmd->add_option("--conns", o.conns, "TCP connections (default: one per client)");
+  cmd->add_option("--clients", o.clients,
+                  "requests outstanding at once (one per connection at a time)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "event-loop threads of this tool")->capture_default_str();
+  auto* total = cmd->add_option("--total", o.total, "measured requests to send");
+  cmd->add_option("--duration", o.duration, "seconds to measure (default 10)")->excludes(total);
+  cmd->add_option("--warmup", o.warmup, "seconds of load before measuring")->capture_default_str();
+  cmd->add_option("--rate", o.rate, "requests/s over all clients (0: unlimited)")
+      ->capture_default_str();
+  cmd->add_option("--key-size", o.key_size, "key bytes")->capture_default_str();
+  cmd->add_option("--key-space", o.key_space, "distinct keys")->capture_default_str();
+  cmd->add_flag("--sequential-keys", o.sequential_keys, "keys in order (default: uniform random)");
+  cmd->add_option("--timeout", o.timeout, "seconds before a request counts as failed")
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed of the random key choice")->capture_default_str();
+  cmd->add_flag("--json", o.json, "print one JSON object");
+}
+
+void add_consistency_option(CLI::App* cmd, std::shared_ptr<std::string> consistency) {
+  cmd->add_option("--consistency", *consistency,
+                  "range reads: l (linearizable) or s (serializable)")
+      ->check(CLI::IsMember({"l", "s"}))
+      ->capture_default_str();
+}
+
+void add_val_size_option(CLI::App* cmd, LoadOptions& o) {
+  cmd->add_option("--val-size", o.val_size, "value bytes")->capture_default_str();
+}
+
+struct Command {
+  LoadOptions options;
+  std::string endpoints = "127.0.0.1:2379";
+  std::shared_ptr<std::string> consistency = std::make_shared<std::string>("l");
+};
+
+void run(Command& c) {
+  LoadOptions& o = c.options;
+  o.endpoints = split_commas(c.endpoints);
+  o.linearizable = *c.consistency == "l";
+  // Without pipelining a connection beyond the number of clients would carry nothing.
+  if (o.conns == 0 || o.conns > o.clients) o.conns = o.clients;
+  LoadResult result = run_http_load(o);
+  if (o.json) {
+    print_json(o, result);
+  } else {
+    print_text(o, result);
+  }
+}
+
+CLI::App* add_load(CLI::App& app, const char* name, const char* help, Workload w,
+                   std::shared_ptr<Command> c) {
+  c->options.workload = w;
+  CLI::App* cmd = app.add_subcommand(name, help);
+  add_common_options(cmd, c->options, c->endpoints);
+  cmd->callback([c] { run(*c); });
+  return cmd;
+}
+
+}  // namespace
+
+void add_load_commands(CLI::App& app) {
+  auto put = std::make_shared<Command>();
+  add_val_size_option(
+      add_load(app, "put", "load: puts through the v3 JSON gateway", Workload::kPut, put),
+      put->options);
+
+  auto range = std::make_shared<Command>();
+  add_consistency_option(add_load(app, "range", "load: single-key ranges through the gateway",
+                                  Workload::kRange, range),
+                         range->consistency);
+
+  auto mixed = std::make_shared<Command>();
+  CLI::App* cmd = add_load(app, "mixed", "load: ranges and puts, --read-ratio of them ranges",
+                           Workload::kMixed, mixed);
+  add_val_size_option(cmd, mixed->options);
+  add_consistency_option(cmd, mixed->consistency);
+  cmd->add_option("--read-ratio", mixed->options.read_ratio, "share of requests that are ranges")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+}
+
+}  // namespace etcdlab::bench

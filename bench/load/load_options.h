@@ -1,0 +1,34 @@
+#pragma once
+// What `etcdlab-bench put|range|mixed` is asked to do (filled from the command line).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace etcdlab::bench {
+
+enum class Workload { kPut, kRange, kMixed };
+
+struct LoadOptions {
+  Workload workload = Workload::kPut;
+  std::vector<std::string> endpoints = {"127.0.0.1:2379"};  // host:port; connection i uses
+                                                            // endpoint i % size
+  uint32_t conns = 0;                                       // TCP connections (0: one per client)
+  uint32_t clients = 1;  // requests outstanding at once, spread over the connections
+  uint32_t threads = 1;  // event-loop threads; connections are spread over them
+  uint64_t total = 0;    // measured requests to send (0: run for `duration`)
+  double duration = 0;   // seconds to measure (used when total == 0; 10 if both are 0)
+  double warmup = 0;     // seconds of load before measuring starts
+  double rate = 0;       // requests per second over all clients (0: as fast as answered)
+  uint32_t key_size = 8;
+  uint32_t val_size = 8;
+  uint64_t key_space = 1;  // keys are k in [0, key_space), each written as key_size bytes
+  bool sequential_keys = false;
+  bool linearizable = true;  // range reads: linearizable, else serializable
+  double read_ratio = 0.5;   // mixed: share of requests that are ranges
+  double timeout = 10;       // seconds a request may take before it counts as an error
+  uint64_t seed = 1;
+  bool json = false;
+};
+
+}  // namespace etcdlab::bench

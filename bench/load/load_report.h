@@ -1,0 +1,29 @@
+#pragma once
+// The outcome of a load run and how it is printed: as text (throughput, a latency histogram by
+// powers of two, percentiles, errors by kind, in the manner of etcd's `benchmark` tool) or as
+// one JSON object for scripts (bench/compare-etcd).
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "histogram.h"
+#include "load_options.h"
+
+namespace etcdlab::bench {
+
+struct LoadResult {
+  LatencyHistogram latency;  // successful requests only, in nanoseconds
+  uint64_t ok = 0;
+  std::map<std::string, uint64_t> errors;  // kind ("HTTP 503: <message>", "read: <reason>")
+  double seconds = 0;  // measured wall time: end of warmup to the last measured answer
+
+  void merge(const LoadResult& other);
+  [[nodiscard]] uint64_t error_count() const;
+  [[nodiscard]] double ops_per_second() const { return seconds > 0 ? double(ok) / seconds : 0; }
+};
+
+void print_text(const LoadOptions& options, const LoadResult& result);
+void print_json(const LoadOptions& options, const LoadResult& result);
+
+}  // namespace etcdlab::bench

@@ -1,0 +1,95 @@
+#include "request_source.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+
+namespace etcdlab::bench {
+
+void append_base64(std::string& out, std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  auto at = [&](size_t j) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[j])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t n = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
+    out += kAlphabet[n >> 18];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t n = at(i) << 16 | (rest == 2 ? at(i + 1) << 8 : 0);
+    out += kAlphabet[n >> 18];
+    out += kAlphabet[(n >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+}
+
+std::string RequestSource::key_bytes(uint64_t k, uint32_t key_size) {
+  std::string digits = fmt::format("{}", k);
+  if (digits.size() >= key_size) return digits.substr(digits.size() - key_size);
+  return std::string(key_size - digits.size(), '0') + digits;
+}
+
+void validate_key_size(const LoadOptions& o) {
+  if (o.key_size == 0) throw std::invalid_argument("--key-size must be at least 1");
+  if (o.key_space == 0) throw std::invalid_argument("--key-space must be at least 1");
+  size_t digits = fmt::format("{}", o.key_space - 1).size();
+  if (digits > o.key_size) {
+    throw std::invalid_argument(
+        fmt::format("--key-size {} is too small for --key-space {} (keys need {} digits)",
+                    o.key_size, o.key_space, digits));
+  }
+}
+
+RequestSource::RequestSource(const LoadOptions& options, uint32_t stream)
+    : options_(options),
+      rng_(options.seed * 0x9E3779B97F4A7C15ULL + stream),
+      sequence_(options.key_space / std::max<uint32_t>(options.threads, 1) * stream) {
+  // A value of val_size bytes that is not all one byte (a store could compress that).
+  std::string value(options.val_size, 'v');
+  for (size_t i = 0; i < value.size(); i++) value[i] = static_cast<char>('a' + (i * 7) % 26);
+  append_base64(value_b64_, value);
+}
+
+uint64_t RequestSource::next_key() {
+  if (options_.sequential_keys) return sequence_++ % options_.key_space;
+  return rng_.uniform(0, options_.key_space - 1);
+}
+
+void RequestSource::next(std::string& out, std::string_view host) {
+  bool read = options_.workload == Workload::kRange ||
+              (options_.workload == Workload::kMixed && rng_.chance(options_.read_ratio));
+  key_.clear();
+  append_base64(key_, key_bytes(next_key(), options_.key_size));
+  // Body: {"key":"<b64>","value":"<b64>"} or {"key":"<b64>"[,"serializable":true]}.
+  size_t body_size =
+      10 + key_.size() + (read ? (options_.linearizable ? 0 : 20) : 11 + value_b64_.size());
+  out.clear();
+  out += read ? "POST /v3/kv/range HTTP/1.1\r\nHost: " : "POST /v3/kv/put HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\nContent-Type: application/json\r\nContent-Length: ";
+  fmt::format_to(std::back_inserter(out), "{}", body_size);
+  out += "\r\n\r\n";
+  size_t body_start = out.size();
+  out += "{\"key\":\"";
+  out += key_;
+  if (!read) {
+    out += "\",\"value\":\"";
+    out += value_b64_;
+    out += "\"}";
+  } else if (!options_.linearizable) {
+    out += "\",\"serializable\":true}";
+  } else {
+    out += "\"}";
+  }
+  if (out.size() - body_start != body_size) {
+    throw std::logic_error("request_source: body length miscounted");
+  }
+}
+
+}  // namespace etcdlab::bench

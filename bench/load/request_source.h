@@ -1,0 +1,44 @@
+#pragma once
+// The requests a load run sends, as ready-to-write HTTP/1.1 bytes. The JSON bodies are
+// preformatted: fixed text around the base64 of the key (and, for puts, a value encoded once),
+// so the hot path formats no JSON. One source per event-loop thread (not thread-safe).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "etcdlab/random.h"
+#include "load_options.h"
+
+namespace etcdlab::bench {
+
+// Appends the standard base64 (with padding) of `bytes` to `out`.
+void append_base64(std::string& out, std::string_view bytes);
+
+class RequestSource {
+ public:
+  // `stream` tells sources of different threads apart: it seeds the key choice and offsets
+  // sequential keys so threads do not write the same keys in lockstep.
+  RequestSource(const LoadOptions& options, uint32_t stream);
+
+  // Writes the next request for `host` (the Host header) into `out` (replacing its content).
+  void next(std::string& out, std::string_view host);
+
+  // The key with index k as key_size bytes: k in decimal, zero-padded on the left (a key_size
+  // too small for the key space is rejected by validate_key_size).
+  static std::string key_bytes(uint64_t k, uint32_t key_size);
+
+ private:
+  uint64_t next_key();
+
+  const LoadOptions& options_;
+  Rng rng_;
+  uint64_t sequence_;
+  std::string value_b64_;
+  std::string key_;
+};
+
+// Throws std::invalid_argument when key_size cannot hold every key of the key space.
+void validate_key_size(const LoadOptions& options);
+
+}  // namespace etcdlab::bench
