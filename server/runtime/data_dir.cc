@@ -201,27 +201,35 @@ RestoreResult restore_snapshot(const RestoreOptions& o) {
     throw std::invalid_argument(fmt::format("data-dir \"{}\" exists", result.data_dir));
   }
 
-  DataDir dir(result.data_dir);
-  PosixFileSystem fs;
-  fs.create_dirs(dir.member());
-  extract_db(o.snapshot_path, dir.db(), o.skip_hash_check);
-  mvcc::StoreOptions so;
-  so.path = dir.db();
-  auto store = mvcc::KvStore::open(so);
-  result.revision = store->revision();
-  // The new cluster's log starts after a Raft snapshot at least as far as the store's
-  // consistent index, so the store never skips one of the new cluster's entries.
-  result.index = std::max<uint64_t>({store->consistent_index(), members.size(), 1});
-  server::KvStateMachine sm(std::move(store), members);
-  auto storage = WalStorage::open(fs, dir.raft());
-  ConfState conf;
-  conf.voters = ids;
-  auto w = storage->begin_snapshot(SnapshotMeta{result.index, 1, conf});
-  sm.write_snapshot([&](std::string_view chunk) { w->write(chunk); });
-  w->commit();
-  storage->set_hard_state(HardState{1, kNoNode, result.index});
-  storage->sync();
-  write_cluster_file(fs, dir.cluster_file(), {result.cluster, result.member});
+  // Built in place, and removed again if anything fails: a failed restore leaves nothing
+  // behind that a retry would refuse as "exists".
+  try {
+    DataDir dir(result.data_dir);
+    PosixFileSystem fs;
+    fs.create_dirs(dir.member());
+    extract_db(o.snapshot_path, dir.db(), o.skip_hash_check);
+    mvcc::StoreOptions so;
+    so.path = dir.db();
+    auto store = mvcc::KvStore::open(so);
+    result.revision = store->revision();
+    // The new cluster's log starts after a Raft snapshot at least as far as the store's
+    // consistent index, so the store never skips one of the new cluster's entries.
+    result.index = std::max<uint64_t>({store->consistent_index(), members.size(), 1});
+    server::KvStateMachine sm(std::move(store), members);
+    auto storage = WalStorage::open(fs, dir.raft());
+    ConfState conf;
+    conf.voters = ids;
+    auto w = storage->begin_snapshot(SnapshotMeta{result.index, 1, conf});
+    sm.write_snapshot([&](std::string_view chunk) { w->write(chunk); });
+    w->commit();
+    storage->set_hard_state(HardState{1, kNoNode, result.index});
+    storage->sync();
+    write_cluster_file(fs, dir.cluster_file(), {result.cluster, result.member});
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove_all(result.data_dir, ec);
+    throw;
+  }
   return result;
 }
 
