@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 
 namespace etcdlab::bench {
@@ -19,34 +21,9 @@ const char* workload_name(Workload w) {
   return "?";
 }
 
+// A JSON string literal (quoted and escaped by Boost.JSON).
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
 }
 
 double ms(uint64_t nanos) {

@@ -27,53 +27,80 @@ struct Unreachable {};  // not connected: the request was not sent
 struct TimedOut {};     // the deadline passed while waiting for the answer
 using Attempt = std::variant<Answer, Unreachable, TimedOut>;
 
-// One try: connect (within the dial timeout and the deadline), send, read the answer. Beast's
-// timeouts apply to asynchronous operations only, so each step is one run of the io_context.
-Attempt attempt(const std::string& endpoint, const std::string& path, const std::string& body,
-                std::chrono::nanoseconds dial_timeout, Deadline deadline) {
-  std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return Unreachable{};
-  std::string host(parsed->host());
-  std::string port = parsed->has_port() ? std::string(parsed->port()) : "2379";
+// A connection to one endpoint, made and used step by step: Beast's timeouts apply to
+// asynchronous operations only, so each step is one run of the io_context.
+struct Connection {
+  enum class Dial { kOk, kUnreachable, kTimedOut };
+
   asio::io_context io;
+  beast::tcp_stream stream{io};
+  std::string host;
   beast::error_code ec;
-  auto run = [&] {
+
+  void run() {
     io.run();
     io.restart();
-  };
-  tcp::resolver resolver(io);
-  auto addresses = resolver.resolve(host, port, ec);
-  if (ec) return Unreachable{};
+  }
 
-  beast::tcp_stream stream(io);
-  auto now = Clock::now();
-  if (now >= deadline) return TimedOut{};
-  stream.expires_after(std::min<Clock::duration>(
-      std::chrono::duration_cast<Clock::duration>(dial_timeout), deadline - now));
-  stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-  run();
-  if (ec) return Clock::now() >= deadline ? Attempt{TimedOut{}} : Attempt{Unreachable{}};
+  // Connects within the dial timeout and the deadline.
+  Dial dial(const std::string& endpoint, std::chrono::nanoseconds dial_timeout,
+            Deadline deadline) {
+    std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) return Dial::kUnreachable;
+    host = std::string(parsed->host());
+    std::string port = parsed->has_port() ? std::string(parsed->port()) : "2379";
+    tcp::resolver resolver(io);
+    auto addresses = resolver.resolve(host, port, ec);
+    if (ec) return Dial::kUnreachable;
+    auto now = Clock::now();
+    if (now >= deadline) return Dial::kTimedOut;
+    stream.expires_after(std::min<Clock::duration>(
+        std::chrono::duration_cast<Clock::duration>(dial_timeout), deadline - now));
+    stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    run();
+    if (!ec) return Dial::kOk;
+    return Clock::now() >= deadline ? Dial::kTimedOut : Dial::kUnreachable;
+  }
 
-  http::request<http::string_body> req{http::verb::post, path, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::content_type, "application/json");
-  req.body() = body;
-  req.prepare_payload();
+  // Sends a POST of `body` to `path`; false (ec set) if it could not be written in time.
+  bool post(const std::string& path, const std::string& body, Deadline deadline) {
+    http::request<http::string_body> req{http::verb::post, path, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    stream.expires_at(deadline);
+    http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
+    run();
+    return !ec;
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+};
+
+// One try: connect, send, read the answer.
+Attempt attempt(const std::string& endpoint, const std::string& path, const std::string& body,
+                std::chrono::nanoseconds dial_timeout, Deadline deadline) {
+  Connection c;
+  switch (c.dial(endpoint, dial_timeout, deadline)) {
+    case Connection::Dial::kOk: break;
+    case Connection::Dial::kUnreachable: return Unreachable{};
+    case Connection::Dial::kTimedOut: return TimedOut{};
+  }
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ULL << 32);
-  stream.expires_at(deadline);
-  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
-  run();
-  if (!ec) {
-    http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-    run();
+  if (c.post(path, body, deadline)) {
+    http::async_read(c.stream, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    c.run();
   }
-  if (ec == beast::error::timeout) return TimedOut{};
-  if (ec) throw EtcdError(ec.message());
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  if (c.ec == beast::error::timeout) return TimedOut{};
+  if (c.ec) throw EtcdError(c.ec.message());
+  c.close();
   return Answer{static_cast<int>(parser.get().result_int()), parser.get().body()};
 }
 
@@ -96,55 +123,36 @@ json::object decode(const std::string& endpoint, const Answer& a) {
 void Client::stream_at(const std::string& endpoint, const std::string& path,
                        const json::object& body, Deadline deadline,
                        const std::function<void(std::string_view)>& sink) const {
-  std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) throw EtcdError("bad endpoint " + endpoint);
-  std::string host(parsed->host());
-  std::string port = parsed->has_port() ? std::string(parsed->port()) : "2379";
-  asio::io_context io;
-  beast::error_code ec;
-  auto run = [&] {
-    io.run();
-    io.restart();
+  Connection c;
+  switch (c.dial(endpoint, dial_timeout_, deadline)) {
+    case Connection::Dial::kOk: break;
+    case Connection::Dial::kUnreachable:
+      throw EtcdError(c.ec ? c.ec.message() : "bad endpoint " + endpoint);
+    case Connection::Dial::kTimedOut: throw EtcdError(kDeadlineExceeded);
+  }
+  auto fail = [&] {
+    throw EtcdError(c.ec == beast::error::timeout ? std::string(kDeadlineExceeded)
+                                                  : c.ec.message());
   };
-  auto fail = [&](const beast::error_code& e) {
-    throw EtcdError(e == beast::error::timeout ? std::string(kDeadlineExceeded) : e.message());
-  };
-  tcp::resolver resolver(io);
-  auto addresses = resolver.resolve(host, port, ec);
-  if (ec) fail(ec);
-  beast::tcp_stream stream(io);
-  stream.expires_at(std::min(deadline, Clock::now() + dial_timeout_));
-  stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-  run();
-  if (ec) fail(ec);
-
-  http::request<http::string_body> req{http::verb::post, path, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::content_type, "application/json");
-  req.body() = json::serialize(body);
-  req.prepare_payload();
-  stream.expires_at(deadline);
-  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
-  run();
-  if (ec) fail(ec);
+  if (!c.post(path, json::serialize(body), deadline)) fail();
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);  // a database: as large as it is
-  http::async_read_header(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-  run();
-  if (ec) fail(ec);
+  http::async_read_header(c.stream, buffer, parser,
+                          [&](beast::error_code e, size_t) { c.ec = e; });
+  c.run();
+  if (c.ec) fail();
   const bool ok = parser.get().result() == http::status::ok;
   std::string error_body;
   std::vector<char> piece(64 * 1024);
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
-    http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-    run();
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) fail(ec);
+    http::async_read(c.stream, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    c.run();
+    if (c.ec == http::error::need_buffer) c.ec = {};
+    if (c.ec) fail();
     std::string_view got(piece.data(), piece.size() - parser.get().body().size);
     if (ok) {
       sink(got);
@@ -153,8 +161,7 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
     }
   }
   if (!ok) decode(endpoint, Answer{static_cast<int>(parser.get().result_int()), error_body});
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  c.close();
 }
 
 Client::Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout)
