@@ -34,8 +34,7 @@ uint64_t body_limit(uint64_t max_request_bytes) {
   return (max_request_bytes + kGrpcOverheadBytes) / 3 * 4 + 64 * 1024;
 }
 
-http::response<http::string_body> to_beast(const HttpResponse& r, unsigned version,
-                                           bool keep_alive) {
+http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "etcdlab");
   res.set(http::field::content_type, r.content_type);
@@ -44,7 +43,7 @@ http::response<http::string_body> to_beast(const HttpResponse& r, unsigned versi
   res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
   res.set(http::field::access_control_allow_headers, "accept, content-type, authorization");
   res.keep_alive(keep_alive);
-  res.body() = r.body;
+  res.body() = std::move(r.body);
   res.prepare_payload();
   return res;
 }
@@ -93,7 +92,7 @@ struct HttpServer::Impl {
         }
         continue;
       }
-      auto res = to_beast(answer, req.version(), keep_alive);
+      auto res = to_beast(std::move(answer), req.version(), keep_alive);
       stream->expires_after(std::chrono::seconds(30));
       auto [wec, wn] = co_await http::async_write(*stream, res, kTuple);
       (void)wn;

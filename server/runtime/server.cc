@@ -102,6 +102,7 @@ struct Server::Impl {
   bool published = false;
   Role role = Role::kFollower;
   NodeId lead = kNoNode;
+  uint64_t term = 0;  // the Raft term as of the last Ready (0: none yet)
   uint64_t puts_counted = 0;     // of the state machine's puts_applied(), in the metric
   uint64_t deletes_counted = 0;
   std::map<uint64_t, std::shared_ptr<Waiter>> waiters;
@@ -513,6 +514,7 @@ void Server::Impl::pump() {
         role = rd.soft_state->role;
         lead = rd.soft_state->leader;
       }
+      if (rd.hard_state) term = rd.hard_state->term;
       bool leader = role == Role::kLeader;
       if (leader) send(rd.messages);  // a leader may send while its own write is in flight
       if (rd.snapshot) install_snapshot(*rd.snapshot);
@@ -1000,7 +1002,10 @@ gateway::Failpoints Server::failpoints() const {
 const mvcc::KvStore& Server::store() const { return impl_->node->store(); }
 uint64_t Server::cluster_id() const { return impl_->cluster; }
 uint64_t Server::member_id() const { return impl_->id; }
-uint64_t Server::raft_term() const { return impl_->node->status().hard_state.term; }
+uint64_t Server::raft_term() const {
+  // Every response header carries it: the term of the last Ready, not a whole status().
+  return impl_->term != 0 ? impl_->term : impl_->node->status().hard_state.term;
+}
 std::vector<server::Member> Server::members() const { return impl_->node->members(); }
 bool Server::healthy() const { return impl_->lead != kNoNode && impl_->node->alarms().empty(); }
 uint64_t Server::max_request_bytes() const { return impl_->config.max_request_bytes; }
