@@ -360,3 +360,22 @@ class Client:
             if time.monotonic() > deadline:
                 return None
             time.sleep(every)
+
+
+def recorded_put(client: "Client", who: Any, key: str, value: str):
+    """One put, timed and classified for the checkers: an ``Operation`` that is ``ok`` (with
+    the revision), ``failed`` (surely not applied) or ``unknown`` (it may have applied: the
+    caller must go on under a new client id, as a Jepsen process does, since an unknown
+    operation never returns)."""
+    from .checkers import Operation
+    call = time.monotonic()
+    try:
+        rev = client.put(key, value)["header"]["revision"]
+        outcome, ret = "ok", time.monotonic()
+    except EtcdError as e:
+        rev, ret = None, None
+        outcome = "unknown" if e.indeterminate else "failed"
+        if outcome == "failed":
+            ret = time.monotonic()
+    return Operation(client=who, kind="put", input={"key": key, "value": value},
+                     output={"revision": rev}, call=call, ret=ret, outcome=outcome)

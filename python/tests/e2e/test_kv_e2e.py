@@ -5,7 +5,7 @@ import threading
 import time
 
 from etcdlab import checkers
-from etcdlab.client import Client, EtcdError
+from etcdlab.client import EtcdError, recorded_put
 
 
 def test_kv_through_every_member(cluster):
@@ -56,21 +56,10 @@ def _writer(client, name, stop, history, lock):
     does after an indeterminate operation); one that surely failed is recorded as failed."""
     n, incarnation, who = 0, 0, name
     while not stop.is_set():
-        key = f"load/{n % 10}"
-        value = f"{name}-{n}"
-        call = time.monotonic()
-        try:
-            rev = client.put(key, value)["header"]["revision"]
-            outcome, ret = "ok", time.monotonic()
-        except EtcdError as e:
-            rev, ret = None, None
-            outcome = "unknown" if e.indeterminate else "failed"
-            if outcome == "failed":
-                ret = time.monotonic()
+        op = recorded_put(client, who, f"load/{n % 10}", f"{name}-{n}")
         with lock:
-            history.append(dict(client=who, kind="put", input={"key": key, "value": value},
-                                output={"revision": rev}, call=call, ret=ret, outcome=outcome))
-        if outcome == "unknown":
+            history.append(op)
+        if op.outcome == "unknown":
             incarnation += 1
             who = f"{name}.{incarnation}"
         n += 1
@@ -100,13 +89,13 @@ def test_kill_the_leader_under_load_loses_no_acknowledged_write(cluster):
     stop.set()
     for t in threads:
         t.join()
-    acked = [op for op in history if op["outcome"] == "ok"]
+    acked = [op for op in history if op.outcome == "ok"]
     assert len(acked) > 20, "writes went through before and after the kill"
     reader = cluster.client()
     # Every acknowledged write is in the store's history at its revision.
     for op in acked:
-        key, value = op["input"]["key"], op["input"]["value"]
-        got = reader.get(key, revision=op["output"]["revision"])
+        key, value = op.input["key"], op.input["value"]
+        got = reader.get(key, revision=op.output["revision"])
         assert got["kvs"][0]["value"] == value.encode(), f"acknowledged {op} is missing"
     # Every member converges to the same state.
     cluster.wait_healthy(old)
@@ -118,10 +107,7 @@ def test_kill_the_leader_under_load_loses_no_acknowledged_write(cluster):
         hashes.add(ci.hash(cluster.endpoint(i)))
     assert len(hashes) == 1, "every member's hash is equal at the end"
     # The history of puts with their revisions is linearizable (revisions witness the order).
-    ops = [checkers.Operation(client=o["client"], kind="put", input=o["input"],
-                              output=o["output"], call=o["call"], ret=o["ret"],
-                              outcome=o["outcome"]) for o in history]
-    result = checkers.check_revisions(ops)
+    result = checkers.check_revisions(history)
     assert result.verdict == "ok", result.explain()
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from etcdlab import checkers
-from etcdlab.client import Client, EtcdError
+from etcdlab.client import Client, EtcdError, recorded_put
 from etcdlab.local import LocalCluster, find_binary
 
 LONG = os.environ.get("ETCDLAB_LONG") == "1"
@@ -36,24 +36,15 @@ class Load:
         n, incarnation, who = 0, 0, name
         while not self.stop_flag.is_set():
             client = Client(self.cluster.endpoints, timeout=8)
-            key, value = f"{prefix}{n % 7}", f"{name}-{n}"
-            call = time.monotonic()
             try:
-                rev = client.put(key, value)["header"]["revision"]
-                outcome, ret = "ok", time.monotonic()
-            except EtcdError as e:
-                rev, ret = None, None
-                outcome = "unknown" if e.indeterminate else "failed"
-                if outcome == "failed":
-                    ret = time.monotonic()
-                    time.sleep(0.05)
+                op = recorded_put(client, who, f"{prefix}{n % 7}", f"{name}-{n}")
             finally:
                 client.close()
+            if op.outcome == "failed":
+                time.sleep(0.05)
             with self.lock:
-                self.history.append(checkers.Operation(
-                    client=who, kind="put", input={"key": key, "value": value},
-                    output={"revision": rev}, call=call, ret=ret, outcome=outcome))
-            if outcome == "unknown":
+                self.history.append(op)
+            if op.outcome == "unknown":
                 incarnation += 1
                 who = f"{name}.{incarnation}"
             n += 1
