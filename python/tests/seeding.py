@@ -4,9 +4,9 @@ import os
 import pathlib
 
 
-def seeds(count, default_start=1):
+def seeds(count, default_start=1, default=None):
     """The seeds a randomized test runs: ETCDLAB_SEED, else `count` seeds from
-    ETCDLAB_SEED_BASE (default: 1, 2, ...)."""
+    ETCDLAB_SEED_BASE, else `default` (a list) or default_start, default_start + 1, ..."""
     one = os.environ.get("ETCDLAB_SEED")
     if one:
         return [int(one)]
@@ -15,6 +15,8 @@ def seeds(count, default_start=1):
         import random
         rng = random.Random(int(base))
         return [rng.randrange(1, 10**9) for _ in range(count)]
+    if default is not None:
+        return list(default)
     return list(range(default_start, default_start + count))
 
 
