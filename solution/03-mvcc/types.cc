@@ -1,6 +1,5 @@
-// The key-range rules (types.h) and etcd's error messages (errors.h).
+// The key-range rules (types.h).
 #include "etcdlab/mvcc/types.h"
-#include "etcdlab/mvcc/errors.h"
 
 namespace etcdlab::mvcc {
 
@@ -23,25 +22,5 @@ std::string prefix_end(std::string_view prefix) {
   }
   return std::string(1, '\0');  // no upper bound: every key from the prefix on
 }
-
-const char* message_of(MvccError::Code code) {
-  switch (code) {
-    case MvccError::Code::kEmptyKey:
-      return "etcdserver: key is not provided";
-    case MvccError::Code::kCompacted:
-      return "etcdserver: mvcc: required revision has been compacted";
-    case MvccError::Code::kFutureRevision:
-      return "etcdserver: mvcc: required revision is a future revision";
-    case MvccError::Code::kKeyNotFound:
-      return "etcdserver: key not found";
-    case MvccError::Code::kValueProvided:
-      return "etcdserver: value is provided";
-    case MvccError::Code::kLeaseProvided:
-      return "etcdserver: lease is provided";
-  }
-  return "etcdserver: unknown mvcc error";
-}
-
-MvccError::MvccError(Code code) : std::runtime_error(message_of(code)), code_(code) {}
 
 }  // namespace etcdlab::mvcc

@@ -25,7 +25,25 @@ class MvccError : public std::runtime_error {
   Code code_;
 };
 
-// etcd's message for a code.
-const char* message_of(MvccError::Code code);
+// etcd's message for a code. (Here, not in the lab: the messages are the API, not the work.)
+inline const char* message_of(MvccError::Code code) {
+  switch (code) {
+    case MvccError::Code::kEmptyKey:
+      return "etcdserver: key is not provided";
+    case MvccError::Code::kCompacted:
+      return "etcdserver: mvcc: required revision has been compacted";
+    case MvccError::Code::kFutureRevision:
+      return "etcdserver: mvcc: required revision is a future revision";
+    case MvccError::Code::kKeyNotFound:
+      return "etcdserver: key not found";
+    case MvccError::Code::kValueProvided:
+      return "etcdserver: value is provided";
+    case MvccError::Code::kLeaseProvided:
+      return "etcdserver: lease is provided";
+  }
+  return "etcdserver: unknown mvcc error";
+}
+
+inline MvccError::MvccError(Code code) : std::runtime_error(message_of(code)), code_(code) {}
 
 }  // namespace etcdlab::mvcc
