@@ -1,7 +1,6 @@
 #include "sim_kv_app.h"
 
 #include <algorithm>
-#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -63,34 +62,26 @@ class SimKvApp final : public sim::SimApp {
       return {};
     }
     auto [id, request] = decode_request(payload);
-    if (!seen_.insert(id).second) return {};  // a retry of a write already applied
+    if (!ledger_.first_time(id)) return {};  // a retry of a write already applied
     auto applied = sm_.apply({Entry{index, 0, EntryType::kNormal, std::string(payload)}}, nullptr);
     while (sm_.compaction_pending() && !sm_.compaction_step()) {
     }
     if (applied.empty()) return {};
-    count_++;
-    hash_ = sim::hash_bytes(payload, hash_ ^ static_cast<uint64_t>(applied[0].result.revision));
+    ledger_.record(payload, static_cast<uint64_t>(applied[0].result.revision));
     return {id, encode_write_output(applied[0].result)};
   }
 
   std::string snapshot() override {
     std::string out;
     Writer w(out);
-    w.u64(count_);
-    w.u64(hash_);
-    w.u64(seen_.size());
-    for (uint64_t id : seen_) w.u64(id);  // a std::set: deterministic order
+    ledger_.write(w);
     sm_.write_snapshot([&](std::string_view chunk) { out.append(chunk); });
     return out;
   }
 
   void restore(std::string_view payload) override {
     Reader r(payload);
-    count_ = r.u64("count");
-    hash_ = r.u64("hash");
-    uint64_t n = r.count("ids", 1);
-    seen_.clear();
-    for (uint64_t i = 0; i < n; ++i) seen_.insert(r.u64("id"));
+    ledger_.read(r);
     std::string_view node_snapshot = payload.substr(r.offset());
     sm_.restore([&](uint64_t offset, uint64_t length) {
       if (offset >= node_snapshot.size()) return std::string();
@@ -110,14 +101,12 @@ class SimKvApp final : public sim::SimApp {
     return encode_read_output(out);
   }
 
-  uint64_t count() const override { return count_; }
-  uint64_t hash() const override { return hash_; }
+  uint64_t count() const override { return ledger_.count(); }
+  uint64_t hash() const override { return ledger_.hash(); }
 
  private:
   KvStateMachine sm_;
-  std::set<uint64_t> seen_;
-  uint64_t count_ = 0;
-  uint64_t hash_ = 0;
+  sim::AppliedLedger ledger_;
 };
 
 }  // namespace

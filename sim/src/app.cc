@@ -22,28 +22,21 @@ std::pair<uint64_t, std::string_view> decode_command(std::string_view payload) {
   return {r.fixed64("op id"), payload.substr(8)};
 }
 
-Applied LogApp::apply(uint64_t /*index*/, std::string_view payload) {
-  auto [op, data] = decode_command(payload);
-  if (op == 0 || !seen_.insert(op).second) return {};  // a no-op, or a retry already applied
+void AppliedLedger::record(std::string_view payload, uint64_t salt) {
   count_++;
-  hash_ = hash_bytes(payload, hash_ ^ count_);
-  return {op, ""};
+  hash_ = hash_bytes(payload, hash_ ^ salt);
 }
 
-std::string LogApp::snapshot() {
-  std::string out;
-  Writer w(out);
+void AppliedLedger::write(Writer& w) const {
   w.u64(count_);
   w.u64(hash_);
   std::vector<uint64_t> ids(seen_.begin(), seen_.end());
   std::sort(ids.begin(), ids.end());  // deterministic bytes
   w.u64(ids.size());
   for (uint64_t id : ids) w.u64(id);
-  return out;
 }
 
-void LogApp::restore(std::string_view payload) {
-  Reader r(payload);
+void AppliedLedger::read(Reader& r) {
   count_ = r.u64("count");
   hash_ = r.u64("hash");
   uint64_t n = r.count("ids", 1);
@@ -51,8 +44,27 @@ void LogApp::restore(std::string_view payload) {
   for (uint64_t i = 0; i < n; ++i) seen_.insert(r.u64("id"));
 }
 
+Applied LogApp::apply(uint64_t /*index*/, std::string_view payload) {
+  auto [op, data] = decode_command(payload);
+  if (op == 0 || !ledger_.first_time(op)) return {};  // a no-op, or a retry already applied
+  ledger_.record(payload, ledger_.count() + 1);
+  return {op, ""};
+}
+
+std::string LogApp::snapshot() {
+  std::string out;
+  Writer w(out);
+  ledger_.write(w);
+  return out;
+}
+
+void LogApp::restore(std::string_view payload) {
+  Reader r(payload);
+  ledger_.read(r);
+}
+
 std::string LogApp::read(std::string_view /*query*/) const {
-  return std::to_string(count_);
+  return std::to_string(ledger_.count());
 }
 
 }  // namespace etcdlab::sim

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "etcdlab/codec.h"
+
 namespace etcdlab::sim {
 
 // A client command as the simulator puts it in an entry: an 8-byte operation id, then the
@@ -24,6 +26,26 @@ std::pair<uint64_t, std::string_view> decode_command(std::string_view payload);
 struct Applied {
   uint64_t op = 0;
   std::string output;
+};
+
+// What an app keeps about the client commands it applied: their op ids (a retried command is
+// applied once), how many, and a running hash of their order. Snapshotted as u64 count, u64
+// hash, u64 n, then the n ids ascending (deterministic bytes).
+class AppliedLedger {
+ public:
+  // Records `op` and says whether it is new (false: a retry of a command already applied).
+  bool first_time(uint64_t op) { return seen_.insert(op).second; }
+  // Counts a command applied and folds `payload` into the hash, salted with `salt`.
+  void record(std::string_view payload, uint64_t salt);
+  void write(Writer& w) const;
+  void read(Reader& r);
+  uint64_t count() const { return count_; }
+  uint64_t hash() const { return hash_; }
+
+ private:
+  uint64_t count_ = 0;
+  uint64_t hash_ = 0;
+  std::unordered_set<uint64_t> seen_;
 };
 
 class SimApp {
@@ -51,13 +73,11 @@ class LogApp final : public SimApp {
   void restore(std::string_view payload) override;
   // The number of commands applied, in decimal (the query is ignored).
   std::string read(std::string_view query) const override;
-  uint64_t count() const override { return count_; }
-  uint64_t hash() const override { return hash_; }
+  uint64_t count() const override { return ledger_.count(); }
+  uint64_t hash() const override { return ledger_.hash(); }
 
  private:
-  uint64_t count_ = 0;
-  uint64_t hash_ = 0;
-  std::unordered_set<uint64_t> seen_;  // op ids applied
+  AppliedLedger ledger_;
 };
 
 }  // namespace etcdlab::sim
