@@ -432,6 +432,7 @@ void Server::Impl::start_listening() {
     transport->listen(host, port);
   }
   update_peers();
+  check_removed();  // a restarted member is in its own restored configuration: note it now
 
   gateway::HttpLimits limits;
   limits.max_request_bytes = config.max_request_bytes;
@@ -575,7 +576,12 @@ void Server::Impl::finish_ready(Ready& rd, bool leader) {
   }
   node->advance(rd);
   for (auto& c : node->take_completions()) deliver(std::move(c));
-  if (!rd.committed_entries.empty() || rd.snapshot) {
+  // The peers and this member's own membership change only with a configuration change or a
+  // snapshot: not looked at again for every batch of puts.
+  bool reconfigured = rd.snapshot.has_value() ||
+                      std::any_of(rd.committed_entries.begin(), rd.committed_entries.end(),
+                                  [](const Entry& e) { return e.type == EntryType::kConfChange; });
+  if (reconfigured) {
     update_peers();
     check_removed();
   }
