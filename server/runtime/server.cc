@@ -103,6 +103,7 @@ struct Server::Impl {
   Role role = Role::kFollower;
   NodeId lead = kNoNode;
   uint64_t term = 0;  // the Raft term as of the last Ready (0: none yet)
+  uint64_t db_bytes = 0;  // the store's size after the last applied batch (the quota's measure)
   uint64_t puts_counted = 0;     // of the state machine's puts_applied(), in the metric
   uint64_t deletes_counted = 0;
   std::map<uint64_t, std::shared_ptr<Waiter>> waiters;
@@ -433,6 +434,7 @@ void Server::Impl::start_listening() {
   }
   update_peers();
   check_removed();  // a restarted member is in its own restored configuration: note it now
+  db_bytes = node->store().db_size();
 
   gateway::HttpLimits limits;
   limits.max_request_bytes = config.max_request_bytes;
@@ -563,6 +565,8 @@ void Server::Impl::finish_ready(Ready& rd, bool leader) {
   if (!leader) send(rd.messages);
   auto applied_at = Clock::now();
   node->apply(rd);
+  // What the quota check reads: the store's size, measured once per batch, not per put.
+  if (!rd.committed_entries.empty() || rd.snapshot) db_bytes = node->store().db_size();
   if (!rd.committed_entries.empty()) {
     // Applied on this member, as etcd counts them (every member counts every put).
     const auto& sm = node->state_machine();
@@ -708,16 +712,15 @@ asio::awaitable<server::Result> Server::write(server::Request request) {
     // As etcd's backend quota: a put that would take the database past the quota raises
     // NOSPACE (through the log, so every member refuses puts) and is refused.
     uint64_t cost = put->key.size() + put->value.size() + 64;
-    if (r.node->store().db_size() + cost > r.quota()) {
+    if (r.db_bytes + cost > r.quota()) {
       server::AlarmRequest alarm{true, r.id, server::AlarmType::kNoSpace};
-      bool raised = std::any_of(r.node->alarms().begin(), r.node->alarms().end(),
-                                [&](const server::Alarm& a) {
-                                  return a.member == r.id &&
-                                         a.type == server::AlarmType::kNoSpace;
-                                });
+      std::vector<server::Alarm> alarms = r.node->alarms();
+      bool raised = std::any_of(alarms.begin(), alarms.end(), [&](const server::Alarm& a) {
+        return a.member == r.id && a.type == server::AlarmType::kNoSpace;
+      });
       if (!raised) {
         spdlog::warn("etcdlab {}: database size {} past the quota {}: raising NOSPACE",
-                     r.config.name, r.node->store().db_size(), r.quota());
+                     r.config.name, r.db_bytes, r.quota());
         try {
           r.node->propose(alarm);  // not waited for
           r.schedule_pump();
@@ -916,6 +919,7 @@ void Server::defragment() {
   auto before = r.node->store().db_size();
   auto started_at = Clock::now();
   r.node->store().defragment();
+  r.db_bytes = r.node->store().db_size();
   r.defrag_seconds->observe(seconds_since(started_at));
   spdlog::info("etcdlab {}: defragmented the store: {} -> {} bytes", r.config.name, before,
                r.node->store().db_size());
