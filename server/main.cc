@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
                                                                              "http://127.0.0.1:2380",
                                                                          advertise_peer;
   std::string log_level = "info";
+  std::string compaction_mode = "periodic", compaction_retention = "0";
   CLI::App app{"etcdlab: a member of an etcd-compatible, Raft-replicated key-value store"};
   // As Go's flag package (etcd): a flag given twice takes its last value.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -70,6 +71,15 @@ int main(int argc, char** argv) {
   app.add_option("--quota-backend-bytes", c.quota_backend_bytes,
                  "backend size that raises the NOSPACE alarm (0: 2 GiB; negative: none)")
       ->capture_default_str();
+  app.add_option("--auto-compaction-mode", compaction_mode,
+                 "interpret --auto-compaction-retention as a duration (periodic) or a number of "
+                 "revisions (revision)")
+      ->check(CLI::IsMember({"periodic", "revision"}))
+      ->capture_default_str();
+  app.add_option("--auto-compaction-retention", compaction_retention,
+                 "history to keep: a duration such as 1h or 30m (a bare number is hours) in "
+                 "periodic mode, revisions in revision mode; 0 turns auto-compaction off")
+      ->capture_default_str();
   app.add_option("--client-read-timeout", c.client_read_timeout_ms,
                  "ms a client may take to send a request before its connection is closed")
       ->capture_default_str();
@@ -85,6 +95,8 @@ int main(int argc, char** argv) {
   c.initial_advertise_peer_urls = urls(advertise_peer);
   raise_open_file_limit();
   try {
+    c.auto_compaction = etcdlab::runtime::parse_auto_compaction(compaction_mode,
+                                                                compaction_retention);
     etcdlab::runtime::Server server(c);
     server.run();
   } catch (const std::exception& e) {

@@ -1,13 +1,17 @@
-// The KV state machine in the simulator (server/node/sim_kv_app.h): ClusterOptions.kv turns it
-// on; the functions build the requests and queries the Python Cluster proposes and reads, and
-// turn outputs into dicts shaped like the JSON gateway's answers (bytes for keys and values).
+// The server's node in the simulator (sim/kv/kv_node_logic.h): ClusterOptions.kv turns it on;
+// the functions build the requests and queries the Python Cluster proposes and reads, and turn
+// outputs (sim/kv/kv_outputs.h) into dicts shaped like the JSON gateway's answers (bytes for
+// keys and values; an error as {"error": message, "code": gRPC code}).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "bindings.h"
 #include "etcdlab/mvcc/errors.h"
 #include "etcdlab/sim/options.h"
-#include "sim_kv_app.h"
+#include "kv_node_logic.h"
+#include "kv_outputs.h"
+#include "api_error.h"
+#include "requests.h"
 
 namespace py = pybind11;
 
@@ -31,8 +35,37 @@ py::dict header(int64_t revision) {
   return h;
 }
 
+py::dict error_dict(const sim::KvOutput& o) {
+  py::dict d;
+  d["header"] = header(0);
+  d["error"] = o.error;
+  d["code"] = static_cast<int>(o.code);
+  return d;
+}
+
+py::dict member_dict(const server::Member& m) {
+  py::dict d;
+  d["ID"] = m.id;
+  d["name"] = m.name;
+  d["peerURLs"] = m.peer_urls;
+  d["clientURLs"] = m.client_urls;
+  d["isLearner"] = m.learner;
+  return d;
+}
+
+sim::KvOutput decode(const py::bytes& data) {
+  try {
+    return sim::decode_output(std::string(data));
+  } catch (const std::exception& e) {
+    throw py::value_error(std::string("not a KV operation's output: ") + e.what());
+  }
+}
+
 py::dict write_output(const py::bytes& data) {
-  server::Result r = server::decode_write_output(std::string(data));
+  sim::KvOutput o = decode(data);
+  if (o.kind == sim::KvOutput::Kind::kError) return error_dict(o);
+  if (o.kind != sim::KvOutput::Kind::kWrite) throw py::value_error("not a write's output");
+  const server::Result& r = o.write;
   py::dict d;
   d["header"] = header(r.revision);
   if (r.store_error) {
@@ -40,7 +73,11 @@ py::dict write_output(const py::bytes& data) {
     return d;
   }
   if (r.error == server::RequestError::kLeaseNotFound) {
-    d["error"] = "etcdserver: requested lease not found";
+    d["error"] = server::rpctypes::kLeaseNotFound;
+    return d;
+  }
+  if (r.error == server::RequestError::kNoSpace) {
+    d["error"] = server::rpctypes::kNoSpace;
     return d;
   }
   if (const auto* put = std::get_if<mvcc::PutResult>(&r.value)) {
@@ -50,23 +87,36 @@ py::dict write_output(const py::bytes& data) {
     py::list prev;
     for (const auto& kv : del->prev_kvs) prev.append(kv_dict(kv));
     if (!del->prev_kvs.empty()) d["prev_kvs"] = prev;
+  } else if (const auto* member = std::get_if<server::MembershipResult>(&r.value)) {
+    d["member"] = member_dict(member->member);
+  } else if (const auto* alarms = std::get_if<server::AlarmResult>(&r.value)) {
+    py::list list;
+    for (const auto& a : alarms->alarms) {
+      py::dict alarm;
+      alarm["memberID"] = a.member;
+      alarm["alarm"] = server::to_string(a.type);
+      list.append(alarm);
+    }
+    d["alarms"] = list;
   }
   return d;
 }
 
 py::dict read_output(const py::bytes& data) {
-  server::KvReadOutput o = server::decode_read_output(std::string(data));
+  sim::KvOutput o = decode(data);
+  if (o.kind == sim::KvOutput::Kind::kError) return error_dict(o);
+  if (o.kind != sim::KvOutput::Kind::kRead) throw py::value_error("not a read's output");
   py::dict d;
-  d["header"] = header(o.result.revision);
-  if (o.error) {
-    d["error"] = mvcc::message_of(*o.error);
+  d["header"] = header(o.read.result.revision);
+  if (o.read.error) {
+    d["error"] = mvcc::message_of(*o.read.error);
     return d;
   }
   py::list kvs;
-  for (const auto& kv : o.result.kvs) kvs.append(kv_dict(kv));
+  for (const auto& kv : o.read.result.kvs) kvs.append(kv_dict(kv));
   d["kvs"] = kvs;
-  d["count"] = o.result.count;
-  d["more"] = o.result.more;
+  d["count"] = o.read.result.count;
+  d["more"] = o.read.result.more;
   return d;
 }
 
@@ -91,11 +141,12 @@ mvcc::SortTarget sort_target(const std::string& s) {
 void bind_kv(py::module_& m) {
   auto options = py::reinterpret_borrow<py::class_<sim::ClusterOptions>>(m.attr("ClusterOptions"));
   options.def_property(
-      "kv", [](const sim::ClusterOptions& o) { return static_cast<bool>(o.app); },
+      "kv", [](const sim::ClusterOptions& o) { return static_cast<bool>(o.node_logic); },
       [](sim::ClusterOptions& o, bool on) {
-        o.app = on ? std::function(server::make_sim_kv_app) : nullptr;
+        o.node_logic = on ? sim::kv_node_logic() : nullptr;
       },
-      "run the server's KV state machine (MVCC store in memory) instead of the plain log");
+      "run the server's node (KvNode: request tracking, the MVCC store in memory, etcd's "
+      "membership rules) instead of the plain log");
 
   m.def(
       "kv_put_request",
@@ -124,7 +175,7 @@ void bind_kv(py::module_& m) {
       "kv_query",
       [](const py::bytes& key, const py::bytes& range_end, int64_t revision, int64_t limit,
          bool keys_only, bool count_only, const std::string& order, const std::string& target) {
-        server::KvQuery q;
+        sim::KvQuery q;
         q.range = {std::string(key), std::string(range_end)};
         q.options.revision = revision;
         q.options.limit = limit;
@@ -132,7 +183,7 @@ void bind_kv(py::module_& m) {
         q.options.count_only = count_only;
         q.options.sort_order = sort_order(order);
         q.options.sort_target = sort_target(target);
-        return py::bytes(server::encode_query(q));
+        return py::bytes(sim::encode_query(q));
       },
       py::arg("key"), py::arg("range_end") = py::bytes(), py::arg("revision") = 0,
       py::arg("limit") = 0, py::arg("keys_only") = false, py::arg("count_only") = false,

@@ -6,6 +6,9 @@ namespace etcdlab::gateway {
 
 int http_status(GrpcCode code) {
   switch (code) {
+    case GrpcCode::kOk: return 200;
+    case GrpcCode::kAlreadyExists:
+    case GrpcCode::kAborted: return 409;
     case GrpcCode::kInvalidArgument:
     case GrpcCode::kOutOfRange: return 400;
     case GrpcCode::kNotFound: return 404;

@@ -6,28 +6,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "../node/api_error.h"
 #include "http_types.h"
 
 namespace etcdlab::gateway {
 
-enum class GrpcCode {
-  kCanceled = 1, kUnknown = 2, kInvalidArgument = 3, kDeadlineExceeded = 4, kNotFound = 5,
-  kPermissionDenied = 7, kResourceExhausted = 8, kFailedPrecondition = 9, kOutOfRange = 11,
-  kUnimplemented = 12, kInternal = 13, kUnavailable = 14, kDataLoss = 15, kUnauthenticated = 16,
-};
+// The errors are the node's (server/node/api_error.h): the gateway only maps them to HTTP.
+using server::GrpcCode;
+using GatewayError = server::ApiError;
 
 // The HTTP status etcd 3.4's gateway answers for a gRPC code.
 int http_status(GrpcCode code);
-
-class GatewayError : public std::runtime_error {
- public:
-  GatewayError(GrpcCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
-  GrpcCode code() const { return code_; }
-
- private:
-  GrpcCode code_;
-};
 
 // The response for an error.
 HttpResponse error_response(const GatewayError& e);
@@ -37,21 +26,18 @@ HttpResponse error_response(const GatewayError& e);
 // the limit is "request is too large" (400).
 inline constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 
-// etcd's messages for the errors the server itself raises.
-inline constexpr const char* kNoLeader = "etcdserver: no leader";
-inline constexpr const char* kRequestTimedOut = "etcdserver: request timed out";
-inline constexpr const char* kRequestTooLarge = "etcdserver: request is too large";
-inline constexpr const char* kLeaseNotFound = "etcdserver: requested lease not found";
-inline constexpr const char* kNoSpace = "etcdserver: mvcc: database space exceeded";
-inline constexpr const char* kMemberNotFound = "etcdserver: member not found";
-inline constexpr const char* kPeerUrlExists = "etcdserver: Peer URLs already exists";
-inline constexpr const char* kBadMemberUrls = "etcdserver: given member URLs are invalid";
-inline constexpr const char* kNotEnoughStarted =
-    "etcdserver: re-configuration failed due to not enough started members";
-inline constexpr const char* kUnhealthy = "etcdserver: unhealthy cluster";
-inline constexpr const char* kTooManyLearners = "etcdserver: too many learner members in cluster";
-inline constexpr const char* kNotLearner = "etcdserver: can only promote a learner member";
-inline constexpr const char* kLearnerNotReady =
-    "etcdserver: can only promote a learner member which is in sync with leader";
+using server::rpctypes::kBadMemberUrls;
+using server::rpctypes::kLeaseNotFound;
+using server::rpctypes::kLearnerNotReady;
+using server::rpctypes::kMemberNotFound;
+using server::rpctypes::kNoLeader;
+using server::rpctypes::kNoSpace;
+using server::rpctypes::kNotEnoughStarted;
+using server::rpctypes::kNotLearner;
+using server::rpctypes::kPeerUrlExists;
+using server::rpctypes::kRequestTimedOut;
+using server::rpctypes::kRequestTooLarge;
+using server::rpctypes::kTooManyLearners;
+using server::rpctypes::kUnhealthy;
 
 }  // namespace etcdlab::gateway

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../node/kv_node.h"
+#include "../node/membership.h"
 #include "http_types.h"
 
 namespace etcdlab::gateway {
@@ -25,14 +26,9 @@ struct ServerStatus {
   std::vector<std::string> errors;  // alarms
 };
 
-// A membership request as the gateway parsed it (member/add|remove|update|promote).
-struct MemberRequest {
-  enum class Kind { kAdd, kRemove, kUpdate, kPromote };
-  Kind kind = Kind::kAdd;
-  uint64_t id = 0;                     // remove, update, promote
-  std::vector<std::string> peer_urls;  // add, update
-  bool learner = false;                // add
-};
+// A membership request as the gateway parsed it (member/add|remove|update|promote): the
+// node's type (server/node/membership.h).
+using MemberRequest = server::MemberChange;
 
 // Failpoints (--enable-failpoints): what the peer transport drops or delays.
 struct Failpoints {

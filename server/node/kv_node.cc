@@ -1,10 +1,13 @@
+// KvNode: construction, the Ready cycle, the apply of committed entries and snapshots.
 #include "kv_node.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "etcdlab/errors.h"
+#include "kv_node_impl.h"
 
 namespace etcdlab::server {
 namespace {
@@ -13,130 +16,150 @@ constexpr std::string_view kReadPrefix = "read:";
 
 }  // namespace
 
-struct KvNode::Impl {
-  Impl(const NodeOptions& o, std::unique_ptr<mvcc::KvStore> s)
-      : options(o), storage(o.raft.storage), sm(std::move(s), o.initial_members) {
-    restore_store_if_behind();
-    RaftConfig rc = o.raft;
-    rc.applied = 0;  // committed entries come again from the snapshot on; the store skips what
-                     // it already holds (its consistent index), conf changes are re-applied
-    raft = std::make_unique<Raft>(rc);
-    applied = storage->snapshot().index;
-    last_snapshot = applied;
-    // Ids unique across restarts: the epoch (a boot time) and the member pick the high bits.
-    next_id = ((o.raft.id * 0x9E3779B97F4A7C15ULL) ^ (o.request_epoch * 0xC2B2AE3D27D4EB4FULL)) &
-              0xFFFFFF0000000000ULL;
-  }
+KvNode::Impl::Impl(const NodeOptions& o, std::unique_ptr<mvcc::KvStore> s)
+    : options(o), storage(o.raft.storage), sm(std::move(s), o.initial_members),
+      compactor(o.auto_compaction) {
+  restore_store_if_behind();
+  RaftConfig rc = o.raft;
+  rc.applied = 0;  // committed entries come again from the snapshot on; the store skips what
+                   // it already holds (its consistent index), conf changes are re-applied
+  raft = std::make_unique<Raft>(rc);
+  applied = storage->snapshot().index;
+  applied_term = storage->snapshot().term;
+  last_snapshot = applied;
+  term = raft->status().hard_state.term;
+  db_bytes = sm.store().db_size();
+  int timeout_ms = o.request_timeout_ms > 0
+                       ? o.request_timeout_ms
+                       : 5000 + 2 * o.raft.election_ticks * std::max(1, o.tick_ms);
+  timeout_ticks = std::max<int64_t>(1, timeout_ms / std::max(1, o.tick_ms));
+  // Ids unique across restarts: the epoch (a boot time) and the member pick the high bits.
+  next_id = ((o.raft.id * 0x9E3779B97F4A7C15ULL) ^ (o.request_epoch * 0xC2B2AE3D27D4EB4FULL)) &
+            0xFFFFFF0000000000ULL;
+  note_membership();  // a restarted member is in its own restored configuration: note it
+}
 
-  // A store that is older than the Raft log's snapshot (a new member, or the simulator's
-  // in-memory store after a crash) is rebuilt from the snapshot; the log after it is
-  // re-applied.
-  void restore_store_if_behind() {
-    SnapshotMeta snap = storage->snapshot();
-    if (snap.empty()) return;
-    auto reader = storage->open_snapshot();
-    if (!reader) return;
-    if (sm.consistent_index() >= snap.index) {
-      // The store is ahead; the member list (in memory) still comes from the snapshot.
-      sm.restore_members([&](uint64_t offset, uint64_t length) {
-        return reader->read(offset, length);
-      });
-      return;
+// A store that is older than the Raft log's snapshot (a new member, or the simulator's
+// in-memory store after a crash) is rebuilt from the snapshot; the log after it is re-applied.
+void KvNode::Impl::restore_store_if_behind() {
+  SnapshotMeta snap = storage->snapshot();
+  if (snap.empty()) return;
+  auto reader = storage->open_snapshot();
+  if (!reader) return;
+  if (sm.consistent_index() >= snap.index) {
+    // The store is ahead; the member list (in memory) still comes from the snapshot.
+    sm.restore_members([&](uint64_t offset, uint64_t length) {
+      return reader->read(offset, length);
+    });
+    return;
+  }
+  restore_from(*reader);
+  spdlog::info("node {:x}: store rebuilt from snapshot {} (its consistent index was behind)",
+               options.raft.id, snap.index);
+}
+
+void KvNode::Impl::restore_from(const SnapshotReader& reader) {
+  sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); });
+}
+
+void KvNode::Impl::note_membership() {
+  // A member that applied its own removal stops, as etcd's does. A new member that has not
+  // yet received its configuration is not "removed": it was never a member.
+  ConfState conf = raft->status().conf;
+  NodeId self = options.raft.id;
+  bool member = std::count(conf.voters.begin(), conf.voters.end(), self) > 0 ||
+                std::count(conf.learners.begin(), conf.learners.end(), self) > 0;
+  if (member) {
+    was_member = true;
+  } else if (was_member && !stop) {
+    stop = "the member has been permanently removed from the cluster";
+  }
+}
+
+void KvNode::Impl::on_conf_change(const ConfChange& cc, uint64_t request_id) {
+  raft->apply_conf_change(cc);
+  membership_changed = true;
+  auto it = request_id != 0 ? pending.find(request_id) : pending.end();
+  if (it == pending.end() || it->second.what != PendingRequest::What::kMember) return;
+  Result result;
+  result.value = MembershipResult{it->second.member};
+  result.revision = sm.store().revision();
+  complete(request_id, std::move(result));
+}
+
+void KvNode::Impl::on_applied(AppliedRequest& a) {
+  if (std::holds_alternative<AttributesRequest>(a.request)) membership_changed = true;
+  // Only the member that proposed a request answers it.
+  auto it = pending.find(a.id);
+  if (it == pending.end() || it->second.what != PendingRequest::What::kWrite) return;
+  const auto* compaction = std::get_if<CompactionRequest>(&a.request);
+  if (compaction && compaction->physical && a.result.ok()) {
+    physical_waiting.emplace_back(a.id, std::move(a.result));  // answered once purged
+    return;
+  }
+  complete(a.id, std::move(a.result));
+}
+
+void KvNode::Impl::read_states(const std::vector<ReadState>& states) {
+  for (const ReadState& rs : states) {
+    if (!rs.context.starts_with(kReadPrefix)) continue;
+    uint64_t round = std::stoull(rs.context.substr(kReadPrefix.size()));
+    auto members = rounds.find(round);
+    if (members == rounds.end()) continue;
+    for (uint64_t id : members->second) {
+      auto it = pending.find(id);
+      if (it != pending.end() && !it->second.read_index) it->second.read_index = rs.index;
     }
-    restore_from(*reader);
-    spdlog::info("node {:x}: store rebuilt from snapshot {} (its consistent index was behind)",
-                 options.raft.id, snap.index);
+    if (round == open_round) open_round = 0;
+    rounds.erase(members);
   }
+}
 
-  void restore_from(const SnapshotReader& reader) {
-    sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); });
-  }
-
-  void finish_reads() {
-    for (auto it = pending_reads.begin(); it != pending_reads.end();) {
-      if (it->second.has_value() && *it->second <= applied) {
-        completions.push_back({Completion::Kind::kReadReady, it->first, {}});
-        it = pending_reads.erase(it);
-      } else {
-        ++it;
-      }
+void KvNode::Impl::finish_reads() {
+  for (auto it = pending.begin(); it != pending.end();) {
+    auto& p = it->second;
+    if (p.what == PendingRequest::What::kRead && p.read_index && *p.read_index <= applied) {
+      Completion c;
+      c.kind = Completion::Kind::kReadReady;
+      c.id = it->first;
+      c.proposed = true;
+      completions.push_back(std::move(c));
+      it = pending.erase(it);
+    } else {
+      ++it;
     }
   }
-
-  NodeOptions options;
-  LogStorage* storage;
-  KvStateMachine sm;
-  std::unique_ptr<Raft> raft;
-  uint64_t next_id = 0;
-  uint64_t applied = 0;
-  uint64_t applied_term = 0;
-  uint64_t last_snapshot = 0;
-  std::set<uint64_t> pending_writes;
-  std::map<uint64_t, std::optional<uint64_t>> pending_reads;  // id -> read index, once known
-  // Reads share confirmation rounds: every read that arrives before the next ready() joins the
-  // round the first of them opened (one raft read_index, one heartbeat round for all). A read
-  // that joins late is still served correctly: any write acknowledged before it arrived was in
-  // a Ready taken before the round opened (so within the round's index) or after it (which
-  // closed the round), and the heartbeat quorum that confirms the round is gathered after it.
-  std::map<uint64_t, std::vector<uint64_t>> rounds;  // round (its first read's id) -> reads
-  uint64_t open_round = 0;                           // 0: none open
-  std::vector<std::pair<uint64_t, Result>> physical_waiting;
-  std::vector<Completion> completions;
-};
+}
 
 KvNode::KvNode(const NodeOptions& options, std::unique_ptr<mvcc::KvStore> store)
     : impl_(std::make_unique<Impl>(options, std::move(store))) {}
 KvNode::~KvNode() = default;
 
 NodeId KvNode::id() const { return impl_->options.raft.id; }
-void KvNode::tick() { impl_->raft->tick(); }
+const NodeOptions& KvNode::options() const { return impl_->options; }
 void KvNode::step(const Message& m) { impl_->raft->step(m); }
 void KvNode::transfer_leader(NodeId to) { impl_->raft->transfer_leader(to); }
 void KvNode::report_unreachable(NodeId peer) { impl_->raft->report_unreachable(peer); }
 void KvNode::report_snapshot(NodeId peer, bool ok) { impl_->raft->report_snapshot(peer, ok); }
 
-uint64_t KvNode::propose(const Request& request) {
-  uint64_t id = ++impl_->next_id;
-  impl_->raft->propose(encode_request(id, request));  // throws before we track it
-  impl_->pending_writes.insert(id);
-  return id;
-}
-
-uint64_t KvNode::propose_member_change(ConfChange::Type type, const Member& member) {
-  uint64_t id = ++impl_->next_id;
-  ConfChange cc{type, member.id, encode_member_context(member, id)};
-  impl_->raft->propose_conf_change(cc);  // throws before we track it
-  impl_->pending_writes.insert(id);
-  return id;
-}
-
-void KvNode::forget(uint64_t id) {
-  impl_->pending_writes.erase(id);
-  impl_->pending_reads.erase(id);
-}
-
-uint64_t KvNode::read_index() {
-  auto& r = *impl_;
-  uint64_t id = ++r.next_id;
-  if (r.open_round == 0) {
-    r.raft->read_index(fmt::format("{}{}", kReadPrefix, id));  // may throw: nothing recorded
-    r.open_round = id;
-    if (r.rounds.size() > 1024) {  // rounds never answered (a lost leadership): drop the dead
-      std::erase_if(r.rounds, [&](const auto& round) {
-        return std::none_of(round.second.begin(), round.second.end(),
-                            [&](uint64_t read) { return r.pending_reads.count(read) > 0; });
-      });
-    }
-  }
-  r.rounds[r.open_round].push_back(id);
-  r.pending_reads.emplace(id, std::nullopt);
-  return id;
+void KvNode::removed_by_peer(NodeId by) {
+  if (impl_->stop) return;
+  impl_->stop = fmt::format(
+      "member {:x} says the member has been permanently removed from the cluster", by);
 }
 
 bool KvNode::has_ready() const { return impl_->raft->has_ready(); }
+
 Ready KvNode::ready() {
-  impl_->open_round = 0;  // its read_index goes out with this Ready: later reads start anew
-  return impl_->raft->ready();
+  auto& r = *impl_;
+  r.open_round = 0;  // its read_index goes out with this Ready: later reads start anew
+  Ready rd = r.raft->ready();
+  if (rd.soft_state) {
+    r.lead = rd.soft_state->leader;
+    r.role = rd.soft_state->role;
+  }
+  if (rd.hard_state) r.term = rd.hard_state->term;
+  return rd;
 }
 
 void KvNode::apply(const Ready& rd) {
@@ -149,47 +172,33 @@ void KvNode::apply(const Ready& rd) {
     r.applied = rd.snapshot->index;
     r.applied_term = rd.snapshot->term;
     r.last_snapshot = r.applied;
+    r.membership_changed = true;
   }
   if (!rd.committed_entries.empty()) {
     auto applied = r.sm.apply(rd.committed_entries, [&](const ConfChange& cc, uint64_t req) {
-      r.raft->apply_conf_change(cc);
-      if (req != 0 && r.pending_writes.erase(req) > 0) {
-        Result result;
-        result.value = MembershipResult{};
-        result.revision = r.sm.store().revision();
-        r.completions.push_back({Completion::Kind::kWrite, req, std::move(result)});
-      }
+      r.on_conf_change(cc, req);
     });
     r.applied = rd.committed_entries.back().index;
     r.applied_term = rd.committed_entries.back().term;
-    for (auto& a : applied) {
-      // Only the member that proposed a request answers it.
-      if (r.pending_writes.erase(a.id) == 0) continue;
-      const auto* compaction = std::get_if<CompactionRequest>(&a.request);
-      if (compaction && compaction->physical && a.result.ok()) {
-        r.physical_waiting.emplace_back(a.id, std::move(a.result));  // answered once purged
-        continue;
-      }
-      r.completions.push_back({Completion::Kind::kWrite, a.id, std::move(a.result)});
-    }
+    for (auto& a : applied) r.on_applied(a);
+  }
+  if (rd.snapshot || !rd.committed_entries.empty()) {
+    // What the quota check reads: the store's size, measured once per batch, not per put.
+    r.db_bytes = r.sm.store().db_size();
+    r.note_membership();
   }
   compaction_step();
-  for (const ReadState& rs : rd.read_states) {
-    if (!rs.context.starts_with(kReadPrefix)) continue;
-    uint64_t round = std::stoull(rs.context.substr(kReadPrefix.size()));
-    auto members = r.rounds.find(round);
-    if (members == r.rounds.end()) continue;
-    for (uint64_t id : members->second) {
-      auto it = r.pending_reads.find(id);
-      if (it != r.pending_reads.end() && !it->second) it->second = rs.index;
-    }
-    if (round == r.open_round) r.open_round = 0;
-    r.rounds.erase(members);
-  }
+  r.read_states(rd.read_states);
   r.finish_reads();
 }
 
-void KvNode::advance(const Ready& rd) { impl_->raft->advance(rd); }
+void KvNode::advance(const Ready& rd) {
+  auto& r = *impl_;
+  r.raft->advance(rd);
+  // A leader may have appeared: what waited for one goes now (ready.h allows proposing after
+  // advance()).
+  if (r.lead != kNoNode && !r.waiting.empty()) r.retry_waiting();
+}
 
 bool KvNode::compaction_pending() const { return impl_->sm.compaction_pending(); }
 
@@ -197,10 +206,9 @@ void KvNode::compaction_step() {
   auto& r = *impl_;
   if (!r.sm.compaction_pending() || !r.sm.compaction_step()) return;
   // The purge is done: physical compactions are answered now.
-  for (auto& [id, result] : r.physical_waiting) {
-    r.completions.push_back({Completion::Kind::kWrite, id, std::move(result)});
-  }
+  auto waiting = std::move(r.physical_waiting);
   r.physical_waiting.clear();
+  for (auto& [id, result] : waiting) r.complete(id, std::move(result));
 }
 
 std::vector<Completion> KvNode::take_completions() {
@@ -225,14 +233,26 @@ void KvNode::write_snapshot(SnapshotWriter& out) {
 
 void KvNode::snapshot_done() { impl_->last_snapshot = impl_->applied; }
 
+std::optional<std::string> KvNode::stop_reason() const { return impl_->stop; }
+
+bool KvNode::take_membership_changed() {
+  bool changed = impl_->membership_changed;
+  impl_->membership_changed = false;
+  return changed;
+}
+
 const mvcc::KvStore& KvNode::store() const { return impl_->sm.store(); }
 mvcc::KvStore& KvNode::store() { return impl_->sm.store(); }
 const KvStateMachine& KvNode::state_machine() const { return impl_->sm; }
 RaftStatus KvNode::status() const { return impl_->raft->status(); }
-NodeId KvNode::leader() const { return impl_->raft->status().soft_state.leader; }
+NodeId KvNode::leader() const { return impl_->lead; }
+Role KvNode::role() const { return impl_->role; }
+uint64_t KvNode::term() const { return impl_->term; }
 uint64_t KvNode::applied_index() const { return impl_->applied; }
+uint64_t KvNode::db_size() const { return impl_->db_bytes; }
 std::vector<Member> KvNode::members() const { return impl_->sm.members(); }
 std::vector<Alarm> KvNode::alarms() const { return impl_->sm.alarms(); }
 std::set<NodeId> KvNode::removed() const { return impl_->sm.removed(); }
+bool KvNode::healthy() const { return impl_->lead != kNoNode && impl_->sm.alarms().empty(); }
 
 }  // namespace etcdlab::server

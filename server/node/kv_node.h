@@ -1,88 +1,120 @@
 #pragma once
-// The node: the Raft core plus the state machine (the MVCC store) it drives, with no I/O of its
-// own. Both drivers run this same class: the server runtime (Asio, real disks and sockets) and
-// the simulator (virtual time, simulated network, in-memory store). A driver does, per Ready:
+// The node: everything a member decides, with no I/O of its own — the Raft core, the apply of
+// committed entries to the MVCC store (KvStateMachine), the tracking of client requests and
+// their deadlines, ReadIndex rounds, etcd's membership rules, alarms and the quota, publishing
+// this member's client URLs, auto-compaction, when to snapshot, and what happens when this
+// member is removed. Time is tick() (options.tick_ms apart); randomness is the Raft seed.
 //
-//   rd = node.ready();
-//   persist rd (the Raft storage: entries, hard state, a received snapshot; sync if must_sync)
-//   send rd.messages              (a leader may send before persisting; see ready.h)
-//   node.apply(rd);               // committed entries -> the store, in one batch
-//   node.advance(rd);
-//   for (c : node.take_completions()) answer the client waiting for c.id
+// Two drivers run this class: the server runtime (server/runtime: Asio, real disks and
+// sockets) and the simulator (sim/: virtual time, a hostile network, crashing disks). Both
+// run the same Ready loop (ready_loop.h) over it; the node is its DrivenNode.
 //
-// Requests: propose() puts a write in the log and returns its id; the member that proposed it
-// completes it when it applies the entry. read_index() asks for a linearizable read point and
-// completes once this member has applied up to it; the caller then reads its store.
+// Threads. One thread — the driver's node thread — calls every method, and reads store()
+// between calls. Nothing here blocks on I/O except the store's own SQLite writes in apply().
+//
+// Requests. submit(), read_index(), change_member() and change_alarm() return an id at once.
+// Every id gets exactly one Completion, from take_completions(), unless the driver forget()s
+// it: the result once this member applied the request, or an error (etcd's code and text):
+// refused at once (the membership rules, the quota), "no leader" when no leader appeared
+// before the deadline, "request timed out" when one did but the request did not apply in
+// time. A request waits for a leader (retried every tick) until its deadline.
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "api_error.h"
+#include "auto_compactor.h"
 #include "etcdlab/log/log_storage.h"
 #include "etcdlab/mvcc/store.h"
 #include "etcdlab/raft/raft.h"
+#include "membership.h"
+#include "etcdlab/node/ready_loop.h"
 #include "requests.h"
 #include "state_machine.h"
 
 namespace etcdlab::server {
 
 struct NodeOptions {
-  RaftConfig raft;                 // raft.storage is the node's Raft log storage
-  uint64_t snapshot_count = 100000;  // entries applied between snapshots (0: never)
-  uint64_t request_epoch = 0;      // makes request ids unique across restarts (a boot time)
+  RaftConfig raft;                   // raft.storage is the node's Raft log storage
+  std::string name;                  // published with client_urls once a leader is known
+  std::vector<std::string> client_urls;  //   (etcd's publish); an empty name never publishes
   std::vector<Member> initial_members;
+  std::string cluster_token = "etcd-cluster";  // salts the ids of members added later
+  uint64_t snapshot_count = 100000;  // entries applied between snapshots (0: never)
+  uint64_t request_epoch = 0;        // makes request ids unique across restarts (a boot time)
+  int tick_ms = 100;                 // how long one tick is: the node's only clock
+  int request_timeout_ms = 0;        // 0: etcd's, 5 s plus two election timeouts
+  uint64_t quota_bytes = 0;          // a put past it raises NOSPACE (0: no quota)
+  AutoCompaction auto_compaction;
 };
 
 struct Completion {
   enum class Kind { kWrite, kReadReady };
   Kind kind = Kind::kWrite;
   uint64_t id = 0;
-  Result result;  // kWrite
+  Result result;                 // kWrite without error
+  std::optional<ApiError> error;  // the request failed (result is empty)
+  bool proposed = false;         // it reached the log: it may still apply (after a timeout)
 };
 
-class KvNode {
+class KvNode final : public DrivenNode {
  public:
   KvNode(const NodeOptions& options, std::unique_ptr<mvcc::KvStore> store);
-  ~KvNode();
+  ~KvNode() override;
 
   NodeId id() const;
+  const NodeOptions& options() const;
+
   // ---- inputs
   void tick();
   void step(const Message& m);
-  uint64_t propose(const Request& request);  // throws ProposalDropped (no leader...)
-  uint64_t read_index();                     // throws ProposalDropped
-  // A membership change for `member` (its id; name and peer URLs go in the context), completed
-  // like a write once applied here. Throws ProposalDropped.
-  uint64_t propose_member_change(ConfChange::Type type, const Member& member);
-  // The driver gave up on a request (timed out): its completion, if it ever comes, is dropped.
-  void forget(uint64_t id);
   void transfer_leader(NodeId to);
   void report_unreachable(NodeId peer);
   void report_snapshot(NodeId peer, bool ok);
+  // A peer refused this member as removed from the cluster (its transport said so).
+  void removed_by_peer(NodeId by);
 
-  // ---- the Ready cycle (see the top of this file)
-  bool has_ready() const;
-  Ready ready();
-  void apply(const Ready& rd);
-  void advance(const Ready& rd);
+  // ---- client requests (see the top of this file)
+  uint64_t submit(Request request);  // a write through the log (put, delete, compaction...)
+  uint64_t read_index();             // ready once this member may serve a linearizable read
+  // A membership change, on the leader (others answer "no leader": the gateway forwards such
+  // requests to the leader first). Refused at once when etcd's rules say no (membership.h).
+  uint64_t change_member(const MemberChange& change);
+  // etcd's Alarm: kNone lists the alarms; deactivating one that is not raised answers at once
+  // with no alarm; anything else goes through the log. The result is an AlarmResult.
+  uint64_t change_alarm(bool activate, const Alarm& alarm);
+  // The driver gave up on a request (its client went away): no completion will come for it.
+  void forget(uint64_t id);
   std::vector<Completion> take_completions();
+  size_t pending_requests() const;  // submitted and not yet completed
 
-  // A compaction removes old revisions a bounded step at a time: apply() takes one step, and
-  // while compaction_pending() the driver calls compaction_step() between other work (a
-  // physical compaction is answered when the last step is done).
+  // ---- the Ready cycle (DrivenNode; the driver runs ready_loop.h's ReadyLoop)
+  bool has_ready() const override;
+  Ready ready() override;
+  void apply(const Ready& rd) override;
+  void advance(const Ready& rd) override;
+
+  // A physical compaction removes old revisions a bounded step at a time: apply() takes one
+  // step, and while compaction_pending() the driver calls compaction_step() between other
+  // work (a physical compaction is answered when the last step is done).
   bool compaction_pending() const;
   void compaction_step();
 
   // Whether enough entries were applied since the last snapshot; if so the driver calls
-  // write_snapshot() into LogStorage::begin_snapshot(snapshot_meta()).
+  // write_snapshot() into LogStorage::begin_snapshot(snapshot_meta()), then snapshot_done().
   bool wants_snapshot() const;
   SnapshotMeta snapshot_meta() const;
   void write_snapshot(SnapshotWriter& out);
   void snapshot_done();
+
+  // Why this member must stop (it was removed from the cluster), once it must.
+  std::optional<std::string> stop_reason() const;
+  // Whether the member list changed since the last call (the driver re-reads its peers).
+  bool take_membership_changed();
 
   // ---- local state (serializable reads, status)
   const mvcc::KvStore& store() const;
@@ -90,13 +122,18 @@ class KvNode {
   const KvStateMachine& state_machine() const;
   RaftStatus status() const;
   NodeId leader() const;
+  Role role() const;
+  uint64_t term() const;  // as of the last Ready
   uint64_t applied_index() const;
+  uint64_t db_size() const;  // the store's size after the last applied batch (the quota's measure)
   std::vector<Member> members() const;
   std::vector<Alarm> alarms() const;
   std::set<NodeId> removed() const;  // members removed from the cluster
+  bool healthy() const;  // a leader is known and no alarm is raised (etcd's /health)
+
+  struct Impl;
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

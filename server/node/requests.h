@@ -52,6 +52,23 @@ struct AlarmRequest {
   AlarmType alarm = AlarmType::kNoSpace;
 };
 
+// A raised alarm: which member raised it, and what.
+struct Alarm {
+  NodeId member = kNoNode;
+  AlarmType type = AlarmType::kNone;
+  friend auto operator<=>(const Alarm&, const Alarm&) = default;
+};
+
+// A member of the cluster, as the member list holds it.
+struct Member {
+  NodeId id = kNoNode;
+  std::string name;
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool learner = false;
+  friend bool operator==(const Member&, const Member&) = default;
+};
+
 using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
                              AlarmRequest>;
 
@@ -64,10 +81,15 @@ enum class RequestError {
 
 struct CompactionResult {};
 struct AttributesResult {};
-// A membership change or an alarm change was applied (the member list and the alarms are the
-// node's state: the caller reads them after).
-struct MembershipResult {};
-struct AlarmResult {};
+// A membership change was applied: the member it concerned.
+struct MembershipResult {
+  Member member;
+};
+// An alarm request was answered: the alarms it raised, cleared or (for AlarmType::kNone)
+// listed, as etcd's AlarmResponse lists them.
+struct AlarmResult {
+  std::vector<Alarm> alarms;
+};
 
 // What applying a request produced, as every member computes it.
 struct Result {

@@ -6,7 +6,7 @@
 namespace etcdlab::server {
 namespace {
 
-constexpr uint64_t kSnapshotVersion = 2;  // 2: alarms and removed members in the header
+constexpr uint64_t kSnapshotVersion = 3;  // 2: alarms and removed members; 3: recent request ids
 
 void encode_member(Writer& w, const Member& m) {
   w.u64(m.id);
@@ -92,7 +92,7 @@ std::vector<AppliedRequest> KvStateMachine::apply(
       if (on_conf_change) on_conf_change(cc, request_id);
     } else if (!e.data.empty()) {  // (empty: a new leader's entry)
       if (e.index > held) {
-        out.push_back(apply_normal(e));
+        if (auto applied = apply_normal(e)) out.push_back(std::move(*applied));
       } else {
         reapply_membership(e);
       }
@@ -102,13 +102,31 @@ std::vector<AppliedRequest> KvStateMachine::apply(
   return out;
 }
 
-AppliedRequest KvStateMachine::apply_normal(const Entry& e) {
+bool KvStateMachine::first_time(uint64_t request_id) {
+  if (request_id == 0) return true;
+  if (!recent_set_.insert(request_id).second) return false;
+  recent_.push_back(request_id);
+  if (recent_.size() > kRecentRequests) {
+    recent_set_.erase(recent_.front());
+    recent_.pop_front();
+  }
+  return true;
+}
+
+std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
   auto [id, request] = decode_request(e.data);
+  if (!first_time(id)) {
+    ++duplicates_skipped_;
+    return std::nullopt;
+  }
   AppliedRequest applied{id, std::move(request), {}};
   if (apply_node_state(applied.request)) {
-    applied.result.value = std::holds_alternative<AlarmRequest>(applied.request)
-                               ? decltype(applied.result.value)(AlarmResult{})
-                               : decltype(applied.result.value)(AttributesResult{});
+    if (const auto* alarm = std::get_if<AlarmRequest>(&applied.request)) {
+      // etcd's AlarmResponse names the alarm the request raised or cleared.
+      applied.result.value = AlarmResult{{Alarm{alarm->member, alarm->alarm}}};
+    } else {
+      applied.result.value = AttributesResult{};
+    }
     applied.result.revision = store_->revision();
   } else if (has_alarm(AlarmType::kNoSpace) && std::holds_alternative<PutRequest>(applied.request)) {
     // etcd's capped applier: under NOSPACE every member refuses writes that add data; deletes
@@ -130,8 +148,7 @@ void KvStateMachine::reapply_membership(const Entry& e) {
   // The store already holds this entry's effect, but the member list and the alarms live in
   // memory: they must be applied again after a restart, as conf changes are.
   auto [id, request] = decode_request(e.data);
-  (void)id;
-  apply_node_state(request);
+  if (first_time(id)) apply_node_state(request);
 }
 
 bool KvStateMachine::apply_node_state(const Request& request) {
@@ -207,6 +224,8 @@ void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>&
   }
   h.u64(removed_.size());
   for (NodeId id : removed_) h.u64(id);
+  h.u64(recent_.size());
+  for (uint64_t id : recent_) h.u64(id);
   std::string head;
   Writer w(head);
   w.fixed64(header.size());
@@ -215,14 +234,17 @@ void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>&
   store_->snapshot(out);
 }
 
-namespace {
-
-struct Header {
+struct KvStateMachine::SnapshotHeader {
   std::map<NodeId, Member> members;
   std::set<Alarm> alarms;
   std::set<NodeId> removed;
+  std::deque<uint64_t> recent;
   uint64_t store_offset = 0;  // where the store's part begins
 };
+
+namespace {
+
+using Header = KvStateMachine::SnapshotHeader;
 
 Header read_header(const std::function<std::string(uint64_t, uint64_t)>& read) {
   std::string head = read(0, 8);
@@ -231,8 +253,10 @@ Header read_header(const std::function<std::string(uint64_t, uint64_t)>& read) {
   std::string header = read(8, header_len);
   if (header.size() != header_len) throw DecodeError("node snapshot header is truncated", 8);
   Reader h(header);
-  if (uint64_t v = h.u64("snapshot version"); v != kSnapshotVersion) {
-    throw DecodeError("unknown node snapshot version " + std::to_string(v), 8);
+  uint64_t version = h.u64("snapshot version");
+  if (version != 2 && version != kSnapshotVersion) {
+    throw DecodeError("unknown node snapshot version " + std::to_string(version) +
+                          " (this build reads versions 2 and 3)", 8);
   }
   Header out;
   uint64_t n = h.count("members", 1);
@@ -253,6 +277,10 @@ Header read_header(const std::function<std::string(uint64_t, uint64_t)>& read) {
   }
   n = h.count("removed members", 1);
   for (uint64_t i = 0; i < n; ++i) out.removed.insert(h.u64("removed member"));
+  if (version >= 3) {
+    n = h.count("recent request ids", 1);
+    for (uint64_t i = 0; i < n; ++i) out.recent.push_back(h.u64("recent request id"));
+  }
   h.expect_done("node snapshot header");
   out.store_offset = 8 + header_len;
   return out;
@@ -260,11 +288,17 @@ Header read_header(const std::function<std::string(uint64_t, uint64_t)>& read) {
 
 }  // namespace
 
-void KvStateMachine::restore_members(const std::function<std::string(uint64_t, uint64_t)>& read) {
-  Header header = read_header(read);
+void KvStateMachine::adopt(SnapshotHeader&& header) {
   members_ = std::move(header.members);
   alarms_ = std::move(header.alarms);
   removed_ = std::move(header.removed);
+  recent_ = std::move(header.recent);
+  recent_set_ = {recent_.begin(), recent_.end()};
+}
+
+void KvStateMachine::restore_members(const std::function<std::string(uint64_t, uint64_t)>& read) {
+  Header header = read_header(read);
+  adopt(std::move(header));
 }
 
 void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)>& read) {
@@ -275,9 +309,7 @@ void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)
     at += chunk.size();
     return chunk;
   });
-  members_ = std::move(header.members);
-  alarms_ = std::move(header.alarms);
-  removed_ = std::move(header.removed);
+  adopt(std::move(header));
   compacting_ = true;  // the snapshot may hold a compaction's unfinished work
 }
 

@@ -7,11 +7,14 @@
 // file holds):
 //
 //   fixed64  header length H
-//   H bytes  header (etcdlab/codec.h): u64 version (2), u64 member count, then per member:
+//   H bytes  header (etcdlab/codec.h): u64 version (3), u64 member count, then per member:
 //            u64 id, bytes name, u64 n + n x bytes peer url, u64 m + m x bytes client url,
 //            bool learner; then u64 alarm count, per alarm: u64 member, u64 type; then u64
-//            count of removed member ids, each u64 (a removed id is never a member again)
+//            count of removed member ids, each u64 (a removed id is never a member again);
+//            then (version 3) u64 count of recent request ids, each u64, oldest first
 //   rest     the store's own snapshot (KvStore::snapshot: its SQLite database), to the end
+//
+// Version 2 (no recent request ids) is still read: its window starts empty.
 //
 // The store's consistent index is inside its snapshot; the Raft index and term are in the
 // snapshot's metadata, not here.
@@ -19,16 +22,26 @@
 // The member list and the alarms live in memory, rebuilt on restart from the snapshot header
 // and the log after it (every member re-applies those entries; the store skips what it holds).
 //
+// Applied at most once. A request reaches the log once per proposal, but the network may
+// deliver a follower's forwarded proposal twice (the simulator's does; TCP between members
+// does not, but nothing here relies on it). The ids of the last kRecentRequests requests
+// applied are remembered, and a request whose id is among them is skipped: it has no effect
+// and no result. The window is part of the replicated state (in the snapshot header, rebuilt
+// from the log after it), so every member skips the same entries.
+//
 // A configuration change's context (ConfChange::context) is: u64 request id (0: none, as in
 // a new cluster's first entries), then the member as in the header.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "etcdlab/mvcc/store.h"
@@ -37,20 +50,6 @@
 
 namespace etcdlab::server {
 
-struct Member {
-  NodeId id = kNoNode;
-  std::string name;
-  std::vector<std::string> peer_urls;
-  std::vector<std::string> client_urls;
-  bool learner = false;
-};
-
-struct Alarm {
-  NodeId member = kNoNode;
-  AlarmType type = AlarmType::kNone;
-  friend auto operator<=>(const Alarm&, const Alarm&) = default;
-};
-
 // One applied request: its id (the proposer's), what it asked and what it produced.
 struct AppliedRequest {
   uint64_t id = 0;
@@ -58,15 +57,19 @@ struct AppliedRequest {
   Result result;
 };
 
+// How many recently applied request ids every member remembers to skip duplicates.
+inline constexpr size_t kRecentRequests = 10000;
+
 class KvStateMachine {
  public:
   KvStateMachine(std::unique_ptr<mvcc::KvStore> store, const std::vector<Member>& members);
 
-  // Applies committed entries as one store batch and returns the requests they held. Entries
-  // the store already holds (index <= consistent_index(), re-delivered after a restart) are
-  // skipped, except for what lives in memory: configuration changes update the member list
-  // and are handed to `on_conf_change` (Raft needs them again), and members' published
-  // attributes update the member list.
+  // Applies committed entries as one store batch and returns the requests they held (not the
+  // duplicates it skipped). Entries the store already holds (index <= consistent_index(),
+  // re-delivered after a restart) are skipped, except for what lives in memory: configuration
+  // changes update the member list and are handed to `on_conf_change` (Raft needs them
+  // again), members' published attributes update the member list, alarms the alarm list, and
+  // every request id the window of recent ones.
   // `on_conf_change` gets the change and the request id of its context (0: none).
   std::vector<AppliedRequest> apply(
       const std::vector<Entry>& entries,
@@ -94,14 +97,20 @@ class KvStateMachine {
   // Puts and deletes this member has applied since it started (etcd_mvcc_put_total, ...).
   uint64_t puts_applied() const { return puts_applied_; }
   uint64_t deletes_applied() const { return deletes_applied_; }
+  // Requests skipped because the window had their id (a duplicated proposal).
+  uint64_t duplicates_skipped() const { return duplicates_skipped_; }
   const mvcc::KvStore& store() const { return *store_; }
   mvcc::KvStore& store() { return *store_; }
 
+  struct SnapshotHeader;  // what a node snapshot's header holds (state_machine.cc)
+
  private:
   uint64_t apply_conf_change(const ConfChange& cc);  // returns the context's request id
-  AppliedRequest apply_normal(const Entry& e);
+  std::optional<AppliedRequest> apply_normal(const Entry& e);  // nullopt: a duplicate
+  void adopt(SnapshotHeader&& header);
   void reapply_membership(const Entry& e);
   bool apply_node_state(const Request& request);  // attributes and alarms: true if it was one
+  bool first_time(uint64_t request_id);  // notes the id in the window; false if already there
 
   std::unique_ptr<mvcc::KvStore> store_;
   uint64_t puts_applied_ = 0;
@@ -109,6 +118,9 @@ class KvStateMachine {
   std::map<NodeId, Member> members_;
   std::set<Alarm> alarms_;
   std::set<NodeId> removed_;
+  std::deque<uint64_t> recent_;  // the window of recent request ids, oldest first
+  std::unordered_set<uint64_t> recent_set_;
+  uint64_t duplicates_skipped_ = 0;
   bool compacting_;
 };
 

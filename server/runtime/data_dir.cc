@@ -20,11 +20,6 @@ namespace {
 constexpr uint64_t kClusterFileVersion = 1;
 constexpr size_t kShaBytes = 32;
 
-uint64_t fnv(std::string_view s, uint64_t h = 0xcbf29ce484222325ULL) {
-  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-  return h;
-}
-
 // Copies the database part of a saved snapshot to `to`, checking its SHA-256 trailer; returns
 // the database's size.
 uint64_t extract_db(const std::string& from, const std::string& to, bool skip_hash_check) {
@@ -85,21 +80,6 @@ void write_cluster_file(FileSystem& fs, const std::string& path, const ClusterId
   f.reset();
   fs.rename(tmp, path);
   fs.sync_dir(parent_dir(path));
-}
-
-uint64_t member_id_of(const std::vector<std::string>& peer_urls, const std::string& token) {
-  std::vector<std::string> sorted = peer_urls;
-  std::sort(sorted.begin(), sorted.end());
-  uint64_t h = fnv(token);
-  for (const auto& u : sorted) h = fnv(u, h ^ 0x5bd1e995);
-  return h == 0 ? 1 : h;
-}
-
-uint64_t cluster_id_of(std::vector<uint64_t> member_ids) {
-  std::sort(member_ids.begin(), member_ids.end());
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (uint64_t id : member_ids) h = fnv(std::string_view(reinterpret_cast<char*>(&id), 8), h);
-  return h == 0 ? 1 : h;
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {

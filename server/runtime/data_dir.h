@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../node/membership.h"
 #include "../node/state_machine.h"
 #include "etcdlab/fs/file_system.h"
 
@@ -40,9 +41,9 @@ struct ClusterIds {
 std::optional<ClusterIds> read_cluster_file(FileSystem& fs, const std::string& path);
 void write_cluster_file(FileSystem& fs, const std::string& path, const ClusterIds& ids);
 
-// Member and cluster ids as etcd derives them: from the peer URLs and the cluster token.
-uint64_t member_id_of(const std::vector<std::string>& peer_urls, const std::string& token);
-uint64_t cluster_id_of(std::vector<uint64_t> member_ids);
+// Member and cluster ids are the node's rules (server/node/membership.h).
+using server::cluster_id_of;
+using server::member_id_of;
 
 // "n1=http://a:1,n1=http://b:2,n2=..." -> (name, peer URLs), in the order given; throws
 // std::invalid_argument with the item that is not name=url.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "etcdlab/codec.h"
+#include "etcdlab/node/ready_loop.h"
 
 namespace etcdlab::server {
 namespace {
@@ -81,28 +82,48 @@ struct TestNode {
     node->snapshot_done();
   }
 
-  // The driver loop of server.cc's pump(), minus the sockets: persist, send, apply, advance,
-  // answer. Returns the messages to send; `auto_snapshot` snapshots when the node wants one.
+  // The one Ready loop (ready_loop.h) over the memory storage, minus the sockets: persist,
+  // send, apply, advance, answer. Returns the messages to send; `auto_snapshot` snapshots when
+  // the node wants one.
   std::vector<Message> pump(bool auto_snapshot = false) {
-    std::vector<Message> out;
-    while (node->has_ready()) {
-      Ready rd = node->ready();
-      if (rd.snapshot) {  // a leader's snapshot, received with a kSnapshot message
-        auto w = storage->begin_snapshot(*rd.snapshot);
-        w->write(staged.at(rd.snapshot->index));
-        w->commit();
-      }
-      if (!rd.entries.empty()) storage->append(rd.entries);
-      if (rd.hard_state) storage->set_hard_state(*rd.hard_state);
-      if (rd.must_sync) storage->sync();
-      out.insert(out.end(), rd.messages.begin(), rd.messages.end());
-      node->apply(rd);
-      node->advance(rd);
-      collect();
-      if (auto_snapshot && node->wants_snapshot()) take_snapshot();
-    }
-    return out;
+    Io io{*this, auto_snapshot};
+    ReadyLoop loop(*node, io);
+    io.loop = &loop;
+    loop.run();
+    collect();  // completions from tick() and submit() come without a Ready
+    return std::move(io.out);
   }
+
+  struct Io final : DriverIo {
+    Io(TestNode& node, bool snapshots) : n(node), auto_snapshot(snapshots) {}
+    bool taken(const Ready&) override { return n.node->role() == Role::kLeader; }
+    void send(std::vector<Message>& messages) override {
+      out.insert(out.end(), messages.begin(), messages.end());
+      messages.clear();
+    }
+    void install_snapshot(const SnapshotMeta& meta) override {
+      // A leader's snapshot, received with a kSnapshot message.
+      auto w = n.storage->begin_snapshot(meta);
+      w->write(n.staged.at(meta.index));
+      w->commit();
+    }
+    void write(const Ready& rd) override {
+      if (!rd.entries.empty()) n.storage->append(rd.entries);
+      if (rd.hard_state) n.storage->set_hard_state(*rd.hard_state);
+    }
+    void start_sync(Ready rd, bool leader) override {
+      n.storage->sync();
+      loop->synced(rd, leader);
+    }
+    void advanced(const Ready&) override {
+      n.collect();
+      if (auto_snapshot && n.node->wants_snapshot()) n.take_snapshot();
+    }
+    TestNode& n;
+    bool auto_snapshot;
+    ReadyLoop* loop = nullptr;
+    std::vector<Message> out;
+  };
 };
 
 // A single-voter member, elected.
@@ -122,7 +143,7 @@ std::unique_ptr<TestNode> single(NodeId id = 1, uint64_t epoch = 1, uint64_t sna
 
 // Proposes, runs the Ready cycles, and returns the completion (failing if there is none).
 Done write(TestNode& n, const Request& r) {
-  uint64_t id = n.node->propose(r);
+  uint64_t id = n.node->submit(r);
   n.pump();
   const Done* d = n.find(id);
   if (d == nullptr) {
@@ -155,16 +176,35 @@ TEST(KvNode, ProposedPutCompletesWithItsRevision) {
   EXPECT_EQ(n->node->members()[0].name, "n1");
 }
 
-TEST(KvNode, ProposingWithNoLeaderThrowsProposalDropped) {
+TEST(KvNode, RequestsWaitForALeaderThenFailWithNoLeaderAtTheirDeadline) {
   TestNode n;
   n.id = 1;
-  bootstrap(*n.storage, {1});
-  n.open({1}, 1, 0);
+  bootstrap(*n.storage, {1, 2, 3});  // two other voters that never answer: no leader
+  n.open({1, 2, 3}, 1, 0);
   EXPECT_EQ(n.node->leader(), kNoNode);
-  EXPECT_THROW(n.node->propose(put("k", "v")), ProposalDropped);
-  EXPECT_THROW(n.node->read_index(), ProposalDropped);
+  uint64_t w = n.node->submit(put("k", "v"));
+  uint64_t r = n.node->read_index();
   n.pump();
-  EXPECT_TRUE(n.done.empty()) << "a dropped proposal is not tracked";
+  EXPECT_TRUE(n.done.empty()) << "a request waits for a leader";
+  EXPECT_EQ(n.node->pending_requests(), 2u);
+  // etcd's request timeout: 5 s plus two election timeouts, in ticks of 100 ms.
+  const int deadline = (5000 + 2 * 10 * 100) / 100;
+  for (int i = 0; i < deadline - 1; ++i) {
+    n.node->tick();
+    n.pump();
+  }
+  EXPECT_TRUE(n.done.empty()) << "answered before its deadline";
+  n.node->tick();
+  n.pump();
+  for (uint64_t id : {w, r}) {
+    const Done* d = n.find(id);
+    ASSERT_NE(d, nullptr) << "no answer at the deadline";
+    ASSERT_TRUE(d->completion.error);
+    EXPECT_STREQ(d->completion.error->what(), "etcdserver: no leader");
+    EXPECT_EQ(d->completion.error->code(), GrpcCode::kUnavailable);
+    EXPECT_FALSE(d->completion.proposed) << "it never reached the log: it never applies";
+  }
+  EXPECT_EQ(n.node->pending_requests(), 0u);
 }
 
 TEST(KvNode, ReadIndexCompletesOnlyOnceApplyReachesIt) {
@@ -176,7 +216,7 @@ TEST(KvNode, ReadIndexCompletesOnlyOnceApplyReachesIt) {
   EXPECT_EQ(n->find(idle)->completion.kind, Completion::Kind::kReadReady);
 
   // A put that is committed (its entry persisted, advance() done) but not yet applied.
-  uint64_t w = n->node->propose(put("k", "v"));
+  uint64_t w = n->node->submit(put("k", "v"));
   Ready persist = n->node->ready();
   n->storage->append(persist.entries);
   if (persist.hard_state) n->storage->set_hard_state(*persist.hard_state);
@@ -222,7 +262,7 @@ TEST(KvNode, LeasePutIsRefusedWithLeaseNotFound) {
 TEST(KvNode, PhysicalCompactionCompletesOnlyAfterThePurge) {
   auto n = single(1, 1, 0, /*compaction_batch=*/1);
   for (int i = 0; i < 6; ++i) write(*n, put("k", std::to_string(i)));  // revisions 2..7
-  uint64_t id = n->node->propose(CompactionRequest{6, true});
+  uint64_t id = n->node->submit(CompactionRequest{6, true});
   n->pump();
   ASSERT_TRUE(n->node->compaction_pending());
   int steps = 0;
@@ -301,7 +341,7 @@ TEST(KvNode, RequestIdsDifferAcrossNodesAndEpochs) {
   std::set<uint64_t> ids;
   for (auto* n : {a.get(), b.get(), c.get()}) {
     for (int i = 0; i < 3; ++i) {
-      ids.insert(n->node->propose(put("k", "v")));
+      ids.insert(n->node->submit(put("k", "v")));
       ids.insert(n->node->read_index());
     }
     n->pump();
@@ -378,7 +418,7 @@ TEST(KvNodeCluster, WriteThroughAFollowerCompletesOnThatFollower) {
   Cluster c;
   NodeId lead = c.elect();
   NodeId follower = lead % 3 + 1;
-  uint64_t id = c.at(follower).node->propose(put("f", "1"));
+  uint64_t id = c.at(follower).node->submit(put("f", "1"));
   ASSERT_TRUE(c.tick_until([&] { return c.at(follower).find(id) != nullptr; }));
   const Done& d = *c.at(follower).find(id);
   EXPECT_TRUE(d.completion.result.ok());
@@ -387,7 +427,7 @@ TEST(KvNodeCluster, WriteThroughAFollowerCompletesOnThatFollower) {
 
   // A linearizable read on the other follower, right after a write through the leader, sees it.
   NodeId other = 6 - lead - follower;
-  uint64_t w = c.at(lead).node->propose(put("g", "2"));
+  uint64_t w = c.at(lead).node->submit(put("g", "2"));
   c.settle([&] { return c.at(lead).find(w) != nullptr; });
   ASSERT_NE(c.at(lead).find(w), nullptr);
   uint64_t write_index = c.at(lead).find(w)->applied;
@@ -416,7 +456,7 @@ TEST(KvNodeCluster, LaggingFollowerCatchesUpFromASnapshot) {
   NodeId lagging = lead % 3 + 1;
   c.isolate(lagging);
   for (int i = 0; i < 12; ++i) {
-    uint64_t id = c.at(lead).node->propose(put("k" + std::to_string(i % 4), std::to_string(i)));
+    uint64_t id = c.at(lead).node->submit(put("k" + std::to_string(i % 4), std::to_string(i)));
     c.settle();
     ASSERT_NE(c.at(lead).find(id), nullptr) << "write " << i;
   }

@@ -1,7 +1,10 @@
 // Client operations in the simulator: proposals, linearizable reads, membership changes and
 // leader transfers. A client picks a node (the one asked for, else the leader it knows of,
-// else the next one), retries elsewhere when refused, re-sends after client_retry_ms without
-// an answer (a command is applied once, by its id), and gives up at client_deadline_ms.
+// else the next one), retries elsewhere when refused, and gives up at client_deadline_ms.
+// With the default node logic it also re-sends after client_retry_ms without an answer (a
+// command is applied once, by its id); with a ClusterOptions::node_logic (the server's node)
+// it never re-sends what a node took: it waits for that node's answer, as an etcd client
+// does not retry a write it cannot deduplicate.
 #include <fmt/format.h>
 
 #include "cluster_impl.h"
@@ -67,9 +70,11 @@ void Cluster::Impl::attempt(uint64_t id, uint64_t token) {
   if (op.done() || token != c.attempt_token) return;
   if (now >= c.deadline) {
     // A write that some node took may still commit later: its outcome is unknown. A read, or
-    // a request no node ever took, failed.
-    complete(id, c.accepted && op.kind == Operation::Kind::kPropose ? Outcome::kUnknown
-                                                                    : Outcome::kFailed);
+    // a request no node ever took, failed. (A membership change a server node took may
+    // commit too.)
+    bool may_apply = op.kind == Operation::Kind::kPropose ||
+                     (kv_clients() && op.kind == Operation::Kind::kConfChange);
+    complete(id, c.accepted && may_apply ? Outcome::kUnknown : Outcome::kFailed);
     return;
   }
   bool leader_only = c.is_conf_change || c.transfer_to >= 0;
@@ -92,9 +97,10 @@ void Cluster::Impl::attempt(uint64_t id, uint64_t token) {
     in.kind = Input::Kind::kPropose;
   }
   add_trace(TraceEvent::Kind::kClientAttempt, target, "", id, static_cast<uint64_t>(op.attempts));
-  // Re-send if no answer comes (an accepted request may be lost with a leader). Scheduled
-  // before submitting, so that a refusal during submit() can replace it with a sooner one.
-  schedule_attempt(id, us(options.client_retry_ms));
+  // Re-send if no answer comes (an accepted request may be lost with a leader); a node logic
+  // answers what it takes, so its client only wakes at the deadline. Scheduled before
+  // submitting, so that a refusal during submit() can replace it with a sooner one.
+  schedule_attempt(id, kv_clients() ? c.deadline - now : us(options.client_retry_ms));
   submit(target, in);
 }
 
@@ -102,61 +108,32 @@ void Cluster::Impl::client_input(SimNode& n, const Input& in) {
   Operation& op = ops[in.op - 1];
   ClientState& c = clients[in.op - 1];
   if (op.done()) return;
-  auto refused = [&](const std::string& why) {
-    add_trace(TraceEvent::Kind::kClient, n.index, fmt::format("op {} refused: {}", in.op, why));
-    c.via.reset();  // "retrying on another node"
-    schedule_attempt(in.op, us(kRefusedRetryMs));
-  };
-  try {
-    switch (in.kind) {
-      case Input::Kind::kPropose:
-        n.raft->propose(c.payload);
-        c.accepted = true;
-        break;
-      case Input::Kind::kRead:
-        if (!options.linearizable_reads) {
-          // The unsafe way: answer from local state at once. A deposed leader, or a follower
-          // behind, returns a stale value.
-          complete(in.op, Outcome::kOk, n.app->read(c.payload), n.applied);
-          return;
-        }
-        n.raft->read_index(fmt::format("read:{}", in.op));
-        break;
-      case Input::Kind::kConfChange:
-        n.raft->propose_conf_change(c.change);
-        c.accepted = true;
-        break;
-      case Input::Kind::kTransfer:
-        n.raft->transfer_leader(static_cast<NodeId>(c.transfer_to + 1));
-        break;
-      default:
-        break;
-    }
-  } catch (const ProposalDropped& e) {
-    refused(e.what());
+  n.refused = false;
+  switch (in.kind) {
+    case Input::Kind::kPropose:
+      n.logic->propose(in.op, c.payload);
+      if (!n.refused) c.accepted = true;
+      break;
+    case Input::Kind::kRead:
+      n.logic->read(in.op, c.payload, options.linearizable_reads);
+      break;
+    case Input::Kind::kConfChange:
+      n.logic->change_membership(in.op, c.change.type, c.change.node_id);
+      if (!n.refused) c.accepted = true;
+      break;
+    case Input::Kind::kTransfer:
+      n.logic->transfer_leader(in.op, static_cast<NodeId>(c.transfer_to + 1));
+      break;
+    default:
+      break;
   }
 }
 
-void Cluster::Impl::on_read_state(SimNode& n, const ReadState& rs) {
-  uint64_t id = 0;
-  if (std::sscanf(rs.context.c_str(), "read:%lu", &id) != 1 || id == 0 || id > ops.size()) return;
-  if (ops[id - 1].done()) return;
-  ops[id - 1].index = rs.index;
-  n.reads_waiting[id] = rs.index;
-}
-
-void Cluster::Impl::answer_ready_reads(SimNode& n) {
-  for (auto it = n.reads_waiting.begin(); it != n.reads_waiting.end();) {
-    if (n.applied >= it->second) {
-      if (!ops[it->first - 1].done()) {
-        complete(it->first, Outcome::kOk, n.app->read(clients[it->first - 1].payload),
-                 it->second);
-      }
-      it = n.reads_waiting.erase(it);
-    } else {
-      ++it;
-    }
-  }
+void Cluster::Impl::refuse(SimNode& n, uint64_t op, const std::string& why) {
+  n.refused = true;
+  add_trace(TraceEvent::Kind::kClient, n.index, fmt::format("op {} refused: {}", op, why));
+  clients[op - 1].via.reset();  // "retrying on another node"
+  schedule_attempt(op, us(kRefusedRetryMs));
 }
 
 void Cluster::Impl::complete(uint64_t id, Outcome outcome, std::string output, uint64_t index) {
@@ -172,8 +149,11 @@ void Cluster::Impl::complete(uint64_t id, Outcome outcome, std::string output, u
 // ---- the public client API
 
 uint64_t Cluster::propose(std::string data, std::optional<int> via) {
-  // Encoded first: data the state machine refuses throws before an operation exists.
-  std::string payload = impl_->command_app->command(impl_->ops.size() + 1, data);
+  // Encoded first: data the state machine refuses throws before an operation exists. A node
+  // logic takes the data as it is.
+  std::string payload = impl_->command_app
+                            ? impl_->command_app->command(impl_->ops.size() + 1, data)
+                            : data;
   uint64_t id = impl_->new_op(Operation::Kind::kPropose, via);
   impl_->ops[id - 1].input = std::move(data);
   impl_->clients[id - 1].payload = std::move(payload);
@@ -202,7 +182,6 @@ uint64_t membership_op(Cluster::Impl& r, ConfChange::Type type, int node, const 
   c.is_conf_change = true;
   c.change.type = type;
   c.change.node_id = static_cast<NodeId>(node + 1);
-  c.change.context = encode_command(id, "");
   return id;
 }
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's private state. cluster.cc runs the event loop and the faults,
-// cluster_node.cc drives one node's Ready, cluster_clients.cc runs client operations.
+// cluster_node.cc drives one node through the Ready loop (ready_loop.h), cluster_clients.cc
+// runs client operations, log_node.cc is the default node logic (Raft plus a SimApp).
 
 #include <deque>
 #include <map>
@@ -15,6 +16,8 @@
 #include "etcdlab/sim/app.h"
 #include "etcdlab/sim/cluster.h"
 #include "etcdlab/sim/invariants.h"
+#include "etcdlab/sim/node_logic.h"
+#include "etcdlab/node/ready_loop.h"
 
 namespace etcdlab::sim {
 
@@ -43,13 +46,41 @@ struct Event {
   bool ok = false;
 };
 
+struct SimNode;
+
+// The simulator's side of one node: the driver's I/O in the Ready loop (DriverIo), and what
+// the node's logic reports back (NodeHost). cluster_node.cc.
+class SimDriver final : public DriverIo, public NodeHost {
+ public:
+  SimDriver(Cluster::Impl& cluster, SimNode& node) : c_(cluster), n_(node) {}
+  // DriverIo
+  bool taken(const Ready& rd) override;
+  void send(std::vector<Message>& messages) override;
+  void install_snapshot(const SnapshotMeta& meta) override;
+  void write(const Ready& rd) override;
+  void start_sync(Ready rd, bool leader) override;
+  void persisted(const Ready& rd) override;
+  void applied(const Ready& rd) override;
+  void advanced(const Ready& rd) override;
+  // NodeHost
+  void applying(const Entry& e) override;
+  void answer(uint64_t op, Outcome outcome, std::string output, uint64_t index) override;
+  void refused(uint64_t op, const std::string& why) override;
+  void log(const std::string& line) override;
+
+ private:
+  Cluster::Impl& c_;
+  SimNode& n_;
+};
+
 struct SimNode {
   int index = 0;
   NodeId id = kNoNode;
   SimFileSystem disk;
   std::unique_ptr<WalStorage> storage;
-  std::unique_ptr<Raft> raft;
-  std::unique_ptr<SimApp> app;
+  std::unique_ptr<NodeLogic> logic;  // what runs on it: Raft + a SimApp, or e.g. KvNode
+  std::unique_ptr<SimDriver> driver;
+  std::unique_ptr<ReadyLoop> loop;   // over logic and driver, one per start
   bool up = true;
   uint64_t incarnation = 0;
   uint64_t tick_phase = 0;
@@ -65,11 +96,12 @@ struct SimNode {
   ConfState conf;
 
   std::optional<Ready> in_flight;  // being persisted
-  bool sent_early = false;         // a leader sent its messages before persisting
+  bool in_flight_leader = false;   // it was taken as leader (its messages went out early)
+  std::vector<int> voters_before;  // a leader's voters before it applied a Ready (checks)
   std::deque<Input> inputs;
-  std::map<uint64_t, uint64_t> reads_waiting;  // op -> read index, until applied reaches it
   std::map<std::pair<uint64_t, uint64_t>, std::string>
       incoming;  // snapshot (term, index) -> staged file
+  bool refused = false;  // the last client operation handed to it was refused
 
   uint64_t messages_sent = 0;
   uint64_t bytes_sent = 0;
@@ -109,7 +141,8 @@ struct Cluster::Impl {
   std::vector<Operation> ops;
   std::vector<ClientState> clients;
   std::vector<RoleChange> role_changes;
-  std::unique_ptr<SimApp> command_app;  // encodes client commands (SimApp::command)
+  std::unique_ptr<SimApp> command_app;  // encodes client commands (SimApp::command); none
+                                        // with a node logic, which takes the data as it is
 
   // cluster.cc: events and faults
   void push(Event e);
@@ -122,21 +155,18 @@ struct Cluster::Impl {
 
   // cluster_node.cc: driving a node
   RaftConfig raft_config(int index);
-  void start_node(int index);  // creates storage, app and Raft from the node's disk
+  void start_node(int index);  // creates storage, logic and loop from the node's disk
   void submit(int index, Input in);
   void handle_input(SimNode& n, const Input& in);
   void drive(SimNode& n);
-  void start_ready(SimNode& n);
-  void finish_ready(SimNode& n, Ready rd);
+  void persist_done(SimNode& n);
   void send_messages(SimNode& n, std::vector<Message>& messages);
   void send(SimNode& from, Message m);
   void deliver(Event& e);
-  void install_snapshot(SimNode& n, const SnapshotMeta& meta);
-  void take_snapshot(SimNode& n, uint64_t term_at_applied);
-  void apply_entries(SimNode& n, const std::vector<Entry>& entries);
-  void answer_ready_reads(SimNode& n);
+  void take_snapshot(SimNode& n);
   void note_role(SimNode& n, const SoftState& s);
   std::unique_ptr<SimApp> make_app() const;
+  bool kv_clients() const { return static_cast<bool>(options.node_logic); }
   uint64_t term_at(const SimNode& n, uint64_t index) const;
   std::vector<int> voters_of(const SimNode& n) const;
 
@@ -147,7 +177,7 @@ struct Cluster::Impl {
   int pick_node(ClientState& c, bool leader_only);
   void complete(uint64_t op, Outcome outcome, std::string output = "", uint64_t index = 0);
   void client_input(SimNode& n, const Input& in);
-  void on_read_state(SimNode& n, const ReadState& rs);
+  void refuse(SimNode& n, uint64_t op, const std::string& why);
 };
 
 }  // namespace etcdlab::sim

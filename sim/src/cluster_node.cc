@@ -1,11 +1,14 @@
-// Driving one simulated node through the Ready contract (ready.h):
-// input -> ready() -> write + sync (simulated fsync time) -> send -> apply -> advance().
+// Driving one simulated node through the one Ready loop (etcdlab/node/ready_loop.h), the same
+// loop the server runs: input -> ready() -> write + sync (simulated fsync time) -> send ->
+// apply -> advance(). SimDriver is the simulator's side of it: the simulated disk and network,
+// and the invariant checker and trace watching every step.
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "cluster_impl.h"
 #include "etcdlab/codec.h"
+#include "log_node.h"
 
 namespace etcdlab::sim {
 
@@ -36,7 +39,8 @@ RaftConfig Cluster::Impl::raft_config(int index) {
 
 // A new cluster's first members write its configuration into their logs, as etcd's bootstrap
 // does: one committed AddVoter entry per member at term 1. Nodes that join later learn the
-// whole membership from the log (or from a snapshot), not from their own configuration.
+// whole membership from the log (or from a snapshot), not from their own configuration. (A
+// node logic of ClusterOptions::node_logic bootstraps its own storage.)
 static void bootstrap(LogStorage& storage, const std::vector<NodeId>& voters) {
   std::vector<Entry> entries;
   for (NodeId id : voters) {
@@ -51,15 +55,25 @@ static void bootstrap(LogStorage& storage, const std::vector<NodeId>& voters) {
 void Cluster::Impl::start_node(int index) {
   SimNode& n = *nodes[index];
   n.storage = WalStorage::open(n.disk, "data", WalStorageOptions{options.wal, 2});
-  RaftConfig config = raft_config(index);
-  if (n.storage->last_index() == 0 && n.storage->hard_state().empty() && !config.voters.empty()) {
-    bootstrap(*n.storage, config.voters);
+  if (!n.driver) n.driver = std::make_unique<SimDriver>(*this, n);
+  NodeSetup setup;
+  setup.index = index;
+  setup.nodes = options.nodes;
+  setup.restarts = n.restarts;
+  setup.raft = raft_config(index);
+  setup.tick_ms = options.tick_ms;
+  setup.snapshot_every = options.snapshot_every;
+  if (options.node_logic) {
+    n.logic = options.node_logic(setup, *n.driver);
+    if (!n.logic) throw std::invalid_argument("ClusterOptions::node_logic returned no node");
+  } else {
+    if (n.storage->last_index() == 0 && n.storage->hard_state().empty() &&
+        !setup.raft.voters.empty()) {
+      bootstrap(*n.storage, setup.raft.voters);
+    }
+    n.logic = std::make_unique<LogNode>(setup, *n.driver, make_app(), [this] { return make_app(); });
   }
-  n.app = make_app();
   SnapshotMeta snap = n.storage->snapshot();
-  if (auto reader = n.storage->open_snapshot()) {
-    n.app->restore(reader->read(0, reader->size()));
-  }
   if (checker) {
     DurableLog on_disk;
     on_disk.base = snap.index;
@@ -71,12 +85,12 @@ void Cluster::Impl::start_node(int index) {
     }
     checker->restarted(index, n.storage->hard_state(), on_disk);
   }
-  n.raft = std::make_unique<Raft>(config);
-  RaftStatus s = n.raft->status();
+  n.loop = std::make_unique<ReadyLoop>(*n.logic, *n.driver);
+  RaftStatus s = n.logic->status();
   n.term = s.hard_state.term;
   n.vote = s.hard_state.vote;
   n.commit = s.hard_state.commit;
-  n.applied = s.applied;
+  n.applied = n.logic->applied_index();
   n.last_snapshot_at = snap.index;
   n.conf = s.conf;
   n.role = Role::kFollower;
@@ -97,13 +111,13 @@ void Cluster::Impl::submit(int index, Input in) {
 void Cluster::Impl::handle_input(SimNode& n, const Input& in) {
   switch (in.kind) {
     case Input::Kind::kTick:
-      n.raft->tick();
+      n.logic->tick();
       break;
     case Input::Kind::kMessage:
-      n.raft->step(*in.message);
+      n.logic->step(*in.message);
       break;
     case Input::Kind::kSnapshotStatus:
-      n.raft->report_snapshot(in.peer, in.ok);
+      n.logic->report_snapshot(in.peer, in.ok);
       break;
     default:
       client_input(n, in);
@@ -113,8 +127,8 @@ void Cluster::Impl::handle_input(SimNode& n, const Input& in) {
 
 void Cluster::Impl::drive(SimNode& n) {
   while (n.up && !n.busy()) {
-    if (n.raft->has_ready()) {
-      start_ready(n);
+    if (n.logic->has_ready()) {
+      n.loop->step();
     } else if (!n.inputs.empty()) {
       Input in = std::move(n.inputs.front());
       n.inputs.pop_front();
@@ -123,6 +137,14 @@ void Cluster::Impl::drive(SimNode& n) {
       break;
     }
   }
+}
+
+void Cluster::Impl::persist_done(SimNode& n) {
+  Ready rd = std::move(*n.in_flight);
+  n.in_flight.reset();
+  n.storage->sync();
+  n.loop->synced(rd, n.in_flight_leader);
+  drive(n);
 }
 
 uint64_t Cluster::Impl::term_at(const SimNode& n, uint64_t index) const {
@@ -139,174 +161,166 @@ std::vector<int> Cluster::Impl::voters_of(const SimNode& n) const {
   return out;
 }
 
-void Cluster::Impl::start_ready(SimNode& n) {
-  Ready rd = n.raft->ready();
-  bool new_term = false;
-  if (rd.hard_state) {
-    new_term = rd.hard_state->term != n.term;
-    n.term = rd.hard_state->term;
-    n.vote = rd.hard_state->vote;
-  }
-  if (rd.soft_state) {
-    note_role(n, *rd.soft_state);
-  } else if (new_term) {
-    // A candidate that times out again keeps its role but moves to a new term: still a change.
-    note_role(n, SoftState{n.lead, n.role});
-  }
-  bool leader = n.role == Role::kLeader;
-  if (checker) {
-    if (leader) {
-      checker->leader_appends(
-          n.index, rd.entries, n.storage->last_index(),
-          [&](uint64_t lo, uint64_t hi) {
-            if (lo >= hi || lo < n.storage->first_index()) return false;
-            hi = std::min(hi, n.storage->last_index() + 1);
-            for (const Entry& e : n.storage->entries(lo, hi, ~0ULL)) {
-              if (e.type == EntryType::kConfChange) return true;
-            }
-            return false;
-          },
-          n.applied);
-    }
-  }
-  // A leader may send while its own write is in flight (ready.h, step 2).
-  if (leader) {
-    if (checker) {
-      for (const Message& m : rd.messages) checker->sent(n.index, m, n.is_learner());
-    }
-    send_messages(n, rd.messages);
-    n.sent_early = true;
-  }
-  if (rd.snapshot) install_snapshot(n, *rd.snapshot);
-  if (!rd.entries.empty()) n.storage->append(rd.entries);
-  if (rd.hard_state) n.storage->set_hard_state(*rd.hard_state);
-  if (rd.must_sync) {
-    n.in_flight = std::move(rd);
-    Event done;
-    done.kind = Event::Kind::kPersistDone;
-    done.node = n.index;
-    done.incarnation = n.incarnation;
-    done.time = now + random_delay(options.fsync_min_ms, options.fsync_max_ms);
-    push(std::move(done));
-    return;
-  }
-  finish_ready(n, std::move(rd));
-}
-
-void Cluster::Impl::finish_ready(SimNode& n, Ready rd) {
-  std::vector<int> voters_before;
-  if (checker && n.role == Role::kLeader) voters_before = voters_of(n);
-  if (rd.must_sync) n.storage->sync();
-  if (!rd.entries.empty()) {
-    if (checker) {
-      checker->persisted(n.index, rd.entries, [&](uint64_t i) {
-        uint64_t t = term_at(n, i);
-        return i <= n.storage->snapshot().index ? DurableLog::kCovered : t;
-      });
-    }
-    add_trace(TraceEvent::Kind::kPersisted, n.index, "", rd.entries.back().index,
-              rd.hard_state ? rd.hard_state->commit : n.commit);
-  }
-  if (!n.sent_early) {
-    // Recorded only now: a node that crashes before its sync completes never sent these.
-    if (checker) {
-      for (const Message& m : rd.messages) checker->sent(n.index, m, n.is_learner());
-    }
-    send_messages(n, rd.messages);
-  }
-  n.sent_early = false;
-  if (rd.hard_state) n.commit = rd.hard_state->commit;
-  apply_entries(n, rd.committed_entries);
-  for (const ReadState& rs : rd.read_states) on_read_state(n, rs);
-  answer_ready_reads(n);  // reads whose index this node has already applied
-  uint64_t snapshot_term = rd.committed_entries.empty() ? 0 : rd.committed_entries.back().term;
-  n.raft->advance(rd);
-  // (A leader's commit may move inside advance(); the next Ready's hard state shows it.)
-  if (checker) {
-    checker->commit(n.index, n.commit);
-    if (n.role == Role::kLeader) {
-      bool newly_leader = rd.soft_state && rd.soft_state->role == Role::kLeader;
-      if (newly_leader) {
-        checker->check_completeness(n.index, n.storage->snapshot().index, n.storage->last_index(),
-                                    [&](uint64_t i) { return term_at(n, i); });
-      }
-      checker->leader_commit(n.index, n.commit, newly_leader, {voters_before, voters_of(n)},
-                             [&](uint64_t i) { return term_at(n, i); });
-    }
-  }
-  if (options.snapshot_every > 0 && snapshot_term > 0 &&
-      n.applied >= n.last_snapshot_at + options.snapshot_every) {
-    take_snapshot(n, snapshot_term);
-  }
-}
-
 void Cluster::Impl::send_messages(SimNode& n, std::vector<Message>& messages) {
   for (Message& m : messages) send(n, std::move(m));
   messages.clear();
 }
 
-void Cluster::Impl::apply_entries(SimNode& n, const std::vector<Entry>& entries) {
-  for (const Entry& e : entries) {
-    if (checker) checker->applied(n.index, e, n.commit);
-    add_trace(TraceEvent::Kind::kApply, n.index, "", e.index, e.term);
-    if (e.type == EntryType::kConfChange) {
-      ConfChange cc = decode_value<ConfChange>(e.data, "conf change entry");
-      n.conf = n.raft->apply_conf_change(cc);
-      auto [op, unused] = decode_command(cc.context);
-      (void)unused;
-      if (op > 0 && op <= ops.size() && !ops[op - 1].done()) {
-        complete(op, Outcome::kOk, "", e.index);
-      }
-    } else if (Applied a = n.app->apply(e.index, e.data);
-               a.op > 0 && a.op <= ops.size() && !ops[a.op - 1].done()) {
-      complete(a.op, Outcome::kOk, std::move(a.output), e.index);
-    }
-    n.applied = e.index;
-  }
-  answer_ready_reads(n);
-}
-
-void Cluster::Impl::install_snapshot(SimNode& n, const SnapshotMeta& meta) {
-  auto staged = n.incoming.find({meta.term, meta.index});
-  if (staged == n.incoming.end()) {
-    throw std::logic_error(fmt::format("node {}: Raft installs snapshot {}/{} that never arrived",
-                                       n.index, meta.index, meta.term));
-  }
-  bool replaced = term_at(n, meta.index) != meta.term;
-  auto in = n.disk.open(staged->second);
-  auto w = n.storage->begin_snapshot(meta);
-  std::string payload;
-  for (uint64_t at = 0; at < in->size(); at += 64 << 10) {
-    std::string chunk = in->read_at(at, 64 << 10);
-    w->write(chunk);
-    payload += chunk;  // the simulated state machine is small
-  }
-  w->commit();
-  in.reset();
-  n.disk.remove(staged->second);
-  n.incoming.erase(staged);
-  n.app = make_app();
-  n.app->restore(payload);
-  n.applied = meta.index;
-  n.conf = meta.conf;
-  n.last_snapshot_at = meta.index;
-  add_trace(TraceEvent::Kind::kSnapshot, n.index,
-            fmt::format("installed snapshot {}/{} from the leader", meta.index, meta.term));
-  if (checker) {
-    checker->snapshot_durable(n.index, meta.index, replaced);
-    checker->snapshot_restored(n.index, meta.index);
-  }
-}
-
-void Cluster::Impl::take_snapshot(SimNode& n, uint64_t term_at_applied) {
-  SnapshotMeta meta{n.applied, term_at_applied, n.conf};
+void Cluster::Impl::take_snapshot(SimNode& n) {
+  SnapshotMeta meta = n.logic->snapshot_meta();
   if (meta.index <= n.storage->snapshot().index) return;
   auto w = n.storage->begin_snapshot(meta);
-  w->write(n.app->snapshot());
+  n.logic->write_snapshot(*w);
   w->commit();
-  n.last_snapshot_at = n.applied;
+  n.logic->snapshot_done();
+  n.last_snapshot_at = meta.index;
   add_trace(TraceEvent::Kind::kSnapshot, n.index, fmt::format("took snapshot at {}", meta.index));
   if (checker) checker->snapshot_durable(n.index, meta.index, false);
+}
+
+// ---- SimDriver: the Ready loop's I/O and hooks
+
+bool SimDriver::taken(const Ready& rd) {
+  bool new_term = false;
+  if (rd.hard_state) {
+    new_term = rd.hard_state->term != n_.term;
+    n_.term = rd.hard_state->term;
+    n_.vote = rd.hard_state->vote;
+  }
+  if (rd.soft_state) {
+    c_.note_role(n_, *rd.soft_state);
+  } else if (new_term) {
+    // A candidate that times out again keeps its role but moves to a new term: still a change.
+    c_.note_role(n_, SoftState{n_.lead, n_.role});
+  }
+  bool leader = n_.role == Role::kLeader;
+  if (c_.checker && leader) {
+    c_.checker->leader_appends(
+        n_.index, rd.entries, n_.storage->last_index(),
+        [&](uint64_t lo, uint64_t hi) {
+          if (lo >= hi || lo < n_.storage->first_index()) return false;
+          hi = std::min(hi, n_.storage->last_index() + 1);
+          for (const Entry& e : n_.storage->entries(lo, hi, ~0ULL)) {
+            if (e.type == EntryType::kConfChange) return true;
+          }
+          return false;
+        },
+        n_.applied);
+  }
+  return leader;
+}
+
+void SimDriver::send(std::vector<Message>& messages) {
+  // Recorded as they go out: a node that crashes before its sync completes never sent a
+  // follower's messages.
+  if (c_.checker) {
+    for (const Message& m : messages) c_.checker->sent(n_.index, m, n_.is_learner());
+  }
+  c_.send_messages(n_, messages);
+}
+
+void SimDriver::install_snapshot(const SnapshotMeta& meta) {
+  auto staged = n_.incoming.find({meta.term, meta.index});
+  if (staged == n_.incoming.end()) {
+    throw std::logic_error(fmt::format("node {}: Raft installs snapshot {}/{} that never arrived",
+                                       n_.index, meta.index, meta.term));
+  }
+  bool replaced = c_.term_at(n_, meta.index) != meta.term;
+  auto in = n_.disk.open(staged->second);
+  auto w = n_.storage->begin_snapshot(meta);
+  for (uint64_t at = 0; at < in->size(); at += 64 << 10) w->write(in->read_at(at, 64 << 10));
+  w->commit();
+  in.reset();
+  n_.disk.remove(staged->second);
+  n_.incoming.erase(staged);
+  // The logic restores itself from the storage when it applies this Ready; what the checks
+  // read about the node moves now.
+  n_.applied = meta.index;
+  n_.conf = meta.conf;
+  n_.last_snapshot_at = meta.index;
+  c_.add_trace(TraceEvent::Kind::kSnapshot, n_.index,
+               fmt::format("installed snapshot {}/{} from the leader", meta.index, meta.term));
+  if (c_.checker) {
+    c_.checker->snapshot_durable(n_.index, meta.index, replaced);
+    c_.checker->snapshot_restored(n_.index, meta.index);
+  }
+}
+
+void SimDriver::write(const Ready& rd) {
+  if (!rd.entries.empty()) n_.storage->append(rd.entries);
+  if (rd.hard_state) n_.storage->set_hard_state(*rd.hard_state);
+}
+
+void SimDriver::start_sync(Ready rd, bool leader) {
+  n_.in_flight = std::move(rd);
+  n_.in_flight_leader = leader;
+  Event done;
+  done.kind = Event::Kind::kPersistDone;
+  done.node = n_.index;
+  done.incarnation = n_.incarnation;
+  done.time = c_.now + c_.random_delay(c_.options.fsync_min_ms, c_.options.fsync_max_ms);
+  c_.push(std::move(done));
+}
+
+void SimDriver::persisted(const Ready& rd) {
+  n_.voters_before.clear();
+  if (c_.checker && n_.role == Role::kLeader) n_.voters_before = c_.voters_of(n_);
+  if (!rd.entries.empty()) {
+    if (c_.checker) {
+      c_.checker->persisted(n_.index, rd.entries, [&](uint64_t i) {
+        uint64_t t = c_.term_at(n_, i);
+        return i <= n_.storage->snapshot().index ? DurableLog::kCovered : t;
+      });
+    }
+    c_.add_trace(TraceEvent::Kind::kPersisted, n_.index, "", rd.entries.back().index,
+                 rd.hard_state ? rd.hard_state->commit : n_.commit);
+  }
+  if (rd.hard_state) n_.commit = rd.hard_state->commit;
+}
+
+void SimDriver::applying(const Entry& e) {
+  if (c_.checker) c_.checker->applied(n_.index, e, n_.commit);
+  c_.add_trace(TraceEvent::Kind::kApply, n_.index, "", e.index, e.term);
+}
+
+void SimDriver::applied(const Ready& rd) {
+  (void)rd;
+  n_.applied = n_.logic->applied_index();
+  n_.conf = n_.logic->conf();
+}
+
+void SimDriver::advanced(const Ready& rd) {
+  // (A leader's commit may move inside advance(); the next Ready's hard state shows it.)
+  if (c_.checker) {
+    c_.checker->commit(n_.index, n_.commit);
+    if (n_.role == Role::kLeader) {
+      bool newly_leader = rd.soft_state && rd.soft_state->role == Role::kLeader;
+      if (newly_leader) {
+        c_.checker->check_completeness(n_.index, n_.storage->snapshot().index,
+                                       n_.storage->last_index(),
+                                       [&](uint64_t i) { return c_.term_at(n_, i); });
+      }
+      c_.checker->leader_commit(n_.index, n_.commit, newly_leader,
+                                {n_.voters_before, c_.voters_of(n_)},
+                                [&](uint64_t i) { return c_.term_at(n_, i); });
+    }
+  }
+  // Snapshots are taken right after entries were applied, once enough of them were.
+  if (!rd.committed_entries.empty() && n_.logic->wants_snapshot()) c_.take_snapshot(n_);
+}
+
+void SimDriver::answer(uint64_t op, Outcome outcome, std::string output, uint64_t index) {
+  if (op == 0 || op > c_.ops.size() || c_.ops[op - 1].done()) return;
+  c_.complete(op, outcome, std::move(output), index);
+}
+
+void SimDriver::refused(uint64_t op, const std::string& why) {
+  if (op == 0 || op > c_.ops.size() || c_.ops[op - 1].done()) return;
+  c_.refuse(n_, op, why);
+}
+
+void SimDriver::log(const std::string& line) {
+  c_.add_trace(TraceEvent::Kind::kLog, n_.index, line);
 }
 
 }  // namespace etcdlab::sim

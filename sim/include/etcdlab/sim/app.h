@@ -2,7 +2,7 @@
 // The state machine a simulated node applies committed entries to. By default the cluster
 // replicates a plain log: LogApp counts the commands it applied, keeps their ids (a retried
 // command is applied once) and a running hash of their order. ClusterOptions::app can supply
-// another one: the server's KV state machine (server/node/sim_kv_app.h) runs the MVCC store.
+// another one (a custom state machine); ClusterOptions::node_logic replaces the whole node.
 
 #include <cstdint>
 #include <functional>

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "etcdlab/log/wal.h"
+#include "etcdlab/sim/node_logic.h"
 
 namespace etcdlab::sim {
 
@@ -48,6 +49,11 @@ struct ClusterOptions {
 
   // The state machine each node applies to (a new one per node start); empty: LogApp.
   std::function<std::unique_ptr<SimApp>()> app;
+  // Instead of the Raft core with `app`: a whole node per start (e.g. the server's KvNode,
+  // sim/kv/kv_node_logic.h). It answers every client operation it takes (or its node
+  // crashes), so clients never re-send one: they wait for the answer until their deadline,
+  // and retry elsewhere only when the node refused the operation.
+  NodeLogicFactory node_logic;
 
   bool check_invariants = true;  // check every invariant after every event
   bool record_trace = false;     // keep every event (for Python); the hash is always kept

@@ -1,0 +1,51 @@
+#pragma once
+// etcd's errors as its clients see them (etcd 3.4's rpctypes): a gRPC status code and a message
+// that clients match on ("etcdserver: no leader" makes them retry elsewhere). The node decides
+// which one a request ends with; each door (the JSON gateway, the gRPC services) only maps the
+// code to its wire form, so both answer alike.
+
+#include <stdexcept>
+#include <string>
+
+namespace etcdlab::server {
+
+enum class GrpcCode {
+  kOk = 0, kCanceled = 1, kUnknown = 2, kInvalidArgument = 3, kDeadlineExceeded = 4,
+  kNotFound = 5, kAlreadyExists = 6, kPermissionDenied = 7, kResourceExhausted = 8,
+  kFailedPrecondition = 9, kAborted = 10, kOutOfRange = 11, kUnimplemented = 12, kInternal = 13,
+  kUnavailable = 14, kDataLoss = 15, kUnauthenticated = 16,
+};
+
+// An error with etcd's code and text. Thrown by the service layer, carried in completions.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(GrpcCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  GrpcCode code() const { return code_; }
+
+ private:
+  GrpcCode code_;
+};
+
+// etcd's messages for the errors the server itself raises (rpctypes/error.go). In their own
+// namespace: several are also enumerator names (AlarmType::kNoSpace...).
+namespace rpctypes {
+inline constexpr const char* kNoLeader = "etcdserver: no leader";
+inline constexpr const char* kRequestTimedOut = "etcdserver: request timed out";
+inline constexpr const char* kRequestTooLarge = "etcdserver: request is too large";
+inline constexpr const char* kLeaseNotFound = "etcdserver: requested lease not found";
+inline constexpr const char* kNoSpace = "etcdserver: mvcc: database space exceeded";
+inline constexpr const char* kMemberNotFound = "etcdserver: member not found";
+inline constexpr const char* kMemberExists = "etcdserver: member ID already exist";
+inline constexpr const char* kPeerUrlExists = "etcdserver: Peer URLs already exists";
+inline constexpr const char* kBadMemberUrls = "etcdserver: given member URLs are invalid";
+inline constexpr const char* kNotEnoughStarted =
+    "etcdserver: re-configuration failed due to not enough started members";
+inline constexpr const char* kUnhealthy = "etcdserver: unhealthy cluster";
+inline constexpr const char* kTooManyLearners = "etcdserver: too many learner members in cluster";
+inline constexpr const char* kNotLearner = "etcdserver: can only promote a learner member";
+inline constexpr const char* kLearnerNotReady =
+    "etcdserver: can only promote a learner member which is in sync with leader";
+inline constexpr const char* kStopped = "etcdserver: server stopped";
+}  // namespace rpctypes
+
+}  // namespace etcdlab::server

@@ -1,0 +1,99 @@
+#pragma once
+// KvNode's private state. kv_node.cc holds the Ready cycle and the apply; kv_node_requests.cc
+// the client requests, their deadlines and the node's own requests (publish, NOSPACE,
+// auto-compaction).
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kv_node.h"
+
+namespace etcdlab::server {
+
+// Who asked for a request: a client (it gets a Completion), or the node itself.
+enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction };
+
+struct PendingRequest {
+  enum class What { kWrite, kRead, kMember };
+  What what = What::kWrite;
+  Origin origin = Origin::kClient;
+  int64_t deadline = 0;  // the tick at which it times out
+  bool proposed = false;  // in the log (a write, a member change) or in a read round (a read)
+  // Until proposed: what to propose when a leader can take it.
+  std::optional<Request> request;
+  std::optional<ConfChange> conf_change;
+  Member member;                          // kMember: the member the change concerns
+  std::optional<uint64_t> read_index;     // kRead: once its round is confirmed
+};
+
+struct KvNode::Impl {
+  Impl(const NodeOptions& o, std::unique_ptr<mvcc::KvStore> s);
+
+  // kv_node.cc
+  void restore_store_if_behind();
+  void restore_from(const SnapshotReader& reader);
+  void on_conf_change(const ConfChange& cc, uint64_t request_id);
+  void on_applied(AppliedRequest& a);
+  void note_membership();
+  void finish_reads();
+  void read_states(const std::vector<ReadState>& states);
+
+  // kv_node_requests.cc
+  uint64_t new_id() { return ++next_id; }
+  // Registers a request (under `id`, or a new one), proposes it if it can; returns its id.
+  uint64_t track(PendingRequest p, uint64_t id = 0);
+  bool try_propose(uint64_t id, PendingRequest& p);  // false: not now (no leader...)
+  void retry_waiting();
+  void expire();
+  void complete(uint64_t id, Result result);
+  void fail(uint64_t id, const ApiError& error);
+  void finished(uint64_t id, Origin origin, bool ok);  // the node's own requests
+  void fail_now(uint64_t id, const ApiError& error);   // a client request refused at once
+  void own_requests();  // publish and auto-compaction, from tick()
+  int64_t now_ms() const { return ticks * options.tick_ms; }
+
+  NodeOptions options;
+  LogStorage* storage;
+  KvStateMachine sm;
+  std::unique_ptr<Raft> raft;
+  AutoCompactor compactor;
+  uint64_t next_id = 0;
+  int64_t ticks = 0;
+  int64_t timeout_ticks = 1;
+  uint64_t applied = 0;
+  uint64_t applied_term = 0;
+  uint64_t last_snapshot = 0;
+  uint64_t db_bytes = 0;
+
+  // As of the last Ready.
+  NodeId lead = kNoNode;
+  Role role = Role::kFollower;
+  uint64_t term = 0;
+
+  std::map<uint64_t, PendingRequest> pending;
+  std::deque<uint64_t> waiting;  // ids not proposed yet, oldest first
+  // Reads share confirmation rounds: every read that arrives before the next ready() joins
+  // the round the first of them opened (one raft read_index, one heartbeat round for all). A
+  // read that joins late is still served correctly: any write acknowledged before it arrived
+  // was in a Ready taken before the round opened (so within the round's index) or after it
+  // (which closed the round), and the heartbeat quorum that confirms the round is gathered
+  // after it.
+  std::map<uint64_t, std::vector<uint64_t>> rounds;  // round (its first read's id) -> reads
+  uint64_t open_round = 0;                           // 0: none open
+  std::vector<std::pair<uint64_t, Result>> physical_waiting;
+  std::vector<Completion> completions;
+
+  bool published = false;
+  uint64_t publishing = 0;  // the publish request in flight (0: none)
+  uint64_t raising_nospace = 0;
+  uint64_t compacting = 0;  // the auto-compaction in flight
+  bool was_member = false;
+  std::optional<std::string> stop;
+  bool membership_changed = true;
+};
+
+}  // namespace etcdlab::server

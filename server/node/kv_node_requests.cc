@@ -1,0 +1,266 @@
+// KvNode: client requests, their deadlines, and the node's own requests.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "kv_node.h"
+#include "kv_node_impl.h"
+
+namespace etcdlab::server {
+namespace {
+
+using namespace rpctypes;  // etcd's error texts
+
+constexpr std::string_view kReadPrefix = "read:";
+constexpr size_t kMaxOpenRounds = 1024;  // rounds never answered (a lost leadership) are pruned
+
+}  // namespace
+
+uint64_t KvNode::Impl::track(PendingRequest p, uint64_t id) {
+  if (id == 0) id = new_id();
+  p.deadline = ticks + timeout_ticks;
+  auto [it, inserted] = pending.emplace(id, std::move(p));
+  (void)inserted;
+  if (!try_propose(id, it->second)) waiting.push_back(id);
+  return id;
+}
+
+bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
+  try {
+    switch (p.what) {
+      case PendingRequest::What::kWrite:
+        raft->propose(encode_request(id, *p.request));
+        p.request.reset();
+        break;
+      case PendingRequest::What::kMember:
+        raft->propose_conf_change(*p.conf_change);
+        p.conf_change.reset();
+        break;
+      case PendingRequest::What::kRead:
+        if (open_round == 0) {
+          raft->read_index(fmt::format("{}{}", kReadPrefix, id));
+          open_round = id;
+          if (rounds.size() > kMaxOpenRounds) {
+            std::erase_if(rounds, [&](const auto& round) {
+              return std::none_of(round.second.begin(), round.second.end(),
+                                  [&](uint64_t read) { return pending.count(read) > 0; });
+            });
+          }
+        }
+        rounds[open_round].push_back(id);
+        break;
+    }
+  } catch (const ProposalDropped& e) {
+    // No leader after all, a leader transfer, or a membership change already pending: the
+    // request waits and is tried again at the next tick, until its deadline.
+    spdlog::debug("node {:x}: request {:x} not proposed yet: {}", options.raft.id, id, e.what());
+    return false;
+  }
+  p.proposed = true;
+  return true;
+}
+
+void KvNode::Impl::retry_waiting() {
+  std::deque<uint64_t> still;
+  while (!waiting.empty()) {
+    uint64_t id = waiting.front();
+    waiting.pop_front();
+    auto it = pending.find(id);
+    if (it == pending.end() || it->second.proposed) continue;  // forgotten, expired
+    if (!try_propose(id, it->second)) still.push_back(id);
+  }
+  waiting = std::move(still);
+}
+
+void KvNode::Impl::expire() {
+  for (auto it = pending.begin(); it != pending.end();) {
+    PendingRequest& p = it->second;
+    if (p.deadline > ticks) {
+      ++it;
+      continue;
+    }
+    // As etcd: a request that never found a leader failed for want of one; any other that did
+    // not apply in time timed out (and, once proposed, may still apply later).
+    bool no_leader = !p.proposed && lead == kNoNode;
+    ApiError error(GrpcCode::kUnavailable, no_leader ? kNoLeader : kRequestTimedOut);
+    uint64_t id = it->first;
+    Origin origin = p.origin;
+    bool proposed = p.proposed;
+    it = pending.erase(it);
+    if (origin != Origin::kClient) {
+      finished(id, origin, false);
+      continue;
+    }
+    Completion c;
+    c.id = id;
+    c.error = error;
+    c.proposed = proposed;
+    completions.push_back(std::move(c));
+  }
+  std::erase_if(physical_waiting, [&](const auto& w) { return pending.count(w.first) == 0; });
+}
+
+void KvNode::Impl::complete(uint64_t id, Result result) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;
+  Origin origin = it->second.origin;
+  pending.erase(it);
+  if (origin != Origin::kClient) {
+    finished(id, origin, result.ok());
+    return;
+  }
+  Completion c;
+  c.id = id;
+  c.result = std::move(result);
+  c.proposed = true;
+  completions.push_back(std::move(c));
+}
+
+void KvNode::Impl::fail_now(uint64_t id, const ApiError& error) {
+  Completion c;
+  c.id = id;
+  c.error = error;
+  completions.push_back(std::move(c));
+}
+
+void KvNode::Impl::finished(uint64_t id, Origin origin, bool ok) {
+  switch (origin) {
+    case Origin::kPublish:
+      if (id == publishing) {
+        publishing = 0;
+        published = ok;
+        if (ok) spdlog::info("node {:x}: published {} to the cluster", options.raft.id, options.name);
+      }
+      break;
+    case Origin::kNoSpace:
+      if (id == raising_nospace) raising_nospace = 0;
+      break;
+    case Origin::kAutoCompaction:
+      if (id == compacting) {
+        compacting = 0;
+        compactor.done(ok, now_ms());
+      }
+      break;
+    case Origin::kClient:
+      break;
+  }
+}
+
+void KvNode::Impl::own_requests() {
+  // etcd's publish: once a leader is known, tell the cluster how clients reach this member.
+  if (!published && publishing == 0 && !options.name.empty() && lead != kNoNode) {
+    PendingRequest p;
+    p.origin = Origin::kPublish;
+    p.request = AttributesRequest{options.raft.id, options.name, options.client_urls};
+    publishing = track(std::move(p));
+  }
+  // Auto-compaction, on the leader.
+  if (auto revision = compactor.tick(now_ms(), sm.store().revision(), role == Role::kLeader)) {
+    if (compacting == 0) {
+      spdlog::info("node {:x}: auto-compaction to revision {}", options.raft.id, *revision);
+      PendingRequest p;
+      p.origin = Origin::kAutoCompaction;
+      p.request = CompactionRequest{*revision, false};
+      compacting = track(std::move(p));
+    }
+  }
+}
+
+// ---- the public side
+
+void KvNode::tick() {
+  auto& r = *impl_;
+  r.raft->tick();
+  ++r.ticks;
+  r.expire();
+  if (!r.waiting.empty()) r.retry_waiting();
+  r.own_requests();
+}
+
+uint64_t KvNode::submit(Request request) {
+  auto& r = *impl_;
+  if (const auto* put = std::get_if<PutRequest>(&request); put && r.options.quota_bytes > 0) {
+    // As etcd's backend quota: a put that would take the database past the quota raises
+    // NOSPACE (through the log, so every member refuses puts) and is refused.
+    uint64_t cost = put->key.size() + put->value.size() + 64;
+    if (r.db_bytes + cost > r.options.quota_bytes) {
+      Alarm mine{r.options.raft.id, AlarmType::kNoSpace};
+      auto alarms = r.sm.alarms();
+      if (r.raising_nospace == 0 && std::find(alarms.begin(), alarms.end(), mine) == alarms.end()) {
+        spdlog::warn("node {:x}: database size {} past the quota {}: raising NOSPACE",
+                     r.options.raft.id, r.db_bytes, r.options.quota_bytes);
+        PendingRequest p;
+        p.origin = Origin::kNoSpace;
+        p.request = AlarmRequest{true, r.options.raft.id, AlarmType::kNoSpace};
+        r.raising_nospace = r.track(std::move(p));
+      }
+      uint64_t id = r.new_id();
+      r.fail_now(id, ApiError(GrpcCode::kResourceExhausted, kNoSpace));
+      return id;
+    }
+  }
+  PendingRequest p;
+  p.request = std::move(request);
+  return r.track(std::move(p));
+}
+
+uint64_t KvNode::read_index() {
+  PendingRequest p;
+  p.what = PendingRequest::What::kRead;
+  return impl_->track(std::move(p));
+}
+
+uint64_t KvNode::change_member(const MemberChange& change) {
+  auto& r = *impl_;
+  uint64_t id = r.new_id();
+  if (r.role != Role::kLeader) {
+    r.fail_now(id, ApiError(GrpcCode::kUnavailable, kNoLeader));
+    return id;
+  }
+  AdmittedChange admitted;
+  try {
+    admitted = admit(change, r.options.raft.id, r.raft->status(), r.sm.members(),
+                     r.options.cluster_token);
+  } catch (const ApiError& e) {
+    r.fail_now(id, e);
+    return id;
+  }
+  PendingRequest p;
+  p.what = PendingRequest::What::kMember;
+  p.member = admitted.member;
+  // The change carries the request id, so the member that proposed it can answer it.
+  p.conf_change = ConfChange{admitted.type, admitted.member.id,
+                             encode_member_context(admitted.member, id)};
+  return r.track(std::move(p), id);
+}
+
+uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
+  auto& r = *impl_;
+  auto raised = r.sm.alarms();
+  bool is_raised = std::find(raised.begin(), raised.end(), alarm) != raised.end();
+  if (alarm.type == AlarmType::kNone || (!activate && !is_raised)) {
+    // Nothing to change: a NONE alarm lists them all; clearing one that is not raised clears
+    // nothing (etcd answers with no alarm).
+    uint64_t id = r.new_id();
+    Result result;
+    result.revision = r.sm.store().revision();
+    result.value = AlarmResult{alarm.type == AlarmType::kNone ? raised : std::vector<Alarm>{}};
+    Completion c;
+    c.id = id;
+    c.result = std::move(result);
+    r.completions.push_back(std::move(c));
+    return id;
+  }
+  return submit(AlarmRequest{activate, alarm.member, alarm.type});
+}
+
+void KvNode::forget(uint64_t id) { impl_->pending.erase(id); }
+
+size_t KvNode::pending_requests() const {
+  size_t n = 0;
+  for (const auto& [id, p] : impl_->pending) n += p.origin == Origin::kClient;
+  return n;
+}
+
+}  // namespace etcdlab::server

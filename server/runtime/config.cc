@@ -1,0 +1,89 @@
+#include "config.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace etcdlab::runtime {
+
+void ServerConfig::resolve() {
+  if (data_dir.empty()) data_dir = name + ".etcdlab";
+  if (advertise_client_urls.empty()) advertise_client_urls = listen_client_urls;
+  if (initial_advertise_peer_urls.empty()) initial_advertise_peer_urls = listen_peer_urls;
+  if (initial_cluster.empty()) {
+    for (const auto& u : initial_advertise_peer_urls) {
+      initial_cluster += (initial_cluster.empty() ? "" : ",") + name + "=" + u;
+    }
+  }
+  if (request_timeout_ms <= 0) request_timeout_ms = 5000 + 2 * election_ms;
+  if (heartbeat_ms <= 0 || election_ms < 5 * heartbeat_ms) {
+    throw std::invalid_argument("--election-timeout must be at least 5 x --heartbeat-interval");
+  }
+}
+
+uint64_t ServerConfig::quota_bytes() const {
+  if (quota_backend_bytes < 0) return 0;
+  return quota_backend_bytes == 0 ? 2ULL << 30 : static_cast<uint64_t>(quota_backend_bytes);
+}
+
+namespace {
+
+// Go's time.ParseDuration for what etcd's flag takes: one or more <number><unit> with units
+// h, m, s, ms (e.g. "1h30m", "10m", "2.5h").
+int64_t parse_duration_ms(const std::string& text) {
+  size_t at = 0;
+  double total = 0;
+  if (text.empty()) throw std::invalid_argument("empty duration");
+  while (at < text.size()) {
+    size_t used = 0;
+    double number = std::stod(text.substr(at), &used);
+    at += used;
+    size_t unit_end = at;
+    while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end]))) {
+      ++unit_end;
+    }
+    std::string unit = text.substr(at, unit_end - at);
+    at = unit_end;
+    if (unit == "h") total += number * 3600e3;
+    else if (unit == "m") total += number * 60e3;
+    else if (unit == "s") total += number * 1e3;
+    else if (unit == "ms") total += number;
+    else throw std::invalid_argument("unknown unit \"" + unit + "\"");
+  }
+  return static_cast<int64_t>(std::llround(total));
+}
+
+}  // namespace
+
+server::AutoCompaction parse_auto_compaction(const std::string& mode,
+                                             const std::string& retention) {
+  server::AutoCompaction out;
+  if (retention.empty() || retention == "0") return out;  // etcd: 0 turns it off
+  try {
+    if (mode == "periodic") {
+      out.mode = server::AutoCompaction::Mode::kPeriodic;
+      // As etcd: a bare number is hours.
+      bool bare = retention.find_first_not_of("0123456789") == std::string::npos;
+      out.retention_ms = bare ? std::stoll(retention) * 3600 * 1000 : parse_duration_ms(retention);
+    } else if (mode == "revision") {
+      out.mode = server::AutoCompaction::Mode::kRevision;
+      size_t used = 0;
+      out.retention_revisions = std::stoll(retention, &used);
+      if (used != retention.size()) throw std::invalid_argument("not a number");
+    } else {
+      throw std::invalid_argument("--auto-compaction-mode must be periodic or revision, not \"" +
+                                  mode + "\"");
+    }
+  } catch (const std::invalid_argument& e) {
+    if (std::string(e.what()).starts_with("--")) throw;
+    throw std::invalid_argument("--auto-compaction-retention \"" + retention +
+                                "\" is not valid for mode " + mode + ": " + e.what());
+  } catch (const std::out_of_range&) {
+    throw std::invalid_argument("--auto-compaction-retention \"" + retention + "\" is too large");
+  }
+  if (out.retention_ms < 0 || out.retention_revisions < 0) {
+    throw std::invalid_argument("--auto-compaction-retention must not be negative");
+  }
+  return out;
+}
+
+}  // namespace etcdlab::runtime

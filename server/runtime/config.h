@@ -1,0 +1,43 @@
+#pragma once
+// A member's configuration: etcd's flags (main.cc parses them), with etcd's defaults.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../node/auto_compactor.h"
+
+namespace etcdlab::runtime {
+
+struct ServerConfig {
+  std::string name = "default";
+  std::string data_dir;
+  std::vector<std::string> listen_client_urls = {"http://127.0.0.1:2379"};
+  std::vector<std::string> advertise_client_urls;  // default: the listen URLs
+  std::vector<std::string> listen_peer_urls = {"http://127.0.0.1:2380"};
+  std::vector<std::string> initial_advertise_peer_urls;  // default: the listen URLs
+  std::string initial_cluster;  // "name=http://host:port,..." (default: this member alone)
+  std::string initial_cluster_state = "new";  // "new" or "existing"
+  std::string initial_cluster_token = "etcd-cluster";
+  int heartbeat_ms = 100;
+  int election_ms = 1000;
+  uint64_t snapshot_count = 100000;
+  uint64_t max_request_bytes = 1572864;
+  int64_t quota_backend_bytes = 0;   // 0: 2 GiB (etcd's default); negative: no quota
+  server::AutoCompaction auto_compaction;  // --auto-compaction-mode and -retention
+  bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)
+  int client_read_timeout_ms = 30000;
+  int request_timeout_ms = 0;  // 0: etcd's, 5 s plus two election timeouts
+
+  // Fills in the defaults that depend on other flags (data dir, advertised URLs, the initial
+  // cluster, the request timeout); throws std::invalid_argument for inconsistent flags.
+  void resolve();
+  uint64_t quota_bytes() const;  // 0: none
+};
+
+// etcd's --auto-compaction-retention for `mode` ("periodic": a duration such as "1h", "30m",
+// "90s" or a bare number of hours; "revision": a number of revisions). Throws
+// std::invalid_argument naming the flag.
+server::AutoCompaction parse_auto_compaction(const std::string& mode, const std::string& retention);
+
+}  // namespace etcdlab::runtime

@@ -1,0 +1,120 @@
+#pragma once
+// The node's driver in the server: the Asio side of the one Ready loop
+// (server/node/include/etcdlab/node/ready_loop.h). It decides nothing — KvNode does — and
+// only does the I/O the node asks for:
+//
+//   node thread   the io_context's thread: ticks (every --heartbeat-interval), peer messages,
+//                 client calls, every KvNode call, the apply of committed entries
+//   disk thread   the WAL's fdatasync, so the node thread keeps taking requests and messages
+//                 meanwhile (they go into the next Ready: bigger batches, fewer fsyncs). One
+//                 Ready is synced at a time.
+//
+// A client call (call()) hands a request to the node and waits, without blocking the thread,
+// for the node's completion; the node always completes a request by its deadline, and the
+// driver gives up a little later only if the node never does (a bug), as "request timed out".
+//
+// A failed fsync or a storage error is fatal: the process stops at once (nothing it did not
+// persist was acknowledged) and recovers from its log when restarted.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "../node/kv_node.h"
+#include "etcdlab/fs/file_system.h"
+#include "etcdlab/log/wal_storage.h"
+#include "etcdlab/node/ready_loop.h"
+
+namespace etcdlab::runtime {
+
+struct ServerMetrics;
+
+// What the driver hands to the rest of the server.
+struct DriverOutputs {
+  std::function<void(Message m)> send;
+  std::function<void(Message m, std::shared_ptr<SnapshotReader> payload)> send_snapshot;
+  std::function<void()> membership_changed;              // re-read the peers
+  std::function<void(const std::string& why)> must_stop;  // the node says this member stops
+};
+
+class NodeDriver final : public DriverIo {
+ public:
+  NodeDriver(boost::asio::io_context& io, FileSystem& fs, WalStorage& storage,
+             const server::NodeOptions& options, std::unique_ptr<mvcc::KvStore> store,
+             ServerMetrics& metrics, std::string name);
+  ~NodeDriver() override;
+
+  void set_outputs(DriverOutputs outputs);
+  server::KvNode& node() { return *node_; }
+  const server::KvNode& node() const { return *node_; }
+
+  // Hands a request to the node with `submit` (a KvNode call returning the request's id) and
+  // waits for its completion. Throws ApiError when the server is stopping.
+  boost::asio::awaitable<server::Completion> call(
+      const std::function<uint64_t(server::KvNode&)>& submit);
+
+  // ---- inputs from the peer transport (on the node thread)
+  void receive(Message m, const std::string& staged_payload);
+  void unreachable(NodeId peer);
+  void snapshot_sent(NodeId peer, bool ok);
+  void removed_by(NodeId peer);
+
+  void start();  // the tick loop
+  void stop();   // no more ticks; every waiting call ends with "server stopped"
+  size_t waiting_calls() const { return waiters_.size(); }
+  bool applying_snapshot() const { return applying_snapshot_; }
+
+  // DriverIo
+  bool taken(const Ready& rd) override;
+  void send(std::vector<Message>& messages) override;
+  void install_snapshot(const SnapshotMeta& meta) override;
+  void write(const Ready& rd) override;
+  void start_sync(Ready rd, bool leader) override;
+  void persisted(const Ready& rd) override;
+  void applied(const Ready& rd) override;
+  void advanced(const Ready& rd) override;
+
+ private:
+  struct Waiter;
+  void schedule_pump();
+  void pump();
+  void deliver_completions();
+  void take_snapshot();
+  void check_stop();
+  boost::asio::awaitable<void> tick_loop();
+  [[noreturn]] void fatal(const std::string& what) const;
+
+  boost::asio::io_context& io_;
+  FileSystem& fs_;
+  WalStorage& storage_;
+  ServerMetrics& metrics_;
+  std::string name_;
+  int tick_ms_;
+  int request_timeout_ms_;
+  std::unique_ptr<server::KvNode> node_;
+  std::unique_ptr<ReadyLoop> loop_;
+  DriverOutputs outputs_;
+  std::map<uint64_t, std::shared_ptr<Waiter>> waiters_;
+  std::map<std::pair<uint64_t, uint64_t>, std::string> staged_;  // snapshot (term, index) -> file
+  std::unique_ptr<boost::asio::steady_timer> ticker_;
+  std::chrono::steady_clock::time_point sync_started_;
+  std::chrono::steady_clock::time_point apply_started_;
+  NodeId lead_ = kNoNode;
+  uint64_t puts_counted_ = 0;
+  uint64_t deletes_counted_ = 0;
+  bool pump_scheduled_ = false;
+  bool stopping_ = false;
+  bool stop_announced_ = false;
+  bool applying_snapshot_ = false;
+  // Declared last: joined before the storage it syncs is destroyed.
+  boost::asio::thread_pool disk_{1};
+};
+
+}  // namespace etcdlab::runtime

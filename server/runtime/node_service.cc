@@ -1,0 +1,199 @@
+#include "node_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "forward.h"
+#include "node_driver.h"
+#include "peer_transport.h"
+#include "server_metrics.h"
+
+namespace etcdlab::runtime {
+
+namespace asio = boost::asio;
+using server::ApiError;
+using server::Completion;
+using server::GrpcCode;
+using server::KvNode;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The answer of a completion, or the node's error as the exception the handlers map.
+server::Result result_of(Completion c) {
+  if (c.error) throw *c.error;
+  return std::move(c.result);
+}
+
+}  // namespace
+
+NodeService::NodeService(asio::io_context& io, NodeDriver& driver, const ServerConfig& config,
+                         uint64_t cluster, uint64_t member, ServerMetrics& metrics,
+                         PeerTransport* const& transport, FileSystem& fs)
+    : io_(io), driver_(driver), config_(config), cluster_(cluster), member_(member),
+      metrics_(metrics), transport_(transport), fs_(fs) {}
+
+asio::awaitable<server::Result> NodeService::write(server::Request request) {
+  Completion c = co_await driver_.call([&](KvNode& n) { return n.submit(std::move(request)); });
+  co_return result_of(std::move(c));
+}
+
+asio::awaitable<void> NodeService::read_barrier() {
+  Completion c = co_await driver_.call([](KvNode& n) { return n.read_index(); });
+  if (c.error) throw *c.error;
+}
+
+const mvcc::KvStore& NodeService::store() const { return driver_.node().store(); }
+
+uint64_t NodeService::raft_term() const {
+  // Every response header carries it: the term of the last Ready, not a whole status().
+  uint64_t term = driver_.node().term();
+  return term != 0 ? term : driver_.node().status().hard_state.term;
+}
+
+std::vector<server::Member> NodeService::members() const { return driver_.node().members(); }
+bool NodeService::healthy() const { return driver_.node().healthy(); }
+bool NodeService::is_leader() const { return driver_.node().role() == Role::kLeader; }
+std::vector<server::Alarm> NodeService::alarms() const { return driver_.node().alarms(); }
+
+asio::awaitable<gateway::HttpResponse> NodeService::forward_to_leader(gateway::HttpRequest request) {
+  NodeId lead = driver_.node().leader();
+  if (lead == kNoNode) throw ApiError(GrpcCode::kUnavailable, server::rpctypes::kNoLeader);
+  for (const auto& m : driver_.node().members()) {
+    if (m.id != lead) continue;
+    for (const auto& url : m.client_urls) {
+      auto [host, port] = parse_host_port(url);
+      co_return co_await forward_http(io_, host, port, std::move(request),
+                                      std::chrono::milliseconds(config_.request_timeout_ms));
+    }
+  }
+  throw ApiError(GrpcCode::kUnavailable,
+                 fmt::format("etcdserver: the leader {:x} has not published its client URLs", lead));
+}
+
+asio::awaitable<server::Member> NodeService::change_member(gateway::MemberRequest request) {
+  using Kind = server::MemberChange::Kind;
+  // A new member's id is salted with the time, as etcd's, so a member added again gets a new one.
+  request.salt = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  Completion c = co_await driver_.call([&](KvNode& n) { return n.change_member(request); });
+  server::Result result = result_of(std::move(c));
+  server::Member member = std::get<server::MembershipResult>(result.value).member;
+  spdlog::info("etcdlab {}: member {:x} {}", config_.name, member.id,
+               request.kind == Kind::kAdd      ? "added"
+               : request.kind == Kind::kRemove ? "removed"
+               : request.kind == Kind::kUpdate ? "updated"
+                                               : "promoted");
+  co_return member;
+}
+
+asio::awaitable<std::vector<server::Alarm>> NodeService::change_alarm(bool activate,
+                                                                      server::Alarm alarm) {
+  Completion c = co_await driver_.call([&](KvNode& n) { return n.change_alarm(activate, alarm); });
+  server::Result result = result_of(std::move(c));
+  co_return std::get<server::AlarmResult>(result.value).alarms;
+}
+
+gateway::ServerStatus NodeService::status() const {
+  const KvNode& node = driver_.node();
+  RaftStatus s = node.status();
+  gateway::ServerStatus out;
+  out.version = "3.4.0";
+  out.db_size = node.store().db_size();
+  out.db_size_in_use = out.db_size;
+  out.leader = s.soft_state.leader;
+  out.raft_index = s.last_index;
+  out.raft_term = s.hard_state.term;
+  out.raft_applied_index = node.applied_index();
+  out.is_learner = std::find(s.conf.learners.begin(), s.conf.learners.end(), member_) !=
+                   s.conf.learners.end();
+  if (s.soft_state.leader == kNoNode) out.errors.push_back(server::rpctypes::kNoLeader);
+  return out;
+}
+
+void NodeService::defragment() {
+  auto& store = driver_.node().store();
+  auto before = store.db_size();
+  auto started_at = Clock::now();
+  store.defragment();
+  metrics_.defrag_seconds->observe(
+      std::chrono::duration<double>(Clock::now() - started_at).count());
+  spdlog::info("etcdlab {}: defragmented the store: {} -> {} bytes", config_.name, before,
+               store.db_size());
+}
+
+std::string NodeService::metrics_text() const {
+  if (transport_) sync_peer_metrics(metrics_, *transport_);
+  return metrics_.registry.expose();
+}
+
+namespace {
+
+// A copy of the store in a file of the data dir, removed when the download ends.
+class FileDbSnapshot final : public gateway::DbSnapshot {
+ public:
+  FileDbSnapshot(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {
+    file_ = fs_.open(path_);
+  }
+  ~FileDbSnapshot() override {
+    file_.reset();
+    try {
+      fs_.remove(path_);
+    } catch (const std::exception& e) {
+      spdlog::warn("snapshot: could not remove {}: {}", path_, e.what());
+    }
+  }
+  uint64_t size() const override { return file_->size(); }
+  std::string read(uint64_t offset, uint64_t length) override {
+    return file_->read_at(offset, length);
+  }
+
+ private:
+  FileSystem& fs_;
+  std::string path_;
+  std::unique_ptr<File> file_;
+};
+
+}  // namespace
+
+std::unique_ptr<gateway::DbSnapshot> NodeService::open_db_snapshot() {
+  // The copy is taken now, between two apply batches: a consistent database at this revision.
+  std::string path =
+      fmt::format("{}/member/snapshot-out-{}.db", config_.data_dir, ++snapshot_outs_);
+  if (fs_.exists(path)) fs_.remove(path);
+  {
+    auto f = fs_.create(path);
+    driver_.node().store().snapshot([&](std::string_view chunk) { f->append(chunk); });
+  }
+  spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name,
+               driver_.node().store().revision());
+  return std::make_unique<FileDbSnapshot>(fs_, path);
+}
+
+void NodeService::count_range() { metrics_.ranges->inc(); }
+
+void NodeService::count_health(bool healthy) {
+  (healthy ? metrics_.health_ok : metrics_.health_failed)->inc();
+}
+
+void NodeService::set_failpoints(const gateway::Failpoints& f) {
+  PeerFaults faults;
+  faults.drop_to.insert(f.drop_to.begin(), f.drop_to.end());
+  faults.drop_from.insert(f.drop_from.begin(), f.drop_from.end());
+  faults.delay_ms = f.delay_ms;
+  transport_->set_faults(std::move(faults));
+}
+
+gateway::Failpoints NodeService::failpoints() const {
+  const PeerFaults& f = transport_->faults();
+  gateway::Failpoints out;
+  out.drop_to.assign(f.drop_to.begin(), f.drop_to.end());
+  out.drop_from.assign(f.drop_from.begin(), f.drop_from.end());
+  out.delay_ms = f.delay_ms;
+  return out;
+}
+
+}  // namespace etcdlab::runtime

@@ -1,0 +1,63 @@
+#pragma once
+// What the gateway's handlers call (gateway::KvService), over the node's driver: each call
+// hands one request to the node and turns its completion into the answer, or into the error
+// the node decided (etcd's code and text). No rule of etcd's lives here.
+
+#include <memory>
+#include <string>
+
+#include "../gateway/service.h"
+#include "config.h"
+#include "etcdlab/fs/file_system.h"
+
+namespace etcdlab::runtime {
+
+class NodeDriver;
+class PeerTransport;
+struct ServerMetrics;
+
+class NodeService final : public gateway::KvService {
+ public:
+  NodeService(boost::asio::io_context& io, NodeDriver& driver, const ServerConfig& config,
+              uint64_t cluster, uint64_t member, ServerMetrics& metrics,
+              PeerTransport* const& transport, FileSystem& fs);
+
+  boost::asio::awaitable<server::Result> write(server::Request request) override;
+  boost::asio::awaitable<void> read_barrier() override;
+  const mvcc::KvStore& store() const override;
+  uint64_t cluster_id() const override { return cluster_; }
+  uint64_t member_id() const override { return member_; }
+  uint64_t raft_term() const override;
+  std::vector<server::Member> members() const override;
+  gateway::ServerStatus status() const override;
+  bool healthy() const override;
+  uint64_t max_request_bytes() const override { return config_.max_request_bytes; }
+  bool is_leader() const override;
+  boost::asio::awaitable<gateway::HttpResponse> forward_to_leader(
+      gateway::HttpRequest request) override;
+  boost::asio::awaitable<server::Member> change_member(gateway::MemberRequest request) override;
+  boost::asio::awaitable<std::vector<server::Alarm>> change_alarm(bool activate,
+                                                                  server::Alarm alarm) override;
+  std::vector<server::Alarm> alarms() const override;
+  void defragment() override;
+  bool failpoints_enabled() const override { return config_.enable_failpoints; }
+  void set_failpoints(const gateway::Failpoints& f) override;
+  gateway::Failpoints failpoints() const override;
+  std::string metrics_text() const override;
+  std::unique_ptr<gateway::DbSnapshot> open_db_snapshot() override;
+  void count_range() override;
+  void count_health(bool healthy) override;
+
+ private:
+  boost::asio::io_context& io_;
+  NodeDriver& driver_;
+  const ServerConfig& config_;
+  uint64_t cluster_;
+  uint64_t member_;
+  ServerMetrics& metrics_;
+  PeerTransport* const& transport_;
+  FileSystem& fs_;
+  uint64_t snapshot_outs_ = 0;
+};
+
+}  // namespace etcdlab::runtime

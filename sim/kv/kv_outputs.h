@@ -1,0 +1,54 @@
+#pragma once
+// What a simulated KV client asks and is told (etcdlab.Cluster(kv=True)): the queries of
+// reads, and the outputs the simulator records for each operation (Operation::output), in the
+// codec of etcdlab/codec.h. A write's input is the request itself (server/node/requests.h's
+// encode_request, with id 0: the node gives the request its own id).
+//
+//   query    bytes key, bytes range_end, u64 limit, u64 revision, u64 sort order,
+//            u64 sort target, bool keys_only, bool count_only
+//   output   u64 kind, then
+//              1 (write)  u64 revision, u64 store error + 1 (0: none), u64 request error,
+//                         u64 value kind, then the value (put: bool has prev_kv [+ kv];
+//                         delete: u64 deleted, u64 n + n kvs; member: the member; alarms:
+//                         u64 n + n x (u64 member, u64 type))
+//              2 (read)   u64 store error + 1, u64 revision, u64 count, bool more, u64 n + n kvs
+//              3 (error)  u64 gRPC code, bytes message: the error etcd's gateway would answer
+//   kv       bytes key, u64 create, u64 mod, u64 version, bytes value, u64 lease
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api_error.h"
+#include "etcdlab/mvcc/types.h"
+#include "requests.h"
+
+namespace etcdlab::sim {
+
+struct KvQuery {
+  mvcc::KeyRange range;
+  mvcc::RangeOptions options;
+};
+
+struct KvReadOutput {
+  std::optional<mvcc::MvccError::Code> error;
+  mvcc::RangeResult result;
+};
+
+struct KvOutput {
+  enum class Kind : uint64_t { kWrite = 1, kRead = 2, kError = 3 };
+  Kind kind = Kind::kWrite;
+  server::Result write;
+  KvReadOutput read;
+  server::GrpcCode code = server::GrpcCode::kOk;
+  std::string error;
+};
+
+std::string encode_query(const KvQuery& query);
+KvQuery decode_query(std::string_view data);  // throws DecodeError
+std::string encode_write_output(const server::Result& result);
+std::string encode_read_output(const KvReadOutput& output);
+std::string encode_error_output(const server::ApiError& error);
+KvOutput decode_output(std::string_view data);  // throws DecodeError
+
+}  // namespace etcdlab::sim
