@@ -4,6 +4,8 @@
 #include "etcdlab/sqlite/database.h"
 
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -92,7 +94,7 @@ class SqliteTest : public ::testing::Test {
 TEST_F(SqliteTest, OpenSetsAndVerifiesThePragmas) {
   auto db = Database::open(path, test_options());
   EXPECT_EQ(text(db, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(text(db, "PRAGMA locking_mode"), "exclusive");
+  EXPECT_EQ(text(db, "PRAGMA locking_mode"), "normal") << "readers share the file";
   EXPECT_EQ(number(db, "PRAGMA synchronous"), 1) << "NORMAL by default";
   EXPECT_EQ(number(db, "PRAGMA foreign_keys"), 0);
   EXPECT_EQ(number(db, "PRAGMA cache_size"), -1024);
@@ -164,9 +166,53 @@ TEST_F(SqliteTest, ASecondOpenOfTheSameFileIsRefused) {
     FAIL() << "two connections hold the same database";
   } catch (const SqliteError& e) {
     EXPECT_EQ(e.code() & 0xff, SQLITE_BUSY) << e.what();
-    EXPECT_NE(std::string(e.what()).find("locking_mode=EXCLUSIVE"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(path + ".lock is locked"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(get(db, "k"), "v");
+}
+
+TEST_F(SqliteTest, TheWritersLockGoesWithIt) {
+  { auto db = Database::open(path, test_options()); }
+  auto again = Database::open(path, test_options());  // no leftover lock
+  put(again, "k", "v");
+  EXPECT_EQ(get(again, "k"), "v");
+}
+
+TEST_F(SqliteTest, AReaderSeesCommittedWritesAndCannotWrite) {
+  auto db = Database::open(path, test_options());
+  put(db, "k1", "v1");
+  auto reader = Database::open_reader(path);
+  EXPECT_EQ(get(reader, "k1"), "v1");
+  put(db, "k2", "v2");
+  EXPECT_EQ(get(reader, "k2"), "v2") << "an unpinned reader sees each commit";
+  EXPECT_THROW(put(reader, "x", "y"), SqliteError) << "a reader is read-only";
+  EXPECT_THROW(Database::open_reader(":memory:"), std::invalid_argument);
+}
+
+TEST_F(SqliteTest, APinnedReaderKeepsItsSnapshotWhileTheWriterGoesOn) {
+  auto db = Database::open(path, test_options());
+  put(db, "k", "before");
+  auto reader = Database::open_reader(path);
+  reader.begin_read();
+  put(db, "after", "x");
+  put(db, "other", "x");
+  EXPECT_EQ(get(reader, "after"), "(missing)") << "pinned at begin_read()";
+  EXPECT_EQ(get(reader, "other"), "(missing)");
+  // A copy made from the pinned reader, on another thread, is the database at that moment.
+  std::string copy = dir + "/copy.db";
+  std::thread t([&] { reader.copy_to(copy); });
+  t.join();
+  reader.end_read();
+  EXPECT_EQ(get(reader, "after"), "x") << "unpinned again";
+  {
+    auto restored = Database::open(copy, test_options());
+    EXPECT_EQ(get(restored, "k"), "before");
+    EXPECT_EQ(get(restored, "after"), "(missing)");
+    EXPECT_EQ(get(restored, "other"), "(missing)");
+    EXPECT_EQ(text(restored, "PRAGMA journal_mode"), "wal") << "opened as any database";
+  }
+  EXPECT_EQ(get(db, "other"), "x");
 }
 
 TEST_F(SqliteTest, StatementsArePreparedOnceAndResetAfterEachUse) {
@@ -293,7 +339,7 @@ TEST_P(SqliteSnapshot, RoundTripsInChunksBetweenFilesAndMemory) {
   EXPECT_EQ(number(dst, "SELECT count(*) FROM t"), 100);
   put(dst, "new", "y");  // and it is writable, with the same settings
   EXPECT_EQ(text(dst, "PRAGMA journal_mode"), to_file ? "wal" : "memory");
-  EXPECT_EQ(text(dst, "PRAGMA locking_mode"), "exclusive");
+  EXPECT_EQ(text(dst, "PRAGMA locking_mode"), to_file ? "normal" : "exclusive");
 }
 
 INSTANTIATE_TEST_SUITE_P(FileAndMemory, SqliteSnapshot, ::testing::Values(0, 1, 2, 3));

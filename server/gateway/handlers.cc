@@ -336,7 +336,7 @@ awaitable<std::optional<std::string>> next_snapshot_piece(std::shared_ptr<Snapsh
 
 awaitable<HttpResponse> snapshot(KvService& s, const json::object&) {
   auto st = std::make_shared<SnapshotStream>();
-  st->db = s.open_db_snapshot();
+  st->db = co_await s.open_db_snapshot();
   HttpResponse r;
   r.grpc_ok = true;
   r.stream = [st] { return next_snapshot_piece(st); };

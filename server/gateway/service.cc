@@ -31,6 +31,9 @@ void KvService::defragment() { unimplemented("defragment"); }
 
 void KvService::set_failpoints(const Failpoints&) { unimplemented("failpoints"); }
 
-std::unique_ptr<DbSnapshot> KvService::open_db_snapshot() { unimplemented("snapshot"); }
+boost::asio::awaitable<std::unique_ptr<DbSnapshot>> KvService::open_db_snapshot() {
+  unimplemented("snapshot");
+  co_return nullptr;
+}
 
 }  // namespace etcdlab::gateway

@@ -79,7 +79,8 @@ class KvService {
   virtual bool failpoints_enabled() const { return false; }
   virtual void set_failpoints(const Failpoints& f);
   virtual Failpoints failpoints() const { return {}; }
-  virtual std::unique_ptr<DbSnapshot> open_db_snapshot();
+  // A consistent copy of the database, made without stalling the node.
+  virtual boost::asio::awaitable<std::unique_ptr<DbSnapshot>> open_db_snapshot();
   // /metrics (Prometheus text, etcd's families); empty: not served.
   virtual std::string metrics_text() const { return {}; }
   // Counted for the metrics: a range served, a /health answered.

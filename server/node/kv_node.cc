@@ -219,7 +219,7 @@ std::vector<Completion> KvNode::take_completions() {
 
 bool KvNode::wants_snapshot() const {
   const auto& r = *impl_;
-  return r.options.snapshot_count > 0 && r.applied > r.last_snapshot &&
+  return r.options.snapshot_count > 0 && !r.snapshotting && r.applied > r.last_snapshot &&
          r.applied - r.last_snapshot >= r.options.snapshot_count;
 }
 

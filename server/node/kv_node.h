@@ -20,6 +20,7 @@
 // time. A request waits for a leader (retried every tick) until its deadline.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,6 +41,9 @@ namespace etcdlab::server {
 
 struct NodeOptions {
   RaftConfig raft;                   // raft.storage is the node's Raft log storage
+  // The store's database file, so snapshots can copy it beside the node (kv_node.h's
+  // StateCopy); "" or ":memory:" for an in-memory store (copied at once instead).
+  std::string store_path;
   std::string name;                  // published with client_urls once a leader is known
   std::vector<std::string> client_urls;  //   (etcd's publish); an empty name never publishes
   std::vector<Member> initial_members;
@@ -59,6 +63,18 @@ struct Completion {
   Result result;                 // kWrite without error
   std::optional<ApiError> error;  // the request failed (result is empty)
   bool proposed = false;         // it reached the log: it may still apply (after a timeout)
+};
+
+// A copy of the node's state taken on the node thread and written later, once, on any thread:
+// the driver writes big snapshots beside the node. The store's part is read through a
+// read-only connection to its database file pinned at the moment of the copy (the SQLite
+// wrapper's begin_read), so the node applies on meanwhile; an in-memory store is copied at
+// once. The copy does file I/O when written (a temporary copy of the database next to it),
+// never when taken.
+class StateCopy {
+ public:
+  virtual ~StateCopy() = default;
+  virtual void write(const std::function<void(std::string_view chunk)>& out) = 0;
 };
 
 class KvNode final : public DrivenNode {
@@ -110,6 +126,15 @@ class KvNode final : public DrivenNode {
   SnapshotMeta snapshot_meta() const;
   void write_snapshot(SnapshotWriter& out);
   void snapshot_done();
+  // The same snapshot, taken now and written later beside the node (into
+  // LogStorage::begin_snapshot(meta)). wants_snapshot() is false until snapshot_done(index)
+  // or snapshot_abandoned() (the write failed; the node asks again later).
+  std::unique_ptr<StateCopy> begin_snapshot(SnapshotMeta& meta);
+  void snapshot_done(uint64_t index);
+  void snapshot_abandoned();
+  // The store's database alone, taken now (etcd's maintenance snapshot).
+  std::unique_ptr<StateCopy> copy_store();
+  bool copying() const;  // some StateCopy is still alive
 
   // Why this member must stop (it was removed from the cluster), once it must.
   std::optional<std::string> stop_reason() const;

@@ -3,6 +3,7 @@
 // the client requests, their deadlines and the node's own requests (publish, NOSPACE,
 // auto-compaction).
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -86,6 +87,11 @@ struct KvNode::Impl {
   uint64_t open_round = 0;                           // 0: none open
   std::vector<std::pair<uint64_t, Result>> physical_waiting;
   std::vector<Completion> completions;
+
+  bool snapshotting = false;  // a begin_snapshot() copy is being written
+  // StateCopy objects alive (they may die on another thread).
+  std::shared_ptr<std::atomic<int>> copies = std::make_shared<std::atomic<int>>(0);
+  uint64_t copy_serial = 0;  // names their temporary files
 
   bool published = false;
   uint64_t publishing = 0;  // the publish request in flight (0: none)

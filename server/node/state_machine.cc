@@ -210,8 +210,7 @@ bool KvStateMachine::compaction_step() {
   return !compacting_;
 }
 
-void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>& out) {
-  store_->make_durable();
+std::string KvStateMachine::snapshot_header() const {
   std::string header;
   Writer h(header);
   h.u64(kSnapshotVersion);
@@ -226,11 +225,15 @@ void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>&
   for (NodeId id : removed_) h.u64(id);
   h.u64(recent_.size());
   for (uint64_t id : recent_) h.u64(id);
-  std::string head;
-  Writer w(head);
+  std::string out;
+  Writer w(out);
   w.fixed64(header.size());
-  out(head);
-  out(header);
+  return out + header;
+}
+
+void KvStateMachine::write_snapshot(const std::function<void(std::string_view)>& out) {
+  store_->make_durable();
+  out(snapshot_header());
   store_->snapshot(out);
 }
 

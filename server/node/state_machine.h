@@ -83,6 +83,9 @@ class KvStateMachine {
   // The node snapshot (format above). Makes the store durable first: the snapshot lets the
   // Raft log be released below it.
   void write_snapshot(const std::function<void(std::string_view)>& out);
+  // The node snapshot's first part: the fixed64 header length and the header, as of now (the
+  // store's snapshot follows it).
+  std::string snapshot_header() const;
   // Replaces the state with a node snapshot; `read(offset, length)` returns its bytes.
   void restore(const std::function<std::string(uint64_t offset, uint64_t length)>& read);
   // Only the member list and the alarms from a node snapshot: a restart over a store that is

@@ -48,7 +48,10 @@ NodeDriver::NodeDriver(asio::io_context& io, FileSystem& fs, WalStorage& storage
   deletes_counted_ = sm.deletes_applied();
 }
 
-NodeDriver::~NodeDriver() { disk_.join(); }
+NodeDriver::~NodeDriver() {
+  snapshots_.join();
+  disk_.join();
+}
 
 void NodeDriver::set_outputs(DriverOutputs outputs) { outputs_ = std::move(outputs); }
 
@@ -132,6 +135,43 @@ void NodeDriver::removed_by(NodeId peer) {
 
 // ---- the loop
 
+asio::awaitable<void> NodeDriver::beside(std::function<void()>&& work) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+  auto error = std::make_shared<std::exception_ptr>();
+  auto finished = std::make_shared<bool>(false);
+  {
+    std::lock_guard lock(beside_mutex_);
+    ++beside_running_;
+  }
+  asio::post(snapshots_, [this, work = std::move(work), timer, error, finished]() mutable {
+    try {
+      work();
+    } catch (...) {
+      *error = std::current_exception();
+    }
+    work = nullptr;  // what it holds (a copy's database connection) goes here, not later
+    {
+      std::lock_guard lock(beside_mutex_);
+      --beside_running_;
+    }
+    beside_idle_.notify_all();
+    asio::post(io_, [timer, finished] {
+      *finished = true;
+      timer->cancel();
+    });
+  });
+  while (!*finished) co_await timer->async_wait(kTuple);
+  if (*error) std::rethrow_exception(*error);
+}
+
+void NodeDriver::wait_beside() {
+  std::unique_lock lock(beside_mutex_);
+  if (beside_running_ > 0) {
+    spdlog::info("etcdlab {}: waiting for a snapshot copy to finish", name_);
+  }
+  beside_idle_.wait(lock, [this] { return beside_running_ == 0; });
+}
+
 void NodeDriver::start() {
   ticker_ = std::make_unique<asio::steady_timer>(io_);
   asio::co_spawn(io_, tick_loop(), asio::detached);
@@ -170,6 +210,7 @@ void NodeDriver::schedule_pump() {
 
 void NodeDriver::pump() {
   try {
+    if (!loop_->busy()) commit_snapshot();
     while (!stopping_ && loop_->step()) {
     }
     if (!stopping_ && !loop_->busy() && node_->compaction_pending()) {
@@ -222,6 +263,12 @@ void NodeDriver::send(std::vector<Message>& messages) {
 
 void NodeDriver::install_snapshot(const SnapshotMeta& meta) {
   applying_snapshot_ = true;
+  // The store is about to be replaced: no copy may be reading its file.
+  wait_beside();
+  if (snapshot_ready_ && snapshot_meta_.index <= meta.index) {
+    snapshot_ready_.reset();  // our own, older than the leader's: dropped
+    node_->snapshot_abandoned();
+  }
   auto it = staged_.find({meta.term, meta.index});
   if (it == staged_.end()) fatal(fmt::format("snapshot {} was installed but never arrived", meta.index));
   auto in = fs_.open(it->second);
@@ -283,18 +330,56 @@ void NodeDriver::advanced(const Ready&) {
   if (node_->take_membership_changed() && outputs_.membership_changed) {
     outputs_.membership_changed();
   }
-  if (node_->wants_snapshot()) take_snapshot();
+  maybe_snapshot();
 }
 
-void NodeDriver::take_snapshot() {
-  auto started_at = Clock::now();
-  SnapshotMeta meta = node_->snapshot_meta();
-  auto w = storage_.begin_snapshot(meta);
-  node_->write_snapshot(*w);
-  w->commit();
-  node_->snapshot_done();
-  metrics_.snapshot_save_seconds->observe(seconds_since(started_at));
-  spdlog::info("etcdlab {}: snapshot at index {}", name_, meta.index);
+void NodeDriver::maybe_snapshot() {
+  if (stopping_ || !node_->wants_snapshot()) return;
+  // Taken now, on the node thread (wants_snapshot() is false until it is done); written beside.
+  snapshot_started_ = Clock::now();
+  SnapshotMeta meta;
+  std::shared_ptr<server::StateCopy> copy = node_->begin_snapshot(meta);
+  std::shared_ptr<SnapshotWriter> writer = storage_.begin_snapshot(meta);
+  asio::co_spawn(io_, write_snapshot_beside(std::move(copy), std::move(writer), meta),
+                 asio::detached);
+}
+
+asio::awaitable<void> NodeDriver::write_snapshot_beside(std::shared_ptr<server::StateCopy> copy,
+                                                        std::shared_ptr<SnapshotWriter> writer,
+                                                        SnapshotMeta meta) {
+  // (A named function, not a temporary in the co_await: g++ 12 destroys such temporaries
+  // twice.)
+  std::function<void()> work = [copy = std::move(copy), writer]() mutable {
+    copy->write([&](std::string_view chunk) { writer->write(chunk); });
+    copy.reset();  // closes its connection to the database here, not on the node thread
+    writer->sync_payload();
+  };
+  try {
+    co_await beside(std::move(work));
+  } catch (const std::exception& e) {
+    spdlog::error("etcdlab {}: snapshot at index {} failed (tried again later): {}", name_,
+                  meta.index, e.what());
+    node_->snapshot_abandoned();
+    co_return;
+  }
+  if (stopping_) co_return;
+  snapshot_meta_ = meta;
+  snapshot_ready_ = std::move(writer);
+  schedule_pump();  // committed by pump() between two syncs
+}
+
+void NodeDriver::commit_snapshot() {
+  if (!snapshot_ready_) return;
+  std::shared_ptr<SnapshotWriter> writer = std::move(snapshot_ready_);
+  if (storage_.snapshot().index >= snapshot_meta_.index) {
+    node_->snapshot_abandoned();  // a newer one (the leader's) came meanwhile
+    return;
+  }
+  writer->commit();
+  node_->snapshot_done(snapshot_meta_.index);
+  metrics_.snapshot_save_seconds->observe(seconds_since(snapshot_started_));
+  spdlog::info("etcdlab {}: snapshot at index {} ({:.3f} s, written beside the node)", name_,
+               snapshot_meta_.index, seconds_since(snapshot_started_));
 }
 
 }  // namespace etcdlab::runtime

@@ -8,6 +8,11 @@
 //   disk thread   the WAL's fdatasync, so the node thread keeps taking requests and messages
 //                 meanwhile (they go into the next Ready: bigger batches, fewer fsyncs). One
 //                 Ready is synced at a time.
+//   snapshot thread  work whose cost grows with the database: writing a snapshot of the node
+//                 (KvNode::begin_snapshot's StateCopy into the Raft storage's writer, synced),
+//                 copying the database for etcd's maintenance snapshot. The node applies on
+//                 meanwhile; a written snapshot is committed on the node thread between two
+//                 syncs (a few small writes).
 //
 // A client call (call()) hands a request to the node and waits, without blocking the thread,
 // for the node's completion; the node always completes a request by its deadline, and the
@@ -21,9 +26,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -66,6 +73,15 @@ class NodeDriver final : public DriverIo {
   void snapshot_sent(NodeId peer, bool ok);
   void removed_by(NodeId peer);
 
+  // Runs `work` on the snapshot thread (beside the node: big copies, never the node's state)
+  // and resumes on the node thread once it is done, rethrowing what it threw.
+  // `work` is moved away before the first suspension (a reference, not a value: g++ 12
+  // mishandles temporaries in co_await expressions), and destroyed on the snapshot thread.
+  boost::asio::awaitable<void> beside(std::function<void()>&& work);
+  // Blocks the node thread until no work runs beside it: before the store is replaced (a
+  // leader's snapshot) or defragmented, which a copy being read from it must not see.
+  void wait_beside();
+
   void start();  // the tick loop
   void stop();   // no more ticks; every waiting call ends with "server stopped"
   size_t waiting_calls() const { return waiters_.size(); }
@@ -86,7 +102,11 @@ class NodeDriver final : public DriverIo {
   void schedule_pump();
   void pump();
   void deliver_completions();
-  void take_snapshot();
+  void maybe_snapshot();
+  boost::asio::awaitable<void> write_snapshot_beside(std::shared_ptr<server::StateCopy> copy,
+                                                     std::shared_ptr<SnapshotWriter> writer,
+                                                     SnapshotMeta meta);
+  void commit_snapshot();
   void check_stop();
   boost::asio::awaitable<void> tick_loop();
   [[noreturn]] void fatal(const std::string& what) const;
@@ -113,8 +133,17 @@ class NodeDriver final : public DriverIo {
   bool stopping_ = false;
   bool stop_announced_ = false;
   bool applying_snapshot_ = false;
-  // Declared last: joined before the storage it syncs is destroyed.
+  // A snapshot written beside the node, waiting to be committed between two syncs.
+  std::shared_ptr<SnapshotWriter> snapshot_ready_;
+  SnapshotMeta snapshot_meta_;
+  std::chrono::steady_clock::time_point snapshot_started_;
+  // Work beside the node: how much runs now (wait_beside() waits for none).
+  std::mutex beside_mutex_;
+  std::condition_variable beside_idle_;
+  int beside_running_ = 0;
+  // Declared last: joined before the storage they use is destroyed.
   boost::asio::thread_pool disk_{1};
+  boost::asio::thread_pool snapshots_{1};
 };
 
 }  // namespace etcdlab::runtime

@@ -115,6 +115,7 @@ gateway::ServerStatus NodeService::status() const {
 }
 
 void NodeService::defragment() {
+  driver_.wait_beside();  // a copy being read from the database must not see it rewritten
   auto& store = driver_.node().store();
   auto before = store.db_size();
   auto started_at = Clock::now();
@@ -159,18 +160,24 @@ class FileDbSnapshot final : public gateway::DbSnapshot {
 
 }  // namespace
 
-std::unique_ptr<gateway::DbSnapshot> NodeService::open_db_snapshot() {
-  // The copy is taken now, between two apply batches: a consistent database at this revision.
+asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snapshot() {
+  // Taken now, between two apply batches (a consistent database at this revision); copied
+  // into a file of the data dir beside the node, then streamed from it.
   std::string path =
       fmt::format("{}/member/snapshot-out-{}.db", config_.data_dir, ++snapshot_outs_);
-  if (fs_.exists(path)) fs_.remove(path);
-  {
-    auto f = fs_.create(path);
-    driver_.node().store().snapshot([&](std::string_view chunk) { f->append(chunk); });
-  }
-  spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name,
-               driver_.node().store().revision());
-  return std::make_unique<FileDbSnapshot>(fs_, path);
+  int64_t revision = driver_.node().store().revision();
+  std::shared_ptr<server::StateCopy> copy = driver_.node().copy_store();
+  FileSystem& fs = fs_;
+  std::function<void()> work = [copy, path, &fs]() mutable {
+    if (fs.exists(path)) fs.remove(path);
+    auto f = fs.create(path);
+    copy->write([&](std::string_view chunk) { f->append(chunk); });
+    copy.reset();
+  };
+  copy.reset();  // the copy lives in `work` alone: it dies on the snapshot thread
+  co_await driver_.beside(std::move(work));
+  spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name, revision);
+  co_return std::make_unique<FileDbSnapshot>(fs_, path);
 }
 
 void NodeService::count_range() { metrics_.ranges->inc(); }

@@ -44,7 +44,7 @@ class NodeService final : public gateway::KvService {
   void set_failpoints(const gateway::Failpoints& f) override;
   gateway::Failpoints failpoints() const override;
   std::string metrics_text() const override;
-  std::unique_ptr<gateway::DbSnapshot> open_db_snapshot() override;
+  boost::asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> open_db_snapshot() override;
   void count_range() override;
   void count_health(bool healthy) override;
 

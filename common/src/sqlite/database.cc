@@ -5,6 +5,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -18,7 +24,7 @@ std::string describe(const std::string& path, int code, const std::string& messa
   std::string out =
       fmt::format("sqlite: {}: {} ({}, code {})", path, message, sqlite3_errstr(code), code);
   if ((code & 0xff) == SQLITE_BUSY) {
-    out += "; another process or connection has the database open (locking_mode=EXCLUSIVE)";
+    out += "; another process or connection has the database open for writing";
   }
   if (!sql.empty()) out += fmt::format(" in: {}", sql);
   return out;
@@ -53,11 +59,33 @@ SqliteError::SqliteError(const std::string& path, int code, const std::string& m
 SchemaError::SchemaError(const std::string& path, const std::string& reason)
     : StorageError("sqlite: " + path + ": " + reason), path_(path) {}
 
-sqlite3* open_connection(const std::string& path) {
+int lock_writer(const std::string& path) {
+  std::string lock_path = path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw SqliteError(path, SQLITE_CANTOPEN,
+                      fmt::format("cannot open its lock file {}: {}", lock_path,
+                                  std::strerror(errno)),
+                      "");
+  }
+  // flock locks belong to the open file description: a second open in this process conflicts
+  // with the first, as another process's does.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int error = errno;
+    ::close(fd);
+    throw SqliteError(path, SQLITE_BUSY,
+                      fmt::format("{} is locked ({})", lock_path, std::strerror(error)), "");
+  }
+  return fd;
+}
+
+sqlite3* open_connection(const std::string& path, bool read_only) {
   install_log();
   sqlite3* db = nullptr;
-  // NOMUTEX: a connection belongs to one thread (database.h), so SQLite need not lock it.
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  // NOMUTEX: a connection is used by one thread at a time (database.h), so SQLite need not
+  // lock it.
+  int flags = read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -75,6 +103,7 @@ Database::Impl::Impl(std::string path_in, DatabaseOptions options_in, sqlite3* d
 
 Database::Impl::~Impl() {
   close();
+  if (lock_fd >= 0) ::close(lock_fd);  // releases the writer's lock
 }
 
 sqlite3* Database::Impl::handle() const {
@@ -121,9 +150,10 @@ void Database::Impl::configure(bool allow_new) {
                         fmt::format("PRAGMA {} is '{}', expected '{}'", pragma, seen, want), "");
     }
   };
-  // Exclusive locking first: then WAL mode keeps its index in heap memory (no -shm file), and
-  // the first access takes a lock that no other connection can share.
-  expect("locking_mode", query_text("PRAGMA locking_mode = EXCLUSIVE"), "exclusive");
+  // Normal locking for files: readers on other connections share them (the one-writer rule is
+  // the lock file's); WAL mode keeps its index in the -shm file they all map. (An in-memory
+  // database belongs to its connection: SQLite reports it "exclusive".)
+  if (!in_memory()) expect("locking_mode", query_text("PRAGMA locking_mode = NORMAL"), "normal");
   if (!in_memory()) expect("journal_mode", query_text("PRAGMA journal_mode = WAL"), "wal");
   switch (options.synchronous) {
     case Synchronous::kOff:
@@ -141,7 +171,7 @@ void Database::Impl::configure(bool allow_new) {
   set_int_pragma("cache_size", -options.cache_kib);
 
   // Read every one back: a PRAGMA SQLite does not know is silently ignored.
-  expect("locking_mode", query_text("PRAGMA locking_mode"), "exclusive");
+  if (!in_memory()) expect("locking_mode", query_text("PRAGMA locking_mode"), "normal");
   expect("journal_mode", query_text("PRAGMA journal_mode"), in_memory() ? "memory" : "wal");
   // Our enum has SQLite's numbering: OFF 0, NORMAL 1, FULL 2.
   expect("synchronous", std::to_string(query_int("PRAGMA synchronous")),
@@ -153,8 +183,7 @@ void Database::Impl::configure(bool allow_new) {
 }
 
 void Database::Impl::check_schema(bool allow_new) {
-  // BEGIN IMMEDIATE takes the write lock now: with locking_mode=EXCLUSIVE it is kept until the
-  // connection closes, so a second process fails here (SQLITE_BUSY) if not before.
+  // BEGIN IMMEDIATE: the schema is created or checked under SQLite's write lock.
   execute("BEGIN IMMEDIATE");
   try {
     auto app = static_cast<uint32_t>(query_int("PRAGMA application_id"));
@@ -199,9 +228,37 @@ void Database::Impl::close() noexcept {
 
 Database Database::open(const std::string& path, const DatabaseOptions& options) {
   if (path.empty()) throw std::invalid_argument("sqlite: empty path (use \":memory:\")");
-  auto impl = std::make_unique<Impl>(path, options, open_connection(path));
+  int lock_fd = path == kInMemory ? -1 : lock_writer(path);
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(path, options, open_connection(path));
+  } catch (...) {
+    if (lock_fd >= 0) ::close(lock_fd);
+    throw;
+  }
+  impl->lock_fd = lock_fd;
   impl->configure(/*allow_new=*/true);
   return Database(std::move(impl));
+}
+
+Database Database::open_reader(const std::string& path) {
+  if (path.empty() || path == kInMemory) {
+    throw std::invalid_argument("sqlite: a reader needs a database file, not \"" + path + "\"");
+  }
+  auto impl = std::make_unique<Impl>(path, DatabaseOptions{}, open_connection(path, true));
+  // A reader only waits out a writer's WAL recovery (rare, short).
+  sqlite3_busy_timeout(impl->handle(), 5000);
+  return Database(std::move(impl));
+}
+
+void Database::begin_read() {
+  impl_->execute("BEGIN");
+  // The read transaction starts with the first read: this one pins the snapshot now.
+  impl_->query_int("SELECT count(*) FROM sqlite_schema");
+}
+
+void Database::end_read() {
+  if (in_transaction()) impl_->execute("COMMIT");
 }
 
 Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -18,7 +18,9 @@ struct SqlHash {
 };
 
 // Opens a connection with extended result codes on; nothing else is set yet.
-sqlite3* open_connection(const std::string& path);
+sqlite3* open_connection(const std::string& path, bool read_only = false);
+// Takes the one-writer lock of the file database at `path` (database.h); returns its fd.
+int lock_writer(const std::string& path);
 
 struct Database::Impl {
   Impl(std::string path_in, DatabaseOptions options_in, sqlite3* db_in);
@@ -49,6 +51,7 @@ struct Database::Impl {
   std::string path;
   DatabaseOptions options;
   sqlite3* db = nullptr;
+  int lock_fd = -1;  // the writer's lock on "<path>.lock" (database.h), -1: none
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache;
 };
 

@@ -149,4 +149,26 @@ void Database::restore(const std::function<std::string()>& in) {
   self.configure(/*allow_new=*/false);
 }
 
+void Database::copy_to(const std::string& path) {
+  Impl& self = *impl_;
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path + "-journal", ec);
+  Impl copy(path, self.options, open_connection(path));
+  sqlite3_backup* backup = sqlite3_backup_init(copy.handle(), "main", self.handle(), "main");
+  if (backup == nullptr) copy.fail(sqlite3_errcode(copy.handle()), "sqlite3_backup_init");
+  // One step: the source's pages in one read transaction (the pinned one, if any), so the copy
+  // is consistent while the writer goes on.
+  int rc = sqlite3_backup_step(backup, -1);
+  int finish = sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) copy.fail(rc, "sqlite3_backup_step");
+  copy.check(finish, "sqlite3_backup_finish");
+  // The copy says "WAL" like its source; a snapshot file is a plain rollback-journal database.
+  copy.query_text("PRAGMA journal_mode = DELETE");
+  copy.execute("PRAGMA synchronous = FULL");
+  copy.close();
+  PosixFileSystem fs;
+  fs.open(path)->sync();
+}
+
 }  // namespace etcdlab::sqlite

@@ -2,10 +2,14 @@
 // A thin RAII wrapper over SQLite's C API (provided code), so the MVCC lab is about MVCC and
 // not about SQLite's sharp edges. The habits are Bitcoin Core's and Chromium's:
 //
-//   - open() sets every PRAGMA in one place and reads each one back: locking_mode=EXCLUSIVE
-//     (a second process, or a second connection, gets SqliteError SQLITE_BUSY), journal_mode=WAL
-//     for files, synchronous as asked (NORMAL by default; OFF only with allow_unsafe_sync_off,
-//     and logged), foreign_keys=OFF, the page cache size. Extended result codes are on.
+//   - open() sets every PRAGMA in one place and reads each one back: journal_mode=WAL for
+//     files, synchronous as asked (NORMAL by default; OFF only with allow_unsafe_sync_off, and
+//     logged), foreign_keys=OFF, the page cache size. Extended result codes are on.
+//   - One writer per file: open() takes an exclusive lock on "<path>.lock" (flock) for as long
+//     as the Database lives, so a second process, or a second Database in this one, gets
+//     SqliteError SQLITE_BUSY. Readers (open_reader) take no lock: in WAL mode they read a
+//     consistent snapshot beside the writer, from another thread. (Until December 2026 the
+//     lock was locking_mode=EXCLUSIVE, which also kept every reader out.)
 //   - A new database gets the caller's schema, application_id and user_version in one
 //     transaction; an existing one must carry the same application_id and user_version, or
 //     open() throws SchemaError naming the file.
@@ -29,7 +33,9 @@
 // application_id and user_version) before it replaces anything; a file database is replaced by
 // rename, so a crash leaves either the old or the new database.
 //
-// Thread-unsafe: one thread uses a Database and everything it hands out.
+// Threads. One thread at a time uses a Database and everything it hands out; a Database may
+// move to another thread between uses. The writer and its readers are separate Databases, so
+// they may be used from different threads at once.
 
 #include <cstdint>
 #include <functional>
@@ -88,6 +94,9 @@ class Database {
 
   // Opens (creating if needed) the database at `path`, or an in-memory one for ":memory:".
   [[nodiscard]] static Database open(const std::string& path, const DatabaseOptions& options);
+  // A read-only connection to the file database at `path`, which a writer keeps open (WAL
+  // mode). No schema is created or checked. Throws SqliteError.
+  [[nodiscard]] static Database open_reader(const std::string& path);
   ~Database();
   Database(Database&&) noexcept;
   Database& operator=(Database&&) noexcept;
@@ -112,6 +121,17 @@ class Database {
   // `in` returns the next chunk, "" at the end. Throws (leaving the database as it was) if the
   // snapshot is not a database of this application and schema version.
   void restore(const std::function<std::string()>& in);
+
+  // Pins what this connection reads: begin_read() opens a read transaction now, so later
+  // reads (and copy_to) see the database as the writer had committed it at this moment, while
+  // the writer goes on. end_read() lets go. A reader pinned for long keeps the WAL from
+  // being reset by checkpoints (it grows meanwhile).
+  void begin_read();
+  void end_read();
+  // Writes a copy of the whole database (as this connection reads it: pinned, if
+  // begin_read() was called) to a new file at `path`, in rollback-journal mode, synced.
+  // Replaces a file already there. Throws SqliteError.
+  void copy_to(const std::string& path);
 
   struct Impl;
 

@@ -35,10 +35,19 @@ class SnapshotReader {
 };
 
 // The payload of a snapshot being written. Nothing changes in the storage until commit().
+//
+// Threads (added in December 2026; nothing to change in an implementation that follows the
+// sentence above). The server writes a big snapshot beside its node: write() and
+// sync_payload() may run on another thread than the one that uses the storage, one thread
+// at a time; commit() runs on the storage's thread. So write() must touch nothing but the
+// writer's own file.
 class SnapshotWriter {
  public:
   virtual ~SnapshotWriter() = default;  // without commit(): the snapshot is discarded
   virtual void write(std::string_view chunk) = 0;
+  // Optional: makes the payload written so far durable now (fdatasync), so that commit() —
+  // on the storage's thread — has little left to sync. The default does nothing.
+  virtual void sync_payload() {}
   // Makes the snapshot durable and the storage's latest: entries up to its index are dropped
   // if the log holds its (index, term); otherwise the whole log is (an installed snapshot
   // replaces a log that disagrees). Throws std::invalid_argument if the storage already has a

@@ -8,7 +8,11 @@
 //   SQLite  one row per revision (main, sub): the key's version as written, or a tombstone;
 //           a meta table: the consistent index, the compact revision, the schema version.
 //
-// Thread-unsafe: one thread (the node's apply loop) calls it. Reads see every finished write.
+// Threads. One thread (the node's) calls it. Reads see every finished write. Its database file
+// may be read at the same time by other connections on other threads (the node copies it for
+// snapshots that way, beside the apply loop): the provided SQLite wrapper opens files in WAL
+// mode with normal locking for that; nothing in this API changes. A second KvStore on the
+// same file is refused (the wrapper's one-writer lock), as before.
 //
 // Durability. Writes are applied in batches: begin_batch() ... commit_batch(index) puts every
 // write of the batch and the Raft index it came from (the consistent index) in ONE SQLite

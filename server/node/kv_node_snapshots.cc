@@ -1,0 +1,99 @@
+// KvNode: copies of its state written beside it (StateCopy), for snapshots.
+#include <fmt/format.h>
+
+#include "etcdlab/fs/posix_file_system.h"
+#include "etcdlab/sqlite/database.h"
+#include "kv_node.h"
+#include "kv_node_impl.h"
+
+namespace etcdlab::server {
+namespace {
+
+// Counts itself in the node's live copies (KvNode::copying()).
+class CountedCopy : public StateCopy {
+ public:
+  explicit CountedCopy(std::shared_ptr<std::atomic<int>> count) : count_(std::move(count)) {
+    ++*count_;
+  }
+  ~CountedCopy() override { --*count_; }
+
+ private:
+  std::shared_ptr<std::atomic<int>> count_;
+};
+
+// A file store: a read-only connection pinned now; the database copied when written.
+class PinnedCopy final : public CountedCopy {
+ public:
+  PinnedCopy(std::shared_ptr<std::atomic<int>> count, std::string prefix, const std::string& db_path,
+             std::string tmp_path)
+      : CountedCopy(std::move(count)), prefix_(std::move(prefix)),
+        reader_(sqlite::Database::open_reader(db_path)), tmp_(std::move(tmp_path)) {
+    reader_.begin_read();
+  }
+  ~PinnedCopy() override {
+    PosixFileSystem fs;
+    try {
+      if (fs.exists(tmp_)) fs.remove(tmp_);
+    } catch (...) {  // a leftover temporary file is removed at the next start
+    }
+  }
+
+  void write(const std::function<void(std::string_view)>& out) override {
+    if (!prefix_.empty()) out(prefix_);
+    reader_.copy_to(tmp_);
+    reader_.end_read();
+    PosixFileSystem fs;
+    auto file = fs.open(tmp_);
+    constexpr uint64_t kChunk = 1 << 20;
+    for (uint64_t at = 0; at < file->size(); at += kChunk) out(file->read_at(at, kChunk));
+  }
+
+ private:
+  std::string prefix_;
+  sqlite::Database reader_;
+  std::string tmp_;
+};
+
+// An in-memory store: copied at once.
+class BytesCopy final : public CountedCopy {
+ public:
+  BytesCopy(std::shared_ptr<std::atomic<int>> count, std::string bytes)
+      : CountedCopy(std::move(count)), bytes_(std::move(bytes)) {}
+  void write(const std::function<void(std::string_view)>& out) override { out(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
+std::unique_ptr<StateCopy> copy_of(KvNode::Impl& r, std::string prefix) {
+  const std::string& path = r.options.store_path;
+  if (path.empty() || path == ":memory:") {
+    r.sm.store().snapshot([&](std::string_view chunk) { prefix.append(chunk); });
+    return std::make_unique<BytesCopy>(r.copies, std::move(prefix));
+  }
+  std::string tmp = fmt::format("{}.copy-{}.tmp", path, ++r.copy_serial);
+  return std::make_unique<PinnedCopy>(r.copies, std::move(prefix), path, std::move(tmp));
+}
+
+}  // namespace
+
+std::unique_ptr<StateCopy> KvNode::begin_snapshot(SnapshotMeta& meta) {
+  auto& r = *impl_;
+  meta = snapshot_meta();
+  auto copy = copy_of(r, r.sm.snapshot_header());
+  r.snapshotting = true;
+  return copy;
+}
+
+void KvNode::snapshot_done(uint64_t index) {
+  impl_->snapshotting = false;
+  impl_->last_snapshot = std::max(impl_->last_snapshot, index);
+}
+
+void KvNode::snapshot_abandoned() { impl_->snapshotting = false; }
+
+std::unique_ptr<StateCopy> KvNode::copy_store() { return copy_of(*impl_, ""); }
+
+bool KvNode::copying() const { return *impl_->copies > 0; }
+
+}  // namespace etcdlab::server
