@@ -32,6 +32,11 @@ std::vector<uint64_t> seeds(size_t count) {
   return out;
 }
 
+size_t seed_count(size_t normal, size_t long_run) {
+  const char* v = std::getenv("ETCDLAB_LONG");
+  return v != nullptr && std::string(v) == "1" ? long_run : normal;
+}
+
 bool replaying() {
   return env_u64("ETCDLAB_SEED").has_value();
 }

@@ -216,11 +216,14 @@ class Cluster:
     ``drop``, ``duplicate``, ``reorder``, ``client_retry_ms``, ``client_deadline_ms``,
     ``check_invariants``, ``record_trace``, ``kv``.
 
-    With ``kv=True`` every node runs the server's state machine (the request codec, the apply
-    and the MVCC store of ``etcdlab`` itself, in memory) instead of the plain log, and the
-    cluster takes :meth:`put`, :meth:`get`, :meth:`range`, :meth:`delete_range` and
-    :meth:`compact`; their answers carry store revisions, so :attr:`history` feeds
-    ``checkers.check_revisions`` and ``checkers.KVRevision``.
+    With ``kv=True`` every node runs the server's node (``KvNode``: the request tracking and
+    answers, the apply and the MVCC store of ``etcdlab`` itself, in memory, and etcd's
+    membership rules) instead of the plain log, and the cluster takes :meth:`put`, :meth:`get`,
+    :meth:`range`, :meth:`delete_range` and :meth:`compact`; their answers are what the JSON
+    gateway would answer and carry store revisions, so :attr:`history` feeds
+    ``checkers.check_revisions`` and ``checkers.KVRevision``. A KV client never re-sends a
+    request a node took (``client_retry_ms`` does not apply): it waits for that node's answer,
+    and tries another node only when one refused it (no leader).
     """
 
     def __init__(self, n: int = 5, seed: int = 1, *, pre_vote: bool = True,

@@ -20,6 +20,12 @@ def seeds(count, default_start=1, default=None):
     return list(range(default_start, default_start + count))
 
 
+def seed_count(normal, long_run):
+    """How many seeds a property runs: `normal`, or `long_run` with ETCDLAB_LONG=1 (the long
+    runs kept out of make check)."""
+    return long_run if os.environ.get("ETCDLAB_LONG") == "1" else normal
+
+
 def package_path():
     """Where the etcdlab package under test was imported from (for replay lines): the
     reference build, the student build or the grader's copy."""

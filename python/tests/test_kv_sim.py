@@ -1,6 +1,6 @@
-"""The server's state machine in the simulator (etcdlab.Cluster(kv=True)): the request codec,
-the apply and the MVCC store of the real server, under partitions, lost and duplicated
-messages, crashes and snapshots. KV histories must be linearizable, checked two ways: the
+"""The server's node in the simulator (etcdlab.Cluster(kv=True) runs KvNode: its request
+tracking and completions, the apply and the MVCC store of the real server), under partitions,
+lost and duplicated messages, crashes and snapshots. KV histories must be linearizable, checked two ways: the
 revision-witness check (revisions are a total order the store hands out) and the per-key search
 (the KV and KVRevision models).
 
@@ -13,7 +13,7 @@ import pytest
 import etcdlab
 from etcdlab import checkers
 
-from seeding import replay, seeds
+from seeding import replay, seed_count, seeds
 
 KEYS = [b"a", b"b", b"c"]
 
@@ -76,7 +76,7 @@ def explain(seed, test):
     return replay(seed, "python/tests/test_kv_sim.py", test)
 
 
-@pytest.mark.parametrize("seed", seeds(12))
+@pytest.mark.parametrize("seed", seeds(seed_count(200, 10000)))
 def test_kv_histories_under_faults_are_linearizable(seed):
     c = faulty_workload(seed)
     history = c.history

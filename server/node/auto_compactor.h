@@ -6,8 +6,10 @@
 //   periodic   keep `retention` of history. Every retention/10 (at most 6 minutes apart: a
 //              retention over an hour samples every hour/10) the current revision is noted;
 //              once `retention` has passed since the start or the last compaction, compact to
-//              the revision noted `retention` ago. After the first, compactions come every
-//              retention (at most every hour). As etcd's compactor/periodic.go.
+//              the revision noted `retention` ago (sampled one interval before the check, so
+//              between retention and retention + retention/10 of history stays). After the
+//              first, compactions come every retention (at most every hour). As etcd's
+//              compactor/periodic.go.
 //   revision   keep the last `retention` revisions: every 5 minutes, compact to
 //              revision - retention if that is positive and new. As compactor/revision.go.
 //

@@ -28,6 +28,8 @@ struct PendingRequest {
   std::optional<Request> request;
   std::optional<ConfChange> conf_change;
   Member member;                          // kMember: the member the change concerns
+  // kMember, a leader's own removal: proposed only once another member leads (kv_node.h).
+  bool after_leadership = false;
   std::optional<uint64_t> read_index;     // kRead: once its round is confirmed
 };
 
@@ -55,6 +57,7 @@ struct KvNode::Impl {
   void finished(uint64_t id, Origin origin, bool ok);  // the node's own requests
   void fail_now(uint64_t id, const ApiError& error);   // a client request refused at once
   void own_requests();  // publish and auto-compaction, from tick()
+  void hand_over_leadership();  // to the voter whose log is longest
   int64_t now_ms() const { return ticks * options.tick_ms; }
 
   NodeOptions options;

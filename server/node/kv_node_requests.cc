@@ -27,6 +27,16 @@ uint64_t KvNode::Impl::track(PendingRequest p, uint64_t id) {
 }
 
 bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
+  if (p.after_leadership) {
+    if (role == Role::kLeader) {
+      hand_over_leadership();  // (again, if the last transfer failed)
+      return false;
+    }
+    // A new leader drops configuration changes until it has applied its first entry (the
+    // one-change-at-a-time rule), silently for forwarded ones: wait until this member has
+    // applied an entry of the new term (the leader applied it before telling anyone).
+    if (applied_term < term) return false;
+  }
   try {
     switch (p.what) {
       case PendingRequest::What::kWrite:
@@ -59,6 +69,28 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
   }
   p.proposed = true;
   return true;
+}
+
+void KvNode::Impl::hand_over_leadership() {
+  RaftStatus st = raft->status();
+  if (st.lead_transferee != kNoNode) return;  // one is under way
+  NodeId best = kNoNode;
+  uint64_t best_match = 0;
+  for (NodeId v : st.conf.voters) {
+    auto it = st.progress.find(v);
+    if (v == options.raft.id || it == st.progress.end()) continue;
+    if (best == kNoNode || it->second.match > best_match) {
+      best = v;
+      best_match = it->second.match;
+    }
+  }
+  if (best == kNoNode) return;
+  spdlog::info("node {:x}: handing leadership to {:x} before removing itself", options.raft.id,
+               best);
+  try {
+    raft->transfer_leader(best);
+  } catch (const ProposalDropped&) {  // tried again at the next tick
+  }
 }
 
 void KvNode::Impl::retry_waiting() {
@@ -229,6 +261,12 @@ uint64_t KvNode::change_member(const MemberChange& change) {
   PendingRequest p;
   p.what = PendingRequest::What::kMember;
   p.member = admitted.member;
+  // The leader removing itself hands its leadership over first and proposes the removal as a
+  // follower: the new leader commits it and tells every member so. A leader that removed
+  // itself would step down at once (lab 2's rule), and with two voters the one left might
+  // never learn that the removal committed, nor win an election without the removed vote.
+  p.after_leadership = admitted.type == ConfChange::Type::kRemoveNode &&
+                       admitted.member.id == r.options.raft.id;
   // The change carries the request id, so the member that proposed it can answer it.
   p.conf_change = ConfChange{admitted.type, admitted.member.id,
                              encode_member_context(admitted.member, id)};

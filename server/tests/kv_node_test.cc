@@ -48,6 +48,7 @@ struct TestNode {
   std::unique_ptr<KvNode> node;
   std::vector<Done> done;
   std::map<uint64_t, std::string> staged;  // snapshot payloads received, by index
+  std::function<void(NodeOptions&)> tweak;  // changes the options before open() uses them
 
   void open(const std::vector<NodeId>& voters, uint64_t epoch, uint64_t snapshot_count,
             int64_t compaction_batch = 1000) {
@@ -58,6 +59,7 @@ struct TestNode {
     o.raft.seed = id * 7919 + epoch;
     o.snapshot_count = snapshot_count;
     o.request_epoch = epoch;
+    if (tweak) tweak(o);
     mvcc::StoreOptions so;
     so.compaction_batch = compaction_batch;
     node = std::make_unique<KvNode>(o, mvcc::KvStore::open(so));
@@ -364,6 +366,7 @@ class Cluster {
   }
   TestNode& at(NodeId id) { return *nodes_.at(id - 1); }
   void isolate(NodeId id) { isolated_ = id; }
+  void duplicate_proposals(bool on) { duplicate_proposals_ = on; }
   void heal() { isolated_ = kNoNode; }
 
   // Ready cycles and deliveries until nothing moves (or `until` holds after some node's cycle).
@@ -406,12 +409,15 @@ class Cluster {
       at(m.to).staged[m.snapshot.index] = reader->read(0, reader->size());
     }
     at(m.to).node->step(m);
+    // A network that delivers a forwarded proposal twice (TCP does not; the simulator may).
+    if (duplicate_proposals_ && m.type == MessageType::kPropose) at(m.to).node->step(m);
     if (m.type == MessageType::kSnapshot) at(m.from).node->report_snapshot(m.to, true);
   }
 
   std::vector<std::unique_ptr<TestNode>> nodes_;
   std::deque<Message> queue_;
   NodeId isolated_ = kNoNode;
+  bool duplicate_proposals_ = false;
 };
 
 TEST(KvNodeCluster, WriteThroughAFollowerCompletesOnThatFollower) {
@@ -470,6 +476,173 @@ TEST(KvNodeCluster, LaggingFollowerCatchesUpFromASnapshot) {
   EXPECT_EQ(c.at(lagging).node->store().revision(), 13);
   EXPECT_EQ(c.at(lagging).node->store().hash_kv(0), c.at(lead).node->store().hash_kv(0));
   EXPECT_EQ(c.at(lagging).node->members().size(), 3u);
+}
+
+// ---- the node's own decisions: quota, alarms, membership, removal, publish, deadlines
+
+TEST(KvNode, QuotaRaisesNoSpaceThroughTheLogAndRefusesPutsButNotDeletes) {
+  auto n = std::make_unique<TestNode>();
+  n->id = 1;
+  n->tweak = [](NodeOptions& o) { o.quota_bytes = 64 << 10; };
+  bootstrap(*n->storage, {1});
+  n->open({1}, 1, 0);
+  for (int i = 0; i < 100 && n->node->leader() != 1; ++i) {
+    n->node->tick();
+    n->pump();
+  }
+  ASSERT_EQ(n->node->leader(), 1u);
+  std::string big(4096, 'x');
+  std::optional<Done> refused;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    Done d = write(*n, put("k" + std::to_string(i), big));
+    if (d.completion.error) refused = d;
+  }
+  ASSERT_TRUE(refused) << "no put was refused past the quota";
+  EXPECT_STREQ(refused->completion.error->what(), "etcdserver: mvcc: database space exceeded");
+  EXPECT_EQ(refused->completion.error->code(), GrpcCode::kResourceExhausted);
+  EXPECT_FALSE(refused->completion.proposed) << "refused before the log";
+  n->pump();
+  ASSERT_EQ(n->node->alarms().size(), 1u) << "the alarm went through the log";
+  EXPECT_EQ(n->node->alarms()[0], (Alarm{1, AlarmType::kNoSpace}));
+  Done del = write(*n, DeleteRangeRequest{{"k0", ""}, false});
+  EXPECT_TRUE(del.completion.result.ok()) << "deletes make room, so they still apply";
+  // Cleared by an operator: etcd answers with the alarm it cleared.
+  uint64_t id = n->node->change_alarm(false, Alarm{1, AlarmType::kNoSpace});
+  n->pump();
+  ASSERT_NE(n->find(id), nullptr);
+  EXPECT_EQ(std::get<AlarmResult>(n->find(id)->completion.result.value).alarms,
+            (std::vector<Alarm>{{1, AlarmType::kNoSpace}}));
+  EXPECT_TRUE(n->node->alarms().empty());
+}
+
+TEST(KvNode, AlarmRequestsAnswerAsEtcd) {
+  auto n = single();
+  auto alarm = [&](bool activate, Alarm a) {
+    uint64_t id = n->node->change_alarm(activate, a);
+    n->pump();
+    EXPECT_NE(n->find(id), nullptr);
+    return std::get<AlarmResult>(n->find(id)->completion.result.value).alarms;
+  };
+  EXPECT_TRUE(alarm(false, {1, AlarmType::kCorrupt}).empty()) << "clearing what is not raised";
+  EXPECT_EQ(alarm(true, {1, AlarmType::kCorrupt}), (std::vector<Alarm>{{1, AlarmType::kCorrupt}}));
+  EXPECT_EQ(alarm(true, {0, AlarmType::kNone}), (std::vector<Alarm>{{1, AlarmType::kCorrupt}}))
+      << "NONE lists them";
+  EXPECT_FALSE(n->node->healthy()) << "an alarm makes the member unhealthy (/health)";
+}
+
+TEST(KvNode, PublishesItsNameAndClientUrlsOnceALeaderIsKnown) {
+  auto n = std::make_unique<TestNode>();
+  n->id = 1;
+  n->tweak = [](NodeOptions& o) {
+    o.name = "alpha";
+    o.client_urls = {"http://10.1.1.1:2379"};
+  };
+  bootstrap(*n->storage, {1});
+  n->open({1}, 1, 0);
+  auto published = [&] {
+    auto members = n->node->members();
+    return members.size() == 1 && !members[0].client_urls.empty();
+  };
+  for (int i = 0; i < 100 && !published(); ++i) {
+    n->node->tick();
+    n->pump();
+  }
+  ASSERT_EQ(n->node->members().size(), 1u);
+  EXPECT_EQ(n->node->members()[0].name, "alpha");
+  EXPECT_EQ(n->node->members()[0].client_urls, std::vector<std::string>{"http://10.1.1.1:2379"});
+  EXPECT_TRUE(n->done.empty()) << "the node's own requests are not answered to anyone";
+}
+
+TEST(KvNodeCluster, AMemberChangeOnAFollowerIsNoLeader) {
+  Cluster c;
+  NodeId lead = c.elect();
+  NodeId follower = lead % 3 + 1;
+  MemberChange change;
+  change.kind = MemberChange::Kind::kRemove;
+  change.id = lead;
+  uint64_t id = c.at(follower).node->change_member(change);
+  c.at(follower).pump();
+  ASSERT_NE(c.at(follower).find(id), nullptr) << "refused at once";
+  EXPECT_STREQ(c.at(follower).find(id)->completion.error->what(), "etcdserver: no leader");
+}
+
+TEST(KvNodeCluster, ARemovedMemberKnowsItMustStop) {
+  Cluster c;
+  NodeId lead = c.elect();
+  NodeId gone = lead % 3 + 1;
+  MemberChange change;
+  change.kind = MemberChange::Kind::kRemove;
+  change.id = gone;
+  uint64_t id = c.at(lead).node->change_member(change);
+  ASSERT_TRUE(c.tick_until([&] { return c.at(lead).find(id) != nullptr; }));
+  const Done& d = *c.at(lead).find(id);
+  ASSERT_FALSE(d.completion.error) << d.completion.error->what();
+  EXPECT_EQ(std::get<MembershipResult>(d.completion.result.value).member.id, gone);
+  ASSERT_TRUE(c.tick_until([&] { return c.at(gone).node->stop_reason().has_value(); }));
+  EXPECT_EQ(*c.at(gone).node->stop_reason(),
+            "the member has been permanently removed from the cluster");
+  EXPECT_FALSE(c.at(lead).node->stop_reason());
+  EXPECT_EQ(c.at(lead).node->members().size(), 2u);
+  EXPECT_EQ(c.at(lead).node->removed(), std::set<NodeId>{gone});
+}
+
+TEST(KvNodeCluster, TheLeaderRemovingItselfHandsLeadershipOverFirst) {
+  Cluster c;
+  NodeId lead = c.elect();
+  MemberChange change;
+  change.kind = MemberChange::Kind::kRemove;
+  change.id = lead;
+  uint64_t id = c.at(lead).node->change_member(change);
+  ASSERT_TRUE(c.tick_until([&] { return c.at(lead).find(id) != nullptr; }));
+  const Done& d = *c.at(lead).find(id);
+  ASSERT_FALSE(d.completion.error) << d.completion.error->what();
+  EXPECT_TRUE(c.at(lead).node->stop_reason()) << "it removed itself";
+  NodeId a = lead % 3 + 1, b = (lead + 1) % 3 + 1;
+  ASSERT_TRUE(c.tick_until([&] {
+    NodeId l = c.at(a).node->leader();
+    return l != kNoNode && l != lead && c.at(b).node->leader() == l &&
+           c.at(a).node->applied_index() == c.at(b).node->applied_index();
+  })) << "the two members left elect and agree";
+  EXPECT_EQ(c.at(a).node->members().size(), 2u);
+  EXPECT_EQ(c.at(b).node->members().size(), 2u);
+}
+
+TEST(KvNodeCluster, ADuplicatedProposalIsAppliedOnce) {
+  Cluster c;
+  NodeId lead = c.elect();
+  NodeId follower = lead % 3 + 1;
+  c.duplicate_proposals(true);
+  uint64_t id = c.at(follower).node->submit(put("once", "1"));
+  ASSERT_TRUE(c.tick_until([&] { return c.at(follower).find(id) != nullptr; }));
+  c.duplicate_proposals(false);
+  ASSERT_TRUE(c.tick_until([&] {
+    return c.at(1).node->applied_index() == c.at(lead).node->applied_index() &&
+           c.at(2).node->applied_index() == c.at(lead).node->applied_index() &&
+           c.at(3).node->applied_index() == c.at(lead).node->applied_index();
+  }));
+  for (NodeId m : {1, 2, 3}) {
+    EXPECT_EQ(c.at(m).node->store().revision(), 2) << "member " << m << ": one put, one revision";
+    EXPECT_EQ(c.at(m).node->state_machine().duplicates_skipped(), 1u) << "member " << m;
+  }
+  EXPECT_EQ(c.at(follower).done.size(), 1u) << "answered once";
+}
+
+TEST(KvNodeCluster, ARequestTimesOutOnceProposedAndMayStillApply) {
+  Cluster c;
+  NodeId lead = c.elect();
+  c.isolate(lead);
+  uint64_t id = c.at(lead).node->submit(put("late", "1"));
+  c.at(lead).pump();
+  const int deadline = (5000 + 2 * 10 * 100) / 100;
+  for (int i = 0; i < deadline && c.at(lead).find(id) == nullptr; ++i) {
+    c.at(lead).node->tick();
+    c.at(lead).pump();
+  }
+  ASSERT_NE(c.at(lead).find(id), nullptr) << "no answer by the deadline";
+  const Completion& done = c.at(lead).find(id)->completion;
+  ASSERT_TRUE(done.error);
+  EXPECT_STREQ(done.error->what(), "etcdserver: request timed out");
+  EXPECT_TRUE(done.proposed) << "it is in the leader's log: it may still apply";
 }
 
 }  // namespace etcdlab::server

@@ -135,6 +135,7 @@ class KvNodeLogic final : public NodeLogic {
     }
   }
 
+  const server::KvNode& node() const { return *node_; }
   bool wants_snapshot() const override { return node_->wants_snapshot(); }
   SnapshotMeta snapshot_meta() const override { return node_->snapshot_meta(); }
   void write_snapshot(SnapshotWriter& out) override { node_->write_snapshot(out); }
@@ -207,6 +208,11 @@ class KvNodeLogic final : public NodeLogic {
 
 std::string sim_peer_url(NodeId id) { return fmt::format("http://10.0.0.{}:2380", id); }
 std::string sim_client_url(NodeId id) { return fmt::format("http://10.0.0.{}:2379", id); }
+
+const server::KvNode* kv_node_of(const NodeLogic* logic) {
+  const auto* kv = dynamic_cast<const KvNodeLogic*>(logic);
+  return kv ? &kv->node() : nullptr;
+}
 
 NodeLogicFactory kv_node_logic(const KvSimOptions& options) {
   return [options](const NodeSetup& setup, NodeHost& host) -> std::unique_ptr<NodeLogic> {

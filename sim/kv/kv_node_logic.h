@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "auto_compactor.h"
+#include "kv_node.h"
 #include "etcdlab/sim/node_logic.h"
 
 namespace etcdlab::sim {
@@ -31,6 +32,9 @@ struct KvSimOptions {
 
 // A factory for ClusterOptions::node_logic.
 NodeLogicFactory kv_node_logic(const KvSimOptions& options = {});
+
+// The KvNode inside a node logic made by kv_node_logic() (nullptr for any other, or none).
+const server::KvNode* kv_node_of(const NodeLogic* logic);
 
 // The URLs a simulated member has (index: the node's index; its Raft id is index + 1).
 std::string sim_peer_url(NodeId id);

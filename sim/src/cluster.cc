@@ -451,6 +451,11 @@ std::vector<Entry> Cluster::log(int index) const {
   return n.storage->entries(n.storage->first_index(), n.storage->last_index() + 1, ~0ULL);
 }
 
+const NodeLogic* Cluster::logic(int index) const {
+  const SimNode& n = *impl_->nodes.at(index);
+  return n.up ? n.logic.get() : nullptr;
+}
+
 const std::vector<RoleChange>& Cluster::role_changes() const {
   return impl_->role_changes;
 }

@@ -16,6 +16,10 @@ namespace etcdlab::testing {
 // The seeds to run: {ETCDLAB_SEED} if set, else `count` seeds from ETCDLAB_SEED_BASE.
 std::vector<uint64_t> seeds(size_t count);
 
+// How many seeds a property runs: `normal`, or `long_run` when ETCDLAB_LONG=1 (the long runs
+// kept out of make check).
+size_t seed_count(size_t normal, size_t long_run);
+
 // Whether ETCDLAB_SEED is set (a replay of one seed: tests may print more).
 bool replaying();
 

@@ -101,6 +101,9 @@ class Cluster {
   std::optional<int> leader() const;  // the up leader with the highest term
   NodeView node(int index) const;
   std::vector<Entry> log(int index) const;  // the node's persisted log after its snapshot
+  // What runs on node `index` now (nullptr while it is down): for tests that look inside a
+  // node logic of their own (sim/kv/kv_node_logic.h's kv_node_of).
+  const NodeLogic* logic(int index) const;
   const std::vector<RoleChange>& role_changes() const;
   const Trace& trace() const;
   std::string trace_hash() const;
