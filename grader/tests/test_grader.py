@@ -263,7 +263,8 @@ def test_a_compile_error_is_a_build_failure_with_the_error_lines(tmp_path, monke
     lab = run.labs[0]
     assert lab.status == BUILD_FAILED and lab.score == 0 and lab.max_score == 100
     assert "error: 'fsync_all' was not declared" in lab.log_excerpt
-    work = tmp_path / "work" / "work-1"
+    work = Path(run.work_tree)  # kept: the build failed
+    assert work.parent.parent == tmp_path / "work"
     # The student's code replaced the skeleton; their edited test did not replace the grader's.
     assert (work / "labs/01-log/src/wal.cc").read_text() == "alice's"
     assert (work / "labs/01-log/tests/t.cc").read_text() == "tests"
