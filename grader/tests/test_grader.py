@@ -188,7 +188,8 @@ def _grade_with_build_dir(tmp_path, monkeypatch, tests, *extra_args):
     build_dir = fakes.fake_build_dir(tmp_path / "build", {"lab01-tests": binary})
     rubric = fakes.write_rubric(tmp_path / "r.toml")
     return cli.main(["--lab", "1", "--rubric", str(rubric), "--build-dir", str(build_dir),
-                     "--seed-base", "77", "--quiet", *extra_args])
+                     "--seed-base", "77", "--quiet", "--work-dir", str(tmp_path / "w"),
+                     *extra_args])
 
 
 def test_gradescope_results_have_the_documented_shape(tmp_path, monkeypatch, capsys):
@@ -353,7 +354,7 @@ def _self_check(tmp_path, monkeypatch, capsys, student, reference, broken=None, 
     build_dir = fakes.fake_build_dir(tmp_path / "build", binaries)
     rubric = fakes.write_rubric(tmp_path / "r.toml", variants)
     rc = cli.main(["--self-check", "--rubric", str(rubric), "--build-dir", str(build_dir),
-                   "--quiet"] + (["--audit"] if audit else []))
+                   "--quiet", "--work-dir", str(tmp_path / "w")] + (["--audit"] if audit else []))
     return rc, capsys.readouterr().out
 
 

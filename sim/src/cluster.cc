@@ -366,14 +366,14 @@ uint64_t Cluster::events() const {
 }
 
 void Cluster::run_ms(double ms) {
-  check_ms(ms, 0, "run_ms's duration");
+  check_ms(ms, 0, "the time to run");
   uint64_t end = impl_->now + impl_->us(ms);
   while (!impl_->queue.empty() && impl_->queue.front().time <= end) impl_->process_next();
   impl_->now = end;
 }
 
 bool Cluster::run_until(const std::function<bool()>& done, double timeout_ms) {
-  check_ms(timeout_ms, 0, "run_until's timeout_ms");
+  check_ms(timeout_ms, 0, "run_until's timeout");
   uint64_t end = impl_->now + impl_->us(timeout_ms);
   while (!done()) {
     if (impl_->queue.empty() || impl_->queue.front().time > end) {
