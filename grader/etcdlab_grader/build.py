@@ -26,8 +26,8 @@ BUILD_TIMEOUT_SECONDS = 45 * 60
 
 # Never copied from the pristine tree: build outputs, VCS data, the grader's own work area and
 # caches. `build*` and the data folders only at the top; caches anywhere.
-_EXCLUDE_AT_TOP = re.compile(r"^(build.*|\.git|\.grade|cluster-data)$")
-_EXCLUDE_ANYWHERE = {"__pycache__", ".hypothesis", ".pytest_cache", ".ipynb_checkpoints"}
+EXCLUDE_AT_TOP = re.compile(r"^(build.*|\.git|\.grade|cluster-data)$")
+EXCLUDE_ANYWHERE = {"__pycache__", ".hypothesis", ".pytest_cache", ".ipynb_checkpoints"}
 
 # The interpreter the Python package is built for, and that runs the Python tests.
 PYTHON = "/usr/bin/python3"
@@ -84,7 +84,7 @@ def _ignore_for(root: Path):
     def ignore(directory: str, names: list[str]) -> set[str]:
         at_top = Path(directory).resolve() == root
         return {n for n in names
-                if n in _EXCLUDE_ANYWHERE or (at_top and _EXCLUDE_AT_TOP.match(n))}
+                if n in EXCLUDE_ANYWHERE or (at_top and EXCLUDE_AT_TOP.match(n))}
     return ignore
 
 
@@ -131,7 +131,7 @@ def overlay_owned(submission: Path, work: Path, owned: list[str]) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, dst, symlinks=True,
-                            ignore=shutil.ignore_patterns(*_EXCLUDE_ANYWHERE))
+                            ignore=shutil.ignore_patterns(*EXCLUDE_ANYWHERE))
         else:
             shutil.copy2(src, dst, follow_symlinks=False)
 
@@ -145,19 +145,37 @@ def configure(source: Path, build_dir: Path, log_path: Path, python: bool = Fals
     _run_logged(cmd, log_path, "configure", "CMake could not configure the work tree")
 
 
+def configure_for_self_check(root: Path, build_dir: Path, log_path: Path, python: bool) -> None:
+    """Configures a build directory the self-check can use, on a fresh clone.
+
+    The checkout's own build/ is configured as `make` would (the default preset) with every
+    lab's reference linked (ETCDLAB_OWN_LABS empty), so it stays an ordinary build afterwards.
+    Any other directory gets the grader's own options (with the Python package when a lab has
+    Python tests, whose reference is build/python).
+    """
+    if build_dir.resolve() == (root / "build").resolve():
+        cmd = ["cmake", "--preset", "default", "-DETCDLAB_OWN_LABS="]
+    else:
+        cmd = ["cmake", "-S", str(root), "-B", str(build_dir),
+               *configure_options(python=python, own_labs="")]
+    _run_logged(cmd, log_path, "configure", f"CMake could not configure {build_dir}", cwd=root)
+
+
 def build_targets(build_dir: Path, targets: list[str], jobs: int, log_path: Path) -> None:
     cmd = ["cmake", "--build", str(build_dir), "--parallel", str(jobs), "--target", *targets]
     _run_logged(cmd, log_path, "build", f"building {' '.join(targets)} failed")
 
 
-def _run_logged(cmd: list[str], log_path: Path, stage: str, summary: str) -> None:
+def _run_logged(cmd: list[str], log_path: Path, stage: str, summary: str,
+                cwd: Path | None = None) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8", errors="replace") as log:
         log.write(f"$ {' '.join(cmd)}\n")
         log.flush()
         try:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT_SECONDS)
+                                  stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT_SECONDS,
+                                  cwd=cwd)
         except FileNotFoundError:
             raise BuildFailure(stage, f"{cmd[0]} is not installed (run `make deps`)",
                                log_path=log_path) from None

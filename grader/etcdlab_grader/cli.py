@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from . import DEFAULT_RUBRIC, PRISTINE_ROOT, GraderError
-from . import reports
+from . import reports, runs
+from .build import BuildFailure, configure_for_self_check
 from .grading import GradeRequest, Progress, existing_build_dir, grade
 from .rubric import load_rubric
 from .selfcheck import self_check, summary
@@ -29,7 +30,7 @@ examples:
 """
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="grader/grade", description="Grade etcdlab labs: builds the submission against the "
         "grader's own copy of the tests, runs each test alone with a time limit and hidden seeds, "
@@ -58,9 +59,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="with --self-check: run every test against every broken variant")
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the results")
     p.add_argument("--rubric", metavar="FILE", type=Path, default=DEFAULT_RUBRIC,
-                   help=argparse.SUPPRESS)
+                   help=argparse.SUPPRESS)  # the grader's own tests use their own rubrics
     p.add_argument("--work-dir", metavar="DIR", type=Path, default=PRISTINE_ROOT / ".grade",
-                   help="where fresh builds go (default .grade/ in this checkout)")
+                   help="where each run makes its own folder (work tree, build, build.log); "
+                   "default .grade/ in this checkout")
+    p.add_argument("--keep-work", action="store_true",
+                   help="keep the run's work tree and build even when everything built (by "
+                   "default only a failed build's tree is kept)")
+    return p
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.audit:
         args.self_check = True
@@ -120,7 +130,7 @@ def _grade(args, rubric, progress: Progress) -> int:
                            submission=args.submission or PRISTINE_ROOT,
                            build_dir=args.build_dir, work_root=args.work_dir.resolve(),
                            seed_base=seed_base, jobs=args.jobs, lab_selector=args.lab,
-                           pristine=PRISTINE_ROOT)
+                           pristine=PRISTINE_ROOT, keep_work=args.keep_work)
     run = grade(request, progress)
     print(reports.terminal(run))
     if args.json:
@@ -134,12 +144,23 @@ def _grade(args, rubric, progress: Progress) -> int:
 
 def _self_check(args, rubric, progress: Progress) -> int:
     labs, _ = _labs(args, rubric)
-    build_dir = existing_build_dir(args.build_dir or PRISTINE_ROOT / "build")
-    log_path = args.work_dir.resolve() / "self-check-build.log"
-    log_path.unlink(missing_ok=True)  # one run's log, not every run's
-    report = self_check(rubric, labs, build_dir, jobs=args.jobs, audit=args.audit,
-                        seed_base=args.seed_base,
-                        log_path=log_path,
-                        progress=progress)
+    run_dir = runs.new_run_dir(args.work_dir.resolve(), "self-check")
+    log_path = run_dir / "build.log"
+    try:
+        build_dir = (args.build_dir or PRISTINE_ROOT / "build").resolve()
+        if not (build_dir / "CMakeCache.txt").exists():
+            # A fresh clone: configure what the checks need rather than refuse.
+            python = any(lab.python_tests for lab in labs)
+            progress.say(f"{build_dir} is not configured yet: configuring it")
+            try:
+                configure_for_self_check(PRISTINE_ROOT, build_dir, log_path, python=python)
+            except BuildFailure as f:
+                raise GraderError(f"could not configure {build_dir} for the self-check: {f}\n"
+                                  f"(full log: {log_path})") from None
+        build_dir = existing_build_dir(build_dir)
+        report = self_check(rubric, labs, build_dir, jobs=args.jobs, audit=args.audit,
+                            seed_base=args.seed_base, log_path=log_path, progress=progress)
+    finally:
+        runs.finish(run_dir, None, keep_tree=False)
     print(summary(report, rubric))
     return 0 if report.passed else 1

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from . import PRISTINE_ROOT, GraderError
 from . import build as builds
-from . import pytests
+from . import pytests, runs
 from .gtest import ListFailure, TestResult, list_tests, run_tests, test_environment
 from .rubric import GTEST, PYTHON, Lab, Selection, merge_selections, select_tests, time_limits
 from .scoring import BUILD_FAILED, NOT_RUN, LabResult, NotGraded, score_lab, ungraded_lab
+from .submission import changed_outside, outside_warning, unpack_if_archive
 
 
 class Progress:
@@ -64,6 +65,10 @@ class GradeRun:
     notes: list[str] = field(default_factory=list)
     lab_selector: str = ""  # "1" or "all", for replay commands
     build_dir: str | None = None  # set when an existing build was graded (--build-dir)
+    warnings: list[str] = field(default_factory=list)  # for the instructor (edits outside owned)
+    run_dir: str = ""  # this run's own folder (runs.py)
+    build_log: str = ""  # every configure and build of this run, kept after it ends
+    work_tree: str | None = None  # the work tree, when it was kept (a build failed, --keep-work)
 
     @property
     def score(self) -> float:
@@ -117,6 +122,7 @@ class GradeRequest:
     jobs: int
     lab_selector: str
     pristine: Path = PRISTINE_ROOT  # the tree tests, headers and build files come from
+    keep_work: bool = False  # keep the work tree even when every build succeeded
 
 
 def grade(request: GradeRequest, progress: Progress) -> GradeRun:
@@ -124,12 +130,28 @@ def grade(request: GradeRequest, progress: Progress) -> GradeRun:
     mode = "reference" if request.reference else "submission"
     run = GradeRun(mode=mode, source="", seed_base=request.seed_base, labs=[],
                    lab_selector=request.lab_selector)
-    build_dir, log_path, lab_failures = _prepare_build(request, run, progress)
-    if build_dir is None:  # configuring failed: every lab is recorded as a build failure
-        run.seconds = time.monotonic() - start
-        return run
-    env = test_environment(request.seed_base)
+    label = f"{'reference-' if request.reference else 'lab'}{request.lab_selector}"
+    run_dir = runs.new_run_dir(request.work_root, label)
+    run.run_dir = str(run_dir)
+    run.build_log = str(run_dir / "build.log")
+    work_tree = None
+    try:
+        build_dir, work_tree, lab_failures = _prepare_build(request, run, run_dir, progress)
+        if build_dir is not None:
+            _grade_labs(request, run, build_dir, lab_failures, progress)
+    finally:
+        failed = any(p.status == BUILD_FAILED for lab in run.labs for p in lab.parts)
+        runs.finish(run_dir, work_tree, keep_tree=request.keep_work or failed)
+        if work_tree is not None and work_tree.exists():
+            run.work_tree = str(work_tree)
+    run.seconds = time.monotonic() - start
+    return run
 
+
+def _grade_labs(request: GradeRequest, run: GradeRun, build_dir: Path,
+                lab_failures: dict[int, builds.BuildFailure], progress: Progress) -> None:
+    env = test_environment(request.seed_base)
+    log_path = Path(run.build_log)
     for lab in request.labs:
         lab_start = time.monotonic()
         target = lab.targets.reference if request.reference else lab.targets.student
@@ -147,11 +169,8 @@ def grade(request: GradeRequest, progress: Progress) -> GradeRun:
         result = _grade_lab(lab, target, build_dir, log_path, env, request, progress)
         result.seconds = time.monotonic() - lab_start
         run.labs.append(result)
-
     if not run.labs:
         raise GraderError("no lab in the rubric has tests in this build; nothing to grade")
-    run.seconds = time.monotonic() - start
-    return run
 
 
 def build_failed(lab: Lab, failure: builds.BuildFailure) -> LabResult:
@@ -160,23 +179,19 @@ def build_failed(lab: Lab, failure: builds.BuildFailure) -> LabResult:
 
 
 def not_built(failure: builds.BuildFailure) -> NotGraded:
-    message = failure.summary
-    if failure.log_path is not None:
-        message += f" (full log: {failure.log_path})"
-    return NotGraded(BUILD_FAILED, message, failure.excerpt)
+    # The log's path is the run's (GradeRun.build_log), which the reports print once.
+    return NotGraded(BUILD_FAILED, failure.summary, failure.excerpt)
 
 
-def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
-                   ) -> tuple[Path | None, Path, dict[int, builds.BuildFailure]]:
-    """The build directory to take binaries from, the build log, and the labs whose submission
-    could not be used.
+def _prepare_build(request: GradeRequest, run: GradeRun, run_dir: Path, progress: Progress
+                   ) -> tuple[Path | None, Path | None, dict[int, builds.BuildFailure]]:
+    """The build directory to take binaries from, the work tree made for it (None when an
+    existing build is used), and the labs whose submission could not be used.
 
-    Returns build_dir None when configuring failed: then every lab is already recorded as a
-    build failure in `run`.
+    Returns build_dir None when there is nothing to build (the submission's archive is unusable,
+    or configuring failed): then every lab is already recorded as a build failure in `run`.
     """
-    # An existing build directory is someone else's: the grader's log goes in its own work area.
-    shared_log = request.work_root / "grade-build.log"
-    shared_log.unlink(missing_ok=True)  # one run's log, not every run's
+    log_path = run_dir / "build.log"
     if request.build_dir is not None:
         build_dir = existing_build_dir(request.build_dir)
         run.source = f"build directory {build_dir}"
@@ -185,30 +200,37 @@ def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
         if own:
             run.notes.append(f"{build_dir} links the student code of labs {own} under every lab "
                              f"(ETCDLAB_OWN_LABS); a fresh grade would use the reference there")
-        return build_dir, shared_log, {}
+        return build_dir, None, {}
 
     main_build = request.pristine / "build"
     if request.reference and (main_build / "CMakeCache.txt").exists():
         # The reference is the pristine tree itself: its own build has everything needed.
         run.source = f"reference, built in {main_build}"
-        return main_build, shared_log, {}
+        return main_build, None, {}
 
-    work = request.work_root / f"work-{'reference' if request.reference else request.lab_selector}"
-    log_path = work / "grade-build.log"
+    work = run_dir / "tree"
     failures: dict[int, builds.BuildFailure] = {}
     if request.reference:
         run.source = "reference (fresh build)"
         progress.say(f"copying the pristine tree into {work}")
         builds.copy_pristine(request.pristine, work)
     else:
-        submission = request.submission.resolve()
-        if not submission.is_dir():
-            raise GraderError(f"the submission {submission} is not a folder")
         owned = [p for lab in request.labs for p in lab.owned]
+        run.source = str(request.submission.resolve())
+        try:
+            submission, note = unpack_if_archive(request.submission.resolve(),
+                                                 run_dir / "submission")
+        except builds.BuildFailure as f:
+            run.labs += [build_failed(lab, f) for lab in request.labs]
+            return None, None, {}
+        if note:
+            run.notes.append(note)
         submission, note = builds.find_submission_root(submission, owned)
         if note:
             run.notes.append(note)
-        run.source = str(submission)
+        warning = outside_warning(changed_outside(submission, request.pristine, owned), owned)
+        if warning:
+            run.warnings.append(warning)
         progress.say(f"copying the pristine tree and the submission's "
                      f"{', '.join(owned)} into {work}")
         builds.copy_pristine(request.pristine, work)
@@ -229,8 +251,8 @@ def _prepare_build(request: GradeRequest, run: GradeRun, progress: Progress
     except builds.BuildFailure as f:
         for lab in request.labs:
             run.labs.append(build_failed(lab, f))
-        return None, log_path, failures
-    return work / "build", log_path, failures
+        return None, work, failures
+    return work / "build", work, failures
 
 
 @dataclass

@@ -133,19 +133,19 @@ def run_test(binary: Path, name: str, *, time_limit: float, env: dict[str, str])
 def classify(name: str, *, returncode: int, timed_out: bool, report: dict | None, output: str,
              seconds: float, time_limit: float) -> TestResult:
     """What happened to one test, from its exit status, its JSON report and its output."""
+    # The output never starts with the status: reports print "<status>: <first line>".
     if timed_out:
         return TestResult(name, TIMED_OUT, seconds,
-                          f"timed out: still running after {time_limit:g} s (the per-test limit); "
-                          f"killed. Last output:\n{tail(output, _TAIL_LINES)}")
+                          f"still running after {time_limit:g} s (the per-test limit); killed. "
+                          f"{last_output(output)}")
     if returncode < 0:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: {describe_exit(returncode)}. Last output:\n"
-                          f"{tail(output, _TAIL_LINES)}")
+                          f"the process {describe_exit(returncode)}. {last_output(output)}")
     entry = _find_in_report(report, name)
     if entry is None:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: the process {describe_exit(returncode)} before the test "
-                          f"reported a result. Last output:\n{tail(output, _TAIL_LINES)}")
+                          f"the process {describe_exit(returncode)} before the test reported a "
+                          f"result. {last_output(output)}")
     failures = [f.get("failure", "") for f in entry.get("failures", [])]
     if failures:
         section = _test_section(output, name)
@@ -156,8 +156,8 @@ def classify(name: str, *, returncode: int, timed_out: bool, report: dict | None
                           trim_output(_test_section(output, name) or "the test was skipped"))
     if returncode != 0:
         return TestResult(name, CRASHED, seconds,
-                          f"crashed: the test passed but the process {describe_exit(returncode)} "
-                          f"(a crash at exit?). Last output:\n{tail(output, _TAIL_LINES)}")
+                          f"the test passed but the process {describe_exit(returncode)} "
+                          f"(a crash at exit?). {last_output(output)}")
     return TestResult(name, PASSED, seconds)
 
 
@@ -191,6 +191,13 @@ def _test_section(output: str, name: str) -> str:
 
 
 # ---- trimming output for people ----------------------------------------------------------------
+
+def last_output(output: str, n: int = _TAIL_LINES) -> str:
+    """"Last output:" and the output's last `n` lines, or a sentence saying there was none."""
+    if not output.strip():
+        return "It printed nothing."
+    return f"Last output:\n{tail(output, n)}"
+
 
 def tail(text: str, n: int) -> str:
     lines = text.rstrip("\n").splitlines()

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import GraderError
 from .build import PYTHON
-from .gtest import CRASHED, ERROR, TIMED_OUT, TestResult, tail, test_environment
+from .gtest import (CRASHED, ERROR, TIMED_OUT, TestResult, last_output, tail,
+                    test_environment)
 from .junit import JunitError, read_junit
 from .process import Finished, describe_exit, run_limited
 from .rubric import PYTHON as PYTHON_KIND, Lab, Selection, select_tests, time_limits
@@ -120,7 +121,7 @@ def collect(scratch: Path, test_file: str, env: dict[str, str]) -> Collected:
     else:
         why = f"pytest could not collect {test_file} (it {describe_exit(done.returncode)})"
     return Collected(tests_in_source(scratch / test_file, test_file),
-                     f"error: {why}; no test of the file ran. pytest's output:\n"
+                     f"{why}; no test of the file ran. pytest's output:\n"
                      f"{tail(done.output, 2 * _TAIL_LINES)}")
 
 
@@ -222,31 +223,30 @@ def _run_pytest(scratch: Path, targets: list[str], names: list[str], limit: floa
 def _complete(report: _Report | None, names: list[str], done: Finished,
               limit: float | None = None) -> dict[str, TestResult]:
     """A result for every test of `names`: the report's, else why there is none."""
-    last = tail(done.output, _TAIL_LINES)
+    last = last_output(done.output, _TAIL_LINES)
     out: dict[str, TestResult] = {}
     for name in names:
         if report is None:
             if done.timed_out:
                 out[name] = TestResult(name, TIMED_OUT, done.seconds,
-                                       f"timed out: still running after {limit:g} s (the "
-                                       f"per-test limit); killed. Last output:\n{last}")
+                                       f"still running after {limit:g} s (the per-test "
+                                       f"limit); killed. {last}")
             else:
                 out[name] = TestResult(name, CRASHED, done.seconds,
-                                       f"crashed: pytest {describe_exit(done.returncode)} "
-                                       f"without a JUnit report. Last output:\n{last}")
+                                       f"pytest {describe_exit(done.returncode)} without a "
+                                       f"JUnit report. {last}")
             continue
         result = report.results.get(name)
         if result is None:
-            why = (f"error: the test file could not be collected:\n{report.stray_error}"
+            why = (f"the test file could not be collected:\n{report.stray_error}"
                    if report.stray_error else
-                   f"error: pytest's report has no result for this test (pytest "
-                   f"{describe_exit(done.returncode)}). Last output:\n{last}")
+                   f"pytest's report has no result for this test (pytest "
+                   f"{describe_exit(done.returncode)}). {last}")
             result = TestResult(name, ERROR, 0.0, why)
         elif result.passed and done.returncode < 0:
             result = TestResult(name, CRASHED, result.seconds,
-                                f"crashed: the test passed but pytest "
-                                f"{describe_exit(done.returncode)} (a crash at exit?). "
-                                f"Last output:\n{last}")
+                                f"the test passed but pytest "
+                                f"{describe_exit(done.returncode)} (a crash at exit?). {last}")
         out[name] = result
     return out
 

@@ -18,7 +18,7 @@ from .gtest import TestResult
 from .grading import GradeRun
 from .pytests import PROPERTY_EXAMPLES
 from .rubric import PYTHON
-from .scoring import GRADED, LabResult, PartResult
+from .scoring import BUILD_FAILED, GRADED, LabResult, PartResult
 
 _MAX_LISTED = 15  # failing tests named in the terminal table; the reports have all of them
 _GTEST_NOISE = re.compile(r"^(.*: Failure|Failure|Failed|Google Test trace:|\s*)$")
@@ -97,18 +97,38 @@ def test_label(run: GradeRun, lab: LabResult, part: PartResult, test: str) -> st
 
 # ---- terminal ----------------------------------------------------------------------------------
 
-def terminal(run: GradeRun) -> str:
+def tests_ran(run: GradeRun) -> bool:
+    """Whether any test ran: without one (every lab failed to build), seeds and replay
+    commands have nothing to replay."""
+    return any(p.results for lab in run.labs for p in lab.parts)
+
+
+def build_failed(run: GradeRun) -> bool:
+    return any(p.status == BUILD_FAILED for lab in run.labs for p in lab.parts)
+
+
+def terminal(run: GradeRun, paths: bool = True) -> str:
+    """The table for people. `paths`: name the build log and the kept work tree (not for
+    Gradescope, whose students cannot open the grader's files)."""
     out: list[str] = []
     for lab in run.labs:
         out += _terminal_lab(lab)
         out.append("")
     if len(run.labs) > 1:
         out.append(f"Total: {points(run.score)}/{points(run.max_score)}")
+    out += [f"warning: {w}" for w in run.warnings]
     for note in run.notes:
         out.append(f"note: {note}")
-    out.append(f"Graded {run.source} with {seeds_phrase(run)} in {run.seconds:.0f} s.")
-    if run.seed_base is not None:
-        out.append(f"Same seeds again: {rerun_command(run)}")
+    if paths and run.build_log and build_failed(run):
+        out.append(f"Full build log: {run.build_log}")
+        if run.work_tree:
+            out.append(f"The work tree is kept for rebuilding by hand: {run.work_tree}")
+    if tests_ran(run):
+        out.append(f"Graded {run.source} with {seeds_phrase(run)} in {run.seconds:.0f} s.")
+        if run.seed_base is not None:
+            out.append(f"Same seeds again: {rerun_command(run)}")
+    else:
+        out.append(f"Graded {run.source} in {run.seconds:.0f} s: no test ran.")
     return "\n".join(out)
 
 
@@ -164,10 +184,15 @@ def markdown(run: GradeRun) -> str:
     out.append(f"- When: {run.started}, {run.seconds:.0f} s")
     out.append(f"- Seeds: {seeds_phrase(run)}")
     out.append(f"- Score: **{points(run.score)} / {points(run.max_score)}**")
+    out += [f"- Warning: {w}" for w in run.warnings]
     out += [f"- Note: {n}" for n in run.notes]
+    if run.build_log and build_failed(run):
+        out.append(f"- Full build log: `{run.build_log}`")
     out.append("")
     for lab in run.labs:
         out += _markdown_lab(run, lab)
+    if not tests_ran(run):
+        return "\n".join(out)  # nothing ran: nothing to replay
     out += ["## Replaying", ""]
     out.append("A failing randomized test prints the seed that failed and a one-line replay "
                "command (`seed 17; replay: ETCDLAB_SEED=17 make lab1 TEST=Suite.Name`): run that "
@@ -241,7 +266,10 @@ def machine_json(run: GradeRun) -> dict:
         "seed_base": run.seed_base,
         "score": round(run.score, 4),
         "max_score": round(run.max_score, 4),
+        "warnings": run.warnings,
         "notes": run.notes,
+        "build_log": run.build_log or None,
+        "work_tree": run.work_tree,
         "labs": [_lab_json(lab) for lab in run.labs],
     }
 
@@ -258,8 +286,11 @@ def _lab_json(lab: LabResult) -> dict:
         "execution_time": round(lab.seconds, 3),
         "warnings": lab.warnings,
         "notes": lab.notes,
+        # A part that failed with its lab (the test binary did not build) has the lab's excerpt:
+        # it is given once, at the lab.
         "parts": [{"id": p.part.id, "title": p.part.title, "kind": p.part.kind,
-                   "status": p.status, "message": p.message, "log_excerpt": p.log_excerpt,
+                   "status": p.status, "message": p.message,
+                   "log_excerpt": "" if p.log_excerpt == lab.log_excerpt else p.log_excerpt,
                    "passed": p.passed, "total": p.total,
                    "score": round(p.score, 4), "max_score": round(p.max_score, 4),
                    "patterns": list(p.part.patterns)} for p in lab.parts],
@@ -279,9 +310,12 @@ def gradescope(run: GradeRun) -> dict:
     for lab in run.labs:
         for p in lab.parts:
             if not p.results:
-                # Nothing ran (build failure, or a part that selected no test): one entry says why.
-                why = (f"{p.status}: {p.message}\n{p.log_excerpt}".strip()
-                       if not p.graded else "this part selected no test")
+                # Nothing ran (build failure, or a part that selected no test): one entry says
+                # why. The build's errors are in `output` (the table above the tests), once.
+                why = (f"{p.status}: {p.message}" if not p.graded
+                       else "this part selected no test")
+                if p.log_excerpt:
+                    why += "\n(the errors are in the output above the tests)"
                 name = f"Part {p.part.id}: {p.part.title}"
                 if len(run.labs) > 1:
                     name = f"Lab {lab.lab.number} / {name}"
@@ -301,7 +335,7 @@ def gradescope(run: GradeRun) -> dict:
     return {
         "score": round(run.score, 2),
         "execution_time": int(round(run.seconds)),
-        "output": terminal(run),
+        "output": terminal(run, paths=False),
         "tests": tests,
     }
 

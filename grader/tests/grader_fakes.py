@@ -61,12 +61,15 @@ if behavior == "env":
 sys.exit("unknown behavior " + behavior)
 '''
 
-# cmake: configure writes a build.ninja naming the targets in FAKE_CMAKE_TARGETS and a cache
-# with the ETCDLAB_OWN_LABS it was given; a build copies the binaries FAKE_CMAKE_BINARIES maps
-# targets to, and prints compiler errors and fails when FAKE_CMAKE_FAIL is "build" or names one of
-# its targets (configure fails when it is "configure").
+# cmake: configure (`-S src -B dir`, or `--preset default`: dir is ./build) writes a build.ninja
+# naming the targets in FAKE_CMAKE_TARGETS and a cache with the ETCDLAB_OWN_LABS it was given; a
+# build copies the binaries FAKE_CMAKE_BINARIES maps targets to, and prints compiler errors and
+# fails when FAKE_CMAKE_FAIL is "build" or names one of its targets (configure fails when it is
+# "configure"). With FAKE_CMAKE_GTEST_TEMPLATE set, a build instead makes each target a fake gtest
+# whose spec is the work tree's labs/01-log/src/tests.json (what the submission says it passes),
+# after sleeping FAKE_CMAKE_SLEEP seconds (so two gradings overlap).
 FAKE_CMAKE = r'''#!/usr/bin/python3
-import json, os, shutil, sys
+import json, os, shutil, sys, time
 args = sys.argv[1:]
 fail = os.environ.get("FAKE_CMAKE_FAIL", "")
 with open(os.environ["FAKE_CMAKE_CALLS"], "a") as f:
@@ -74,6 +77,17 @@ with open(os.environ["FAKE_CMAKE_CALLS"], "a") as f:
 if "--build" in args:
     build = args[args.index("--build") + 1]
     targets = args[args.index("--target") + 1:]
+    template = os.environ.get("FAKE_CMAKE_GTEST_TEMPLATE")
+    if template:
+        time.sleep(float(os.environ.get("FAKE_CMAKE_SLEEP") or 0))
+        spec = open(os.path.join(build, "..", "labs/01-log/src/tests.json")).read()
+        text = open(template).read().replace("__SPEC__", repr(spec))
+        os.makedirs(os.path.join(build, "bin"), exist_ok=True)
+        for t in targets:
+            with open(os.path.join(build, "bin", t), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(build, "bin", t), 0o755)
+        sys.exit(0)
     if fail == "build" or fail in targets:
         print("[1/3] Building CXX object labs/CMakeFiles/etcdlab_lab01_student.dir/01-log/src/wal.cc.o")
         print("FAILED: labs/CMakeFiles/etcdlab_lab01_student.dir/01-log/src/wal.cc.o")
@@ -93,7 +107,7 @@ if fail == "configure":
     print("CMake Error at CMakeLists.txt:3 (project):")
     print("  something is missing")
     sys.exit(1)
-build = args[args.index("-B") + 1]
+build = "build" if "--preset" in args else args[args.index("-B") + 1]
 os.makedirs(build, exist_ok=True)
 with open(os.path.join(build, "build.ninja"), "w") as f:
     for t in os.environ.get("FAKE_CMAKE_TARGETS", "").split(","):
@@ -187,8 +201,12 @@ def pytest_file_source(names) -> str:
     return "import etcdlab\n\n" + "".join(f"def {n}():\n    pass\n\n" for n in names)
 
 
+def gtest_spec(tests: dict[str, str], broken: dict[str, dict[str, str]] | None = None) -> str:
+    return json.dumps({"tests": tests, "broken": broken or {}})
+
+
 def write_gtest(path: Path, tests: dict[str, str], broken: dict[str, dict[str, str]] | None = None) -> Path:
-    spec = json.dumps({"tests": tests, "broken": broken or {}})
+    spec = gtest_spec(tests, broken)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(FAKE_GTEST.replace("__SPEC__", repr(spec)))
     path.chmod(0o755)
@@ -196,7 +214,8 @@ def write_gtest(path: Path, tests: dict[str, str], broken: dict[str, dict[str, s
 
 
 def install_cmake(bin_dir: Path, monkeypatch, calls: Path, fail: str = "", targets=(),
-                  binaries: dict[str, Path] | None = None) -> None:
+                  binaries: dict[str, Path] | None = None, tests_from_tree: bool = False,
+                  sleep: float = 0) -> None:
     bin_dir.mkdir(parents=True, exist_ok=True)
     cmake = bin_dir / "cmake"
     cmake.write_text(FAKE_CMAKE)
@@ -207,6 +226,13 @@ def install_cmake(bin_dir: Path, monkeypatch, calls: Path, fail: str = "", targe
     monkeypatch.setenv("FAKE_CMAKE_TARGETS", ",".join(targets))
     monkeypatch.setenv("FAKE_CMAKE_BINARIES",
                        json.dumps({t: str(p) for t, p in (binaries or {}).items()}))
+    if tests_from_tree:
+        template = bin_dir / "gtest-template"
+        template.write_text(FAKE_GTEST)
+        monkeypatch.setenv("FAKE_CMAKE_GTEST_TEMPLATE", str(template))
+        monkeypatch.setenv("FAKE_CMAKE_SLEEP", str(sleep))
+    else:
+        monkeypatch.delenv("FAKE_CMAKE_GTEST_TEMPLATE", raising=False)
 
 
 def fake_build_dir(root: Path, binaries: dict[str, Path], targets=(),

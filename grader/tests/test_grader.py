@@ -188,7 +188,8 @@ def _grade_with_build_dir(tmp_path, monkeypatch, tests, *extra_args):
     build_dir = fakes.fake_build_dir(tmp_path / "build", {"lab01-tests": binary})
     rubric = fakes.write_rubric(tmp_path / "r.toml")
     return cli.main(["--lab", "1", "--rubric", str(rubric), "--build-dir", str(build_dir),
-                     "--seed-base", "77", "--quiet", *extra_args])
+                     "--seed-base", "77", "--quiet", "--work-dir", str(tmp_path / "w"),
+                     *extra_args])
 
 
 def test_gradescope_results_have_the_documented_shape(tmp_path, monkeypatch, capsys):
@@ -263,7 +264,8 @@ def test_a_compile_error_is_a_build_failure_with_the_error_lines(tmp_path, monke
     lab = run.labs[0]
     assert lab.status == BUILD_FAILED and lab.score == 0 and lab.max_score == 100
     assert "error: 'fsync_all' was not declared" in lab.log_excerpt
-    work = tmp_path / "work" / "work-1"
+    work = Path(run.work_tree)  # kept: the build failed
+    assert work.parent.parent == tmp_path / "work"
     # The student's code replaced the skeleton; their edited test did not replace the grader's.
     assert (work / "labs/01-log/src/wal.cc").read_text() == "alice's"
     assert (work / "labs/01-log/tests/t.cc").read_text() == "tests"
@@ -352,7 +354,7 @@ def _self_check(tmp_path, monkeypatch, capsys, student, reference, broken=None, 
     build_dir = fakes.fake_build_dir(tmp_path / "build", binaries)
     rubric = fakes.write_rubric(tmp_path / "r.toml", variants)
     rc = cli.main(["--self-check", "--rubric", str(rubric), "--build-dir", str(build_dir),
-                   "--quiet"] + (["--audit"] if audit else []))
+                   "--quiet", "--work-dir", str(tmp_path / "w")] + (["--audit"] if audit else []))
     return rc, capsys.readouterr().out
 
 

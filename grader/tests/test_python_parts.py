@@ -443,7 +443,9 @@ def test_a_fresh_submission_build_builds_the_python_package_with_the_students_la
     assert "-DETCDLAB_BUILD_PYTHON=ON" in configure and "-DETCDLAB_TESTS_ONLY=OFF" in configure
     assert "-DETCDLAB_OWN_LABS=1" in configure
     assert "--target lab01-tests" in calls and "--target etcdlab_python" in calls
-    work = tmp_path / "work" / "work-1"
+    [run_dir] = (tmp_path / "work").iterdir()  # the run's own folder; its tree is removed
+    work = run_dir / "tree"
+    assert not work.exists()
     last = _calls(tmp_path)[-1]
     assert last["env"]["PYTHONPATH"] == str(work / "build" / "python")
     assert last["file_text"] == fakes.pytest_file_source(["test_a"])  # not the student's edit

@@ -9,12 +9,13 @@ etcdlab._core, built by CMake into build/python/etcdlab); the linearizability ch
 Python (etcdlab.checkers) and work without the extension, e.g. on histories recorded elsewhere.
 """
 
-__all__ = ["Cluster", "Node", "Op", "InvariantViolation", "INVARIANTS", "checkers", "Client",
-           "EtcdError", "LocalCluster"]
+__all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
+           "InvariantViolation", "INVARIANTS", "checkers", "Client", "EtcdError", "LocalCluster"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
 _FROM_CLIENT = {"Client", "EtcdError"}
+_FROM_VIEWS = {"Role", "RoleChange", "LogEntry", "EntryType"}
 
 
 def __getattr__(name):
@@ -25,6 +26,9 @@ def __getattr__(name):
     if name in _FROM_CLUSTER:
         from . import cluster
         return getattr(cluster, name)
+    if name in _FROM_VIEWS:
+        from . import views
+        return getattr(views, name)
     if name in _FROM_CLIENT:
         from . import client
         return getattr(client, name)

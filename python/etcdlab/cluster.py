@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from . import _core
 from .checkers.history import Operation as HistoryOperation
+from .views import LogEntry, Role, RoleChange
 
 __all__ = ["Cluster", "Op", "Node", "NEVER_MS"]
 
@@ -41,8 +42,25 @@ def _ms(us: int) -> float:
     return NEVER_MS if us == _core.NEVER else us / 1000.0
 
 
-def _b(x) -> bytes:
-    return x.encode() if isinstance(x, str) else bytes(x)
+def _b(x, what: str = "a key or value") -> bytes:
+    if isinstance(x, str):
+        return x.encode()
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return bytes(x)
+    # bytes(5) would be five zero bytes, not an error.
+    raise TypeError(f"{what} is bytes or str, not {type(x).__name__} ({x!r})")
+
+
+def _pair(value, what: str) -> tuple:
+    """A (lo, hi) pair of milliseconds, as fsync_ms= and delay_ms= take them."""
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} is a (lo, hi) pair of milliseconds, not {value!r}") from None
+    return lo, hi
+
+
+_CRASH_MODES = tuple(_core.CrashMode.__members__)
 
 
 def _range_key(key: bytes, range_end: bytes) -> bytes:
@@ -170,9 +188,10 @@ class Node:
     restarts = property(lambda self: self._view.restarts)
 
     @property
-    def role(self) -> str:
-        """"follower", "pre_candidate", "candidate" or "leader"."""
-        return self._view.role.name
+    def role(self) -> Role:
+        """:class:`etcdlab.Role`, a str: "follower", "pre_candidate", "candidate" or
+        "leader"."""
+        return Role(self._view.role.name)
 
     @property
     def vote(self) -> Optional[int]:
@@ -193,9 +212,12 @@ class Node:
         return [v - 1 for v in self._view.conf.learners]
 
     @property
-    def log(self) -> list:
-        """The persisted log after the snapshot: entries with index, term, type and data."""
-        return self._cluster._core.log(self.index)
+    def log(self) -> list[LogEntry]:
+        """The persisted log after the snapshot (empty while the node is down), as
+        :class:`etcdlab.LogEntry`: index, term, type, data, and on the plain log the op_id and
+        command that data holds."""
+        plain = not self._cluster.kv
+        return [LogEntry.from_core(e, plain) for e in self._cluster._core.log(self.index)]
 
     def __repr__(self) -> str:
         v = self._view
@@ -248,7 +270,7 @@ class Cluster:
         o.initial_voters = -1 if initial_voters is None else initial_voters
         o.snapshot_every = snapshot_every
         o.linearizable_reads = linearizable_reads
-        o.fsync_min_ms, o.fsync_max_ms = fsync_ms
+        o.fsync_min_ms, o.fsync_max_ms = _pair(fsync_ms, "fsync_ms")
         o.network = self._network(delay_ms, drop, duplicate, reorder, reorder_max_ms)
         o.client_retry_ms = client_retry_ms
         o.client_deadline_ms = client_deadline_ms
@@ -266,7 +288,7 @@ class Cluster:
     @staticmethod
     def _network(delay_ms, drop, duplicate, reorder, reorder_max_ms):
         net = _core.NetworkOptions()
-        net.delay_min_ms, net.delay_max_ms = delay_ms
+        net.delay_min_ms, net.delay_max_ms = _pair(delay_ms, "delay_ms")
         net.drop = drop
         net.duplicate = duplicate
         net.reorder = reorder
@@ -286,11 +308,14 @@ class Cluster:
         return self._core.events()
 
     def run(self, ms: float) -> None:
-        """Lets ``ms`` virtual milliseconds pass."""
+        """Lets ``ms`` virtual milliseconds pass (``ms >= 0``)."""
         self._core.run_ms(ms)
 
     def run_until(self, predicate: Callable[[], bool], timeout_ms: float) -> bool:
         """Runs until ``predicate()`` holds (checked after every event) or ``timeout_ms`` pass."""
+        if not callable(predicate):
+            raise TypeError(f"run_until takes a function of no arguments, e.g. "
+                            f"lambda: c.leader() is not None, not {predicate!r}")
         return self._core.run_until(predicate, timeout_ms)
 
     def tick(self) -> None:
@@ -303,8 +328,14 @@ class Cluster:
 
     # ---- faults
     def partition(self, groups: Sequence[Iterable[int]]) -> None:
-        """Nodes talk only within their group (nodes in no group are isolated)."""
-        self._core.partition([list(g) for g in groups])
+        """Nodes talk only within their group (nodes in no group are isolated); a node may be
+        in one group only."""
+        try:
+            lists = [list(g) for g in groups]
+        except TypeError:
+            raise TypeError(f"partition takes groups of node indexes, e.g. [[0, 1], [2, 3, 4]], "
+                            f"not {groups!r}") from None
+        self._core.partition(lists)
 
     def heal(self) -> None:
         """Ends partitions, isolations and cuts (``network()`` settings stay)."""
@@ -325,7 +356,11 @@ class Cluster:
     def crash(self, node: int, mode: str = "any") -> None:
         """The node loses its memory and, as ``mode`` says, its disk's unsynced bytes:
         "drop_unsynced", "random_prefix", "torn_write" or "any"."""
-        self._core.crash(node, getattr(_core.CrashMode, mode))
+        if not isinstance(mode, str):
+            raise TypeError(f"crash mode is one of {', '.join(_CRASH_MODES)}, not {mode!r}")
+        if mode not in _CRASH_MODES:
+            raise ValueError(f"unknown crash mode {mode!r}: one of {', '.join(_CRASH_MODES)}")
+        self._core.crash(node, _core.CrashMode.__members__[mode])
 
     def restart(self, node: int) -> None:
         self._core.restart(node)
@@ -339,9 +374,7 @@ class Cluster:
     def propose(self, data: bytes, via: Optional[int] = None) -> Op:
         """A command for the log, through node ``via`` (or whichever node the client finds)."""
         self._not_kv("propose", "put/delete_range")
-        if isinstance(data, str):
-            data = data.encode()
-        return self._op(self._core.propose(data, via))
+        return self._op(self._core.propose(_b(data, "data"), via))
 
     def read(self, via: Optional[int] = None) -> Op:
         """A linearizable read (ReadIndex) of the number of commands applied."""
@@ -353,6 +386,7 @@ class Cluster:
     def put(self, key, value=b"", *, prev_kv: bool = False, lease: int = 0,
             ignore_value: bool = False, ignore_lease: bool = False,
             via: Optional[int] = None) -> Op:
+        self._need_kv("put")
         key, value = _b(key), _b(value)
         data = _core.kv_put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
         return self._kv_op("put", {"key": key, "value": value}, self._core.propose(data, via))
@@ -360,6 +394,7 @@ class Cluster:
     def delete_range(self, key, range_end=None, *, prefix: bool = False, prev_kv: bool = False,
                      via: Optional[int] = None) -> Op:
         """Deletes ``key`` (or [key, range_end), or every key with the prefix ``key``)."""
+        self._need_kv("delete_range")
         key = _b(key)
         end = _range_end(key, range_end, prefix)
         key = _range_key(key, end)
@@ -371,6 +406,7 @@ class Cluster:
     def get(self, key, *, revision: int = 0, via: Optional[int] = None) -> Op:
         """Reads one key; ``op.value`` is its value (None if absent), ``op.result`` the whole
         answer (with the key's revisions and the header revision)."""
+        self._need_kv("get")
         key = _b(key)
         query = _core.kv_query(key, b"", revision)
         return self._kv_op("get", {"key": key, "revision": revision},
@@ -380,6 +416,7 @@ class Cluster:
               limit: int = 0, keys_only: bool = False, count_only: bool = False,
               sort_order: str = "none", sort_target: str = "key",
               via: Optional[int] = None) -> Op:
+        self._need_kv("range")
         key = _b(key)
         end = _range_end(key, range_end, prefix)
         key = _range_key(key, end)
@@ -390,12 +427,17 @@ class Cluster:
 
     def compact(self, revision: int, *, physical: bool = False,
                 via: Optional[int] = None) -> Op:
+        self._need_kv("compact")
         data = _core.kv_compact_request(revision, physical)
         return self._kv_op("compact", {"revision": revision}, self._core.propose(data, via))
 
-    def _kv_op(self, kind: str, args: dict, op_id: int) -> Op:
+    def _need_kv(self, kind: str) -> None:
+        # Before anything is proposed: a plain log would take the request as a command.
         if not self.kv:
             raise TypeError(f"{kind}() needs a KV cluster: etcdlab.Cluster(..., kv=True)")
+
+    def _kv_op(self, kind: str, args: dict, op_id: int) -> Op:
+        self._need_kv(kind)
         self._kv_ops[op_id] = (kind, args)
         return self._op(op_id)
 
@@ -421,13 +463,16 @@ class Cluster:
         return self._core.leader()
 
     @property
-    def role_changes(self) -> list:
-        """Every change of term, role or leader: (time_us, node, term, role, leader)."""
-        return self._core.role_changes()
+    def role_changes(self) -> list[RoleChange]:
+        """Every change of term, role or leader, in order, as :class:`etcdlab.RoleChange`
+        (time_ms, node, term, role, leader)."""
+        return [RoleChange(rc.time_ms, rc.node, rc.term, Role(rc.role.name), rc.leader)
+                for rc in self._core.role_changes()]
 
     @property
     def trace(self) -> list:
-        """Every event (only with ``record_trace=True``); ``str(event)`` reads it."""
+        """Every event (only with ``record_trace=True``): seq, time_ms (and time_us), node,
+        kind, text; ``str(event)`` reads it."""
         return self._core.trace()
 
     def recent_events(self) -> str:

@@ -7,8 +7,15 @@ directories, with the faults a test needs (SIGKILL, SIGSTOP/SIGCONT, restart).
         cluster.kill(leader)
         ...
 
-Ports are picked free at start. Each member logs to <data>/<name>.log (kept on failure: the
-path is in every error message).
+Ports are picked free at start unless given (``client_ports=[...]``, ``peer_ports=[...]``, one
+per member, all distinct: for a firewall or a port range you must stay in). Data goes to a fresh
+temporary folder, removed on close, unless ``data_dir=`` names one (created if missing, never
+removed). Each member keeps its data in <data_dir>/m<i>/ and logs to <data_dir>/m<i>.log (kept on
+failure: the path is in every error message).
+
+    with LocalCluster(n=3, client_ports=[32379, 32479, 32579],
+                      peer_ports=[32380, 32480, 32580], data_dir="cluster-data") as cluster:
+        ...
 """
 
 from __future__ import annotations
@@ -53,22 +60,61 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+def _port(p, what: str) -> int:
+    if not isinstance(p, int) or isinstance(p, bool):
+        raise TypeError(f"{what}: a port is an int, not {p!r}")
+    if not 1 <= p <= 65535:
+        raise ValueError(f"{what}: {p} is not a TCP port (1 .. 65535)")
+    return p
+
+
+def _ports(ports, n: int, what: str) -> Optional[list[int]]:
+    """`ports` checked: n distinct ports, one per member (None: pick free ones)."""
+    if ports is None:
+        return None
+    if isinstance(ports, (str, bytes)) or not hasattr(ports, "__iter__"):
+        raise TypeError(f"{what} is a list of {n} ports, one per member, not {ports!r}")
+    ports = [_port(p, what) for p in ports]
+    if len(ports) != n:
+        raise ValueError(f"{what} has {len(ports)} port(s) for {n} member(s)")
+    if len(set(ports)) != n:
+        raise ValueError(f"{what} repeats a port: {ports}")
+    return ports
+
+
 class LocalCluster:
     """``n`` members on loopback, numbered 0 .. n-1 (members added later get the next numbers;
     a removed member keeps its number, with no process).
 
+    ``client_ports`` and ``peer_ports`` (n distinct ports each, default: free ones picked at
+    start) and ``data_dir`` (created if missing and kept; default: a temporary folder removed by
+    :meth:`close`) place the cluster; see the module docstring. ``heartbeat_ms``,
+    ``election_ms`` and ``snapshot_count`` are the members' flags of the same names.
     ``failpoints=True`` starts the members with ``--enable-failpoints``, which
     :meth:`partition` and :meth:`heal` need. ``binary`` may be a real etcd (same flags), as the
     compatibility tests do."""
 
     def __init__(self, n: int = 3, *, binary: Optional[str] = None, data_dir: Optional[str] = None,
+                 client_ports: Optional[list[int]] = None,
+                 peer_ports: Optional[list[int]] = None,
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
                  extra_args: Optional[list[str]] = None, token: Optional[str] = None,
                  failpoints: bool = False):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"a cluster has at least one member, not n={n!r}")
+        client_ports = _ports(client_ports, n, "client_ports")
+        peer_ports = _ports(peer_ports, n, "peer_ports")
+        clash = set(client_ports or []) & set(peer_ports or [])
+        if clash:
+            raise ValueError(f"client_ports and peer_ports share {sorted(clash)}: each port serves "
+                             f"one member's clients or peers")
         self.n = n
         self.binary = binary or find_binary()
         self._own_dir = data_dir is None
-        self.data_dir = data_dir or tempfile.mkdtemp(prefix="etcdlab-cluster-")
+        if data_dir is not None:
+            os.makedirs(data_dir, exist_ok=True)
+        self.data_dir = os.fspath(data_dir) if data_dir is not None else \
+            tempfile.mkdtemp(prefix="etcdlab-cluster-")
         self.heartbeat_ms = heartbeat_ms
         self.election_ms = election_ms
         self.snapshot_count = snapshot_count
@@ -76,9 +122,9 @@ class LocalCluster:
         if failpoints:
             self.extra_args.append("--enable-failpoints")
         self.token = token or f"etcdlab-test-{os.getpid()}-{time.monotonic_ns()}"
-        ports = free_ports(2 * n)
-        self.client_ports = ports[:n]
-        self.peer_ports = ports[n:]
+        free = iter(free_ports((client_ports is None) * n + (peer_ports is None) * n))
+        self.client_ports = client_ports or [next(free) for _ in range(n)]
+        self.peer_ports = peer_ports or [next(free) for _ in range(n)]
         self.names = [f"m{i}" for i in range(n)]
         self.procs: list[Optional[subprocess.Popen]] = [None] * n
         self.initial_cluster = ",".join(
@@ -196,11 +242,20 @@ class LocalCluster:
             self._ids[i] = ident
         return self._ids[i]
 
-    def add_member(self, learner: bool = False, start: bool = True) -> int:
+    def add_member(self, learner: bool = False, start: bool = True,
+                   client_port: Optional[int] = None, peer_port: Optional[int] = None) -> int:
         """member add through the cluster, then starts the new member with
-        --initial-cluster-state existing. Returns its index."""
+        --initial-cluster-state existing (on the given ports, else free ones). Returns its
+        index."""
         i = self.n
-        client_port, peer_port = free_ports(2)
+        chosen = [_port(p, what) for p, what in ((client_port, "client_port"),
+                                                 (peer_port, "peer_port")) if p is not None]
+        taken = set(self.client_ports) | set(self.peer_ports)
+        if set(chosen) & taken or len(set(chosen)) < len(chosen):
+            raise ValueError(f"port(s) {chosen} already serve this cluster ({sorted(taken)})")
+        free = iter(free_ports((client_port is None) + (peer_port is None)))
+        client_port = client_port if client_port is not None else next(free)
+        peer_port = peer_port if peer_port is not None else next(free)
         self.n += 1
         self.client_ports.append(client_port)
         self.peer_ports.append(peer_port)

@@ -31,6 +31,8 @@ void bind_checkers(py::module_& m) {
   });
   // A lab skeleton's "not written yet" reads as Python's own NotImplementedError.
   py::register_exception<Unimplemented>(m, "Unimplemented", PyExc_NotImplementedError);
+  // Bytes that do not decode (an operation's output, a KV request) are a bad argument.
+  py::register_exception<DecodeError>(m, "DecodeError", PyExc_ValueError);
   m.attr("INVARIANTS") = py::make_tuple(
       "election safety", "log matching", "leader append-only", "leader completeness",
       "state machine safety", "durable commit", "durable term and vote", "learners", "snapshots",

@@ -6,6 +6,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <string>
+#include <utility>
+
 #include "bindings.h"
 #include "etcdlab/sim/cluster.h"
 
@@ -16,12 +19,23 @@ namespace {
 
 py::bytes to_bytes(const std::string& s) { return py::bytes(s); }
 
+// Python's one spelling of the roles (etcdlab.Role has the same values; C++'s to_string says
+// "pre-candidate" in log lines, which trace hashes depend on).
+constexpr std::pair<Role, const char*> kRoleNames[] = {{Role::kFollower, "follower"},
+                                                       {Role::kPreCandidate, "pre_candidate"},
+                                                       {Role::kCandidate, "candidate"},
+                                                       {Role::kLeader, "leader"}};
+
+const char* role_name(Role role) {
+  for (const auto& [r, name] : kRoleNames) {
+    if (r == role) return name;
+  }
+  return "?";
+}
+
 void bind_enums(py::module_& m) {
-  py::enum_<Role>(m, "Role")
-      .value("follower", Role::kFollower)
-      .value("pre_candidate", Role::kPreCandidate)
-      .value("candidate", Role::kCandidate)
-      .value("leader", Role::kLeader);
+  py::enum_<Role> role(m, "Role");
+  for (const auto& [r, name] : kRoleNames) role.value(name, r);
   py::enum_<sim::Outcome>(m, "Outcome")
       .value("pending", sim::Outcome::kPending)
       .value("ok", sim::Outcome::kOk)
@@ -102,7 +116,7 @@ void bind_views(py::module_& m) {
       .def("__repr__", [](const sim::NodeView& v) {
         return fmt::format("NodeView(node={}, {}, term={}, role={}, commit={}, applied={}, "
                            "last_index={})",
-                           v.index, v.up ? "up" : "down", v.term, to_string(v.role), v.commit,
+                           v.index, v.up ? "up" : "down", v.term, role_name(v.role), v.commit,
                            v.applied, v.last_index);
       });
   py::class_<sim::Operation> op(m, "Operation");
@@ -130,13 +144,16 @@ void bind_views(py::module_& m) {
   m.attr("NEVER") = sim::kNever;
   py::class_<sim::RoleChange>(m, "RoleChange")
       .def_readonly("time_us", &sim::RoleChange::time_us)
+      .def_property_readonly("time_ms",
+                             [](const sim::RoleChange& r) { return r.time_us / 1000.0; })
       .def_readonly("node", &sim::RoleChange::node)
       .def_readonly("term", &sim::RoleChange::term)
       .def_readonly("role", &sim::RoleChange::role)
       .def_readonly("leader", &sim::RoleChange::leader)
       .def("__repr__", [](const sim::RoleChange& r) {
-        return fmt::format("RoleChange(t={:.3f} ms, node={}, term={}, {})", r.time_us / 1000.0,
-                           r.node, r.term, to_string(r.role));
+        return fmt::format("RoleChange(time_ms={:.3f}, node={}, term={}, role={}, leader={})",
+                           r.time_us / 1000.0, r.node, r.term, role_name(r.role),
+                           r.leader ? std::to_string(*r.leader) : "None");
       });
   py::class_<sim::TraceEvent> event(m, "TraceEvent");
   py::enum_<sim::TraceEvent::Kind>(event, "Kind")
@@ -156,6 +173,8 @@ void bind_views(py::module_& m) {
   event
       .def_readonly("seq", &sim::TraceEvent::seq)
       .def_readonly("time_us", &sim::TraceEvent::time_us)
+      .def_property_readonly("time_ms",
+                             [](const sim::TraceEvent& e) { return e.time_us / 1000.0; })
       .def_readonly("node", &sim::TraceEvent::node)
       .def_readonly("kind", &sim::TraceEvent::kind)
       .def_readonly("text", &sim::TraceEvent::text)
@@ -172,7 +191,18 @@ void bind_cluster(py::module_& m) {
       .def("now_ms", &Cluster::now_ms)
       .def("events", &Cluster::events)
       .def("run_ms", &Cluster::run_ms, py::arg("ms"), py::call_guard<py::gil_scoped_release>())
-      .def("run_until", &Cluster::run_until, py::arg("done"), py::arg("timeout_ms"))
+      .def("run_until",
+           [](Cluster& c, const py::function& done, double timeout_ms) {
+             // Python's truth of whatever the predicate returns (None is false), not a cast.
+             return c.run_until(
+                 [&] {
+                   int truth = PyObject_IsTrue(done().ptr());
+                   if (truth < 0) throw py::error_already_set();
+                   return truth == 1;
+                 },
+                 timeout_ms);
+           },
+           py::arg("done"), py::arg("timeout_ms"))
       .def("step", &Cluster::step, py::call_guard<py::gil_scoped_release>())
       .def("partition", &Cluster::partition, py::arg("groups"))
       .def("isolate", &Cluster::isolate, py::arg("node"))

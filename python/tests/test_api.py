@@ -21,8 +21,49 @@ def test_a_cluster_elects_and_replicates():
     for node in c.nodes:
         assert node.commands_applied == 10
         assert node.commit == c.nodes[leader].commit
-    data = [e.data for e in c.nodes[0].log if e.type == etcdlab._core.EntryType.normal]
-    assert any(d.endswith(b"cmd3") for d in data), "the log holds the commands"
+    commands = [e.command for e in c.nodes[0].log if e.type == "normal" and e.command]
+    assert commands == [f"cmd{i}".encode() for i in range(10)], "the log holds the commands"
+
+
+def test_log_entries_carry_the_op_id_before_the_command():
+    # python/README.md, "Log entries": 8 bytes of operation id (little-endian), then the command.
+    c = etcdlab.Cluster(n=3, seed=7)
+    elect(c)
+    op = c.propose(b"hello")
+    assert c.run_until(lambda: op.done, 5000)
+    [entry] = [e for e in c.nodes[c.leader()].log if e.command == b"hello"]
+    assert entry.type == etcdlab.EntryType.normal == "normal"
+    assert entry.op_id == op.id
+    assert entry.data == op.id.to_bytes(8, "little") + b"hello"
+    kv = etcdlab.Cluster(n=3, seed=7, kv=True)
+    elect(kv)
+    put = kv.put(b"k", b"v")
+    assert kv.run_until(lambda: put.done, 5000)
+    assert all(e.op_id is None and e.command is None for e in kv.nodes[0].log)
+
+
+def test_roles_are_one_str_type_everywhere():
+    c = etcdlab.Cluster(n=3, seed=7)
+    leader = elect(c)
+    role = c.nodes[leader].role
+    assert role == "leader" and role is etcdlab.Role.leader and f"{role}" == "leader"
+    changes = c.role_changes
+    became = [rc for rc in changes if rc.role == "leader"]
+    assert became and became[-1].node == leader
+    assert all(isinstance(rc.role, etcdlab.Role) for rc in changes)
+    assert {rc.role for rc in changes} <= {"follower", "pre_candidate", "candidate", "leader"}
+    assert "pre_candidate" in {rc.role for rc in changes}  # PreVote is on by default
+    assert "pre-candidate" not in repr(changes) + repr(c._core.role_changes())
+    assert became[-1].role.name == "leader"  # as the notebooks used to read it
+
+
+def test_times_are_milliseconds_and_say_so():
+    c = etcdlab.Cluster(n=3, seed=7, record_trace=True)
+    elect(c)
+    rc = c.role_changes[-1]
+    assert 0 < rc.time_ms <= c.now_ms
+    assert rc.time_us == round(rc.time_ms * 1000)  # the old name, same instant
+    assert c.trace[-1].time_ms == c.trace[-1].time_us / 1000 <= c.now_ms
 
 
 def test_nodes_report_term_role_vote_and_counters():

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -16,7 +17,76 @@ bool later(const Event& a, const Event& b) {
   return a.time != b.time ? a.time > b.time : a.seq > b.seq;
 }
 
+// ---- arguments from outside (tests, Python): checked before anything changes, so a bad one is
+// an exception that names the valid range, never a wild index or an endless loop.
+
+void check_ms(double ms, double min, const char* what) {
+  if (!std::isfinite(ms) || ms < min) {
+    throw std::invalid_argument(fmt::format("{} must be a finite number of ms >= {}, not {}",
+                                            what, min, ms));
+  }
+}
+
+void check_probability(double p, const char* what) {
+  if (!(p >= 0 && p <= 1)) {
+    throw std::invalid_argument(fmt::format("{} is a probability in [0, 1], not {}", what, p));
+  }
+}
+
+void check_network(const NetworkOptions& n) {
+  check_ms(n.delay_min_ms, 0, "delay_min_ms");
+  check_ms(n.delay_max_ms, n.delay_min_ms, "delay_max_ms (at least delay_min_ms)");
+  check_probability(n.drop, "drop");
+  check_probability(n.duplicate, "duplicate");
+  check_probability(n.reorder, "reorder");
+  check_ms(n.reorder_max_ms, 0, "reorder_max_ms");
+}
+
+void check_options(const ClusterOptions& o) {
+  if (o.nodes < 1 || o.nodes > 64) {
+    throw std::invalid_argument(fmt::format("a cluster has 1 to 64 nodes, not {}", o.nodes));
+  }
+  if (o.initial_voters == 0 || o.initial_voters < -1 || o.initial_voters > o.nodes) {
+    throw std::invalid_argument(fmt::format(
+        "initial_voters must be in [1, nodes={}] (or -1 for all), not {}", o.nodes,
+        o.initial_voters));
+  }
+  if (o.heartbeat_ticks < 1 || o.election_ticks <= o.heartbeat_ticks) {
+    throw std::invalid_argument(
+        fmt::format("need 1 <= heartbeat_ticks < election_ticks, not heartbeat_ticks={} and "
+                    "election_ticks={}",
+                    o.heartbeat_ticks, o.election_ticks));
+  }
+  if (o.max_inflight < 1) throw std::invalid_argument("max_inflight must be at least 1");
+  check_ms(o.tick_ms, 0.001, "tick_ms");  // a tick every 0 us would never let time pass
+  check_ms(o.fsync_min_ms, 0, "fsync_min_ms");
+  check_ms(o.fsync_max_ms, o.fsync_min_ms, "fsync_max_ms (at least fsync_min_ms)");
+  check_ms(o.client_retry_ms, 0.001, "client_retry_ms");
+  check_ms(o.client_deadline_ms, 0, "client_deadline_ms");
+  check_network(o.network);
+}
+
+void check_crash_mode(CrashMode mode) {
+  switch (mode) {
+    case CrashMode::kDropUnsynced:
+    case CrashMode::kRandomPrefix:
+    case CrashMode::kTornWrite:
+    case CrashMode::kAny:
+      return;
+  }
+  throw std::invalid_argument(
+      fmt::format("crash mode {} is none of drop_unsynced, random_prefix, torn_write, any",
+                  static_cast<int>(mode)));
+}
+
 }  // namespace
+
+void Cluster::Impl::check_node(int node) const {
+  if (node < 0 || node >= static_cast<int>(nodes.size())) {
+    throw std::out_of_range(
+        fmt::format("no node {}: nodes are 0 .. {}", node, static_cast<int>(nodes.size()) - 1));
+  }
+}
 
 std::string to_string(Outcome outcome) {
   switch (outcome) {
@@ -33,10 +103,7 @@ std::string to_string(Outcome outcome) {
 }
 
 Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(o.network) {
-  if (o.nodes < 1 || o.nodes > 64) throw std::invalid_argument("a cluster has 1 to 64 nodes");
-  if (o.initial_voters == 0 || o.initial_voters > o.nodes) {
-    throw std::invalid_argument("initial_voters must be in [1, nodes] (or -1 for all)");
-  }
+  check_options(o);
   trace.resize(o.nodes);
   trace.set_recording(o.record_trace);
   if (!o.node_logic) command_app = make_app();
@@ -299,12 +366,14 @@ uint64_t Cluster::events() const {
 }
 
 void Cluster::run_ms(double ms) {
+  check_ms(ms, 0, "the time to run");
   uint64_t end = impl_->now + impl_->us(ms);
   while (!impl_->queue.empty() && impl_->queue.front().time <= end) impl_->process_next();
   impl_->now = end;
 }
 
 bool Cluster::run_until(const std::function<bool()>& done, double timeout_ms) {
+  check_ms(timeout_ms, 0, "run_until's timeout");
   uint64_t end = impl_->now + impl_->us(timeout_ms);
   while (!done()) {
     if (impl_->queue.empty() || impl_->queue.front().time > end) {
@@ -325,7 +394,12 @@ void Cluster::partition(const std::vector<std::vector<int>>& groups) {
   std::vector<int> group_of(r.nodes.size(), -1);
   for (size_t g = 0; g < groups.size(); ++g) {
     for (int n : groups[g]) {
-      if (n < 0 || n >= size()) throw std::out_of_range(fmt::format("no node {}", n));
+      r.check_node(n);
+      if (group_of[n] >= 0) {
+        throw std::invalid_argument(fmt::format(
+            "node {} is in two groups ({} and {}): partition groups must not overlap", n,
+            group_of[n], g));
+      }
       group_of[n] = static_cast<int>(g);
     }
   }
@@ -341,6 +415,7 @@ void Cluster::partition(const std::vector<std::vector<int>>& groups) {
 
 void Cluster::isolate(int node) {
   auto& r = *impl_;
+  r.check_node(node);
   for (size_t o = 0; o < r.nodes.size(); ++o) {
     if (static_cast<int>(o) == node) continue;
     r.blocked[node][o] = r.blocked[o][node] = true;
@@ -350,6 +425,9 @@ void Cluster::isolate(int node) {
 
 void Cluster::cut(int a, int b, bool one_way) {
   auto& r = *impl_;
+  r.check_node(a);
+  r.check_node(b);
+  if (a == b) throw std::invalid_argument(fmt::format("cut needs two nodes, not {} twice", a));
   r.blocked[a][b] = true;
   if (!one_way) r.blocked[b][a] = true;
   r.add_trace(TraceEvent::Kind::kFault, -1,
@@ -363,6 +441,7 @@ void Cluster::heal() {
 }
 
 void Cluster::set_network(const NetworkOptions& network) {
+  check_network(network);
   impl_->network = network;
   impl_->add_trace(
       TraceEvent::Kind::kFault, -1,
@@ -372,7 +451,9 @@ void Cluster::set_network(const NetworkOptions& network) {
 
 void Cluster::crash(int node, CrashMode mode) {
   auto& r = *impl_;
-  SimNode& n = *r.nodes.at(node);
+  r.check_node(node);
+  check_crash_mode(mode);
+  SimNode& n = *r.nodes[node];
   if (!n.up) return;
   r.add_trace(TraceEvent::Kind::kCrash, node, to_string(mode));
   n.up = false;
@@ -391,7 +472,8 @@ void Cluster::crash(int node, CrashMode mode) {
 
 void Cluster::restart(int node) {
   auto& r = *impl_;
-  SimNode& n = *r.nodes.at(node);
+  r.check_node(node);
+  SimNode& n = *r.nodes[node];
   if (n.up) return;
   n.up = true;
   n.incarnation++;
@@ -416,7 +498,8 @@ std::optional<int> Cluster::leader() const {
 }
 
 NodeView Cluster::node(int index) const {
-  const SimNode& n = *impl_->nodes.at(index);
+  impl_->check_node(index);
+  const SimNode& n = *impl_->nodes[index];
   NodeView v;
   v.index = index;
   v.up = n.up;
@@ -446,7 +529,8 @@ NodeView Cluster::node(int index) const {
 }
 
 std::vector<Entry> Cluster::log(int index) const {
-  const SimNode& n = *impl_->nodes.at(index);
+  impl_->check_node(index);
+  const SimNode& n = *impl_->nodes[index];
   if (!n.up || n.storage->last_index() < n.storage->first_index()) return {};
   return n.storage->entries(n.storage->first_index(), n.storage->last_index() + 1, ~0ULL);
 }

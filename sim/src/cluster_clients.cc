@@ -18,9 +18,7 @@ constexpr double kRefusedRetryMs = 50;
 }  // namespace
 
 uint64_t Cluster::Impl::new_op(Operation::Kind kind, std::optional<int> via) {
-  if (via && (*via < 0 || *via >= static_cast<int>(nodes.size()))) {
-    throw std::out_of_range(fmt::format("no node {}", *via));
-  }
+  if (via) check_node(*via);
   Operation op;
   op.id = ops.size() + 1;
   op.kind = kind;
@@ -173,9 +171,7 @@ uint64_t Cluster::read(std::string query, std::optional<int> via) {
 
 namespace {
 uint64_t membership_op(Cluster::Impl& r, ConfChange::Type type, int node, const char* what) {
-  if (node < 0 || node >= static_cast<int>(r.nodes.size())) {
-    throw std::out_of_range(fmt::format("no node {}", node));
-  }
+  r.check_node(node);
   uint64_t id = r.new_op(Operation::Kind::kConfChange, std::nullopt);
   r.ops[id - 1].input = fmt::format("{} {}", what, node);
   auto& c = r.clients[id - 1];
@@ -199,7 +195,7 @@ uint64_t Cluster::remove_node(int node) {
 }
 
 uint64_t Cluster::transfer_leader(int to) {
-  if (to < 0 || to >= size()) throw std::out_of_range(fmt::format("no node {}", to));
+  impl_->check_node(to);
   uint64_t id = impl_->new_op(Operation::Kind::kTransfer, std::nullopt);
   impl_->ops[id - 1].input = fmt::format("transfer-leader {}", to);
   impl_->clients[id - 1].transfer_to = to;
@@ -207,7 +203,11 @@ uint64_t Cluster::transfer_leader(int to) {
 }
 
 const Operation& Cluster::op(uint64_t id) const {
-  return impl_->ops.at(id - 1);
+  if (id < 1 || id > impl_->ops.size()) {
+    throw std::out_of_range(fmt::format("no operation {}: operations are 1 .. {}", id,
+                                        impl_->ops.size()));
+  }
+  return impl_->ops[id - 1];
 }
 const std::vector<Operation>& Cluster::history() const {
   return impl_->ops;

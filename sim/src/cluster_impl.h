@@ -152,6 +152,7 @@ struct Cluster::Impl {
   uint64_t random_delay(double lo_ms, double hi_ms) { return rng.uniform(us(lo_ms), us(hi_ms)); }
   void add_trace(TraceEvent::Kind kind, int node, std::string text, uint64_t a = 0, uint64_t b = 0);
   [[noreturn]] void rethrow_with_context(const InvariantViolation& v);
+  void check_node(int node) const;  // throws std::out_of_range unless 0 <= node < nodes.size()
 
   // cluster_node.cc: driving a node
   RaftConfig raft_config(int index);

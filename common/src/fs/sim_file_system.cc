@@ -1,6 +1,8 @@
 #include "etcdlab/fs/sim_file_system.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "etcdlab/errors.h"
 
@@ -256,6 +258,11 @@ void SimFileSystem::sync_dir(const std::string& dir) {
 }
 
 void SimFileSystem::crash(uint64_t seed, CrashMode mode) {
+  if (mode != CrashMode::kDropUnsynced && mode != CrashMode::kRandomPrefix &&
+      mode != CrashMode::kTornWrite && mode != CrashMode::kAny) {
+    throw std::invalid_argument("SimFileSystem::crash: unknown crash mode " +
+                                std::to_string(static_cast<int>(mode)));
+  }
   Rng rng(seed);
   for (auto& [dir, ops] : pending_dir_ops_) {
     size_t keep = kept_count(pick_mode(mode, rng), ops.size(), rng);

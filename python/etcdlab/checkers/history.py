@@ -419,6 +419,9 @@ def drop_indeterminate(
 def prepare_history(source: Any, model: Any = None, validate: bool = True) -> list[Operation]:
     """Loads, validates (optionally) and drops indeterminate/failed operations as the checkers
     need them. ``model.is_read`` (if the model has one) decides what counts as a read."""
+    if model is not None:
+        from .models import require_model  # models imports this module
+        require_model(model, "prepare_history()")
     ops = load_history(source)
     if validate:
         validate_history(ops)

@@ -194,6 +194,20 @@ class Model:
         return f"{type(self).__name__}()"
 
 
+def require_model(model: Any, what: str = "the checker") -> Any:
+    """`model`, if it is a model instance; a TypeError that says what to pass otherwise (a
+    class passed for an instance fails much later, deep in the search, with a confusing
+    message)."""
+    if isinstance(model, type):
+        raise TypeError(f"{what} takes a model instance, e.g. {model.__name__}(), not the class "
+                        f"{model.__name__}")
+    missing = [m for m in ("init", "step") if not callable(getattr(model, m, None))]
+    if missing:
+        raise TypeError(f"{what} takes a model (Register(), KV(), CountingLog(), KVRevision() or "
+                        f"a Model subclass instance); {model!r} has no {' or '.join(missing)}()")
+    return model
+
+
 def _bad(op: Operation, why: str) -> HistoryError:
     return HistoryError(f"{op.describe()}: {why}")
 

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .history import INF, drop_indeterminate, load_history, validate_history
+from .models import require_model
 
 __all__ = ["check", "Result", "PartitionResult", "OK", "ILLEGAL", "UNKNOWN_VERDICT"]
 
@@ -699,6 +700,7 @@ def check(
     KV models, a write of a unique value that a read returned took effect before that read
     returned).
     """
+    require_model(model, "check()")
     start = time.monotonic()
     deadline = None if timeout is None else start + max(0.0, timeout)
     ops = load_history(history)

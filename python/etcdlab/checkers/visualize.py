@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from .history import INF, UNKNOWN, drop_indeterminate, load_history
+from .models import require_model
 
 __all__ = ["render_html"]
 
@@ -204,6 +205,7 @@ def render_html(model: Any, history: Any, result: Any, path: str | os.PathLike |
     """Writes (if ``path``) and returns a self-contained HTML report of ``result`` — a search
     :class:`~etcdlab.checkers.porcupine.Result` or a revision
     :class:`~etcdlab.checkers.revisions.RevisionResult` — for ``history``."""
+    require_model(model, "render_html()")
     all_ops = load_history(history)
     kept = drop_indeterminate(all_ops, getattr(model, "is_read", None))
     by_id = {op.id: op for op in kept}

@@ -45,6 +45,7 @@ class SimFileSystem final : public FileSystem {
   void sync_dir(const std::string& dir) override;
 
   // Loses unsynced state as `mode` says, choosing with `seed`; invalidates every open handle.
+  // Throws std::invalid_argument for a value that is not a CrashMode.
   void crash(uint64_t seed, CrashMode mode);
   // The next `count` syncs of files whose path contains `path_part` fail (count < 0: all).
   void fail_syncs(std::string path_part, int count = 1);

@@ -56,6 +56,9 @@ struct RoleChange {
   std::optional<int> leader;
 };
 
+// Arguments are checked before anything changes: a node index outside 0 .. size()-1 (or an
+// operation id never returned) throws std::out_of_range; bad options, a negative duration, an
+// unknown crash mode, overlapping partition groups throw std::invalid_argument.
 class Cluster {
  public:
   explicit Cluster(const ClusterOptions& options);
