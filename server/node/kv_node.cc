@@ -143,6 +143,7 @@ void KvNode::report_unreachable(NodeId peer) { impl_->raft->report_unreachable(p
 void KvNode::report_snapshot(NodeId peer, bool ok) { impl_->raft->report_snapshot(peer, ok); }
 
 void KvNode::removed_by_peer(NodeId by) {
+  impl_->removal_confirmed();
   if (impl_->stop) return;
   impl_->stop = fmt::format(
       "member {:x} says the member has been permanently removed from the cluster", by);

@@ -28,7 +28,8 @@ struct PendingRequest {
   std::optional<Request> request;
   std::optional<ConfChange> conf_change;
   Member member;                          // kMember: the member the change concerns
-  // kMember, a leader's own removal: proposed only once another member leads (kv_node.h).
+  // kMember, a leader's own removal from two voters: proposed only once another member
+  // leads (kv_node_requests.cc).
   bool after_leadership = false;
   std::optional<uint64_t> read_index;     // kRead: once its round is confirmed
 };
@@ -58,6 +59,7 @@ struct KvNode::Impl {
   void fail_now(uint64_t id, const ApiError& error);   // a client request refused at once
   void own_requests();  // publish and auto-compaction, from tick()
   void hand_over_leadership();  // to the voter whose log is longest
+  void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }
 
   NodeOptions options;

@@ -261,12 +261,16 @@ uint64_t KvNode::change_member(const MemberChange& change) {
   PendingRequest p;
   p.what = PendingRequest::What::kMember;
   p.member = admitted.member;
-  // The leader removing itself hands its leadership over first and proposes the removal as a
-  // follower: the new leader commits it and tells every member so. A leader that removed
-  // itself would step down at once (lab 2's rule), and with two voters the one left might
-  // never learn that the removal committed, nor win an election without the removed vote.
-  p.after_leadership = admitted.type == ConfChange::Type::kRemoveNode &&
-                       admitted.member.id == r.options.raft.id;
+  // A leader removing itself normally proposes, applies and answers the removal, then steps
+  // down (lab 2's rule) and the voters left elect a leader. With two voters the one left
+  // could not: it may not know the removal committed, and cannot win without the removed
+  // vote. So then the leader hands its leadership over first and proposes its removal as a
+  // follower; the new leader commits it alone. This member then never learns the commit (it
+  // is no longer replicated to): its peers tell it it was removed (removed_by_peer), which
+  // answers the request.
+  bool self = admitted.type == ConfChange::Type::kRemoveNode &&
+              admitted.member.id == r.options.raft.id;
+  p.after_leadership = self && r.raft->status().conf.voters.size() == 2;
   // The change carries the request id, so the member that proposed it can answer it.
   p.conf_change = ConfChange{admitted.type, admitted.member.id,
                              encode_member_context(admitted.member, id)};
@@ -294,6 +298,23 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
 }
 
 void KvNode::forget(uint64_t id) { impl_->pending.erase(id); }
+
+void KvNode::Impl::removal_confirmed() {
+  // A peer refused this member as removed: its own removal, if it asked for it, is done.
+  for (auto it = pending.begin(); it != pending.end();) {
+    PendingRequest& p = it->second;
+    if (p.what != PendingRequest::What::kMember || !p.after_leadership || !p.proposed) {
+      ++it;
+      continue;
+    }
+    uint64_t id = it->first;
+    Result result;
+    result.value = MembershipResult{p.member};
+    result.revision = sm.store().revision();
+    ++it;
+    complete(id, std::move(result));
+  }
+}
 
 size_t KvNode::pending_requests() const {
   size_t n = 0;

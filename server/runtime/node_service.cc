@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
 #include "forward.h"
@@ -61,18 +64,25 @@ bool NodeService::is_leader() const { return driver_.node().role() == Role::kLea
 std::vector<server::Alarm> NodeService::alarms() const { return driver_.node().alarms(); }
 
 asio::awaitable<gateway::HttpResponse> NodeService::forward_to_leader(gateway::HttpRequest request) {
-  NodeId lead = driver_.node().leader();
-  if (lead == kNoNode) throw ApiError(GrpcCode::kUnavailable, server::rpctypes::kNoLeader);
-  for (const auto& m : driver_.node().members()) {
-    if (m.id != lead) continue;
-    for (const auto& url : m.client_urls) {
-      auto [host, port] = parse_host_port(url);
+  // The leader's client URLs come with its publish, a moment after it is elected: wait for
+  // them (and for a leader) up to the request timeout.
+  auto deadline = Clock::now() + std::chrono::milliseconds(config_.request_timeout_ms);
+  for (;;) {
+    NodeId lead = driver_.node().leader();
+    for (const auto& m : driver_.node().members()) {
+      if (lead == kNoNode || m.id != lead || m.client_urls.empty()) continue;
+      auto [host, port] = parse_host_port(m.client_urls.front());
       co_return co_await forward_http(io_, host, port, std::move(request),
                                       std::chrono::milliseconds(config_.request_timeout_ms));
     }
+    if (Clock::now() >= deadline) {
+      throw ApiError(GrpcCode::kUnavailable, lead == kNoNode
+                                                 ? server::rpctypes::kNoLeader
+                                                 : server::rpctypes::kRequestTimedOut);
+    }
+    asio::steady_timer pause(io_, std::chrono::milliseconds(50));
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  throw ApiError(GrpcCode::kUnavailable,
-                 fmt::format("etcdserver: the leader {:x} has not published its client URLs", lead));
 }
 
 asio::awaitable<server::Member> NodeService::change_member(gateway::MemberRequest request) {
