@@ -56,9 +56,11 @@ void Server::Impl::open() {
   if (fs.exists(incoming)) {
     for (const auto& name : fs.list(incoming)) fs.remove(incoming + "/" + name);
   }
-  // Database copies left by a crash during a snapshot download.
+  // Database copies left by a crash while a snapshot was written or downloaded.
   for (const auto& name : fs.list(DataDir(config.data_dir).member())) {
-    if (name.starts_with("snapshot-out-")) fs.remove(DataDir(config.data_dir).member() + "/" + name);
+    if (name.starts_with("snapshot-out-") || (name.starts_with("db.copy-") && name.ends_with(".tmp"))) {
+      fs.remove(DataDir(config.data_dir).member() + "/" + name);
+    }
   }
 
   server::NodeOptions options;
