@@ -238,8 +238,13 @@ Database Database::open(const std::string& path, const DatabaseOptions& options)
   }
   impl->lock_fd = lock_fd;
   impl->configure(/*allow_new=*/true);
-  return Database(std::move(impl));
+  impl->companion = CompanionScope::take();
+  Database db(std::move(impl));
+  if (db.impl_->companion) db.impl_->companion->attached(db);
+  return db;
 }
+
+Companion* Database::companion() const { return impl_->companion.get(); }
 
 Database Database::open_reader(const std::string& path) {
   if (path.empty() || path == kInMemory) {
@@ -353,6 +358,7 @@ Transaction::~Transaction() {
 
 void Transaction::commit() {
   if (committed_) throw std::logic_error("sqlite: transaction committed twice");
+  if (Companion* companion = db_.companion()) companion->flush(db_);
   db_.query("COMMIT").run();
   committed_ = true;
 }

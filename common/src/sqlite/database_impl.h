@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "etcdlab/sqlite/companion.h"
 #include "etcdlab/sqlite/database.h"
 
 namespace etcdlab::sqlite {
@@ -52,6 +53,7 @@ struct Database::Impl {
   DatabaseOptions options;
   sqlite3* db = nullptr;
   int lock_fd = -1;  // the writer's lock on "<path>.lock" (database.h), -1: none
+  std::shared_ptr<Companion> companion;  // companion.h: tables committed with ours
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache;
 };
 

@@ -119,7 +119,9 @@ void Database::restore(const std::function<std::string()>& in) {
     fresh->configure(/*allow_new=*/false);
     std::swap(self.db, fresh->db);
     std::swap(self.cache, fresh->cache);
-    return;  // `fresh` now closes the old connection
+    fresh.reset();  // closes the old connection
+    if (self.companion) self.companion->restored(*this);
+    return;
   }
 
   // A file: write the snapshot next to the database, sync it, check it, then rename it over
@@ -147,6 +149,7 @@ void Database::restore(const std::function<std::string()>& in) {
   fs.sync_dir(parent_dir(self.path));
   self.db = open_connection(self.path);
   self.configure(/*allow_new=*/false);
+  if (self.companion) self.companion->restored(*this);
 }
 
 void Database::copy_to(const std::string& path) {

@@ -74,6 +74,8 @@ class SchemaError : public StorageError {
   std::string path_;
 };
 
+class Companion;  // companion.h
+
 enum class Synchronous { kOff, kNormal, kFull };
 enum class Checkpoint { kPassive, kFull, kTruncate };
 
@@ -132,6 +134,10 @@ class Database {
   // begin_read() was called) to a new file at `path`, in rollback-journal mode, synced.
   // Replaces a file already there. Throws SqliteError.
   void copy_to(const std::string& path);
+
+  // The companion attached at open (companion.h), if any: provided code's tables that commit
+  // with this database's transactions.
+  Companion* companion() const;
 
   struct Impl;
 
