@@ -72,8 +72,8 @@ py::dict write_output(const py::bytes& data) {
     d["error"] = mvcc::message_of(*r.store_error);
     return d;
   }
-  if (r.error == server::RequestError::kLeaseNotFound) {
-    d["error"] = server::rpctypes::kLeaseNotFound;
+  if (r.lease_error) {
+    d["error"] = lease::message_of(*r.lease_error);
     return d;
   }
   if (r.error == server::RequestError::kNoSpace) {

@@ -27,11 +27,17 @@ GatewayError store_error(mvcc::MvccError::Code code) {
   return GatewayError(g, mvcc::message_of(code));
 }
 
+GatewayError lease_error(lease::LeaseError::Code code) {
+  using C = lease::LeaseError::Code;
+  GrpcCode g = code == C::kNotFound ? GrpcCode::kNotFound
+               : code == C::kExists ? GrpcCode::kFailedPrecondition
+                                    : GrpcCode::kOutOfRange;
+  return GatewayError(g, lease::message_of(code));
+}
+
 void check(const Result& r) {
   if (r.store_error) throw store_error(*r.store_error);
-  if (r.error == server::RequestError::kLeaseNotFound) {
-    throw GatewayError(GrpcCode::kNotFound, kLeaseNotFound);
-  }
+  if (r.lease_error) throw lease_error(*r.lease_error);
   if (r.error == server::RequestError::kNoSpace) {
     throw GatewayError(GrpcCode::kResourceExhausted, kNoSpace);
   }

@@ -46,6 +46,9 @@ inline constexpr const char* kNotLearner = "etcdserver: can only promote a learn
 inline constexpr const char* kLearnerNotReady =
     "etcdserver: can only promote a learner member which is in sync with leader";
 inline constexpr const char* kStopped = "etcdserver: server stopped";
+// etcdlab's own (etcd 3.4 allows it, and can lose its leader for good: membership.cc).
+inline constexpr const char* kPromoteSingleVoter =
+    "etcdlab: a learner of a one-voter cluster cannot be promoted safely; add a voter first";
 }  // namespace rpctypes
 
 }  // namespace etcdlab::server

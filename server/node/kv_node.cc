@@ -16,8 +16,25 @@ constexpr std::string_view kReadPrefix = "read:";
 
 }  // namespace
 
-KvNode::Impl::Impl(const NodeOptions& o, std::unique_ptr<mvcc::KvStore> s)
-    : options(o), storage(o.raft.storage), sm(std::move(s), o.initial_members),
+namespace {
+
+// etcd's lease settings for this node's clock: the minimum TTL is 1.5 election timeouts, at
+// most 1000 revokes a second, an expired lease not revoked within 3 s is tried again.
+lease::LessorConfig lessor_config(const NodeOptions& o) {
+  lease::LessorConfig c;
+  c.tick_ms = std::max(1, o.tick_ms);
+  int64_t election_ms = static_cast<int64_t>(o.raft.election_ticks) * c.tick_ms;
+  c.min_ttl_seconds = (3 * election_ms + 1999) / 2000;  // ceil(1.5 x election timeout)
+  c.max_revokes_per_tick = static_cast<size_t>(std::max(1, c.tick_ms));
+  c.expired_retry_ticks = std::max(1, 3000 / c.tick_ms);
+  return c;
+}
+
+}  // namespace
+
+KvNode::Impl::Impl(const NodeOptions& o)
+    : options(o), storage(o.raft.storage),
+      state(KvStateMachine::open(o.store, o.initial_members, lessor_config(o))), sm(*state),
       compactor(o.auto_compaction) {
   restore_store_if_behind();
   RaftConfig rc = o.raft;
@@ -131,8 +148,7 @@ void KvNode::Impl::finish_reads() {
   }
 }
 
-KvNode::KvNode(const NodeOptions& options, std::unique_ptr<mvcc::KvStore> store)
-    : impl_(std::make_unique<Impl>(options, std::move(store))) {}
+KvNode::KvNode(const NodeOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 KvNode::~KvNode() = default;
 
 NodeId KvNode::id() const { return impl_->options.raft.id; }
@@ -156,8 +172,10 @@ Ready KvNode::ready() {
   r.open_round = 0;  // its read_index goes out with this Ready: later reads start anew
   Ready rd = r.raft->ready();
   if (rd.soft_state) {
+    Role before = r.role;
     r.lead = rd.soft_state->leader;
     r.role = rd.soft_state->role;
+    if (r.role != before) r.role_changed(before);
   }
   if (rd.hard_state) r.term = rd.hard_state->term;
   return rd;

@@ -41,9 +41,10 @@ namespace etcdlab::server {
 
 struct NodeOptions {
   RaftConfig raft;                   // raft.storage is the node's Raft log storage
-  // The store's database file, so snapshots can copy it beside the node (kv_node.h's
-  // StateCopy); "" or ":memory:" for an in-memory store (copied at once instead).
-  std::string store_path;
+  // The MVCC store the node opens (its path ":memory:" in the simulator and tests); the lease
+  // table lives in its database. A file store is copied beside the node for snapshots
+  // (StateCopy); an in-memory one is copied at once.
+  mvcc::StoreOptions store;
   std::string name;                  // published with client_urls once a leader is known
   std::vector<std::string> client_urls;  //   (etcd's publish); an empty name never publishes
   std::vector<Member> initial_members;
@@ -55,6 +56,27 @@ struct NodeOptions {
   uint64_t quota_bytes = 0;          // a put past it raises NOSPACE (0: no quota)
   AutoCompaction auto_compaction;
 };
+
+// A message between members that is not Raft's: a follower asks the leader, whose clock the
+// leases run on, to renew a lease or to say how long it has left; the leader answers. The
+// driver carries it (the server's peer transport, the simulator's network) as
+// encode_node_message() bytes; a lost one is resent when the leader changes, and a request
+// still unanswered at its deadline fails like any other.
+struct NodeMessage {
+  enum class Kind : uint64_t { kKeepAlive = 1, kKeepAliveAnswer, kTimeToLive, kTimeToLiveAnswer };
+  Kind kind = Kind::kKeepAlive;
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  uint64_t request = 0;     // the asking member's request id, echoed in the answer
+  int64_t lease = 0;
+  bool with_keys = false;   // kTimeToLive: the answer lists the lease's keys
+  bool not_leader = false;  // an answer: the member asked is not the leader (ask again)
+  int64_t ttl = 0;          // an answer: as LeaseKeepAliveResult / LeaseTimeToLiveResult
+  int64_t granted_ttl = 0;
+  std::vector<std::string> keys;
+};
+std::string encode_node_message(const NodeMessage& m);
+NodeMessage decode_node_message(std::string_view data);  // throws DecodeError
 
 struct Completion {
   enum class Kind { kWrite, kReadReady };
@@ -79,7 +101,7 @@ class StateCopy {
 
 class KvNode final : public DrivenNode {
  public:
-  KvNode(const NodeOptions& options, std::unique_ptr<mvcc::KvStore> store);
+  explicit KvNode(const NodeOptions& options);  // opens options.store
   ~KvNode() override;
 
   NodeId id() const;
@@ -103,6 +125,17 @@ class KvNode final : public DrivenNode {
   // etcd's Alarm: kNone lists the alarms; deactivating one that is not raised answers at once
   // with no alarm; anything else goes through the log. The result is an AlarmResult.
   uint64_t change_alarm(bool activate, const Alarm& alarm);
+  // ---- leases (the lessor: etcdlab/lease/lessor.h). Grant and revoke go through submit()
+  // (a LeaseGrantRequest with id 0 gets a positive id here). Keep-alives and time-to-live
+  // questions run on the leader's clock: the leader answers them at once, a follower asks the
+  // leader (take_messages / receive), a member that knows no leader waits for one. A
+  // keep-alive of an unknown or expired lease answers TTL 0; a time-to-live, TTL -1.
+  uint64_t keep_alive(int64_t lease);
+  uint64_t time_to_live(int64_t lease, bool with_keys);
+  std::vector<int64_t> leases() const;  // this member's (replicated) leases, ascending
+  std::vector<NodeMessage> take_messages();  // to other members; the driver delivers them
+  void receive(const NodeMessage& m);        // from another member
+
   // The driver gave up on a request (its client went away): no completion will come for it.
   void forget(uint64_t id);
   std::vector<Completion> take_completions();

@@ -16,10 +16,10 @@
 namespace etcdlab::server {
 
 // Who asked for a request: a client (it gets a Completion), or the node itself.
-enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction };
+enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction, kLeaseExpiry };
 
 struct PendingRequest {
-  enum class What { kWrite, kRead, kMember };
+  enum class What { kWrite, kRead, kMember, kKeepAlive, kTimeToLive };
   What what = What::kWrite;
   Origin origin = Origin::kClient;
   int64_t deadline = 0;  // the tick at which it times out
@@ -32,10 +32,13 @@ struct PendingRequest {
   // leads (kv_node_requests.cc).
   bool after_leadership = false;
   std::optional<uint64_t> read_index;     // kRead: once its round is confirmed
+  int64_t lease = 0;                       // kKeepAlive, kTimeToLive
+  bool with_keys = false;                  // kTimeToLive
+  NodeId asked = kNoNode;                  // kKeepAlive, kTimeToLive: the leader asked
 };
 
 struct KvNode::Impl {
-  Impl(const NodeOptions& o, std::unique_ptr<mvcc::KvStore> s);
+  explicit Impl(const NodeOptions& o);
 
   // kv_node.cc
   void restore_store_if_behind();
@@ -59,12 +62,20 @@ struct KvNode::Impl {
   void fail_now(uint64_t id, const ApiError& error);   // a client request refused at once
   void own_requests();  // publish and auto-compaction, from tick()
   void hand_over_leadership();  // to the voter whose log is longest
+
+  // kv_node_leases.cc
+  void role_changed(Role before);     // promote or demote the lessor
+  void expire_leases();               // the leader proposes revokes of expired leases
+  Result lease_answer(const PendingRequest& p);  // on the leader
+  bool ask_leader(uint64_t id, PendingRequest& p);
+  void reask_leader();                // forwarded questions whose leader changed
   void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }
 
   NodeOptions options;
   LogStorage* storage;
-  KvStateMachine sm;
+  std::unique_ptr<KvStateMachine> state;
+  KvStateMachine& sm;
   std::unique_ptr<Raft> raft;
   AutoCompactor compactor;
   uint64_t next_id = 0;
@@ -97,6 +108,8 @@ struct KvNode::Impl {
   // StateCopy objects alive (they may die on another thread).
   std::shared_ptr<std::atomic<int>> copies = std::make_shared<std::atomic<int>>(0);
   uint64_t copy_serial = 0;  // names their temporary files
+
+  std::vector<NodeMessage> outbox;  // to other members
 
   bool published = false;
   uint64_t publishing = 0;  // the publish request in flight (0: none)

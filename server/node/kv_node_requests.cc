@@ -47,6 +47,9 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
         raft->propose_conf_change(*p.conf_change);
         p.conf_change.reset();
         break;
+      case PendingRequest::What::kKeepAlive:
+      case PendingRequest::What::kTimeToLive:
+        return ask_leader(id, p);
       case PendingRequest::What::kRead:
         if (open_round == 0) {
           raft->read_index(fmt::format("{}{}", kReadPrefix, id));
@@ -174,6 +177,7 @@ void KvNode::Impl::finished(uint64_t id, Origin origin, bool ok) {
         compactor.done(ok, now_ms());
       }
       break;
+    case Origin::kLeaseExpiry:
     case Origin::kClient:
       break;
   }
@@ -205,13 +209,20 @@ void KvNode::tick() {
   auto& r = *impl_;
   r.raft->tick();
   ++r.ticks;
+  r.sm.lessor().tick();
   r.expire();
   if (!r.waiting.empty()) r.retry_waiting();
+  r.reask_leader();
   r.own_requests();
+  r.expire_leases();
 }
 
 uint64_t KvNode::submit(Request request) {
   auto& r = *impl_;
+  if (auto* grant = std::get_if<LeaseGrantRequest>(&request); grant && grant->id == 0) {
+    // As etcd: the server picks a positive id from its request id generator.
+    grant->id = static_cast<int64_t>(r.new_id() & 0x7FFFFFFFFFFFFFFFULL);
+  }
   if (const auto* put = std::get_if<PutRequest>(&request); put && r.options.quota_bytes > 0) {
     // As etcd's backend quota: a put that would take the database past the quota raises
     // NOSPACE (through the log, so every member refuses puts) and is refused.

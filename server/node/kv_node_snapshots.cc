@@ -66,7 +66,7 @@ class BytesCopy final : public CountedCopy {
 };
 
 std::unique_ptr<StateCopy> copy_of(KvNode::Impl& r, std::string prefix) {
-  const std::string& path = r.options.store_path;
+  const std::string& path = r.options.store.path;
   if (path.empty() || path == ":memory:") {
     r.sm.store().snapshot([&](std::string_view chunk) { prefix.append(chunk); });
     return std::make_unique<BytesCopy>(r.copies, std::move(prefix));

@@ -128,6 +128,12 @@ AdmittedChange admit_promote(const View& v, const MemberChange& c) {
       static_cast<double>(it->second.match) < 0.9 * static_cast<double>(v.status.last_index)) {
     fail(GrpcCode::kFailedPrecondition, kLearnerNotReady);
   }
+  // etcdlab's own rule (etcd 3.4 has no such check): with one voter, the promotion commits
+  // on the leader alone, and a learner that restarts before it hears that never votes (lab 2's
+  // rule, etcd 3.4's too), while the leader now needs its vote: no leader, ever again.
+  if (v.status.conf.voters.size() == 1) {
+    fail(GrpcCode::kFailedPrecondition, kPromoteSingleVoter);
+  }
   AdmittedChange out{ConfChange::Type::kAddVoter, *m};
   out.member.learner = false;
   return out;

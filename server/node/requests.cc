@@ -13,6 +13,8 @@ enum class Kind : uint64_t {
   kCompaction = 3,
   kAttributes = 4,
   kAlarm = 5,
+  kLeaseGrant = 6,
+  kLeaseRevoke = 7,
 };
 
 struct Encoder {
@@ -42,6 +44,15 @@ struct Encoder {
     w.boolean(r.activate);
     w.u64(r.member);
     w.u64(static_cast<uint64_t>(r.alarm));
+  }
+  void operator()(const LeaseGrantRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kLeaseGrant));
+    w.u64(static_cast<uint64_t>(r.id));
+    w.u64(static_cast<uint64_t>(r.ttl));
+  }
+  void operator()(const LeaseRevokeRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kLeaseRevoke));
+    w.u64(static_cast<uint64_t>(r.id));
   }
   void operator()(const AttributesRequest& r) const {
     w.u64(static_cast<uint64_t>(Kind::kAttributes));
@@ -127,6 +138,19 @@ std::pair<uint64_t, Request> decode_request(std::string_view data) {
       }
       a.alarm = static_cast<AlarmType>(type);
       request = a;
+      break;
+    }
+    case Kind::kLeaseGrant: {
+      LeaseGrantRequest g;
+      g.id = static_cast<int64_t>(r.u64("lease_grant.id"));
+      g.ttl = static_cast<int64_t>(r.u64("lease_grant.ttl"));
+      request = g;
+      break;
+    }
+    case Kind::kLeaseRevoke: {
+      LeaseRevokeRequest v;
+      v.id = static_cast<int64_t>(r.u64("lease_revoke.id"));
+      request = v;
       break;
     }
     default:

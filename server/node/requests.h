@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "etcdlab/lease/errors.h"
 #include "etcdlab/mvcc/errors.h"
 #include "etcdlab/mvcc/types.h"
 #include "etcdlab/types.h"
@@ -69,14 +70,26 @@ struct Member {
   friend bool operator==(const Member&, const Member&) = default;
 };
 
-using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
-                             AlarmRequest>;
+// etcd's LeaseGrant: `id` is never 0 in the log (the node picks one for a client that asks
+// for 0); `ttl` in seconds as asked (the lessor raises it to its minimum).
+struct LeaseGrantRequest {
+  int64_t id = 0;
+  int64_t ttl = 0;
+};
 
-// Errors a request can end with that are not the store's (the store's are mvcc::MvccError).
+// etcd's LeaseRevoke, from a client or from the leader when the lease expired.
+struct LeaseRevokeRequest {
+  int64_t id = 0;
+};
+
+using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
+                             AlarmRequest, LeaseGrantRequest, LeaseRevokeRequest>;
+
+// Errors a request can end with that are neither the store's (mvcc::MvccError) nor the
+// lessor's (lease::LeaseError).
 enum class RequestError {
   kNone,
-  kLeaseNotFound,  // "etcdserver: requested lease not found" (no leases before lab 4)
-  kNoSpace,        // "etcdserver: mvcc: database space exceeded" (a NOSPACE alarm is raised)
+  kNoSpace = 2,  // "etcdserver: mvcc: database space exceeded" (a NOSPACE alarm is raised)
 };
 
 struct CompactionResult {};
@@ -90,16 +103,39 @@ struct MembershipResult {
 struct AlarmResult {
   std::vector<Alarm> alarms;
 };
+struct LeaseGrantResult {
+  int64_t id = 0;
+  int64_t ttl = 0;  // as granted (after the minimum)
+};
+struct LeaseRevokeResult {};
+// A keep-alive's answer (the leader's): the lease and its TTL, 0 when the lease is unknown or
+// its time is up (etcd answers the ID alone then).
+struct LeaseKeepAliveResult {
+  int64_t id = 0;
+  int64_t ttl = 0;
+};
+// A time-to-live answer (the leader's clock): `ttl` the seconds left, -1 for an unknown lease.
+struct LeaseTimeToLiveResult {
+  int64_t id = 0;
+  int64_t ttl = -1;
+  int64_t granted_ttl = 0;
+  std::vector<std::string> keys;
+};
+struct LeasesResult {
+  std::vector<int64_t> ids;
+};
 
 // What applying a request produced, as every member computes it.
 struct Result {
   int64_t revision = 0;  // the store's revision after the request (the response header's)
   std::optional<mvcc::MvccError::Code> store_error;
+  std::optional<lease::LeaseError::Code> lease_error;
   RequestError error = RequestError::kNone;
   std::variant<std::monostate, mvcc::PutResult, mvcc::DeleteResult, CompactionResult,
-               AttributesResult, MembershipResult, AlarmResult>
+               AttributesResult, MembershipResult, AlarmResult, LeaseGrantResult,
+               LeaseRevokeResult, LeaseKeepAliveResult, LeaseTimeToLiveResult, LeasesResult>
       value;
-  bool ok() const { return !store_error && error == RequestError::kNone; }
+  bool ok() const { return !store_error && !lease_error && error == RequestError::kNone; }
 };
 
 // The entry data for a request, and back. decode_request throws DecodeError.

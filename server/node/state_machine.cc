@@ -2,6 +2,7 @@
 
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
+#include "etcdlab/sqlite/companion.h"
 
 namespace etcdlab::server {
 namespace {
@@ -32,30 +33,6 @@ Member decode_member(Reader& r) {
 
 }  // namespace
 
-Result apply_request(mvcc::KvStore& store, const Request& request) {
-  Result result;
-  try {
-    if (const auto* put = std::get_if<PutRequest>(&request)) {
-      if (put->lease != 0) {
-        result.error = RequestError::kLeaseNotFound;  // there are no leases yet (lab 4)
-      } else {
-        result.value = store.put(put->key, put->value, put->lease, put->options);
-      }
-    } else if (const auto* del = std::get_if<DeleteRangeRequest>(&request)) {
-      result.value = store.delete_range(del->range, del->prev_kv);
-    } else if (const auto* compaction = std::get_if<CompactionRequest>(&request)) {
-      store.compact(compaction->revision);
-      result.value = CompactionResult{};
-    } else {
-      result.value = AttributesResult{};
-    }
-  } catch (const mvcc::MvccError& e) {
-    result.store_error = e.code();
-  }
-  result.revision = store.revision();
-  return result;
-}
-
 std::string encode_member_context(const Member& m, uint64_t request_id) {
   std::string out;
   Writer w(out);
@@ -72,10 +49,77 @@ std::pair<uint64_t, Member> decode_member_context(std::string_view context) {
   return {id, std::move(m)};
 }
 
+std::unique_ptr<KvStateMachine> KvStateMachine::open(const mvcc::StoreOptions& store,
+                                                     const std::vector<Member>& members,
+                                                     const lease::LessorConfig& leases) {
+  // The lease table rides in the store's database: attached while the store opens it.
+  auto table = std::make_shared<lease::SqliteLeaseTable>();
+  std::unique_ptr<mvcc::KvStore> opened;
+  {
+    sqlite::CompanionScope scope(table);
+    opened = mvcc::KvStore::open(store);
+  }
+  return std::make_unique<KvStateMachine>(std::move(opened), members, table, leases);
+}
+
 KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
-                               const std::vector<Member>& members)
-    : store_(std::move(store)), compacting_(true) {  // true: finish a compaction a crash cut
+                               const std::vector<Member>& members,
+                               std::shared_ptr<lease::LeaseTable> leases,
+                               const lease::LessorConfig& lessor)
+    : store_(std::move(store)),
+      lease_table_(leases ? std::move(leases) : std::make_shared<lease::MemoryLeaseTable>()),
+      lessor_config_(lessor),
+      compacting_(true) {  // true: finish a compaction a crash cut
+  lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
   for (const auto& m : members) members_[m.id] = m;
+}
+
+KvStateMachine::~KvStateMachine() = default;
+
+void KvStateMachine::follow(const std::vector<mvcc::Event>& events) {
+  for (const mvcc::Event& e : events) {
+    if (e.type == mvcc::Event::Type::kPut) {
+      lessor_->attach(e.kv.key, e.kv.lease);
+    } else {
+      lessor_->detach(e.kv.key);
+    }
+  }
+}
+
+Result KvStateMachine::apply_request(const Request& request) {
+  Result result;
+  try {
+    if (const auto* put = std::get_if<PutRequest>(&request)) {
+      if (put->lease != lease::kNoLease && !lessor_->exists(put->lease)) {
+        result.lease_error = lease::LeaseError::Code::kNotFound;
+      } else {
+        mvcc::Write w = store_->write();
+        result.value = w.put(put->key, put->value, put->lease, put->options);
+        follow(w.end());
+      }
+    } else if (const auto* del = std::get_if<DeleteRangeRequest>(&request)) {
+      mvcc::Write w = store_->write();
+      result.value = w.delete_range(del->range, del->prev_kv);
+      follow(w.end());
+    } else if (const auto* compaction = std::get_if<CompactionRequest>(&request)) {
+      store_->compact(compaction->revision);
+      result.value = CompactionResult{};
+    } else if (const auto* grant = std::get_if<LeaseGrantRequest>(&request)) {
+      lease::LeaseInfo info = lessor_->grant(grant->id, grant->ttl);
+      result.value = LeaseGrantResult{info.id, info.granted_ttl};
+    } else if (const auto* revoke = std::get_if<LeaseRevokeRequest>(&request)) {
+      lessor_->revoke(revoke->id, *store_);
+      result.value = LeaseRevokeResult{};
+    } else {
+      result.value = AttributesResult{};
+    }
+  } catch (const mvcc::MvccError& e) {
+    result.store_error = e.code();
+  } catch (const lease::LeaseError& e) {
+    result.lease_error = e.code();
+  }
+  result.revision = store_->revision();
+  return result;
 }
 
 std::vector<AppliedRequest> KvStateMachine::apply(
@@ -128,13 +172,15 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
       applied.result.value = AttributesResult{};
     }
     applied.result.revision = store_->revision();
-  } else if (has_alarm(AlarmType::kNoSpace) && std::holds_alternative<PutRequest>(applied.request)) {
-    // etcd's capped applier: under NOSPACE every member refuses writes that add data; deletes
-    // and compaction still run, so an operator can make room.
+  } else if (has_alarm(AlarmType::kNoSpace) &&
+             (std::holds_alternative<PutRequest>(applied.request) ||
+              std::holds_alternative<LeaseGrantRequest>(applied.request))) {
+    // etcd's capped applier: under NOSPACE every member refuses writes that add data (puts,
+    // lease grants); deletes, revokes and compaction still run, so an operator can make room.
     applied.result.error = RequestError::kNoSpace;
     applied.result.revision = store_->revision();
   } else {
-    applied.result = apply_request(*store_, applied.request);
+    applied.result = apply_request(applied.request);
     if (applied.result.ok()) {
       if (std::holds_alternative<CompactionRequest>(applied.request)) compacting_ = true;
       if (std::holds_alternative<PutRequest>(applied.request)) ++puts_applied_;
@@ -312,6 +358,8 @@ void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)
     at += chunk.size();
     return chunk;
   });
+  // The store's database came with its lease table: the lessor reads both again.
+  lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
   adopt(std::move(header));
   compacting_ = true;  // the snapshot may hold a compaction's unfinished work
 }

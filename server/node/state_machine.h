@@ -1,7 +1,13 @@
 #pragma once
-// What every member does with committed entries: the MVCC store plus the member list, fed the
-// same entries in the same order by every driver (the server's KvNode, the simulator's KV app),
-// so every member computes the same state and the same results.
+// What every member does with committed entries: the MVCC store (lab 3), the lessor (lab 4),
+// the member list and the alarms, fed the same entries in the same order by every driver, so
+// every member computes the same state and the same results.
+//
+// Leases. The lessor's leases live in a table of the store's own database (SqliteLeaseTable,
+// attached when open() opens the store), written in the same transaction as each batch; a
+// put attaches its key to its lease, a delete detaches it (from the write's events), a revoke
+// deletes the lease's keys in one write. A put naming an unknown lease changes nothing and
+// fails with "requested lease not found".
 //
 // Snapshot format (a node snapshot, what InstallSnapshot carries and the Raft log's snapshot
 // file holds):
@@ -44,6 +50,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "etcdlab/lease/lessor.h"
 #include "etcdlab/mvcc/store.h"
 #include "etcdlab/types.h"
 #include "requests.h"
@@ -62,7 +69,20 @@ inline constexpr size_t kRecentRequests = 10000;
 
 class KvStateMachine {
  public:
-  KvStateMachine(std::unique_ptr<mvcc::KvStore> store, const std::vector<Member>& members);
+  // Opens the store at `store` with the lease table in its database, and the lessor over both.
+  static std::unique_ptr<KvStateMachine> open(const mvcc::StoreOptions& store,
+                                              const std::vector<Member>& members,
+                                              const lease::LessorConfig& leases = {});
+  // Over a store already open (tests): its leases are kept in memory, and do not come back
+  // with a restore.
+  KvStateMachine(std::unique_ptr<mvcc::KvStore> store, const std::vector<Member>& members,
+                 std::shared_ptr<lease::LeaseTable> leases = nullptr,
+                 const lease::LessorConfig& lessor = {});
+  ~KvStateMachine();
+
+  // Applies one request to the store and the lessor at once, outside any batch and without
+  // the log (what every member does with it; the gateway's tests use it directly).
+  Result apply_request(const Request& request);
 
   // Applies committed entries as one store batch and returns the requests they held (not the
   // duplicates it skipped). Entries the store already holds (index <= consistent_index(),
@@ -104,6 +124,8 @@ class KvStateMachine {
   uint64_t duplicates_skipped() const { return duplicates_skipped_; }
   const mvcc::KvStore& store() const { return *store_; }
   mvcc::KvStore& store() { return *store_; }
+  const lease::Lessor& lessor() const { return *lessor_; }
+  lease::Lessor& lessor() { return *lessor_; }
 
   struct SnapshotHeader;  // what a node snapshot's header holds (state_machine.cc)
 
@@ -114,8 +136,12 @@ class KvStateMachine {
   void reapply_membership(const Entry& e);
   bool apply_node_state(const Request& request);  // attributes and alarms: true if it was one
   bool first_time(uint64_t request_id);  // notes the id in the window; false if already there
+  void follow(const std::vector<mvcc::Event>& events);  // keys attach to / detach from leases
 
   std::unique_ptr<mvcc::KvStore> store_;
+  std::shared_ptr<lease::LeaseTable> lease_table_;
+  lease::LessorConfig lessor_config_;
+  std::unique_ptr<lease::Lessor> lessor_;
   uint64_t puts_applied_ = 0;
   uint64_t deletes_applied_ = 0;
   std::map<NodeId, Member> members_;
@@ -126,9 +152,6 @@ class KvStateMachine {
   uint64_t duplicates_skipped_ = 0;
   bool compacting_;
 };
-
-// Applies one request to the store (the store part of what every member does).
-Result apply_request(mvcc::KvStore& store, const Request& request);
 
 // A membership change's context (the format above), and back (throws DecodeError).
 std::string encode_member_context(const Member& m, uint64_t request_id = 0);

@@ -117,9 +117,7 @@ OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
     write_cluster_file(fs, cluster_file, {out.cluster, out.id});
   }
 
-  mvcc::StoreOptions store_options;
-  store_options.path = dir.db();
-  out.store = mvcc::KvStore::open(store_options);
+  out.db = dir.db();
   return out;
 }
 

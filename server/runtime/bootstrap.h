@@ -31,7 +31,7 @@ struct OpenedMember {
   uint64_t id = 0;
   std::unique_ptr<DirectoryLock> lock;  // held while the process uses the data dir
   std::unique_ptr<WalStorage> storage;
-  std::unique_ptr<mvcc::KvStore> store;
+  std::string db;  // the MVCC store's database file (the node opens it)
   std::vector<server::Member> members;  // the first boot's members (empty on a restart)
   std::vector<NodeId> voters;           // a new cluster's first boot: its voters
 };

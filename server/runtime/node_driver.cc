@@ -37,11 +37,11 @@ struct NodeDriver::Waiter {
 };
 
 NodeDriver::NodeDriver(asio::io_context& io, FileSystem& fs, WalStorage& storage,
-                       const server::NodeOptions& options, std::unique_ptr<mvcc::KvStore> store,
-                       ServerMetrics& metrics, std::string name)
+                       const server::NodeOptions& options, ServerMetrics& metrics,
+                       std::string name)
     : io_(io), fs_(fs), storage_(storage), metrics_(metrics), name_(std::move(name)),
       tick_ms_(options.tick_ms), request_timeout_ms_(options.request_timeout_ms) {
-  node_ = std::make_unique<server::KvNode>(options, std::move(store));
+  node_ = std::make_unique<server::KvNode>(options);
   loop_ = std::make_unique<ReadyLoop>(*node_, *this);
   const auto& sm = node_->state_machine();
   puts_counted_ = sm.puts_applied();

@@ -54,8 +54,7 @@ struct DriverOutputs {
 class NodeDriver final : public DriverIo {
  public:
   NodeDriver(boost::asio::io_context& io, FileSystem& fs, WalStorage& storage,
-             const server::NodeOptions& options, std::unique_ptr<mvcc::KvStore> store,
-             ServerMetrics& metrics, std::string name);
+             const server::NodeOptions& options, ServerMetrics& metrics, std::string name);
   ~NodeDriver() override;
 
   void set_outputs(DriverOutputs outputs);

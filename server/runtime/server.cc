@@ -86,8 +86,8 @@ void Server::Impl::open() {
   options.request_timeout_ms = config.request_timeout_ms;
   options.quota_bytes = config.quota_bytes();
   options.auto_compaction = config.auto_compaction;
-  driver = std::make_unique<NodeDriver>(io, fs, *member.storage, options, std::move(member.store),
-                                        metrics, config.name);
+  options.store.path = member.db;
+  driver = std::make_unique<NodeDriver>(io, fs, *member.storage, options, metrics, config.name);
   register_server_metrics(metrics, *driver, transport_view, member.id, config.quota_bytes());
   service = std::make_unique<NodeService>(io, *driver, config, member.cluster, member.id,
                                           metrics, transport_view, fs);

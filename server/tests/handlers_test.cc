@@ -27,14 +27,14 @@ class FakeService final : public KvService {
   awaitable<server::Result> write(server::Request request) override {
     ++writes;
     if (write_error) throw *write_error;
-    co_return server::apply_request(*store_, request);
+    co_return sm_.apply_request(request);
   }
   awaitable<void> read_barrier() override {
     ++barriers;
     if (barrier_error) throw *barrier_error;
     co_return;
   }
-  const mvcc::KvStore& store() const override { return *store_; }
+  const mvcc::KvStore& store() const override { return sm_.store(); }
   uint64_t cluster_id() const override { return kClusterId; }
   uint64_t member_id() const override { return kMemberId; }
   uint64_t raft_term() const override { return 2; }
@@ -43,7 +43,7 @@ class FakeService final : public KvService {
   bool healthy() const override { return is_healthy; }
   uint64_t max_request_bytes() const override { return max_bytes; }
 
-  mvcc::KvStore& kv() { return *store_; }
+  mvcc::KvStore& kv() { return sm_.store(); }
 
   std::optional<GatewayError> write_error;    // write() throws it (no leader, timeout...)
   std::optional<GatewayError> barrier_error;  // read_barrier() throws it
@@ -55,7 +55,7 @@ class FakeService final : public KvService {
   uint64_t max_bytes = 1572864;
 
  private:
-  std::unique_ptr<mvcc::KvStore> store_ = mvcc::KvStore::open({});
+  server::KvStateMachine sm_{mvcc::KvStore::open({}), {}};
 };
 
 // Runs handle() to completion. handle() never throws; if it did, the test fails here.

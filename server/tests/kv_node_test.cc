@@ -59,10 +59,9 @@ struct TestNode {
     o.raft.seed = id * 7919 + epoch;
     o.snapshot_count = snapshot_count;
     o.request_epoch = epoch;
+    o.store.compaction_batch = compaction_batch;
     if (tweak) tweak(o);
-    mvcc::StoreOptions so;
-    so.compaction_batch = compaction_batch;
-    node = std::make_unique<KvNode>(o, mvcc::KvStore::open(so));
+    node = std::make_unique<KvNode>(o);
   }
 
   void collect() {
@@ -251,12 +250,12 @@ TEST(KvNode, ReadIndexCompletesOnlyOnceApplyReachesIt) {
   EXPECT_EQ(n->find(r)->store_revision, 2) << "the read sees the write committed before it";
 }
 
-TEST(KvNode, LeasePutIsRefusedWithLeaseNotFound) {
+TEST(KvNode, APutNamingAnUnknownLeaseIsRefusedWithLeaseNotFound) {
   auto n = single();
   PutRequest p = put("k", "v");
   p.lease = 42;
   Done d = write(*n, p);
-  EXPECT_EQ(d.completion.result.error, RequestError::kLeaseNotFound);
+  EXPECT_EQ(d.completion.result.lease_error, lease::LeaseError::Code::kNotFound);
   EXPECT_EQ(d.completion.result.revision, 1);
   EXPECT_EQ(n->node->store().key_count(), 0);
 }

@@ -187,6 +187,19 @@ TEST(MembershipRules, PromoteOnlyALearnerInSyncWithTheLeader) {
   EXPECT_FALSE(a.member.learner);
 }
 
+TEST(MembershipRules, ALearnerOfAOneVoterClusterIsNotPromoted) {
+  View v;
+  v.status.conf.voters = {1};
+  v.status.progress.clear();
+  v.members = {member(1), member(4, true, true)};
+  v.status.conf.learners = {4};
+  v.status.progress[4] = {100, 101, ProgressStatus::State::kReplicate, true};
+  EXPECT_EQ(v.refusal(of(Kind::kPromote, 4)),
+            kFailedPrecondition + rpctypes::kPromoteSingleVoter)
+      << "its promotion would commit on the leader alone; restarted before it hears, the "
+         "learner never votes and no leader is ever elected";
+}
+
 TEST(MembershipRules, ClientUrlsAreNeverPartOfAChange) {
   View v;
   v.members[1].client_urls = {"http://10.0.0.2:2379"};

@@ -157,7 +157,7 @@ TEST(RequestCodec, AlarmRoundTripsAndAnUnknownAlarmIsRefused) {
 }
 
 TEST(RequestCodec, UnknownKindIsRefused) {
-  for (uint64_t kind : {0ULL, 6ULL, 99ULL, ~0ULL}) {
+  for (uint64_t kind : {0ULL, 8ULL, 99ULL, ~0ULL}) {
     std::string data;
     Writer w(data);
     w.u64(1);

@@ -139,18 +139,18 @@ TEST(KvStateMachine, LeasePutIsRefusedAndChangesNothing) {
   leased.lease = 0x1234;
   auto applied = sm->apply({request_entry(1, 1, leased)}, kNoCallback);
   ASSERT_EQ(applied.size(), 1u);
-  EXPECT_EQ(applied[0].result.error, RequestError::kLeaseNotFound);
+  EXPECT_EQ(applied[0].result.lease_error, lease::LeaseError::Code::kNotFound);
   EXPECT_FALSE(applied[0].result.ok());
   EXPECT_EQ(applied[0].result.revision, 1);
   EXPECT_EQ(sm->store().key_count(), 0);
 }
 
-TEST(KvStateMachine, ApplyRequestWorksOnAStoreDirectly) {
-  auto store = mvcc::KvStore::open({});
-  Result r = apply_request(*store, put("x", "y"));
+TEST(KvStateMachine, ApplyRequestWorksOutsideTheLog) {
+  auto sm = fresh();
+  Result r = sm->apply_request(put("x", "y"));
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.revision, 2);
-  Result a = apply_request(*store, AttributesRequest{1, "n", {}});
+  Result a = sm->apply_request(AttributesRequest{1, "n", {}});
   EXPECT_TRUE(std::holds_alternative<AttributesResult>(a.value));
   EXPECT_EQ(a.revision, 2);
 }

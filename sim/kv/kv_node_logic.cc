@@ -48,9 +48,8 @@ class KvNodeLogic final : public NodeLogic {
     options.request_timeout_ms = o.request_timeout_ms;
     options.quota_bytes = o.quota_bytes;
     options.auto_compaction = o.auto_compaction;
-    mvcc::StoreOptions store;
-    store.compaction_batch = o.compaction_batch;
-    node_ = std::make_unique<server::KvNode>(options, mvcc::KvStore::open(store));
+    options.store.compaction_batch = o.compaction_batch;
+    node_ = std::make_unique<server::KvNode>(options);
   }
 
   // DrivenNode
@@ -91,11 +90,50 @@ class KvNodeLogic final : public NodeLogic {
   }
 
   void read(uint64_t op, const std::string& query, bool linearizable) override {
-    if (!linearizable) {
-      host_.answer(op, Outcome::kOk, read_local(query), node_->applied_index());
+    KvQuery q;
+    try {
+      q = decode_query(query);
+    } catch (const DecodeError& e) {
+      host_.answer(op, Outcome::kFailed,
+                   encode_error_output(ApiError(GrpcCode::kInvalidArgument,
+                                                std::string("not a KV query: ") + e.what())),
+                   0);
       return;
     }
-    track(node_->read_index(), op, Kind::kRead, query);
+    switch (q.kind) {
+      case KvQuery::Kind::kRange:
+        if (!linearizable) {
+          host_.answer(op, Outcome::kOk, read_local(query), node_->applied_index());
+          return;
+        }
+        track(node_->read_index(), op, Kind::kRead, query);
+        return;
+      case KvQuery::Kind::kKeepAlive:
+        track(node_->keep_alive(q.lease), op, Kind::kWrite, "");
+        return;
+      case KvQuery::Kind::kTimeToLive:
+        track(node_->time_to_live(q.lease, q.with_keys), op, Kind::kWrite, "");
+        return;
+      case KvQuery::Kind::kLeases: {
+        server::Result result;
+        result.revision = node_->store().revision();
+        result.value = server::LeasesResult{node_->leases()};
+        host_.answer(op, Outcome::kOk, encode_write_output(result), node_->applied_index());
+        return;
+      }
+    }
+  }
+
+  std::vector<PeerMessage> take_peer_messages() override {
+    std::vector<PeerMessage> out;
+    for (const auto& m : node_->take_messages()) {
+      out.push_back(PeerMessage{m.from, m.to, server::encode_node_message(m)});
+    }
+    return out;
+  }
+  void receive_peer_message(const PeerMessage& m) override {
+    node_->receive(server::decode_node_message(m.data));
+    drain();
   }
 
   void change_membership(uint64_t op, ConfChange::Type type, NodeId node) override {
@@ -153,6 +191,9 @@ class KvNodeLogic final : public NodeLogic {
     KvReadOutput out;
     try {
       KvQuery q = decode_query(query);
+      if (q.kind != KvQuery::Kind::kRange) {
+        return encode_error_output(ApiError(GrpcCode::kInvalidArgument, "not a range query"));
+      }
       out.result = node_->store().range(q.range, q.options);
     } catch (const mvcc::MvccError& e) {
       out.error = e.code();

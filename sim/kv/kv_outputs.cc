@@ -8,7 +8,8 @@ namespace etcdlab::sim {
 namespace {
 
 enum class ValueKind : uint64_t { kNone = 0, kPut = 1, kDelete = 2, kCompaction = 3,
-                                  kMember = 4, kAlarms = 5 };
+                                  kMember = 4, kAlarms = 5, kLeaseGrant = 6, kLeaseRevoke = 7,
+                                  kKeepAlive = 8, kTimeToLive = 9, kLeases = 10 };
 
 void encode_kv(Writer& w, const mvcc::KeyValue& kv) {
   w.bytes(kv.key);
@@ -74,6 +75,27 @@ void encode_value(Writer& w, const server::Result& result) {
       w.u64(a.member);
       w.u64(static_cast<uint64_t>(a.type));
     }
+  } else if (const auto* grant = std::get_if<server::LeaseGrantResult>(&result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kLeaseGrant));
+    w.u64(static_cast<uint64_t>(grant->id));
+    w.u64(static_cast<uint64_t>(grant->ttl));
+  } else if (std::holds_alternative<server::LeaseRevokeResult>(result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kLeaseRevoke));
+  } else if (const auto* k = std::get_if<server::LeaseKeepAliveResult>(&result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kKeepAlive));
+    w.u64(static_cast<uint64_t>(k->id));
+    w.u64(static_cast<uint64_t>(k->ttl));
+  } else if (const auto* t = std::get_if<server::LeaseTimeToLiveResult>(&result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kTimeToLive));
+    w.u64(static_cast<uint64_t>(t->id));
+    w.u64(static_cast<uint64_t>(t->ttl));
+    w.u64(static_cast<uint64_t>(t->granted_ttl));
+    w.u64(t->keys.size());
+    for (const auto& key : t->keys) w.bytes(key);
+  } else if (const auto* l = std::get_if<server::LeasesResult>(&result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kLeases));
+    w.u64(l->ids.size());
+    for (int64_t id : l->ids) w.u64(static_cast<uint64_t>(id));
   } else {
     w.u64(static_cast<uint64_t>(ValueKind::kNone));
   }
@@ -115,6 +137,40 @@ void decode_value(Reader& r, server::Result& result) {
       result.value = std::move(alarms);
       break;
     }
+    case ValueKind::kLeaseGrant: {
+      server::LeaseGrantResult g;
+      g.id = static_cast<int64_t>(r.u64("lease id"));
+      g.ttl = static_cast<int64_t>(r.u64("lease ttl"));
+      result.value = g;
+      break;
+    }
+    case ValueKind::kLeaseRevoke:
+      result.value = server::LeaseRevokeResult{};
+      break;
+    case ValueKind::kKeepAlive: {
+      server::LeaseKeepAliveResult k;
+      k.id = static_cast<int64_t>(r.u64("lease id"));
+      k.ttl = static_cast<int64_t>(r.u64("lease ttl"));
+      result.value = k;
+      break;
+    }
+    case ValueKind::kTimeToLive: {
+      server::LeaseTimeToLiveResult t;
+      t.id = static_cast<int64_t>(r.u64("lease id"));
+      t.ttl = static_cast<int64_t>(r.u64("lease ttl"));
+      t.granted_ttl = static_cast<int64_t>(r.u64("lease granted ttl"));
+      uint64_t n = r.count("lease keys", 1);
+      for (uint64_t i = 0; i < n; ++i) t.keys.push_back(r.bytes("lease key"));
+      result.value = std::move(t);
+      break;
+    }
+    case ValueKind::kLeases: {
+      server::LeasesResult l;
+      uint64_t n = r.count("leases", 1);
+      for (uint64_t i = 0; i < n; ++i) l.ids.push_back(static_cast<int64_t>(r.u64("lease")));
+      result.value = std::move(l);
+      break;
+    }
     case ValueKind::kNone:
       break;
     default:
@@ -127,28 +183,58 @@ void decode_value(Reader& r, server::Result& result) {
 std::string encode_query(const KvQuery& q) {
   std::string out;
   Writer w(out);
-  w.bytes(q.range.key);
-  w.bytes(q.range.range_end);
-  w.u64(static_cast<uint64_t>(q.options.limit));
-  w.u64(static_cast<uint64_t>(q.options.revision));
-  w.u64(static_cast<uint64_t>(q.options.sort_order));
-  w.u64(static_cast<uint64_t>(q.options.sort_target));
-  w.boolean(q.options.keys_only);
-  w.boolean(q.options.count_only);
+  w.u64(static_cast<uint64_t>(q.kind));
+  switch (q.kind) {
+    case KvQuery::Kind::kRange:
+      w.bytes(q.range.key);
+      w.bytes(q.range.range_end);
+      w.u64(static_cast<uint64_t>(q.options.limit));
+      w.u64(static_cast<uint64_t>(q.options.revision));
+      w.u64(static_cast<uint64_t>(q.options.sort_order));
+      w.u64(static_cast<uint64_t>(q.options.sort_target));
+      w.boolean(q.options.keys_only);
+      w.boolean(q.options.count_only);
+      break;
+    case KvQuery::Kind::kKeepAlive:
+      w.u64(static_cast<uint64_t>(q.lease));
+      break;
+    case KvQuery::Kind::kTimeToLive:
+      w.u64(static_cast<uint64_t>(q.lease));
+      w.boolean(q.with_keys);
+      break;
+    case KvQuery::Kind::kLeases:
+      break;
+  }
   return out;
 }
 
 KvQuery decode_query(std::string_view data) {
   Reader r(data);
   KvQuery q;
-  q.range.key = r.bytes("query.key");
-  q.range.range_end = r.bytes("query.range_end");
-  q.options.limit = static_cast<int64_t>(r.u64("query.limit"));
-  q.options.revision = static_cast<int64_t>(r.u64("query.revision"));
-  q.options.sort_order = static_cast<mvcc::SortOrder>(r.u64("query.sort_order"));
-  q.options.sort_target = static_cast<mvcc::SortTarget>(r.u64("query.sort_target"));
-  q.options.keys_only = r.boolean("query.keys_only");
-  q.options.count_only = r.boolean("query.count_only");
+  uint64_t kind = r.u64("query kind");
+  if (kind < 1 || kind > 4) throw DecodeError("unknown query kind", 0);
+  q.kind = static_cast<KvQuery::Kind>(kind);
+  switch (q.kind) {
+    case KvQuery::Kind::kRange:
+      q.range.key = r.bytes("query.key");
+      q.range.range_end = r.bytes("query.range_end");
+      q.options.limit = static_cast<int64_t>(r.u64("query.limit"));
+      q.options.revision = static_cast<int64_t>(r.u64("query.revision"));
+      q.options.sort_order = static_cast<mvcc::SortOrder>(r.u64("query.sort_order"));
+      q.options.sort_target = static_cast<mvcc::SortTarget>(r.u64("query.sort_target"));
+      q.options.keys_only = r.boolean("query.keys_only");
+      q.options.count_only = r.boolean("query.count_only");
+      break;
+    case KvQuery::Kind::kKeepAlive:
+      q.lease = static_cast<int64_t>(r.u64("query.lease"));
+      break;
+    case KvQuery::Kind::kTimeToLive:
+      q.lease = static_cast<int64_t>(r.u64("query.lease"));
+      q.with_keys = r.boolean("query.with_keys");
+      break;
+    case KvQuery::Kind::kLeases:
+      break;
+  }
   r.expect_done("query");
   return q;
 }
@@ -159,6 +245,7 @@ std::string encode_write_output(const server::Result& result) {
   w.u64(static_cast<uint64_t>(KvOutput::Kind::kWrite));
   w.u64(static_cast<uint64_t>(result.revision));
   encode_error(w, result.store_error);
+  w.u64(result.lease_error ? static_cast<uint64_t>(*result.lease_error) + 1 : 0);
   w.u64(static_cast<uint64_t>(result.error));
   encode_value(w, result);
   return out;
@@ -194,6 +281,9 @@ KvOutput decode_output(std::string_view data) {
     case KvOutput::Kind::kWrite:
       o.write.revision = static_cast<int64_t>(r.u64("revision"));
       o.write.store_error = decode_error(r);
+      if (uint64_t le = r.u64("lease error"); le != 0) {
+        o.write.lease_error = static_cast<lease::LeaseError::Code>(le - 1);
+      }
       o.write.error = static_cast<server::RequestError>(r.u64("request error"));
       decode_value(r, o.write);
       break;

@@ -4,13 +4,19 @@
 // codec of etcdlab/codec.h. A write's input is the request itself (server/node/requests.h's
 // encode_request, with id 0: the node gives the request its own id).
 //
-//   query    bytes key, bytes range_end, u64 limit, u64 revision, u64 sort order,
-//            u64 sort target, bool keys_only, bool count_only
+//   query    u64 kind, then
+//              1 (range)       bytes key, bytes range_end, u64 limit, u64 revision,
+//                              u64 sort order, u64 sort target, bool keys_only, bool count_only
+//              2 (keep-alive)  u64 lease
+//              3 (time to live) u64 lease, bool keys
+//              4 (leases)
 //   output   u64 kind, then
-//              1 (write)  u64 revision, u64 store error + 1 (0: none), u64 request error,
-//                         u64 value kind, then the value (put: bool has prev_kv [+ kv];
-//                         delete: u64 deleted, u64 n + n kvs; member: the member; alarms:
-//                         u64 n + n x (u64 member, u64 type))
+//              1 (write)  u64 revision, u64 store error + 1 (0: none), u64 lease error + 1,
+//                         u64 request error, u64 value kind, then the value (put: bool has
+//                         prev_kv [+ kv]; delete: u64 deleted, u64 n + n kvs; member: the
+//                         member; alarms: u64 n + n x (u64 member, u64 type); lease grant:
+//                         u64 id, u64 ttl; keep-alive: u64 id, u64 ttl; time to live: u64 id,
+//                         u64 ttl, u64 granted, u64 n + n x bytes key; leases: u64 n + n ids)
 //              2 (read)   u64 store error + 1, u64 revision, u64 count, bool more, u64 n + n kvs
 //              3 (error)  u64 gRPC code, bytes message: the error etcd's gateway would answer
 //   kv       bytes key, u64 create, u64 mod, u64 version, bytes value, u64 lease
@@ -26,8 +32,12 @@
 namespace etcdlab::sim {
 
 struct KvQuery {
-  mvcc::KeyRange range;
-  mvcc::RangeOptions options;
+  enum class Kind : uint64_t { kRange = 1, kKeepAlive, kTimeToLive, kLeases };
+  Kind kind = Kind::kRange;
+  mvcc::KeyRange range;          // kRange
+  mvcc::RangeOptions options;    // kRange
+  int64_t lease = 0;             // kKeepAlive, kTimeToLive
+  bool with_keys = false;        // kTimeToLive
 };
 
 struct KvReadOutput {

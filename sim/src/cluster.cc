@@ -176,7 +176,7 @@ void Cluster::Impl::dispatch(Event& e) {
       push(std::move(next));
       if (nodes[e.node]->up) {
         add_trace(TraceEvent::Kind::kTick, e.node, "");
-        submit(e.node, Input{Input::Kind::kTick, nullptr, 0, kNoNode, false});
+        submit(e.node, Input{Input::Kind::kTick, nullptr, 0, kNoNode, false, nullptr});
       }
       break;
     }
@@ -192,10 +192,17 @@ void Cluster::Impl::dispatch(Event& e) {
     case Event::Kind::kClientAttempt:
       attempt(e.op, e.incarnation);
       break;
+    case Event::Kind::kDeliverPeer: {
+      Input in;
+      in.kind = Input::Kind::kPeerMessage;
+      in.peer_message = e.peer_message;
+      submit(e.node, std::move(in));
+      break;
+    }
     case Event::Kind::kSnapshotStatus: {
       SimNode& n = *nodes[e.node];
       if (!n.up || n.incarnation != e.incarnation) break;
-      submit(e.node, Input{Input::Kind::kSnapshotStatus, nullptr, 0, e.peer, e.ok});
+      submit(e.node, Input{Input::Kind::kSnapshotStatus, nullptr, 0, e.peer, e.ok, nullptr});
       break;
     }
   }
@@ -261,7 +268,7 @@ void Cluster::Impl::deliver(Event& e) {
   }
   t.kind = TraceEvent::Kind::kDeliver;
   trace.add(std::move(t));
-  submit(e.node, Input{Input::Kind::kMessage, e.message, 0, kNoNode, false});
+  submit(e.node, Input{Input::Kind::kMessage, e.message, 0, kNoNode, false, nullptr});
 }
 
 void Cluster::Impl::send(SimNode& from, Message m) {

@@ -24,16 +24,19 @@ namespace etcdlab::sim {
 // Something a node must take as input. While a Ready is being persisted the node takes no
 // input; inputs wait in its queue.
 struct Input {
-  enum class Kind { kTick, kMessage, kPropose, kRead, kConfChange, kTransfer, kSnapshotStatus };
+  enum class Kind {
+    kTick, kMessage, kPropose, kRead, kConfChange, kTransfer, kSnapshotStatus, kPeerMessage
+  };
   Kind kind = Kind::kTick;
-  std::shared_ptr<const Message> message;  // kMessage
+  std::shared_ptr<const Message> message;       // kMessage
   uint64_t op = 0;                         // client operations
   NodeId peer = kNoNode;                   // kSnapshotStatus: the follower
   bool ok = false;                         // kSnapshotStatus
+  std::shared_ptr<const PeerMessage> peer_message;  // kPeerMessage
 };
 
 struct Event {
-  enum class Kind { kTick, kDeliver, kPersistDone, kClientAttempt, kSnapshotStatus };
+  enum class Kind { kTick, kDeliver, kPersistDone, kClientAttempt, kSnapshotStatus, kDeliverPeer };
   uint64_t time = 0;
   uint64_t seq = 0;
   Kind kind = Kind::kTick;
@@ -41,6 +44,7 @@ struct Event {
   uint64_t incarnation = 0;  // kPersistDone, kSnapshotStatus: stale after a crash
   std::shared_ptr<const Message> message;
   std::shared_ptr<SnapshotReader> snapshot;  // kDeliver of a kSnapshot message
+  std::shared_ptr<const PeerMessage> peer_message;  // kDeliverPeer
   uint64_t op = 0;
   NodeId peer = kNoNode;
   bool ok = false;
@@ -162,6 +166,7 @@ struct Cluster::Impl {
   void drive(SimNode& n);
   void persist_done(SimNode& n);
   void send_messages(SimNode& n, std::vector<Message>& messages);
+  void send_peer_messages(SimNode& n);  // a node logic's messages that are not Raft's
   void send(SimNode& from, Message m);
   void deliver(Event& e);
   void take_snapshot(SimNode& n);

@@ -119,6 +119,9 @@ void Cluster::Impl::handle_input(SimNode& n, const Input& in) {
     case Input::Kind::kSnapshotStatus:
       n.logic->report_snapshot(in.peer, in.ok);
       break;
+    case Input::Kind::kPeerMessage:
+      n.logic->receive_peer_message(*in.peer_message);
+      break;
     default:
       client_input(n, in);
       break;
@@ -136,6 +139,26 @@ void Cluster::Impl::drive(SimNode& n) {
     } else {
       break;
     }
+  }
+  if (n.up) send_peer_messages(n);
+}
+
+void Cluster::Impl::send_peer_messages(SimNode& n) {
+  // Carried like Raft messages: cut by partitions, lost, delayed. (The plain log has none: no
+  // random draw happens here for it.)
+  for (PeerMessage& m : n.logic->take_peer_messages()) {
+    int to = static_cast<int>(m.to) - 1;
+    if (to < 0 || to >= static_cast<int>(nodes.size())) continue;
+    bool lost = blocked[n.index][to] || (network.drop > 0 && rng.chance(network.drop));
+    add_trace(TraceEvent::Kind::kClient, n.index,
+              fmt::format("node message to n{}{}", to + 1, lost ? " (lost)" : ""));
+    if (lost) continue;
+    Event e;
+    e.kind = Event::Kind::kDeliverPeer;
+    e.node = to;
+    e.peer_message = std::make_shared<const PeerMessage>(std::move(m));
+    e.time = now + random_delay(network.delay_min_ms, network.delay_max_ms);
+    push(std::move(e));
   }
 }
 

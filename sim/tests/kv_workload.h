@@ -16,6 +16,7 @@
 #include "etcdlab/codec.h"
 #include "etcdlab/random.h"
 #include "etcdlab/sim/cluster.h"
+#include "etcdlab/testing/seeds.h"
 #include "kv_node_logic.h"
 #include "kv_outputs.h"
 
@@ -52,6 +53,8 @@ inline ClusterOptions kv_cluster(uint64_t seed, int nodes, KvSimOptions kv = {})
   if (kv.request_timeout_ms == 0) kv.request_timeout_ms = 1500;
   o.node_logic = kv_node_logic(kv);
   o.client_deadline_ms = 2500;
+  // A replay (ETCDLAB_SEED) keeps every event: a failure then prints the whole run.
+  o.record_trace = etcdlab::testing::replaying();
   return o;
 }
 
@@ -118,7 +121,12 @@ inline std::string cluster_report(const Cluster& c) {
   for (const auto& op : c.history()) {
     if (!op.done()) out += " " + std::to_string(op.id);
   }
-  return out + "\nlast events:\n" + c.trace().recent();
+  if (!c.trace().all().empty()) {
+    out += "\nthe whole run (a replay):\n";
+    for (const auto& e : c.trace().all()) out += "  " + e.to_string() + "\n";
+    return out;
+  }
+  return out + "\nlast events (replay the seed for the whole run):\n" + c.trace().recent();
 }
 
 // Whether node `i` is in the leader's configuration (a member removed while it was cut off

@@ -49,11 +49,13 @@ class MemoryLeaseTable final : public LeaseTable {
   std::map<int64_t, int64_t> rows_;
 };
 
+// The rows are read once when the database is attached (and again after a restore) and kept
+// in memory with the changes; only the changes are written, at the next commit.
 class SqliteLeaseTable final : public LeaseTable, public sqlite::Companion {
  public:
-  std::vector<LeaseRow> load() const override;  // the database's rows with the changes noted
-  void put(const LeaseRow& row) override { pending_[row.id] = row.ttl; }
-  void remove(int64_t id) override { pending_[id] = std::nullopt; }
+  std::vector<LeaseRow> load() const override;
+  void put(const LeaseRow& row) override;
+  void remove(int64_t id) override;
 
   // sqlite::Companion
   void attached(sqlite::Database& db) override;
@@ -61,7 +63,7 @@ class SqliteLeaseTable final : public LeaseTable, public sqlite::Companion {
   void restored(sqlite::Database& db) override;
 
  private:
-  sqlite::Database* db_ = nullptr;
+  std::map<int64_t, int64_t> rows_;                     // as the next commit will leave them
   std::map<int64_t, std::optional<int64_t>> pending_;  // id -> TTL, or nullopt: removed
 };
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "etcdlab/raft/config.h"
 #include "etcdlab/raft/ready.h"
@@ -34,6 +35,15 @@ class NodeHost {
   virtual void refused(uint64_t op, const std::string& why) = 0;
   // A line for the trace.
   virtual void log(const std::string& line) = 0;
+};
+
+// A message between two nodes that is not Raft's (the server's node forwards lease
+// keep-alives to the leader this way): the simulator carries it over its network like a Raft
+// message (delayed, lost, cut by partitions).
+struct PeerMessage {
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  std::string data;
 };
 
 // What a node logic starts from.
@@ -73,6 +83,10 @@ class NodeLogic : public DrivenNode {
   virtual uint64_t state_hash() const = 0;        // equal on nodes in the same state
   // A read of the node's state (a serializable read): the query is the client's read input.
   virtual std::string read_local(const std::string& query) const = 0;
+
+  // ---- messages that are not Raft's (none by default)
+  virtual std::vector<PeerMessage> take_peer_messages() { return {}; }
+  virtual void receive_peer_message(const PeerMessage& m) { (void)m; }
 };
 
 // Makes the logic of one node for one start (after a crash, a new one from the disk).
