@@ -13,10 +13,10 @@ std::vector<LeaseRow> MemoryLeaseTable::load() const {
 }
 
 void SqliteLeaseTable::attached(sqlite::Database& db) {
-  db_ = &db;
   db.execute(
       "CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL) "
       "WITHOUT ROWID");
+  read(db);
 }
 
 void SqliteLeaseTable::restored(sqlite::Database& db) {
@@ -26,6 +26,13 @@ void SqliteLeaseTable::restored(sqlite::Database& db) {
   attached(db);
 }
 
+void SqliteLeaseTable::read(sqlite::Database& db) {
+  committed_.clear();
+  auto q = db.query("SELECT id, ttl FROM lease ORDER BY id");
+  while (q.step()) committed_[q.column_int(0)] = q.column_int(1);
+  attached_ = true;
+}
+
 void SqliteLeaseTable::flush(sqlite::Database& db) {
   for (const auto& [id, ttl] : pending_) {
     if (ttl) {
@@ -33,20 +40,20 @@ void SqliteLeaseTable::flush(sqlite::Database& db) {
       q.bind_int(1, id);
       q.bind_int(2, *ttl);
       q.run();
+      committed_[id] = *ttl;
     } else {
       auto q = db.query("DELETE FROM lease WHERE id = ?1");
       q.bind_int(1, id);
       q.run();
+      committed_.erase(id);
     }
   }
   pending_.clear();
 }
 
 std::vector<LeaseRow> SqliteLeaseTable::load() const {
-  if (db_ == nullptr) throw std::logic_error("lease table: not attached to a database");
-  std::map<int64_t, int64_t> rows;
-  auto q = db_->query("SELECT id, ttl FROM lease ORDER BY id");
-  while (q.step()) rows[q.column_int(0)] = q.column_int(1);
+  if (!attached_) throw std::logic_error("lease table: not attached to a database");
+  std::map<int64_t, int64_t> rows = committed_;
   for (const auto& [id, ttl] : pending_) {
     if (ttl) {
       rows[id] = *ttl;

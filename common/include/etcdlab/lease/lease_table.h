@@ -61,7 +61,13 @@ class SqliteLeaseTable final : public LeaseTable, public sqlite::Companion {
   void restored(sqlite::Database& db) override;
 
  private:
-  sqlite::Database* db_ = nullptr;
+  void read(sqlite::Database& db);
+
+  // The rows as committed: read when attached and restored, kept up to date by flush(). (No
+  // pointer to the Database is kept: Database::open() hands it to attached() and then moves
+  // it into the store.)
+  std::map<int64_t, int64_t> committed_;
+  bool attached_ = false;
   std::map<int64_t, std::optional<int64_t>> pending_;  // id -> TTL, or nullopt: removed
 };
 
