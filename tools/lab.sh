@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make labN [OWN=1,2,N] [TEST=Suite.Name]`: builds lab N's tests against the student's code in
-# labs/NN-*/src (and the reference for every other lab, unless OWN lists it) and runs them.
+# labs/NN-*/src (and the reference for every other lab, unless OWN lists it) and runs them. OWN
+# takes lab numbers or layer names: lab 4 has two layers, and OWN=lease takes only its lessor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lab=$1

@@ -53,6 +53,22 @@ def test_real_rubric_puts_each_lab_1_suite_in_its_part():
     assert s.empty_parts == [] and s.overlaps == {}
 
 
+def test_real_rubric_lab_4_part_a_takes_every_lease_suite_and_lists_the_variants():
+    lab = load_rubric(GRADER_DIR / "rubric.toml").lab(4)
+    assert [p.id for p in lab.parts] == ["A"]
+    assert lab.owned == ("labs/04-lease-watch/src/lease",)
+    assert lab.targets.broken == "lab04-tests-broken"
+    names = ["LeaseGrant.ATtlBelowTheMinimumIsRaisedToIt", "LeaseRevoke.X", "LeaseAttach.X",
+             "LeasePersistence.X", "LeaseClock.X", "LeaseFailover.X",
+             "LeaseDifferential.MatchesTheModel"]
+    s = select_tests(lab, names + ["WatchRules.NotYet"])
+    assert s.by_part["A"] == names
+    assert s.unselected == ["WatchRules.NotYet"]  # the watch parts B-E are not in the rubric yet
+    variants = {b.name for b in lab.broken}
+    assert {"min-ttl-not-applied", "revoke-in-two-writes", "put-without-lease-keeps-it",
+            "promote-keeps-old-expiry", "renew-keeps-expiry", "follower-expires"} <= variants
+
+
 def test_selection_reports_empty_parts_and_overlaps(tmp_path):
     lab = load_rubric(fakes.write_rubric(tmp_path / "r.toml")).lab(1)
     s = select_tests(lab, ["Alpha.X"])

@@ -1,5 +1,6 @@
 #include "etcdlab/lease/lease_table.h"
 
+#include <stdexcept>
 
 #include "etcdlab/sqlite/database.h"
 
@@ -15,26 +16,21 @@ void SqliteLeaseTable::attached(sqlite::Database& db) {
   db.execute(
       "CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL) "
       "WITHOUT ROWID");
-  rows_.clear();
-  pending_.clear();
-  auto q = db.query("SELECT id, ttl FROM lease ORDER BY id");
-  while (q.step()) rows_[q.column_int(0)] = q.column_int(1);
+  read(db);
 }
 
 void SqliteLeaseTable::restored(sqlite::Database& db) {
   // The whole database was replaced (a snapshot from the leader): what was noted belonged to
   // the state it replaced. (A database from before leases existed has no table yet.)
+  pending_.clear();
   attached(db);
 }
 
-void SqliteLeaseTable::put(const LeaseRow& row) {
-  rows_[row.id] = row.ttl;
-  pending_[row.id] = row.ttl;
-}
-
-void SqliteLeaseTable::remove(int64_t id) {
-  rows_.erase(id);
-  pending_[id] = std::nullopt;
+void SqliteLeaseTable::read(sqlite::Database& db) {
+  committed_.clear();
+  auto q = db.query("SELECT id, ttl FROM lease ORDER BY id");
+  while (q.step()) committed_[q.column_int(0)] = q.column_int(1);
+  attached_ = true;
 }
 
 void SqliteLeaseTable::flush(sqlite::Database& db) {
@@ -44,18 +40,29 @@ void SqliteLeaseTable::flush(sqlite::Database& db) {
       q.bind_int(1, id);
       q.bind_int(2, *ttl);
       q.run();
+      committed_[id] = *ttl;
     } else {
       auto q = db.query("DELETE FROM lease WHERE id = ?1");
       q.bind_int(1, id);
       q.run();
+      committed_.erase(id);
     }
   }
   pending_.clear();
 }
 
 std::vector<LeaseRow> SqliteLeaseTable::load() const {
+  if (!attached_) throw std::logic_error("lease table: not attached to a database");
+  std::map<int64_t, int64_t> rows = committed_;
+  for (const auto& [id, ttl] : pending_) {
+    if (ttl) {
+      rows[id] = *ttl;
+    } else {
+      rows.erase(id);
+    }
+  }
   std::vector<LeaseRow> out;
-  for (const auto& [id, ttl] : rows_) out.push_back({id, ttl});
+  for (const auto& [id, ttl] : rows) out.push_back({id, ttl});
   return out;
 }
 

@@ -24,6 +24,7 @@ struct Lessor::Impl {
   // TTL seconds in ticks, rounded up: a lease never lives shorter than its TTL.
   int64_t ticks_of(int64_t seconds) const {
     int64_t ms = seconds * 1000;
+    if (ETCDLAB_BROKEN("ttl-ticks-rounded-down")) return ms / config.tick_ms;  // expires early
     return (ms + config.tick_ms - 1) / config.tick_ms;
   }
   Lease& find(LeaseId id) {
@@ -51,6 +52,10 @@ std::unique_ptr<Lessor> Lessor::open(const LessorConfig& config, LeaseTable& tab
   mvcc::RangeOptions keys_only;
   keys_only.keys_only = true;
   std::string all(1, '\0');
+  if (ETCDLAB_BROKEN("open-ignores-store-keys")) {
+    // The leases come back, their keys do not: a revoke after a restart deletes nothing.
+    return std::unique_ptr<Lessor>(new Lessor(std::move(impl)));
+  }
   for (const mvcc::KeyValue& kv : store.range({all, all}, keys_only).kvs) {
     auto it = impl->leases.find(kv.lease);
     if (kv.lease == kNoLease || it == impl->leases.end()) continue;
@@ -93,7 +98,8 @@ int64_t Lessor::revoke(LeaseId id, mvcc::KvStore& store) {
   }
   for (const std::string& key : lease.keys) r.lease_of.erase(key);
   r.leases.erase(id);
-  r.table.remove(id);
+  // (Broken: the row stays, and the revoked lease comes back at the next start.)
+  if (!ETCDLAB_BROKEN("revoke-keeps-table-row")) r.table.remove(id);
   return revision;
 }
 
@@ -147,7 +153,9 @@ int64_t Lessor::renew(LeaseId id) {
   auto& r = *impl_;
   if (!r.primary) throw std::logic_error("lessor: renew on a member that is not the leader");
   Impl::Lease& lease = r.find(id);
-  if (lease.expiry <= r.now) throw LeaseError(LeaseError::Code::kNotFound);  // being revoked
+  if (lease.expiry <= r.now && !ETCDLAB_BROKEN("renew-after-expiry")) {
+    throw LeaseError(LeaseError::Code::kNotFound);  // its time is up: its revoke is coming
+  }
   if (!ETCDLAB_BROKEN("renew-keeps-expiry")) lease.expiry = r.now + r.ticks_of(lease.ttl);
   lease.retry_at = 0;
   return lease.ttl;
@@ -158,10 +166,14 @@ std::vector<LeaseId> Lessor::expired() {
   if (!r.primary && !ETCDLAB_BROKEN("follower-expires")) return {};
   std::vector<std::pair<int64_t, LeaseId>> due;  // (expiry, id)
   for (const auto& [id, lease] : r.leases) {
-    if (lease.expiry <= r.now && lease.retry_at <= r.now) due.emplace_back(lease.expiry, id);
+    bool waiting = lease.retry_at > r.now && !ETCDLAB_BROKEN("expired-no-retry-wait");
+    if (lease.expiry <= r.now && !waiting) due.emplace_back(lease.expiry, id);
   }
-  std::sort(due.begin(), due.end());
-  if (due.size() > r.config.max_revokes_per_tick) due.resize(r.config.max_revokes_per_tick);
+  // (Broken: in id order, the map's, so a bounded call may skip the longest overdue.)
+  if (!ETCDLAB_BROKEN("expired-in-id-order")) std::sort(due.begin(), due.end());
+  if (due.size() > r.config.max_revokes_per_tick && !ETCDLAB_BROKEN("expired-unbounded")) {
+    due.resize(r.config.max_revokes_per_tick);
+  }
   std::vector<LeaseId> out;
   for (const auto& [expiry, id] : due) {
     r.leases[id].retry_at = r.now + r.config.expired_retry_ticks;

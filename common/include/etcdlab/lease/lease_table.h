@@ -49,13 +49,11 @@ class MemoryLeaseTable final : public LeaseTable {
   std::map<int64_t, int64_t> rows_;
 };
 
-// The rows are read once when the database is attached (and again after a restore) and kept
-// in memory with the changes; only the changes are written, at the next commit.
 class SqliteLeaseTable final : public LeaseTable, public sqlite::Companion {
  public:
-  std::vector<LeaseRow> load() const override;
-  void put(const LeaseRow& row) override;
-  void remove(int64_t id) override;
+  std::vector<LeaseRow> load() const override;  // the database's rows with the changes noted
+  void put(const LeaseRow& row) override { pending_[row.id] = row.ttl; }
+  void remove(int64_t id) override { pending_[id] = std::nullopt; }
 
   // sqlite::Companion
   void attached(sqlite::Database& db) override;
@@ -63,7 +61,13 @@ class SqliteLeaseTable final : public LeaseTable, public sqlite::Companion {
   void restored(sqlite::Database& db) override;
 
  private:
-  std::map<int64_t, int64_t> rows_;                     // as the next commit will leave them
+  void read(sqlite::Database& db);
+
+  // The rows as committed: read when attached and restored, kept up to date by flush(). (No
+  // pointer to the Database is kept: Database::open() hands it to attached() and then moves
+  // it into the store.)
+  std::map<int64_t, int64_t> committed_;
+  bool attached_ = false;
   std::map<int64_t, std::optional<int64_t>> pending_;  // id -> TTL, or nullopt: removed
 };
 

@@ -55,7 +55,8 @@ struct LeaseInfo {
   LeaseId id = kNoLease;
   int64_t granted_ttl = 0;    // seconds, as granted (after the minimum)
   int64_t remaining_ttl = 0;  // seconds until it expires as this member's clock says: the
-                              // primary's count, rounded up; elsewhere the granted TTL
+                              // primary's count in whole seconds, rounded down (etcd's
+                              // TimeToLive), never below 0; elsewhere the granted TTL
   std::vector<std::string> keys;  // attached keys, ascending (empty unless asked for)
 };
 
