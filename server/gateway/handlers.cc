@@ -9,7 +9,9 @@
 
 #include "etcdlab/crc32c.h"
 #include "etcdlab/sha256.h"
+#include "handler_support.h"
 #include "json_fields.h"
+#include "lease_handlers.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -17,66 +19,6 @@ namespace {
 using boost::asio::awaitable;
 using server::Request;
 using server::Result;
-
-// ---- errors
-
-GatewayError store_error(mvcc::MvccError::Code code) {
-  using C = mvcc::MvccError::Code;
-  GrpcCode g = (code == C::kCompacted || code == C::kFutureRevision) ? GrpcCode::kOutOfRange
-                                                                      : GrpcCode::kInvalidArgument;
-  return GatewayError(g, mvcc::message_of(code));
-}
-
-GatewayError lease_error(lease::LeaseError::Code code) {
-  using C = lease::LeaseError::Code;
-  GrpcCode g = code == C::kNotFound ? GrpcCode::kNotFound
-               : code == C::kExists ? GrpcCode::kFailedPrecondition
-                                    : GrpcCode::kOutOfRange;
-  return GatewayError(g, lease::message_of(code));
-}
-
-void check(const Result& r) {
-  if (r.store_error) throw store_error(*r.store_error);
-  if (r.lease_error) throw lease_error(*r.lease_error);
-  if (r.error == server::RequestError::kNoSpace) {
-    throw GatewayError(GrpcCode::kResourceExhausted, kNoSpace);
-  }
-}
-
-std::string require_key(const json::object& body) {
-  std::string key = get_bytes(body, "key");
-  if (key.empty()) throw store_error(mvcc::MvccError::Code::kEmptyKey);
-  return key;
-}
-
-// ---- output
-
-json::object header(KvService& s, int64_t revision, bool with_revision = true) {
-  json::object h;
-  put_uint(h, "cluster_id", s.cluster_id());
-  put_uint(h, "member_id", s.member_id());
-  if (with_revision) put_int(h, "revision", revision);
-  put_uint(h, "raft_term", s.raft_term());
-  return h;
-}
-
-json::object kv_json(const mvcc::KeyValue& kv) {
-  json::object o;
-  put_bytes(o, "key", kv.key);
-  put_int(o, "create_revision", kv.create_revision);
-  put_int(o, "mod_revision", kv.mod_revision);
-  put_int(o, "version", kv.version);
-  put_bytes(o, "value", kv.value);
-  put_int(o, "lease", kv.lease);
-  return o;
-}
-
-HttpResponse ok(const json::object& body) {
-  HttpResponse r;
-  r.body = serialize(body);
-  r.grpc_ok = true;
-  return r;
-}
 
 // ---- KV
 
@@ -468,8 +410,6 @@ awaitable<HttpResponse> failpoints(KvService& s, const HttpRequest& request) {
   }
 }
 
-using Handler = awaitable<HttpResponse> (*)(KvService&, const json::object&);
-
 const std::map<std::string, Handler, std::less<>>& routes() {
   static const std::map<std::string, Handler, std::less<>> table = {
       {"/v3/kv/range", range},
@@ -486,6 +426,13 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/maintenance/snapshot", snapshot},
       {"/v3/maintenance/status", status},
       {"/v3/maintenance/hash", hash},
+      {"/v3/lease/grant", lease_grant},
+      {"/v3/lease/revoke", lease_revoke},
+      {"/v3/kv/lease/revoke", lease_revoke},
+      {"/v3/lease/timetolive", lease_time_to_live},
+      {"/v3/kv/lease/timetolive", lease_time_to_live},
+      {"/v3/lease/leases", lease_leases},
+      {"/v3/kv/lease/leases", lease_leases},
   };
   return table;
 }
@@ -512,8 +459,9 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   if (v3.starts_with("/v3beta/")) v3 = "/v3/" + v3.substr(8);  // 3.4's alias
   if (!v3.starts_with("/v3/")) co_return plain(404, "404 page not found\n");
   auto route = routes().find(v3);
-  if (route == routes().end()) co_return plain(404, "Not Found\n");
+  if (route == routes().end() && v3 != "/v3/lease/keepalive") co_return plain(404, "Not Found\n");
   if (request.method != "POST") co_return plain(405, "Method Not Allowed\n");
+  if (v3 == "/v3/lease/keepalive") co_return lease_keep_alive(service, std::move(request.body));
   if (v3.starts_with("/v3/cluster/member/") && v3 != "/v3/cluster/member/list" &&
       !service.is_leader()) {
     // Membership changes are checked against the leader's view of the cluster.

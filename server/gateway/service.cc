@@ -29,6 +29,17 @@ boost::asio::awaitable<std::vector<server::Alarm>> KvService::change_alarm(bool,
 
 void KvService::defragment() { unimplemented("defragment"); }
 
+boost::asio::awaitable<server::LeaseKeepAliveResult> KvService::lease_keep_alive(int64_t) {
+  unimplemented("lease keep-alive");
+  co_return server::LeaseKeepAliveResult{};
+}
+
+boost::asio::awaitable<server::LeaseTimeToLiveResult> KvService::lease_time_to_live(int64_t,
+                                                                                    bool) {
+  unimplemented("lease time-to-live");
+  co_return server::LeaseTimeToLiveResult{};
+}
+
 void KvService::set_failpoints(const Failpoints&) { unimplemented("failpoints"); }
 
 boost::asio::awaitable<std::unique_ptr<DbSnapshot>> KvService::open_db_snapshot() {

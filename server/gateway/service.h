@@ -75,6 +75,11 @@ class KvService {
   virtual boost::asio::awaitable<std::vector<server::Alarm>> change_alarm(bool activate,
                                                                           server::Alarm alarm);
   virtual std::vector<server::Alarm> alarms() const { return {}; }
+  // ---- leases (grant and revoke are writes): the leader's clock answers these
+  virtual boost::asio::awaitable<server::LeaseKeepAliveResult> lease_keep_alive(int64_t id);
+  virtual boost::asio::awaitable<server::LeaseTimeToLiveResult> lease_time_to_live(int64_t id,
+                                                                                  bool keys);
+  virtual std::vector<int64_t> leases() const { return {}; }
   virtual void defragment();  // this member's store only, as etcd's
   virtual bool failpoints_enabled() const { return false; }
   virtual void set_failpoints(const Failpoints& f);

@@ -71,6 +71,7 @@ asio::awaitable<server::Completion> NodeDriver::call(
   waiter->timer.expires_after(std::chrono::milliseconds(timeout_ms) + kBackstop);
   waiters_[id] = waiter;
   deliver_completions();  // a request refused at once is answered at once
+  send_node_messages();   // (a keep-alive asks the leader at once)
   schedule_pump();
   if (!waiter->done) co_await waiter->timer.async_wait(kTuple);
   waiters_.erase(id);
@@ -83,6 +84,31 @@ asio::awaitable<server::Completion> NodeDriver::call(
   }
   if (waiter->done->error) metrics_.proposals_failed->inc();
   co_return std::move(*waiter->done);
+}
+
+void NodeDriver::send_node_messages() {
+  for (const server::NodeMessage& m : node_->take_messages()) {
+    if (outputs_.send_node_message) outputs_.send_node_message(m.to, server::encode_node_message(m));
+  }
+}
+
+void NodeDriver::receive_node_message(NodeId from, std::string_view data) {
+  if (stopping_) return;
+  server::NodeMessage m;
+  try {
+    m = server::decode_node_message(data);
+  } catch (const std::exception& e) {
+    spdlog::warn("etcdlab {}: ignored a node message from {:x}: {}", name_, from, e.what());
+    return;
+  }
+  if (m.from != from) {
+    spdlog::warn("etcdlab {}: ignored a node message from {:x} that says it is from {:x}", name_,
+                 from, m.from);
+    return;
+  }
+  node_->receive(m);
+  deliver_completions();
+  send_node_messages();
 }
 
 void NodeDriver::deliver_completions() {
@@ -195,6 +221,7 @@ asio::awaitable<void> NodeDriver::tick_loop() {
     if (next < Clock::now()) next = Clock::now() + period;  // do not burst after a stall
     node_->tick();
     deliver_completions();
+    send_node_messages();
     pump();
   }
 }
@@ -327,6 +354,7 @@ void NodeDriver::applied(const Ready& rd) {
 
 void NodeDriver::advanced(const Ready&) {
   deliver_completions();
+  send_node_messages();
   if (node_->take_membership_changed() && outputs_.membership_changed) {
     outputs_.membership_changed();
   }

@@ -47,6 +47,8 @@ struct ServerMetrics;
 struct DriverOutputs {
   std::function<void(Message m)> send;
   std::function<void(Message m, std::shared_ptr<SnapshotReader> payload)> send_snapshot;
+  // A message to another member that is not Raft's (server::NodeMessage, encoded).
+  std::function<void(NodeId to, std::string data)> send_node_message;
   std::function<void()> membership_changed;              // re-read the peers
   std::function<void(const std::string& why)> must_stop;  // the node says this member stops
 };
@@ -71,6 +73,7 @@ class NodeDriver final : public DriverIo {
   void unreachable(NodeId peer);
   void snapshot_sent(NodeId peer, bool ok);
   void removed_by(NodeId peer);
+  void receive_node_message(NodeId from, std::string_view data);
 
   // Runs `work` on the snapshot thread (beside the node: big copies, never the node's state)
   // and resumes on the node thread once it is done, rethrowing what it threw.
@@ -101,6 +104,7 @@ class NodeDriver final : public DriverIo {
   void schedule_pump();
   void pump();
   void deliver_completions();
+  void send_node_messages();
   void maybe_snapshot();
   boost::asio::awaitable<void> write_snapshot_beside(std::shared_ptr<server::StateCopy> copy,
                                                      std::shared_ptr<SnapshotWriter> writer,

@@ -107,6 +107,21 @@ asio::awaitable<std::vector<server::Alarm>> NodeService::change_alarm(bool activ
   co_return std::get<server::AlarmResult>(result.value).alarms;
 }
 
+asio::awaitable<server::LeaseKeepAliveResult> NodeService::lease_keep_alive(int64_t id) {
+  Completion c = co_await driver_.call([id](KvNode& n) { return n.keep_alive(id); });
+  server::Result result = result_of(std::move(c));
+  co_return std::get<server::LeaseKeepAliveResult>(result.value);
+}
+
+asio::awaitable<server::LeaseTimeToLiveResult> NodeService::lease_time_to_live(int64_t id,
+                                                                              bool keys) {
+  Completion c = co_await driver_.call([id, keys](KvNode& n) { return n.time_to_live(id, keys); });
+  server::Result result = result_of(std::move(c));
+  co_return std::get<server::LeaseTimeToLiveResult>(result.value);
+}
+
+std::vector<int64_t> NodeService::leases() const { return driver_.node().leases(); }
+
 gateway::ServerStatus NodeService::status() const {
   const KvNode& node = driver_.node();
   RaftStatus s = node.status();

@@ -39,6 +39,10 @@ class NodeService final : public gateway::KvService {
   boost::asio::awaitable<std::vector<server::Alarm>> change_alarm(bool activate,
                                                                   server::Alarm alarm) override;
   std::vector<server::Alarm> alarms() const override;
+  boost::asio::awaitable<server::LeaseKeepAliveResult> lease_keep_alive(int64_t id) override;
+  boost::asio::awaitable<server::LeaseTimeToLiveResult> lease_time_to_live(int64_t id,
+                                                                          bool keys) override;
+  std::vector<int64_t> leases() const override;
   void defragment() override;
   bool failpoints_enabled() const override { return config_.enable_failpoints; }
   void set_failpoints(const gateway::Failpoints& f) override;

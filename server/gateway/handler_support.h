@@ -1,0 +1,27 @@
+#pragma once
+// What every group of the gateway's handlers shares (handlers.cc: KV, cluster, maintenance;
+// lease_handlers.cc: leases): etcd's errors for results, the response header, key-values, and
+// a 200 answer. Internal to the gateway.
+
+#include <string>
+
+#include "json_fields.h"
+#include "service.h"
+
+namespace etcdlab::gateway {
+
+// The error etcd answers for a failed result (store, lessor or node), thrown.
+void check(const server::Result& r);
+GatewayError store_error(mvcc::MvccError::Code code);
+GatewayError lease_error(lease::LeaseError::Code code);
+
+std::string require_key(const json::object& body);  // a non-empty "key", else etcd's 400
+
+json::object header(KvService& s, int64_t revision, bool with_revision = true);
+json::object kv_json(const mvcc::KeyValue& kv);
+HttpResponse ok(const json::object& body);
+
+// A handler of one POST path: the service and the request body as one JSON object.
+using Handler = boost::asio::awaitable<HttpResponse> (*)(KvService&, const json::object&);
+
+}  // namespace etcdlab::gateway
