@@ -40,6 +40,25 @@ inline std::string delete_request(const std::string& key) {
   return server::encode_request(0, d);
 }
 
+inline std::string put_request(const std::string& key, const std::string& value, int64_t lease) {
+  return server::encode_request(0, server::PutRequest{key, value, lease, {}});
+}
+
+inline std::string lease_grant_request(int64_t id, int64_t ttl) {
+  return server::encode_request(0, server::LeaseGrantRequest{id, ttl});
+}
+
+inline std::string lease_revoke_request(int64_t id) {
+  return server::encode_request(0, server::LeaseRevokeRequest{id});
+}
+
+inline std::string keep_alive_query(int64_t lease) {
+  KvQuery q;
+  q.kind = KvQuery::Kind::kKeepAlive;
+  q.lease = lease;
+  return encode_query(q);
+}
+
 inline std::string get_query(const std::string& key) {
   KvQuery q;
   q.range.key = key;

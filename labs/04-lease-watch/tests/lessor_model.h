@@ -159,8 +159,10 @@ class LessorModel {
     int64_t retry_at = 0;  // expired() skips it before this tick
   };
 
-  int64_t ticks(int64_t seconds) const {  // rounded up: never shorter than the TTL
-    return (seconds * 1000 + config_.tick_ms - 1) / config_.tick_ms;
+  // Rounded up, counted from the next tick (the tick under way is partly gone): never
+  // shorter than the TTL.
+  int64_t ticks(int64_t seconds) const {
+    return (seconds * 1000 + config_.tick_ms - 1) / config_.tick_ms + 1;
   }
 
   std::vector<std::string> keys_of(lease::LeaseId id) const {

@@ -21,11 +21,15 @@ struct Lessor::Impl {
 
   Impl(const LessorConfig& c, LeaseTable& t) : config(c), table(t) {}
 
-  // TTL seconds in ticks, rounded up: a lease never lives shorter than its TTL.
+  // TTL seconds in ticks, rounded up, counted from the next tick: the tick under way is
+  // already partly gone (a grant or a keep-alive comes anywhere between two ticks), so
+  // counting it would let a lease live up to a tick shorter than its TTL.
   int64_t ticks_of(int64_t seconds) const {
     int64_t ms = seconds * 1000;
     if (ETCDLAB_BROKEN("ttl-ticks-rounded-down")) return ms / config.tick_ms;  // expires early
-    return (ms + config.tick_ms - 1) / config.tick_ms;
+    // Counts the tick under way: up to a tick early.
+    if (ETCDLAB_BROKEN("ttl-counts-the-current-tick")) return (ms + config.tick_ms - 1) / config.tick_ms;
+    return (ms + config.tick_ms - 1) / config.tick_ms + 1;
   }
   Lease& find(LeaseId id) {
     auto it = leases.find(id);

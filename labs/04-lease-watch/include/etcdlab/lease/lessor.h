@@ -22,7 +22,9 @@
 //                (promote()): no lease may expire early because the leader changed. A member
 //                that is not the leader never expires a lease.
 //
-// Time is tick() (every LessorConfig::tick_ms); TTLs are seconds. Errors are LeaseError with
+// Time is tick() (every LessorConfig::tick_ms); TTLs are seconds. A TTL counts whole ticks,
+// rounded up, from the tick after the one under way (a grant or keep-alive comes between two
+// ticks: counting the tick under way would let a lease live up to a tick short of its TTL). Errors are LeaseError with
 // etcd's messages, which clients see as they are.
 //
 // Thread-unsafe: the node's thread calls it, between or inside the store's batches.
