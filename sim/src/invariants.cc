@@ -75,9 +75,9 @@ void InvariantChecker::sent(int node, const Message& m, bool is_learner) {
   bool pre = m.type == MessageType::kPreVote || m.type == MessageType::kPreVoteResponse;
   // A pre-vote (and its answer) names a term the node has not entered.
   if (!term_less && !pre) max_term_sent_[node] = std::max(max_term_sent_[node], m.term);
-  bool grant = (m.type == MessageType::kVoteResponse || m.type == MessageType::kPreVoteResponse) &&
-               !m.reject;
-  if (is_learner && (grant || m.type == MessageType::kVote || m.type == MessageType::kPreVote)) {
+  // A learner may grant a vote it is asked for (a candidate that applied its promotion asks it);
+  // asking for votes is campaigning, which a learner never does.
+  if (is_learner && (m.type == MessageType::kVote || m.type == MessageType::kPreVote)) {
     fail("learners", node, fmt::format("a learner sent {}", to_string(m)));
   }
   if (m.type == MessageType::kVoteResponse && !m.reject) {

@@ -84,9 +84,11 @@ void Raft::Impl::handle_vote_request(const Message& m) {
   // We can vote for m.from if we already did in this term, or have voted for nobody and know
   // of no leader; a pre-vote for a future term is always considered.
   bool can_vote = vote == m.from || (vote == kNoNode && lead == kNoNode) || (pre && m.term > term);
-  // A learner never votes, even when a candidate that already applied its promotion asks: it
-  // votes once it has applied the promotion itself.
-  can_vote = can_vote && !tracker.is_learner(id);
+  // A learner that is asked votes like anyone (etcd does too). Candidates only ask the voters of
+  // their configuration, so the candidate has applied a promotion this learner has not: the
+  // promotion may have committed without reaching it, and if the leader then fails, the
+  // remaining majority of the new configuration needs this vote to elect anyone.
+  if (ETCDLAB_BROKEN("learner-refuses-votes")) can_vote = can_vote && !tracker.is_learner(id);
   bool up_to_date =
       log.is_up_to_date(m.index, m.log_term) || ETCDLAB_BROKEN("vote-without-log-check");
   Message resp;

@@ -101,7 +101,7 @@ TEST(MembershipRules, LearnerDoesNotCountTowardQuorum) {
       << "but the learner does receive the log" << s.trail();
 }
 
-TEST(MembershipRules, LearnerNeverCampaignsOrVotes) {
+TEST(MembershipRules, LearnerNeverCampaignsAndIsNotAskedToVote) {
   Script s({1, 2, 3});
   s.elect(1);
   s.add_node(4);
@@ -112,15 +112,52 @@ TEST(MembershipRules, LearnerNeverCampaignsOrVotes) {
   EXPECT_EQ(s.role(4), Role::kFollower) << "a learner does not campaign" << s.trail();
   s.heal();
   s.isolate(1);
-  s.tick(2, 2 * 10);
-  bool learner_voted = false;
+  bool learner_asked = false;
   s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
     for (const auto& m : rd.messages) {
-      learner_voted |= id == 4 && m.type == MessageType::kVoteResponse && !m.reject;
+      bool request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+      learner_asked |= id != 4 && request && m.to == 4;
     }
   });
+  s.tick(2, 2 * 10);
   s.stabilize();
-  EXPECT_FALSE(learner_voted) << s.trail();
+  EXPECT_FALSE(learner_asked) << "a candidate asks only the voters of its configuration"
+                              << s.trail();
+}
+
+// etcd's campaign_learner_must_vote: a promotion can commit on the old voters without reaching
+// the learner. If the leader then fails, the survivors need the learner's vote, and it still
+// believes it is a learner: it must grant the vote it is asked for, or no one is ever elected.
+TEST(MembershipRules, ALearnerAskedToVoteGrantsIt) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  s.isolate(4);
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  s.stabilize();
+  ASSERT_TRUE(has(s.status(2).conf.voters, 4)) << "2 applied the promotion" << s.trail();
+  ASSERT_TRUE(has(s.status(4).conf.learners, 4)) << "4 never heard of it" << s.trail();
+  s.heal();
+  s.isolate(1);  // the leader fails: {2, 3, 4} is the only majority of {1, 2, 3, 4} left
+  bool learner_granted = false;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    for (const auto& m : rd.messages) {
+      learner_granted |= id == 4 && m.type == MessageType::kVoteResponse && !m.reject;
+    }
+  });
+  s.campaign(2);
+  s.stabilize();
+  EXPECT_TRUE(learner_granted) << "node 2 applied a configuration in which 4 is a voter and asked "
+                                  "it; 4 must vote although it has not applied its promotion"
+                               << s.trail();
+  EXPECT_EQ(s.role(2), Role::kLeader)
+      << "2 needs three of the four voters: itself, 3 and 4" << s.trail();
+  s.propose(2, "after-the-failover");
+  s.stabilize();
+  EXPECT_TRUE(has(s.status(4).conf.voters, 4))
+      << "the new leader's log brings 4 its promotion" << s.trail();
 }
 
 TEST(MembershipRules, PromotedLearnerBecomesAVoter) {

@@ -14,7 +14,7 @@
 //                         synced to disk; commit never decreases while a node is up
 //   durable term and vote a restarted node's term is at least every term it acted in, and
 //                         it remembers the vote it gave in that term; one vote per term
-//   learners              a learner never votes or campaigns
+//   learners              a learner never campaigns (it may grant a vote it is asked for)
 //   snapshots             the snapshot index never goes backwards across restarts
 //   one change at a time  a leader never appends a membership change while another is
 //                         unapplied (so successive configurations share a majority)
