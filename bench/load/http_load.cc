@@ -107,6 +107,10 @@ class Connection {
     const auto timeout =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout));
     asio::steady_timer pause(loop_.io);
+    if (o.workload == Workload::kLeaseKeepAlive) {
+      co_await grant_leases(ready_.size(), timeout);
+      std::fill(ready_.begin(), ready_.end(), Clock::now());  // the grants are not measured
+    }
     for (size_t turn = 0; !run_.stop.load(std::memory_order_relaxed);
          turn = (turn + 1) % ready_.size()) {
       Clock::time_point due = ready_[turn];
@@ -144,24 +148,99 @@ class Connection {
         loop_.result.errors[failure]++;
       }
     }
+    if (o.workload == Workload::kLeaseKeepAlive) co_await revoke_leases(timeout);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
  private:
-  // Sends one request and reads its answer; returns "" on success, else the error's kind.
+  // One measured operation; returns "" on success, else the error's kind.
   asio::awaitable<std::string> exchange(Clock::duration timeout) {
     if (!connected_) {
-      buffer_.clear();
-      stream_.expires_after(timeout);
-      auto [ec] = co_await stream_.async_connect(endpoint_.address, kTuple);
-      if (ec) co_return fail("connect", ec);
-      beast::error_code ignored;
-      stream_.socket().set_option(tcp::no_delay(true), ignored);
-      connected_ = true;
+      std::string failure = co_await connect(timeout);
+      if (!failure.empty()) co_return failure;
     }
-    loop_.source.next(request_, endpoint_.host);
+    switch (run_.options.workload) {
+      case Workload::kLeaseChurn:
+        co_return co_await lease_churn(timeout);
+      case Workload::kLeaseKeepAlive:
+        loop_.source.lease_keepalive(request_, endpoint_.host, leases_[next_lease_]);
+        next_lease_ = (next_lease_ + 1) % leases_.size();
+        co_return co_await roundtrip(timeout, "\"TTL\"");
+      default:
+        loop_.source.next(request_, endpoint_.host);
+        co_return co_await roundtrip(timeout, "\"header\"");
+    }
+  }
+
+  // Grant, a put attached to the lease, revoke: one churn operation.
+  asio::awaitable<std::string> lease_churn(Clock::duration timeout) {
+    loop_.source.lease_grant(request_, endpoint_.host);
+    std::string failure = co_await roundtrip(timeout, "\"ID\"");
+    if (!failure.empty()) co_return failure;
+    int64_t lease = id_in(body_);
+    if (lease == 0) co_return "grant answered without an ID";
+    loop_.source.lease_put(request_, endpoint_.host, lease);
+    failure = co_await roundtrip(timeout, "\"header\"");
+    // Revoke even when the put failed, so that no lease is left to expire later in the run.
+    loop_.source.lease_revoke(request_, endpoint_.host, lease);
+    std::string revoked = co_await roundtrip(timeout, "\"header\"");
+    co_return failure.empty() ? revoked : failure;
+  }
+
+ public:
+  // The keep-alive workload's leases, one per client of this connection, granted before the
+  // run; revoke_leases() removes them after it. Failures here stop the run: without its
+  // leases the workload would measure errors.
+  asio::awaitable<void> grant_leases(size_t n, Clock::duration timeout) {
+    while (leases_.size() < n) {
+      if (!connected_) (void)co_await connect(timeout);
+      loop_.source.lease_grant(request_, endpoint_.host);
+      std::string failure = co_await roundtrip(timeout, "\"ID\"");
+      if (!failure.empty() || id_in(body_) == 0) {
+        throw std::runtime_error(fmt::format("granting the keep-alive workload's leases on {}: {}",
+                                             endpoint_.host, failure.empty() ? body_ : failure));
+      }
+      leases_.push_back(id_in(body_));
+    }
+  }
+  asio::awaitable<void> revoke_leases(Clock::duration timeout) {
+    for (int64_t lease : leases_) {
+      if (!connected_) (void)co_await connect(timeout);
+      loop_.source.lease_revoke(request_, endpoint_.host, lease);
+      (void)co_await roundtrip(timeout, "\"header\"");
+    }
+    leases_.clear();
+  }
+
+ private:
+  asio::awaitable<std::string> connect(Clock::duration timeout) {
+    buffer_.clear();
+    stream_.expires_after(timeout);
+    auto [ec] = co_await stream_.async_connect(endpoint_.address, kTuple);
+    if (ec) co_return fail("connect", ec);
+    beast::error_code ignored;
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
+    connected_ = true;
+    co_return std::string();
+  }
+
+  // The value of the first "ID":"<n>" in a JSON body (0 if there is none).
+  static int64_t id_in(std::string_view body) {
+    constexpr std::string_view kField = "\"ID\":\"";
+    auto p = body.find(kField);
+    if (p == std::string_view::npos) return 0;
+    int64_t id = 0;
+    for (size_t i = p + kField.size(); i < body.size() && body[i] >= '0' && body[i] <= '9'; i++) {
+      id = id * 10 + (body[i] - '0');
+    }
+    return id;
+  }
+
+  // Sends request_ and reads its answer into body_; returns "" when the status is 200 and the
+  // body has `expect` (a field every good answer has) near its start, else the error's kind.
+  asio::awaitable<std::string> roundtrip(Clock::duration timeout, std::string_view expect) {
     stream_.expires_after(timeout);
     auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(request_), kTuple);
     (void)wn;
@@ -171,14 +250,14 @@ class Connection {
     auto [rec, rn] = co_await http::async_read(stream_, buffer_, parser, kTuple);
     (void)rn;
     if (rec) co_return fail("read", rec);
-    const auto& res = parser.get();
+    auto& res = parser.get();
     if (!res.keep_alive()) close();
-    std::string_view body = res.body();
+    body_ = std::move(res.body());
     if (res.result_int() != 200) {
-      co_return fmt::format("HTTP {}: {}", res.result_int(), error_message(body));
+      co_return fmt::format("HTTP {}: {}", res.result_int(), error_message(body_));
     }
-    if (body.substr(0, 16).find("\"header\"") == std::string_view::npos) {
-      co_return "HTTP 200 without a response header";
+    if (std::string_view(body_).substr(0, 200).find(expect) == std::string_view::npos) {
+      co_return fmt::format("HTTP 200 without {}: {}", expect, error_message(body_));
     }
     co_return std::string();
   }
@@ -203,6 +282,9 @@ class Connection {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string request_;
+  std::string body_;            // the last answer's body
+  std::vector<int64_t> leases_;  // kLeaseKeepAlive: this connection's leases
+  size_t next_lease_ = 0;
   std::vector<Clock::time_point> ready_;  // per client of this connection: when it is due
   bool connected_ = false;
 };

@@ -16,7 +16,11 @@
 //   the latency (no coordinated omission).
 // - Requests due before the end of the warmup are sent but not counted. --total counts
 //   measured requests; --duration stops sending requests due after the end.
-// - An answer counts as an error when its status is not 200 or a 200 body lacks "header";
+// - Lease workloads (load_options.h): a churn operation is three requests in a row (grant, put
+//   with the lease, revoke) and counts once, its latency the three together; keep-alive
+//   leases are granted before the run and revoked after it, neither measured.
+// - An answer counts as an error when its status is not 200 or a 200 body lacks "header"
+//   (a grant: "ID"; a keep-alive: "TTL", which an expired lease's answer lacks);
 //   the kind is "HTTP <status>: <message>". Connection failures count as errors of kind
 //   "<phase>: <reason>" and the connection is reopened (after 100 ms when connecting failed).
 

@@ -1,4 +1,4 @@
-// `etcdlab-bench put|range|mixed`: the load generator's command line (see http_load.h for what
+// `etcdlab-bench put|range|mixed|lease-churn|lease-keepalive`: the load generator's command line (see http_load.h for what
 // a run does and how it counts).
 #include <memory>
 #include <sstream>
@@ -105,6 +105,23 @@ void add_load_commands(CLI::App& app) {
   add_consistency_option(cmd, mixed->consistency);
   cmd->add_option("--read-ratio", mixed->options.read_ratio, "share of requests that are ranges")
       ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+
+  auto churn = std::make_shared<Command>();
+  cmd = add_load(app, "lease-churn",
+                 "load: grant a lease, put a key attached to it, revoke it (one operation)",
+                 Workload::kLeaseChurn, churn);
+  add_val_size_option(cmd, churn->options);
+  cmd->add_option("--ttl", churn->options.lease_ttl, "seconds each lease is granted for")
+      ->check(CLI::Range(int64_t{1}, int64_t{9000000000}))
+      ->capture_default_str();
+
+  auto keepalive = std::make_shared<Command>();
+  cmd = add_load(app, "lease-keepalive",
+                 "load: keep-alives of one lease per client (granted before, revoked after)",
+                 Workload::kLeaseKeepAlive, keepalive);
+  cmd->add_option("--ttl", keepalive->options.lease_ttl, "seconds each lease is granted for")
+      ->check(CLI::Range(int64_t{1}, int64_t{9000000000}))
       ->capture_default_str();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// What `etcdlab-bench put|range|mixed` is asked to do (filled from the command line).
+// What `etcdlab-bench put|range|mixed|lease-churn|lease-keepalive` is asked to do (filled from
+// the command line).
 
 #include <cstdint>
 #include <string>
@@ -7,7 +8,11 @@
 
 namespace etcdlab::bench {
 
-enum class Workload { kPut, kRange, kMixed };
+// kLeaseChurn: one operation is a grant (the server picks the id), a put attached to it and
+// its revoke, each waiting for the answer before the next. kLeaseKeepAlive: each client grants
+// one lease before the run (not measured) and keeps it alive, one keep-alive per request; the
+// leases are revoked after the run.
+enum class Workload { kPut, kRange, kMixed, kLeaseChurn, kLeaseKeepAlive };
 
 struct LoadOptions {
   Workload workload = Workload::kPut;
@@ -26,6 +31,7 @@ struct LoadOptions {
   bool sequential_keys = false;
   bool linearizable = true;  // range reads: linearizable, else serializable
   double read_ratio = 0.5;   // mixed: share of requests that are ranges
+  int64_t lease_ttl = 60;    // lease workloads: the TTL granted, in seconds
   double timeout = 10;       // seconds a request may take before it counts as an error
   uint64_t seed = 1;
   bool json = false;

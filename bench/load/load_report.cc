@@ -17,6 +17,10 @@ const char* workload_name(Workload w) {
       return "range";
     case Workload::kMixed:
       return "mixed";
+    case Workload::kLeaseChurn:
+      return "lease-churn";
+    case Workload::kLeaseKeepAlive:
+      return "lease-keepalive";
   }
   return "?";
 }
@@ -57,7 +61,12 @@ uint64_t LoadResult::error_count() const {
 
 void print_text(const LoadOptions& o, const LoadResult& r) {
   std::string what = workload_name(o.workload);
-  if (o.workload != Workload::kPut) what += o.linearizable ? " (linearizable)" : " (serializable)";
+  bool reads = o.workload == Workload::kRange || o.workload == Workload::kMixed;
+  if (reads) what += o.linearizable ? " (linearizable)" : " (serializable)";
+  if (o.workload == Workload::kLeaseChurn || o.workload == Workload::kLeaseKeepAlive) {
+    what += fmt::format(", TTL {} s", o.lease_ttl);
+  }
+  if (o.workload == Workload::kLeaseChurn) what += "; one request = grant + put + revoke";
   if (o.workload == Workload::kMixed) what += fmt::format(", read ratio {}", o.read_ratio);
   fmt::print(
       "{}: {} clients over {} connections, {} thread(s), keys {} B in a space of {}, "

@@ -92,4 +92,33 @@ void RequestSource::next(std::string& out, std::string_view host) {
   }
 }
 
+void RequestSource::post(std::string& out, std::string_view host, std::string_view path,
+                         std::string_view body) {
+  out.clear();
+  fmt::format_to(std::back_inserter(out),
+                 "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+                 "Content-Length: {}\r\n\r\n{}",
+                 path, host, body.size(), body);
+}
+
+void RequestSource::lease_grant(std::string& out, std::string_view host) {
+  post(out, host, "/v3/lease/grant", fmt::format("{{\"TTL\":\"{}\"}}", options_.lease_ttl));
+}
+
+void RequestSource::lease_put(std::string& out, std::string_view host, int64_t lease) {
+  key_.clear();
+  append_base64(key_, key_bytes(next_key(), options_.key_size));
+  post(out, host, "/v3/kv/put",
+       fmt::format("{{\"key\":\"{}\",\"value\":\"{}\",\"lease\":\"{}\"}}", key_, value_b64_,
+                   lease));
+}
+
+void RequestSource::lease_revoke(std::string& out, std::string_view host, int64_t lease) {
+  post(out, host, "/v3/lease/revoke", fmt::format("{{\"ID\":\"{}\"}}", lease));
+}
+
+void RequestSource::lease_keepalive(std::string& out, std::string_view host, int64_t lease) {
+  post(out, host, "/v3/lease/keepalive", fmt::format("{{\"ID\":\"{}\"}}", lease));
+}
+
 }  // namespace etcdlab::bench

@@ -24,12 +24,21 @@ class RequestSource {
   // Writes the next request for `host` (the Host header) into `out` (replacing its content).
   void next(std::string& out, std::string_view host);
 
+  // The lease workloads' requests (their bodies are formatted each time: a lease operation
+  // costs the server a Raft round or a leader's answer, far more than the formatting).
+  void lease_grant(std::string& out, std::string_view host);         // the server picks the id
+  void lease_put(std::string& out, std::string_view host, int64_t lease);  // next key, attached
+  void lease_revoke(std::string& out, std::string_view host, int64_t lease);
+  void lease_keepalive(std::string& out, std::string_view host, int64_t lease);
+
   // The key with index k as key_size bytes: k in decimal, zero-padded on the left (a key_size
   // too small for the key space is rejected by validate_key_size).
   static std::string key_bytes(uint64_t k, uint32_t key_size);
 
  private:
   uint64_t next_key();
+  static void post(std::string& out, std::string_view host, std::string_view path,
+                   std::string_view body);
 
   const LoadOptions& options_;
   Rng rng_;
