@@ -30,11 +30,21 @@ lease::LessorConfig lessor_config(const NodeOptions& o) {
   return c;
 }
 
+watch::WatchConfig watch_config(const NodeOptions& o) {
+  watch::WatchConfig c = o.watch;
+  c.progress_interval_ticks = o.watch_progress_notify_ms <= 0
+                                  ? 0
+                                  : std::max<int64_t>(1, o.watch_progress_notify_ms /
+                                                             std::max(1, o.tick_ms));
+  return c;
+}
+
 }  // namespace
 
 KvNode::Impl::Impl(const NodeOptions& o)
     : options(o), storage(o.raft.storage),
-      state(KvStateMachine::open(o.store, o.initial_members, lessor_config(o))), sm(*state),
+      state(KvStateMachine::open(o.store, o.initial_members, lessor_config(o), watch_config(o))),
+      sm(*state),
       compactor(o.auto_compaction) {
   restore_store_if_behind();
   RaftConfig rc = o.raft;

@@ -55,6 +55,11 @@ struct NodeOptions {
   int request_timeout_ms = 0;        // 0: etcd's, 5 s plus two election timeouts
   uint64_t quota_bytes = 0;          // a put past it raises NOSPACE (0: no quota)
   AutoCompaction auto_compaction;
+  // Watches: an idle synced watcher that asked for progress notifications gets one this often
+  // (etcd's --experimental-watch-progress-notify-interval, 10 minutes); the hub's other limits
+  // (etcd's: 128 responses per stream...) are watch::WatchConfig's.
+  int64_t watch_progress_notify_ms = 600000;
+  watch::WatchConfig watch;  // its progress_interval_ticks is set from the line above
 };
 
 // A message between members that is not Raft's: a follower asks the leader, whose clock the
@@ -135,6 +140,21 @@ class KvNode final : public DrivenNode {
   std::vector<int64_t> leases() const;  // this member's (replicated) leases, ascending
   std::vector<NodeMessage> take_messages();  // to other members; the driver delivers them
   void receive(const NodeMessage& m);        // from another member
+
+  // ---- watches (lab 4's WatchHub: etcdlab/watch/watch_hub.h). Served by every member from
+  // its own applied store, as etcd's: not linearizable, but ordered, unique, atomic, reliable
+  // and resumable. A stream is one client connection; the driver opens it, passes its
+  // requests, takes its responses when take_watch_ready() names it, and closes it when the
+  // client goes. tick() catches up watchers that are behind, a bounded batch at a time, and
+  // sends progress notifications.
+  watch::StreamId open_watch_stream();
+  void close_watch_stream(watch::StreamId stream);
+  watch::WatchId watch(watch::StreamId stream, const watch::WatchRequest& request);
+  bool cancel_watch(watch::StreamId stream, watch::WatchId id);
+  void request_watch_progress(watch::StreamId stream);
+  std::vector<watch::WatchResponse> take_watch_responses(watch::StreamId stream, size_t max);
+  std::vector<watch::StreamId> take_watch_ready();
+  const watch::WatchHub& watches() const;
 
   // The driver gave up on a request (its client went away): no completion will come for it.
   void forget(uint64_t id);

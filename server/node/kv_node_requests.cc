@@ -215,6 +215,8 @@ void KvNode::tick() {
   r.reask_leader();
   r.own_requests();
   r.expire_leases();
+  r.sm.watches().sync(r.sm.store());  // watchers behind catch up, a batch per tick
+  r.sm.watches().tick(r.sm.store());
 }
 
 uint64_t KvNode::submit(Request request) {

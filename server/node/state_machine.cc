@@ -51,7 +51,8 @@ std::pair<uint64_t, Member> decode_member_context(std::string_view context) {
 
 std::unique_ptr<KvStateMachine> KvStateMachine::open(const mvcc::StoreOptions& store,
                                                      const std::vector<Member>& members,
-                                                     const lease::LessorConfig& leases) {
+                                                     const lease::LessorConfig& leases,
+                                                     const watch::WatchConfig& watches) {
   // The lease table rides in the store's database: attached while the store opens it.
   auto table = std::make_shared<lease::SqliteLeaseTable>();
   std::unique_ptr<mvcc::KvStore> opened;
@@ -59,16 +60,18 @@ std::unique_ptr<KvStateMachine> KvStateMachine::open(const mvcc::StoreOptions& s
     sqlite::CompanionScope scope(table);
     opened = mvcc::KvStore::open(store);
   }
-  return std::make_unique<KvStateMachine>(std::move(opened), members, table, leases);
+  return std::make_unique<KvStateMachine>(std::move(opened), members, table, leases, watches);
 }
 
 KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
                                const std::vector<Member>& members,
                                std::shared_ptr<lease::LeaseTable> leases,
-                               const lease::LessorConfig& lessor)
+                               const lease::LessorConfig& lessor,
+                               const watch::WatchConfig& watches)
     : store_(std::move(store)),
       lease_table_(leases ? std::move(leases) : std::make_shared<lease::MemoryLeaseTable>()),
       lessor_config_(lessor),
+      watches_(watches),
       compacting_(true) {  // true: finish a compaction a crash cut
   lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
   for (const auto& m : members) members_[m.id] = m;
@@ -76,7 +79,8 @@ KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
 
 KvStateMachine::~KvStateMachine() = default;
 
-void KvStateMachine::follow(const std::vector<mvcc::Event>& events) {
+void KvStateMachine::written(int64_t revision, const std::vector<mvcc::Event>& events) {
+  if (events.empty()) return;  // the write changed nothing: no revision
   for (const mvcc::Event& e : events) {
     if (e.type == mvcc::Event::Type::kPut) {
       lessor_->attach(e.kv.key, e.kv.lease);
@@ -84,6 +88,7 @@ void KvStateMachine::follow(const std::vector<mvcc::Event>& events) {
       lessor_->detach(e.kv.key);
     }
   }
+  watches_.notify(revision, events);
 }
 
 Result KvStateMachine::apply_request(const Request& request) {
@@ -94,13 +99,15 @@ Result KvStateMachine::apply_request(const Request& request) {
         result.lease_error = lease::LeaseError::Code::kNotFound;
       } else {
         mvcc::Write w = store_->write();
+        int64_t revision = w.revision();
         result.value = w.put(put->key, put->value, put->lease, put->options);
-        follow(w.end());
+        written(revision, w.end());
       }
     } else if (const auto* del = std::get_if<DeleteRangeRequest>(&request)) {
       mvcc::Write w = store_->write();
+      int64_t revision = w.revision();
       result.value = w.delete_range(del->range, del->prev_kv);
-      follow(w.end());
+      written(revision, w.end());
     } else if (const auto* compaction = std::get_if<CompactionRequest>(&request)) {
       store_->compact(compaction->revision);
       result.value = CompactionResult{};
@@ -108,7 +115,13 @@ Result KvStateMachine::apply_request(const Request& request) {
       lease::LeaseInfo info = lessor_->grant(grant->id, grant->ttl);
       result.value = LeaseGrantResult{info.id, info.granted_ttl};
     } else if (const auto* revoke = std::get_if<LeaseRevokeRequest>(&request)) {
-      lessor_->revoke(revoke->id, *store_);
+      int64_t revision = lessor_->revoke(revoke->id, *store_);
+      if (revision != 0) {
+        // The lessor wrote the deletes itself (one revision): the watchers hear of them from
+        // the store's history, which holds exactly that write from `revision` on.
+        mvcc::KeyRange all{std::string(1, '\0'), std::string(1, '\0')};
+        watches_.notify(revision, store_->events_since(revision, all, /*prev_kv=*/true));
+      }
       result.value = LeaseRevokeResult{};
     } else {
       result.value = AttributesResult{};
@@ -360,6 +373,7 @@ void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)
   });
   // The store's database came with its lease table: the lessor reads both again.
   lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
+  watches_.restored(*store_);
   adopt(std::move(header));
   compacting_ = true;  // the snapshot may hold a compaction's unfinished work
 }

@@ -9,6 +9,13 @@
 // deletes the lease's keys in one write. A put naming an unknown lease changes nothing and
 // fails with "requested lease not found".
 //
+// Watches. Every write's events — a put's, a delete's, a revoke's — go to the watch hub
+// (lab 4's WatchHub) once the write is in the store, in revision order, on every member: each
+// member serves the watches of its own clients from its own applied store (etcd's watches are
+// not linearizable). A restored snapshot makes every watcher catch up from the new store's
+// history. The hub's streams and watchers live in memory only: a restart ends them, as a
+// restart of etcd closes its watch streams.
+//
 // Snapshot format (a node snapshot, what InstallSnapshot carries and the Raft log's snapshot
 // file holds):
 //
@@ -53,6 +60,7 @@
 #include "etcdlab/lease/lessor.h"
 #include "etcdlab/mvcc/store.h"
 #include "etcdlab/types.h"
+#include "etcdlab/watch/watch_hub.h"
 #include "requests.h"
 
 namespace etcdlab::server {
@@ -72,12 +80,13 @@ class KvStateMachine {
   // Opens the store at `store` with the lease table in its database, and the lessor over both.
   static std::unique_ptr<KvStateMachine> open(const mvcc::StoreOptions& store,
                                               const std::vector<Member>& members,
-                                              const lease::LessorConfig& leases = {});
+                                              const lease::LessorConfig& leases = {},
+                                              const watch::WatchConfig& watches = {});
   // Over a store already open (tests): its leases are kept in memory, and do not come back
   // with a restore.
   KvStateMachine(std::unique_ptr<mvcc::KvStore> store, const std::vector<Member>& members,
                  std::shared_ptr<lease::LeaseTable> leases = nullptr,
-                 const lease::LessorConfig& lessor = {});
+                 const lease::LessorConfig& lessor = {}, const watch::WatchConfig& watches = {});
   ~KvStateMachine();
 
   // Applies one request to the store and the lessor at once, outside any batch and without
@@ -126,6 +135,8 @@ class KvStateMachine {
   mvcc::KvStore& store() { return *store_; }
   const lease::Lessor& lessor() const { return *lessor_; }
   lease::Lessor& lessor() { return *lessor_; }
+  const watch::WatchHub& watches() const { return watches_; }
+  watch::WatchHub& watches() { return watches_; }
 
   struct SnapshotHeader;  // what a node snapshot's header holds (state_machine.cc)
 
@@ -136,12 +147,14 @@ class KvStateMachine {
   void reapply_membership(const Entry& e);
   bool apply_node_state(const Request& request);  // attributes and alarms: true if it was one
   bool first_time(uint64_t request_id);  // notes the id in the window; false if already there
-  void follow(const std::vector<mvcc::Event>& events);  // keys attach to / detach from leases
+  // A write is in the store: its keys attach to / detach from leases, and watchers hear of it.
+  void written(int64_t revision, const std::vector<mvcc::Event>& events);
 
   std::unique_ptr<mvcc::KvStore> store_;
   std::shared_ptr<lease::LeaseTable> lease_table_;
   lease::LessorConfig lessor_config_;
   std::unique_ptr<lease::Lessor> lessor_;
+  watch::WatchHub watches_;
   uint64_t puts_applied_ = 0;
   uint64_t deletes_applied_ = 0;
   std::map<NodeId, Member> members_;

@@ -174,6 +174,7 @@ class KvNodeLogic final : public NodeLogic {
   }
 
   const server::KvNode& node() const { return *node_; }
+  server::KvNode& node() { return *node_; }
   bool wants_snapshot() const override { return node_->wants_snapshot(); }
   SnapshotMeta snapshot_meta() const override { return node_->snapshot_meta(); }
   void write_snapshot(SnapshotWriter& out) override { node_->write_snapshot(out); }
@@ -252,6 +253,11 @@ std::string sim_client_url(NodeId id) { return fmt::format("http://10.0.0.{}:237
 
 const server::KvNode* kv_node_of(const NodeLogic* logic) {
   const auto* kv = dynamic_cast<const KvNodeLogic*>(logic);
+  return kv ? &kv->node() : nullptr;
+}
+
+server::KvNode* kv_node_of(NodeLogic* logic) {
+  auto* kv = dynamic_cast<KvNodeLogic*>(logic);
   return kv ? &kv->node() : nullptr;
 }
 

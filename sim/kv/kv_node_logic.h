@@ -35,6 +35,7 @@ NodeLogicFactory kv_node_logic(const KvSimOptions& options = {});
 
 // The KvNode inside a node logic made by kv_node_logic() (nullptr for any other, or none).
 const server::KvNode* kv_node_of(const NodeLogic* logic);
+server::KvNode* kv_node_of(NodeLogic* logic);  // to call it (a watch stream's client)
 
 // The URLs a simulated member has (index: the node's index; its Raft id is index + 1).
 std::string sim_peer_url(NodeId id);

@@ -547,6 +547,11 @@ const NodeLogic* Cluster::logic(int index) const {
   return n.up ? n.logic.get() : nullptr;
 }
 
+NodeLogic* Cluster::logic(int index) {
+  SimNode& n = *impl_->nodes.at(index);
+  return n.up ? n.logic.get() : nullptr;
+}
+
 const std::vector<RoleChange>& Cluster::role_changes() const {
   return impl_->role_changes;
 }

@@ -107,6 +107,9 @@ class Cluster {
   // What runs on node `index` now (nullptr while it is down): for tests that look inside a
   // node logic of their own (sim/kv/kv_node_logic.h's kv_node_of).
   const NodeLogic* logic(int index) const;
+  // The same, to call: a client connected to this node (a watch stream) talks to its logic
+  // directly, as a TCP client talks to its server; a crash ends what it held.
+  NodeLogic* logic(int index);
   const std::vector<RoleChange>& role_changes() const;
   const Trace& trace() const;
   std::string trace_hash() const;
