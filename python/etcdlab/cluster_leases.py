@@ -17,10 +17,13 @@ that record with the history (``Cluster.lease_observations``).
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from . import _core
 from .views import LeaseChange, LeaseView
+
+if TYPE_CHECKING:
+    from .cluster import Op
 
 __all__ = ["LeaseCalls", "LeaseRecorder", "LEASE_KINDS", "ANSWERED_AS_WRITES"]
 
@@ -78,7 +81,7 @@ class LeaseCalls:
     ``_core``, ``_need_kv`` and ``_kv_op``). ``via`` is the node to ask (default: whichever
     node the client finds); lease ids are etcd's signed 64-bit ints, TTLs seconds."""
 
-    def lease_grant(self, ttl_s: int, lease_id: int = 0, *, via: Optional[int] = None):
+    def lease_grant(self, ttl_s: int, lease_id: int = 0, *, via: Optional[int] = None) -> "Op":
         """Grants a lease of ``ttl_s`` seconds (raised to the minimum, ceil(1.5 election
         timeouts): 2 s with the default 10 ticks of 100 ms); ``lease_id`` 0 lets the node pick
         the id. ``op.value`` is the id; errors: "etcdserver: lease already exists",
@@ -90,14 +93,14 @@ class LeaseCalls:
         return self._kv_op("lease_grant", {"ID": lease_id, "TTL": ttl_s},
                            self._core.propose(data, via))
 
-    def lease_revoke(self, lease_id: int, *, via: Optional[int] = None):
+    def lease_revoke(self, lease_id: int, *, via: Optional[int] = None) -> "Op":
         """Revokes the lease: its keys are deleted, all at one revision. An unknown lease
         answers "etcdserver: requested lease not found"."""
         self._need_kv("lease_revoke")
         data = _core.kv_lease_revoke_request(int64(lease_id, "lease_id"))
         return self._kv_op("lease_revoke", {"ID": lease_id}, self._core.propose(data, via))
 
-    def lease_keepalive(self, lease_id: int, *, via: Optional[int] = None):
+    def lease_keepalive(self, lease_id: int, *, via: Optional[int] = None) -> "Op":
         """One keep-alive: the leader starts the lease's TTL again. ``op.value`` is the TTL, or
         None when the lease is gone (unknown, expired or revoked)."""
         self._need_kv("lease_keepalive")
@@ -105,7 +108,7 @@ class LeaseCalls:
         return self._kv_op("lease_keepalive", {"ID": lease_id}, self._core.read(via, query))
 
     def lease_time_to_live(self, lease_id: int, *, keys: bool = False,
-                           via: Optional[int] = None):
+                           via: Optional[int] = None) -> "Op":
         """How long the lease has left as the leader's clock says (``TTL``, whole seconds
         rounded down, -1 when gone; ``op.value``), its ``grantedTTL``, and with ``keys`` its
         keys."""
@@ -116,7 +119,7 @@ class LeaseCalls:
         return self._kv_op("lease_time_to_live", {"ID": lease_id},
                            self._core.read(via, query))
 
-    def leases(self, *, via: Optional[int] = None):
+    def leases(self, *, via: Optional[int] = None) -> "Op":
         """The leases the node asked has applied; ``op.value`` is their ids, ascending."""
         self._need_kv("leases")
         return self._kv_op("leases", {}, self._core.read(via, _core.kv_leases_query()))
