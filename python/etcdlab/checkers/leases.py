@@ -47,7 +47,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Optional
 
 from .history import INF, load_history
-from .revisions import RevisionResult, Violation, _t
+from .revisions import RevisionResult, Violation
 
 __all__ = ["check_leases", "LeaseResult"]
 
@@ -55,6 +55,13 @@ __all__ = ["check_leases", "LeaseResult"]
 class LeaseResult(RevisionResult):
     """The verdict of :func:`check_leases`: "ok" or "illegal" with its violations, the first
     first; ``info`` counts the operations, leases, members and changes looked at."""
+
+
+def _t(ms: float) -> str:
+    """A time in ms as people read it: 3719.939, not 3719.9390000000003."""
+    if ms == INF or ms is None:
+        return "never"
+    return f"{ms:.3f}".rstrip("0").rstrip(".")
 
 
 def _field(d: Any, name: str, default: Any = None) -> Any:
@@ -111,7 +118,7 @@ def _early_expiries(leases: _Leases, changes) -> Iterable[Violation]:
                 "early-expiry",
                 f"member {node} lost lease {lease} at {_t(t)} ms, but {op.kind} op {op.id} "
                 f"(called at {_t(call)} ms, answered TTL {_field(op.output, 'TTL')} s) promised "
-                f"it until {_t(until)} ms ({_t(round(until - t, 3))} ms early)",
+                f"it until {_t(until)} ms ({_t(until - t)} ms early)",
                 [op.id], [], [t, call])
 
 
