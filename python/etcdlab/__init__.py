@@ -10,12 +10,13 @@ Python (etcdlab.checkers) and work without the extension, e.g. on histories reco
 """
 
 __all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
-           "InvariantViolation", "INVARIANTS", "checkers", "Client", "EtcdError", "LocalCluster"]
+           "LeaseView", "LeaseChange", "InvariantViolation", "INVARIANTS", "checkers", "Client",
+           "EtcdError", "LocalCluster"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
 _FROM_CLIENT = {"Client", "EtcdError"}
-_FROM_VIEWS = {"Role", "RoleChange", "LogEntry", "EntryType"}
+_FROM_VIEWS = {"Role", "RoleChange", "LogEntry", "EntryType", "LeaseView", "LeaseChange"}
 
 
 def __getattr__(name):

@@ -16,6 +16,9 @@ objects that complete as virtual time runs, and histories the checkers read.
 Every Raft invariant is checked after every event (``check_invariants=False`` turns that off);
 a broken one raises :class:`etcdlab.InvariantViolation` naming the invariant, the node, the
 event and what each node did last.
+
+The KV calls (``kv=True``) are in cluster_kv.py, the lease calls and the lease recorder in
+cluster_leases.py: mixins of :class:`Cluster`.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from __future__ import annotations
 from typing import Callable, Iterable, Optional, Sequence
 
 from . import _core
+from ._convert import NEVER_MS
+from ._convert import as_bytes as _b
+from ._convert import ms_from_us as _ms
 from .checkers.history import Operation as HistoryOperation
-from .views import LogEntry, Role, RoleChange
+from .cluster_kv import KvCalls
+from .cluster_leases import (ANSWERED_AS_WRITES, LEASE_KINDS, LeaseCalls, LeaseRecorder,
+                             lease_value, member_leases)
+from .views import LeaseView, LogEntry, Role, RoleChange
 
 __all__ = ["Cluster", "Op", "Node", "NEVER_MS"]
-
-NEVER_MS = float("inf")
 
 _KIND_NAMES = {
     _core.Operation.Kind.propose: "write",
@@ -36,19 +43,6 @@ _KIND_NAMES = {
     _core.Operation.Kind.conf_change: "conf_change",
     _core.Operation.Kind.transfer: "transfer",
 }
-
-
-def _ms(us: int) -> float:
-    return NEVER_MS if us == _core.NEVER else us / 1000.0
-
-
-def _b(x, what: str = "a key or value") -> bytes:
-    if isinstance(x, str):
-        return x.encode()
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        return bytes(x)
-    # bytes(5) would be five zero bytes, not an error.
-    raise TypeError(f"{what} is bytes or str, not {type(x).__name__} ({x!r})")
 
 
 def _pair(value, what: str) -> tuple:
@@ -61,26 +55,6 @@ def _pair(value, what: str) -> tuple:
 
 
 _CRASH_MODES = tuple(_core.CrashMode.__members__)
-
-
-def _range_key(key: bytes, range_end: bytes) -> bytes:
-    """An empty key with a range end means "from the first key": etcd wants it spelled b"\0"
-    (an empty key is refused as "key is not provided")."""
-    return b"\0" if not key and range_end else key
-
-
-def _range_end(key: bytes, range_end, prefix: bool) -> bytes:
-    if prefix:
-        if not key:
-            return b"\0"  # every key (etcdctl sends key "\0" too; see _range_key)
-        p = bytearray(key)
-        while p and p[-1] == 0xFF:
-            p.pop()
-        if not p:
-            return b"\0"
-        p[-1] += 1
-        return bytes(p)
-    return b"" if range_end is None else _b(range_end)
 
 
 class Op:
@@ -105,12 +79,17 @@ class Op:
 
     @property
     def value(self):
-        """What a read returned, else None: the number of commands applied (the plain log), or
-        for a KV ``get`` the key's value (None when absent)."""
+        """What a read returned, else None: the number of commands applied (the plain log); for
+        a KV ``get`` the key's value (None when absent); for a lease operation, the granted ID,
+        a keep-alive's TTL (None: the lease is gone), the TTL left, or the list of lease ids."""
         op = self._op
+        kind = self._kv_kind
+        if kind in LEASE_KINDS:
+            result = self.result
+            return None if result is None else lease_value(kind, result)
         if op.kind != _core.Operation.Kind.read or op.outcome != _core.Outcome.ok:
             return None
-        if self._kv_kind is None:
+        if kind is None:
             return int(op.output)
         kvs = self.result.get("kvs") or []
         return kvs[0]["value"] if kvs else None
@@ -118,18 +97,20 @@ class Op:
     @property
     def result(self) -> Optional[dict]:
         """A KV operation's answer, shaped like the JSON gateway's (``header.revision``,
-        ``kvs``, ``count``, ``prev_kv``, ``deleted``, or ``error``), once it is ok; else None."""
+        ``kvs``, ``count``, ``prev_kv``, ``deleted``; ``ID``, ``TTL``, ``grantedTTL``,
+        ``keys``, ``leases``; or ``error``), once it is ok; else None."""
         op = self._op
         if self._kv_kind is None or op.outcome != _core.Outcome.ok:
             return None
-        if op.kind == _core.Operation.Kind.read:
+        if op.kind == _core.Operation.Kind.read and self._kv_kind not in ANSWERED_AS_WRITES:
             return _core.kv_read_output(op.output)
         return _core.kv_write_output(op.output)
 
     @property
     def kind(self) -> str:
-        """"write" / "read" on the plain log; "put", "delete", "get", "range", "compact" on
-        KV; "conf_change", "transfer"."""
+        """"write" / "read" on the plain log; "put", "delete", "delete_range", "get", "range",
+        "compact", "lease_grant", "lease_revoke", "lease_keepalive", "lease_time_to_live",
+        "leases" on KV; "conf_change", "transfer"."""
         return self._kv_kind or _KIND_NAMES[self._op.kind]
 
     @property
@@ -212,6 +193,21 @@ class Node:
         return [v - 1 for v in self._view.conf.learners]
 
     @property
+    def leases(self) -> dict[int, LeaseView]:
+        """KV clusters: this node's leases as its lessor holds them, by id ({} while it is
+        down): :class:`etcdlab.LeaseView` with the TTL left as this node's clock says."""
+        self._cluster._need_kv("Node.leases")
+        return member_leases(self._cluster._core, self.index)
+
+    @property
+    def lease_primary(self) -> bool:
+        """KV clusters: whether this node's lessor runs the leases' clock (the leader's does:
+        it alone renews and expires leases)."""
+        self._cluster._need_kv("Node.lease_primary")
+        held = self._cluster._core.kv_leases(self.index)
+        return bool(held and held["primary"])
+
+    @property
     def log(self) -> list[LogEntry]:
         """The persisted log after the snapshot (empty while the node is down), as
         :class:`etcdlab.LogEntry`: index, term, type, data, and on the plain log the op_id and
@@ -226,7 +222,7 @@ class Node:
                 f"applied={v.applied}, last_index={v.last_index})")
 
 
-class Cluster:
+class Cluster(KvCalls, LeaseCalls):
     """A simulated cluster of ``n`` Raft nodes, numbered ``0 .. n-1``.
 
     Options (all keyword): ``seed``, ``pre_vote``, ``check_quorum``, ``election_ticks``,
@@ -236,7 +232,7 @@ class Cluster:
     0 = never), ``linearizable_reads`` (False answers reads from local state: stale reads become
     possible, which is what ReadIndex prevents), ``fsync_ms=(lo, hi)``, ``delay_ms=(lo, hi)``,
     ``drop``, ``duplicate``, ``reorder``, ``client_retry_ms``, ``client_deadline_ms``,
-    ``check_invariants``, ``record_trace``, ``kv``.
+    ``check_invariants``, ``record_trace``, ``kv``, ``record_leases``.
 
     With ``kv=True`` every node runs the server's node (``KvNode``: the request tracking and
     answers, the apply and the MVCC store of ``etcdlab`` itself, in memory, and etcd's
@@ -246,6 +242,11 @@ class Cluster:
     ``checkers.check_revisions`` and ``checkers.KVRevision``. A KV client never re-sends a
     request a node took (``client_retry_ms`` does not apply): it waits for that node's answer,
     and tries another node only when one refused it (no leader).
+
+    A KV cluster has leases too (:meth:`lease_grant`, :meth:`lease_keepalive`,
+    :meth:`lease_revoke`, :meth:`lease_time_to_live`, :meth:`leases`, ``put(lease=)``;
+    ``nodes[i].leases``); with ``record_leases=True`` it records every change of every
+    member's leases (:attr:`lease_changes`) for ``checkers.check_leases``.
     """
 
     def __init__(self, n: int = 5, seed: int = 1, *, pre_vote: bool = True,
@@ -256,7 +257,8 @@ class Cluster:
                  delay_ms: tuple = (1, 5), drop: float = 0.0, duplicate: float = 0.0,
                  reorder: float = 0.0, reorder_max_ms: float = 2000,
                  client_retry_ms: float = 1000, client_deadline_ms: float = 10000,
-                 check_invariants: bool = True, record_trace: bool = False, kv: bool = False):
+                 check_invariants: bool = True, record_trace: bool = False, kv: bool = False,
+                 record_leases: bool = False):
         o = _core.ClusterOptions()
         o.nodes = n
         o.seed = seed
@@ -284,6 +286,11 @@ class Cluster:
         self.nodes = [Node(self, i) for i in range(n)]
         self._ops: list[Op] = []
         self._kv_ops: dict[int, tuple] = {}  # op id -> (kind, input) for KV operations
+        if record_leases and not kv:
+            raise ValueError("record_leases needs a KV cluster: etcdlab.Cluster(..., kv=True, "
+                             "record_leases=True)")
+        # Looks at the members' leases after every event (run, run_until, step, tick).
+        self._lease_recorder = LeaseRecorder(self) if record_leases else None
 
     @staticmethod
     def _network(delay_ms, drop, duplicate, reorder, reorder_max_ms):
@@ -309,14 +316,20 @@ class Cluster:
 
     def run(self, ms: float) -> None:
         """Lets ``ms`` virtual milliseconds pass (``ms >= 0``)."""
-        self._core.run_ms(ms)
+        if self._lease_recorder is None:
+            self._core.run_ms(ms)
+        else:
+            self._lease_recorder.run_ms(ms)
 
     def run_until(self, predicate: Callable[[], bool], timeout_ms: float) -> bool:
         """Runs until ``predicate()`` holds (checked after every event) or ``timeout_ms`` pass."""
         if not callable(predicate):
             raise TypeError(f"run_until takes a function of no arguments, e.g. "
                             f"lambda: c.leader() is not None, not {predicate!r}")
-        return self._core.run_until(predicate, timeout_ms)
+        recorder = self._lease_recorder
+        if recorder is None:
+            return self._core.run_until(predicate, timeout_ms)
+        return self._core.run_until(lambda: recorder.observe() or predicate(), timeout_ms)
 
     def tick(self) -> None:
         """Lets one tick interval pass (every node ticks once)."""
@@ -325,6 +338,8 @@ class Cluster:
     def step(self) -> None:
         """Processes the next event."""
         self._core.step()
+        if self._lease_recorder is not None:
+            self._lease_recorder.observe()
 
     # ---- faults
     def partition(self, groups: Sequence[Iterable[int]]) -> None:
@@ -381,70 +396,6 @@ class Cluster:
         self._not_kv("read", "get/range")
         return self._op(self._core.read(via))
 
-    # ---- KV clients (kv=True): through node ``via`` or whichever node the client finds;
-    # reads are linearizable (ReadIndex) unless the cluster has linearizable_reads=False.
-    def put(self, key, value=b"", *, prev_kv: bool = False, lease: int = 0,
-            ignore_value: bool = False, ignore_lease: bool = False,
-            via: Optional[int] = None) -> Op:
-        self._need_kv("put")
-        key, value = _b(key), _b(value)
-        data = _core.kv_put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
-        return self._kv_op("put", {"key": key, "value": value}, self._core.propose(data, via))
-
-    def delete_range(self, key, range_end=None, *, prefix: bool = False, prev_kv: bool = False,
-                     via: Optional[int] = None) -> Op:
-        """Deletes ``key`` (or [key, range_end), or every key with the prefix ``key``)."""
-        self._need_kv("delete_range")
-        key = _b(key)
-        end = _range_end(key, range_end, prefix)
-        key = _range_key(key, end)
-        data = _core.kv_delete_request(key, end, prev_kv)
-        kind = "delete" if not end else "delete_range"
-        return self._kv_op(kind, {"key": key, "range_end": end},
-                           self._core.propose(data, via))
-
-    def get(self, key, *, revision: int = 0, via: Optional[int] = None) -> Op:
-        """Reads one key; ``op.value`` is its value (None if absent), ``op.result`` the whole
-        answer (with the key's revisions and the header revision)."""
-        self._need_kv("get")
-        key = _b(key)
-        query = _core.kv_query(key, b"", revision)
-        return self._kv_op("get", {"key": key, "revision": revision},
-                           self._core.read(via, query))
-
-    def range(self, key, range_end=None, *, prefix: bool = False, revision: int = 0,
-              limit: int = 0, keys_only: bool = False, count_only: bool = False,
-              sort_order: str = "none", sort_target: str = "key",
-              via: Optional[int] = None) -> Op:
-        self._need_kv("range")
-        key = _b(key)
-        end = _range_end(key, range_end, prefix)
-        key = _range_key(key, end)
-        query = _core.kv_query(key, end, revision, limit, keys_only, count_only, sort_order,
-                               sort_target)
-        return self._kv_op("range", {"key": key, "range_end": end},
-                           self._core.read(via, query))
-
-    def compact(self, revision: int, *, physical: bool = False,
-                via: Optional[int] = None) -> Op:
-        self._need_kv("compact")
-        data = _core.kv_compact_request(revision, physical)
-        return self._kv_op("compact", {"revision": revision}, self._core.propose(data, via))
-
-    def _need_kv(self, kind: str) -> None:
-        # Before anything is proposed: a plain log would take the request as a command.
-        if not self.kv:
-            raise TypeError(f"{kind}() needs a KV cluster: etcdlab.Cluster(..., kv=True)")
-
-    def _kv_op(self, kind: str, args: dict, op_id: int) -> Op:
-        self._need_kv(kind)
-        self._kv_ops[op_id] = (kind, args)
-        return self._op(op_id)
-
-    def _not_kv(self, what: str, instead: str) -> None:
-        if self.kv:
-            raise TypeError(f"{what}() is for the plain log; a KV cluster takes {instead}")
-
     def add_voter(self, node: int) -> Op:
         return self._op(self._core.add_voter(node))
 
@@ -491,7 +442,12 @@ class Cluster:
         On a KV cluster: single-key ``put``, ``get`` and ``delete`` with their revisions, in
         the shapes ``checkers.KVRevision`` and ``checkers.check_revisions`` read (ranges,
         multi-key deletes and compactions are left out; an answer with an error counts as
-        failed: it changed nothing)."""
+        failed: it changed nothing); and the lease operations (``lease_grant`` {"ID", "TTL"}
+        -> {"ID", "TTL", "revision"}, ``lease_revoke`` {"ID"} -> {"revision"},
+        ``lease_keepalive`` {"ID"} -> {"TTL"} (0: gone), ``lease_time_to_live``, ``leases``),
+        a put with a lease carrying it as input "lease": ``checkers.check_leases`` reads them.
+        The KV models refuse a history with leases: an expiry deletes keys that no operation
+        of the history deletes."""
         if self.kv:
             return self._kv_history()
         out = []
@@ -508,45 +464,6 @@ class Cluster:
             out.append(HistoryOperation(
                 client=op.id, kind=kind, input=op.input, output=output,
                 call=_ms(op.call_us), ret=_ms(op.return_us), outcome=outcome, id=op.id))
-        return out
-
-    def _kv_history(self) -> list[HistoryOperation]:
-        out = []
-        for op in self._core.history():
-            spec = self._kv_ops.get(op.id)
-            if spec is None or spec[0] not in ("put", "get", "delete"):
-                continue
-            kind, args = spec
-            if args.get("revision"):
-                continue  # a historical read: not a read of the present
-            outcome = op.outcome.name
-            if outcome == "pending":
-                outcome = "unknown"
-            output = None
-            if op.outcome == _core.Outcome.ok:
-                if kind == "get":
-                    answer = _core.kv_read_output(op.output)
-                else:
-                    answer = _core.kv_write_output(op.output)
-                revision = answer["header"]["revision"]
-                if "error" in answer:
-                    outcome = "failed"
-                elif kind == "put":
-                    output = {"revision": revision}
-                elif kind == "delete":
-                    output = {"deleted": answer.get("deleted", 0), "revision": revision}
-                else:
-                    kvs = answer.get("kvs") or []
-                    output = {"value": None, "revision": revision}
-                    if kvs:
-                        kv = kvs[0]
-                        output.update(value=kv["value"], mod_revision=kv["mod_revision"],
-                                      create_revision=kv["create_revision"],
-                                      version=kv["version"])
-            inp = {"key": args["key"]} if kind != "put" else dict(args)
-            out.append(HistoryOperation(
-                client=op.id, kind=kind, input=inp, output=output, call=_ms(op.call_us),
-                ret=_ms(op.return_us), outcome=outcome, id=op.id))
         return out
 
     def check_invariants(self) -> None:

@@ -1,4 +1,5 @@
-"""What an observer of a simulated cluster reads back: roles, role changes and log entries.
+"""What an observer of a simulated cluster reads back: roles, role changes, log entries, and
+a member's leases.
 
 Enumerations are :class:`enum.StrEnum`: a member *is* its string, so ``node.role == "leader"``,
 ``rc.role == Role.leader``, ``f"{rc.role}"`` and ``rc.role.name`` all agree, with one spelling
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Optional
 
-__all__ = ["Role", "EntryType", "RoleChange", "LogEntry"]
+__all__ = ["Role", "EntryType", "RoleChange", "LogEntry", "LeaseView", "LeaseChange"]
 
 
 class Role(StrEnum):
@@ -77,3 +78,33 @@ class LogEntry:
             (op_id,) = struct.unpack_from("<Q", data)
             command = data[8:]
         return cls(entry.index, entry.term, kind, data, op_id, command)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseView:
+    """One lease as one member's lessor holds it (``c.nodes[i].leases``).
+
+    ``ttl_s`` is the time left as *this member's* clock says, in whole seconds rounded down:
+    only the leader's lessor runs a clock (it is the "primary"); a follower's says the granted
+    TTL, as it would on becoming leader, before the election timeout it adds then. ``keys``
+    are the keys attached to the lease, ascending.
+    """
+
+    id: int
+    ttl_s: int
+    granted_ttl_s: int
+    keys: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseChange:
+    """Node ``node`` gained (``held`` True: it applied the grant) or lost (False: it applied a
+    revoke, or installed a snapshot without the lease) lease ``lease`` at ``time_ms``.
+    Recorded after every event by ``Cluster(kv=True, record_leases=True)``; a node that crashes
+    loses its leases from memory with no change recorded, and gains them again as it replays
+    its log."""
+
+    time_ms: float
+    node: int
+    lease: int
+    held: bool

@@ -310,3 +310,22 @@ def test_pruning_promises_hold_along_random_walks(name):
                 if e is not None:
                     assert not (model.watermark(state) > e and model.step(state, pi, po)[0]), (
                         f"{trace}: {model.describe_operation(pi, po)} legal past its expiry {e}")
+
+
+# ---- what the per-key models cannot judge
+
+
+@pytest.mark.parametrize("model", [KV(), KVRevision()], ids=["KV", "KVRevision"])
+def test_kv_models_refuse_leases_and_multi_key_operations(model):
+    """An expiring lease deletes keys with no delete in the history, and a range spans keys the
+    per-key partitions split: the models say so rather than misjudge the history."""
+    put = op(1, "put", {"key": "a", "value": "1"}, {"revision": 2}, 0, 10)
+    grant = op(2, "lease_grant", {"ID": 7, "TTL": 3}, {"ID": 7, "TTL": 3, "revision": 1}, 0, 10)
+    with pytest.raises(HistoryError, match="no lease operations.*check_leases"):
+        check(model, [put, grant], timeout=10)
+    wide = op(3, "delete", {"key": "a", "range_end": "z"}, {"deleted": 1, "revision": 3}, 20, 30)
+    with pytest.raises(HistoryError, match="a write to several keys"):
+        check(model, [put, wide], timeout=10)
+    scan = op(4, "get", {"key": "a", "range_end": "z"}, {"value": None, "revision": 3}, 20, 30)
+    with pytest.raises(HistoryError, match="a read over several keys: leave it out"):
+        check(model, [put, scan], timeout=10)

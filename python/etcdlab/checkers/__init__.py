@@ -4,6 +4,8 @@
   history against a sequential model: "ok", "illegal" or "unknown" (timed out; never a pass).
 - :func:`check_revisions`: the linear-time revision-witness check for KV histories whose
   responses carry store revisions.
+- :func:`check_leases`: leases never expire early, a revoke takes all of a lease's keys at one
+  revision, members agree (histories and observations of a simulated KV cluster).
 - Models: :class:`Register`, :class:`KV`, :class:`CountingLog`, :class:`KVRevision`.
 - :class:`Operation`, :func:`load_history`, :func:`validate_history`: the history data model.
 - :func:`render_html`: a self-contained HTML timeline of a result.
@@ -26,6 +28,7 @@ from .history import (
     prepare_history,
     validate_history,
 )
+from .leases import LeaseResult, check_leases
 from .models import KV, CountingLog, KVRevision, Model, Register
 from .porcupine import PartitionResult, Result, check
 from .revisions import RevisionResult, Violation, check_revisions
@@ -34,10 +37,12 @@ from .visualize import render_html
 __all__ = [
     "check",
     "check_revisions",
+    "check_leases",
     "render_html",
     "Result",
     "PartitionResult",
     "RevisionResult",
+    "LeaseResult",
     "Violation",
     "Model",
     "Register",

@@ -339,6 +339,24 @@ class Register(Model):
 # KV
 
 
+_LEASE_KINDS = frozenset({"lease_grant", "lease_revoke", "lease_keepalive",
+                          "lease_time_to_live", "leases"})
+
+
+def _refuse_unchecked(op: Operation, model: str) -> None:
+    """The per-key models cannot judge operations over several keys, nor leases (an expiry
+    deletes keys with no operation in the history): say so, rather than misread them."""
+    if op.kind in _LEASE_KINDS:
+        raise _bad(op, f"the {model} model has no lease operations: an expiring lease deletes "
+                       "keys that no operation of the history deletes; check leases with "
+                       "checkers.check_leases")
+    arg = freeze(op.input)
+    if _is_frozen_dict(arg) and _field(arg, "range_end"):
+        what = ("a read over several keys: leave it out (dropping a read is safe)"
+                if op.kind in ("get", "read", "range") else "a write to several keys")
+        raise _bad(op, f"{what}; the {model} model checks single-key operations")
+
+
 def _key_value(op: Operation, want_value: bool) -> tuple[Any, Any]:
     arg = freeze(op.input)
     if _is_frozen_dict(arg):
@@ -380,6 +398,7 @@ class KV(Model):
 
     def prepare(self, op: Operation) -> tuple[Any, Any]:
         kind = op.kind
+        _refuse_unchecked(op, "KV")
         out = UNKNOWN if op.outcome == "unknown" else freeze(op.output)
         if kind in ("get", "read", "range"):
             key, _ = _key_value(op, False)
@@ -593,6 +612,7 @@ class KVRevision(KV):
 
     def prepare(self, op: Operation):
         kind = op.kind
+        _refuse_unchecked(op, "KV-revision")
         unknown = op.outcome == "unknown"
         out = UNKNOWN if unknown else freeze(op.output)
         if kind in ("get", "read", "range"):
