@@ -210,6 +210,7 @@ void KvNode::apply(const Ready& rd) {
     r.applied = rd.committed_entries.back().index;
     r.applied_term = rd.committed_entries.back().term;
     for (auto& a : applied) r.on_applied(a);
+    r.promote_if_caught_up(rd.committed_entries);
   }
   if (rd.snapshot || !rd.committed_entries.empty()) {
     // What the quota check reads: the store's size, measured once per batch, not per put.
@@ -219,6 +220,7 @@ void KvNode::apply(const Ready& rd) {
   compaction_step();
   r.read_states(rd.read_states);
   r.finish_reads();
+  r.confirmed_keep_alives();
 }
 
 void KvNode::advance(const Ready& rd) {

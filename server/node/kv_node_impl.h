@@ -15,8 +15,9 @@
 
 namespace etcdlab::server {
 
-// Who asked for a request: a client (it gets a Completion), or the node itself.
-enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction, kLeaseExpiry };
+// Who asked for a request: a client (it gets a Completion), the node itself, or another
+// member (kPeer: a keep-alive or time-to-live question it forwarded; answered by a message).
+enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction, kLeaseExpiry, kPeer };
 
 struct PendingRequest {
   enum class What { kWrite, kRead, kMember, kKeepAlive, kTimeToLive };
@@ -35,6 +36,10 @@ struct PendingRequest {
   int64_t lease = 0;                       // kKeepAlive, kTimeToLive
   bool with_keys = false;                  // kTimeToLive
   NodeId asked = kNoNode;                  // kKeepAlive, kTimeToLive: the leader asked
+  // kKeepAlive on the leader: the term whose leadership a read round is confirming.
+  uint64_t confirming_term = 0;
+  NodeId reply_to = kNoNode;               // kPeer: the member that asked, and its request id
+  uint64_t reply_request = 0;
 };
 
 struct KvNode::Impl {
@@ -54,6 +59,7 @@ struct KvNode::Impl {
   // Registers a request (under `id`, or a new one), proposes it if it can; returns its id.
   uint64_t track(PendingRequest p, uint64_t id = 0);
   bool try_propose(uint64_t id, PendingRequest& p);  // false: not now (no leader...)
+  void join_read_round(uint64_t id);  // the next read round confirms `id` too
   void retry_waiting();
   void expire();
   void complete(uint64_t id, Result result);
@@ -68,6 +74,9 @@ struct KvNode::Impl {
   void expire_leases();               // the leader proposes revokes of expired leases
   Result lease_answer(const PendingRequest& p);  // on the leader
   bool ask_leader(uint64_t id, PendingRequest& p);
+  void answer_question(uint64_t id);  // on the leader: answers and forgets it
+  void confirmed_keep_alives();       // keep-alives whose leadership round confirmed
+  void promote_if_caught_up(const std::vector<Entry>& applied_entries);
   void reask_leader();                // forwarded questions whose leader changed
   void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }

@@ -9,12 +9,49 @@
 namespace etcdlab::server {
 
 void KvNode::Impl::role_changed(Role before) {
-  if (role == Role::kLeader) {
-    // As etcd's Promote: nobody knows how long each lease had left on the last leader, so
-    // each gets its whole TTL again plus an election timeout.
-    sm.lessor().promote(options.raft.election_ticks);
-  } else if (before == Role::kLeader) {
-    sm.lessor().demote();
+  // Becoming the leader does not start the leases' clock: the entries of earlier terms may
+  // still hold revokes the last leader proposed. It starts once this leader has applied its
+  // own term's first entry (promote_if_caught_up), as etcd's does.
+  if (before != Role::kLeader) return;
+  sm.lessor().demote();
+  std::vector<uint64_t> dropped;
+  for (auto& [id, p] : pending) {
+    if (p.origin == Origin::kLeaseExpiry && !p.proposed) {
+      // Decided on the clock this member no longer keeps: the new leader decides.
+      dropped.push_back(id);
+    } else if (p.origin == Origin::kPeer) {
+      NodeMessage answer;  // the asking member asks the new leader
+      answer.kind = p.what == PendingRequest::What::kKeepAlive
+                        ? NodeMessage::Kind::kKeepAliveAnswer
+                        : NodeMessage::Kind::kTimeToLiveAnswer;
+      answer.from = options.raft.id;
+      answer.to = p.reply_to;
+      answer.request = p.reply_request;
+      answer.lease = p.lease;
+      answer.not_leader = true;
+      outbox.push_back(std::move(answer));
+      dropped.push_back(id);
+    } else if (p.what == PendingRequest::What::kKeepAlive && p.confirming_term != 0) {
+      // Its leadership round will not confirm: it asks the new leader.
+      p.confirming_term = 0;
+      p.read_index.reset();
+      p.proposed = false;
+      waiting.push_back(id);
+    }
+  }
+  for (uint64_t id : dropped) pending.erase(id);
+}
+
+void KvNode::Impl::promote_if_caught_up(const std::vector<Entry>& applied_entries) {
+  if (role != Role::kLeader || sm.lessor().primary()) return;
+  for (const Entry& e : applied_entries) {
+    if (e.type == EntryType::kNormal && e.data.empty() && e.term == term) {
+      // This leader's own first entry: everything earlier terms committed is applied. As
+      // etcd's Promote: nobody knows how long each lease had left on the last leader, so each
+      // gets its whole TTL again plus an election timeout.
+      sm.lessor().promote(options.raft.election_ticks);
+      return;
+    }
   }
 }
 
@@ -53,10 +90,22 @@ Result KvNode::Impl::lease_answer(const PendingRequest& p) {
 
 bool KvNode::Impl::ask_leader(uint64_t id, PendingRequest& p) {
   if (role == Role::kLeader) {
+    if (!sm.lessor().primary()) return false;  // its clock starts soon (promote_if_caught_up)
+    if (p.what == PendingRequest::What::kKeepAlive) {
+      // A leader that was deposed without knowing it must not renew: the new leader's clock
+      // would not know, and would expire the lease before the TTL this answer promises (etcd
+      // 3.5's ensureLeadership). A read round confirms that a quorum still follows it; the
+      // renewal happens once it does (confirmed_keep_alives).
+      join_read_round(id);
+      p.confirming_term = term;
+      p.proposed = true;
+      return true;
+    }
     p.proposed = true;
-    complete(id, lease_answer(p));  // erases `p`
+    answer_question(id);  // erases `p`
     return true;
   }
+  if (p.origin == Origin::kPeer) return false;  // (dropped by role_changed)
   if (lead == kNoNode) return false;  // waits for a leader
   NodeMessage m;
   m.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAlive
@@ -70,6 +119,53 @@ bool KvNode::Impl::ask_leader(uint64_t id, PendingRequest& p) {
   p.asked = lead;
   p.proposed = true;
   return true;
+}
+
+void KvNode::Impl::answer_question(uint64_t id) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;
+  Result result = lease_answer(it->second);
+  if (it->second.origin != Origin::kPeer) {
+    complete(id, std::move(result));
+    return;
+  }
+  const PendingRequest& p = it->second;
+  NodeMessage answer;
+  answer.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAliveAnswer
+                                                           : NodeMessage::Kind::kTimeToLiveAnswer;
+  answer.from = options.raft.id;
+  answer.to = p.reply_to;
+  answer.request = p.reply_request;
+  answer.lease = p.lease;
+  if (const auto* k = std::get_if<LeaseKeepAliveResult>(&result.value)) {
+    answer.ttl = k->ttl;
+  } else if (auto* t = std::get_if<LeaseTimeToLiveResult>(&result.value)) {
+    answer.ttl = t->ttl;
+    answer.granted_ttl = t->granted_ttl;
+    answer.keys = std::move(t->keys);
+  }
+  outbox.push_back(std::move(answer));
+  pending.erase(it);
+}
+
+void KvNode::Impl::confirmed_keep_alives() {
+  std::vector<uint64_t> ready;
+  for (const auto& [id, p] : pending) {
+    if (p.what == PendingRequest::What::kKeepAlive && p.confirming_term != 0 && p.read_index) {
+      ready.push_back(id);
+    }
+  }
+  for (uint64_t id : ready) {
+    PendingRequest& p = pending.at(id);
+    if (role == Role::kLeader && term == p.confirming_term && sm.lessor().primary()) {
+      answer_question(id);
+    } else {  // confirmed a leadership that is gone since: ask again
+      p.confirming_term = 0;
+      p.read_index.reset();
+      p.proposed = false;
+      waiting.push_back(id);
+    }
+  }
 }
 
 void KvNode::Impl::reask_leader() {
@@ -132,22 +228,20 @@ void KvNode::receive(const NodeMessage& m) {
       answer.lease = m.lease;
       if (r.role != Role::kLeader) {
         answer.not_leader = true;
-      } else {
-        PendingRequest p;
-        p.what = m.kind == NodeMessage::Kind::kKeepAlive ? PendingRequest::What::kKeepAlive
-                                                          : PendingRequest::What::kTimeToLive;
-        p.lease = m.lease;
-        p.with_keys = m.with_keys;
-        Result result = r.lease_answer(p);
-        if (const auto* k = std::get_if<LeaseKeepAliveResult>(&result.value)) {
-          answer.ttl = k->ttl;
-        } else if (auto* t = std::get_if<LeaseTimeToLiveResult>(&result.value)) {
-          answer.ttl = t->ttl;
-          answer.granted_ttl = t->granted_ttl;
-          answer.keys = std::move(t->keys);
-        }
+        r.outbox.push_back(std::move(answer));
+        break;
       }
-      r.outbox.push_back(std::move(answer));
+      // Answered as this member's own clients are: once its clock runs, and a keep-alive
+      // once its leadership is confirmed (ask_leader).
+      PendingRequest p;
+      p.what = m.kind == NodeMessage::Kind::kKeepAlive ? PendingRequest::What::kKeepAlive
+                                                        : PendingRequest::What::kTimeToLive;
+      p.origin = Origin::kPeer;
+      p.lease = m.lease;
+      p.with_keys = m.with_keys;
+      p.reply_to = m.from;
+      p.reply_request = m.request;
+      r.track(std::move(p));
       break;
     }
     case NodeMessage::Kind::kKeepAliveAnswer:

@@ -51,17 +51,7 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
       case PendingRequest::What::kTimeToLive:
         return ask_leader(id, p);
       case PendingRequest::What::kRead:
-        if (open_round == 0) {
-          raft->read_index(fmt::format("{}{}", kReadPrefix, id));
-          open_round = id;
-          if (rounds.size() > kMaxOpenRounds) {
-            std::erase_if(rounds, [&](const auto& round) {
-              return std::none_of(round.second.begin(), round.second.end(),
-                                  [&](uint64_t read) { return pending.count(read) > 0; });
-            });
-          }
-        }
-        rounds[open_round].push_back(id);
+        join_read_round(id);
         break;
     }
   } catch (const ProposalDropped& e) {
@@ -72,6 +62,20 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
   }
   p.proposed = true;
   return true;
+}
+
+void KvNode::Impl::join_read_round(uint64_t id) {
+  if (open_round == 0) {
+    raft->read_index(fmt::format("{}{}", kReadPrefix, id));  // throws ProposalDropped
+    open_round = id;
+    if (rounds.size() > kMaxOpenRounds) {
+      std::erase_if(rounds, [&](const auto& round) {
+        return std::none_of(round.second.begin(), round.second.end(),
+                            [&](uint64_t read) { return pending.count(read) > 0; });
+      });
+    }
+  }
+  rounds[open_round].push_back(id);
 }
 
 void KvNode::Impl::hand_over_leadership() {
@@ -178,6 +182,7 @@ void KvNode::Impl::finished(uint64_t id, Origin origin, bool ok) {
       }
       break;
     case Origin::kLeaseExpiry:
+    case Origin::kPeer:  // the member that asked times out on its own
     case Origin::kClient:
       break;
   }
