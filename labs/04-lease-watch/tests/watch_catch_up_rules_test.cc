@@ -5,6 +5,8 @@
 // notify() serves it, and no event comes twice.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "watch_test_util.h"
 
 namespace etcdlab::lab4 {
@@ -105,6 +107,38 @@ TEST(WatchCatchUp, AHugeBacklogComesInBoundedResponsesInOrder) {
       << "max_revisions_per_response (1000) per response, one response per watcher per sync";
 }
 
+TEST(WatchCatchUp, AResponseEndsAtTheFirstRevisionBoundaryPastTheByteLimit) {
+  WatchConfig c = watch_config();
+  c.max_response_bytes = 1000;
+  Watched w(c);
+  std::string big(400, 'v');
+  w.put("k1", big);  // 2
+  w.put("k2", big);  // 3
+  w.put("k3", big);  // 4: past 1,000 bytes since 2
+  w.write([&](mvcc::Write& wr) {  // 5: past the limit on its own
+    wr.put("k1", big, 0);
+    wr.put("k2", big, 0);
+    wr.put("k3", big, 0);
+  });
+  w.put("k1", "small");  // 6
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(prefix("k"), 2), *w.store);
+  w.take(s);
+  std::vector<std::string> responses;
+  for (int round = 0; round < 10 && w.hub.unsynced() > 0; ++round) {
+    w.hub.sync(*w.store);
+    for (const WatchResponse& r : w.hub.take(s, 100)) {
+      std::string revisions;
+      for (const auto& e : r.events) revisions += (revisions.empty() ? "" : " ") +
+                                                  std::to_string(e.kv.mod_revision);
+      responses.push_back(revisions);
+    }
+  }
+  EXPECT_EQ(responses, (std::vector<std::string>{"2 3 4", "5 5 5", "6"}))
+      << "the revision that takes a response past max_response_bytes is its last; a revision "
+      << "bigger than the limit still travels whole";
+}
+
 TEST(WatchCatchUp, EachWatcherOfABatchGetsItsOwnRangeFiltersAndPrevKv) {
   Watched w;
   w.put("a", "1");
@@ -144,6 +178,24 @@ TEST(WatchCatchUp, SyncServesABoundedBatchAndComesRoundToEveryone) {
   EXPECT_EQ(w.take(s),
             "#0 @2: PUT a=1@2\n#1 @2: PUT a=1@2\n#2 @2: PUT a=1@2\n#3 @2: PUT a=1@2\n"
             "#4 @2: PUT a=1@2");
+}
+
+TEST(WatchCatchUp, SyncGoesRoundTheUnsyncedGroupSoNoWatcherWaitsBehindTheOthers) {
+  WatchConfig c = watch_config();
+  c.max_watchers_per_sync = 2;
+  c.max_revisions_per_response = 1;  // five syncs each to catch up: nobody leaves early
+  Watched w(c);
+  for (int i = 0; i < 5; ++i) w.put("a", std::to_string(i));  // 2..6
+  StreamId s = w.hub.open_stream();
+  for (int i = 0; i < 3; ++i) w.hub.watch(s, on(key("a"), 2), *w.store);
+  w.take(s);
+  w.hub.sync(*w.store);
+  w.hub.sync(*w.store);
+  std::set<WatchId> served;
+  for (const WatchResponse& r : w.hub.take(s, 100)) served.insert(r.watch_id);
+  EXPECT_EQ(served, (std::set<WatchId>{0, 1, 2}))
+      << "two syncs of two: the second starts after the last one served, so watcher 2 is "
+      << "not left behind watchers 0 and 1";
 }
 
 }  // namespace

@@ -112,5 +112,23 @@ TEST(WatchProgress, AWatcherBehindGetsNoNotification) {
   EXPECT_EQ(w.take(s), "") << "it has not sent revision 2 yet: a notification at 3 would lie";
 }
 
+TEST(WatchProgress, NotificationsNeverGrowAStreamPastItsCapacity) {
+  WatchConfig c = watch_config();  // progress_interval_ticks = 10
+  c.stream_capacity = 2;
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  WatchRequest r = on(key("a"));
+  r.progress_notify = true;
+  w.hub.watch(s, r, *w.store);  // created: 1 of 2
+  w.put("a", "1");               // 2 of 2, and the reader stops reading
+  for (int i = 0; i < 50; ++i) w.hub.tick(*w.store);
+  EXPECT_EQ(w.hub.queued(s), 2u)
+      << "no notification on a full stream: a reader that stopped must not grow it every "
+      << "interval (and a full stream has something to read anyway)";
+  EXPECT_EQ(w.take(s), "created #0 @1\n#0 @2: PUT a=1@2");
+  for (int i = 0; i < 10; ++i) w.hub.tick(*w.store);
+  EXPECT_EQ(w.take(s), "progress #0 @2") << "room again: the next interval's comes";
+}
+
 }  // namespace
 }  // namespace etcdlab::lab4

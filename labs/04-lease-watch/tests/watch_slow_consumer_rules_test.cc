@@ -6,6 +6,8 @@
 // revision. A store replaced by a snapshot is replayed to every watcher from where it was.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "watch_test_util.h"
 
 namespace etcdlab::lab4 {
@@ -136,6 +138,41 @@ TEST(WatchSlowConsumer, AWatcherOvertakenByCompactionIsCancelled) {
   EXPECT_EQ(w.hub.watchers(), 0u);
 }
 
+TEST(WatchSlowConsumer, AWatcherThatFellBehindIsNotCancelledForRevisionsItHadSeen) {
+  WatchConfig c = watch_config();
+  c.stream_capacity = 2;
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(key("a")), *w.store);  // created: 1 of 2
+  w.put("a", "1");                          // 2: 2 of 2
+  w.put("b", "1");                          // 3 to 5: nothing for it (synced, it saw them)
+  w.put("b", "2");
+  w.put("b", "3");
+  w.put("a", "2");                          // 6: full, behind at 6
+  w.store->compact(5);
+  w.take(s);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "#0 @6: PUT a=2@6")
+      << "it fell behind at 6, still in history; the revisions compacted away (3 to 5) had "
+      << "nothing for it, so nothing is lost and it must not be cancelled";
+}
+
+TEST(WatchSlowConsumer, AWatcherBehindAtTheCompactRevisionIsCancelledToo) {
+  WatchConfig c = watch_config();
+  c.stream_capacity = 2;
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(prefix("")), *w.store);  // created: 1 of 2
+  w.put("a", "1");                            // 2: 2 of 2
+  w.del(key("a"));                            // 3: full, behind at 3
+  w.store->compact(3);
+  w.take(s);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "canceled #0 compact 3")
+      << "compaction at 3 kept nothing of revision 3 (a delete): serving it from 3 would "
+      << "drop the delete without a word";
+}
+
 TEST(WatchSlowConsumer, ARestoredStoreIsReplayedFromWhereEachWatcherWas) {
   Watched leader;
   leader.put("a", "1");  // 2
@@ -162,6 +199,39 @@ TEST(WatchSlowConsumer, ARestoredStoreIsReplayedFromWhereEachWatcherWas) {
       << "what the snapshot jumped over comes from its history, from each one's next revision";
   follower.put("a", "4");
   EXPECT_EQ(follower.take(s), "#0 @6: PUT a=4@6\n#1 @6: PUT a=4@6");
+}
+
+TEST(WatchSlowConsumer, AfterARestoreOnlyAWatcherThatMissedACompactedRevisionIsCancelled) {
+  Watched leader;
+  leader.put("a", "1");  // 2
+  leader.put("b", "1");  // 3
+  leader.put("b", "2");  // 4
+  leader.put("a", "2");  // 5
+  leader.store->compact(4);
+  std::string snapshot;
+  leader.store->snapshot([&](std::string_view chunk) { snapshot += chunk; });
+
+  Watched follower;  // it applied revisions 2 to 4
+  StreamId s = follower.hub.open_stream();
+  follower.hub.watch(s, on(key("a")), *follower.store);  // #0: synced, saw 2 to 4 go by
+  follower.put("a", "1");
+  follower.put("b", "1");
+  follower.put("b", "2");
+  follower.hub.watch(s, on(key("a"), 2), *follower.store);  // #1: behind, it needs 2 to 4
+  follower.take(s);
+  bool given = false;
+  follower.store->restore([&]() -> std::string {
+    if (given) return "";
+    given = true;
+    return snapshot;
+  });
+  follower.hub.restored(*follower.store);
+  std::string got = follower.drain(s);
+  EXPECT_NE(got.find("#0 @5: PUT a=2@5"), std::string::npos)
+      << got << "\n#0 had been sent everything up to 4: it goes on from 5, not cancelled";
+  EXPECT_NE(got.find("canceled #1 compact 4"), std::string::npos)
+      << got << "\n#1 had not been sent 2 to 4: they are compacted in the snapshot";
+  EXPECT_EQ(std::count(got.begin(), got.end(), '\n'), 1) << got << "\nand nothing else";
 }
 
 }  // namespace

@@ -125,6 +125,44 @@ TEST(WatchSynced, FiltersLeaveOutPutsOrDeletesAndAnEmptyResponseIsNotSent) {
       << "NOPUT keeps deletes, NODELETE keeps puts; a response left empty is not sent";
 }
 
+// Each response as its watcher, its revision and its events' keys, "+" when more pieces follow.
+std::string keys_of(const std::vector<WatchResponse>& rs) {
+  std::string out;
+  for (const auto& r : rs) {
+    out += (out.empty() ? "#" : "\n#") + std::to_string(r.watch_id) + " @" +
+           std::to_string(r.revision) + ":";
+    for (const auto& e : r.events) out += " " + e.kv.key;
+    if (r.fragment) out += " +";
+  }
+  return out;
+}
+
+TEST(WatchSynced, ALargeResponseComesInPiecesOnlyToAWatcherThatAskedForThem) {
+  WatchConfig c = watch_config();
+  c.max_response_bytes = 300;
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  WatchRequest fragmenting = on(prefix(""));
+  fragmenting.fragment = true;
+  w.hub.watch(s, fragmenting, *w.store);
+  w.hub.watch(s, on(prefix("")), *w.store);
+  w.take(s);
+  std::string big(400, 'v');  // each event alone is past the 300 bytes
+  w.write([&](mvcc::Write& wr) {
+    wr.put("a", big, 0);
+    wr.put("b", big, 0);
+    wr.put("c", big, 0);
+  });
+  w.write([](mvcc::Write& wr) {
+    wr.put("a", "1", 0);
+    wr.put("b", "1", 0);
+  });
+  EXPECT_EQ(keys_of(w.hub.take(s, 100)),
+            "#0 @2: a +\n#0 @2: b +\n#0 @2: c\n#1 @2: a b c\n#0 @3: a b\n#1 @3: a b")
+      << "pieces of at most max_response_bytes (one event at least), every piece but the "
+      << "last marked fragment; a watcher that did not ask, or a small response, comes whole";
+}
+
 TEST(WatchSynced, StartRevisionZeroMeansFromTheNextWrite) {
   Watched w;
   w.put("a", "old");

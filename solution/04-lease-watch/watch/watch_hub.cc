@@ -36,7 +36,8 @@ void WatchHub::Impl::send(const WatcherKey& key, Watcher& w, WatchResponse respo
   w.sent_this_interval = true;
   size_t bytes = 0;
   for (const mvcc::Event& e : response.events) bytes += event_bytes(e);
-  if (!w.request.fragment || bytes <= config.max_response_bytes) {
+  if (!w.request.fragment || bytes <= config.max_response_bytes ||
+      ETCDLAB_BROKEN("fragment-ignored")) {
     push(key.first, std::move(response));
     return;
   }
@@ -86,7 +87,12 @@ void WatchHub::Impl::remove_synced(const WatcherKey& key, Watcher& w) {
 
 void WatchHub::Impl::to_unsynced(const WatcherKey& key, Watcher& w, int64_t from) {
   remove_synced(key, w);
-  w.next_revision = std::max(w.next_revision, from);
+  // `from` is where it is: everything before it that concerned it was sent (a synced watcher
+  // hears every write). Its own last event + 1 would be older, and a compaction between the
+  // two would cancel a watcher that missed nothing.
+  if (!ETCDLAB_BROKEN("behind-from-its-last-event")) {
+    w.next_revision = std::max(w.next_revision, from);
+  }
   unsynced.insert(key);
 }
 
@@ -168,7 +174,9 @@ WatchId WatchHub::watch(StreamId stream, const WatchRequest& request,
 
   int64_t start = request.start_revision;
   int64_t compacted = store.compact_revision();
-  if (start < 0 || (start > 0 && start <= compacted)) {
+  bool gone = start <= compacted;
+  if (ETCDLAB_BROKEN("start-at-compact-revision-served")) gone = start < compacted;  // 3.4's
+  if (start < 0 || (start > 0 && gone)) {
     // History up to the compact revision is gone — at the compact revision itself, only what
     // compaction kept is left (a key deleted there has no event any more): the client must
     // read and watch again.

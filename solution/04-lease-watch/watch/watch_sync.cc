@@ -22,6 +22,11 @@ void WatchHub::notify(int64_t revision, const std::vector<mvcc::Event>& events) 
     for (const WatcherKey& k : h.synced_ranges) {
       if (h.watchers.at(k).request.range.contains(e.kv.key)) hits[k].push_back(&e);
     }
+    if (ETCDLAB_BROKEN("notify-serves-unsynced")) {  // they jump over their history
+      for (const WatcherKey& k : h.unsynced) {
+        if (h.watchers.at(k).request.range.contains(e.kv.key)) hits[k].push_back(&e);
+      }
+    }
   }
   for (auto& [key, evs] : hits) {
     Watcher& w = h.watchers.at(key);
@@ -58,6 +63,7 @@ void WatchHub::sync(const mvcc::KvStore& store) {
   std::vector<WatcherKey> batch;
   std::set<StreamId> touched;
   auto start = h.unsynced.upper_bound(h.sync_cursor);
+  if (ETCDLAB_BROKEN("sync-always-from-the-front")) start = h.unsynced.begin();
   for (size_t visited = 0; visited < h.unsynced.size() && batch.size() < h.config.max_watchers_per_sync;
        ++visited) {
     if (start == h.unsynced.end()) start = h.unsynced.begin();
@@ -74,7 +80,9 @@ void WatchHub::sync(const mvcc::KvStore& store) {
     Watcher& w = h.watchers.at(key);
     touched.insert(key.first);
     // Its next revision's events are gone, or (at the compact revision) may be.
-    if (w.next_revision <= compacted && !ETCDLAB_BROKEN("compacted-watcher-not-cancelled")) {
+    bool gone = w.next_revision <= compacted;
+    if (ETCDLAB_BROKEN("start-at-compact-revision-served")) gone = w.next_revision < compacted;
+    if (gone && !ETCDLAB_BROKEN("compacted-watcher-not-cancelled")) {
       WatchResponse r;
       r.watch_id = key.second;
       r.canceled = true;
@@ -117,7 +125,8 @@ void WatchHub::sync(const mvcc::KvStore& store) {
           // A new revision: cut here if the response is full. Only here: a revision's
           // events always travel together.
           if (revisions >= h.config.max_revisions_per_response ||
-              (revisions > 0 && bytes >= h.config.max_response_bytes)) {
+              (revisions > 0 && bytes >= h.config.max_response_bytes &&
+               !ETCDLAB_BROKEN("catch-up-ignores-bytes"))) {
             next = e.kv.mod_revision;
             break;
           }
@@ -148,7 +157,8 @@ void WatchHub::tick(const mvcc::KvStore& store) {
   }
   int64_t current = store.revision();
   for (auto& [key, w] : h.watchers) {
-    if (w.request.progress_notify && w.synced && !w.sent_this_interval && h.room(key.first)) {
+    bool room = h.room(key.first) || ETCDLAB_BROKEN("notification-on-a-full-stream");
+    if (w.request.progress_notify && w.synced && !w.sent_this_interval && room) {
       WatchResponse r;
       r.watch_id = key.second;
       r.revision = current;

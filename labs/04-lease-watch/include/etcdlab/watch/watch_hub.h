@@ -124,6 +124,7 @@ class WatchHub {
   // Serves up to max_watchers_per_sync unsynced watchers whose stream has room, one response
   // each (up to max_revisions_per_response revisions), from the store's history; a watcher
   // that caught up joins the synced group. Cancels those whose next revision is compacted.
+  // Goes round the group: each sync starts after the last watcher the previous one served.
   void sync(const mvcc::KvStore& store);
   // One tick of the clock: progress notifications.
   void tick(const mvcc::KvStore& store);
