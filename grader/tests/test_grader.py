@@ -53,20 +53,28 @@ def test_real_rubric_puts_each_lab_1_suite_in_its_part():
     assert s.empty_parts == [] and s.overlaps == {}
 
 
-def test_real_rubric_lab_4_part_a_takes_every_lease_suite_and_lists_the_variants():
+def test_real_rubric_lab_4_grades_the_lessor_and_the_watch_hub_out_of_100():
     lab = load_rubric(GRADER_DIR / "rubric.toml").lab(4)
-    assert [p.id for p in lab.parts] == ["A"]
-    assert lab.owned == ("labs/04-lease-watch/src/lease",)
+    assert [p.id for p in lab.parts] == ["A", "B", "C", "D", "E"]
+    assert lab.max_score == 100
+    assert {p.id: p.weight for p in lab.parts}["A"] == 40  # unchanged since it was graded alone
+    assert lab.owned == ("labs/04-lease-watch/src/lease", "labs/04-lease-watch/src/watch")
     assert lab.targets.broken == "lab04-tests-broken"
-    names = ["LeaseGrant.ATtlBelowTheMinimumIsRaisedToIt", "LeaseRevoke.X", "LeaseAttach.X",
+    lease = ["LeaseGrant.ATtlBelowTheMinimumIsRaisedToIt", "LeaseRevoke.X", "LeaseAttach.X",
              "LeasePersistence.X", "LeaseClock.X", "LeaseFailover.X",
              "LeaseDifferential.MatchesTheModel"]
-    s = select_tests(lab, names + ["WatchRules.NotYet"])
-    assert s.by_part["A"] == names
-    assert s.unselected == ["WatchRules.NotYet"]  # the watch parts B-E are not in the rubric yet
+    watch = ["WatchSynced.X", "WatchCatchUp.X", "WatchSlowConsumer.X", "WatchProgress.X",
+             "WatchGuarantees.RandomWorkloadsKeepEveryGuarantee"]
+    s = select_tests(lab, lease + watch + ["WatchRules.Stray"])
+    assert s.by_part["A"] == lease
+    assert [s.by_part[p] for p in "BCD"] == [[n] for n in watch[:3]]
+    assert s.by_part["E"] == watch[3:]
+    assert s.unselected == ["WatchRules.Stray"]
     variants = {b.name for b in lab.broken}
     assert {"min-ttl-not-applied", "revoke-in-two-writes", "put-without-lease-keeps-it",
             "promote-keeps-old-expiry", "renew-keeps-expiry", "follower-expires"} <= variants
+    assert {"revision-split-across-responses", "fallen-behind-skips-its-revision",
+            "compacted-watcher-not-cancelled", "progress-while-unsynced"} <= variants
 
 
 def test_selection_reports_empty_parts_and_overlaps(tmp_path):

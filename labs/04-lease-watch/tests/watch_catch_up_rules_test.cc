@@ -162,6 +162,20 @@ TEST(WatchCatchUp, EachWatcherOfABatchGetsItsOwnRangeFiltersAndPrevKv) {
       << "one read of history serves the batch; each watcher gets what it asked for";
 }
 
+TEST(WatchCatchUp, EachWatcherOfABatchStartsFromItsOwnNextRevision) {
+  Watched w;
+  w.put("a", "1");  // 2
+  w.put("a", "2");  // 3
+  w.put("a", "3");  // 4
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(key("a"), 2), *w.store);
+  w.hub.watch(s, on(key("a"), 4), *w.store);
+  w.take(s);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "#0 @4: PUT a=1@2, PUT a=2@3, PUT a=3@4\n#1 @4: PUT a=3@4")
+      << "the batch's history is read from 2, its smallest next revision; watcher 1 starts at 4";
+}
+
 TEST(WatchCatchUp, SyncServesABoundedBatchAndComesRoundToEveryone) {
   WatchConfig c = watch_config();
   c.max_watchers_per_sync = 2;
