@@ -1,4 +1,4 @@
-// The only file of the gateway that includes Beast.
+// The gateway's HTTP sessions (Beast: with watch_stream.cc, the only files that include it).
 #include "http_server.h"
 
 #include <fmt/format.h>
@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "handlers.h"
+#include "watch_stream.h"
 
 namespace etcdlab::gateway {
 
@@ -66,6 +67,22 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(body_limit(limits.max_request_bytes));
       stream->expires_after(limits.read_timeout);
+      auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, kTuple);
+      (void)hn;
+      if (hec) break;  // closed, reset, timed out, or not HTTP
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // The client waits for this before it sends the body (curl does for uploads of
+        // unknown length, such as a watch's request stream, and for large bodies).
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        auto [cec, cn] = co_await http::async_write(*stream, go_on, kTuple);
+        (void)cn;
+        if (cec) break;
+      }
+      if (parser.get().method() == http::verb::post && parser.get().target() == "/v3/watch") {
+        // A bidirectional stream: its body is read as it comes, beside the answers.
+        co_await serve_watch(*stream, buffer, parser, service, limits.max_request_bytes);
+        break;
+      }
       auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kTuple);
       (void)n;
       if (ec == http::error::body_limit) {

@@ -40,6 +40,8 @@ boost::asio::awaitable<server::LeaseTimeToLiveResult> KvService::lease_time_to_l
   co_return server::LeaseTimeToLiveResult{};
 }
 
+uint64_t KvService::open_watch_stream(std::function<void()>) { unimplemented("watch"); }
+
 void KvService::set_failpoints(const Failpoints&) { unimplemented("failpoints"); }
 
 boost::asio::awaitable<std::unique_ptr<DbSnapshot>> KvService::open_db_snapshot() {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,6 +81,18 @@ class KvService {
   virtual boost::asio::awaitable<server::LeaseTimeToLiveResult> lease_time_to_live(int64_t id,
                                                                                   bool keys);
   virtual std::vector<int64_t> leases() const { return {}; }
+  // ---- watches (etcd's Watch), served from this member's store: one stream per connection.
+  // `wake` runs (on the service's thread) whenever the stream has responses to take. The
+  // default open refuses (501).
+  virtual uint64_t open_watch_stream(std::function<void()> wake);
+  virtual void close_watch_stream(uint64_t /*stream*/) {}
+  virtual void watch(uint64_t /*stream*/, const watch::WatchRequest& /*request*/) {}
+  virtual void cancel_watch(uint64_t /*stream*/, int64_t /*id*/) {}
+  virtual void request_watch_progress(uint64_t /*stream*/) {}
+  virtual std::vector<watch::WatchResponse> take_watch_responses(uint64_t /*stream*/,
+                                                                 size_t /*max*/) {
+    return {};
+  }
   virtual void defragment();  // this member's store only, as etcd's
   virtual bool failpoints_enabled() const { return false; }
   virtual void set_failpoints(const Failpoints& f);

@@ -118,6 +118,22 @@ void NodeDriver::deliver_completions() {
     it->second->done = std::move(c);
     it->second->timer.cancel();
   }
+  wake_watchers();  // (every place that may have applied or ticked comes through here)
+}
+
+void NodeDriver::set_watch_waker(uint64_t stream, std::function<void()> wake) {
+  if (wake) {
+    watch_wakers_[stream] = std::move(wake);
+  } else {
+    watch_wakers_.erase(stream);
+  }
+}
+
+void NodeDriver::wake_watchers() {
+  for (uint64_t stream : node_->take_watch_ready()) {
+    auto it = watch_wakers_.find(stream);
+    if (it != watch_wakers_.end()) it->second();
+  }
 }
 
 // ---- inputs

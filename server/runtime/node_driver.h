@@ -84,6 +84,11 @@ class NodeDriver final : public DriverIo {
   // leader's snapshot) or defragmented, which a copy being read from it must not see.
   void wait_beside();
 
+  // Watch streams: `wake` runs whenever the node has responses for the stream (nullptr: none
+  // any more). wake_watchers() wakes those that have some now.
+  void set_watch_waker(uint64_t stream, std::function<void()> wake);
+  void wake_watchers();
+
   void start();  // the tick loop
   void stop();   // no more ticks; every waiting call ends with "server stopped"
   size_t waiting_calls() const { return waiters_.size(); }
@@ -125,6 +130,7 @@ class NodeDriver final : public DriverIo {
   std::unique_ptr<ReadyLoop> loop_;
   DriverOutputs outputs_;
   std::map<uint64_t, std::shared_ptr<Waiter>> waiters_;
+  std::map<uint64_t, std::function<void()>> watch_wakers_;
   std::map<std::pair<uint64_t, uint64_t>, std::string> staged_;  // snapshot (term, index) -> file
   std::unique_ptr<boost::asio::steady_timer> ticker_;
   std::chrono::steady_clock::time_point sync_started_;

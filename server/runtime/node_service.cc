@@ -122,6 +122,39 @@ asio::awaitable<server::LeaseTimeToLiveResult> NodeService::lease_time_to_live(i
 
 std::vector<int64_t> NodeService::leases() const { return driver_.node().leases(); }
 
+// Watches: the node's hub answers at once; the driver wakes a stream's writer when the node
+// has made responses for it (after an apply, a tick).
+uint64_t NodeService::open_watch_stream(std::function<void()> wake) {
+  uint64_t stream = driver_.node().open_watch_stream();
+  driver_.set_watch_waker(stream, std::move(wake));
+  return stream;
+}
+
+void NodeService::close_watch_stream(uint64_t stream) {
+  driver_.set_watch_waker(stream, nullptr);
+  driver_.node().close_watch_stream(stream);
+}
+
+void NodeService::watch(uint64_t stream, const watch::WatchRequest& request) {
+  driver_.node().watch(stream, request);
+  driver_.wake_watchers();
+}
+
+void NodeService::cancel_watch(uint64_t stream, int64_t id) {
+  driver_.node().cancel_watch(stream, id);
+  driver_.wake_watchers();
+}
+
+void NodeService::request_watch_progress(uint64_t stream) {
+  driver_.node().request_watch_progress(stream);
+  driver_.wake_watchers();
+}
+
+std::vector<watch::WatchResponse> NodeService::take_watch_responses(uint64_t stream,
+                                                                    size_t max) {
+  return driver_.node().take_watch_responses(stream, max);
+}
+
 gateway::ServerStatus NodeService::status() const {
   const KvNode& node = driver_.node();
   RaftStatus s = node.status();

@@ -43,6 +43,12 @@ class NodeService final : public gateway::KvService {
   boost::asio::awaitable<server::LeaseTimeToLiveResult> lease_time_to_live(int64_t id,
                                                                           bool keys) override;
   std::vector<int64_t> leases() const override;
+  uint64_t open_watch_stream(std::function<void()> wake) override;
+  void close_watch_stream(uint64_t stream) override;
+  void watch(uint64_t stream, const watch::WatchRequest& request) override;
+  void cancel_watch(uint64_t stream, int64_t id) override;
+  void request_watch_progress(uint64_t stream) override;
+  std::vector<watch::WatchResponse> take_watch_responses(uint64_t stream, size_t max) override;
   void defragment() override;
   bool failpoints_enabled() const override { return config_.enable_failpoints; }
   void set_failpoints(const gateway::Failpoints& f) override;
