@@ -52,6 +52,22 @@ TEST(WatchSlowConsumer, AWatcherThatFellBehindResumesAtTheRevisionItMissed) {
   EXPECT_EQ(w.take(s), "#0 @5: PUT a=w@5") << "caught up: synced again";
 }
 
+TEST(WatchSlowConsumer, ACatchUpBatchNeverOverfillsAStreamItsWatchersShare) {
+  WatchConfig c = watch_config();
+  c.stream_capacity = 1;
+  Watched w(c);
+  w.put("a", "1");
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(key("a"), 2), *w.store);
+  w.hub.watch(s, on(key("a"), 2), *w.store);
+  w.take(s);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.hub.queued(s), 1u) << "both watchers were in the batch; the stream had room for one";
+  EXPECT_EQ(w.take(s), "#0 @2: PUT a=1@2");
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "#1 @2: PUT a=1@2") << "the other one's turn came";
+}
+
 TEST(WatchSlowConsumer, ASlowReaderGetsEveryEventOnceInOrderAtItsOwnPace) {
   WatchConfig c = watch_config();
   c.stream_capacity = 3;

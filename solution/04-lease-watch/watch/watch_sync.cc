@@ -111,6 +111,8 @@ void WatchHub::sync(const mvcc::KvStore& store) {
     mvcc::KeyRange all{"", std::string(1, '\0')};
     std::vector<mvcc::Event> history = store.events_since(from, all, prev_kv);
     for (const WatcherKey& key : readers) {
+      // Another watcher of the batch may have filled the stream: this one waits its turn.
+      if (!h.room(key.first)) continue;
       Watcher& w = h.watchers.at(key);
       WatchResponse r;
       r.watch_id = key.second;

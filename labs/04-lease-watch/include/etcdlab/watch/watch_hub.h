@@ -15,8 +15,10 @@
 //              replays the store's history to them (KvStore::events_since), a bounded batch
 //              at a time, until they catch up and join the synced group (part C)
 //
-// Nothing here blocks and nothing waits for a reader. Each stream holds at most
-// `stream_capacity` responses that its reader has not taken. A synced watcher whose stream is
+// Nothing here blocks and nothing waits for a reader. No event response is added to a stream
+// that holds `stream_capacity` responses its reader has not taken (the answers to the client's
+// own requests always are, and a fragmented response goes in whole: a stream may hold a few
+// more, never without bound). A synced watcher whose stream is
 // full when a write comes is not an excuse to stall the write: it drops to the unsynced group
 // at that revision and catches up from history later (part D). A watcher whose next revision
 // has been compacted away can never be served: it is cancelled with the compact revision,
