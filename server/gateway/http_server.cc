@@ -69,22 +69,27 @@ struct HttpServer::Impl {
       stream->expires_after(limits.read_timeout);
       auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, kTuple);
       (void)hn;
-      if (hec) break;  // closed, reset, timed out, or not HTTP
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-        // The client waits for this before it sends the body (curl does for uploads of
-        // unknown length, such as a watch's request stream, and for large bodies).
-        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
-        auto [cec, cn] = co_await http::async_write(*stream, go_on, kTuple);
-        (void)cn;
-        if (cec) break;
+      // A body over the limit is refused on its Content-Length, before it is read.
+      boost::system::error_code ec = hec;
+      if (!ec) {
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          // The client waits for this before it sends the body (curl does for uploads of
+          // unknown length, such as a watch's request stream, and for large bodies).
+          http::response<http::empty_body> go_on{http::status::continue_,
+                                                 parser.get().version()};
+          auto [cec, cn] = co_await http::async_write(*stream, go_on, kTuple);
+          (void)cn;
+          if (cec) break;
+        }
+        if (parser.get().method() == http::verb::post && parser.get().target() == "/v3/watch") {
+          // A bidirectional stream: its body is read as it comes, beside the answers.
+          co_await serve_watch(*stream, buffer, parser, service, limits.max_request_bytes);
+          break;
+        }
+        auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, kTuple);
+        (void)bn;
+        ec = bec;
       }
-      if (parser.get().method() == http::verb::post && parser.get().target() == "/v3/watch") {
-        // A bidirectional stream: its body is read as it comes, beside the answers.
-        co_await serve_watch(*stream, buffer, parser, service, limits.max_request_bytes);
-        break;
-      }
-      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kTuple);
-      (void)n;
       if (ec == http::error::body_limit) {
         // As etcd's gRPC server: larger than its receive cap (N is the body's length here).
         GatewayError e(GrpcCode::kResourceExhausted,
