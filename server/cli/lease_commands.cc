@@ -111,14 +111,16 @@ LeaseKeepAliveResponse keep_alive_once(Context& ctx, const Command& cmd, int64_t
 
 // clientv3's KeepAlive as etcdctl uses it: a keep-alive now, then one a third of the TTL after
 // each answer; an answer with no TTL (the lease is unknown, expired or revoked) ends it, and so
-// does going a whole TTL without an answer (at first: the dial timeout plus one second). A
+// does going a whole TTL without an answer (at first: clientv3's firstKeepAliveTimeout). A
 // failed request is tried again every 500 ms (clientv3's retryConnWait) until then. Each
 // answer is printed as it comes (and flushed: a pipe reader sees it at once).
 void keep_alive_forever(Context& ctx, const Command& cmd, int64_t id) {
   constexpr auto kRetry = std::chrono::milliseconds(500);
   Printer& printer = ctx.printer();
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     ctx.global().dial_timeout + std::chrono::seconds(1));
+  // clientv3's firstKeepAliveTimeout: the dial timeout plus a second, or 5 s without one.
+  std::chrono::nanoseconds first = ctx.global().dial_timeout + std::chrono::seconds(1);
+  if (ctx.global().dial_timeout.count() == 0) first = std::chrono::seconds(5);
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(first);
   auto next = Clock::now();
   while (true) {
     auto now = Clock::now();

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -533,3 +534,18 @@ def test_command_timeout_bounds_requests_without_a_quorum():
             p = ctl(c, "--command-timeout=1s", *args, timeout=4)
             assert (p.returncode, p.stdout, p.stderr) == (
                 1, b"", b"Error: context deadline exceeded\n"), args
+
+
+@pytest.mark.parametrize("dial_timeout,expected_s", [("500ms", 1.5), ("0s", 5.0)])
+def test_keep_alive_gives_up_on_an_unreachable_lease_as_clientv3_does(dial_timeout, expected_s):
+    """clientv3's firstKeepAliveTimeout: a keep-alive that never gets a first answer ends after
+    the dial timeout plus one second, or after 5 s when the dial timeout is 0 (clientv3 turns
+    the 1 s it would get into its default TTL). etcdctl 3.4 measured on this machine: 1.5 s and
+    5.0 s, then `lease 0000000000000001 expired or revoked.` and exit 0."""
+    started = time.monotonic()
+    p = subprocess.run([find_binary("etcdlabctl"), f"--endpoints={DEAD}",
+                        f"--dial-timeout={dial_timeout}", "lease", "keep-alive", "1"],
+                       capture_output=True, text=True, timeout=20)
+    took = time.monotonic() - started
+    assert (p.returncode, p.stdout) == (0, "lease 0000000000000001 expired or revoked.\n"), p.stderr
+    assert expected_s - 0.1 <= took <= expected_s + 1.5, f"gave up after {took:.2f} s"
