@@ -209,8 +209,11 @@ class Client:
                 raise EtcdError(f"{ep}: HTTP {status}: {data[:200]!r}", status=status, endpoint=ep)
             if status == 200:
                 return decode(answer)
-            message = answer.get("message", str(answer))
-            err = EtcdError(message, answer.get("code", 0), status, ep,
+            # {"error", "message", "code"}, or a stream that failed before its first answer
+            # (lease keep-alive): {"error": {"grpc_code", "http_code", "message", ...}}
+            error = answer.get("error") if isinstance(answer.get("error"), dict) else answer
+            message = error.get("message", str(answer))
+            err = EtcdError(message, error.get("grpc_code", error.get("code", 0)), status, ep,
                             indeterminate=status == 503 and message != _NO_LEADER
                             and not idempotent)
             if status != 503 or err.indeterminate:
@@ -296,10 +299,10 @@ class Client:
         etcd does not treat as an error. Served by the leader. To keep a lease alive for a
         while, use etcdlab.LeaseKeepalive."""
         answer = self.call("/v3/lease/keepalive", {"ID": str(_lease_id(lease_id))}, endpoint)
-        if "error" in answer:  # a stream error: {"error": {...}} (etcdlab, 3.6) or 3.4's
+        if "error" in answer:  # an error after answers (3.4, etcdlab: grpc_code; 3.6: code)
             err = answer["error"] if isinstance(answer["error"], dict) else answer
-            raise EtcdError(err.get("message", str(err)), err.get("code", 0), 200,
-                            endpoint or "")
+            raise EtcdError(err.get("message", str(err)),
+                            err.get("grpc_code", err.get("code", 0)), 200, endpoint or "")
         return answer.get("result", {}).get("TTL") or None
 
     def lease_time_to_live(self, lease_id: int, keys: bool = False, endpoint=None) -> dict:

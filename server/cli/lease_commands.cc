@@ -3,10 +3,13 @@
 // Lease ids are hex on the command line and in the simple output (put --lease is in
 // kv_commands.cc).
 //
-// Two choices of etcdctl that are not copied: its timetolive, list and keep-alive --once send
+// A choice of etcdctl that is not copied: its timetolive, list and keep-alive --once send
 // without a deadline (context.TODO), so against a member that does not answer they wait
-// forever; here they give up after --command-timeout ("context deadline exceeded", exit 2, the
-// exit those commands take for any failed request).
+// forever (timetolive also retries "no leader" forever); here they give up after
+// --command-timeout ("context deadline exceeded", exit 2, the exit those commands take for any
+// failed request). So against a member without a quorum, etcdctl's keep-alive --once prints
+// the server's "etcdserver: no leader" once the server's own wait ends (5 s plus two election
+// timeouts), and etcdlabctl's does so only with a --command-timeout longer than that wait.
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -37,12 +40,13 @@ json::object id_body(int64_t id) {
 }
 
 // Sends a lease request, within `deadline` or else --command-timeout (read once the client,
-// and so the environment, is set up). clientv3 sends every lease request again after a "no
-// leader" answer (repeatable).
+// and so the environment, is set up). clientv3 sends its unary lease requests again after a
+// "no leader" answer (repeatable); a keep-alive, a stream, it does not (kNotRepeatable).
 json::object call(Context& ctx, const Command& cmd, const std::string& path,
-                  const json::object& body, std::optional<Deadline> deadline = std::nullopt) {
+                  const json::object& body, std::optional<Deadline> deadline = std::nullopt,
+                  Retry retry = Retry::kRepeatable) {
   const Client& client = ctx.client(cmd);
-  return client.call(path, body, deadline ? *deadline : ctx.deadline(), Retry::kRepeatable);
+  return client.call(path, body, deadline ? *deadline : ctx.deadline(), retry);
 }
 
 void grant_command(Context& ctx, const Command& cmd, const Args& args) {
@@ -106,7 +110,8 @@ void list_command(Context& ctx, const Command& cmd, const Args&) {
 // One keep-alive: the gateway's stream with one request in its body, one answer line back.
 LeaseKeepAliveResponse keep_alive_once(Context& ctx, const Command& cmd, int64_t id,
                                        std::optional<Deadline> deadline) {
-  return decode_lease_keep_alive(call(ctx, cmd, "/v3/lease/keepalive", id_body(id), deadline));
+  return decode_lease_keep_alive(
+      call(ctx, cmd, "/v3/lease/keepalive", id_body(id), deadline, Retry::kNotRepeatable));
 }
 
 // clientv3's KeepAlive as etcdctl uses it: a keep-alive now, then one a third of the TTL after

@@ -175,8 +175,8 @@ LeaseRevokeResponse decode_lease_revoke(const json::object& body) {
 
 LeaseKeepAliveResponse decode_lease_keep_alive(const json::object& line) {
   if (auto it = line.find("error"); it != line.end()) {
-    // 3.4's gateway: {"error": "<msg>", "message": "<msg>", "code": N}; ours and 3.6's:
-    // {"error": {"code": N, "message": "<msg>"}}.
+    // An error after answers: {"error": {"grpc_code": N, "message": "<msg>", ...}} (3.4's
+    // gateway, and etcdlab's), {"error": {"code": N, "message": "<msg>"}} (3.6's).
     const json::object* inner = it->value().if_object();
     std::string message = get_string(inner ? *inner : line, "message");
     throw EtcdError(message.empty() ? json::serialize(line) : message);

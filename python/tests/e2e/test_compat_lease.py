@@ -10,29 +10,30 @@ of the granted TTL on both), the order of a lease list and of a lease's keys (et
 map's), and the wording of JSON syntax errors (SYNTAX: status and code only, as
 test_compat_etcd.py does).
 
-Known differences of etcdlab's gateway (server/gateway/lease_handlers.cc) are checked by strict
-xfail tests (test_known_difference_*): each starts failing, on purpose, once it is fixed."""
+A failed keep-alive stream (no leader) needs a cluster that loses its quorum:
+test_a_keep_alive_without_a_quorum_fails_as_etcds does that on two members of each."""
 
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
 import shutil
+import subprocess
 import time
 
 import pytest
 
-from etcdlab.local import LocalCluster
+from etcdlab.client import Client, EtcdError
+from etcdlab.local import LocalCluster, find_binary
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 
 SYNTAX = "syntax"  # only the status and the error code are compared
 ANY_ID = "any-id"  # the server picked the ID: its value is not compared
-FIRST_BAD = "first-bad"  # known difference: a stream whose first object is malformed
-LATER_BAD = "later-bad"  # known difference: a stream with a malformed object after a good one
-KNOWN = {FIRST_BAD, LATER_BAD}
-# The headers compared. Transfer-Encoding only for streams: etcd's error answers are chunked,
-# etcdlab's have a Content-Length, which is the same body to any HTTP client.
+# The headers compared. Transfer-Encoding only for streams: etcd's unary error answers are
+# chunked, etcdlab's have a Content-Length, which is the same body to any HTTP client.
 HEADERS = ("Content-Type", "Grpc-Metadata-Content-Type", "Access-Control-Allow-Origin",
            "Access-Control-Allow-Methods", "Access-Control-Allow-Headers")
 STREAM_HEADERS = HEADERS + ("Transfer-Encoding",)
@@ -124,10 +125,13 @@ SCRIPT = [
     keepalive('{"ID":1000}'), keepalive('{"ID":"1000"}\n'), keepalive('{"ID":999}'),
     keepalive('{"ID":1000}\n{"ID":999}\n{"ID":-7}'), keepalive('{"ID":1000} {"ID":1001}'),
     keepalive('{"ID":1000}{"ID":1000}'), keepalive(""), keepalive('{"id":"1000"}'),
-    keepalive("{}"), keepalive('{"ID":1000,"TTL":5}'),
-    keepalive('{"ID":"x"}', FIRST_BAD), keepalive("[1]", FIRST_BAD),
-    keepalive("{bad", FIRST_BAD), keepalive('{"ID":1000}\n{bad', LATER_BAD),
-    keepalive('{"ID":1000}\n{"ID":"x"}', LATER_BAD),
+    keepalive("{}"), keepalive('{"ID":1000,"TTL":5}'), keepalive("null"), keepalive(" \n "),
+    keepalive('{"ID":1000}\nnull\n{"ID":-7}'),
+    # a malformed first request fails the call (500, code 2); a later one ends the stream
+    keepalive('{"ID":"x"}'), keepalive("[1]"), keepalive("5"), keepalive('{"ID":true}'),
+    keepalive('{"ID":1.5}'), keepalive("{bad", SYNTAX), keepalive('{"ID":1000}\n{bad'),
+    keepalive('{"ID":1000}\n{"ID":"x"}'), keepalive('{"ID":1000}\n[1]\n{"ID":1000}'),
+    keepalive('{"ID":1000} x'),
     # revoke: every key of the lease at one revision; none when it has no key
     lk_range(), REVOKE, lk_range(), REVOKE, post("/v3/kv/lease/revoke", {"ID": "1001"}),
     post("/v3/kv/lease/revoke", {"ID": -7}), post("/v3/lease/revoke", {"ID": 1005}),
@@ -213,7 +217,7 @@ def normalize(value, any_id=False):
     return out
 
 
-def same(step, a, b, with_headers=True) -> bool:
+def same(step, a, b) -> bool:
     flags = step[3]
     (s1, h1, b1), (s2, h2, b2) = a, b
     if SYNTAX in flags:
@@ -221,7 +225,7 @@ def same(step, a, b, with_headers=True) -> bool:
             b1.get("code") == b2.get("code")
     any_id = ANY_ID in flags
     return s1 == s2 and normalize(b1, any_id) == normalize(b2, any_id) and \
-        (not with_headers or h1 == h2)
+        h1 == h2
 
 
 def describe(step) -> str:
@@ -229,11 +233,11 @@ def describe(step) -> str:
     return f"{method} {path} {body if isinstance(body, str) else json.dumps(body)}"
 
 
-def differences(answers, steps, with_headers=True) -> list:
+def differences(answers, steps) -> list:
     etcd, ours = answers
     out = []
     for i, step in steps:
-        if not same(step, etcd[i], ours[i], with_headers):
+        if not same(step, etcd[i], ours[i]):
             out.append(f"{describe(step)}\n    etcd:    {etcd[i]}\n    etcdlab: {ours[i]}")
     return out
 
@@ -257,12 +261,9 @@ def answers():
 
 
 def test_every_lease_response_matches_etcd(answers):
-    """Status and body of every step; the headers of every unary answer (a stream's: see
-    test_known_differences)."""
-    steps = [(i, s) for i, s in enumerate(SCRIPT) if not KNOWN & s[3]]
-    diffs = differences(answers, [(i, s) for i, s in steps if not is_stream(s)])
-    diffs += differences(answers, [(i, s) for i, s in steps if is_stream(s)], with_headers=False)
-    assert not diffs, f"{len(diffs)} of {len(steps)} responses differ from etcd 3.4's:\n" + \
+    """Status, the headers and the body of every step, the keep-alive streams' included."""
+    diffs = differences(answers, list(enumerate(SCRIPT)))
+    assert not diffs, f"{len(diffs)} of {len(SCRIPT)} responses differ from etcd 3.4's:\n" + \
         "\n".join(diffs)
 
 
@@ -288,31 +289,69 @@ def test_revoke_deletes_every_key_at_one_revision(answers):
         assert keys == [b"lk3", b"lk9"], keys
 
 
-# etcdlab's gateway differs from etcd 3.4's here, each checked by a strict xfail test that
-# fails, on purpose, once the difference is fixed (server/gateway/lease_handlers.cc).
-KNOWN_REASON = "a known difference of etcdlab's keep-alive stream"
+def knows_a_leader(endpoint: str) -> bool:
+    status, _, body = exchange(endpoint, "POST", "/v3/maintenance/status", {})
+    return status != 200 or json.loads(body).get("leader", "0") != "0"
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_REASON)
-def test_known_difference_stream_headers(answers):
-    """etcdlab's keep-alive stream has no CORS headers (its unary answers have them)."""
-    streams = [(i, s) for i, s in enumerate(SCRIPT) if is_stream(s) and not KNOWN & s[3]]
-    diffs = differences(answers, streams)
-    assert not diffs, "\n".join(diffs)
+def keep_alive_without_a_quorum(binary) -> tuple:
+    """A two-member cluster loses a member; once the other knows no leader, three keep-alives
+    go to it at once (each waits for a leader until the server's request timeout, 5 s plus two
+    election timeouts on both, then fails): a stream of two requests over HTTP, the CLI's
+    `lease keep-alive --once` (etcdctl's for etcd) with a --command-timeout longer than that
+    wait, and etcdlab.Client.lease_keepalive."""
+    ctl = ETCDCTL if binary else find_binary("etcdlabctl")
+    with LocalCluster(n=2, binary=binary) as cluster:
+        cluster.wait_leader()
+        endpoint = cluster.endpoint(0)
+        status, _, body = exchange(endpoint, "POST", "/v3/lease/grant", {"TTL": 60, "ID": 77})
+        assert status == 200, body
+        cluster.kill(1)
+        # Until the survivor knows no leader: one that still follows the dead member would send
+        # the keep-alive there, and time out (etcd and etcdlab: "request timed out").
+        deadline = time.monotonic() + 10
+        while knows_a_leader(endpoint) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not knows_a_leader(endpoint), "the survivor still knows a leader after 10 s"
+
+        def stream():
+            status, headers, raw = exchange(endpoint, "POST", "/v3/lease/keepalive",
+                                            '{"ID":77}\n{"ID":77}')
+            return status, headers, parse(raw)
+
+        def cli():
+            p = subprocess.run([ctl, f"--endpoints={endpoint}", "--command-timeout=15s", "lease",
+                                "keep-alive", "--once", "4d"], capture_output=True, text=True,
+                               timeout=30, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+            # etcdctl's JSON log lines on stderr are not compared
+            return p.returncode, p.stdout, [line for line in p.stderr.splitlines()
+                                            if not line.startswith("{")]
+
+        def client():
+            with pytest.raises(EtcdError) as failed:
+                Client([endpoint], timeout=15).lease_keepalive(77)
+            return str(failed.value), failed.value.code, failed.value.status
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            probes = [pool.submit(probe) for probe in (stream, cli, client)]
+            return tuple(probe.result() for probe in probes)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_REASON)
-def test_known_difference_malformed_first_object(answers):
-    """etcd's handler fails before its stream starts: 500 {"error", "message", "code": 2};
-    etcdlab answers 200 and an error line."""
-    diffs = differences(answers, [(i, s) for i, s in enumerate(SCRIPT) if FIRST_BAD in s[3]],
-                        with_headers=False)
-    assert not diffs, "\n".join(diffs)
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN_REASON)
-def test_known_difference_malformed_later_object(answers):
-    """etcd ends the stream quietly after the answers so far; etcdlab adds an error line."""
-    diffs = differences(answers, [(i, s) for i, s in enumerate(SCRIPT) if LATER_BAD in s[3]],
-                        with_headers=False)
-    assert not diffs, "\n".join(diffs)
+def test_a_keep_alive_without_a_quorum_fails_as_etcds():
+    """etcd's gateway writes its status with the first answer: a failure before any answer is
+    the error's status (503), no gRPC header, and grpc-gateway v1's stream error alone,
+    {"error":{"grpc_code","http_code","message","http_status"}} without a newline. etcdctl's
+    keep-alive --once says "Error: etcdserver: no leader" (exit 2), and so must etcdlabctl;
+    the Python client raises the same EtcdError against both. Both clusters run at once (each
+    mostly waits)."""
+    if not (os.path.exists(ETCD) and os.path.exists(ETCDCTL)):
+        if os.environ.get("ETCDLAB_E2E_REQUIRED") == "1":
+            pytest.fail("etcd 3.4 is not installed (make deps installs etcd-server, etcd-client)")
+        pytest.skip("etcd 3.4 is not installed (make deps installs etcd-server, etcd-client)")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        etcd, ours = pool.map(keep_alive_without_a_quorum, (ETCD, None))
+    step = keepalive('{"ID":77}\n{"ID":77}')
+    assert same(step, etcd[0], ours[0]), f"etcd:    {etcd[0]}\netcdlab: {ours[0]}"
+    assert etcd[0][0] == 503 and etcd[0][2]["error"]["message"] == "etcdserver: no leader", etcd
+    assert etcd[1] == ours[1] == (2, "", ["Error: etcdserver: no leader"]), (etcd[1], ours[1])
+    assert etcd[2] == ours[2] == ("etcdserver: no leader", 14, 503), (etcd[2], ours[2])
