@@ -1,7 +1,8 @@
 """etcdlabctl against etcdlab answers as etcdctl (3.4, ETCDCTL_API=3) against etcd does: the
-same command lines run, in order, on a fresh single-member etcd and etcdlab, and the exit code,
-stdout and stderr must match once what differs between any two clusters is masked (member and
-cluster ids, ports, timings, capnslog timestamps) and what differs by design (docs/api.md,
+same command lines run, in order, on a fresh single-member etcd and etcdlab (both at once, each
+with its own folder for files, {tmp}, whose path is masked), and the exit code, stdout and
+stderr must match once what differs between any two clusters is masked (member and cluster
+ids, ports, timings, capnslog timestamps) and what differs by design (docs/api.md,
 "Differences": the version, the db size, the Raft indexes). etcdctl's own gRPC warnings on
 stderr (JSON lines) are ignored, and the program's name is read as one name.
 
@@ -15,6 +16,7 @@ remaining TTL depends on when the command runs (etcdlab also counts it in ticks:
 first tick after a grant it says the full TTL, etcd one second less), so `timetolive` cases
 mask it (kind "ttl"), and etcd lists a lease's keys in no fixed order, so they are sorted."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -218,12 +220,12 @@ CASES = [
     Case("defrag"), Case("defrag -w json"), Case("--endpoints={ep},{ep} defrag"),
     Case(f"--endpoints={DEAD} {T1} defrag"),
     Case("snapshot save"), Case("snapshot save a b"),
-    Case("--endpoints={ep},{ep} snapshot save /tmp/etcdlab-compat.db"),
-    Case("snapshot save /tmp/etcdlab-compat.db"), Case("snapshot status"),
-    Case("snapshot status /nonexistent.db"), Case("snapshot status /tmp/etcdlab-compat.db -w protobuf"),
+    Case("--endpoints={ep},{ep} snapshot save {tmp}/compat.db"),
+    Case("snapshot save {tmp}/compat.db"), Case("snapshot status"),
+    Case("snapshot status /nonexistent.db"), Case("snapshot status {tmp}/compat.db -w protobuf"),
     Case("snapshot restore"),
-    Case("snapshot restore /tmp/etcdlab-compat.db --name zz --data-dir /tmp/etcdlab-compat-dir"),
-    Case("snapshot restore /tmp/etcdlab-compat.db --data-dir /tmp"),
+    Case("snapshot restore {tmp}/compat.db --name zz --data-dir {tmp}/compat-dir"),
+    Case("snapshot restore {tmp}/compat.db --data-dir /tmp"),
     # ---- leases (last: their puts move the revision)
     Case(saved("lease grant 100", "L1")), Case("lease grant 100 -w json"),
     Case("lease grant 100 -w fields"), Case("lease grant 100 -w protobuf"),
@@ -423,13 +425,15 @@ def run_all(ctl: str, endpoint: str) -> list:
                            env=env, timeout=60)
         stderr = "\n".join(line for line in p.stderr.decode("utf-8", "replace").splitlines()
                            if not line.startswith('{"level"'))
-        if "-w protobuf" in cmd and p.returncode == 0 and p.stdout:
+        stdout = p.stdout.replace(tmp.encode(), b"{tmp}")  # each side has its own folder
+        stderr = stderr.replace(tmp, "{tmp}")
+        if "-w protobuf" in cmd and p.returncode == 0 and stdout:
             try:
-                out = mask_protobuf(p.stdout)
+                out = mask_protobuf(stdout)
             except (ValueError, IndexError):  # not protobuf (compaction prints its line)
-                out = mask(p.stdout.decode("utf-8", "replace"))
+                out = mask(stdout.decode("utf-8", "replace"))
         else:
-            out = mask(p.stdout.decode("utf-8", "replace"))
+            out = mask(stdout.decode("utf-8", "replace"))
         err = mask(stderr)
         if case.kind == "status":
             out, err = mask_status(out), mask_status(err)
@@ -452,12 +456,16 @@ def outputs():
         if os.environ.get("ETCDLAB_E2E_REQUIRED") == "1":
             pytest.fail("etcd 3.4 is not installed (make deps installs etcd-server, etcd-client)")
         pytest.skip("etcd 3.4 is not installed")
-    with LocalCluster(n=1, binary=ETCD) as etcd:
-        etcd.wait_leader()
-        theirs = run_all(ETCDCTL, etcd.endpoint(0))
-    with LocalCluster(n=1) as ours_cluster:
-        ours_cluster.wait_leader()
-        ours = run_all(find_binary("etcdlabctl"), ours_cluster.endpoint(0))
+
+    def side(binary, ctl):
+        with LocalCluster(n=1, binary=binary) as cluster:
+            cluster.wait_leader()
+            return run_all(ctl, cluster.endpoint(0))
+
+    # Both sides at once: each mostly waits on its processes (about 40 s each, one after the
+    # other 80 s).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        theirs, ours = pool.map(side, (ETCD, None), (ETCDCTL, find_binary("etcdlabctl")))
     return theirs, ours
 
 
