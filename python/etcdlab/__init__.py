@@ -11,7 +11,7 @@ Python (etcdlab.checkers) and work without the extension, e.g. on histories reco
 
 __all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
            "LeaseView", "LeaseChange", "InvariantViolation", "INVARIANTS", "checkers", "Client",
-           "EtcdError", "LocalCluster"]
+           "EtcdError", "LocalCluster", "LeaseKeepalive"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
@@ -33,6 +33,9 @@ def __getattr__(name):
     if name in _FROM_CLIENT:
         from . import client
         return getattr(client, name)
+    if name == "LeaseKeepalive":
+        from .leases import LeaseKeepalive
+        return LeaseKeepalive
     if name == "LocalCluster":
         from .local import LocalCluster
         return LocalCluster

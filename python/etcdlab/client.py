@@ -9,6 +9,11 @@ base64 fields decoded to bytes and int64 strings turned into ints. Errors raise 
 etcd's message, gRPC code and HTTP status. Requests go to the first endpoint that answers; an
 unreachable endpoint or a "no leader" answer moves on to the next (failover). A mutating
 request that may have been applied is never sent again: its error says `indeterminate`.
+
+Leases: lease_grant, lease_revoke, lease_keepalive (one round), lease_time_to_live, leases, and
+put(..., lease=id); etcdlab.LeaseKeepalive (etcdlab/leases.py) keeps a lease alive from a
+thread. Bad arguments (a lease id that is not an int64, a negative TTL) raise TypeError or
+ValueError before anything is sent.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any, Iterable, Optional
 
 __all__ = ["Client", "EtcdError", "prefix_end"]
 
-_BYTES_FIELDS = {"key", "value", "range_end"}
+_BYTES_FIELDS = {"key", "value", "range_end", "keys"}
 _INT_FIELDS = {
     "cluster_id", "member_id", "revision", "raft_term", "create_revision", "mod_revision",
     "version", "lease", "count", "deleted", "ID", "leader", "raftIndex", "raftTerm",
@@ -56,7 +61,7 @@ class _NotSent(OSError):
 _IDEMPOTENT = {
     "/v3/kv/range", "/v3/maintenance/status", "/v3/maintenance/hash",
     "/v3/maintenance/hashkv", "/v3/cluster/member/list", "/v3/lease/timetolive",
-    "/v3/lease/leases", "/v3/maintenance/alarm",
+    "/v3/lease/leases", "/v3/maintenance/alarm", "/v3/lease/keepalive",
 }
 _NO_LEADER = "etcdserver: no leader"  # refused before proposing: nothing was applied
 
@@ -71,6 +76,21 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def _int64(value, what: str, minimum: int = -2**63) -> int:
+    """`value` checked as an int in [minimum, 2**63): bools and floats are refused too."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} is an int, not {value!r}")
+    if not minimum <= value < 2**63:
+        low = "-2**63" if minimum == -2**63 else str(minimum)
+        raise ValueError(f"{what} must be in [{low}, 2**63), not {value}")
+    return value
+
+
+def _lease_id(value, what: str = "a lease id") -> int:
+    """etcd's lease ids are signed 64-bit integers; 0 is "no lease"."""
+    return _int64(value, what)
 
 
 def _b(x) -> bytes:
@@ -189,8 +209,11 @@ class Client:
                 raise EtcdError(f"{ep}: HTTP {status}: {data[:200]!r}", status=status, endpoint=ep)
             if status == 200:
                 return decode(answer)
-            message = answer.get("message", str(answer))
-            err = EtcdError(message, answer.get("code", 0), status, ep,
+            # {"error", "message", "code"}, or a stream that failed before its first answer
+            # (lease keep-alive): {"error": {"grpc_code", "http_code", "message", ...}}
+            error = answer.get("error") if isinstance(answer.get("error"), dict) else answer
+            message = error.get("message", str(answer))
+            err = EtcdError(message, error.get("grpc_code", error.get("code", 0)), status, ep,
                             indeterminate=status == 503 and message != _NO_LEADER
                             and not idempotent)
             if status != 503 or err.indeterminate:
@@ -201,10 +224,12 @@ class Client:
     # ---- KV
     def put(self, key, value=b"", *, lease: int = 0, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False, endpoint=None) -> dict:
+        """Puts key = value. `lease` attaches the key to that lease (it goes when the lease is
+        revoked or expires); a put without one detaches the key from the lease it had."""
         body: dict[str, Any] = {"key": _enc(key)}
         if value:
             body["value"] = _enc(value)
-        if lease:
+        if _lease_id(lease, "lease"):
             body["lease"] = str(lease)
         for name, flag in (("prev_kv", prev_kv), ("ignore_value", ignore_value),
                            ("ignore_lease", ignore_lease)):
@@ -251,6 +276,50 @@ class Client:
         if physical:
             body["physical"] = True
         return self.call("/v3/kv/compaction", body, endpoint)
+
+    # ---- leases
+    def lease_grant(self, ttl_s: int, lease_id: int = 0, endpoint=None) -> dict:
+        """Grants a lease of `ttl_s` seconds; returns {"header", "ID", "TTL"} (the TTL
+        granted: the server raises one below its minimum, ceil(1.5 election timeouts), to it).
+        `lease_id` 0 lets the server pick the id. Errors: "etcdserver: lease already exists"
+        (412), "etcdserver: too large lease TTL" above 9,000,000,000 s (400)."""
+        body: dict[str, Any] = {"TTL": str(_int64(ttl_s, "ttl_s (seconds)", minimum=0))}
+        if _lease_id(lease_id, "lease_id"):
+            body["ID"] = str(lease_id)
+        return self.call("/v3/lease/grant", body, endpoint)
+
+    def lease_revoke(self, lease_id: int, endpoint=None) -> dict:
+        """Revokes the lease: every key attached to it is deleted, at one revision. An unknown
+        lease is EtcdError "etcdserver: requested lease not found" (404)."""
+        return self.call("/v3/lease/revoke", {"ID": str(_lease_id(lease_id))}, endpoint)
+
+    def lease_keepalive(self, lease_id: int, endpoint=None) -> Optional[int]:
+        """One keep-alive: the lease's time starts again from its granted TTL, which is
+        returned (seconds); None when the lease is gone (unknown, expired or revoked), which
+        etcd does not treat as an error. Served by the leader. To keep a lease alive for a
+        while, use etcdlab.LeaseKeepalive."""
+        answer = self.call("/v3/lease/keepalive", {"ID": str(_lease_id(lease_id))}, endpoint)
+        if "error" in answer:  # an error after answers (3.4, etcdlab: grpc_code; 3.6: code)
+            err = answer["error"] if isinstance(answer["error"], dict) else answer
+            raise EtcdError(err.get("message", str(err)),
+                            err.get("grpc_code", err.get("code", 0)), 200, endpoint or "")
+        return answer.get("result", {}).get("TTL") or None
+
+    def lease_time_to_live(self, lease_id: int, keys: bool = False, endpoint=None) -> dict:
+        """{"header", "ID", "TTL" (seconds left, rounded down), "grantedTTL", and with keys
+        "keys" (the attached keys, bytes)}; a lease that is gone answers "TTL": -1 and no
+        grantedTTL."""
+        if not isinstance(keys, bool):
+            raise TypeError(f"keys is a bool, not {keys!r}")
+        body: dict[str, Any] = {"ID": str(_lease_id(lease_id))}
+        if keys:
+            body["keys"] = True
+        return self.call("/v3/lease/timetolive", body, endpoint)
+
+    def leases(self, endpoint=None) -> list:
+        """The ids of the leases that exist, in no particular order."""
+        answer = self.call("/v3/lease/leases", {}, endpoint)
+        return [lease.get("ID", 0) for lease in answer.get("leases", [])]
 
     # ---- cluster and maintenance
     def members(self, endpoint=None) -> list:

@@ -110,7 +110,11 @@ json::object decode(const std::string& endpoint, const Answer& a) {
   if (ec || !v.is_object()) throw EtcdError("unexpected answer from " + endpoint + ": " + a.body);
   auto& o = v.as_object();
   if (a.status != 200) {
-    if (auto it = o.find("message"); it != o.end() && it->value().is_string()) {
+    // {"error", "message", "code"}; a stream that failed before its first answer (lease
+    // keep-alive): {"error": {"grpc_code", "http_code", "message", "http_status"}}.
+    const json::object* error = o.if_contains("error") ? o.at("error").if_object() : nullptr;
+    const json::object& holder = error ? *error : o;
+    if (auto it = holder.find("message"); it != holder.end() && it->value().is_string()) {
       throw EtcdError(std::string(it->value().as_string()));
     }
     throw EtcdError("HTTP " + std::to_string(a.status) + ": " + a.body);

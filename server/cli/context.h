@@ -88,5 +88,6 @@ class Context {
 void add_kv_commands(Command& root, Context& ctx);       // put, get, del, compaction
 void add_cluster_commands(Command& root, Context& ctx);  // member ..., endpoint status|health
 void add_maintenance_commands(Command& root, Context& ctx);  // alarm, defrag, snapshot
+void add_lease_commands(Command& root, Context& ctx);  // lease grant|revoke|timetolive|list|keep-alive
 
 }  // namespace etcdlab::cli

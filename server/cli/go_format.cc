@@ -399,4 +399,10 @@ std::string hex(uint64_t id) {
   return fmt::format("{:x}", id);
 }
 
+std::string lease_hex(int64_t id) {
+  // Go pads after the sign: -1 is "-000000000000001", 16 characters in all.
+  uint64_t magnitude = id < 0 ? 0 - static_cast<uint64_t>(id) : static_cast<uint64_t>(id);
+  return id < 0 ? fmt::format("-{:015x}", magnitude) : fmt::format("{:016x}", magnitude);
+}
+
 }  // namespace etcdlab::cli

@@ -44,6 +44,8 @@ Parsed<bool> go_parse_bool(std::string_view s);
 std::string human_bytes(uint64_t bytes);
 // fmt's %x of an id.
 std::string hex(uint64_t id);
+// fmt's %016x of a lease id (an int64): "00000000000004d2", "-000000000000001".
+std::string lease_hex(int64_t id);
 
 namespace detail {
 struct CodeRange {

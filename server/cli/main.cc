@@ -8,6 +8,7 @@
 //   kv_commands.cc       put, get, del, compaction
 //   cluster_commands.cc  member list|add|remove|update|promote, endpoint status|health
 //   maintenance_commands.cc  alarm list|disarm, defrag, snapshot save|status|restore
+//   lease_commands.cc    lease grant|revoke|timetolive|list|keep-alive
 //   responses.{h,cc}     the responses, decoded from the gateway's JSON
 //   printer.{h,cc}       the printer interface; printer_<format>.cc, one per -w format
 //   client.{h,cc}        HTTP to the gateway, with deadlines and endpoint failover
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   add_kv_commands(root, ctx);
   add_cluster_commands(root, ctx);
   add_maintenance_commands(root, ctx);
+  add_lease_commands(root, ctx);
   add_help_command(root);
   try {
     return root.execute(std::vector<std::string>(argv + 1, argv + argc));

@@ -61,6 +61,21 @@ void Printer::alarm(const AlarmResponse&) {
 void Printer::db_status(const SnapshotStatus&) {
   unsupported();
 }
+void Printer::lease_grant(const LeaseGrantResponse&) {
+  unsupported();
+}
+void Printer::lease_revoke(int64_t, const LeaseRevokeResponse&) {
+  unsupported();
+}
+void Printer::lease_keep_alive(const LeaseKeepAliveResponse&) {
+  unsupported();
+}
+void Printer::lease_time_to_live(const LeaseTimeToLiveResponse&, bool) {
+  unsupported();
+}
+void Printer::lease_leases(const LeaseLeasesResponse&) {
+  unsupported();
+}
 
 std::unique_ptr<Printer> make_printer(const std::string& format, bool hex, std::ostream& out,
                                       std::ostream& err) {

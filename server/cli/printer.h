@@ -8,6 +8,7 @@
 //   simple   printer_simple.cc    lines (key, value, "OK", comma-separated rows)
 //   json     printer_json.cc      the response as Go's encoding/json writes it
 //   table    printer_table.cc     tablewriter tables, for the member and endpoint commands
+//                                 (no lease command: "table not supported as output format")
 //   fields   printer_fields.cc    "Name" : value lines
 //   protobuf printer_protobuf.cc  the response's protobuf encoding
 //
@@ -43,6 +44,11 @@ class Printer {
   virtual void member_promote(uint64_t id, const MemberChangeResponse& r);
   virtual void alarm(const AlarmResponse& r);
   virtual void db_status(const SnapshotStatus& s);
+  virtual void lease_grant(const LeaseGrantResponse& r);
+  virtual void lease_revoke(int64_t id, const LeaseRevokeResponse& r);
+  virtual void lease_keep_alive(const LeaseKeepAliveResponse& r);
+  virtual void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool keys);
+  virtual void lease_leases(const LeaseLeasesResponse& r);
 
  protected:
   Printer(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}

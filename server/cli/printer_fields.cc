@@ -78,6 +78,29 @@ class FieldsPrinter : public Printer {
     }
   }
 
+  void lease_grant(const LeaseGrantResponse& r) override {
+    header(r.header);
+    out_ << "\"ID\" : " << r.id << "\n";
+    out_ << "\"TTL\" : " << r.ttl << "\n";
+  }
+  void lease_revoke(int64_t, const LeaseRevokeResponse& r) override { header(r.header); }
+  void lease_keep_alive(const LeaseKeepAliveResponse& r) override {
+    header(r.header);
+    out_ << "\"ID\" : " << r.id << "\n";
+    out_ << "\"TTL\" : " << r.ttl << "\n";
+  }
+  void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool) override {
+    header(r.header);
+    out_ << "\"ID\" : " << r.id << "\n";
+    out_ << "\"TTL\" : " << r.ttl << "\n";
+    out_ << "\"GrantedTTL\" : " << r.granted_ttl << "\n";
+    for (const auto& k : r.keys) out_ << "\"Key\" : " << go_quote(k) << "\n";
+  }
+  void lease_leases(const LeaseLeasesResponse& r) override {
+    header(r.header);
+    for (int64_t id : r.ids) out_ << "\"ID\" : " << id << "\n";
+  }
+
   void db_status(const SnapshotStatus& s) override {
     out_ << "\"Hash\" : " << s.hash << "\n";
     out_ << "\"Revision\" : " << s.revision << "\n";

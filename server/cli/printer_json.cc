@@ -118,6 +118,14 @@ std::string header(const ResponseHeader& h) {
       .str();
 }
 
+// clientv3's lease responses embed *pb.ResponseHeader: its fields are the response's own.
+Object& inline_header(Object& o, const ResponseHeader& h) {
+  return o.unum("cluster_id", h.cluster_id)
+      .unum("member_id", h.member_id)
+      .num("revision", h.revision)
+      .unum("raft_term", h.raft_term);
+}
+
 std::string kv(const KeyValue& k) {
   return Object()
       .bytes("key", k.key)
@@ -228,6 +236,49 @@ class JsonPrinter : public Printer {
                                .str();
       return Object().raw("Endpoint", quote(e.endpoint)).raw("Status", status).str();
     }) << "\n";
+  }
+
+  // clientv3.LeaseGrantResponse: ID, TTL and Error have no json tags and no omitempty.
+  void lease_grant(const LeaseGrantResponse& r) override {
+    Object o;
+    inline_header(o, r.header)
+        .raw("ID", std::to_string(r.id))
+        .raw("TTL", std::to_string(r.ttl))
+        .raw("Error", quote(r.error));
+    out_ << o.str() << "\n";
+  }
+  // etcdserverpb.LeaseRevokeResponse: the header as a field.
+  void lease_revoke(int64_t, const LeaseRevokeResponse& r) override {
+    out_ << Object().raw("header", header(r.header)).str() << "\n";
+  }
+  void lease_keep_alive(const LeaseKeepAliveResponse& r) override {
+    Object o;
+    inline_header(o, r.header).raw("ID", std::to_string(r.id)).raw("TTL", std::to_string(r.ttl));
+    out_ << o.str() << "\n";
+  }
+  // clientv3.LeaseTimeToLiveResponse's tags: id, ttl, granted-ttl, keys (null when none).
+  void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool) override {
+    Object o;
+    inline_header(o, r.header)
+        .raw("id", std::to_string(r.id))
+        .raw("ttl", std::to_string(r.ttl))
+        .raw("granted-ttl", std::to_string(r.granted_ttl));
+    if (r.keys.empty()) {
+      o.raw("keys", "null");
+    } else {
+      o.raw("keys", array(r.keys, [](const std::string& k) {
+              return quote(gateway::base64_encode(k));
+            }));
+    }
+    out_ << o.str() << "\n";
+  }
+  // clientv3.LeaseLeasesResponse: "leases" is never null (clientv3 makes the slice).
+  void lease_leases(const LeaseLeasesResponse& r) override {
+    Object o;
+    inline_header(o, r.header).raw("leases", array(r.ids, [](int64_t id) {
+      return Object().raw("id", std::to_string(id)).str();
+    }));
+    out_ << o.str() << "\n";
   }
 
   void members(const MemberChangeResponse& r) {

@@ -1,6 +1,12 @@
 // -w protobuf, as etcdctl's printer_protobuf.go: the response's protobuf encoding (proto3,
 // fields in number order, zero values left out, the header always present), raw, with no
 // newline. The endpoint commands are "protobuf not supported as output format".
+//
+// The lease commands print what etcdctl 3.4's printPB makes of clientv3's lease structs: those
+// that embed *pb.ResponseHeader (grant, keep-alive, time-to-live, list) get its Marshal
+// method, so only the header is printed; LeaseRevokeResponse has none, so revoke fails with
+// "marshal unsupported for type ...".
+#include "context.h"
 #include "printer.h"
 
 namespace etcdlab::cli {
@@ -62,6 +68,16 @@ std::string kv(const KeyValue& k) {
       .data();
 }
 
+// gogoproto's CompactTextString of a header: "cluster_id:1 member_id:2 revision:3 raft_term:4 ".
+std::string header_text(const ResponseHeader& h) {
+  std::string out;
+  if (h.cluster_id) out += "cluster_id:" + std::to_string(h.cluster_id) + " ";
+  if (h.member_id) out += "member_id:" + std::to_string(h.member_id) + " ";
+  if (h.revision) out += "revision:" + std::to_string(h.revision) + " ";
+  if (h.raft_term) out += "raft_term:" + std::to_string(h.raft_term) + " ";
+  return out;
+}
+
 class ProtobufPrinter : public Printer {
  public:
   ProtobufPrinter(std::ostream& out, std::ostream& err) : Printer(out, err) {}
@@ -117,6 +133,18 @@ class ProtobufPrinter : public Printer {
                         .data());
     }
     print(m);
+  }
+
+  void lease_grant(const LeaseGrantResponse& r) override { out_ << header(r.header); }
+  void lease_keep_alive(const LeaseKeepAliveResponse& r) override { out_ << header(r.header); }
+  void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool) override {
+    out_ << header(r.header);
+  }
+  void lease_leases(const LeaseLeasesResponse& r) override { out_ << header(r.header); }
+  void lease_revoke(int64_t, const LeaseRevokeResponse& r) override {
+    throw ExitError(kExitBadFeature,
+                    "marshal unsupported for type clientv3.LeaseRevokeResponse ({" +
+                        header_text(r.header) + "})");
   }
 
  private:

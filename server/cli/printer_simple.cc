@@ -77,6 +77,34 @@ class SimplePrinter : public Printer {
   void db_status(const SnapshotStatus& s) override {
     for (const auto& row : db_status_rows(s).rows) out_ << join(row) << "\n";
   }
+  void lease_grant(const LeaseGrantResponse& r) override {
+    out_ << "lease " << lease_hex(r.id) << " granted with TTL(" << r.ttl << "s)\n";
+  }
+  void lease_revoke(int64_t id, const LeaseRevokeResponse&) override {
+    out_ << "lease " << lease_hex(id) << " revoked\n";
+  }
+  void lease_keep_alive(const LeaseKeepAliveResponse& r) override {
+    out_ << "lease " << lease_hex(r.id) << " keepalived with TTL(" << r.ttl << ")\n";
+  }
+  // The keys as fmt's %v of a []string: raw, space-separated, in brackets.
+  void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool keys) override {
+    if (r.granted_ttl == 0 && r.ttl == -1) {
+      out_ << "lease " << lease_hex(r.id) << " already expired\n";
+      return;
+    }
+    out_ << "lease " << lease_hex(r.id) << " granted with TTL(" << r.granted_ttl
+         << "s), remaining(" << r.ttl << "s)";
+    if (keys) {
+      out_ << ", attached keys([";
+      for (size_t i = 0; i < r.keys.size(); ++i) out_ << (i ? " " : "") << r.keys[i];
+      out_ << "])";
+    }
+    out_ << "\n";
+  }
+  void lease_leases(const LeaseLeasesResponse& r) override {
+    out_ << "found " << r.ids.size() << " leases\n";
+    for (int64_t id : r.ids) out_ << lease_hex(id) << "\n";
+  }
   void endpoint_health(const std::vector<EndpointHealth>& results) override {
     for (const EndpointHealth& h : results) {
       if (h.error.empty()) {

@@ -1,6 +1,7 @@
 #include "responses.h"
 
 #include "../gateway/json_fields.h"
+#include "client.h"
 
 namespace etcdlab::cli {
 namespace {
@@ -156,6 +157,61 @@ StatusResponse decode_status(const json::object& body) {
   r.errors = get_strings(body, "errors");
   r.db_size_in_use = get_int(body, "dbSizeInUse");
   r.is_learner = get_bool(body, "isLearner");
+  return r;
+}
+
+LeaseGrantResponse decode_lease_grant(const json::object& body) {
+  LeaseGrantResponse r;
+  r.header = decode_header(body);
+  r.id = get_int(body, "ID");
+  r.ttl = get_int(body, "TTL");
+  r.error = get_string(body, "error");
+  return r;
+}
+
+LeaseRevokeResponse decode_lease_revoke(const json::object& body) {
+  return LeaseRevokeResponse{decode_header(body)};
+}
+
+LeaseKeepAliveResponse decode_lease_keep_alive(const json::object& line) {
+  if (auto it = line.find("error"); it != line.end()) {
+    // An error after answers: {"error": {"grpc_code": N, "message": "<msg>", ...}} (3.4's
+    // gateway, and etcdlab's), {"error": {"code": N, "message": "<msg>"}} (3.6's).
+    const json::object* inner = it->value().if_object();
+    std::string message = get_string(inner ? *inner : line, "message");
+    throw EtcdError(message.empty() ? json::serialize(line) : message);
+  }
+  const json::object* result = get_object(line, "result");
+  if (!result) throw EtcdError("unexpected keep-alive answer: " + json::serialize(line));
+  LeaseKeepAliveResponse r;
+  r.header = decode_header(*result);
+  r.id = get_int(*result, "ID");
+  r.ttl = get_int(*result, "TTL");
+  return r;
+}
+
+LeaseTimeToLiveResponse decode_lease_time_to_live(const json::object& body) {
+  LeaseTimeToLiveResponse r;
+  r.header = decode_header(body);
+  r.id = get_int(body, "ID");
+  r.ttl = get_int(body, "TTL");
+  r.granted_ttl = get_int(body, "grantedTTL");
+  if (const json::array* a = get_array(body, "keys")) {
+    for (const auto& v : *a) {
+      if (v.is_string()) r.keys.push_back(gateway::base64_decode(v.as_string()));
+    }
+  }
+  return r;
+}
+
+LeaseLeasesResponse decode_lease_leases(const json::object& body) {
+  LeaseLeasesResponse r;
+  r.header = decode_header(body);
+  if (const json::array* a = get_array(body, "leases")) {
+    for (const auto& v : *a) {
+      if (v.is_object()) r.ids.push_back(get_int(v.as_object(), "ID"));
+    }
+  }
   return r;
 }
 

@@ -124,6 +124,40 @@ struct EndpointHealth {
   std::string error;
 };
 
+// ---- leases (clientv3's Lease*Response: the header, then the fields etcdctl prints)
+
+struct LeaseGrantResponse {
+  ResponseHeader header;
+  int64_t id = 0;
+  int64_t ttl = 0;
+  std::string error;  // clientv3's Error field, empty (json prints it as "Error":"")
+};
+
+struct LeaseRevokeResponse {
+  ResponseHeader header;
+};
+
+// A keep-alive answer; ttl <= 0 means the lease is gone (unknown, expired or revoked).
+struct LeaseKeepAliveResponse {
+  ResponseHeader header;
+  int64_t id = 0;
+  int64_t ttl = 0;
+};
+
+// ttl is the remaining time (-1: no such lease, and granted_ttl is 0); keys only when asked.
+struct LeaseTimeToLiveResponse {
+  ResponseHeader header;
+  int64_t id = 0;
+  int64_t ttl = 0;
+  int64_t granted_ttl = 0;
+  std::vector<std::string> keys;
+};
+
+struct LeaseLeasesResponse {
+  ResponseHeader header;
+  std::vector<int64_t> ids;
+};
+
 // Decoders of the gateway's bodies (../shared/reference/etcd-v3-json-api.md §1). A field of
 // the wrong type throws gateway::GatewayError.
 RangeResponse decode_range(const boost::json::object& body);
@@ -135,6 +169,13 @@ StatusResponse decode_status(const boost::json::object& body);
 MemberAddResponse decode_member_add(const boost::json::object& body);
 MemberChangeResponse decode_member_change(const boost::json::object& body);
 AlarmResponse decode_alarm(const boost::json::object& body);
+LeaseGrantResponse decode_lease_grant(const boost::json::object& body);
+LeaseRevokeResponse decode_lease_revoke(const boost::json::object& body);
+// One line of the keep-alive stream: {"result": {...}}. A stream error ({"error": ...}, in the
+// 3.4 or the 3.6 shape) throws EtcdError with its message.
+LeaseKeepAliveResponse decode_lease_keep_alive(const boost::json::object& line);
+LeaseTimeToLiveResponse decode_lease_time_to_live(const boost::json::object& body);
+LeaseLeasesResponse decode_lease_leases(const boost::json::object& body);
 // AlarmType's number in etcdserverpb (NONE 0, NOSPACE 1, CORRUPT 2).
 int alarm_type_number(const std::string& name);
 

@@ -38,4 +38,39 @@ HttpResponse error_response(const GatewayError& e) {
   return r;
 }
 
+namespace {
+
+// Go's http.StatusText for the statuses http_status() gives.
+const char* status_text(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 429: return "Too Many Requests";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Internal Server Error";
+  }
+}
+
+}  // namespace
+
+std::string stream_error(const GatewayError& e) {
+  int status = http_status(e.code());
+  boost::json::object error;
+  error["grpc_code"] = static_cast<int>(e.code());
+  error["http_code"] = status;
+  error["message"] = e.what();
+  error["http_status"] = status_text(status);
+  boost::json::object line;
+  line["error"] = std::move(error);
+  return boost::json::serialize(line);
+}
+
 }  // namespace etcdlab::gateway

@@ -21,6 +21,11 @@ int http_status(GrpcCode code);
 // The response for an error.
 HttpResponse error_response(const GatewayError& e);
 
+// The error that ends a stream once it has begun, as etcd 3.4's gateway (grpc-gateway v1)
+// writes it: {"error":{"grpc_code":N,"http_code":S,"message":"...","http_status":"<Go's text
+// for S>"}}, with no newline after it.
+std::string stream_error(const GatewayError& e);
+
 // etcd's gRPC server takes messages up to --max-request-bytes plus this much (its
 // grpcOverheadBytes); a larger request is ResourceExhausted (HTTP 429), a smaller one over
 // the limit is "request is too large" (400).

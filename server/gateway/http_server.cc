@@ -35,8 +35,9 @@ uint64_t body_limit(uint64_t max_request_bytes) {
   return (max_request_bytes + kGrpcOverheadBytes) / 3 * 4 + 64 * 1024;
 }
 
-http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+// The headers of every answer, streamed or not: etcd's gateway sends the CORS headers on all.
+template <class Body>
+void set_headers(http::response<Body>& res, const HttpResponse& r, bool keep_alive) {
   res.set(http::field::server, "etcdlab");
   res.set(http::field::content_type, r.content_type);
   if (r.grpc_ok) res.set("Grpc-Metadata-Content-Type", "application/grpc");
@@ -44,6 +45,11 @@ http::response<http::string_body> to_beast(HttpResponse r, unsigned version, boo
   res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
   res.set(http::field::access_control_allow_headers, "accept, content-type, authorization");
   res.keep_alive(keep_alive);
+}
+
+http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  set_headers(res, r, keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();
   return res;
@@ -129,10 +135,7 @@ struct HttpServer::Impl {
   static asio::awaitable<bool> write_stream(beast::tcp_stream& stream, HttpResponse& answer,
                                             unsigned version, bool keep_alive) {
     http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
-    res.set(http::field::server, "etcdlab");
-    res.set(http::field::content_type, answer.content_type);
-    if (answer.grpc_ok) res.set("Grpc-Metadata-Content-Type", "application/grpc");
-    res.keep_alive(keep_alive);
+    set_headers(res, answer, keep_alive);
     res.chunked(true);
     http::response_serializer<http::empty_body> head{res};
     stream.expires_after(std::chrono::seconds(30));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -188,6 +189,13 @@ size_t json_error_offset(std::string_view body) {
   return n;
 }
 
+void require_object(const json::value& v) {
+  if (!v.is_object()) {
+    bad(fmt::format("json: cannot unmarshal {} into Go value of type map[string]json.RawMessage",
+                    kind_of(v)));
+  }
+}
+
 }  // namespace
 
 json::object parse_body(std::string_view body) {
@@ -197,10 +205,27 @@ json::object parse_body(std::string_view body) {
   // Go's scanner words its errors differently ("invalid character 'b' looking for ..."); the
   // offset is what a person needs to find the mistake.
   if (ec) bad(fmt::format("invalid JSON: {} (near byte {})", ec.message(), json_error_offset(body)));
-  if (!v.is_object()) {
-    bad(fmt::format("json: cannot unmarshal {} into Go value of type map[string]json.RawMessage",
-                    kind_of(v)));
+  require_object(v);
+  return std::move(v.as_object());
+}
+
+std::optional<json::object> parse_next(std::string_view body, size_t& at) {
+  while (at < body.size() && std::isspace(static_cast<unsigned char>(body[at]))) ++at;
+  if (at >= body.size()) return std::nullopt;
+  // write_some stops after one complete value; a number at the very end needs finish().
+  json::stream_parser parser;
+  boost::system::error_code ec;
+  size_t start = at;
+  at += parser.write_some(body.data() + start, body.size() - start, ec);
+  if (!ec && !parser.done()) parser.finish(ec);
+  if (ec) {
+    size_t near = at;
+    at = body.size();  // nothing after a syntax error can be read
+    bad(fmt::format("invalid JSON: {} (near byte {})", ec.message(), near));
   }
+  json::value v = parser.release();
+  if (v.is_null()) return json::object{};  // Go decodes null into a message as no fields
+  require_object(v);
   return std::move(v.as_object());
 }
 

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ namespace json = boost::json;
 
 // Parses a request body (empty = {}); malformed JSON is a 400 with the parser's message.
 json::object parse_body(std::string_view body);
+// The next request of a client stream's body (JSON values one after another, read as Go's
+// json.Decoder reads them), from byte `at`, which moves past it: nullopt when only whitespace
+// is left, {} for `null`; malformed JSON or a value that is not an object is parse_body's 400.
+std::optional<json::object> parse_next(std::string_view body, size_t& at);
 
 // Field readers. Each takes the proto name; the lowerCamel alias is tried too. A missing field
 // gives the zero value; a field of the wrong type is a 400 naming it.

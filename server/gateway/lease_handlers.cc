@@ -1,8 +1,10 @@
 // The gateway's lease paths (etcd-v3-json-api.md §6), over KvService.
 #include "lease_handlers.h"
 
-#include <cctype>
+#include <spdlog/spdlog.h>
+
 #include <memory>
+#include <optional>
 
 namespace etcdlab::gateway {
 
@@ -64,63 +66,99 @@ awaitable<HttpResponse> lease_leases(KvService& s, const json::object&) {
 
 namespace {
 
-// The keep-alive stream: the request body's objects, one answer line each.
+// The keep-alive stream: the request body, read one request at a time as the client stream it
+// stands for; the first answer, made before the stream starts; whether the stream has ended.
 struct KeepAliveStream {
   std::string body;
   size_t at = 0;
+  std::optional<std::string> first;
+  bool done = false;
 };
 
-awaitable<std::optional<std::string>> next_keep_alive(KvService& s,
-                                                      std::shared_ptr<KeepAliveStream> st) {
-  while (st->at < st->body.size() && std::isspace(static_cast<unsigned char>(st->body[st->at]))) {
-    ++st->at;
-  }
-  if (st->at >= st->body.size()) co_return std::nullopt;
-  // One JSON object of the body: write_some stops after a complete value.
-  json::stream_parser parser;
-  boost::system::error_code ec;
-  size_t used = parser.write_some(st->body.data() + st->at, st->body.size() - st->at, ec);
-  if (!ec && !parser.done()) parser.finish(ec);
-  json::value value;
-  if (!ec && parser.done()) value = parser.release();
-  st->at += used;
-  json::object line;
-  if (!value.is_object()) {
-    st->at = st->body.size();  // the stream ends with the error, as the gateway's does
-    json::object error;
-    error["code"] = static_cast<int>(GrpcCode::kInvalidArgument);
-    error["message"] = "malformed keep-alive request";
-    line["error"] = std::move(error);
-    co_return serialize(line) + "\n";
-  }
-  const json::object& request = value.as_object();
-  json::object result;
+// The next request's lease id; nullopt at the end of the body. Throws GatewayError (400) for a
+// malformed request.
+std::optional<int64_t> next_id(KeepAliveStream& st) {
+  std::optional<json::object> request = parse_next(st.body, st.at);
+  if (!request) return std::nullopt;
+  return get_int(*request, "ID");
+}
+
+// One answer line: the lease's TTL, renewed; the id alone when it is unknown or expired.
+awaitable<std::string> answer_line(KvService& s, int64_t id) {
+  server::LeaseKeepAliveResult answer;
   try {
-    server::LeaseKeepAliveResult answer = co_await s.lease_keep_alive(get_int(request, "ID"));
-    result["header"] = header(s, s.store().revision());
-    put_int(result, "ID", answer.id);
-    put_int(result, "TTL", answer.ttl);
-  } catch (const GatewayError& e) {
-    st->at = st->body.size();
-    json::object error;
-    error["code"] = static_cast<int>(e.code());
-    error["message"] = e.what();
-    line["error"] = std::move(error);
-    co_return serialize(line) + "\n";
+    answer = co_await s.lease_keep_alive(id);
+  } catch (const GatewayError&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("gateway: lease keep-alive of {}: {}", id, e.what());
+    throw GatewayError(GrpcCode::kUnknown, e.what());
   }
+  json::object result;
+  result["header"] = header(s, s.store().revision());
+  put_int(result, "ID", answer.id);
+  put_int(result, "TTL", answer.ttl);
+  json::object line;
   line["result"] = std::move(result);
   co_return serialize(line) + "\n";
 }
 
+// The stream after its first answer. As etcd's gateway: a malformed request ends the client
+// stream, so the answers so far are all (no error); a failed keep-alive ends it with the error.
+awaitable<std::optional<std::string>> next_line(KvService& s, std::shared_ptr<KeepAliveStream> st) {
+  if (st->first) {
+    std::optional<std::string> first = std::move(st->first);
+    st->first.reset();
+    co_return first;
+  }
+  if (st->done) co_return std::nullopt;
+  std::optional<int64_t> id;
+  try {
+    id = next_id(*st);
+  } catch (const GatewayError&) {
+    id.reset();
+  }
+  if (!id) {
+    st->done = true;
+    co_return std::nullopt;
+  }
+  try {
+    co_return co_await answer_line(s, *id);
+  } catch (const GatewayError& e) {
+    st->done = true;
+    co_return stream_error(e);
+  }
+}
+
 }  // namespace
 
-HttpResponse lease_keep_alive(KvService& s, std::string body) {
+awaitable<HttpResponse> lease_keep_alive(KvService& s, std::string body) {
   auto st = std::make_shared<KeepAliveStream>();
   st->body = std::move(body);
+  std::optional<int64_t> id;
+  try {
+    id = next_id(*st);
+  } catch (const GatewayError& e) {
+    // etcd's gateway decodes the first request before the call starts: a malformed one fails
+    // the call with a plain error, code 2 (a decoding error is no gRPC status), 500.
+    co_return error_response(GatewayError(GrpcCode::kUnknown, e.what()));
+  }
   HttpResponse r;
-  r.grpc_ok = true;
-  r.stream = [&s, st] { return next_keep_alive(s, st); };
-  return r;
+  r.stream = [&s, st] { return next_line(s, st); };
+  // An empty body: an empty stream, without Grpc-Metadata-Content-Type (the server sent no
+  // headers before it ended the call).
+  if (!id) co_return r;
+  // The gateway writes the status with the first answer: 200, or the first failure's status
+  // (no leader: 503) followed by the stream error alone.
+  try {
+    st->first = co_await answer_line(s, *id);
+    r.grpc_ok = true;
+  } catch (const GatewayError& e) {
+    st->first = stream_error(e);
+    st->done = true;
+    r.status = http_status(e.code());
+  }
+  co_return r;
 }
 
 }  // namespace etcdlab::gateway

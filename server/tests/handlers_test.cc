@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <exception>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "../gateway/json_fields.h"
 
@@ -42,6 +44,12 @@ class FakeService final : public KvService {
   ServerStatus status() const override { return server_status; }
   bool healthy() const override { return is_healthy; }
   uint64_t max_request_bytes() const override { return max_bytes; }
+  // Leases 1000 and -7 exist (TTL 60); from the `keep_alive_fails_from`-th call on, throws
+  // keep_alive_error.
+  awaitable<server::LeaseKeepAliveResult> lease_keep_alive(int64_t id) override {
+    if (keep_alives++ >= keep_alive_fails_from) throw keep_alive_error;
+    co_return server::LeaseKeepAliveResult{id, id == 1000 || id == -7 ? 60 : 0};
+  }
 
   mvcc::KvStore& kv() { return sm_.store(); }
 
@@ -53,6 +61,9 @@ class FakeService final : public KvService {
   ServerStatus server_status;
   bool is_healthy = true;
   uint64_t max_bytes = 1572864;
+  int keep_alives = 0;
+  int keep_alive_fails_from = 1 << 30;
+  GatewayError keep_alive_error{GrpcCode::kUnavailable, kNoLeader};
 
  private:
   server::KvStateMachine sm_{mvcc::KvStore::open({}), {}};
@@ -99,6 +110,30 @@ void expect_error(const HttpResponse& r, int status, const std::string& message,
   EXPECT_EQ(r.body, error_body(message, code));
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_FALSE(r.grpc_ok);
+}
+
+// A streamed answer's pieces, in order, until it ends.
+std::vector<std::string> drain(HttpResponse& r) {
+  std::vector<std::string> pieces;
+  if (!r.stream) return pieces;
+  for (;;) {
+    boost::asio::io_context io;
+    std::optional<std::string> piece;
+    boost::asio::co_spawn(io, r.stream(), [&](std::exception_ptr e, std::optional<std::string> p) {
+      if (e) ADD_FAILURE() << "a stream's producer threw";
+      piece = std::move(p);
+    });
+    io.run();
+    if (!piece) return pieces;
+    pieces.push_back(std::move(*piece));
+  }
+}
+
+// A keep-alive answer line for `id` with `ttl` (0: none), as etcd's gateway writes it.
+std::string keep_alive_line(const std::string& id, int ttl) {
+  std::string ttl_field = ttl ? R"(,"TTL":")" + std::to_string(ttl) + R"(")" : "";
+  std::string id_field = id == "0" ? "" : R"(,"ID":")" + id + R"(")";
+  return R"({"result":{"header":)" + header(1) + id_field + ttl_field + "}}\n";
 }
 
 constexpr const char* kEmptyKey = "etcdserver: key is not provided";
@@ -402,4 +437,75 @@ TEST(GatewayCluster, AnEmptyStoreStillHasAHash) {
   EXPECT_TRUE(o.contains("hash")) << "0 would be left out of the JSON";
 }
 
+
+// ---- the lease keep-alive stream (etcd 3.4's gateway: grpc-gateway v1 over a bidi stream)
+
+TEST(GatewayLease, KeepAliveAnswersEachRequestOfTheBodyOnItsOwnLine) {
+  FakeService s;
+  HttpResponse r =
+      post(s, "/v3/lease/keepalive", "{\"ID\":1000}\n{\"ID\":\"999\"} null{\"ID\":-7}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.grpc_ok);
+  EXPECT_EQ(drain(r), (std::vector<std::string>{keep_alive_line("1000", 60),
+                                                keep_alive_line("999", 0),  // unknown: no TTL
+                                                keep_alive_line("0", 0),    // null is {}
+                                                keep_alive_line("-7", 60)}));
+}
+
+TEST(GatewayLease, AMalformedFirstRequestFailsTheCallWith500Code2) {
+  FakeService s;
+  expect_error(post(s, "/v3/lease/keepalive", "[1]"), 500,
+               "json: cannot unmarshal array into Go value of type map[string]json.RawMessage", 2);
+  expect_error(post(s, "/v3/lease/keepalive", R"({"ID":true})"), 500,
+               "json: cannot unmarshal bool into Go value of type int64", 2);
+  HttpResponse r = post(s, "/v3/lease/keepalive", "{bad");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_FALSE(r.stream) << "no stream starts";
+  EXPECT_NE(r.body.find(R"("code":2)"), std::string::npos) << r.body;
+  EXPECT_EQ(s.keep_alives, 0);
+}
+
+TEST(GatewayLease, AMalformedLaterRequestEndsTheStreamQuietly) {
+  FakeService s;
+  for (const char* body :
+       {"{\"ID\":1000}\n[1]\n{\"ID\":1000}", "{\"ID\":1000} {bad", "{\"ID\":1000} x"}) {
+    HttpResponse r = post(s, "/v3/lease/keepalive", body);
+    EXPECT_EQ(r.status, 200) << body;
+    EXPECT_EQ(drain(r), std::vector<std::string>{keep_alive_line("1000", 60)}) << body;
+  }
+}
+
+TEST(GatewayLease, AnEmptyBodyIsAnEmptyStreamWithoutGrpcHeaders) {
+  FakeService s;
+  for (const char* body : {"", "  \n "}) {
+    HttpResponse r = post(s, "/v3/lease/keepalive", body);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_FALSE(r.grpc_ok) << "the server sent no headers";
+    EXPECT_TRUE(r.stream);
+    EXPECT_TRUE(drain(r).empty());
+  }
+}
+
+TEST(GatewayLease, AFailedKeepAliveEndsTheStreamWithTheStreamError) {
+  constexpr const char* kError =
+      R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader",)"
+      R"("http_status":"Service Unavailable"}})";  // no newline after it, as etcd
+  FakeService s;
+  s.keep_alive_fails_from = 0;  // the first fails: its status is the answer's
+  HttpResponse r = post(s, "/v3/lease/keepalive", "{\"ID\":1000}\n{\"ID\":1000}");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_FALSE(r.grpc_ok);
+  EXPECT_EQ(drain(r), std::vector<std::string>{kError});
+  EXPECT_EQ(s.keep_alives, 1) << "nothing is asked after the failure";
+
+  FakeService later;
+  later.keep_alive_fails_from = 1;  // after one answer: 200, the answer, then the error
+  r = post(later, "/v3/lease/keepalive", "{\"ID\":1000}\n{\"ID\":1000}\n{\"ID\":1000}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.grpc_ok);
+  EXPECT_EQ(drain(r), (std::vector<std::string>{keep_alive_line("1000", 60), kError}));
+  EXPECT_EQ(later.keep_alives, 2);
+}
+
 }  // namespace etcdlab::gateway
+

@@ -71,6 +71,28 @@ TEST(JsonFields, MalformedJsonAndWrongTypesAreBadRequests) {
   EXPECT_TRUE(parse_body("").empty()) << "an empty body is {}";
 }
 
+TEST(JsonFields, AStreamedBodyIsReadOneRequestAtATimeAsGosDecoderReadsIt) {
+  std::string body = "{\"ID\":1}{\"ID\":\"2\"}\n null [3]";
+  size_t at = 0;
+  EXPECT_EQ(get_int(parse_next(body, at).value(), "ID"), 1);
+  EXPECT_EQ(at, 8u) << "just past the first object";
+  EXPECT_EQ(get_int(parse_next(body, at).value(), "ID"), 2);
+  EXPECT_TRUE(parse_next(body, at).value().empty()) << "null is a request with no fields";
+  EXPECT_THROW(parse_next(body, at), GatewayError) << "an array is no request";
+  std::string tail = "{} 5";
+  at = 0;
+  EXPECT_TRUE(parse_next(tail, at).has_value());
+  EXPECT_THROW(parse_next(tail, at), GatewayError) << "a number at the very end is read whole";
+  std::string blank = " \n\t";
+  at = 0;
+  EXPECT_FALSE(parse_next(blank, at).has_value()) << "only whitespace: the end";
+  std::string broken = "{\"ID\":1} {bad";
+  at = 0;
+  parse_next(broken, at);
+  EXPECT_THROW(parse_next(broken, at), GatewayError);
+  EXPECT_FALSE(parse_next(broken, at).has_value()) << "nothing after a syntax error is read";
+}
+
 TEST(JsonFields, ZeroValuesAreLeftOut) {
   json::object o;
   put_int(o, "count", 0);

@@ -1,19 +1,29 @@
 """etcdlabctl against etcdlab answers as etcdctl (3.4, ETCDCTL_API=3) against etcd does: the
-same command lines run, in order, on a fresh single-member etcd and etcdlab, and the exit code,
-stdout and stderr must match once what differs between any two clusters is masked (member and
-cluster ids, ports, timings, capnslog timestamps) and what differs by design (docs/api.md,
+same command lines run, in order, on a fresh single-member etcd and etcdlab (both at once, each
+with its own folder for files, {tmp}, whose path is masked), and the exit code, stdout and
+stderr must match once what differs between any two clusters is masked (member and cluster
+ids, ports, timings, capnslog timestamps) and what differs by design (docs/api.md,
 "Differences": the version, the db size, the Raft indexes). etcdctl's own gRPC warnings on
 stderr (JSON lines) are ignored, and the program's name is read as one name.
 
 Help texts are compared by exit code and stderr only: etcdctl's lists its other commands and
 its TLS and auth flags. Protobuf output is compared decoded as far as the ids, which are
-masked."""
+masked.
 
+Leases: the ids a server picks differ, so a grant saves its line in the run's folder ({tmp})
+and later commands read the id from there; ids are masked wherever they are printed. A
+remaining TTL depends on when the command runs (etcdlab also counts it in ticks: within the
+first tick after a grant it says the full TTL, etcd one second less), so `timetolive` cases
+mask it (kind "ttl"), and etcd lists a lease's keys in no fixed order, so they are sorted."""
+
+import concurrent.futures
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -50,6 +60,38 @@ def help_case(cmd: str) -> Case:
 T1 = "--command-timeout=1s"  # for the cases that wait on an unreachable endpoint
 # The id of the cluster's learner, read by the program under test itself.
 LEARNER = "$({ctl} --endpoints={ep} member list | awk -F', ' '$6 == \"true\" { print $1 }')"
+
+
+def saved(cmd: str, name: str, then: str = "") -> str:
+    """`cmd` (a lease grant, simple output), its output kept in {tmp}/name for lease(name);
+    then `then`, a command line run with the program under test, output discarded."""
+    after = f"{{ctl}} --endpoints={{ep}} {then} > /dev/null 2>&1; " if then else ""
+    return (f"--endpoints={{ep}} {cmd} > {{tmp}}/{name}; rc=$?; cat {{tmp}}/{name}; {after}"
+            f"exit $rc")
+
+
+def lease(name: str) -> str:
+    """The hex id of the lease that the grant saved as `name` printed."""
+    return "$(awk '{print $2}' {tmp}/" + name + ")"
+
+
+def short_grant(ttl: str) -> Case:
+    """A grant of a lease that expires within the run: revoked at once, so that `lease list`
+    finds the same leases on both however fast each server expires it."""
+    return Case(saved(f"lease grant {ttl}", "short", then=f"lease revoke {lease('short')}"))
+
+
+# The pipe's reader revokes the lease after the first answer; the next keep-alive (a third of
+# the TTL later) finds it gone. Exit code: keep-alive's.
+KEEP_ALIVE_UNTIL_REVOKED = (
+    "--endpoints={ep} lease keep-alive " + lease("ka") + " | while IFS= read -r line; do "
+    "echo \"$line\"; {ctl} --endpoints={ep} lease revoke " + lease("ka") +
+    " > /dev/null 2>&1; done; exit ${PIPESTATUS[0]}")
+# Polls (at most 10 s) until the 1 s lease has expired, then prints what is left of it.
+UNTIL_EXPIRED = (
+    "--endpoints={ep} lease timetolive " + lease("exp") + " > /dev/null; for i in $(seq 100); do "
+    "{ctl} --endpoints={ep} lease timetolive " + lease("exp") + " | grep -q expired && break; "
+    "sleep 0.1; done; {ctl} --endpoints={ep} lease timetolive " + lease("exp"))
 
 CASES = [
     # ---- put
@@ -178,12 +220,73 @@ CASES = [
     Case("defrag"), Case("defrag -w json"), Case("--endpoints={ep},{ep} defrag"),
     Case(f"--endpoints={DEAD} {T1} defrag"),
     Case("snapshot save"), Case("snapshot save a b"),
-    Case("--endpoints={ep},{ep} snapshot save /tmp/etcdlab-compat.db"),
-    Case("snapshot save /tmp/etcdlab-compat.db"), Case("snapshot status"),
-    Case("snapshot status /nonexistent.db"), Case("snapshot status /tmp/etcdlab-compat.db -w protobuf"),
+    Case("--endpoints={ep},{ep} snapshot save {tmp}/compat.db"),
+    Case("snapshot save {tmp}/compat.db"), Case("snapshot status"),
+    Case("snapshot status /nonexistent.db"), Case("snapshot status {tmp}/compat.db -w protobuf"),
     Case("snapshot restore"),
-    Case("snapshot restore /tmp/etcdlab-compat.db --name zz --data-dir /tmp/etcdlab-compat-dir"),
-    Case("snapshot restore /tmp/etcdlab-compat.db --data-dir /tmp"),
+    Case("snapshot restore {tmp}/compat.db --name zz --data-dir {tmp}/compat-dir"),
+    Case("snapshot restore {tmp}/compat.db --data-dir /tmp"),
+    # ---- leases (last: their puts move the revision)
+    Case(saved("lease grant 100", "L1")), Case("lease grant 100 -w json"),
+    Case("lease grant 100 -w fields"), Case("lease grant 100 -w protobuf"),
+    Case("lease grant 100 -w table"), Case("lease grant 100 -w bogus"),
+    short_grant("0"), short_grant("-- -5"), short_grant("1"), Case("lease grant 9000000001"),
+    Case("lease grant 9000000000 -w fields"), Case("lease grant"), Case("lease grant x"),
+    Case("lease grant 1 2"), Case("lease grant 0x10"), Case("lease grant 99999999999999999999"),
+    Case("lease grant 1.5"), Case("lease grant 5 -w bogus"),
+    Case(f"put lk1 v --lease={lease('L1')}"), Case(f"put lk2 v --lease={lease('L1')} -w json"),
+    Case("get lk1 -w json"), Case("get lk1 -w fields"), Case("get lk1 -w protobuf"),
+    Case(f"put lk3 v --lease={lease('L1')}"), Case("put lk3 v2"),  # a put without one detaches
+    Case("put lk1 v3 --ignore-lease"), Case("get lk1 -w json"),  # keeps its lease
+    Case(f"put lk1 v --ignore-lease --lease={lease('L1')}"), Case("put lk4 v --lease=abcdef"),
+    Case(f"lease timetolive {lease('L1')}", kind="ttl"),
+    Case(f"lease timetolive {lease('L1')} --keys", kind="ttl"),
+    Case(f"lease timetolive --keys {lease('L1')} -w json", kind="ttl"),
+    Case(f"lease timetolive {lease('L1')} -w json", kind="ttl"),
+    Case(f"lease timetolive {lease('L1')} --keys -w fields", kind="ttl"),
+    Case(f"lease timetolive {lease('L1')} --keys -w protobuf"),
+    Case(f"lease timetolive {lease('L1')} -w table"),
+    Case("lease timetolive abcdef"), Case("lease timetolive abcdef --keys -w json"),
+    Case("lease timetolive abcdef -w fields"), Case("lease timetolive 0"),
+    Case("lease timetolive -- -1"), Case("lease timetolive 7fffffffffffffff --keys"),
+    Case("lease timetolive"), Case("lease timetolive zz"), Case("lease timetolive 1 2"),
+    Case("lease timetolive 0x12"), Case("lease timetolive -- -1 -w json"),
+    Case("lease list"), Case("lease list -w json"), Case("lease list -w fields"),
+    Case("lease list -w protobuf"), Case("lease list -w table"), Case("lease list extra"),
+    Case(f"lease keep-alive --once {lease('L1')}"),
+    Case(f"lease keep-alive --once {lease('L1')} -w json"),
+    Case(f"lease keep-alive --once {lease('L1')} -w fields"),
+    Case(f"lease keep-alive --once {lease('L1')} -w protobuf"),
+    Case(f"lease keep-alive --once {lease('L1')} -w table"),
+    Case("lease keep-alive --once abcdef"), Case("lease keep-alive --once abcdef -w json"),
+    Case("lease keep-alive abcdef"), Case("lease keep-alive abcdef -w json"),
+    Case("lease keep-alive abcdef -w table"), Case("lease keep-alive --once=false abcdef"),
+    Case("lease keep-alive"), Case("lease keep-alive zz"), Case("lease keep-alive --once"),
+    Case("lease keep-alive 1 2"), Case("lease keep-alive -- -1"),
+    Case(saved("lease grant 6", "ka")), Case(KEEP_ALIVE_UNTIL_REVOKED),
+    Case(saved("lease grant 6", "ka")), Case(KEEP_ALIVE_UNTIL_REVOKED.replace(" | ", " -w json | ")),
+    Case(f"lease revoke {lease('ka')}"),
+    Case(f"lease revoke {lease('L1')}"), Case("get lk --prefix"),  # lk1, lk2 at one revision
+    Case(f"lease revoke {lease('L1')}"), Case(f"lease timetolive {lease('L1')}"),
+    Case(saved("lease grant 100", "r1")), Case(f"lease revoke {lease('r1')} -w json"),
+    Case(saved("lease grant 100", "r2")), Case(f"lease revoke {lease('r2')} -w fields"),
+    Case(saved("lease grant 100", "r3")), Case(f"lease revoke {lease('r3')} -w protobuf"),
+    Case(saved("lease grant 100", "r4")), Case(f"lease revoke {lease('r4')} -w table"),
+    Case(f"lease revoke {lease('r4')} -w json"), Case("lease list"),
+    Case("lease revoke"), Case("lease revoke zz"), Case("lease revoke 1 2"), Case("lease revoke 0"),
+    Case("lease revoke ffffffffffffffffff"), Case("lease revoke -- -1"),
+    Case("lease revoke 0x12"),
+    # expiry: a lease of the minimum TTL (1 s with a 500 ms election timeout) and its key
+    Case(saved("lease grant 1", "exp")), Case(f"put ek v --lease={lease('exp')}"),
+    Case(UNTIL_EXPIRED), Case("get ek"), Case(f"lease keep-alive --once {lease('exp')}"),
+    Case(f"lease keep-alive {lease('exp')}"), Case(f"lease revoke {lease('exp')}"),
+    Case(f"--endpoints={DEAD} {T1} lease grant 5"), Case(f"--endpoints={DEAD} {T1} lease revoke 1"),
+    Case(f"--endpoints={DEAD} --dial-timeout=500ms lease keep-alive 1"),
+    Case(f"--endpoints={DEAD},{{ep}} lease list"),
+    Case("lease list", env={"ETCDCTL_WRITE_OUT": "fields"}),
+    help_case("lease"), help_case("lease bogus"), help_case("lease grant --help"),
+    help_case("lease keep-alive -h"), help_case("lease grant --bogus 5"),
+    help_case("lease timetolive --keys=maybe 1"), help_case("help lease keep-alive"),
 ]
 
 
@@ -192,10 +295,27 @@ def mask(text: str) -> str:
     text = re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ", "<ts> ", text, flags=re.M)
     text = re.sub(r"\b[0-9a-f]{12,16}\b", "<id>", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "<addr>", text)
-    text = re.sub(r"\d+(\.\d+)?(ns|µs|ms|s)\b", "<took>", text)
-    text = re.sub(r'"(cluster_id|member_id|ID|leader)":\d+', r'"\1":0', text)
-    text = re.sub(r'"(ClusterID|MemberID|ID|Leader)" : \d+', r'"\1" : 0', text)
+    # durations, but not a lease's TTL ("TTL(60s)"; a remaining one is masked by mask_ttl)
+    text = re.sub(r"(?<![\d.])(?<!TTL\()(?<!remaining\()\d+(\.\d+)?(ns|µs|ms|s)\b", "<took>",
+                  text)
+    text = re.sub(r'"(cluster_id|member_id|ID|id|leader|lease)":\d+', r'"\1":0', text)
+    text = re.sub(r'"(ClusterID|MemberID|ID|Leader|Lease)" : \d+', r'"\1" : 0', text)
+    text = re.sub(r"\b(cluster_id|member_id):\d+", r"\1:0", text)  # protobuf's text form
     return text
+
+
+def mask_ttl(text: str) -> str:
+    """A lease's remaining TTL (timing), and its keys in sorted order (etcd's are not)."""
+    text = re.sub(r"remaining\(\d+s\)", "remaining(<n>s)", text)
+    text = re.sub(r'"ttl":\d+', '"ttl":<n>', text)
+    text = re.sub(r'"TTL" : \d+', '"TTL" : <n>', text)
+    text = re.sub(r"attached keys\(\[(.*)\]\)",
+                  lambda m: "attached keys([" + " ".join(sorted(m[1].split(" "))) + "])", text)
+    text = re.sub(r'"keys":\[([^]]*)\]',
+                  lambda m: '"keys":[' + ",".join(sorted(m[1].split(","))) + "]", text)
+    lines = text.split("\n")
+    keys = sorted(line for line in lines if line.startswith('"Key" : '))
+    return "\n".join(keys.pop(0) if line.startswith('"Key" : ') else line for line in lines)
 
 
 def mask_status(text: str) -> str:
@@ -261,16 +381,31 @@ def pb_fields(data: bytes) -> list:
     return out
 
 
+def _kv_without_lease(value):
+    """A key-value (a range's kvs, a put's prev_kv, a delete's prev_kvs) with its lease id
+    zeroed: lease ids differ by nature. Anything else as it is."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return [[n, 0 if n == 6 else v] for n, v in pb_fields(value)]
+    except (ValueError, IndexError):
+        return value
+
+
 def mask_protobuf(data: bytes) -> str:
     """The header decoded with its ids zeroed, then the rest of the message as bytes (a member
-    list's members decoded, their ids zeroed and the URLs' ports masked)."""
+    list's members decoded, their ids zeroed and the URLs' ports masked). etcdctl 3.4 prints a
+    lease response as its header alone (fields 1-4, starting with the cluster id's tag)."""
+    if data[:1] == b"\x08":
+        return repr([[f, 0 if f in (1, 2) else v] for f, v in pb_fields(data)])
     if data[:1] != b"\n":
         raise ValueError("no header")
     n, i = varint(data, 1)
     header = [[f, 0 if f in (1, 2) else v] for f, v in pb_fields(data[i:i + n])]
     rest = data[i + n:]
     if b"http://" not in rest:
-        return repr(header) + repr(rest)
+        return repr(header) + repr([[f, _kv_without_lease(v) if f in (2, 3) else v]
+                                    for f, v in pb_fields(rest)])
     members = [[f, [[n, 0 if n == 1 else re.sub(rb":\d+", b":<port>", v) if n in (3, 4) else v]
                     for n, v in pb_fields(v)]] for f, v in pb_fields(rest)]
     return repr(header) + repr(members)
@@ -278,8 +413,9 @@ def mask_protobuf(data: bytes) -> str:
 
 def run_all(ctl: str, endpoint: str) -> list:
     results = []
+    tmp = tempfile.mkdtemp(prefix="etcdlab-cli-compat-")
     for case in CASES:
-        cmd = case.cmd.replace("{ctl}", ctl).replace("{ep}", endpoint)
+        cmd = case.cmd.replace("{ctl}", ctl).replace("{ep}", endpoint).replace("{tmp}", tmp)
         if "--endpoints" not in cmd and "ETCDCTL_ENDPOINTS" not in case.env:
             cmd = f"--endpoints={endpoint} {cmd}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
@@ -289,16 +425,20 @@ def run_all(ctl: str, endpoint: str) -> list:
                            env=env, timeout=60)
         stderr = "\n".join(line for line in p.stderr.decode("utf-8", "replace").splitlines()
                            if not line.startswith('{"level"'))
-        if "-w protobuf" in cmd and p.returncode == 0 and p.stdout:
+        stdout = p.stdout.replace(tmp.encode(), b"{tmp}")  # each side has its own folder
+        stderr = stderr.replace(tmp, "{tmp}")
+        if "-w protobuf" in cmd and p.returncode == 0 and stdout:
             try:
-                out = mask_protobuf(p.stdout)
+                out = mask_protobuf(stdout)
             except (ValueError, IndexError):  # not protobuf (compaction prints its line)
-                out = mask(p.stdout.decode("utf-8", "replace"))
+                out = mask(stdout.decode("utf-8", "replace"))
         else:
-            out = mask(p.stdout.decode("utf-8", "replace"))
+            out = mask(stdout.decode("utf-8", "replace"))
         err = mask(stderr)
         if case.kind == "status":
             out, err = mask_status(out), mask_status(err)
+        elif case.kind == "ttl":
+            out = mask_ttl(out)
         elif case.kind == "unordered":
             # members are listed by id, and a new member's id is random
             out = unordered(collapse(out))
@@ -306,6 +446,7 @@ def run_all(ctl: str, endpoint: str) -> list:
             # "%16x" pads an id of 15 hex digits with a space
             out, err = collapse(out), collapse(err)
         results.append((p.returncode, out if case.stdout else "", err))
+    shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
@@ -315,12 +456,16 @@ def outputs():
         if os.environ.get("ETCDLAB_E2E_REQUIRED") == "1":
             pytest.fail("etcd 3.4 is not installed (make deps installs etcd-server, etcd-client)")
         pytest.skip("etcd 3.4 is not installed")
-    with LocalCluster(n=1, binary=ETCD) as etcd:
-        etcd.wait_leader()
-        theirs = run_all(ETCDCTL, etcd.endpoint(0))
-    with LocalCluster(n=1) as ours_cluster:
-        ours_cluster.wait_leader()
-        ours = run_all(find_binary("etcdlabctl"), ours_cluster.endpoint(0))
+
+    def side(binary, ctl):
+        with LocalCluster(n=1, binary=binary) as cluster:
+            cluster.wait_leader()
+            return run_all(ctl, cluster.endpoint(0))
+
+    # Both sides at once: each mostly waits on its processes (about 40 s each, one after the
+    # other 80 s).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        theirs, ours = pool.map(side, (ETCD, None), (ETCDCTL, find_binary("etcdlabctl")))
     return theirs, ours
 
 
@@ -397,3 +542,18 @@ def test_command_timeout_bounds_requests_without_a_quorum():
             p = ctl(c, "--command-timeout=1s", *args, timeout=4)
             assert (p.returncode, p.stdout, p.stderr) == (
                 1, b"", b"Error: context deadline exceeded\n"), args
+
+
+@pytest.mark.parametrize("dial_timeout,expected_s", [("500ms", 1.5), ("0s", 5.0)])
+def test_keep_alive_gives_up_on_an_unreachable_lease_as_clientv3_does(dial_timeout, expected_s):
+    """clientv3's firstKeepAliveTimeout: a keep-alive that never gets a first answer ends after
+    the dial timeout plus one second, or after 5 s when the dial timeout is 0 (clientv3 turns
+    the 1 s it would get into its default TTL). etcdctl 3.4 measured on this machine: 1.5 s and
+    5.0 s, then `lease 0000000000000001 expired or revoked.` and exit 0."""
+    started = time.monotonic()
+    p = subprocess.run([find_binary("etcdlabctl"), f"--endpoints={DEAD}",
+                        f"--dial-timeout={dial_timeout}", "lease", "keep-alive", "1"],
+                       capture_output=True, text=True, timeout=20)
+    took = time.monotonic() - started
+    assert (p.returncode, p.stdout) == (0, "lease 0000000000000001 expired or revoked.\n"), p.stderr
+    assert expected_s - 0.1 <= took <= expected_s + 1.5, f"gave up after {took:.2f} s"
