@@ -13,6 +13,7 @@
 #include "etcdlab/mvcc/errors.h"
 #include "etcdlab/sim/cluster.h"
 #include "etcdlab/sim/options.h"
+#include "kv_members.h"
 #include "kv_node_logic.h"
 #include "kv_outputs.h"
 #include "api_error.h"
@@ -22,6 +23,28 @@ namespace py = pybind11;
 
 namespace etcdlab::python {
 namespace {
+
+void check_member(const sim::Cluster& c, int index) {
+  if (index < 0 || index >= c.size()) {
+    throw py::index_error(fmt::format("no node {}: nodes are 0 .. {}", index, c.size() - 1));
+  }
+  if (!c.options().node_logic) {
+    throw py::value_error("a member's leases, store and watches need a KV cluster "
+                          "(ClusterOptions.kv)");
+  }
+}
+
+}  // namespace
+
+const server::KvNode* kv_member(const sim::Cluster& c, int index) {
+  check_member(c, index);
+  return sim::kv_node_of(c.logic(index));
+}
+
+server::KvNode* kv_member(sim::Cluster& c, int index) {
+  check_member(c, index);
+  return sim::kv_node_of(c.logic(index));
+}
 
 py::dict kv_dict(const mvcc::KeyValue& kv) {
   py::dict d;
@@ -33,6 +56,8 @@ py::dict kv_dict(const mvcc::KeyValue& kv) {
   if (kv.lease != 0) d["lease"] = kv.lease;
   return d;
 }
+
+namespace {
 
 py::dict header(int64_t revision) {
   py::dict h;
@@ -178,22 +203,11 @@ mvcc::SortTarget sort_target(const std::string& s) {
   throw py::value_error("sort_target is key, version, create, mod or value, not " + s);
 }
 
-// The KvNode on node `index` of a KV cluster, or nullptr while that node is down.
-const server::KvNode* member(const sim::Cluster& c, int index) {
-  if (index < 0 || index >= c.size()) {
-    throw py::index_error(fmt::format("no node {}: nodes are 0 .. {}", index, c.size() - 1));
-  }
-  if (!c.options().node_logic) {
-    throw py::value_error("a member's leases and store need a KV cluster (ClusterOptions.kv)");
-  }
-  return sim::kv_node_of(c.logic(index));
-}
-
 // What a member's lessor holds: {"primary": whether its clock runs (the leader's does),
 // "leases": [{"ID", "TTL": seconds left as its clock says (a follower says the granted TTL),
 // "grantedTTL", "keys" (if asked)}]}; None while the node is down.
 py::object member_leases(const sim::Cluster& c, int index, bool with_keys) {
-  const server::KvNode* node = member(c, index);
+  const server::KvNode* node = kv_member(c, index);
   if (node == nullptr) return py::none();
   const lease::Lessor& lessor = node->state_machine().lessor();
   py::list leases;
@@ -219,7 +233,7 @@ py::object member_leases(const sim::Cluster& c, int index, bool with_keys) {
 
 // Every write a member's store holds, oldest first: (revision, "put" | "delete", key, lease).
 py::object member_events(const sim::Cluster& c, int index) {
-  const server::KvNode* node = member(c, index);
+  const server::KvNode* node = kv_member(c, index);
   if (node == nullptr) return py::none();
   std::string all(1, '\0');
   std::vector<mvcc::Event> events;
@@ -334,7 +348,7 @@ void bind_kv(py::module_& m) {
   cluster.def(
       "kv_lease_ids",
       [](const sim::Cluster& c, int index) -> py::object {
-        const server::KvNode* node = member(c, index);
+        const server::KvNode* node = kv_member(c, index);
         if (node == nullptr) return py::none();
         return py::cast(node->leases());
       },
