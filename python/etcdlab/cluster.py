@@ -18,11 +18,13 @@ a broken one raises :class:`etcdlab.InvariantViolation` naming the invariant, th
 event and what each node did last.
 
 The KV calls (``kv=True``) are in cluster_kv.py, the lease calls and the lease recorder in
-cluster_leases.py: mixins of :class:`Cluster`.
+cluster_leases.py, the watches and the recorder of committed events in cluster_watches.py:
+mixins of :class:`Cluster`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable, Optional, Sequence
 
 from . import _core
@@ -33,6 +35,7 @@ from .checkers.history import Operation as HistoryOperation
 from .cluster_kv import KvCalls
 from .cluster_leases import (ANSWERED_AS_WRITES, LEASE_KINDS, LeaseCalls, LeaseRecorder,
                              lease_value, member_leases)
+from .cluster_watches import WatchCalls
 from .views import LeaseView, LogEntry, Role, RoleChange
 
 __all__ = ["Cluster", "Op", "Node", "NEVER_MS"]
@@ -222,7 +225,7 @@ class Node:
                 f"applied={v.applied}, last_index={v.last_index})")
 
 
-class Cluster(KvCalls, LeaseCalls):
+class Cluster(KvCalls, LeaseCalls, WatchCalls):
     """A simulated cluster of ``n`` Raft nodes, numbered ``0 .. n-1``.
 
     Options (all keyword): ``seed``, ``pre_vote``, ``check_quorum``, ``election_ticks``,
@@ -232,7 +235,7 @@ class Cluster(KvCalls, LeaseCalls):
     0 = never), ``linearizable_reads`` (False answers reads from local state: stale reads become
     possible, which is what ReadIndex prevents), ``fsync_ms=(lo, hi)``, ``delay_ms=(lo, hi)``,
     ``drop``, ``duplicate``, ``reorder``, ``client_retry_ms``, ``client_deadline_ms``,
-    ``check_invariants``, ``record_trace``, ``kv``, ``record_leases``.
+    ``check_invariants``, ``record_trace``, ``kv``, ``record_leases``, ``record_events``.
 
     With ``kv=True`` every node runs the server's node (``KvNode``: the request tracking and
     answers, the apply and the MVCC store of ``etcdlab`` itself, in memory, and etcd's
@@ -247,6 +250,10 @@ class Cluster(KvCalls, LeaseCalls):
     :meth:`lease_revoke`, :meth:`lease_time_to_live`, :meth:`leases`, ``put(lease=)``;
     ``nodes[i].leases``); with ``record_leases=True`` it records every change of every
     member's leases (:attr:`lease_changes`) for ``checkers.check_leases``.
+
+    And watches (:meth:`watch`: a stream to one member, :class:`etcdlab.cluster_watches.Watch`);
+    with ``record_events=True`` it records every write committed (:attr:`store_events`, read
+    from the members' stores as they grow) for ``checkers.check_watches``.
     """
 
     def __init__(self, n: int = 5, seed: int = 1, *, pre_vote: bool = True,
@@ -258,7 +265,7 @@ class Cluster(KvCalls, LeaseCalls):
                  reorder: float = 0.0, reorder_max_ms: float = 2000,
                  client_retry_ms: float = 1000, client_deadline_ms: float = 10000,
                  check_invariants: bool = True, record_trace: bool = False, kv: bool = False,
-                 record_leases: bool = False):
+                 record_leases: bool = False, record_events: bool = False):
         o = _core.ClusterOptions()
         o.nodes = n
         o.seed = seed
@@ -286,11 +293,15 @@ class Cluster(KvCalls, LeaseCalls):
         self.nodes = [Node(self, i) for i in range(n)]
         self._ops: list[Op] = []
         self._kv_ops: dict[int, tuple] = {}  # op id -> (kind, input) for KV operations
-        if record_leases and not kv:
-            raise ValueError("record_leases needs a KV cluster: etcdlab.Cluster(..., kv=True, "
-                             "record_leases=True)")
-        # Looks at the members' leases after every event (run, run_until, step, tick).
+        for flag, what in ((record_leases, "record_leases"), (record_events, "record_events")):
+            if flag and not kv:
+                raise ValueError(f"{what} needs a KV cluster: etcdlab.Cluster(..., kv=True, "
+                                 f"{what}=True)")
+        # Recorders look at the members after every event (run, run_until, step, tick).
         self._lease_recorder = LeaseRecorder(self) if record_leases else None
+        self._init_watches(record_events)
+        self._observers = [r.observe for r in (self._lease_recorder, self._event_recorder)
+                           if r is not None]
 
     @staticmethod
     def _network(delay_ms, drop, duplicate, reorder, reorder_max_ms):
@@ -314,32 +325,37 @@ class Cluster(KvCalls, LeaseCalls):
     def events(self) -> int:
         return self._core.events()
 
+    def _observe(self) -> bool:
+        for observe in self._observers:
+            observe()
+        return False
+
     def run(self, ms: float) -> None:
         """Lets ``ms`` virtual milliseconds pass (``ms >= 0``)."""
-        if self._lease_recorder is None:
+        if not self._observers:
             self._core.run_ms(ms)
-        else:
-            self._lease_recorder.run_ms(ms)
+            return
+        if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms >= 0):
+            self._core.run_ms(ms)  # raises the simulator's own message, changes nothing
+        self._core.run_until(self._observe, ms)  # the same events run_ms would process
 
     def run_until(self, predicate: Callable[[], bool], timeout_ms: float) -> bool:
         """Runs until ``predicate()`` holds (checked after every event) or ``timeout_ms`` pass."""
         if not callable(predicate):
             raise TypeError(f"run_until takes a function of no arguments, e.g. "
                             f"lambda: c.leader() is not None, not {predicate!r}")
-        recorder = self._lease_recorder
-        if recorder is None:
+        if not self._observers:
             return self._core.run_until(predicate, timeout_ms)
-        return self._core.run_until(lambda: recorder.observe() or predicate(), timeout_ms)
+        return self._core.run_until(lambda: self._observe() or predicate(), timeout_ms)
 
     def tick(self) -> None:
         """Lets one tick interval pass (every node ticks once)."""
-        self._core.run_ms(self.tick_ms)
+        self.run(self.tick_ms)
 
     def step(self) -> None:
         """Processes the next event."""
         self._core.step()
-        if self._lease_recorder is not None:
-            self._lease_recorder.observe()
+        self._observe()
 
     # ---- faults
     def partition(self, groups: Sequence[Iterable[int]]) -> None:

@@ -16,7 +16,6 @@ that record with the history (``Cluster.lease_observations``).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Optional
 
 from . import _core
@@ -182,8 +181,3 @@ class LeaseRecorder:
                 self.changes += [LeaseChange(t, i, lease, True) for lease in sorted(now - before)]
             self._held[i] = now
         return False
-
-    def run_ms(self, ms: float) -> None:
-        if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms >= 0):
-            self._cluster._core.run_ms(ms)  # raises the simulator's own message, changes nothing
-        self._cluster._core.run_until(self.observe, ms)  # the same events run_ms would process

@@ -14,12 +14,9 @@ import etcdlab
 from etcdlab import checkers
 
 from seeding import replay, seed_count, seeds
+from sim_faults import wait_leader
 
 KEYS = [b"a", b"b", b"c"]
-
-
-def wait_leader(c, ms=10000):
-    assert c.run_until(lambda: c.leader() is not None, ms), "no leader elected"
 
 
 def faulty_workload(seed, *, linearizable_reads=True, snapshot_every=0, rounds=40):

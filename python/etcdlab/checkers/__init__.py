@@ -6,6 +6,8 @@
   responses carry store revisions.
 - :func:`check_leases`: leases never expire early, a revoke takes all of a lease's keys at one
   revision, members agree (histories and observations of a simulated KV cluster).
+- :func:`check_watches`: watch streams are ordered, unique, atomic, reliable, resumable and
+  bookmarkable, with the right prev_kv and filters, against the committed history.
 - Models: :class:`Register`, :class:`KV`, :class:`CountingLog`, :class:`KVRevision`.
 - :class:`Operation`, :func:`load_history`, :func:`validate_history`: the history data model.
 - :func:`render_html`: a self-contained HTML timeline of a result.
@@ -32,17 +34,20 @@ from .leases import LeaseResult, check_leases
 from .models import KV, CountingLog, KVRevision, Model, Register
 from .porcupine import PartitionResult, Result, check
 from .revisions import RevisionResult, Violation, check_revisions
+from .watches import WatchResult, check_watches
 from .visualize import render_html
 
 __all__ = [
     "check",
     "check_revisions",
     "check_leases",
+    "check_watches",
     "render_html",
     "Result",
     "PartitionResult",
     "RevisionResult",
     "LeaseResult",
+    "WatchResult",
     "Violation",
     "Model",
     "Register",

@@ -1,0 +1,184 @@
+"""Watches on the simulated cluster (etcdlab.Cluster(kv=True): the server's KvNode with the
+watch hub of lab 4), driven from Python under partitions, lost messages, crashes, leader changes
+and compaction, and judged by checkers.check_watches against every write the cluster committed
+(recorded from the members' stores as they grew: record_events=True).
+
+Four watch clients (a key, a prefix, every key, a range; prev_kv and filters at random; some
+slow readers) watch random members; they resume elsewhere from the revision after the last one
+they know of when their member crashes (as etcd's clients do), cancel and watch again now and
+then, ask for progress, and watch again from after the compact revision when compaction cancels
+them. Meanwhile clients put, delete, attach keys to leases, revoke leases and compact (below
+what the members applied). Every stream must be ordered, unique, atomic, reliable, resumable and
+bookmarkable, with the right prev_kv and filters; at the end, with the cluster whole, every
+watch has all of its range.
+
+200 seeds in make check, 10,000 with ETCDLAB_LONG=1; ETCDLAB_SEED replays one,
+ETCDLAB_SEED_BASE picks others. A failure prints its seed and the line that replays it.
+"""
+
+import random
+
+import pytest
+
+import etcdlab
+
+from seeding import replay, seed_count, seeds
+from sim_faults import Faults, settle, wait_leader
+
+FAULTS_MS = 8_000
+RANGES = [dict(key="k1"), dict(key="k", prefix=True), dict(key="", prefix=True),
+          dict(key="k2", range_end="k6")]
+
+
+def explain(seed, test):
+    return replay(seed, "python/tests/test_watch_sim.py", test)
+
+
+class Client:
+    """A watch client: how it reads, and what it tallied."""
+
+    def __init__(self, watch, slow):
+        self.w, self.slow = watch, slow
+        self.resumes = 0  # after a cancel or a compaction (a crash resumes by itself)
+
+
+def open_watches(c, rng):
+    clients = []
+    for k, where in enumerate(RANGES):
+        filters = []
+        if k == 3 and rng.random() < 0.3:
+            filters.append("NOPUT")
+        elif k != 3 and rng.random() < 0.15:
+            filters.append("NODELETE")
+        w = c.watch(**where, prev_kv=rng.random() < 0.6, filters=filters, resume=True,
+                    name=f"w{k}")
+        clients.append(Client(w, slow=rng.random() < 0.4))
+    return clients
+
+
+def read(client, rng):
+    w = client.w
+    if client.slow:
+        w.take(max=rng.randint(0, 2))
+    else:
+        w.take()
+    if w.state in ("cancelled", "compacted"):
+        # Cancelled when it asked, or compacted: its client (reads the keys again, not modelled,
+        # and) watches from the revision after the last it knows of: next_revision.
+        w.resume()
+        client.resumes += 1
+    elif w.state == "open":
+        f = rng.random()
+        if f < 0.02:
+            w.request_progress()
+        elif f < 0.04:
+            w.cancel()
+
+
+def write(c, rng, counter):
+    f = rng.random()
+    key = f"k{rng.randint(0, 4)}"
+    if f < 0.55:
+        counter[0] += 1
+        c.put(key, f"v{counter[0]}")
+    elif f < 0.7:
+        c.delete_range(key)
+    elif f < 0.78:
+        lease = 500 + rng.randint(0, 3)
+        c.lease_grant(60, lease)
+        counter[0] += 1
+        c.put(f"k{rng.randint(5, 7)}", f"l{counter[0]}", lease=lease)
+    elif f < 0.84:
+        c.lease_revoke(500 + rng.randint(0, 3))
+    elif f < 0.87:
+        revision = c.recorded_revision
+        if revision > 3:
+            c.compact(rng.randint(max(1, revision - 20), revision))
+
+
+def watch_workload(seed, *, snapshot_every=0):
+    """The clients above for FAULTS_MS of faults; then the cluster heals and settles, and every
+    client reads (fast, asking for progress) until it knows it has caught up with the last
+    revision."""
+    rng = random.Random(seed * 7919 + 3)
+    c = etcdlab.Cluster(n=3, seed=seed, kv=True, record_events=True,
+                        snapshot_every=snapshot_every)
+    wait_leader(c)
+    clients = open_watches(c, rng)
+    faults = Faults(c, rng)
+    counter = [0]
+    end = c.now_ms + FAULTS_MS
+    next_fault = c.now_ms + 300
+    while c.now_ms < end:
+        for _ in range(3):
+            write(c, rng, counter)
+        c.run(rng.randint(20, 250))
+        for client in clients:
+            read(client, rng)
+        if c.now_ms >= next_fault:
+            faults.next()
+            next_fault = c.now_ms + rng.randint(300, 1500)
+    faults.end()
+    settle(c)
+    for client in clients:
+        client.slow = False
+    for _ in range(200):
+        c.run(100)
+        for client in clients:
+            read(client, rng)
+            client.w.request_progress()  # how a client learns it has caught up
+        if all(cl.w.next_revision > c.recorded_revision for cl in clients):
+            break
+    return c, clients
+
+
+def check(seed, test, **workload):
+    c, clients = watch_workload(seed, **workload)
+    result = c.check_watches(settled=True)
+    assert result.verdict == "ok", f"{result.explain()}\n{explain(seed, test)}"
+    behind = [cl.w for cl in clients if cl.w.next_revision <= c.recorded_revision]
+    assert not behind, (f"watches never caught up with revision {c.recorded_revision}: "
+                        f"{behind}\n{explain(seed, test)}")
+    c.check_invariants()
+    return c, clients, result
+
+
+@pytest.mark.parametrize("seed", seeds(seed_count(200, 10_000)))
+def test_watches_under_faults(seed):
+    check(seed, "test_watches_under_faults")
+
+
+@pytest.mark.parametrize("seed", seeds(6, default_start=501))
+def test_watches_survive_snapshots_and_restarts(seed):
+    """Snapshots every 8 entries: a lagging or restarted member installs the store from a
+    snapshot, and its watchers catch up from the new store (the hub's restored())."""
+    c, _, _ = check(seed, "test_watches_survive_snapshots_and_restarts", snapshot_every=8)
+    assert max(n.snapshot_index for n in c.nodes) > 0, "premise: a snapshot was taken"
+
+
+def test_the_workload_exercises_what_watches_get_wrong():
+    """Premise of the suite: across a few seeds its watches are resumed after crashes and
+    cancelled by compaction, leaders change, slow readers fall behind, progress is answered."""
+    tally = dict(leader_changes=0, disconnects=0, compaction_cancels=0, progress=0, events=0,
+                 streams=0)
+    for seed in seeds(8, default_start=1):
+        c, clients, result = check(seed, "test_the_workload_exercises_what_watches_get_wrong")
+        tally["leader_changes"] += len({rc.node for rc in c.role_changes
+                                         if rc.role == "leader"}) > 1
+        for cl in clients:
+            ends = [conn.end for conn in cl.w.connections]
+            tally["disconnects"] += ends.count("disconnected")
+        tally["compaction_cancels"] += result.info["compaction cancels"]
+        tally["progress"] += result.info["progress"]
+        tally["events"] += result.info["events"]
+        tally["streams"] += result.info["streams"]
+    assert tally["leader_changes"] >= 4, tally
+    assert tally["disconnects"] >= 4, tally
+    assert tally["compaction_cancels"] >= 1, tally
+    assert tally["progress"] >= 8 and tally["events"] >= 1000, tally
+
+
+def test_same_seed_same_watch_run():
+    (a, ca), (b, cb) = watch_workload(3), watch_workload(3)
+    assert a.trace_hash() == b.trace_hash(), "one seed must give one run"
+    assert [cl.w.record() for cl in ca] == [cl.w.record() for cl in cb]
