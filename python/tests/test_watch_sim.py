@@ -7,8 +7,9 @@ Four watch clients (a key, a prefix, every key, a range; prev_kv and filters at 
 slow readers) watch random members; they resume elsewhere from the revision after the last one
 they know of when their member crashes (as etcd's clients do), cancel and watch again now and
 then, ask for progress, and watch again from after the compact revision when compaction cancels
-them. Meanwhile clients put, delete, attach keys to leases, revoke leases and compact (below
-what the members applied). Every stream must be ordered, unique, atomic, reliable, resumable and
+them. Meanwhile clients put, delete (keys and ranges), attach keys to leases, revoke leases
+(each revision of a range delete or a revoke may hold several events) and compact (below what
+the members applied). Every stream must be ordered, unique, atomic, reliable, resumable and
 bookmarkable, with the right prev_kv and filters; at the end, with the cluster whole, every
 watch has all of its range.
 
@@ -81,13 +82,16 @@ def write(c, rng, counter):
     if f < 0.55:
         counter[0] += 1
         c.put(key, f"v{counter[0]}")
-    elif f < 0.7:
+    elif f < 0.65:
         c.delete_range(key)
+    elif f < 0.7:
+        c.delete_range("k3", "k6")  # several keys at one revision: atomic or not
     elif f < 0.78:
         lease = 500 + rng.randint(0, 3)
         c.lease_grant(60, lease)
-        counter[0] += 1
-        c.put(f"k{rng.randint(5, 7)}", f"l{counter[0]}", lease=lease)
+        for k in rng.sample(range(5, 8), 2):  # a revoke deletes both at one revision
+            counter[0] += 1
+            c.put(f"k{k}", f"l{counter[0]}", lease=lease)
     elif f < 0.84:
         c.lease_revoke(500 + rng.randint(0, 3))
     elif f < 0.87:
