@@ -101,7 +101,8 @@ def write(c, rng, counter):
 
 
 def watch_workload(seed, *, snapshot_every=0):
-    """The clients above for FAULTS_MS of faults; then the cluster heals and settles, and every
+    """The clients above for FAULTS_MS of faults (sim_faults.Faults, and now and then a crash
+    of a member some watch is on); then the cluster heals and settles, and every
     client reads (fast, asking for progress) until it knows it has caught up with the last
     revision."""
     rng = random.Random(seed * 7919 + 3)
@@ -120,7 +121,12 @@ def watch_workload(seed, *, snapshot_every=0):
         for client in clients:
             read(client, rng)
         if c.now_ms >= next_fault:
-            faults.next()
+            watched = [cl.w.node for cl in clients if cl.w.node is not None]
+            if watched and not faults.down and rng.random() < 0.2:
+                faults.down.add(rng.choice(watched))  # a watch's member: its streams die
+                c.crash(next(iter(faults.down)))
+            else:
+                faults.next()
             next_fault = c.now_ms + rng.randint(300, 1500)
     faults.end()
     settle(c)
