@@ -227,6 +227,17 @@ class _History:
             i += 1
 
 
+def _prefix_end(prefix: bytes) -> bytes:
+    """The range end of every key with this prefix (etcd's GetPrefixRangeEnd)."""
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return b"\0"
+    p[-1] += 1
+    return bytes(p)
+
+
 def _list(events, limit: int = 4) -> str:
     shown = ", ".join(str(e) for e in events[:limit])
     more = f", and {len(events) - limit} more" if len(events) > limit else ""
@@ -264,6 +275,8 @@ class _Watch:
     def describe(self) -> str:
         if not self.end:
             what = f"key {self.key!r}"
+        elif self.end == _prefix_end(self.key) and self.key not in (b"", b"\0"):
+            what = f"prefix {self.key!r}"
         elif self.end == b"\0":
             what = "every key" if self.key in (b"", b"\0") else f"keys from {self.key!r}"
         else:
