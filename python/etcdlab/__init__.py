@@ -10,13 +10,15 @@ Python (etcdlab.checkers) and work without the extension, e.g. on histories reco
 """
 
 __all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
-           "LeaseView", "LeaseChange", "InvariantViolation", "INVARIANTS", "checkers", "Client",
-           "EtcdError", "LocalCluster", "LeaseKeepalive"]
+           "LeaseView", "LeaseChange", "WatchResponse", "WatchEvent", "KeyValue",
+           "InvariantViolation", "INVARIANTS", "checkers", "Client", "EtcdError",
+           "LocalCluster", "LeaseKeepalive"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
 _FROM_CLIENT = {"Client", "EtcdError"}
-_FROM_VIEWS = {"Role", "RoleChange", "LogEntry", "EntryType", "LeaseView", "LeaseChange"}
+_FROM_VIEWS = {"Role", "RoleChange", "LogEntry", "EntryType", "LeaseView", "LeaseChange",
+               "WatchResponse", "WatchEvent", "KeyValue"}
 
 
 def __getattr__(name):

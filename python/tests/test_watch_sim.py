@@ -192,3 +192,130 @@ def test_same_seed_same_watch_run():
     (a, ca), (b, cb) = watch_workload(3), watch_workload(3)
     assert a.trace_hash() == b.trace_hash(), "one seed must give one run"
     assert [cl.w.record() for cl in ca] == [cl.w.record() for cl in cb]
+
+
+# ---- the API ---------------------------------------------------------------------------------
+
+def kv_cluster(seed=2):
+    c = etcdlab.Cluster(n=3, seed=seed, kv=True, record_events=True)
+    wait_leader(c)
+    return c
+
+
+def done(c, *ops, ms=5000):
+    assert c.run_until(lambda: all(o.done for o in ops), ms), f"not answered: {ops}"
+
+
+def test_a_watch_answers_as_etcd_does():
+    c = kv_cluster()
+    w = c.watch("a", prev_kv=True, via=1)
+    p = c.watch("dir/", prefix=True, filters=["NODELETE"], via=2)
+    assert (w.node, w.state, w.next_revision) == (1, "open", 0)
+    done(c, c.put("a", "1"), c.put("dir/x", "1"), c.put("b", "1"))
+    done(c, c.put("a", "2"), c.delete_range("dir/x"), c.delete_range("a"))
+    c.run(200)
+    got = w.take()
+    assert got[0].created and got[0].watch_id == 0 and got[0].revision == 1
+    assert [str(r) for r in got[1:]] == [
+        "[rev 2] PUT b'a'@2=b'1'", "[rev 5] PUT b'a'@5=b'2' (was b'1'@2)",
+        "[rev 7] DELETE b'a'@7 (was b'2'@5)"]
+    assert {r.node for r in got} == {1} and w.next_revision == 8
+    assert [e.revision for e in w.events] == [2, 5, 7] and w.responses == got
+    assert [str(e) for r in p.take() for e in r.events] == ["PUT b'dir/x'@3=b'1'"]
+    assert w.take() == [] and w.queued == 0
+    # A watch from the past gets the history from its start, inclusive.
+    old = c.watch("a", start_revision=5)
+    c.run(100)
+    old.take()
+    assert [e.revision for e in old.events] == [5, 7] and old.next_revision == 8
+    # Progress: a promise that every event up to its revision has been sent.
+    assert w.request_progress()
+    c.run(100)
+    (progress,) = w.take()
+    assert progress.progress and progress.watch_id == -1 and progress.revision == 7
+    # Cancel: answered on the stream, then the watch has ended.
+    assert w.cancel() and w.state == "cancelling"
+    c.run(100)
+    (cancelled,) = w.take()
+    assert cancelled.canceled and w.state == "cancelled" and not w.open
+    assert not w.cancel() and not w.request_progress() and w.take() == []
+    assert c.check_watches(settled=True).ok
+    assert [x.name for x in c.watches] == ["w0", "w1", "w2"]
+    assert c.watch_stats(2) == {"streams": 1, "watchers": 1, "unsynced": 0}
+
+
+def test_a_crash_ends_the_stream_and_resume_continues_from_the_next_revision():
+    c = kv_cluster()
+    w = c.watch("k", prefix=True, via=0)
+    auto = c.watch("k", prefix=True, via=0, resume=True)
+    done(c, *[c.put(f"k{i}", "v") for i in range(3)])
+    c.run(100)
+    w.take(), auto.take()
+    assert w.next_revision == auto.next_revision == 5
+    c.crash(0)
+    assert w.state == "disconnected" and w.node is None and w.take() == []
+    put = c.put("k9", "after", via=1)
+    done(c, put, ms=10_000)
+    c.run(100)
+    assert [str(e) for r in auto.take() for e in r.events] == ["PUT b'k9'@5=b'after'"], \
+        "resume=True: the next take() watched again elsewhere from revision 5"
+    assert auto.node in (1, 2) and [s.end for s in auto.connections] == ["disconnected", "open"]
+    assert auto.connections[1].start_revision == 5
+    w.resume(via=2)
+    c.run(100)
+    w.take()
+    assert [e.revision for e in w.events] == [2, 3, 4, 5] and w.node == 2
+    c.restart(0)
+    c.run(500)
+    assert w.take() == [] and w.state == "open", "a restart does not touch a stream elsewhere"
+    assert c.check_watches(settled=True).ok
+
+
+def test_a_watch_from_a_compacted_revision_is_cancelled_with_the_compact_revision():
+    c = kv_cluster()
+    done(c, *[c.put("k", str(i)) for i in range(5)])
+    done(c, c.compact(4))
+    c.run(100)
+    w = c.watch("k", start_revision=3)
+    c.run(100)
+    created, cancelled = w.take()
+    assert created.created and cancelled.canceled and cancelled.compact_revision == 4
+    assert w.state == "compacted" and w.compact_revision == 4 and w.next_revision == 5
+    w.resume()
+    c.run(100)
+    w.take()
+    assert [e.revision for e in w.events] == [5, 6]
+    assert c.check_watches(settled=True).ok
+
+
+def test_bad_watch_arguments_are_refused_before_anything_is_sent():
+    c = etcdlab.Cluster(n=3, seed=1, kv=True)
+    wait_leader(c)
+    c.crash(2)
+    for call, error, says in [
+        (lambda: c.watch("k", filters=["NOPUTS"]), ValueError, "NOPUT or NODELETE"),
+        (lambda: c.watch("k", filters="nodelete"), ValueError, "not 'nodelete'"),
+        (lambda: c.watch("k", start_revision=-1), ValueError, "start_revision must be in [0,"),
+        (lambda: c.watch("k", start_revision=1.5), TypeError, "start_revision is an int"),
+        (lambda: c.watch("k", prev_kv=1), TypeError, "prev_kv is a bool, not 1"),
+        (lambda: c.watch(5), TypeError, "bytes or str"),
+        (lambda: c.watch("k", via=2), ValueError, "member 2 is down"),
+        (lambda: c.watch("k", via=7), IndexError, "no node 7"),
+        (lambda: c.store_events, TypeError, "record_events=True"),
+        (lambda: c.check_watches(), TypeError, "record_events=True"),
+        (lambda: etcdlab.Cluster(n=3, record_events=True), ValueError, "needs a KV cluster"),
+        (lambda: etcdlab.Cluster(n=3).watch("k"), TypeError, "needs a KV cluster"),
+    ]:
+        with pytest.raises(error) as e:
+            call()
+        assert says in str(e.value), str(e.value)
+    w = c.watch("k", via=0)
+    for call, error, says in [
+        (lambda: w.take(max=-1), ValueError, "max (responses) must be in [0,"),
+        (lambda: w.take(max="3"), TypeError, "max (responses) is an int"),
+        (lambda: w.resume(start_revision=-2), ValueError, "start_revision must be in [0,"),
+    ]:
+        with pytest.raises(error) as e:
+            call()
+        assert says in str(e.value), str(e.value)
+    assert len(c.watches) == 1, "refused watches were never opened"
