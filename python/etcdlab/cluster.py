@@ -33,10 +33,10 @@ from ._convert import as_bytes as _b
 from ._convert import ms_from_us as _ms
 from .checkers.history import Operation as HistoryOperation
 from .cluster_kv import KvCalls
-from .cluster_leases import (ANSWERED_AS_WRITES, LEASE_KINDS, LeaseCalls, LeaseRecorder,
+from .cluster_leases import (ANSWERED_AS_WRITES, LEASE_KINDS, LeaseCalls, LeaseRecorder, int64,
                              lease_value, member_leases)
 from .cluster_watches import WatchCalls
-from .views import LeaseView, LogEntry, Role, RoleChange
+from .views import LeaseView, LogEntry, Role, RoleChange, WatchEvent
 
 __all__ = ["Cluster", "Op", "Node", "NEVER_MS"]
 
@@ -209,6 +209,17 @@ class Node:
         self._cluster._need_kv("Node.lease_primary")
         held = self._cluster._core.kv_leases(self.index)
         return bool(held and held["primary"])
+
+    def store_events(self, from_revision: int = 1) -> list[WatchEvent]:
+        """KV clusters: every write this node's store holds from ``from_revision`` on, as
+        events with prev_kv ([] while it is down): its MVCC history, which
+        ``checkers.check_watches`` takes (one list per member, merged). A ValueError if
+        compaction removed revisions from there (``record_events=True`` records them as they
+        are applied instead)."""
+        self._cluster._need_kv("Node.store_events")
+        events = self._cluster._core.kv_store_events(
+            self.index, int64(from_revision, "from_revision", minimum=1))
+        return [WatchEvent.from_dict(e) for e in events or ()]
 
     @property
     def log(self) -> list[LogEntry]:

@@ -22,6 +22,7 @@ import random
 import pytest
 
 import etcdlab
+from etcdlab import checkers
 
 from seeding import replay, seed_count, seeds
 from sim_faults import Faults, settle, wait_leader
@@ -240,6 +241,9 @@ def test_a_watch_answers_as_etcd_does():
     assert cancelled.canceled and w.state == "cancelled" and not w.open
     assert not w.cancel() and not w.request_progress() and w.take() == []
     assert c.check_watches(settled=True).ok
+    members = {i: c.nodes[i].store_events() for i in range(3)}  # every member's MVCC history
+    assert all(m == c.store_events for m in members.values())
+    assert checkers.check_watches(c.watches, members, settled=True).ok
     assert [x.name for x in c.watches] == ["w0", "w1", "w2"]
     assert c.watch_stats(2) == {"streams": 1, "watchers": 1, "unsynced": 0}
 
@@ -302,6 +306,7 @@ def test_bad_watch_arguments_are_refused_before_anything_is_sent():
         (lambda: c.watch("k", via=2), ValueError, "member 2 is down"),
         (lambda: c.watch("k", via=7), IndexError, "no node 7"),
         (lambda: c.store_events, TypeError, "record_events=True"),
+        (lambda: c.nodes[0].store_events(0), ValueError, "from_revision must be in [1,"),
         (lambda: c.check_watches(), TypeError, "record_events=True"),
         (lambda: etcdlab.Cluster(n=3, record_events=True), ValueError, "needs a KV cluster"),
         (lambda: etcdlab.Cluster(n=3).watch("k"), TypeError, "needs a KV cluster"),
