@@ -30,6 +30,7 @@ void join_existing(const ServerConfig& config, OpenedMember& out) {
       try {
         auto [host, port] = parse_host_port(url);
         answer = fetch_members(host, port, config.initial_cluster_token,
+                               config.initial_advertise_peer_urls,
                                std::chrono::milliseconds(2000));
       } catch (const std::exception& e) {
         spdlog::warn("etcdlab {}: {}: {}", config.name, url, e.what());
@@ -126,8 +127,19 @@ std::string encode_members_answer(uint64_t cluster, const std::vector<server::Me
   Writer w(out);
   w.u64(cluster);
   w.u64(members.size());
-  for (const auto& m : members) w.bytes(server::encode_member_context(m));
+  for (server::Member m : members) {
+    m.client_urls.clear();
+    w.bytes(server::encode_member_context(m));
+  }
   return out;
+}
+
+std::string answer_members_request(uint64_t cluster, const std::vector<server::Member>& members,
+                                   const std::vector<std::string>& peer_urls) {
+  for (const auto& m : members) {
+    if (same_urls(m.peer_urls, peer_urls)) return encode_members_answer(cluster, members);
+  }
+  return {};
 }
 
 std::pair<uint64_t, std::vector<server::Member>> decode_members_answer(std::string_view data) {

@@ -42,8 +42,13 @@ struct OpenedMember {
 OpenedMember open_member(const ServerConfig& config, FileSystem& fs);
 
 // What a member answers a joining member (the peer transport's members frame): the cluster
-// id and every member, each as a membership context (state_machine.h).
+// id and every member, each as a membership context (state_machine.h) with its id, name and
+// peer URLs (a member about to start needs no more).
 std::string encode_members_answer(uint64_t cluster, const std::vector<server::Member>& members);
+// The answer to a members request from a member with `peer_urls`: empty (refused) unless a
+// member has exactly those peer URLs.
+std::string answer_members_request(uint64_t cluster, const std::vector<server::Member>& members,
+                                   const std::vector<std::string>& peer_urls);
 std::pair<uint64_t, std::vector<server::Member>> decode_members_answer(std::string_view data);
 
 }  // namespace etcdlab::runtime
