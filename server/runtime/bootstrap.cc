@@ -8,6 +8,7 @@
 
 #include "../node/membership.h"
 #include "data_dir.h"
+#include "db_check.h"
 #include "etcdlab/codec.h"
 #include "peer_transport.h"
 
@@ -113,11 +114,16 @@ OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
     join_existing(config, out);
     write_cluster_file(fs, cluster_file, {out.cluster, out.id});
   } else {
-    if (empty_log) write_first_entries(*out.storage, out.members);  // (a crash may have done it)
+    // Written again even if a crash left some of it: without member/cluster nothing else was
+    // ever written to this log, and a crash may have kept the entries but not the hard state
+    // (or a prefix of the entries). The same bytes at the same indexes, then one sync.
+    write_first_entries(*out.storage, out.members);
     out.voters = ids;
     write_cluster_file(fs, cluster_file, {out.cluster, out.id});
   }
 
+  // A damaged store is refused here, before anything is served from it.
+  check_database_file(dir.db());
   out.db = dir.db();
   return out;
 }

@@ -8,8 +8,10 @@
 //   2. member/cluster (data_dir.h): which cluster and member this is, written to a temporary
 //      file, synced, renamed, the directory synced. Its presence is what makes the next start
 //      a restart.
-// A crash before 2 starts over from the flags: a new cluster's member finds its entries
-// already in the log and does not write them again; a joining member asks the cluster again.
+// A crash before 2 starts over from the flags: a new cluster's member writes its first entries
+// and hard state again (the same bytes at the same indexes: a crash may have kept the entries
+// and lost the hard state, or kept a prefix); a joining member asks the cluster again.
+// server/tests/bootstrap_crash_test.cc crashes the first boot after each of its steps.
 
 #include <cstdint>
 #include <memory>
