@@ -33,7 +33,7 @@ for t in $TARGETS; do
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
-  counters=$(grep -oE '\([0-9]+ inline 8-bit counters\)' "$log" | head -1 | grep -oE '[0-9]+')
+  counters=$(sed -nE 's/.*\(([0-9]+) inline 8-bit counters\).*/\1/p' "$log" | head -1)
   line=$(printf '%-22s %12s execs  %-22s of %s edges  %s' "$t" "${execs:-?}" "${cov:-cov: ?}" \
          "${counters:-?}" "$([ $rc -eq 0 ] && echo ok || echo "FINDING (exit $rc)")")
   summary+=("$line")

@@ -332,6 +332,39 @@ TEST_F(PeerTransportTest, AMembersRequestIsAnsweredOnlyForAMembersPeerUrls) {
   server.stop();
 }
 
+// A name other than localhost that /etc/hosts maps to 127.0.0.1, or "" (resolved by the
+// system's resolver, as the transport does: no DNS is needed for it).
+std::string loopback_host_name() {
+  std::ifstream hosts("/etc/hosts");
+  std::string line;
+  while (std::getline(hosts, line)) {
+    std::istringstream words(line);
+    std::string address, name;
+    if (!(words >> address) || address != "127.0.0.1") continue;
+    while (words >> name) {
+      if (name != "localhost" && name[0] != '#') return name;
+    }
+  }
+  return "";
+}
+
+TEST_F(PeerTransportTest, APeerNamedByHostIsResolvedWhenDialled) {
+  std::string name = loopback_host_name();
+  if (name.empty()) GTEST_SKIP() << "/etc/hosts names no loopback host besides localhost";
+  Member& a = member(1);
+  Member& b = member(2);
+  a.transport->set_peer(2, name, b.port);
+  a.transport->send(append(1, 2, 3));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1; })) << "dialled " << name;
+}
+
+TEST_F(PeerTransportTest, APeerWhoseNameDoesNotResolveIsUnreachable) {
+  Member& a = member(1);
+  a.transport->set_peer(2, "no-such-host.invalid", 2380);
+  a.transport->send(append(1, 2, 3));
+  ASSERT_TRUE(run_until([&] { return a.transport->stats().messages_dropped >= 1; }));
+}
+
 TEST_F(PeerTransportTest, AMessageToAnUnknownPeerIsReportedUnreachable) {
   Member& a = member(1);
   a.transport->send(append(1, 9, 1));
