@@ -20,10 +20,10 @@ namespace {
 class Service final : public KvService {
  public:
   boost::asio::awaitable<server::Result> write(server::Request request) override {
-    co_return server::apply_request(*kv, request);
+    co_return sm->apply_request(request);
   }
   boost::asio::awaitable<void> read_barrier() override { co_return; }
-  const mvcc::KvStore& store() const override { return *kv; }
+  const mvcc::KvStore& store() const override { return sm->store(); }
   uint64_t cluster_id() const override { return 7; }
   uint64_t member_id() const override { return 1; }
   uint64_t raft_term() const override { return 2; }
@@ -32,7 +32,11 @@ class Service final : public KvService {
   bool healthy() const override { return true; }
   uint64_t max_request_bytes() const override { return 4096; }
 
-  std::unique_ptr<mvcc::KvStore> kv = mvcc::KvStore::open({});
+  void reset() {
+    sm = std::make_unique<server::KvStateMachine>(mvcc::KvStore::open({}),
+                                                  std::vector<server::Member>{});
+  }
+  std::unique_ptr<server::KvStateMachine> sm;
 };
 
 constexpr const char* kPaths[] = {
@@ -64,7 +68,7 @@ void rethrow(std::exception_ptr e) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Service* service = new Service;
   static uint64_t runs = 0;
-  if (++runs % 1000 == 0) service->kv = mvcc::KvStore::open({});  // bounded memory
+  if (runs++ % 1000 == 0) service->reset();  // bounded memory
   fuzz::FuzzInput in(data, size);
   const char* path = kPaths[in.byte() % std::size(kPaths)];
   HttpRequest request{in.byte() < 240 ? "POST" : "GET", path, std::string(in.rest())};

@@ -12,10 +12,10 @@
 
 #include "../gateway/http_server.h"
 #include "bootstrap.h"
-#include "etcdlab/codec.h"
-#include "etcdlab/errors.h"
 #include "data_dir.h"
 #include "descriptors.h"
+#include "etcdlab/codec.h"
+#include "etcdlab/errors.h"
 #include "etcdlab/fs/posix_file_system.h"
 #include "node_driver.h"
 #include "node_service.h"

@@ -5,9 +5,10 @@
 // member boots again from the same flags. The second boot must bring up the member the flags
 // describe: its ids, and a log whose first entries add every member of --initial-cluster.
 //
-// What this does not cover: the SQLite store is a real file, opened after both steps; it is
-// created empty and its own journal makes its creation atomic, and its content is derived from
-// the log (an empty store replays it), so a crash there is a restart over a complete log.
+// What this does not cover: the SQLite store is a real file, opened by the node after both
+// steps (bootstrap only checks an existing one); it is created empty, its own journal makes
+// its creation atomic, and its content is derived from the log (an empty store replays it),
+// so a crash there is a restart over a complete log. The data dir's lock is a real file too.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -102,8 +103,8 @@ class CrashingFs final : public FileSystem {
 class BootstrapCrash : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The real files (the lock, SQLite) on tmpfs where there is one: their fsyncs are not
-    // what this test is about, and a disk makes the matrix slow.
+    // The real file (the lock) on tmpfs where there is one: this test is about the simulated
+    // disk.
     std::filesystem::path tmp = std::filesystem::is_directory("/dev/shm")
                                     ? std::filesystem::path("/dev/shm")
                                     : std::filesystem::temp_directory_path();
@@ -113,7 +114,7 @@ class BootstrapCrash : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(root_); }
 
   // The flags of member m1 of a new three-member cluster, with its data dir under root_ (the
-  // lock and the SQLite store are real files there; the log and member/cluster are simulated).
+  // lock is a real file there; the log and member/cluster are simulated).
   ServerConfig config(const std::string& dir) const {
     ServerConfig c;
     c.name = "m1";
