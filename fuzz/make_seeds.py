@@ -61,6 +61,8 @@ write("request_codec", "compaction", head + varint(3) + varint(5) + varint(1))
 write("request_codec", "attributes", head + varint(4) + varint(9) + blob(b"m1") + varint(1) +
       blob(b"http://127.0.0.1:2379"))
 write("request_codec", "alarm", head + varint(5) + varint(1) + varint(9) + varint(1))
+write("request_codec", "lease_grant", head + varint(6) + varint(0x7777) + varint(60))
+write("request_codec", "lease_revoke", head + varint(7) + varint(0x7777))
 
 # node_snapshot_header: the header after its length (fixed up by the target)
 member = varint(1) + blob(b"m1") + varint(1) + blob(b"http://127.0.0.1:2380") + varint(0) + varint(0)
@@ -91,6 +93,7 @@ write("gateway_json", "range", b"\x00\x00" + b'{"key":"Zm9v","range_end":"AA==",
 write("gateway_json", "delete", b"\x02\x00" + b'{"key":"YQ==","range_end":"eg==","prev_kv":true}')
 write("gateway_json", "compaction", b"\x03\x00" + b'{"revision":"1","physical":true}')
 write("gateway_json", "member_add", b"\x06\x00" + b'{"peerURLs":["http://127.0.0.1:2390"]}')
+write("gateway_json", "lease_grant", b"\x0e\x00" + b'{"TTL":"60","ID":"0"}')
 write("gateway_json", "alarm", b"\x0a\x00" + b'{"action":"GET","alarm":"NOSPACE","memberID":"1"}')
 
 # cli_args: NUL-separated words
