@@ -94,6 +94,10 @@ write("gateway_json", "delete", b"\x02\x00" + b'{"key":"YQ==","range_end":"eg=="
 write("gateway_json", "compaction", b"\x03\x00" + b'{"revision":"1","physical":true}')
 write("gateway_json", "member_add", b"\x06\x00" + b'{"peerURLs":["http://127.0.0.1:2390"]}')
 write("gateway_json", "lease_grant", b"\x0e\x00" + b'{"TTL":"60","ID":"0"}')
+write("gateway_json", "lease_revoke", b"\x0f\x00" + b'{"ID":"7"}')
+write("gateway_json", "lease_keepalive", b"\x10\x00" + b'{"ID":"7"}\n{"ID":7} {"ID":"x"}')
+write("gateway_json", "lease_timetolive", b"\x11\x00" + b'{"ID":"7","keys":true}')
+write("gateway_json", "lease_leases", b"\x12\x00" + b'{}')
 write("gateway_json", "alarm", b"\x0a\x00" + b'{"action":"GET","alarm":"NOSPACE","memberID":"1"}')
 
 # cli_args: NUL-separated words

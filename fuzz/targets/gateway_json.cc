@@ -1,7 +1,7 @@
 // The JSON gateway's request parsing (server/gateway: handlers over json_fields): a POST of a
 // fuzzed body to each of etcd's v3 paths, answered by handle() over an in-memory store. Every
-// body must get an answer (200 or etcd's error body); an exception escaping handle() or a
-// crash is a finding. Beast is not involved: it only moves bytes (http_server.cc).
+// body must get an answer (200 or etcd's error body, or a stream of JSON lines); an exception
+// escaping handle() or a crash is a finding. Beast is not involved: it only moves bytes (http_server.cc).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -31,6 +31,20 @@ class Service final : public KvService {
   ServerStatus status() const override { return {}; }
   bool healthy() const override { return true; }
   uint64_t max_request_bytes() const override { return 4096; }
+  // The lease reads answer from the lessor as it stands (no clock runs here).
+  boost::asio::awaitable<server::LeaseKeepAliveResult> lease_keep_alive(int64_t id) override {
+    auto info = sm->lessor().info(id, false);
+    co_return server::LeaseKeepAliveResult{id, info ? info->granted_ttl : 0};
+  }
+  boost::asio::awaitable<server::LeaseTimeToLiveResult> lease_time_to_live(int64_t id,
+                                                                           bool keys) override {
+    server::LeaseTimeToLiveResult out{id, -1, 0, {}};
+    if (auto info = sm->lessor().info(id, keys)) {
+      out = {id, info->remaining_ttl, info->granted_ttl, info->keys};
+    }
+    co_return out;
+  }
+  std::vector<int64_t> leases() const override { return sm->lessor().leases(); }
 
   void reset() {
     sm = std::make_unique<server::KvStateMachine>(mvcc::KvStore::open({}),
@@ -45,7 +59,9 @@ constexpr const char* kPaths[] = {
     "/v3/cluster/member/add", "/v3/cluster/member/remove", "/v3/cluster/member/update",
     "/v3/cluster/member/promote", "/v3/maintenance/alarm", "/v3/maintenance/status",
     "/v3/maintenance/hash",  "/v3beta/kv/range",     "/v3/lease/grant",
-    "/health",               "/version",
+    "/v3/lease/revoke",      "/v3/lease/keepalive",  "/v3/lease/timetolive",
+    "/v3/lease/leases",      "/v3/kv/lease/revoke",  "/health",
+    "/version",
 };
 
 // (A named coroutine, not a lambda: g++ 12 emits a lambda coroutine inside an extern "C"
@@ -55,6 +71,13 @@ boost::asio::awaitable<void> ask(KvService& service, HttpRequest request, bool& 
   if (r.status < 200 || r.status > 599) __builtin_trap();
   if (r.status >= 400 && r.content_type == "application/json") {
     (void)boost::json::parse(r.body);  // an error body is JSON, as etcd's
+  }
+  // A streamed answer (the keep-alive stream): every line is one JSON object.
+  while (r.stream) {
+    std::optional<std::string> line = co_await r.stream();
+    if (!line) break;
+    if (line->empty() || line->back() != '\n') __builtin_trap();
+    (void)boost::json::parse(*line).as_object();
   }
   answered = true;
 }
