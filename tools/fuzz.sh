@@ -4,17 +4,17 @@
 # fuzz/corpus/<target> plus what earlier runs found (build-fuzz/corpus/<target>, not kept in
 # the repository). A crash is written to fuzz/regressions/<target>/ (make check replays it)
 # and fails the run. FUZZ_TARGETS picks targets (default: all). FUZZ_RUNS=N runs each target
-# for N executions instead of a time (the long run: FUZZ_RUNS=10000000; on a shared machine a
-# time limit gives fewer executions than asked). Prints, per target, the executions, the
-# seconds and the edges covered as libFuzzer counts them.
+# for N executions instead of a time (the long run: FUZZ_RUNS=10000000); with FUZZ_SECONDS as
+# well, a target stops at whichever comes first (a shared machine may not reach N). Prints,
+# per target, the executions, the seconds and the edges covered as libFuzzer counts them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 RUNS=${FUZZ_RUNS:-}
 if [ -n "$RUNS" ]; then
-  limit=(-runs="$RUNS" -max_total_time=0)
-  what="$RUNS executions"
+  limit=(-runs="$RUNS" -max_total_time="${FUZZ_SECONDS:-0}")
+  what="$RUNS executions${FUZZ_SECONDS:+ or ${FUZZ_SECONDS}s}"
 else
   limit=(-max_total_time="$SECONDS_EACH")
   what="${SECONDS_EACH}s"
