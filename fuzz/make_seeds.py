@@ -85,6 +85,15 @@ write("peer_frames", "members_request", b"\xff\x0f\x80" + frame_item(5, blob(b"e
       varint(2) + varint(5) + varint(1) + blob(b"http://127.0.0.1:2380")))
 write("peer_frames", "snapshot_begin", b"\xff\x0f\x80" + frame_item(3, varint(100) + varint(1) +
       varint(10) + message[2:]) + frame_item(4, b"chunk"))
+# a node message (kv_node_leases.cc): version, kind, from, to, request, lease, with_keys,
+# not_leader, ttl, granted ttl, keys; a keep-alive question and a time-to-live answer
+keep_alive = varint(1) + varint(1) + varint(1) + varint(2) + varint(9) + varint(0x70) + \
+    varint(0) + varint(0) + varint(0) + varint(0) + varint(0)
+ttl_answer = varint(1) + varint(4) + varint(2) + varint(1) + varint(9) + varint(0x70) + \
+    varint(0) + varint(0) + varint(30) + varint(60) + varint(2) + blob(b"a") + blob(b"b")
+write("peer_frames", "node_messages", b"\xff\x0f\x80" + frame_item(1, hello) +
+      frame_item(8, varint(1) + varint(2) + blob(keep_alive)) +
+      frame_item(8, varint(2) + varint(1) + blob(ttl_answer)))
 
 # gateway_json: path index, method byte, body
 write("gateway_json", "put", b"\x01\x00" + b'{"key":"Zm9v","value":"YmFy","lease":"0"}')

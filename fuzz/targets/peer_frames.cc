@@ -1,9 +1,11 @@
 // The peer protocol (server/runtime/peer_frames.h): a stream of frames with good lengths and
 // checksums around fuzzed kinds and payloads (or raw bytes), fed to the decoder in fuzzed
 // pieces; each frame decoded as the receiver would (hello and its verdict, a Raft message, a
-// snapshot's begin, a members request). Errors are DecodeError; anything else is a finding.
+// snapshot's begin, a members request, a node message and the node's bytes inside it).
+// Errors are DecodeError; anything else is a finding.
 #include "../fuzz_input.h"
 #include "etcdlab/errors.h"
+#include "kv_node.h"
 #include "peer_frames.h"
 
 using namespace etcdlab;
@@ -34,6 +36,13 @@ void decode(const Frame& f) {
         if (decode_members_request(encode_members_request(r)) != r) __builtin_trap();
         break;
       }
+      case FrameKind::kNodeMessage: {
+        NodeMessageFrame m = decode_node_message_frame(f.payload);
+        if (decode_node_message_frame(encode_node_message_frame(m)) != m) __builtin_trap();
+        // What the receiving node decodes (NodeDriver::receive_node_message).
+        (void)server::decode_node_message(m.data);
+        break;
+      }
       default:
         break;
     }
@@ -51,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     stream = std::string(in.rest());
   } else {
     while (!in.empty() && stream.size() < (1 << 20)) {
-      uint8_t kind = in.byte() % 9;  // 0 and 8 are not kinds
+      uint8_t kind = in.byte() % (kMaxFrameKind + 2);  // 0 and kMaxFrameKind + 1 are not kinds
       stream += encode_frame(static_cast<FrameKind>(kind), in.take(512));
     }
   }

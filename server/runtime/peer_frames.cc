@@ -155,4 +155,24 @@ SnapshotBegin decode_snapshot_begin(std::string_view payload) {
   return b;
 }
 
+// u64 from | u64 to | bytes data
+std::string encode_node_message_frame(const NodeMessageFrame& m) {
+  std::string p;
+  Writer w(p);
+  w.u64(m.from);
+  w.u64(m.to);
+  w.bytes(m.data);
+  return p;
+}
+
+NodeMessageFrame decode_node_message_frame(std::string_view payload) {
+  Reader r(payload);
+  NodeMessageFrame m;
+  m.from = r.u64("node message from");
+  m.to = r.u64("node message to");
+  m.data = r.bytes("node message");
+  r.expect_done("node message frame");
+  return m;
+}
+
 }  // namespace etcdlab::runtime::peer

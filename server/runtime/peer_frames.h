@@ -22,7 +22,8 @@
 
 namespace etcdlab::runtime::peer {
 
-// Version 2: the members request names the asker's peer URLs (version 1 answered anyone).
+// Version 2: the members request names the asker's peer URLs (version 1 answered anyone), and
+// node messages (kind 8), which a version 1 member would drop the connection for.
 inline constexpr uint64_t kProtocolVersion = 2;
 inline constexpr std::string_view kMagic = "etcdlab-peer";
 inline constexpr size_t kFrameHeaderBytes = 8;
@@ -35,8 +36,9 @@ enum class FrameKind : uint8_t {
   kMembersRequest = 5,
   kMembers = 6,
   kRemoved = 7,
+  kNodeMessage = 8,
 };
-inline constexpr uint8_t kMaxFrameKind = 7;
+inline constexpr uint8_t kMaxFrameKind = 8;
 
 std::string encode_frame(FrameKind kind, std::string_view payload);
 
@@ -123,5 +125,17 @@ struct SnapshotBegin {
 };
 std::string encode_snapshot_begin(uint64_t size, const Message& m);
 SnapshotBegin decode_snapshot_begin(std::string_view payload);
+
+// kind 8: a message between the members' nodes that is not Raft's (server::NodeMessage: a
+// follower asks the leader to renew a lease or for its time to live). `data` is the node's
+// encoding, opaque here; from and to are checked against the hello before the node sees it.
+struct NodeMessageFrame {
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  std::string data;
+  friend bool operator==(const NodeMessageFrame&, const NodeMessageFrame&) = default;
+};
+std::string encode_node_message_frame(const NodeMessageFrame& m);
+NodeMessageFrame decode_node_message_frame(std::string_view payload);  // DecodeError
 
 }  // namespace etcdlab::runtime::peer

@@ -1,6 +1,7 @@
 // The peer transport's receiving side: accepting within the connection limits, reading frames
 // with deadlines into memory that grows only with what arrives, judging the hello (a cluster
-// member, addressed to us, not removed), then delivering messages and staging snapshots.
+// member, addressed to us, not removed), then delivering messages (Raft's and the nodes') and
+// staging snapshots.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -167,6 +168,11 @@ asio::awaitable<std::string> PeerTransport::Impl::serve_member(tcp::socket& sock
         continue;
       }
       if (handlers.on_message) handlers.on_message(std::move(begin.message), path);
+    } else if (f->kind == FrameKind::kNodeMessage) {
+      peer::NodeMessageFrame m = peer::decode_node_message_frame(f->payload);
+      if (m.from != from || m.to != options.self) co_return "node message header mismatch";
+      if (faults.drop_from.count(from)) continue;
+      if (handlers.on_node_message) handlers.on_node_message(from, std::move(m.data));
     } else {
       co_return fmt::format("unexpected frame kind {}", static_cast<int>(f->kind));
     }

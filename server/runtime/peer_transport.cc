@@ -258,6 +258,13 @@ void PeerTransport::send(Message m) {
                               {}, heartbeat});
 }
 
+void PeerTransport::send_node_message(NodeId to, std::string data) {
+  peer::NodeMessageFrame m{impl_->options.self, to, std::move(data)};
+  impl_->enqueue(to, Outgoing{peer::encode_frame(FrameKind::kNodeMessage,
+                                                 peer::encode_node_message_frame(m)),
+                              nullptr, {}, false});
+}
+
 void PeerTransport::send_snapshot(Message m, std::shared_ptr<SnapshotReader> payload) {
   NodeId to = m.to;
   impl_->enqueue(to, Outgoing{"", std::move(payload), std::move(m)});

@@ -1,5 +1,6 @@
 #pragma once
-// Raft messages between members, over TCP. Each member listens on its peer URL; to each peer
+// Raft messages, and the nodes' own messages (lease questions for the leader), between
+// members, over TCP. Each member listens on its peer URL; to each peer
 // it keeps one outgoing connection (reconnected with backoff) fed by a bounded queue.
 //
 // Frames (peer_frames.h, integers little-endian):
@@ -16,11 +17,15 @@
 //                            joining an existing cluster learns the cluster id and its own id)
 //   kind 7  removed          the answer to a hello from a member removed from the cluster: it
 //                            learns it was removed (it may have missed the entry) and stops
+//   kind 8  node message     from, to and a server::NodeMessage's bytes (opaque here): a
+//                            follower's lease keep-alive or time-to-live for the leader, and
+//                            its answer
 // A frame over the size limit, a bad checksum, an unknown kind, a hello from another cluster
-// or a message whose sender is not the hello's: the connection is logged and dropped, and the
-// member keeps serving. A hello or message from an id that is not in the member list
-// (set_members) is dropped the same way and counted (PeerStats::unknown_senders): knowing the
-// cluster token does not make one a member.
+// or a message (Raft's or a node message) whose sender is not the hello's or that is not
+// addressed to us: the connection is logged and dropped, and the member keeps serving. A hello
+// or message from an id that is not in the member list (set_members) is dropped the same way
+// and counted (PeerStats::unknown_senders): knowing the cluster token does not make one a
+// member. Node messages obey the same limits, deadlines and failpoints as Raft's.
 // Limits: a connection must send its first frame within handshake_timeout; after that every
 // read must bring bytes within idle_timeout (a leader's links carry heartbeats; a link that is
 // idle longer is closed, and its sender sees the close and redials for its next message). Frames are read into memory that grows
@@ -66,6 +71,8 @@ struct TransportHandlers {
   std::function<void(Message m, const std::string& staged_payload)> on_message;
   std::function<void(NodeId peer)> on_unreachable;              // a message to it was dropped
   std::function<void(NodeId peer, bool ok)> on_snapshot_sent;   // a snapshot stream ended
+  // A node message (kind 8) from member `from` (the hello's id, which the frame repeats).
+  std::function<void(NodeId from, std::string data)> on_node_message;
   // kind 6's payload for a joining member with these peer URLs; empty: no such member (the
   // request is refused).
   std::function<std::string(const std::vector<std::string>& peer_urls)> on_members_request;
@@ -107,6 +114,9 @@ class PeerTransport {
   void remove_peer(NodeId id);
   void send(Message m);
   void send_snapshot(Message m, std::shared_ptr<SnapshotReader> payload);
+  // A node message (server::encode_node_message's bytes) to member `to`, in order with the
+  // Raft messages to it; lost like them when the peer is down (the node asks again).
+  void send_node_message(NodeId to, std::string data);
   PeerStats stats() const;
   void set_faults(PeerFaults faults);
   void set_removed(std::set<NodeId> removed);  // hellos from these are answered "removed"

@@ -114,6 +114,9 @@ void Server::Impl::start_listening() {
   };
   h.on_unreachable = [this](NodeId peer) { driver->unreachable(peer); };
   h.on_snapshot_sent = [this](NodeId peer, bool ok) { driver->snapshot_sent(peer, ok); };
+  h.on_node_message = [this](NodeId from, std::string data) {
+    if (!stopping) driver->receive_node_message(from, data);
+  };
   // Only a member that was added (member add) and is about to start asks: it names its peer
   // URLs, and learns the cluster id and every member's id, name and peer URLs.
   h.on_members_request = [this](const std::vector<std::string>& peer_urls) {
@@ -134,6 +137,10 @@ void Server::Impl::start_listening() {
   outputs.send = [this](Message m) { transport->send(std::move(m)); };
   outputs.send_snapshot = [this](Message m, std::shared_ptr<SnapshotReader> payload) {
     transport->send_snapshot(std::move(m), std::move(payload));
+  };
+  // A follower's lease questions for the leader, and the leader's answers.
+  outputs.send_node_message = [this](NodeId to, std::string data) {
+    transport->send_node_message(to, std::move(data));
   };
   outputs.membership_changed = [this] { update_peers(); };
   // In a moment: the answer to the removal (this member may be the leader that applied it)

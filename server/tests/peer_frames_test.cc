@@ -99,5 +99,22 @@ TEST(MembersRequest, CarriesThePeerUrlsAndRefusesOtherVersions) {
   EXPECT_THROW(decode_members_request(encode_members_request(r)), DecodeError);
 }
 
+TEST(NodeMessageFrame, CarriesSenderAddresseeAndOpaqueBytesAndRefusesGarbage) {
+  NodeMessageFrame m{1, 2, std::string("\x00\xff" "bytes", 7)};
+  EXPECT_EQ(decode_node_message_frame(encode_node_message_frame(m)), m);
+  std::string good = encode_node_message_frame(m);
+  EXPECT_THROW(decode_node_message_frame(good + "x"), DecodeError) << "trailing bytes";
+  EXPECT_THROW(decode_node_message_frame(good.substr(0, good.size() - 1)), DecodeError)
+      << "truncated";
+  EXPECT_THROW(decode_node_message_frame(""), DecodeError);
+  // It is a kind the decoder knows (an older one refused kind 8 as unknown).
+  FrameDecoder d(1 << 20);
+  d.feed(encode_frame(FrameKind::kNodeMessage, good));
+  auto f = d.next();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->kind, FrameKind::kNodeMessage);
+  EXPECT_EQ(decode_node_message_frame(f->payload), m);
+}
+
 }  // namespace
 }  // namespace etcdlab::runtime::peer

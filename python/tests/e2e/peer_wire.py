@@ -1,7 +1,11 @@
 """The peer protocol's bytes (server/runtime/peer_frames.h, common/include/etcdlab/codec.h),
-written from Python so a test can speak to a member's peer port as an outsider would."""
+written from Python so a test can speak to a member's peer port as an outsider would, and what
+it watches for the member's verdict: whether it closes the connection, and its metrics."""
 
+import re
+import socket
 import struct
+import time
 
 _CRC32C_TABLE = []
 for _n in range(256):
@@ -47,8 +51,9 @@ def token_hash(token: str) -> int:
 
 
 PROTOCOL_VERSION = 2
-HELLO, MESSAGE = 1, 2
+HELLO, MESSAGE, NODE_MESSAGE = 1, 2, 8
 APPEND = 2
+KEEP_ALIVE = 1  # server::NodeMessage::Kind::kKeepAlive
 
 
 def hello(cluster: int, token: str, sender: int, to: int) -> bytes:
@@ -68,3 +73,39 @@ def append(sender: int, to: int, term: int, index: int, log_term: int, commit: i
     body += varint(0) + varint(0) + varint(0) + varint(0)  # snapshot meta: index term [] []
     body += blob(b"")
     return frame(MESSAGE, body)
+
+
+def node_message(sender: int, to: int, kind: int, request: int, lease: int) -> bytes:
+    """A kind 8 frame carrying a node message (kv_node_leases.cc: version 1, kind, from, to,
+    request, lease, with_keys, not_leader, ttl, granted ttl, keys)."""
+    data = (varint(1) + varint(kind) + varint(sender) + varint(to) + varint(request) +
+            varint(lease) + varint(0) + varint(0) + varint(0) + varint(0) + varint(0))
+    return frame(NODE_MESSAGE, varint(sender) + varint(to) + blob(data))
+
+
+def closed_by_server(s: socket.socket, within: float) -> bool:
+    """Whether the member closes `s` within `within` seconds (EOF or reset)."""
+    s.settimeout(0.2)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if s.recv(4096) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def metric(cluster, i: int, name: str) -> float:
+    """Member i's value of an unlabelled metric (its /metrics)."""
+    c = cluster.client()
+    try:
+        status, body = c.raw(cluster.endpoint(i), "GET", "/metrics")
+    finally:
+        c.close()
+    assert status == 200
+    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
+    assert m, f"{name} is not exposed"
+    return float(m.group(1))

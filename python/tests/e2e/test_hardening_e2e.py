@@ -13,7 +13,7 @@ import pytest
 
 from etcdlab.local import LocalCluster, find_binary
 
-from peer_wire import append, hello, struct
+from peer_wire import append, closed_by_server, hello, metric, struct
 
 
 def rss_bytes(pid: int) -> int:
@@ -22,33 +22,6 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
-
-
-def metric(member, i: int, name: str) -> float:
-    c = member.client()
-    try:
-        status, body = c.raw(member.endpoint(i), "GET", "/metrics")
-    finally:
-        c.close()
-    assert status == 200
-    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
-    assert m, f"{name} is not exposed"
-    return float(m.group(1))
-
-
-def closed_by_server(s: socket.socket, within: float) -> bool:
-    """Whether the member closes `s` within `within` seconds (EOF or reset)."""
-    s.settimeout(0.2)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if s.recv(4096) == b"":
-                return True
-        except socket.timeout:
-            continue
-        except OSError:
-            return True
-    return False
 
 
 def peer_port(member, i: int = 0) -> int:
