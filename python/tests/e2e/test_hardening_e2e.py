@@ -165,8 +165,14 @@ def test_out_of_descriptors_the_member_refuses_clients_instead_of_dying():
             assert client.value("k14") == b"v"
             client.close()
             assert metric(c, 0, "etcdlab_network_client_connections_refused_total") > 0
-            with open(c.log_path(0)) as f:
-                log = f.read()
-            assert "storage failure" not in log, log[-2000:]
-            assert re.search(r"snapshot at index \d+", log), "snapshots were still written"
+            # A snapshot is written beside the node and logged once done: wait for the line.
+            deadline = time.monotonic() + 10
+            while True:
+                with open(c.log_path(0)) as f:
+                    log = f.read()
+                assert "storage failure" not in log, log[-2000:]
+                if re.search(r"snapshot at index \d+ \(", log):
+                    break
+                assert time.monotonic() < deadline, "snapshots were still written"
+                time.sleep(0.1)
             assert c.procs[0].poll() is None
