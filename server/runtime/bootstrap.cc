@@ -74,7 +74,7 @@ void write_first_entries(WalStorage& storage, const std::vector<server::Member>&
 
 }  // namespace
 
-OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
+OpenedMember open_member(const ServerConfig& config, FileSystem& fs, const WalStorageOptions& wal) {
   OpenedMember out;
   DataDir dir(config.data_dir);
   fs.create_dirs(dir.member());
@@ -96,7 +96,7 @@ OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
   }
   out.cluster = server::cluster_id_of(ids);
 
-  out.storage = WalStorage::open(fs, dir.raft());
+  out.storage = WalStorage::open(fs, dir.raft(), wal);
   bool empty_log = out.storage->last_index() == 0 && out.storage->hard_state().empty() &&
                    out.storage->snapshot().empty();
   std::string cluster_file = dir.cluster_file();

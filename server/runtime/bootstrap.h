@@ -40,8 +40,10 @@ struct OpenedMember {
 
 // Opens (creating on first boot) the member's data dir for `config` (already resolved).
 // Throws std::invalid_argument for flags that name no member, std::runtime_error when an
-// existing cluster cannot be joined, StorageError for a damaged data dir.
-OpenedMember open_member(const ServerConfig& config, FileSystem& fs);
+// existing cluster cannot be joined, StorageError for a damaged data dir. `wal` is the Raft
+// log's options (tests that boot many times use small segments: each new one is zero-filled).
+OpenedMember open_member(const ServerConfig& config, FileSystem& fs,
+                         const WalStorageOptions& wal = {});
 
 // What a member answers a joining member (the peer transport's members frame): the cluster
 // id and every member, each as a membership context (state_machine.h) with its id, name and
