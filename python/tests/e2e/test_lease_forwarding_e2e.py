@@ -4,8 +4,6 @@ over the peer transport (frame kind 8), and proposes revokes through Raft. A nod
 frame from an id that is not a member, or too large to be one, is refused. Every wait polls
 with a deadline."""
 
-import base64
-import json
 import socket
 import time
 
@@ -34,21 +32,11 @@ def roles(cluster) -> tuple[int, int, int]:
 
 
 def grant(c, endpoint: str) -> int:
-    return int(c.call("/v3/lease/grant", {"TTL": str(TTL)}, endpoint=endpoint)["ID"])
-
-
-def keep_alive(c, endpoint: str, lease: int) -> int:
-    """One keep-alive on the stream path; the TTL it answers (0: the lease is gone)."""
-    status, body = c.raw(endpoint, "POST", "/v3/lease/keepalive",
-                         json.dumps({"ID": str(lease)}).encode())
-    assert status == 200, body
-    line = json.loads(body.splitlines()[0])
-    assert "result" in line, f"keep-alive through {endpoint} failed: {line}"
-    return int(line["result"].get("TTL", 0))
+    return int(c.lease_grant(TTL, endpoint=endpoint)["ID"])
 
 
 def time_to_live(c, endpoint: str, lease: int) -> dict:
-    return c.call("/v3/lease/timetolive", {"ID": str(lease), "keys": True}, endpoint=endpoint)
+    return c.lease_time_to_live(lease, keys=True, endpoint=endpoint)
 
 
 def wait_gone(c, endpoint: str, within: float) -> float:
@@ -73,19 +61,19 @@ def test_a_lease_kept_alive_only_through_a_follower_outlives_its_ttl(three):
         c.put(KEY, "v", lease=lease, endpoint=fep)
         start = time.monotonic()
         while time.monotonic() - start < 3 * TTL:
-            assert keep_alive(c, fep, lease) == TTL, "the leader renewed it for a whole TTL"
+            assert c.lease_keepalive(lease, endpoint=fep) == TTL, "renewed for a whole TTL"
             assert c.get(KEY, endpoint=three.endpoint(leader)).get("kvs"), \
                 f"the key went {time.monotonic() - start:.1f} s in, while kept alive"
             time.sleep(TTL / 3)
         answer = time_to_live(c, fep, lease)
         assert 0 < int(answer["TTL"]) <= TTL and int(answer["grantedTTL"]) == TTL
-        assert answer.get("keys") == [base64.b64encode(KEY.encode()).decode()]
+        assert answer.get("keys") == [KEY.encode()]
         # The other follower answers the same question from the leader's clock too.
         assert 0 < int(time_to_live(c, three.endpoint(other), lease)["TTL"]) <= TTL
         gone_after = wait_gone(c, three.endpoint(other), TTL + 4)
         assert gone_after >= TTL - 1, f"expired {gone_after:.1f} s after its last keep-alive"
         assert int(time_to_live(c, fep, lease)["TTL"]) == -1
-        assert keep_alive(c, fep, lease) == 0, "a keep-alive of an expired lease answers TTL 0"
+        assert c.lease_keepalive(lease, endpoint=fep) is None, "an expired lease is gone"
     finally:
         c.close()
 
@@ -98,7 +86,7 @@ def test_a_lease_revoked_through_a_follower_takes_its_key_at_once(three):
         lease = grant(c, fep)
         c.put(KEY, "v", lease=lease, endpoint=three.endpoint(other))
         assert int(time_to_live(c, fep, lease)["grantedTTL"]) == TTL
-        c.call("/v3/lease/revoke", {"ID": str(lease)}, endpoint=fep)
+        c.lease_revoke(lease, endpoint=fep)
         assert c.get(KEY, endpoint=three.endpoint(leader)).get("kvs") is None, \
             "the revoke and the key's delete are one write"
         assert int(time_to_live(c, three.endpoint(other), lease)["TTL"]) == -1
