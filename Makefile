@@ -8,9 +8,10 @@
 #   make grade LAB=n          grade a lab as the instructor would  [SUBMISSION=dir]
 #   make cluster              a 3-member cluster on loopback (Ctrl-C stops it)  [OWN=1,2,3]
 #   make bench                benchmarks (figures, never pass/fail)
+#   make fuzz                 libFuzzer targets, 60 s each  [FUZZ_SECONDS=n | FUZZ_RUNS=n] [FUZZ_TARGETS="a b"]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench clean
+.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz clean
 
 all: build
 
@@ -37,5 +38,8 @@ cluster:
 bench: build
 	@tools/bench.sh
 
+fuzz:
+	@tools/fuzz.sh
+
 clean:
-	rm -rf build build-asan build-release .grade
+	rm -rf build build-asan build-release build-fuzz .grade

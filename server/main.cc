@@ -1,21 +1,11 @@
 // etcdlab: one member of an etcd-compatible cluster. Flags follow etcd's (see --help).
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 
 #include "runtime/server.h"
 
 namespace {
-
-// A thousand clients need a thousand descriptors: raise the soft limit to the hard one.
-void raise_open_file_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
 
 std::vector<std::string> urls(const std::string& comma_separated) {
   std::vector<std::string> out;
@@ -80,6 +70,10 @@ int main(int argc, char** argv) {
                  "history to keep: a duration such as 1h or 30m (a bare number is hours) in "
                  "periodic mode, revisions in revision mode; 0 turns auto-compaction off")
       ->capture_default_str();
+  app.add_option("--max-client-connections", c.max_client_connections,
+                 "client connections open at once; more are closed at once (0: unlimited, as "
+                 "etcd)")
+      ->capture_default_str();
   app.add_option("--client-read-timeout", c.client_read_timeout_ms,
                  "ms a client may take to send a request before its connection is closed")
       ->capture_default_str();
@@ -93,7 +87,6 @@ int main(int argc, char** argv) {
   c.advertise_client_urls = urls(advertise_client);
   c.listen_peer_urls = urls(listen_peer);
   c.initial_advertise_peer_urls = urls(advertise_peer);
-  raise_open_file_limit();
   try {
     c.auto_compaction = etcdlab::runtime::parse_auto_compaction(compaction_mode,
                                                                 compaction_retention);

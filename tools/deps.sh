@@ -10,7 +10,8 @@ PACKAGES="cmake g++ ninja-build pkg-config
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev pybind11-dev python3-dev
   python3-pytest python3-hypothesis python3-pytest-timeout python3-pytest-xdist
-  python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel"
+  python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel
+  clang-14 libfuzzer-14-dev"
 ETCD_PACKAGES="etcd-server etcd-client"
 
 missing=""

@@ -296,8 +296,8 @@ class Client:
     def lease_keepalive(self, lease_id: int, endpoint=None) -> Optional[int]:
         """One keep-alive: the lease's time starts again from its granted TTL, which is
         returned (seconds); None when the lease is gone (unknown, expired or revoked), which
-        etcd does not treat as an error. Served by the leader. To keep a lease alive for a
-        while, use etcdlab.LeaseKeepalive."""
+        etcd does not treat as an error. Answered by the leader (a follower forwards it). To
+        keep a lease alive for a while, use etcdlab.LeaseKeepalive."""
         answer = self.call("/v3/lease/keepalive", {"ID": str(_lease_id(lease_id))}, endpoint)
         if "error" in answer:  # an error after answers (3.4, etcdlab: grpc_code; 3.6: code)
             err = answer["error"] if isinstance(answer["error"], dict) else answer

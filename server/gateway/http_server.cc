@@ -65,9 +65,21 @@ struct HttpServer::Impl {
   HttpLimits limits;
   std::list<tcp::acceptor> acceptors;
   std::list<std::weak_ptr<beast::tcp_stream>> sessions;
+  uint64_t open_sessions = 0;
+  uint64_t accept_failures = 0;
+  uint64_t refused = 0;
   bool stopping = false;
 
+  struct Open {
+    uint64_t& n;
+    explicit Open(uint64_t& c) : n(c) { ++n; }
+    ~Open() { --n; }
+    Open(const Open&) = delete;
+    Open& operator=(const Open&) = delete;
+  };
+
   asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
+    Open open(open_sessions);
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -181,10 +193,26 @@ struct HttpServer::Impl {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec == asio::error::operation_aborted || stopping) co_return;
       if (ec) {
-        // Out of descriptors or a transient fault: back off rather than spin.
-        spdlog::warn("gateway: accept failed: {}", ec.message());
-        asio::steady_timer pause(io, std::chrono::milliseconds(50));
+        // Out of descriptors (EMFILE) or a transient fault: back off rather than spin (the
+        // pending connection stays in the backlog until a descriptor is free).
+        if (accept_failures++ % 100 == 0) {
+          spdlog::warn("gateway: accept failed: {} ({} times)", ec.message(), accept_failures);
+        }
+        asio::steady_timer pause(io, std::chrono::milliseconds(100));
         co_await pause.async_wait(kTuple);
+        continue;
+      }
+      bool over = limits.max_connections > 0 && open_sessions >= limits.max_connections;
+      if (over || (limits.descriptor_allowed &&
+                   !limits.descriptor_allowed(socket.native_handle()))) {
+        if (refused++ % 100 == 0) {
+          spdlog::warn("gateway: refusing a client connection: {} ({} refused so far)",
+                       over ? fmt::format("{} open (--max-client-connections)", open_sessions)
+                            : std::string("descriptors are kept for the storage"),
+                       refused);
+        }
+        if (limits.on_refused) limits.on_refused();
+        socket.close(ec);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,11 @@ struct HttpLimits {
   uint64_t max_request_bytes = 1572864;  // bodies above get "request is too large" (400), and
                                          // above this + 512 KiB the connection's answer is 429
   std::chrono::milliseconds read_timeout{30000};  // idle time allowed while reading a request
+  uint64_t max_connections = 0;  // open at once; more are closed at once (0: unlimited)
+  // Whether a new connection with this descriptor may be kept (the runtime keeps the last
+  // descriptors for its files); unset: every one.
+  std::function<bool(int fd)> descriptor_allowed;
+  std::function<void()> on_refused;  // a connection was closed at once (counted)
 };
 
 class HttpServer {

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <limits>
 
+#include "../cli/go_format.h"
+
 namespace etcdlab::gateway {
 namespace {
 
@@ -67,6 +69,11 @@ const char* kind_of(const json::value& v) {
   throw GatewayError(GrpcCode::kInvalidArgument, message);
 }
 
+// Go's encoding/json quoteChar: the byte as the rune of the same value, quoted as strconv
+// does ('x', '\x01', 'Ã' for 0xc3), so an error about a byte of a UTF-8 sequence is still
+// valid UTF-8 (the fuzzer found raw bytes in error bodies, which made them invalid JSON).
+std::string go_char(char c) { return cli::go_quote_rune(static_cast<unsigned char>(c)); }
+
 bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // Go's rendering of a float64 in its errors ("1.5", "100", "1e+21").
@@ -90,13 +97,13 @@ T parse_quoted_integer(std::string_view s, std::string_view type) {
   if (t == "null") return T{};
   char c = t[0];
   if (c != '-' && !(c >= '0' && c <= '9')) {
-    bad(fmt::format("invalid character '{}' looking for beginning of value", c));
+    bad(fmt::format("invalid character {} looking for beginning of value", go_char(c)));
   }
   // The extent of a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
   size_t j = c == '-' ? 1 : 0;
   if (j == t.size()) bad("unexpected end of JSON input");
   if (!(t[j] >= '0' && t[j] <= '9')) {
-    bad(fmt::format("invalid character '{}' in numeric literal", t[j]));
+    bad(fmt::format("invalid character {} in numeric literal", go_char(t[j])));
   }
   if (t[j] == '0') {
     ++j;
@@ -115,7 +122,9 @@ T parse_quoted_integer(std::string_view s, std::string_view type) {
     if (j < t.size() && (t[j] == '+' || t[j] == '-')) ++j;
     while (j < t.size() && t[j] >= '0' && t[j] <= '9') ++j;
   }
-  if (j < t.size()) bad(fmt::format("invalid character '{}' after top-level value", t[j]));
+  if (j < t.size()) {
+    bad(fmt::format("invalid character {} after top-level value", go_char(t[j])));
+  }
   T out{};
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   if (!integral || ec != std::errc() || ptr != t.data() + t.size()) {

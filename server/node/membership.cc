@@ -157,7 +157,7 @@ AdmittedChange admit(const MemberChange& change, NodeId self, const RaftStatus& 
 
 bool valid_member_url(const std::string& url) {
   // As the runtime dials them: a scheme is optional (http:// is assumed), the host is an IP
-  // address or localhost (peers are dialled by address: a host name would fail later, quietly).
+  // address or a name (resolved on each dial; one that does not resolve is logged by name).
   std::string text = url.find("://") == std::string::npos ? "http://" + url : url;
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed || !parsed->has_port() || parsed->port_number() == 0 || parsed->host().empty()) {
@@ -168,7 +168,7 @@ bool valid_member_url(const std::string& url) {
     case boost::urls::host_type::ipv6:
       return true;
     case boost::urls::host_type::name:
-      return parsed->host() == "localhost";
+      return true;
     default:
       return false;
   }

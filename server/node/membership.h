@@ -46,7 +46,7 @@ AdmittedChange admit(const MemberChange& change, NodeId self, const RaftStatus& 
                      const std::vector<Member>& members, const std::string& cluster_token);
 
 // Whether `url` is a peer URL this store can dial: [http[s]://]host:port with an IP address or
-// localhost as the host.
+// a host name (as etcd's; the runtime resolves names when it dials).
 bool valid_member_url(const std::string& url);
 
 uint64_t member_id_of(const std::vector<std::string>& peer_urls, const std::string& token);

@@ -8,6 +8,7 @@
 
 #include "../node/membership.h"
 #include "data_dir.h"
+#include "db_check.h"
 #include "etcdlab/codec.h"
 #include "peer_transport.h"
 
@@ -30,6 +31,7 @@ void join_existing(const ServerConfig& config, OpenedMember& out) {
       try {
         auto [host, port] = parse_host_port(url);
         answer = fetch_members(host, port, config.initial_cluster_token,
+                               config.initial_advertise_peer_urls,
                                std::chrono::milliseconds(2000));
       } catch (const std::exception& e) {
         spdlog::warn("etcdlab {}: {}: {}", config.name, url, e.what());
@@ -72,7 +74,7 @@ void write_first_entries(WalStorage& storage, const std::vector<server::Member>&
 
 }  // namespace
 
-OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
+OpenedMember open_member(const ServerConfig& config, FileSystem& fs, const WalStorageOptions& wal) {
   OpenedMember out;
   DataDir dir(config.data_dir);
   fs.create_dirs(dir.member());
@@ -94,7 +96,7 @@ OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
   }
   out.cluster = server::cluster_id_of(ids);
 
-  out.storage = WalStorage::open(fs, dir.raft());
+  out.storage = WalStorage::open(fs, dir.raft(), wal);
   bool empty_log = out.storage->last_index() == 0 && out.storage->hard_state().empty() &&
                    out.storage->snapshot().empty();
   std::string cluster_file = dir.cluster_file();
@@ -112,11 +114,16 @@ OpenedMember open_member(const ServerConfig& config, FileSystem& fs) {
     join_existing(config, out);
     write_cluster_file(fs, cluster_file, {out.cluster, out.id});
   } else {
-    if (empty_log) write_first_entries(*out.storage, out.members);  // (a crash may have done it)
+    // Written again even if a crash left some of it: without member/cluster nothing else was
+    // ever written to this log, and a crash may have kept the entries but not the hard state
+    // (or a prefix of the entries). The same bytes at the same indexes, then one sync.
+    write_first_entries(*out.storage, out.members);
     out.voters = ids;
     write_cluster_file(fs, cluster_file, {out.cluster, out.id});
   }
 
+  // A damaged store is refused here, before anything is served from it.
+  check_database_file(dir.db());
   out.db = dir.db();
   return out;
 }
@@ -126,8 +133,19 @@ std::string encode_members_answer(uint64_t cluster, const std::vector<server::Me
   Writer w(out);
   w.u64(cluster);
   w.u64(members.size());
-  for (const auto& m : members) w.bytes(server::encode_member_context(m));
+  for (server::Member m : members) {
+    m.client_urls.clear();
+    w.bytes(server::encode_member_context(m));
+  }
   return out;
+}
+
+std::string answer_members_request(uint64_t cluster, const std::vector<server::Member>& members,
+                                   const std::vector<std::string>& peer_urls) {
+  for (const auto& m : members) {
+    if (same_urls(m.peer_urls, peer_urls)) return encode_members_answer(cluster, members);
+  }
+  return {};
 }
 
 std::pair<uint64_t, std::vector<server::Member>> decode_members_answer(std::string_view data) {

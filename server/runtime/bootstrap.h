@@ -8,8 +8,10 @@
 //   2. member/cluster (data_dir.h): which cluster and member this is, written to a temporary
 //      file, synced, renamed, the directory synced. Its presence is what makes the next start
 //      a restart.
-// A crash before 2 starts over from the flags: a new cluster's member finds its entries
-// already in the log and does not write them again; a joining member asks the cluster again.
+// A crash before 2 starts over from the flags: a new cluster's member writes its first entries
+// and hard state again (the same bytes at the same indexes: a crash may have kept the entries
+// and lost the hard state, or kept a prefix); a joining member asks the cluster again.
+// server/tests/bootstrap_crash_test.cc crashes the first boot after each of its steps.
 
 #include <cstdint>
 #include <memory>
@@ -38,12 +40,19 @@ struct OpenedMember {
 
 // Opens (creating on first boot) the member's data dir for `config` (already resolved).
 // Throws std::invalid_argument for flags that name no member, std::runtime_error when an
-// existing cluster cannot be joined, StorageError for a damaged data dir.
-OpenedMember open_member(const ServerConfig& config, FileSystem& fs);
+// existing cluster cannot be joined, StorageError for a damaged data dir. `wal` is the Raft
+// log's options (tests that boot many times use small segments: each new one is zero-filled).
+OpenedMember open_member(const ServerConfig& config, FileSystem& fs,
+                         const WalStorageOptions& wal = {});
 
 // What a member answers a joining member (the peer transport's members frame): the cluster
-// id and every member, each as a membership context (state_machine.h).
+// id and every member, each as a membership context (state_machine.h) with its id, name and
+// peer URLs (a member about to start needs no more).
 std::string encode_members_answer(uint64_t cluster, const std::vector<server::Member>& members);
+// The answer to a members request from a member with `peer_urls`: empty (refused) unless a
+// member has exactly those peer URLs.
+std::string answer_members_request(uint64_t cluster, const std::vector<server::Member>& members,
+                                   const std::vector<std::string>& peer_urls);
 std::pair<uint64_t, std::vector<server::Member>> decode_members_answer(std::string_view data);
 
 }  // namespace etcdlab::runtime

@@ -27,6 +27,7 @@ struct ServerConfig {
   server::AutoCompaction auto_compaction;  // --auto-compaction-mode and -retention
   bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)
   int client_read_timeout_ms = 30000;
+  uint64_t max_client_connections = 0;  // 0: unlimited (etcd has no limit)
   int request_timeout_ms = 0;  // 0: etcd's, 5 s plus two election timeouts
 
   // Fills in the defaults that depend on other flags (data dir, advertised URLs, the initial

@@ -141,16 +141,12 @@ void NodeDriver::wake_watchers() {
 void NodeDriver::receive(Message m, const std::string& staged_payload) {
   if (stopping_) return;
   if (!staged_payload.empty()) {
-    // Only the newest snapshot from a leader can still be installed: older staged ones go.
-    for (auto it = staged_.begin(); it != staged_.end();) {
-      if (it->first.second <= m.snapshot.index && it->second != staged_payload) {
-        if (fs_.exists(it->second)) fs_.remove(it->second);
-        it = staged_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    staged_[{m.snapshot.term, m.snapshot.index}] = staged_payload;
+    // Kept until the node installs it or is past it (drop_stale_staged): an older one may
+    // already be in the node's next Ready, so a newer arrival does not remove it. The same
+    // snapshot received twice keeps the newer file only.
+    auto& slot = staged_[{m.snapshot.term, m.snapshot.index}];
+    if (!slot.empty() && slot != staged_payload && fs_.exists(slot)) fs_.remove(slot);
+    slot = staged_payload;
   }
   try {
     node_->step(m);
@@ -371,10 +367,25 @@ void NodeDriver::applied(const Ready& rd) {
 void NodeDriver::advanced(const Ready&) {
   deliver_completions();
   send_node_messages();
+  drop_stale_staged();
   if (node_->take_membership_changed() && outputs_.membership_changed) {
     outputs_.membership_changed();
   }
   maybe_snapshot();
+}
+
+// A staged snapshot at or below what the node has applied can never be installed: Raft
+// declined it (it came late, or a newer one won). Its file goes now, not at the next start.
+void NodeDriver::drop_stale_staged() {
+  uint64_t applied = node_->applied_index();
+  for (auto it = staged_.begin(); it != staged_.end();) {
+    if (it->first.second > applied) {
+      ++it;
+      continue;
+    }
+    if (fs_.exists(it->second)) fs_.remove(it->second);
+    it = staged_.erase(it);
+  }
 }
 
 void NodeDriver::maybe_snapshot() {

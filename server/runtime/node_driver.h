@@ -92,6 +92,7 @@ class NodeDriver final : public DriverIo {
   void start();  // the tick loop
   void stop();   // no more ticks; every waiting call ends with "server stopped"
   size_t waiting_calls() const { return waiters_.size(); }
+  size_t staged_snapshots() const { return staged_.size(); }
   bool applying_snapshot() const { return applying_snapshot_; }
 
   // DriverIo
@@ -111,6 +112,7 @@ class NodeDriver final : public DriverIo {
   void deliver_completions();
   void send_node_messages();
   void maybe_snapshot();
+  void drop_stale_staged();
   boost::asio::awaitable<void> write_snapshot_beside(std::shared_ptr<server::StateCopy> copy,
                                                      std::shared_ptr<SnapshotWriter> writer,
                                                      SnapshotMeta meta);

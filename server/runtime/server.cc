@@ -13,6 +13,9 @@
 #include "../gateway/http_server.h"
 #include "bootstrap.h"
 #include "data_dir.h"
+#include "descriptors.h"
+#include "etcdlab/codec.h"
+#include "etcdlab/errors.h"
 #include "etcdlab/fs/posix_file_system.h"
 #include "node_driver.h"
 #include "node_service.h"
@@ -30,6 +33,7 @@ struct Server::Impl {
   void start_listening();
   void update_peers();
   void stop_soon(std::chrono::milliseconds after);
+  bool added_in_log(NodeId id) const;
 
   Server& self;
   ServerConfig config;
@@ -45,11 +49,13 @@ struct Server::Impl {
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> stop_timer;
   std::set<NodeId> known_peers;
+  DescriptorBudget descriptors;
   bool stopping = false;
 };
 
 void Server::Impl::open() {
   config.resolve();
+  descriptors = raise_open_file_limit();
   member = open_member(config, fs);
   // Snapshots half-received before a crash are of no use: the leader sends again.
   std::string incoming = DataDir(config.data_dir).member() + "/snap-incoming";
@@ -101,18 +107,25 @@ void Server::Impl::start_listening() {
   t.cluster_id = member.cluster;
   t.cluster_token = config.initial_cluster_token;
   t.staging_dir = DataDir(config.data_dir).member() + "/snap-incoming";
+  t.descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
   TransportHandlers h;
   h.on_message = [this](Message m, const std::string& staged) {
     if (!stopping) driver->receive(std::move(m), staged);
   };
   h.on_unreachable = [this](NodeId peer) { driver->unreachable(peer); };
   h.on_snapshot_sent = [this](NodeId peer, bool ok) { driver->snapshot_sent(peer, ok); };
-  h.on_members_request = [this] {
-    return encode_members_answer(member.cluster, driver->node().members());
+  h.on_node_message = [this](NodeId from, std::string data) {
+    if (!stopping) driver->receive_node_message(from, data);
+  };
+  // Only a member that was added (member add) and is about to start asks: it names its peer
+  // URLs, and learns the cluster id and every member's id, name and peer URLs.
+  h.on_members_request = [this](const std::vector<std::string>& peer_urls) {
+    return answer_members_request(member.cluster, driver->node().members(), peer_urls);
   };
   h.on_removed = [this](NodeId by) {
     if (!stopping) driver->removed_by(by);
   };
+  h.may_be_member = [this](NodeId id) { return added_in_log(id); };
   transport = std::make_unique<PeerTransport>(io, t, h);
   transport_view = transport.get();
   for (const auto& url : config.listen_peer_urls) {
@@ -125,6 +138,10 @@ void Server::Impl::start_listening() {
   outputs.send_snapshot = [this](Message m, std::shared_ptr<SnapshotReader> payload) {
     transport->send_snapshot(std::move(m), std::move(payload));
   };
+  // A follower's lease questions for the leader, and the leader's answers.
+  outputs.send_node_message = [this](NodeId to, std::string data) {
+    transport->send_node_message(to, std::move(data));
+  };
   outputs.membership_changed = [this] { update_peers(); };
   // In a moment: the answer to the removal (this member may be the leader that applied it)
   // and any other reply in flight go out first.
@@ -135,10 +152,13 @@ void Server::Impl::start_listening() {
   gateway::HttpLimits limits;
   limits.max_request_bytes = config.max_request_bytes;
   limits.read_timeout = std::chrono::milliseconds(config.client_read_timeout_ms);
+  limits.max_connections = config.max_client_connections;
+  limits.descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
+  limits.on_refused = [this] { metrics.client_connections_refused->inc(); };
   http = std::make_unique<gateway::HttpServer>(io, *service, limits);
   for (const auto& url : config.listen_client_urls) {
     auto [host, port] = parse_host_port(url);
-    http->listen(host, port);
+    http->listen(resolve_host_now(host), port);
     spdlog::info("etcdlab {}: serving clients on {}", config.name, url);
   }
 }
@@ -159,8 +179,34 @@ void Server::Impl::update_peers() {
   for (NodeId peer : known_peers) {
     if (!current.count(peer)) transport->remove_peer(peer);
   }
+  transport->set_members(current);
   known_peers = std::move(current);
   transport->set_removed(driver->node().removed());
+}
+
+// Whether the Raft log past what this member applied adds `id` (a member it has not caught up
+// with yet). Bounded: a member far behind looks at the next 10,000 entries only.
+bool Server::Impl::added_in_log(NodeId id) const {
+  const LogStorage& log = *member.storage;
+  uint64_t lo = std::max(driver->node().applied_index() + 1, log.first_index());
+  uint64_t hi = std::min(log.last_index() + 1, lo + 10000);
+  while (lo < hi) {
+    std::vector<Entry> batch = log.entries(lo, hi, 4 << 20);
+    if (batch.empty()) break;
+    for (const Entry& e : batch) {
+      if (e.type != EntryType::kConfChange) continue;
+      try {
+        auto cc = decode_value<ConfChange>(e.data, "conf change");
+        if (cc.node_id == id && (cc.type == ConfChange::Type::kAddVoter ||
+                                 cc.type == ConfChange::Type::kAddLearner)) {
+          return true;
+        }
+      } catch (const DecodeError&) {
+      }
+    }
+    lo = batch.back().index + 1;
+  }
+  return false;
 }
 
 void Server::Impl::stop_soon(std::chrono::milliseconds after) {

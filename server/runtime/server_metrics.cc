@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "etcd_metrics.h"
+#include "etcdlab_metrics.h"
 #include "node_driver.h"
 #include "peer_transport.h"
 
@@ -53,6 +54,18 @@ void register_server_metrics(ServerMetrics& m, const NodeDriver& driver,
   m.peer_sent = &r.counter_family(e::kNetworkPeerSentBytesTotal);
   m.peer_received = &r.counter_family(e::kNetworkPeerReceivedBytesTotal);
   register_process_metrics(r);
+
+  namespace l = etcdlab_metrics;
+  auto peer_stat = [&transport](uint64_t PeerStats::*field) {
+    return [&transport, field] {
+      return transport ? static_cast<double>(transport->stats().*field) : 0.0;
+    };
+  };
+  r.counter_func(l::kPeerUnknownSenderDroppedTotal, peer_stat(&PeerStats::unknown_senders));
+  r.counter_func(l::kPeerConnectionsRefusedTotal, peer_stat(&PeerStats::connections_refused));
+  r.counter_func(l::kPeerConnectionsTimedOutTotal, peer_stat(&PeerStats::connections_timed_out));
+  r.counter_func(l::kPeerBadFramesTotal, peer_stat(&PeerStats::bad_frames));
+  m.client_connections_refused = &r.counter(l::kClientConnectionsRefusedTotal);
 }
 
 void sync_peer_metrics(ServerMetrics& m, const PeerTransport& transport) {

@@ -21,6 +21,7 @@ struct ServerMetrics {
   Counter* ranges = nullptr;
   Counter* health_ok = nullptr;
   Counter* health_failed = nullptr;
+  Counter* client_connections_refused = nullptr;
   Family<Counter>* peer_sent = nullptr;
   Family<Counter>* peer_received = nullptr;
   Histogram* fsync_seconds = nullptr;

@@ -48,6 +48,26 @@ TEST(JsonFields, IntegersAcceptNumbersAndStrings) {
   EXPECT_THROW(get_int(bad, "limit"), GatewayError);
 }
 
+// Found by the gateway fuzzer (fuzz/regressions/gateway_json): a byte of a UTF-8 sequence in
+// a quoted integer went into the error raw, so the error body was not valid UTF-8, nor JSON.
+// Go's encoding/json names the byte as the rune of its value, quoted.
+TEST(JsonFields, ErrorsAboutAByteNameItAsGoDoesInValidUtf8) {
+  auto error_of = [](const char* body) {
+    try {
+      get_int(parse_body(body), "revision");
+    } catch (const GatewayError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("{\"revision\": \"3\xc3\x8c" "66 \"}"),
+            "invalid character '\u00c3' after top-level value");
+  EXPECT_EQ(error_of(R"({"revision": "x1"})"), "invalid character 'x' looking for beginning of value");
+  EXPECT_EQ(error_of(R"({"revision": "-x"})"), "invalid character 'x' in numeric literal");
+  EXPECT_EQ(error_of("{\"revision\": \"1\\u0001\"}"),
+            "invalid character '\\x01' after top-level value");
+}
+
 TEST(JsonFields, EnumsByNameOrNumber) {
   json::object o = parse_body(R"({"sort_order": "DESCEND", "sort_target": 3})");
   EXPECT_EQ(get_enum(o, "sort_order", {"NONE", "ASCEND", "DESCEND"}, "T"), 2);

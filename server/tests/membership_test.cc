@@ -90,6 +90,10 @@ TEST(MembershipRules, AddRefusesBadOrTakenPeerUrls) {
   EXPECT_EQ(v.refusal(add({"http://10.0.0.2:2380"})), kFailedPrecondition + kPeerUrlExists);
   EXPECT_EQ(v.refusal(add({"127.0.0.1:2390"})), "admitted") << "http:// is assumed";
   EXPECT_EQ(v.refusal(add({"http://localhost:2390"})), "admitted");
+  // Host names, as etcd takes them (issue 23): resolved when dialled, not refused here.
+  EXPECT_EQ(v.refusal(add({"http://node4.example:2380"})), "admitted");
+  EXPECT_EQ(v.refusal(add({"http://[::1]:2391"})), "admitted");
+  EXPECT_EQ(v.refusal(add({"http://bad host:2380"})), kInvalidArgument + kBadMemberUrls);
 }
 
 TEST(MembershipRules, AddVoterNeedsAStartedQuorumAfterTheAddition) {

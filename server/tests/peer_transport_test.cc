@@ -1,140 +1,17 @@
 // The peer transport on loopback: messages and streamed snapshots arrive; frames from another
 // cluster, garbage and oversized frames are dropped with the connection while the member keeps
-// serving its real peers. Real sockets in one io_context, run with deadlines (no sleeps).
-#include "../runtime/peer_transport.h"
-
-#include <gtest/gtest.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <chrono>
-#include <filesystem>
+// serving its real peers. Real sockets in one io_context, run with deadlines (no sleeps);
+// the harness is peer_transport_fixture.h, node messages are peer_node_message_test.cc.
 #include <fstream>
-#include <functional>
 #include <sstream>
-#include <vector>
+#include <thread>
+
+#include "peer_transport_fixture.h"
 
 namespace etcdlab::runtime {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
-
-class StringSnapshot final : public SnapshotReader {
- public:
-  StringSnapshot(SnapshotMeta meta, std::string data) : meta_(std::move(meta)), data_(std::move(data)) {}
-  const SnapshotMeta& meta() const override { return meta_; }
-  uint64_t size() const override { return data_.size(); }
-  std::string read(uint64_t offset, uint64_t max_bytes) const override {
-    if (offset >= data_.size()) return {};
-    return data_.substr(offset, max_bytes);
-  }
-
- private:
-  SnapshotMeta meta_;
-  std::string data_;
-};
-
-struct Received {
-  Message message;
-  std::string staged;
-};
-
-// One member's transport and what it received.
-struct Member {
-  Member(asio::io_context& io, NodeId id, uint64_t cluster, std::string token,
-         const std::filesystem::path& dir) {
-    TransportOptions o;
-    o.self = id;
-    o.cluster_id = cluster;
-    o.cluster_token = std::move(token);
-    o.staging_dir = (dir / ("staging-" + std::to_string(id))).string();
-    o.max_frame_bytes = 1 << 20;
-    std::filesystem::create_directories(o.staging_dir);
-    TransportHandlers h;
-    h.on_message = [this](Message m, const std::string& staged) {
-      received.push_back({std::move(m), staged});
-    };
-    h.on_snapshot_sent = [this](NodeId, bool ok) { snapshot_results.push_back(ok); };
-    transport = std::make_unique<PeerTransport>(io, o, h);
-    port = transport->listen("127.0.0.1", 0);
-  }
-  std::unique_ptr<PeerTransport> transport;
-  uint16_t port = 0;
-  std::vector<Received> received;
-  std::vector<bool> snapshot_results;
-};
-
-class PeerTransportTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("etcdlab-transport-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    members_.clear();
-    io_.run_for(std::chrono::milliseconds(50));  // let closed sockets finish
-    std::filesystem::remove_all(dir_);
-  }
-
-  Member& member(NodeId id, uint64_t cluster = 7, std::string token = "token") {
-    members_.push_back(std::make_unique<Member>(io_, id, cluster, std::move(token), dir_));
-    return *members_.back();
-  }
-
-  // Runs the io_context until `done` holds or 5 s pass (a deadline, not a sleep).
-  bool run_until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return done();
-  }
-
-  // Writes raw bytes to a member's peer port and reports whether the member closed the
-  // connection (it must, for anything that is not a valid peer stream).
-  bool raw_connection_is_dropped(uint16_t port, const std::string& bytes) {
-    tcp::socket s(io_);
-    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    asio::write(s, asio::buffer(bytes));
-    bool closed = false;
-    std::array<char, 256> buf;
-    std::function<void()> read_more = [&] {
-      s.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, size_t) {
-        if (ec) {
-          closed = true;
-        } else {
-          read_more();
-        }
-      });
-    };
-    read_more();
-    bool ok = run_until([&] { return closed; });
-    s.close();
-    return ok;
-  }
-
-  static Message append(NodeId from, NodeId to, uint64_t term) {
-    Message m;
-    m.type = MessageType::kAppend;
-    m.from = from;
-    m.to = to;
-    m.term = term;
-    m.index = 4;
-    m.log_term = 1;
-    m.commit = 3;
-    m.entries.push_back(Entry{5, term, EntryType::kNormal, "payload"});
-    return m;
-  }
-
-  asio::io_context io_;
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Member>> members_;
-};
+using namespace peer_test;
 
 TEST_F(PeerTransportTest, AMessageArrivesWhole) {
   Member& a = member(1);
@@ -208,6 +85,157 @@ TEST_F(PeerTransportTest, GarbageAndOversizedFramesDropTheConnection) {
   ASSERT_TRUE(run_until([&] { return b.received.size() == 1; })) << "still serving";
 }
 
+// Defect 1 of issue 23: an id that knows the cluster token but is not a member (0xdeadbeef)
+// sent an append with a higher term and was followed. Its hello is now refused and counted.
+TEST_F(PeerTransportTest, ASenderThatIsNotAMemberIsDroppedAndCounted) {
+  Member& b = member(2);
+  Member& forger = member(0xdeadbeef);
+  forger.transport->set_peer(2, "127.0.0.1", b.port);
+  forger.transport->send(append(0xdeadbeef, 2, 1000));
+  ASSERT_TRUE(run_until([&] { return b.transport->stats().unknown_senders >= 1; }));
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(b.received.empty()) << "nothing from a non-member reaches the node";
+  // A member that is removed later is no longer heard on its open connection.
+  Member& a = member(1);
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  a.transport->send(append(1, 2, 2));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1; }));
+  b.transport->set_members({2, 3});
+  uint64_t before = b.transport->stats().unknown_senders;
+  a.transport->send(append(1, 2, 3));
+  ASSERT_TRUE(run_until([&] { return b.transport->stats().unknown_senders > before; }));
+  EXPECT_EQ(b.received.size(), 1u);
+}
+
+TEST_F(PeerTransportTest, AnAdditionNotYetAppliedLetsTheNewMemberIn) {
+  TransportOptions o;
+  o.self = 2;
+  o.cluster_id = 7;
+  o.cluster_token = "token";
+  o.staging_dir = (dir_ / "behind").string();
+  std::vector<Message> got;
+  TransportHandlers h;
+  h.on_message = [&](Message m, const std::string&) { got.push_back(std::move(m)); };
+  h.may_be_member = [](NodeId id) { return id == 6; };  // its AddVoter is in our log
+  PeerTransport behind(io_, o, h);
+  behind.set_members({1, 2});
+  uint16_t port = behind.listen("127.0.0.1", 0);
+  Member& newcomer = member(6);
+  newcomer.transport->set_peer(2, "127.0.0.1", port);
+  newcomer.transport->send(append(6, 2, 9));
+  ASSERT_TRUE(run_until([&] { return got.size() == 1; }));
+  behind.stop();
+}
+
+// Defect 2 of issue 23: 8 bytes claiming 64 MiB made the reader reserve 64 MiB, and such a
+// connection was never closed. The claim costs nothing now, and the deadline closes it.
+TEST_F(PeerTransportTest, AFrameClaimingMoreThanItSendsCostsNothingAndTimesOut) {
+  Member& b = member(2);
+  std::string claim = std::string("\x00\x00\x00\x04", 4) + std::string(4, '\0');  // 64 MiB
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, claim));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  // The first frame is limited to a hello's size: the claim is refused before any wait.
+  EXPECT_EQ(b.transport->stats().bad_frames, 1u);
+  // Silence: closed by the handshake deadline.
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, ""));
+  EXPECT_EQ(b.transport->stats().connections_timed_out, 1u);
+}
+
+TEST_F(PeerTransportTest, AStalledFrameAfterTheHelloIsClosedByTheIdleDeadline) {
+  Member& b = member(2);
+  peer::Hello h;
+  h.cluster = 7;
+  h.token_hash = peer::token_hash("token");
+  h.from = 1;
+  h.to = 2;
+  std::string bytes = peer::encode_frame(peer::FrameKind::kHello, peer::encode_hello(h));
+  bytes += std::string("\x00\x00\x0f\x00", 4) + std::string(4, '\0') + "partial";  // 960 KiB
+  EXPECT_TRUE(raw_connection_is_dropped(b.port, bytes));
+  EXPECT_EQ(b.transport->stats().connections_timed_out, 1u);
+  EXPECT_TRUE(b.received.empty());
+}
+
+TEST_F(PeerTransportTest, ConnectionsOverTheHandshakeLimitAreRefusedAndMembersStillServed) {
+  Member& a = member(1);
+  Member& b = member(2);
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 8; ++i) {  // the limit is 4
+    idle.push_back(std::make_unique<tcp::socket>(io_));
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), b.port));
+  }
+  ASSERT_TRUE(run_until([&] { return b.transport->stats().connections_refused >= 4; }));
+  // Once the idle ones time out, a member gets in.
+  a.transport->set_peer(2, "127.0.0.1", b.port);
+  ASSERT_TRUE(run_until([&] {
+    a.transport->send(append(1, 2, 2));
+    io_.run_for(std::chrono::milliseconds(20));
+    return !b.received.empty();
+  }));
+}
+
+TEST_F(PeerTransportTest, AMembersRequestIsAnsweredOnlyForAMembersPeerUrls) {
+  TransportOptions o;
+  o.self = 2;
+  o.cluster_id = 7;
+  o.cluster_token = "token";
+  o.staging_dir = (dir_ / "answers").string();
+  TransportHandlers h;
+  h.on_members_request = [](const std::vector<std::string>& urls) {
+    return urls == std::vector<std::string>{"http://127.0.0.1:9"} ? std::string("members")
+                                                                   : std::string();
+  };
+  PeerTransport server(io_, o, h);
+  uint16_t port = server.listen("127.0.0.1", 0);
+  std::thread t([&] { io_.run_for(std::chrono::seconds(3)); });
+  auto added = fetch_members("127.0.0.1", port, "token", {"http://127.0.0.1:9"},
+                             std::chrono::milliseconds(1000));
+  auto stranger = fetch_members("127.0.0.1", port, "token", {"http://127.0.0.1:10"},
+                                std::chrono::milliseconds(1000));
+  auto wrong_token = fetch_members("127.0.0.1", port, "other", {"http://127.0.0.1:9"},
+                                   std::chrono::milliseconds(1000));
+  io_.stop();
+  t.join();
+  io_.restart();
+  EXPECT_EQ(added, std::optional<std::string>("members"));
+  EXPECT_EQ(stranger, std::nullopt) << "only a member that was added learns the cluster";
+  EXPECT_EQ(wrong_token, std::nullopt);
+  server.stop();
+}
+
+// A name other than localhost that /etc/hosts maps to 127.0.0.1, or "" (resolved by the
+// system's resolver, as the transport does: no DNS is needed for it).
+std::string loopback_host_name() {
+  std::ifstream hosts("/etc/hosts");
+  std::string line;
+  while (std::getline(hosts, line)) {
+    std::istringstream words(line);
+    std::string address, name;
+    if (!(words >> address) || address != "127.0.0.1") continue;
+    while (words >> name) {
+      if (name != "localhost" && name[0] != '#') return name;
+    }
+  }
+  return "";
+}
+
+TEST_F(PeerTransportTest, APeerNamedByHostIsResolvedWhenDialled) {
+  std::string name = loopback_host_name();
+  if (name.empty()) GTEST_SKIP() << "/etc/hosts names no loopback host besides localhost";
+  Member& a = member(1);
+  Member& b = member(2);
+  a.transport->set_peer(2, name, b.port);
+  a.transport->send(append(1, 2, 3));
+  ASSERT_TRUE(run_until([&] { return b.received.size() == 1; })) << "dialled " << name;
+}
+
+TEST_F(PeerTransportTest, APeerWhoseNameDoesNotResolveIsUnreachable) {
+  Member& a = member(1);
+  a.transport->set_peer(2, "no-such-host.invalid", 2380);
+  a.transport->send(append(1, 2, 3));
+  ASSERT_TRUE(run_until([&] { return a.transport->stats().messages_dropped >= 1; }));
+}
+
 TEST_F(PeerTransportTest, AMessageToAnUnknownPeerIsReportedUnreachable) {
   Member& a = member(1);
   a.transport->send(append(1, 9, 1));
@@ -235,6 +263,7 @@ TEST_F(PeerTransportTest, APeerThatComesUpLaterGetsWhatIsSentAfter) {
   TransportHandlers h;
   h.on_message = [&](Message m, const std::string&) { got.push_back(std::move(m)); };
   PeerTransport late(io_, o, h);
+  late.set_members({1, 2});
   late.listen("127.0.0.1", port);
   ASSERT_TRUE(run_until([&] {
     a.transport->send(append(1, 2, 2));  // Raft keeps sending heartbeats and appends
@@ -251,8 +280,22 @@ TEST(ParseHostPort, AcceptsUrlsAndHostPortAndRefusesTheRest) {
                                                                uint16_t{22380}));
   EXPECT_THROW(parse_host_port("http://127.0.0.1"), std::invalid_argument);
   EXPECT_THROW(parse_host_port("::nonsense::"), std::invalid_argument);
-  // Peers are dialled by address: a host name is refused up front, not failed on later.
-  EXPECT_THROW(parse_host_port("http://node4:2380"), std::invalid_argument);
+  // Host names are kept as written, and resolved when dialled (etcd's URLs name hosts).
+  EXPECT_EQ(parse_host_port("http://node4.example:2380"),
+            std::make_pair(std::string("node4.example"), uint16_t{2380}));
+  EXPECT_EQ(parse_host_port("http://[::1]:2380"), std::make_pair(std::string("::1"),
+                                                                 uint16_t{2380}));
+}
+
+TEST(ResolveHostNow, NamesTheHostThatDoesNotResolve) {
+  EXPECT_EQ(resolve_host_now("127.0.0.1"), "127.0.0.1");
+  try {
+    resolve_host_now("no-such-host.invalid");
+    FAIL() << "a name that does not resolve must be refused";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot resolve host 'no-such-host.invalid'"),
+              std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

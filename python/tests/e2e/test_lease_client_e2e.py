@@ -1,6 +1,6 @@
 """etcdlab.Client's lease calls and etcdlab.LeaseKeepalive against real members. Single-member
-clusters, and the leader of three (a follower forwards keep-alives to the leader through the
-node, whose peer transport for that comes later). Waits poll with deadlines."""
+clusters, and the leader of three (what a follower forwards to the leader is
+test_lease_forwarding_e2e.py's). Waits poll with deadlines."""
 
 import time
 

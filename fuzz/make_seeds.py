@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Writes the seed corpora (fuzz/corpus/<target>/): a few small inputs per target that reach
+past the first checks, so a fuzzing run starts from real shapes. Run it again after a format
+changes; the files are small and kept in the repository (make check replays them)."""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def blob(b):
+    return varint(len(b)) + b
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def length_prefixed(b):  # FuzzInput.take(): a 2-byte length, then the bytes
+    return struct.pack("<H", len(b)) + b
+
+
+# wal_record: byte 0 even = framed records: (type, take(payload), gap byte)...
+write("wal_record", "entries", b"\x00" + b"".join(
+    bytes([2]) + length_prefixed(varint(1) + varint(i) + varint(1) + varint(0) + blob(b"x")) + b"\x00"
+    for i in range(1, 4)))
+write("wal_record", "raw_header", b"\x01" + bytes(12) + b"\x05\x00\x00\x00\x02")
+write("wal_record", "hard_state", b"\x00\x03" + length_prefixed(varint(1) * 4) + b"\x00")
+
+# wal_segment: segments, first index, header bytes, record count, records...
+write("wal_segment", "one_segment", bytes([0, 0, 0, 4]) + bytes([0, 0, 0, 1, 5, 0, 0, 0, 2, 0]) +
+      bytes([1, 3, 1, 5]) + bytes([2, 2, 0, 1, 0]))
+write("wal_segment", "two_segments", bytes([1, 0, 0, 2]) + bytes([0, 0, 0, 1, 5, 0, 0, 0]) +
+      bytes([0, 0, 1, 2, 0, 0, 3]) + bytes([0, 0, 0, 1, 5, 0, 0, 0]))
+
+# snapshot_file: meta kind, fields, payload, framing choices
+write("snapshot_file", "good", bytes([1, 7, 0, 2, 2, 1, 2, 0]) + length_prefixed(b"payload" * 10) +
+      bytes(8))
+write("snapshot_file", "raw_meta", bytes([0]) + length_prefixed(b"\x01\x05\x02\x00\x00") +
+      length_prefixed(b"p") + bytes(8))
+
+# request_codec: encoded requests (server/node/requests.cc)
+head = varint(1) + varint(0x1234)
+write("request_codec", "put", head + varint(1) + blob(b"foo") + blob(b"bar") + varint(0) +
+      varint(1) + varint(0) + varint(0))
+write("request_codec", "delete", head + varint(2) + blob(b"a") + blob(b"z") + varint(0))
+write("request_codec", "compaction", head + varint(3) + varint(5) + varint(1))
+write("request_codec", "attributes", head + varint(4) + varint(9) + blob(b"m1") + varint(1) +
+      blob(b"http://127.0.0.1:2379"))
+write("request_codec", "alarm", head + varint(5) + varint(1) + varint(9) + varint(1))
+write("request_codec", "lease_grant", head + varint(6) + varint(0x7777) + varint(60))
+write("request_codec", "lease_revoke", head + varint(7) + varint(0x7777))
+
+# node_snapshot_header: the header after its length (fixed up by the target)
+member = varint(1) + blob(b"m1") + varint(1) + blob(b"http://127.0.0.1:2380") + varint(0) + varint(0)
+write("node_snapshot_header", "v3", b"\x00" + varint(3) + varint(1) + member + varint(1) +
+      varint(1) + varint(1) + varint(1) + varint(4) + varint(2) + varint(7) + varint(8))
+write("node_snapshot_header", "v2", b"\x00" + varint(2) + varint(0) + varint(0) + varint(0))
+
+
+# peer_frames: limit (2 bytes), mode byte, then (kind, take(payload))...
+def frame_item(kind, payload):
+    return bytes([kind]) + length_prefixed(payload)
+
+
+hello = blob(b"etcdlab-peer") + varint(2) + varint(7) + varint(5) + varint(1) + varint(2)
+message = varint(1) + varint(2) + varint(2) + varint(1) + varint(3) + varint(1) + varint(4) + \
+    varint(1) + varint(5) + varint(3) + varint(0) + blob(b"e") + varint(3) + varint(0) + \
+    varint(0) + varint(0) + varint(0) + varint(0) + varint(0) + blob(b"")
+write("peer_frames", "hello_message", b"\xff\x0f\x80" + frame_item(1, hello) + frame_item(2, message))
+write("peer_frames", "members_request", b"\xff\x0f\x80" + frame_item(5, blob(b"etcdlab-peer") +
+      varint(2) + varint(5) + varint(1) + blob(b"http://127.0.0.1:2380")))
+write("peer_frames", "snapshot_begin", b"\xff\x0f\x80" + frame_item(3, varint(100) + varint(1) +
+      varint(10) + message[2:]) + frame_item(4, b"chunk"))
+# a node message (kv_node_leases.cc): version, kind, from, to, request, lease, with_keys,
+# not_leader, ttl, granted ttl, keys; a keep-alive question and a time-to-live answer
+keep_alive = varint(1) + varint(1) + varint(1) + varint(2) + varint(9) + varint(0x70) + \
+    varint(0) + varint(0) + varint(0) + varint(0) + varint(0)
+ttl_answer = varint(1) + varint(4) + varint(2) + varint(1) + varint(9) + varint(0x70) + \
+    varint(0) + varint(0) + varint(30) + varint(60) + varint(2) + blob(b"a") + blob(b"b")
+write("peer_frames", "node_messages", b"\xff\x0f\x80" + frame_item(1, hello) +
+      frame_item(8, varint(1) + varint(2) + blob(keep_alive)) +
+      frame_item(8, varint(2) + varint(1) + blob(ttl_answer)))
+
+# gateway_json: path index, method byte, body
+write("gateway_json", "put", b"\x01\x00" + b'{"key":"Zm9v","value":"YmFy","lease":"0"}')
+write("gateway_json", "range", b"\x00\x00" + b'{"key":"Zm9v","range_end":"AA==","limit":10,'
+      b'"sort_order":"DESCEND","sort_target":"KEY","revision":"0"}')
+write("gateway_json", "delete", b"\x02\x00" + b'{"key":"YQ==","range_end":"eg==","prev_kv":true}')
+write("gateway_json", "compaction", b"\x03\x00" + b'{"revision":"1","physical":true}')
+write("gateway_json", "member_add", b"\x06\x00" + b'{"peerURLs":["http://127.0.0.1:2390"]}')
+write("gateway_json", "lease_grant", b"\x0e\x00" + b'{"TTL":"60","ID":"0"}')
+write("gateway_json", "lease_revoke", b"\x0f\x00" + b'{"ID":"7"}')
+write("gateway_json", "lease_keepalive", b"\x10\x00" + b'{"ID":"7"}\n{"ID":7} {"ID":"x"}')
+write("gateway_json", "lease_timetolive", b"\x11\x00" + b'{"ID":"7","keys":true}')
+write("gateway_json", "lease_leases", b"\x12\x00" + b'{}')
+write("gateway_json", "alarm", b"\x0a\x00" + b'{"action":"GET","alarm":"NOSPACE","memberID":"1"}')
+
+# cli_args: NUL-separated words
+for name, words in {
+    "get": ["get", "foo", "--prefix", "--rev=3", "-w", "json"],
+    "put": ["--endpoints=127.0.0.1:1", "put", "k", "v", "--lease", "0x10", "--prev-kv"],
+    "member_add": ["member", "add", "m4", "--peer-urls=http://127.0.0.1:2390", "--learner"],
+    "timeouts": ["--command-timeout=3s", "--dial-timeout", "1m30s", "del", "a", "z"],
+}.items():
+    write("cli_args", name, b"\0".join(w.encode() for w in words))
