@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/log/snapshot_file.h"
 
@@ -66,6 +67,14 @@ struct SnapName {
 }  // namespace
 
 void WalStorage::Impl::commit_snapshot(const SnapshotMeta& meta) {
+  if (ETCDLAB_BROKEN("release-before-marker-synced")) {
+    wal->append_snapshot({meta.index, meta.term});
+    memory.begin_snapshot(meta)->commit();
+    wal->release_before(meta.index + 1);  // the bug: the marker is not durable yet
+    remove_old_snapshots();
+    wal->sync();
+    return;
+  }
   wal->append_snapshot({meta.index, meta.term});
   wal->sync();
   memory.begin_snapshot(meta)->commit();  // drops the entries it covers (or the whole log)
@@ -88,6 +97,8 @@ static std::vector<SnapName> snapshot_files(const FileSystem& fs, const std::str
 void WalStorage::Impl::remove_old_snapshots() {
   auto files = snapshot_files(fs, snap_dir);
   size_t keep = std::max<size_t>(1, options.keep_snapshots);
+  // The bug: oldest first, so the newest files (the one the marker names) go.
+  if (ETCDLAB_BROKEN("remove-newest-snapshot-file")) std::reverse(files.begin(), files.end());
   bool removed = false;
   for (size_t i = keep; i < files.size(); ++i) {
     fs.remove(join_path(snap_dir, files[i].name));
@@ -104,6 +115,14 @@ void WalStorage::Impl::load_snapshot() {
       fs.remove(join_path(snap_dir, name));
       removed = true;
     }
+  }
+  if (ETCDLAB_BROKEN("load-newest-snapshot-file")) {
+    auto files = snapshot_files(fs, snap_dir);  // the bug: whatever file is newest
+    if (!files.empty()) {
+      auto reader = SnapshotFileReader::open(fs, join_path(snap_dir, files.front().name));
+      memory.begin_snapshot(reader->meta())->commit();
+    }
+    return;
   }
   std::optional<SnapshotMark> mark;
   if (!contents.snapshots.empty()) mark = contents.snapshots.back();
@@ -135,6 +154,9 @@ void WalStorage::Impl::load_snapshot() {
     throw CorruptionError(path, 0, "snapshot file metadata does not match its WAL marker");
   }
   memory.begin_snapshot(reader->meta())->commit();
+  if (ETCDLAB_BROKEN("payload-loaded-at-open")) {
+    std::string payload = reader->read(0, reader->size());  // the bug: held in memory
+  }
 }
 
 WalStorage::WalStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -179,12 +201,18 @@ void WalStorage::append(std::vector<Entry> entries) {
     throw std::invalid_argument(fmt::format("append at index {} but the log is [{}, {}]", start,
                                             first_index(), last_index()));
   }
+  if (ETCDLAB_BROKEN("memory-before-wal")) {
+    impl_->memory.append(entries);  // the bug: memory runs ahead if the WAL write throws
+    impl_->wal->append_entries(entries);
+    return;
+  }
   impl_->wal->append_entries(entries);
   impl_->memory.append(std::move(entries));
 }
 
 void WalStorage::set_hard_state(const HardState& state) {
   if (state == impl_->memory.hard_state()) return;
+  if (ETCDLAB_BROKEN("memory-before-wal")) impl_->memory.set_hard_state(state);
   impl_->wal->append_hard_state(state);
   impl_->memory.set_hard_state(state);
 }

@@ -130,21 +130,97 @@ def code_mask(text: str) -> list[bool]:
             i = k + 1
             continue
         i += 1
+    code = [ok[k] for k in range(n)]  # code as opposed to comments and literals
+    dead = _dead_variant_code(text, code)
     for m in _QUIET_CALLS.finditer(text):
-        if not ok[m.start()]:
+        if not code[m.start()]:
             continue
-        depth, k = 0, m.end() - 1
-        while k < n:
-            if ok[k] and text[k] == "(":
-                depth += 1
-            elif ok[k] and text[k] == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            k += 1
-        for j in range(m.start(), min(n, k + 1)):
+        k = _close(text, code, m.end() - 1)
+        for j in range(m.start(), k + 1):
+            ok[j] = False
+    for lo, hi in dead:
+        for j in range(lo, hi):
             ok[j] = False
     return ok
+
+
+def _close(text: str, code: list[bool], at: int, opening: str = "(", closing: str = ")") -> int:
+    """The index of the bracket that closes the one at `at` (or the end of the text)."""
+    depth = 0
+    for k in range(at, len(text)):
+        if not code[k]:
+            continue
+        if text[k] == opening:
+            depth += 1
+        elif text[k] == closing:
+            depth -= 1
+            if depth == 0:
+                return k
+    return len(text) - 1
+
+
+def _skip_space(text: str, k: int) -> int:
+    while k < len(text) and text[k] in " \t\n":
+        k += 1
+    return k
+
+
+def _operand_end(text: str, code: list[bool], k: int) -> int:
+    """From k, the end of the current operand group: an unmatched closing bracket, or a `||`,
+    `?`, `:`, `,` or `;` at depth 0."""
+    depth = 0
+    while k < len(text):
+        if code[k]:
+            ch = text[k]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                if depth == 0:
+                    return k
+                depth -= 1
+            elif depth == 0 and (ch in ",;?" or text.startswith("||", k)
+                                 or (ch == ":" and not text.startswith("::", k)
+                                     and text[k - 1] != ":")):
+                return k
+        k += 1
+    return k
+
+
+_VARIANT_BLOCK = re.compile(r"^[ \t]*#\s*ifdef\s+ETCDLAB_BROKEN_VARIANTS\b.*?^[ \t]*#\s*endif\b",
+                            re.MULTILINE | re.DOTALL)
+
+
+def _dead_variant_code(text: str, code: list[bool]) -> list[tuple[int, int]]:
+    """Spans that only a broken variant runs (ETCDLAB_BROKEN is false in the reference, so a
+    mutant there cannot change anything): `#ifdef ETCDLAB_BROKEN_VARIANTS` blocks, the whole of
+    `if (ETCDLAB_BROKEN(..) [&& ..]) body`, and X in `ETCDLAB_BROKEN(..) && X` and in
+    `ETCDLAB_BROKEN(..) ? X : Y`."""
+    spans = [(m.start(), m.end()) for m in _VARIANT_BLOCK.finditer(text)]
+    for m in re.finditer(r"\bETCDLAB_BROKEN\s*\(", text):
+        if not code[m.start()]:
+            continue
+        call_end = _close(text, code, m.end() - 1) + 1
+        after = _skip_space(text, call_end)
+        before = m.start() - 1
+        while before >= 0 and text[before] in " \t\n":
+            before -= 1
+        if_at = text.rfind("if", 0, before)
+        if (before >= 0 and text[before] == "(" and if_at >= 0
+                and text[if_at:before].replace(" ", "") == "if"
+                and (text.startswith(")", after) or text.startswith("&&", after))):
+            cond_end = _close(text, code, before)
+            body = _skip_space(text, cond_end + 1)
+            if text.startswith("{", body):
+                end = _close(text, code, body, "{", "}") + 1
+            else:
+                end = _operand_end(text, code, body) + 1  # up to and with the `;`
+            spans.append((if_at, end))
+        elif text.startswith("&&", after) or text.startswith("?", after):
+            end = _operand_end(text, code, after + 2 if text.startswith("&&", after) else after + 1)
+            spans.append((m.start(), end))
+        else:
+            spans.append((m.start(), call_end))
+    return spans
 
 
 def _mutable_code(line: str, mask: list[bool]) -> str:
@@ -265,6 +341,9 @@ def mutants_of(path: str, text: str) -> list[Mutant]:
                     if len(operands) < 2:
                         continue
                     for k in range(len(operands)):
+                        a, b = operands[k]
+                        if not code[a:b].strip(" !()"):
+                            continue  # a broken-variant switch: leaving it out changes nothing
                         kept = [line[a:b] for j, (a, b) in enumerate(operands) if j != k]
                         add(i, "drop-cond", replace(lo, hi, f" {sep} ".join(kept)))
             else:

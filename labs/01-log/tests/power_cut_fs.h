@@ -12,7 +12,8 @@
 //     stops there as a process would.
 // A test runs the same steps with cut_after = 1, 2, 3, ... until they finish without a cut,
 // and after each cut checks what a fresh open() of the disk finds. Nothing is random: the
-// same code cuts at the same places every time.
+// same code cuts at the same places every time. With cut_after = 0 the power never goes, and
+// the file system only counts what is read (largest_read(), bytes_read()).
 //
 //   for_each_power_cut(
 //       [&](SimFileSystem& disk) { ...make the state before the steps, on `disk`... },
@@ -21,7 +22,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +36,18 @@ namespace etcdlab::lab1 {
 
 class PowerCutFileSystem final : public FileSystem {
  public:
-  PowerCutFileSystem(SimFileSystem& disk, uint64_t cut_after) : disk_(disk), cut_after_(cut_after) {}
+  PowerCutFileSystem(SimFileSystem& disk, uint64_t cut_after)
+      : disk_(disk), cut_after_(cut_after) {}
+  explicit PowerCutFileSystem(SimFileSystem& disk) : PowerCutFileSystem(disk, 0) {}
+
+  // The most bytes one read_at() returned, and the bytes read from files whose path contains
+  // `part`, since creation.
+  uint64_t largest_read() const { return largest_read_; }
+  uint64_t bytes_read(const std::string& part) const {
+    uint64_t n = 0;
+    for (const auto& [path, bytes] : read_) n += path.find(part) != std::string::npos ? bytes : 0;
+    return n;
+  }
 
   bool cut() const { return cut_; }
   // The calls that changed the disk, in order ("sync wal/0001-0001.wal", ...); the last one is
@@ -93,7 +107,10 @@ class PowerCutFileSystem final : public FileSystem {
     }
     std::string read_at(uint64_t offset, uint64_t length) const override {
       fs_.alive("read", path());
-      return f_->read_at(offset, length);
+      std::string bytes = f_->read_at(offset, length);
+      fs_.largest_read_ = std::max<uint64_t>(fs_.largest_read_, bytes.size());
+      fs_.read_[path()] += bytes.size();
+      return bytes;
     }
     void write_at(uint64_t offset, std::string_view data) override {
       fs_.alive("write", path());
@@ -143,6 +160,8 @@ class PowerCutFileSystem final : public FileSystem {
   uint64_t cut_after_;
   bool cut_ = false;
   std::vector<std::string> changes_;
+  uint64_t largest_read_ = 0;
+  std::map<std::string, uint64_t> read_;
 };
 
 // Runs `steps` once per change it makes to the disk, cutting the power after that change, and
@@ -151,7 +170,8 @@ class PowerCutFileSystem final : public FileSystem {
 // other than the power cut escaping `steps` fails the test: the steps must not fail on their
 // own.
 inline size_t for_each_power_cut(
-    const std::function<void(SimFileSystem&)>& prepare, const std::function<void(FileSystem&)>& steps,
+    const std::function<void(SimFileSystem&)>& prepare,
+    const std::function<void(FileSystem&)>& steps,
     const std::function<void(SimFileSystem&, const std::string&)>& check, size_t max_cuts = 2000) {
   for (uint64_t n = 1; n <= max_cuts; ++n) {
     SimFileSystem disk;

@@ -103,6 +103,19 @@ TEST(Record, ReadsAtAnyOffsetOfTheFile) {
   EXPECT_EQ(r.next_offset, seg.size());
 }
 
+TEST(Record, TornRecordAtAnUnalignedOffsetIsFoundBySectorsOfTheFile) {
+  // A record at file offset 1000 spans the file's sectors [1024, 1536) and [1536, 2048) whole;
+  // [1536, 2048) never reached the disk. Measured from the record's start (0, 512, ...) no piece
+  // of it is all zero, and the record would look corrupt instead of torn.
+  std::string seg(1000, 'z');
+  append_record(seg, RecordType::kEntry, std::string(1400, 'q'));
+  std::fill(seg.begin() + 1536, seg.begin() + 2048, '\0');
+  RecordRead r = read_record(seg, 1000);
+  EXPECT_EQ(r.status, Status::kTorn) << "sector pieces start at multiples of 512 of the file, "
+                                        "not of the record: "
+                                     << r.problem;
+}
+
 TEST(Record, UnwrittenSectorsAreMeasuredByFileOffset) {
   // Bytes [500, 600) of a file: pieces [500, 512) and [512, 600).
   std::string bytes(100, 'x');

@@ -183,6 +183,26 @@ TEST_F(WalTest, ReleaseRemovesOnlyWhollyCoveredSegments) {
       << "the hard state must survive the release of the segment that held it";
 }
 
+TEST_F(WalTest, EntriesBelowTheBaseOfAReleasedLogStayDropped) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1, std::string(350, 'a')));
+    // A new leader's 8..12, in one write that does not fit: segment 2 starts at index 11.
+    wal->append_entries(make_entries(8, 13, 2, std::string(350, 'b')));
+    wal->append_snapshot({12, 2});
+    wal->sync();
+    wal->release_before(13);
+    ASSERT_EQ(wal->segments(), std::vector<std::string>{wal_segment_name(2, 11)});
+    wal->append_entries(make_entries(13, 15, 2));
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().base_index, 12u);
+  EXPECT_EQ(wal->replayed().entries, make_entries(13, 15, 2))
+      << "replay starts at segment 2 (base 10); its records of entries 8..10 lie at or below "
+         "that base and must not come back, nor survive the marker at 12";
+}
+
 TEST_F(WalTest, ReleaseNeverRemovesTheLastSegment) {
   auto wal = open();
   wal->append_entries(make_entries(1, 5, 1));
