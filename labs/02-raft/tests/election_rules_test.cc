@@ -302,4 +302,112 @@ TEST(ElectionRules, FollowerWithALiveLeaderIgnoresVoteRequests) {
   EXPECT_TRUE(s.take().empty()) << s.trail();
 }
 
+TEST(ElectionRules, TimeoutsDifferBetweenTheNodesOfOneCluster) {
+  // Every node of a cluster gets the same config.seed: the Rng must be seeded with the id too,
+  // or all of them time out at the same tick and split the vote again and again.
+  for (uint64_t seed : {1, 2, 3}) {
+    Script::Options o;
+    o.seed = seed;
+    Script s({1, 2, 3, 4, 5}, o);
+    std::set<int> timeouts;
+    for (NodeId id : {1, 2, 3, 4, 5}) {
+      int ticks = 0;
+      while (s.role(id) == Role::kFollower && ticks < 4 * 10) {
+        s.tick(id);
+        ticks++;
+      }
+      timeouts.insert(ticks);
+    }
+    EXPECT_GT(timeouts.size(), 1u) << "seed " << seed << ": all five nodes timed out after "
+                                   << *timeouts.begin() << " ticks" << s.trail(20);
+  }
+}
+
+TEST(ElectionRules, RejectedVoteRequestsDoNotResetTheElectionTimer) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "3 lacks this");
+  s.stabilize();
+  s.isolate(1);  // the leader is gone; node 2 must take over
+  Message pre_vote = msg(MessageType::kPreVote, 3, 2, s.term(3) + 1);
+  pre_vote.index = 1;  // node 3's log is behind node 2's: refused
+  pre_vote.log_term = 1;
+  for (int i = 0; i < 3 * 10 && s.role(2) == Role::kFollower; ++i) {
+    s.step(pre_vote);
+    s.tick(2);
+  }
+  EXPECT_NE(s.role(2), Role::kFollower)
+      << "a node with a stale log asked node 2 for a (pre-)vote before every tick; refusing "
+         "must not reset the election timer, or such a node keeps everyone from taking over"
+      << s.trail(20);
+}
+
+TEST(ElectionRules, VoteOfAnOlderTermIsNotCounted) {
+  Script s({1, 2, 3});
+  s.campaign(1);  // term 1
+  s.take();
+  s.campaign(1);  // term 2: the first election went nowhere
+  s.take();
+  ASSERT_EQ(s.term(1), 2u) << s.trail();
+  Message late = msg(MessageType::kVoteResponse, 2, 1, 1);  // node 2's vote of term 1
+  s.step(late);
+  EXPECT_EQ(s.role(1), Role::kCandidate)
+      << "a vote granted in term 1 says nothing about term 2: counting it would let two "
+         "candidates win one term"
+      << s.trail();
+}
+
+TEST(ElectionRules, DuplicatedVoteIsCountedOnce) {
+  Script s({1, 2, 3, 4, 5});
+  s.campaign(1);
+  s.take();
+  Message grant = msg(MessageType::kVoteResponse, 2, 1, 1);
+  for (int i = 0; i < 3; ++i) s.step(grant);  // the network duplicated it
+  EXPECT_EQ(s.role(1), Role::kCandidate)
+      << "two votes of five (its own and node 2's), however often node 2's arrives" << s.trail();
+}
+
+TEST(ElectionRules, LeaderUnderTheLeaseIgnoresVoteRequestsToo) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  Message vote = msg(MessageType::kVote, 3, 1, 9);
+  vote.index = 100;
+  vote.log_term = 9;
+  s.step(vote);
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "with check-quorum the leader heard from a quorum within an election timeout: a vote "
+         "request then is ignored, by the leader as by its followers"
+      << s.trail();
+  EXPECT_EQ(s.term(1), 1u) << "its term included" << s.trail();
+}
+
+TEST(ElectionRules, StalePreVoteIsRejectedWithTheVotersTerm) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.step(msg(MessageType::kHeartbeat, 1, 2, 5));  // node 2 follows a leader of term 5
+  s.take();
+  s.campaign(3);  // node 3, at term 0, asks for term 1
+  auto asks = s.take([](const Message& m) { return m.type == MessageType::kPreVote && m.to == 2; });
+  ASSERT_EQ(asks.size(), 1u) << s.trail();
+  s.step(asks[0]);
+  auto answers = s.take([](const Message& m) { return m.to == 3; });
+  ASSERT_EQ(answers.size(), 1u)
+      << "a pre-vote of an older term gets an answer: a rejection at the voter's own term"
+      << s.trail();
+  EXPECT_TRUE(answers[0].reject) << s.trail();
+  EXPECT_EQ(answers[0].term, 5u) << s.trail();
+  s.step(answers[0]);
+  EXPECT_EQ(s.term(3), 5u)
+      << "the pre-candidate adopts the higher term, so its next pre-vote asks for a term that "
+         "can win; unanswered, it would ask for term 1 forever"
+      << s.trail();
+}
+
 }  // namespace etcdlab::lab2

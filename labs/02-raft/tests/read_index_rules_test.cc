@@ -104,6 +104,62 @@ TEST(ReadIndexRules, ConcurrentReadsShareOneHeartbeatRound) {
   EXPECT_EQ(s.read_states(1).size(), 5u) << s.trail();
 }
 
+TEST(ReadIndexRules, ReadArrivingMidRoundWaitsForTheNextRound) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "early");
+  auto round1 = s.take();  // its heartbeats, in flight
+  ASSERT_EQ(round1.size(), 2u) << s.trail();
+  s.read_index(1, "late");  // arrives while round 1 is in flight
+  for (const auto& hb : round1) s.step(hb);
+  for (const auto& ack :
+       s.take([](const Message& m) { return m.type == MessageType::kHeartbeatResponse; })) {
+    s.step(ack);
+  }
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  EXPECT_EQ(s.read_states(1)[0].context, "early")
+      << "round 1's heartbeats left before \"late\" arrived, so their answers say nothing about "
+         "a newer leader elected since: \"late\" waits for a round of its own"
+      << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.read_states(1).size(), 2u) << "the next round answers it" << s.trail();
+}
+
+TEST(ReadIndexRules, AckOfAnOlderRoundDoesNotCount) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "r1");
+  auto round1 = s.take();
+  ASSERT_EQ(round1.size(), 2u) << s.trail();
+  s.step(round1[0]);  // node 2 answers round 1, which completes
+  for (const auto& ack : s.take()) s.step(ack);
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  s.read_index(1, "r2");  // round 2; its heartbeats are lost
+  s.take();
+  s.step(round1[1]);  // node 3's copy of round 1 arrives late, and is answered
+  for (const auto& ack : s.take()) s.step(ack);
+  EXPECT_EQ(s.read_states(1).size(), 1u)
+      << "node 3 answered round 1, which left before r2 arrived: its ack must not count "
+         "toward r2's round"
+      << s.trail();
+}
+
+TEST(ReadIndexRules, PeriodicHeartbeatsCarryTheRoundInFlight) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "r");
+  s.take();   // the round's own heartbeats are lost
+  s.tick(1);  // heartbeat_ticks = 1: the periodic heartbeat
+  EXPECT_EQ(heartbeats_with_context(s), 2u)
+      << "the periodic heartbeats carry the round in flight" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.read_states(1).size(), 1u)
+      << "so a round whose first heartbeats were lost still completes" << s.trail();
+}
+
 TEST(LeaderTransferRules, TransferToAnUpToDateFollower) {
   Script s({1, 2, 3});
   s.elect(1);
@@ -128,6 +184,23 @@ TEST(LeaderTransferRules, TransferToALaggingFollowerCatchesItUpFirst) {
   s.stabilize();
   EXPECT_EQ(s.role(3), Role::kLeader) << "after catching up, node 3 takes over" << s.trail();
   EXPECT_EQ(data_of(s.applied(3)).size(), 5u) << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferOvercomesTheLeaderLease) {
+  Script::Options o;
+  o.check_quorum = true;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 2);
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader)
+      << "node 3 and the old leader heard from the leader less than an election timeout ago, so "
+         "they ignore ordinary vote requests; node 2's are marked as a transfer and answered"
+      << s.trail();
 }
 
 TEST(LeaderTransferRules, ProposalsAreRefusedDuringATransfer) {

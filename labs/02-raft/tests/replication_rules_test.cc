@@ -130,6 +130,41 @@ TEST(ReplicationRules, FollowerCommitsUpToTheLeadersCommitAndWhatItHas) {
 // Figure 8 of the Raft paper, as a rule: a leader of term 3 whose log holds an entry of term 2
 // must not commit it by counting replicas, however many nodes have it; it commits once an
 // entry of term 3 is on a majority (§5.4.2).
+TEST(ReplicationRules, FollowerCommitsOnlyWhatTheAppendVouchedFor) {
+  Script s({1, 2, 3});
+  // Node 1 holds 1..5 of term 1 from an old leader; none is committed.
+  s.step(
+      append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1), entry(5, 1)}, 0));
+  // The leader of term 2 holds 1/1 2/1 3/2 4/2 and has committed 4. Probing, it sends entry 2
+  // after 1/1.
+  s.step(append(3, 1, 2, 1, 1, {entry(2, 1)}, 4));
+  EXPECT_EQ(s.commit(1), 2u)
+      << "this append vouches for entries up to 2 only; node 1's 3..5 (term 1) conflict with "
+         "the leader's 3 and 4 (term 2): commit = min(leader's commit 4, 1 + 1 entry) = 2, not "
+         "min(4, own last index 5)"
+      << s.trail();
+}
+
+TEST(ReplicationRules, OldReorderedRejectionIsIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  ProgressStatus before = s.status(1).progress.at(2);
+  ASSERT_EQ(before.state, ProgressStatus::State::kReplicate) << s.trail();
+  Message old = append_response(2, 1, 1, 1);  // node 2 once rejected an append at 1
+  old.reject = true;
+  s.step(old);
+  ProgressStatus after = s.status(1).progress.at(2);
+  EXPECT_EQ(after.match, before.match) << s.trail();
+  EXPECT_EQ(after.next, before.next)
+      << "node 2 has matched " << before.match << ": a rejection of index 1 is an old answer "
+      << "the network reordered, not news; acting on it sends next back and resends entries"
+      << s.trail();
+  EXPECT_TRUE(s.take([](const Message& m) { return m.type == MessageType::kAppend; }).empty())
+      << "nothing is resent" << s.trail();
+}
+
 TEST(ReplicationRules, LeaderCommitsOnlyCurrentTermEntriesByCounting) {
   Script s({1, 2, 3});
   s.storage(1).append({entry(1, 1), entry(2, 2)});
@@ -267,20 +302,22 @@ TEST(ReplicationRules, UnreachableFollowerIsProbedInsteadOfPipelined) {
 
 TEST(ReplicationRules, LeaderCountsItselfOnlyAfterPersisting) {
   Script s({1});
-  s.campaign(1);
-  ASSERT_EQ(s.role(1), Role::kLeader);
   bool committed_unpersisted = false;
   s.on_ready([&](NodeId, const Ready& rd, const LogStorage& storage) {
-    // Committed entries handed out must already be in the storage, or be in this same Ready
-    // (persisted before they are applied).
-    uint64_t last = rd.entries.empty() ? storage.last_index() : rd.entries.back().index;
-    for (const auto& e : rd.committed_entries) committed_unpersisted |= e.index > last;
-    if (rd.hard_state) committed_unpersisted |= rd.hard_state->commit > last;
+    // The storage holds what earlier Readys persisted; this Ready's own entries are not in it
+    // yet. A leader counts itself only once advance() said its entries are persisted, so what
+    // a Ready commits was persisted by an earlier Ready.
+    for (const auto& e : rd.committed_entries)
+      committed_unpersisted |= e.index > storage.last_index();
+    if (rd.hard_state) committed_unpersisted |= rd.hard_state->commit > storage.last_index();
   });
+  s.campaign(1);
+  ASSERT_EQ(s.role(1), Role::kLeader);
   s.propose(1, "solo");
   EXPECT_FALSE(committed_unpersisted)
-      << "a single node commits an entry only after the Ready that persists it was advanced "
-         "(etcd#14370)"
+      << "a single node commits an entry in the Ready that asks to persist it: it counted "
+         "itself at its appended index, before advance() said the entry was synced "
+         "(ready.h; etcd#14370 acknowledged writes before fsync this way)"
       << s.trail();
   EXPECT_EQ(data_of(s.applied(1)), std::vector<std::string>{"solo"}) << s.trail();
 }
