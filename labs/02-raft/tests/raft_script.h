@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -23,6 +24,14 @@
 #include "etcdlab/codec.h"
 #include "etcdlab/log/log_storage.h"
 #include "etcdlab/raft/raft.h"
+#include "failure_report.h"
+
+namespace etcdlab {
+// gtest prints roles by name in failure messages ("leader", not "4-byte object <03-00 00-00>").
+inline void PrintTo(Role role, std::ostream* os) {
+  *os << to_string(role);
+}
+}  // namespace etcdlab
 
 namespace etcdlab::lab2 {
 
@@ -189,7 +198,10 @@ class Script {
     on_ready_ = std::move(fn);
   }
 
-  void note(const std::string& line) { trail_.push_back(line); }
+  void note(const std::string& line) {
+    trail_.push_back(line);
+    if (verbose_) std::printf("  %s\n", line.c_str());  // ETCDLAB_LOG: the script as it runs
+  }
   // The last steps, for failure messages.
   std::string trail(size_t last = 60) const {
     std::string out = "\n-- the last steps of the script:\n";
@@ -241,6 +253,9 @@ class Script {
   std::vector<std::string> trail_;
   std::vector<std::pair<NodeId, Ready>> readys_;
   std::function<void(NodeId, const Ready&, const LogStorage&)> on_ready_;
+  bool verbose_ = verbose_log();
+  // Every failing assertion prints the trail, unless its message already does.
+  FailureReport report_{[this] { return trail(); }, "-- the last steps of the script"};
 };
 
 // Applied entries that carry data (the leaders' empty entries left out).
