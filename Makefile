@@ -8,9 +8,10 @@
 #   make grade LAB=n          grade a lab as the instructor would  [SUBMISSION=dir]
 #   make cluster              a 3-member cluster on loopback (Ctrl-C stops it)  [OWN=1,2,3]
 #   make bench                benchmarks (figures, never pass/fail)
+#   make mutants LAB=n        mutation run of lab n's tests (long; resumable)  [SAMPLE=k]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench clean
+.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench mutants clean
 
 all: build
 
@@ -37,5 +38,9 @@ cluster:
 bench: build
 	@tools/bench.sh
 
+mutants:
+	@test -n "$(LAB)" || { echo "usage: make mutants LAB=n [SAMPLE=k]"; exit 2; }
+	$(PY) tools/mutants.py --lab $(LAB) $(if $(SAMPLE),--sample $(SAMPLE))
+
 clean:
-	rm -rf build build-asan build-release .grade
+	rm -rf build build-asan build-release build-mutants .grade
