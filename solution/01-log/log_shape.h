@@ -17,15 +17,6 @@ class LogShape {
   uint64_t base() const { return base_; }
   uint64_t last() const { return last_; }
 
-  // The term of `index` if the log holds it (base excluded), else 0.
-  uint64_t term_at(uint64_t index) const {
-    if (index <= base_ || index > last_) return 0;
-    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
-      if (it->first <= index) return it->second;
-    }
-    return 0;
-  }
-
   // Records entry (index, term); requires index <= last + 1. Drops what it replaces. An index at
   // or below the base only drops every entry after the base (the base itself stays covered).
   void append(uint64_t index, uint64_t term) {
@@ -39,8 +30,15 @@ class LogShape {
     last_ = index;
   }
 
-  // Whether a snapshot at (index, term) matches this log: the log holds that entry.
-  bool matches(uint64_t index, uint64_t term) const { return term != 0 && term_at(index) == term; }
+  // Whether a snapshot at (index, term) matches this log: the log holds that entry. (Runs all
+  // start above the base, so nothing at or below it matches.)
+  bool matches(uint64_t index, uint64_t term) const {
+    if (index > last_) return false;
+    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+      if (it->first <= index) return it->second == term;
+    }
+    return false;
+  }
 
   // A snapshot at `index`. If it replaced the log (it did not match), every entry goes and the
   // base moves to `index`; otherwise the entries up to `index` go and the rest stay. Either

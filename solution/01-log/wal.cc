@@ -273,17 +273,19 @@ void Wal::Impl::replay_segment(size_t k) {
   uint64_t size = f->size();
   std::string data = f->read_at(0, size);
   uint64_t at = 0;
-  bool first = true;
+  int records = 0;  // read so far in this segment
   for (;;) {
     RecordRead rec = read_record(data, at);
     if (rec.status == RecordRead::Status::kOk) {
-      apply(seg, at, rec, first, k == 0);
-      if (first && last) header_end = rec.next_offset;
-      first = false;
+      apply(seg, at, rec, records == 0, k == 0);
+      // The header records: the segment header and the hard state written with it (as in
+      // create_segment). A segment holding nothing more is never rotated.
+      if (last && records < 2) header_end = rec.next_offset;
+      records++;
       at = rec.next_offset;
       continue;
     }
-    if (first) throw CorruptionError(p, at, "segment has no header record: " + rec.problem);
+    if (records == 0) throw CorruptionError(p, at, "segment has no header record: " + rec.problem);
     if (rec.status == RecordRead::Status::kCorrupt && !ETCDLAB_BROKEN("repair-corrupt-record")) {
       throw CorruptionError(p, at, rec.problem);
     }

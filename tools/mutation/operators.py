@@ -17,7 +17,8 @@ have a space on each side, template brackets have none), so it needs no C++ pars
   return     `return true;` <-> `return false;`
   delete     a statement that is a call or an assignment deleted (a `sync()`, a `sync_dir()`,
              a persist, a counter update, ...)
-  swap       two consecutive such statements swapped (two writes in the other order)
+  swap       two consecutive calls swapped (two writes in the other order; two assignments to
+             different variables are left alone: their order never matters)
 
 What is never mutated: comments, string and character literals, preprocessor lines, and the
 arguments of calls that only build messages or pick a broken variant (`fmt::format`, `note`,
@@ -280,6 +281,21 @@ def _deletable(code: str) -> bool:
     return bool(m) and m.group("first") not in _KEYWORDS
 
 
+def _call(code: str) -> bool:
+    """A statement that is a call (not an assignment, which may hold a call on its right)."""
+    stripped = code.strip()
+    depth = 0
+    for i, ch in enumerate(stripped):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and ch == "=" and stripped[i - 1] not in "=!<>" and \
+                stripped[i + 1:i + 2] != "=":
+            return False
+    return stripped.endswith(");") or stripped.endswith(")->commit();")
+
+
 def mutants_of(path: str, text: str) -> list[Mutant]:
     """Every mutant of one source file, in line order."""
     lines = text.split("\n")
@@ -333,8 +349,12 @@ def mutants_of(path: str, text: str) -> list[Mutant]:
             if close is None:
                 continue  # a condition over several lines: only the token operators apply
             lo, hi = open_at + 1, close
+            # `if (!ETCDLAB_BROKEN("x"))` is always true in the reference: making it so is no
+            # mutant (and `if (ETCDLAB_BROKEN("x"))` is dead code, masked already).
+            only_switch = not code[lo:hi].strip(" !()")
             if m.group(1) == "if":
-                add(i, "if-const", replace(lo, hi, "true"))
+                if not only_switch:
+                    add(i, "if-const", replace(lo, hi, "true"))
                 add(i, "if-const", replace(lo, hi, "false"))
                 for sep in ("&&", "||"):
                     operands = _top_level_split(code, lo, hi, sep)
@@ -356,6 +376,7 @@ def mutants_of(path: str, text: str) -> list[Mutant]:
             while j < len(lines) and not codes[j].strip():
                 j += 1
             if (j == i + 1 and j < len(lines) and statement[j] and _deletable(codes[j])
+                    and _call(code) and _call(codes[j])
                     and _indent(lines[j]) == indent and lines[j].strip() != line.strip()):
                 add(i, "swap", lines[j] + "\n" + line, span=2)
     return out

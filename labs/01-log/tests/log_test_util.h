@@ -8,9 +8,12 @@
 
 #include "etcdlab/log/log_storage.h"
 #include "etcdlab/random.h"
+#include "etcdlab/testing/step_trail.h"
 #include "etcdlab/types.h"
 
 namespace etcdlab::lab1 {
+
+using testing::StepTrail;
 
 // Entries [lo, hi) of one term; data "e<index>t<term>" unless `data` says otherwise.
 inline std::vector<Entry> make_entries(uint64_t lo, uint64_t hi, uint64_t term,
@@ -37,26 +40,6 @@ inline std::vector<Entry> all_entries(const LogStorage& s) {
   if (s.last_index() < s.first_index()) return {};
   return s.entries(s.first_index(), s.last_index() + 1, ~0ULL);
 }
-
-// The last steps of a randomized test. A SCOPED_TRACE of text() at the top of each step makes
-// every failure in that step print them, whichever assertion fails.
-class StepTrail {
- public:
-  void add(std::string step) {
-    steps_.push_back(std::move(step));
-    if (steps_.size() > kKeep) steps_.erase(steps_.begin());
-  }
-  std::string text() const {
-    if (steps_.empty()) return "no step done yet";
-    std::string out = "the last steps before this one:";
-    for (const auto& s : steps_) out += "\n    " + s;
-    return out;
-  }
-
- private:
-  static constexpr size_t kKeep = 8;
-  std::vector<std::string> steps_;
-};
 
 inline std::string random_data(Rng& rng, size_t max_len) {
   size_t n = rng.uniform(0, max_len);

@@ -156,6 +156,37 @@ TEST_F(SnapshotFile, TruncatedFileIsCaught) {
   std::string path = write(meta, {std::string(3000, 's')});
   fs.open(path)->truncate(2000);
   EXPECT_THROW(SnapshotFileReader::open(fs, path), CorruptionError);
+  fs.open(path)->truncate(10);
+  EXPECT_THROW(SnapshotFileReader::open(fs, path), CorruptionError)
+      << "shorter than a header and a trailer";
+}
+
+TEST_F(SnapshotFile, ReadsPastThePayloadReturnNothing) {
+  auto r = SnapshotFileReader::open(fs, write(meta, {"payload"}));
+  EXPECT_EQ(r->read(7, 10), "");
+  EXPECT_EQ(r->read(8, 10), "") << "past the payload lies the trailer: never return it";
+}
+
+TEST_F(SnapshotFile, UnknownVersionIsRefusedEvenWithAValidChecksum) {
+  std::string path = write(meta, {"payload"});
+  std::string bytes = fs.contents(path);
+  bytes[16] = 2;  // a future format version
+  uint32_t crc = crc32c(std::string_view(bytes).substr(16, bytes.size() - 32));
+  for (int i = 0; i < 4; ++i)
+    bytes[bytes.size() - 8 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  fs.corrupt(path, 0, bytes);
+  try {
+    SnapshotFileReader::open(fs, path);
+    FAIL() << "a version this build cannot read must be refused";
+  } catch (const CorruptionError& e) {
+    EXPECT_NE(std::string(e.what()).find("version"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SnapshotFile, LeftoverTemporaryFileIsReplaced) {
+  fs.create("snap/" + snapshot_file_name(meta) + ".tmp")->append("left by a crash");
+  auto r = SnapshotFileReader::open(fs, write(meta, {"fresh"}));
+  EXPECT_EQ(r->read(0, 10), "fresh") << "a .tmp an earlier crash left behind is not in the way";
 }
 
 }  // namespace etcdlab::lab1

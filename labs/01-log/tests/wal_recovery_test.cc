@@ -37,6 +37,29 @@ class WalRecovery : public ::testing::Test {
     }
     return out;
   }
+  // The records of a segment header for (sequence, first index), with extra bytes if asked.
+  static std::string header_record(uint64_t sequence, uint64_t first_index,
+                                   std::string extra = "") {
+    std::string payload;
+    Writer w(payload);
+    w.bytes(kWalMagic);
+    w.u64(kWalFormatVersion);
+    w.u64(sequence);
+    w.u64(first_index);
+    payload += extra;
+    std::string record;
+    append_record(record, RecordType::kSegmentHeader, payload);
+    return record;
+  }
+  void expect_corruption(const std::string& what, const std::string& path, uint64_t offset) {
+    try {
+      open();
+      ADD_FAILURE() << what << ": recovery must stop";
+    } catch (const CorruptionError& e) {
+      EXPECT_EQ(e.path(), path) << what << ": " << e.what();
+      EXPECT_EQ(e.offset(), offset) << what << ": " << e.what();
+    }
+  }
   SimFileSystem fs;
 };
 
@@ -51,6 +74,7 @@ TEST_F(WalRecovery, TornTailInLastSegmentIsCutAndLogged) {
   EXPECT_EQ(wal->replayed().entries, make_entries(1, 5, 1, std::string(700, 'v')))
       << "the torn record (entry 5) is cut, everything before it kept";
   EXPECT_GT(wal->replayed().repaired_bytes, 0u) << "the repair is reported";
+  EXPECT_EQ(fs.contents(path).size(), 4096u) << "the cut segment is preallocated again";
   wal->append_entries(make_entries(5, 6, 2));
   wal->sync();
   wal.reset();
@@ -67,6 +91,7 @@ TEST_F(WalRecovery, TruncatedLastRecordIsCut) {
   fs.open(path)->truncate(last + 20);  // the crash hit in the middle of the last record
   auto wal = open(false);
   EXPECT_EQ(wal->replayed().entries.size(), 4u);
+  EXPECT_EQ(fs.contents(path).size(), last) << "cut at the record; not preallocated (option off)";
 }
 
 TEST_F(WalRecovery, FlippedByteMidLogIsCorruptionNamingFileAndOffset) {
@@ -384,6 +409,77 @@ TEST_F(WalRecovery, PowerCutAfterEveryDiskChangeKeepsWhatWasSynced) {
             << "the recovered WAL must take appends again";
       });
   EXPECT_GT(cuts, 40u) << "the workload rotates through several segments";
+}
+
+TEST_F(WalRecovery, SegmentNamesAreChecked) {
+  for (const std::string bad :
+       {"0000000000000001_0000000000000001.wal", "000000000000000g-0000000000000001.wal",
+        "0000000000000001-0000000000000001a.wal"}) {
+    SCOPED_TRACE(bad);
+    fs = SimFileSystem();
+    write_entries(3, 10);
+    fs.rename(segment(0), "wal/" + bad);
+    expect_corruption("a segment named " + bad, "wal/" + bad, 0);
+  }
+}
+
+TEST_F(WalRecovery, FilesThatAreNotSegmentsAreLeftAlone) {
+  write_entries(3, 10);
+  fs.create("wal/README")->append("notes");
+  EXPECT_EQ(open()->replayed().entries.size(), 3u);
+  EXPECT_TRUE(fs.exists("wal/README"));
+}
+
+TEST_F(WalRecovery, EverySegmentStartsWithItsHeaderAndHasOnlyOne) {
+  write_entries(3, 10, /*preallocate=*/false);
+  std::string path = segment(0);
+  std::string records = fs.contents(path);
+  std::string entry;
+  append_record(entry, RecordType::kEntry, encode_value(make_entries(1, 2, 1)[0]));
+  fs.remove(path);
+  fs.create(path)->append(entry + records);
+  expect_corruption("a segment that starts with an entry", path, 0);
+
+  fs.remove(path);
+  fs.create(path)->append(records + header_record(1, 1));
+  expect_corruption("a second segment header", path, records.size());
+
+  fs.remove(path);
+  fs.create(path)->append(header_record(1, 1, "x") + records.substr(header_record(1, 1).size()));
+  expect_corruption("a segment header with bytes after its fields", path, 0);
+
+  fs.remove(path);
+  fs.create(path)->append(records);
+  fs.create("wal/" + wal_segment_name(2, 4));  // an empty segment file
+  expect_corruption("an empty segment", "wal/" + wal_segment_name(2, 4), 0);
+}
+
+TEST_F(WalRecovery, ReplayStartsAtTheBaseOfTheOldestSegment) {
+  write_entries(60, 200);
+  auto names = fs.list("wal");
+  ASSERT_GE(names.size(), 3u);
+  uint64_t first = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  fs.remove(segment(0));  // as if released
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().base_index, first - 1)
+      << "the oldest segment left starts at " << first << ": the log replayed starts there";
+  ASSERT_FALSE(wal->replayed().entries.empty());
+  EXPECT_EQ(wal->replayed().entries.front().index, first);
+}
+
+TEST_F(WalRecovery, HoleBetweenSegmentsIsCorruption) {
+  write_entries(60, 200);
+  auto names = fs.list("wal");
+  ASSERT_GE(names.size(), 3u);
+  uint64_t first = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  ASSERT_LT(first + 3, 128u) << "the header rewritten below keeps its length";
+  // Segment 2 now claims to start 3 entries later, its name too: no sequence gap, no name
+  // mismatch, but entries first .. first + 2 are nowhere.
+  std::string path = "wal/" + names[1];
+  fs.corrupt(path, 0, header_record(2, first + 3));
+  std::string renamed = "wal/" + wal_segment_name(2, first + 3);
+  fs.rename(path, renamed);
+  expect_corruption("a hole between segment 1 and 2", renamed, 0);
 }
 
 TEST_F(WalRecovery, LeftoverTemporarySegmentIsRemoved) {

@@ -206,6 +206,87 @@ TEST_F(WalStorageTest, SnapshotFileWithoutItsMarkerIsDropped) {
   EXPECT_TRUE(fs.list("data/snap").empty());
 }
 
+TEST_F(WalStorageTest, FilesNewerThanTheMarkerGoOlderOnesStay) {
+  {
+    auto s = open();
+    s->append(make_entries(1, 21, 1));
+    s->sync();
+    write_snapshot(*s, {5, 1, {{1}, {}}}, "at 5");
+    write_snapshot(*s, {10, 1, {{1}, {}}}, "at 10");
+  }
+  // A snapshot at 15 was written, and the crash came before its marker; and a .tmp file.
+  SnapshotFileWriter w(fs, "data/snap", {15, 1, {{1}, {}}});
+  w.write("orphan");
+  w.commit();
+  fs.create("data/snap/" + snapshot_file_name({18, 1, {}}) + ".tmp");
+  auto s = open();
+  EXPECT_EQ(s->snapshot().index, 10u);
+  EXPECT_EQ(fs.list("data/snap"), (std::vector<std::string>{snapshot_file_name({5, 1, {}}),
+                                                            snapshot_file_name({10, 1, {}})}))
+      << "the file newer than the marker and the .tmp go; the one older than the marker stays";
+}
+
+TEST_F(WalStorageTest, OtherFilesInTheSnapshotDirectoryAreLeftAlone) {
+  fs.create_dirs("data/snap");
+  fs.create("data/snap/notes.txt")->append("mine");
+  fs.create("data/snap/x.snap")->append("not ours");
+  auto s = open();
+  s->append(make_entries(1, 11, 1));
+  for (uint64_t at : {4, 6, 8}) write_snapshot(*s, {at, 1, {{1}, {}}}, "s");
+  s.reset();
+  open();
+  EXPECT_TRUE(fs.exists("data/snap/notes.txt"));
+  EXPECT_TRUE(fs.exists("data/snap/x.snap")) << "only <term>-<index>.snap files are snapshots";
+}
+
+TEST_F(WalStorageTest, AWalThatStartsAfterIndexZeroWithoutAMarkerIsCorruption) {
+  {
+    auto s = open();
+    for (uint64_t i = 1; i <= 60; i += 5)
+      s->append(make_entries(i, i + 5, 1, std::string(200, 'e')));
+    s->sync();
+  }
+  auto names = fs.list("data/wal");
+  ASSERT_GE(names.size(), 2u);
+  fs.remove("data/wal/" + names[0]);  // entries 1.. are gone, and no snapshot covers them
+  EXPECT_THROW(open(), CorruptionError);
+}
+
+TEST_F(WalStorageTest, AMarkerWhoseFileHoldsOtherMetaIsCorruption) {
+  for (SnapshotMeta other : {SnapshotMeta{5, 2, {{1}, {}}}, SnapshotMeta{6, 1, {{1}, {}}}}) {
+    SCOPED_TRACE(to_string(other));
+    fs = SimFileSystem();
+    {
+      auto s = open();
+      s->append(make_entries(1, 11, 1));
+      s->sync();
+      write_snapshot(*s, {5, 1, {{1}, {}}}, "state");
+    }
+    // The marker's file (5, term 1) is replaced by one that says it is another snapshot.
+    std::string path = "data/snap/" + snapshot_file_name({5, 1, {}});
+    fs.remove(path);
+    SnapshotFileWriter w(fs, "data/snap", other);
+    w.write("state");
+    w.commit();
+    fs.rename(w.path(), path);
+    EXPECT_THROW(open(), CorruptionError)
+        << "the file the newest marker names must hold that snapshot's metadata";
+  }
+}
+
+TEST_F(WalStorageTest, ASnapshotReleasesTheSegmentItsIndexEnds) {
+  auto s = open();
+  for (uint64_t i = 1; i <= 60; i += 5) s->append(make_entries(i, i + 5, 1, std::string(200, 'e')));
+  s->sync();
+  auto names = fs.list("data/wal");
+  ASSERT_GE(names.size(), 3u);
+  // Segment 2 starts at n: a snapshot at n - 1 covers all of segment 1.
+  uint64_t n = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  write_snapshot(*s, {n - 1, 1, {{1}, {}}}, "s");
+  EXPECT_EQ(fs.list("data/wal").front(), names[1])
+      << "segment 1 holds only entries the snapshot at " << n - 1 << " covers: it is released";
+}
+
 TEST_F(WalStorageTest, MarkerWithoutItsFileIsCorruption) {
   {
     auto s = open();
@@ -228,6 +309,8 @@ TEST_F(WalStorageTest, FailedSyncDuringSnapshotLeavesTheOldOrTheNewState) {
       s->sync();
       disk.fail_syncs(failing, -1);
       EXPECT_THROW(write_snapshot(*s, {40, 1, {{1}, {}}}, "state@40"), IoError);
+      EXPECT_EQ(s->snapshot().index, 0u)
+          << "memory takes the snapshot only once its marker is durable";
     }
     disk.fail_syncs("", 0);
     disk.crash(3, CrashMode::kAny);

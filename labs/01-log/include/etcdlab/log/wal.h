@@ -7,7 +7,10 @@
 //   0000000000000001-0000000000000001.wal     <sequence:016x>-<first index:016x>.wal
 //   0000000000000002-00000000000003e9.wal
 //
-// Names sort in log order. Sequence numbers have no gaps. Each segment is a series of records
+// Names sort in log order. Sequence numbers have no gaps. Files without the ".wal" suffix
+// are not segments and are left alone (but "*.wal.tmp" files are removed, see open()). A name
+// with the suffix that is not <16 lowercase hex digits>-<16 lowercase hex digits>.wal is
+// corruption. Each segment is a series of records
 // (record.h), and starts with
 //   1. a kSegmentHeader record: the magic "etcdlab-wal", the format version (kWalFormatVersion),
 //      the sequence number and the first index: one past the last entry when it was created;

@@ -16,7 +16,8 @@
 //      `keep_snapshots` snapshot files removed.
 // open() replays the WAL and loads the snapshot file that matches the WAL's newest marker; it
 // removes ".tmp" files and snapshot files newer than that marker (step 1 done, step 2 not).
-// "Newer" compares the index in the file name with the marker's index (names are
+// Only files named <16 hex>-<16 hex>.snap are snapshots; other files in <dir>/snap are left
+// alone. "Newer" compares the index in the file name with the marker's index (names are
 // <term>-<index>.snap; terms and indexes grow together). Files older than the marker are left
 // alone at open(): the next commit trims them to keep_snapshots. open() reads the marker's file
 // once, to verify it (SnapshotFileReader::open); the payload is read when open_snapshot() asks,
