@@ -311,11 +311,9 @@ void Wal::Impl::replay_segment(size_t k) {
 
 void Wal::Impl::replay() {
   std::vector<std::string> names = fs.list(dir);
-  bool removed_tmp = false;
   for (const auto& name : names) {
     if (name.ends_with(".wal.tmp")) {  // a segment whose creation a crash interrupted
       fs.remove(path(name));
-      removed_tmp = true;
       continue;
     }
     if (!name.ends_with(".wal")) continue;
@@ -329,7 +327,7 @@ void Wal::Impl::replay() {
     }
     segments.push_back(*seg);
   }
-  if (removed_tmp) fs.sync_dir(dir);
+  fs.sync_dir(dir);  // the removals above (a .tmp that came back would only be removed again)
   if (segments.empty()) {
     create_segment(1, 1);
     return;

@@ -99,22 +99,16 @@ void WalStorage::Impl::remove_old_snapshots() {
   size_t keep = std::max<size_t>(1, options.keep_snapshots);
   // The bug: oldest first, so the newest files (the one the marker names) go.
   if (ETCDLAB_BROKEN("remove-newest-snapshot-file")) std::reverse(files.begin(), files.end());
-  bool removed = false;
-  for (size_t i = keep; i < files.size(); ++i) {
-    fs.remove(join_path(snap_dir, files[i].name));
-    removed = true;
-  }
-  if (removed) fs.sync_dir(snap_dir);
+  for (size_t i = keep; i < files.size(); ++i) fs.remove(join_path(snap_dir, files[i].name));
+  // (A file that came back after a crash would only be removed by the next commit.)
+  fs.sync_dir(snap_dir);
 }
 
 void WalStorage::Impl::load_snapshot() {
   const WalContents& contents = wal->replayed();
-  bool removed = false;
   for (const auto& name : fs.list(snap_dir)) {
-    if (name.ends_with(".tmp")) {  // a snapshot whose writing a crash interrupted
-      fs.remove(join_path(snap_dir, name));
-      removed = true;
-    }
+    // A snapshot whose writing a crash interrupted.
+    if (name.ends_with(".tmp")) fs.remove(join_path(snap_dir, name));
   }
   if (ETCDLAB_BROKEN("load-newest-snapshot-file")) {
     auto files = snapshot_files(fs, snap_dir);  // the bug: whatever file is newest
@@ -127,15 +121,16 @@ void WalStorage::Impl::load_snapshot() {
   std::optional<SnapshotMark> mark;
   if (!contents.snapshots.empty()) mark = contents.snapshots.back();
   // A file newer than the WAL's newest marker was made durable but never recorded: a crash hit
-  // between the two steps. The log still holds everything it covers, so it is dropped.
+  // between the two steps. The log still holds everything it covers, so it is dropped. (A
+  // snapshot file's index is never 0: with no marker every file goes.)
+  uint64_t marked = mark ? mark->index : 0;
   for (const auto& f : snapshot_files(fs, snap_dir)) {
-    if (!mark || f.index > mark->index) {
+    if (f.index > marked) {
       spdlog::warn("wal storage: removing {} (written but never recorded in the WAL)", f.name);
       fs.remove(join_path(snap_dir, f.name));
-      removed = true;
     }
   }
-  if (removed) fs.sync_dir(snap_dir);
+  fs.sync_dir(snap_dir);  // the removals above (a file that came back would go again)
   if (!mark) {
     if (contents.base_index != 0) {
       throw CorruptionError(join_path(dir, "wal"), 0,

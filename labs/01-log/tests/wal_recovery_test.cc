@@ -485,9 +485,14 @@ TEST_F(WalRecovery, HoleBetweenSegmentsIsCorruption) {
 TEST_F(WalRecovery, LeftoverTemporarySegmentIsRemoved) {
   write_entries(3, 10);
   fs.create("wal/0000000000000002-0000000000000004.wal.tmp")->append("half made");
+  fs.sync_dir("wal");
   auto wal = open();
   EXPECT_EQ(wal->replayed().entries.size(), 3u);
   EXPECT_FALSE(fs.exists("wal/0000000000000002-0000000000000004.wal.tmp"));
+  wal.reset();
+  fs.crash(1, CrashMode::kDropUnsynced);
+  EXPECT_FALSE(fs.exists("wal/0000000000000002-0000000000000004.wal.tmp"))
+      << "the removal is made durable (a directory sync)";
 }
 
 TEST_F(WalRecovery, GarbageAfterAZeroHeaderInLastSegmentIsCut) {

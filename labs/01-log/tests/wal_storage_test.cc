@@ -105,6 +105,10 @@ TEST_F(WalStorageTest, SnapshotReleasesOldSegmentsAndFiles) {
   }
   EXPECT_LT(fs.list("data/wal").size(), before) << "segments below the snapshot are released";
   EXPECT_EQ(fs.list("data/snap").size(), 2u) << "keep_snapshots = 2";
+  s.reset();
+  fs.crash(1, CrashMode::kDropUnsynced);
+  EXPECT_EQ(fs.list("data/snap").size(), 2u) << "the removals are made durable";
+  s = open();
   EXPECT_TRUE(fs.exists("data/snap/" + snapshot_file_name({290, 1, {}})))
       << "the file the newest marker names must stay: the oldest files go";
   s.reset();
@@ -219,17 +223,22 @@ TEST_F(WalStorageTest, FilesNewerThanTheMarkerGoOlderOnesStay) {
   w.write("orphan");
   w.commit();
   fs.create("data/snap/" + snapshot_file_name({18, 1, {}}) + ".tmp");
+  fs.sync_dir("data/snap");
   auto s = open();
   EXPECT_EQ(s->snapshot().index, 10u);
-  EXPECT_EQ(fs.list("data/snap"), (std::vector<std::string>{snapshot_file_name({5, 1, {}}),
-                                                            snapshot_file_name({10, 1, {}})}))
+  std::vector<std::string> kept{snapshot_file_name({5, 1, {}}), snapshot_file_name({10, 1, {}})};
+  EXPECT_EQ(fs.list("data/snap"), kept)
       << "the file newer than the marker and the .tmp go; the one older than the marker stays";
+  s.reset();
+  fs.crash(1, CrashMode::kDropUnsynced);
+  EXPECT_EQ(fs.list("data/snap"), kept) << "the removals are made durable";
 }
 
 TEST_F(WalStorageTest, OtherFilesInTheSnapshotDirectoryAreLeftAlone) {
   fs.create_dirs("data/snap");
   fs.create("data/snap/notes.txt")->append("mine");
   fs.create("data/snap/x.snap")->append("not ours");
+  fs.create("data/snap/0000000000000001-0000000000000002.data")->append("not ours either");
   auto s = open();
   s->append(make_entries(1, 11, 1));
   for (uint64_t at : {4, 6, 8}) write_snapshot(*s, {at, 1, {{1}, {}}}, "s");
@@ -237,6 +246,7 @@ TEST_F(WalStorageTest, OtherFilesInTheSnapshotDirectoryAreLeftAlone) {
   open();
   EXPECT_TRUE(fs.exists("data/snap/notes.txt"));
   EXPECT_TRUE(fs.exists("data/snap/x.snap")) << "only <term>-<index>.snap files are snapshots";
+  EXPECT_TRUE(fs.exists("data/snap/0000000000000001-0000000000000002.data"));
 }
 
 TEST_F(WalStorageTest, AWalThatStartsAfterIndexZeroWithoutAMarkerIsCorruption) {

@@ -176,6 +176,8 @@ TEST_F(WalTest, InstalledSnapshotWithNothingAfterItLeavesAnEmptyLog) {
     auto wal = open();
     wal->append_entries(make_entries(1, 11, 1));
     wal->append_snapshot({6, 3});  // term 3 at 6: not this log's entry
+    EXPECT_THROW(wal->append_entries(make_entries(8, 9, 3)), std::invalid_argument)
+        << "the snapshot replaced the log: it ends at 6 now, and 8 would leave a gap";
     wal->sync();
   }
   auto wal = open();
@@ -309,6 +311,20 @@ TEST_F(WalTest, EntriesBelowTheBaseOfAReleasedLogStayDropped) {
   EXPECT_EQ(wal->replayed().entries, make_entries(13, 15, 2))
       << "replay starts at segment 2 (base 10); its records of entries 8..10 lie at or below "
          "that base and must not come back, nor survive the marker at 12";
+}
+
+TEST_F(WalTest, ReleasedSegmentsStayGoneAfterACrash) {
+  auto wal = open();
+  for (uint64_t i = 1; i <= 60; ++i) {
+    wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  }
+  wal->append_snapshot({50, 1});
+  wal->sync();
+  wal->release_before(51);
+  auto kept = wal->segments();
+  wal.reset();
+  fs.crash(1, CrashMode::kDropUnsynced);
+  EXPECT_EQ(fs.list("wal"), kept) << "release_before syncs the directory: the removals are durable";
 }
 
 TEST_F(WalTest, ReleaseNeverRemovesTheLastSegment) {
