@@ -59,9 +59,10 @@ bool Progress::maybe_decrease_to(uint64_t rejected, uint64_t hint) {
     next = match + 1;
     return true;
   }
-  // Probing: only the answer to the append we sent (at next - 1) counts.
+  // Probing: only the answer to the append we sent (at next - 1) counts. Back off to the hint,
+  // but never below match + 1: what the follower acknowledged is durable on it.
   if (next == 0 || next - 1 != rejected) return false;
-  next = std::max<uint64_t>(std::min(rejected, hint + 1), 1);
+  next = std::max(std::min(rejected, hint + 1), match + 1);
   probe_sent = false;
   return true;
 }

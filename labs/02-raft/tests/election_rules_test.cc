@@ -410,4 +410,46 @@ TEST(ElectionRules, StalePreVoteIsRejectedWithTheVotersTerm) {
       << s.trail();
 }
 
+TEST(ElectionRules, AMajorityOfRejectionsEndsTheElectionAtOnce) {
+  Script s({1, 2, 3});
+  s.elect(2);  // entry 1 of term 1 on every node
+  s.isolate(1);
+  s.propose(2, "1 lacks this");
+  s.stabilize();
+  s.heal();
+  s.take();
+  s.campaign(1);  // term 2, with a stale log
+  ASSERT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kFollower)
+      << "two of three voters refused: node 1 lost, and becomes a follower without waiting for "
+         "a timeout"
+      << s.trail();
+}
+
+TEST(ElectionRules, AnEvenClusterNeedsAStrictMajority) {
+  Script s({1, 2, 3, 4});
+  s.campaign(1);
+  s.take();
+  s.step(msg(MessageType::kVoteResponse, 2, 1, 1));
+  EXPECT_EQ(s.role(1), Role::kCandidate) << "2 votes of 4 are no majority" << s.trail();
+  s.step(msg(MessageType::kVoteResponse, 3, 1, 1));
+  EXPECT_EQ(s.role(1), Role::kLeader) << "3 of 4 are" << s.trail();
+}
+
+TEST(ElectionRules, RefusalsAreCountedAsAMajorityToo) {
+  Script s({1, 2, 3, 4, 5});
+  s.campaign(1);
+  s.take();
+  Message no = msg(MessageType::kVoteResponse, 2, 1, 1);
+  no.reject = true;
+  s.step(no);
+  no.from = 3;
+  s.step(no);
+  EXPECT_EQ(s.role(1), Role::kCandidate) << "2 refusals of 5: it may still win" << s.trail();
+  no.from = 4;
+  s.step(no);
+  EXPECT_EQ(s.role(1), Role::kFollower) << "3 refusals of 5: it cannot" << s.trail();
+}
+
 }  // namespace etcdlab::lab2

@@ -203,6 +203,23 @@ TEST(LeaderTransferRules, TransferOvercomesTheLeaderLease) {
       << s.trail();
 }
 
+TEST(LeaderTransferRules, AFollowerForwardsATransferToItsLeader) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.transfer_leader(3, 2);
+  auto fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].type, MessageType::kTransferLeader);
+  EXPECT_EQ(fwd[0].to, 1u) << "to the leader node 3 knows" << s.trail();
+  EXPECT_EQ(fwd[0].index, 2u) << "index names the transferee" << s.trail();
+  s.step(fwd[0]);
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader) << s.trail();
+  Script alone({1, 2, 3});
+  EXPECT_THROW(alone.transfer_leader(2, 3), ProposalDropped) << "no leader known";
+}
+
 TEST(LeaderTransferRules, ProposalsAreRefusedDuringATransfer) {
   Script s({1, 2, 3});
   s.elect(1);

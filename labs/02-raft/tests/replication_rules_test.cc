@@ -283,6 +283,98 @@ TEST(ReplicationRules, InflightAppendsAreBounded) {
   EXPECT_GE(sent.size(), 2u) << "but appends are pipelined, not one at a time" << s.trail();
 }
 
+// The progress of follower `id` as leader 1 sees it.
+ProgressStatus progress(Script& s, NodeId id) {
+  return s.status(1).progress.at(id);
+}
+
+size_t appends_to(Script& s, NodeId id) {
+  size_t n = 0;
+  for (const auto& m : s.in_flight()) n += m.type == MessageType::kAppend && m.to == id;
+  return n;
+}
+
+TEST(ReplicationRules, ProbeSendsOneAppendAtATimeUntilAnAnswer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  ASSERT_EQ(progress(s, 2).match, 1u) << s.trail();
+  s.raft(1).report_unreachable(2);
+  EXPECT_EQ(progress(s, 2).state, ProgressStatus::State::kProbe) << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 2u) << "probing starts from match + 1" << s.trail();
+  s.propose(1, "a");
+  s.propose(1, "b");
+  EXPECT_EQ(appends_to(s, 2), 1u)
+      << "in probe state one append is in flight until the follower answers" << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 2u) << "next does not run ahead while probing" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(progress(s, 2).state, ProgressStatus::State::kReplicate) << s.trail();
+  EXPECT_EQ(progress(s, 2).match, 3u) << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 4u) << "next = match + 1 once everything is acknowledged"
+                                     << s.trail();
+}
+
+TEST(ReplicationRules, AHeartbeatResponseUnpausesAProbe) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.raft(1).report_unreachable(2);
+  s.propose(1, "a");
+  s.take([](const Message& m) { return m.to == 2; });  // the probe is lost
+  s.propose(1, "b");
+  ASSERT_EQ(appends_to(s, 2), 0u) << "paused: waiting for an answer" << s.trail();
+  s.tick(1);  // a heartbeat
+  for (const auto& hb : s.take([](const Message& m) {
+         return m.type == MessageType::kHeartbeat && m.to == 2;
+       })) {
+    s.step(hb);
+  }
+  for (const auto& r : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    s.step(r);
+  }
+  auto sent = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(sent.size(), 1u)
+      << "a heartbeat response proves the follower is alive: the probe goes out again"
+      << s.trail();
+  EXPECT_EQ(sent[0].index, 1u) << "from next = 2: the entry before is 1" << s.trail();
+}
+
+TEST(ReplicationRules, AcknowledgementsFreeInflightSlots) {
+  Script::Options o;
+  o.max_inflight = 2;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 4; ++i) s.propose(1, "p" + std::to_string(i));
+  auto first = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(first.size(), 2u) << "two appends in flight, the limit" << s.trail();
+  s.step(first[0]);
+  for (const auto& r : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    s.step(r);
+  }
+  EXPECT_EQ(appends_to(s, 2), 1u)
+      << "the acknowledgement of the first append frees one slot: one more append goes out"
+      << s.trail();
+  EXPECT_EQ(progress(s, 2).match, first[0].index + first[0].entries.size()) << s.trail();
+}
+
+TEST(ReplicationRules, ARejectionMovesNextBackToTheHintButNeverBelowMatch) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();  // node 2 matches 6
+  s.raft(1).report_unreachable(2);
+  s.propose(1, "q");  // the probe: entry 7 after 6
+  auto probe = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(probe.size(), 1u) << s.trail();
+  ASSERT_EQ(probe[0].index, 6u) << s.trail();
+  Message reject = append_response(2, 1, 1, 6);
+  reject.reject = true;
+  reject.reject_hint = 3;  // a follower that claims to hold only 3 (a lie: it matched 6)
+  reject.log_term = 1;
+  s.step(reject);
+  EXPECT_EQ(progress(s, 2).next, 7u)
+      << "next never moves below match + 1: node 2 is known to hold 6" << s.trail();
+}
+
 TEST(ReplicationRules, UnreachableFollowerIsProbedInsteadOfPipelined) {
   Script s({1, 2, 3});
   s.elect(1);

@@ -45,6 +45,27 @@ TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
       << "replication goes on after the snapshot" << s.trail();
 }
 
+TEST(SnapshotRules, AfterASnapshotIsDeliveredTheLeaderProbesFromJustPastIt) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);  // snapshot at 11
+  s.heal();
+  s.tick(1);
+  for (int i = 0; i < 4; ++i) {
+    for (const auto& m : s.take()) {
+      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot waits on the way
+    }
+  }
+  ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+  s.raft(1).report_snapshot(3, true);  // the driver delivered the payload
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe) << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).next, 12u)
+      << "after a snapshot at 11 arrived, probing starts just past it" << s.trail(30);
+}
+
 TEST(SnapshotRules, FollowerInstallsASnapshotThatReplacesItsLog) {
   Script s({1, 2, 3});
   s.step(snapshot_message(2, 1, 3, SnapshotMeta{20, 3, {{1, 2, 3}, {}}}));
@@ -147,11 +168,13 @@ TEST(SnapshotRules, FailedSnapshotTransferIsRetried) {
     }
   }
   ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+  uint64_t match = s.status(1).progress.at(3).match;
   s.raft(1).report_snapshot(3, false);
-  EXPECT_NE(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot)
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe)
       << "report_snapshot(to, false): the leader leaves the snapshot state and probes again; "
          "otherwise it waits for an answer that never comes and sends node 3 nothing, ever"
       << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).next, match + 1) << "from match + 1" << s.trail(30);
   for (int i = 0; i < 3; ++i) {
     s.tick(1);
     s.stabilize();
