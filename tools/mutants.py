@@ -36,8 +36,8 @@ def main() -> int:
     p.add_argument("--rerun-survivors", action="store_true", help="run the survivors again")
     p.add_argument("--report", action="store_true", help="print the figures; run nothing")
     p.add_argument("--list", action="store_true", help="list the mutants; run nothing")
-    p.add_argument("--time-limit", type=float, default=120,
-                   help="seconds the tests may take against one mutant (default 120)")
+    p.add_argument("--time-limit", type=float, default=60,
+                   help="seconds the tests may take against one mutant (default 60)")
     p.add_argument("--build-dir", type=Path, default=build.ROOT / "build-mutants")
     args = p.parse_args()
 

@@ -19,6 +19,11 @@ Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
   return m;
 }
 
+// Node 1, leader of term 1, sends node 2 its snapshot at index 10.
+Message snapshot_from_leader() {
+  return snapshot_message(1, 2, 1, SnapshotMeta{10, 1, {{1, 2, 3}, {}}});
+}
+
 size_t count(const std::vector<Message>& ms, MessageType type) {
   size_t n = 0;
   for (const auto& m : ms) n += m.type == type;
@@ -180,6 +185,86 @@ TEST(ElectionRules, CandidateStepsDownForALeaderOfItsTerm) {
   EXPECT_EQ(s.role(1), Role::kFollower)
       << "§5.2: a candidate that hears from a leader of its term returns to follower" << s.trail();
   EXPECT_EQ(s.leader_of(1), 2u);
+  auto answer = s.take();
+  ASSERT_EQ(answer.size(), 1u) << "and answers the heartbeat, as a follower does" << s.trail();
+  EXPECT_EQ(answer[0].type, MessageType::kHeartbeatResponse);
+
+  // The same for an append, and for a snapshot: the candidate steps down, then takes it.
+  Script a({1, 2, 3});
+  a.campaign(1);
+  a.take();
+  Message app = msg(MessageType::kAppend, 3, 1, 1);
+  app.entries = {Entry{1, 1, EntryType::kNormal, "from 3"}};
+  a.step(app);
+  EXPECT_EQ(a.role(1), Role::kFollower) << a.trail();
+  EXPECT_EQ(a.leader_of(1), 3u) << a.trail();
+  EXPECT_EQ(a.status(1).last_index, 1u) << "the append's entry is taken" << a.trail();
+  auto acks = a.take();
+  ASSERT_EQ(acks.size(), 1u) << a.trail();
+  EXPECT_EQ(acks[0].type, MessageType::kAppendResponse);
+  EXPECT_FALSE(acks[0].reject);
+
+  Script sn({1, 2, 3});
+  sn.campaign(1);
+  sn.take();
+  sn.step(snapshot_message(2, 1, 1, SnapshotMeta{10, 1, {{1, 2, 3}, {}}}));
+  EXPECT_EQ(sn.role(1), Role::kFollower) << sn.trail();
+  EXPECT_EQ(sn.leader_of(1), 2u) << sn.trail();
+  EXPECT_EQ(sn.status(1).first_index, 11u) << "the snapshot is installed" << sn.trail();
+}
+
+TEST(ElectionRules, AppendsHeartbeatsOrSnapshotsAloneKeepAFollowerFromCampaigning) {
+  for (MessageType only : {MessageType::kAppend, MessageType::kHeartbeat}) {
+    SCOPED_TRACE(to_string(only));
+    Script s({1, 2, 3});
+    s.elect(1);
+    for (int i = 0; i < 5 * 10; ++i) {
+      s.tick(1);
+      s.propose(1, "p");
+      for (const auto& m : s.take()) {
+        if (m.to != 2 || m.type == only) s.step(m);  // node 2 hears only `only` messages
+      }
+      s.tick(2);
+    }
+    EXPECT_EQ(s.role(2), Role::kFollower) << s.trail(10);
+    EXPECT_EQ(s.term(2), 1u) << "each message from the leader resets the election timer"
+                             << s.trail(10);
+  }
+  // Node 2 hears nothing but the leader's snapshot, every 5 ticks (the same one: stale after
+  // the first, and still a message from its leader).
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 5 * 10; ++i) {
+    if (i % 5 == 0) s.step(snapshot_from_leader());
+    s.take();
+    s.tick(2);
+  }
+  EXPECT_EQ(s.role(2), Role::kFollower) << s.trail(10);
+  EXPECT_EQ(s.term(2), 1u) << "a snapshot from the leader resets the election timer too"
+                           << s.trail(10);
+}
+
+TEST(ElectionRules, ARestartedFollowerLearnsItsLeaderFromItsMessages) {
+  for (MessageType only : {MessageType::kAppend, MessageType::kHeartbeat}) {
+    SCOPED_TRACE(to_string(only));
+    Script s({1, 2, 3});
+    s.elect(1);
+    s.restart(2);
+    ASSERT_EQ(s.leader_of(2), kNoNode) << s.trail();
+    s.tick(1);
+    s.propose(1, "p");
+    for (const auto& m : s.take()) {
+      if (m.to != 2 || m.type == only) s.step(m);
+    }
+    EXPECT_EQ(s.leader_of(2), 1u) << "an append or a heartbeat of its term names the leader"
+                                  << s.trail();
+  }
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.restart(2);
+  s.step(snapshot_from_leader());
+  EXPECT_EQ(s.leader_of(2), 1u) << "and so does a snapshot" << s.trail();
 }
 
 TEST(ElectionRules, SplitVoteStartsANewElectionAfterTimeout) {
@@ -218,6 +303,119 @@ TEST(ElectionRules, LeaderSendsHeartbeatsEveryHeartbeatTimeout) {
   auto sent = s.take();
   EXPECT_EQ(count(sent, MessageType::kHeartbeat), 2u)
       << "a leader heartbeats every heartbeat_ticks to hold its authority" << s.trail();
+
+  Script::Options o;
+  o.heartbeat_ticks = 3;
+  Script three({1, 2, 3}, o);
+  three.elect(1);
+  three.take();
+  std::vector<size_t> per_tick;
+  for (int i = 0; i < 6; ++i) {
+    three.tick(1);
+    per_tick.push_back(count(three.take(), MessageType::kHeartbeat));
+  }
+  EXPECT_EQ(per_tick, (std::vector<size_t>{0, 0, 2, 0, 0, 2}))
+      << "with heartbeat_ticks = 3: one round every third tick" << three.trail();
+}
+
+TEST(ElectionRules, ANewLeaderStartsEveryFollowerAtItsLastIndexPlusOne) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();  // node 1 leads term 1 with entries 1..2
+  s.isolate(1);
+  s.campaign(2);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 3; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
+  for (NodeId f : {1, 3}) {
+    ProgressStatus p = s.status(2).progress.at(f);
+    EXPECT_EQ(p.state, ProgressStatus::State::kProbe) << "node " << f << s.trail();
+    EXPECT_EQ(p.match, 0u) << "nothing is known of node " << f << " yet" << s.trail();
+    EXPECT_EQ(p.next, 3u) << "next = the leader's last index (2, before its empty entry) + 1"
+                          << s.trail();
+  }
+  // Node 1 comes back, node 2 leads on; then node 1 is elected again (term 3): what it knew
+  // of its followers as the leader of term 1 is forgotten.
+  s.heal();
+  s.stabilize();
+  s.isolate(2);
+  s.campaign(1);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 3; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  ProgressStatus p = s.status(1).progress.at(3);
+  EXPECT_EQ(p.match, 0u) << "a new term, a new start" << s.trail();
+  EXPECT_EQ(p.state, ProgressStatus::State::kProbe) << s.trail();
+}
+
+TEST(ElectionRules, ACandidateKnowsNoLeaderAndWaitsATimeoutPerTerm) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.campaign(2);
+  EXPECT_EQ(s.leader_of(2), kNoNode) << "a candidate knows no leader" << s.trail();
+  uint64_t start = s.term(2);
+  for (int i = 0; i < 10 * 10; ++i) s.tick(2);
+  EXPECT_LE(s.term(2), start + 10)
+      << "100 ticks are at most 10 election timeouts: a term per timeout, not per tick"
+      << s.trail(10);
+  EXPECT_GE(s.term(2), start + 5) << s.trail(10);
+}
+
+TEST(ElectionRules, ANewLeaderWaitsAnElectionTimeoutBeforeItsFirstQuorumCheck) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.campaign(1);
+  auto votes = s.take();
+  for (int i = 0; i < 9; ++i) s.tick(1);  // a slow election: the votes take 9 ticks
+  for (const auto& m : votes) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.take();
+  for (int i = 0; i < 5; ++i) s.tick(1);
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "the leader checks its quorum an election timeout after it became leader, not after "
+         "it became candidate"
+      << s.trail();
+}
+
+TEST(ElectionRules, AnIsolatedPreCandidateTriesOncePerTimeout) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.isolate(1);
+  size_t pre_votes = 0;
+  for (int i = 0; i < 10 * 10; ++i) {
+    s.tick(1);
+    pre_votes += count(s.take(), MessageType::kPreVote);
+  }
+  EXPECT_LE(pre_votes, 2u * 10)
+      << "100 ticks are at most 10 election timeouts: at most 10 pre-vote rounds of 2 "
+         "messages, not a round every tick (an unanswered round waits a whole timeout, and "
+         "a pre-candidate's term does not move, so nothing else restarts its timer)"
+      << s.trail(10);
+  EXPECT_GE(pre_votes, 2u * 5) << "but it does keep trying" << s.trail(10);
+}
+
+TEST(ElectionRules, CheckQuorumLooksBackAWholeElectionTimeout) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  for (int i = 0; i < 4 * 10; ++i) {
+    s.tick(1);
+    if (i % 3 == 0) {
+      s.stabilize();  // the followers answer on one tick in three
+    } else {
+      s.take();
+    }
+  }
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "each election timeout the leader heard from a quorum: it stays, whatever it heard "
+         "since the last tick"
+      << s.trail(10);
 }
 
 TEST(ElectionRules, FollowerHearingFromLeaderDoesNotCampaign) {

@@ -173,6 +173,23 @@ TEST(MembershipRules, PromotedLearnerBecomesAVoter) {
   EXPECT_FALSE(has(conf.learners, 4)) << s.trail();
 }
 
+TEST(MembershipRules, ApplyConfChangeReturnsTheNewConfigurationSorted) {
+  Script s({3, 1, 2});
+  Raft& r = s.raft(1);
+  using T = ConfChange::Type;
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 5, ""}), (ConfState{{1, 2, 3}, {5}}));
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 4, ""}), (ConfState{{1, 2, 3}, {4, 5}}))
+      << "both lists sorted (types.h)";
+  EXPECT_EQ(r.apply_conf_change({T::kAddVoter, 4, ""}), (ConfState{{1, 2, 3, 4}, {5}}))
+      << "promoted: a voter, and no longer a learner";
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 2, ""}), (ConfState{{1, 2, 3, 4}, {5}}))
+      << "adding a voter as a learner changes nothing";
+  EXPECT_EQ(r.apply_conf_change({T::kRemoveNode, 5, ""}), (ConfState{{1, 2, 3, 4}, {}}))
+      << "a learner is removed too";
+  EXPECT_EQ(r.apply_conf_change({T::kRemoveNode, 3, ""}), (ConfState{{1, 2, 4}, {}}));
+  EXPECT_EQ(s.status(1).conf, (ConfState{{1, 2, 4}, {}}));
+}
+
 TEST(MembershipRules, ConfigurationChangesWhenAppliedNotBefore) {
   Script s({1, 2, 3});
   s.elect(1);

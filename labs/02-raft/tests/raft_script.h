@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "etcdlab/codec.h"
@@ -265,6 +266,17 @@ inline std::vector<std::string> data_of(const std::vector<Entry>& entries) {
     if (e.type == EntryType::kNormal && !e.data.empty()) out.push_back(e.data);
   }
   return out;
+}
+
+// An InstallSnapshot message, as a leader of `term` sends it (for tests that step one in).
+inline Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotMeta meta) {
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.snapshot = std::move(meta);
+  return m;
 }
 
 }  // namespace etcdlab::lab2

@@ -13,6 +13,18 @@ size_t heartbeats_with_context(Script& s) {
   return n;
 }
 
+// A heartbeat of a later term, from a leader node `id` has not heard of, makes it step down.
+void hear_of_a_later_term(Script& s, NodeId id, NodeId from, uint64_t term) {
+  Message hb;
+  hb.type = MessageType::kHeartbeat;
+  hb.from = from;
+  hb.to = id;
+  hb.term = term;
+  s.step(hb);
+  s.take();  // (its answer goes nowhere)
+  ASSERT_EQ(s.role(id), Role::kFollower) << s.trail();
+}
+
 }  // namespace
 
 TEST(ReadIndexRules, LeaderAnswersOnlyAfterAHeartbeatQuorum) {
@@ -160,6 +172,37 @@ TEST(ReadIndexRules, PeriodicHeartbeatsCarryTheRoundInFlight) {
       << "so a round whose first heartbeats were lost still completes" << s.trail();
 }
 
+TEST(ReadIndexRules, ALeaderThatStepsDownForgetsItsReads) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "in-round");  // its round's heartbeats are lost
+  s.take();
+  s.read_index(1, "queued");  // waits for the next round
+  // Node 1 hears of term 5 and steps down.
+  hear_of_a_later_term(s, 1, 2, 5);
+  // It wins term 6, but its first appends are lost: a read waits for an entry of its term to
+  // commit. It steps down again.
+  s.campaign(1);
+  for (const auto& m : s.take([](const Message& m) { return m.to != 1; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.take();
+  s.read_index(1, "before-commit");
+  hear_of_a_later_term(s, 1, 2, 8);
+  // Elected once more, it serves the reads of its new term, and only those.
+  s.elect(1);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.read_index(1, "new");
+  s.stabilize();
+  std::vector<std::string> answered;
+  for (const auto& r : s.read_states(1)) answered.push_back(r.context);
+  EXPECT_EQ(answered, std::vector<std::string>{"new"})
+      << "reads pending when a leader steps down are dropped (their clients retry); the new "
+         "term's reads go through"
+      << s.trail();
+}
+
 TEST(LeaderTransferRules, TransferToAnUpToDateFollower) {
   Script s({1, 2, 3});
   s.elect(1);
@@ -218,6 +261,42 @@ TEST(LeaderTransferRules, AFollowerForwardsATransferToItsLeader) {
   EXPECT_EQ(s.role(2), Role::kLeader) << s.trail();
   Script alone({1, 2, 3});
   EXPECT_THROW(alone.transfer_leader(2, 3), ProposalDropped) << "no leader known";
+}
+
+TEST(LeaderTransferRules, RemovingTheTransfereeAbortsTheTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 3);  // node 3 lags and is unreachable: the transfer waits
+  ASSERT_EQ(s.status(1).lead_transferee, 3u) << s.trail();
+  // (The changes are applied directly, as a driver would once they committed.)
+  s.raft(1).apply_conf_change({ConfChange::Type::kAddLearner, 4, ""});
+  EXPECT_EQ(s.status(1).lead_transferee, 3u)
+      << "a change that leaves the transferee a voter leaves the transfer under way" << s.trail();
+  s.raft(1).apply_conf_change({ConfChange::Type::kRemoveNode, 3, ""});
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "the transferee is no voter any more: the transfer is abandoned at once, not after an "
+         "election timeout"
+      << s.trail();
+  s.propose(1, "after");  // and proposals are taken again
+}
+
+TEST(LeaderTransferRules, ALeaderThatStepsDownForgetsItsTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 3);  // waits: node 3 is unreachable
+  hear_of_a_later_term(s, 1, 2, 5);
+  s.elect(1);  // node 3 still unreachable: a new term, and no transfer asked in it
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "a transfer belongs to the term it was asked in: a leader of a new term has none"
+      << s.trail();
+  s.propose(1, "new term, no transfer");  // must not throw ProposalDropped
 }
 
 TEST(LeaderTransferRules, ProposalsAreRefusedDuringATransfer) {

@@ -215,6 +215,39 @@ TEST(ReplicationRules, ProposalWithoutALeaderIsRefused) {
   Script s({1, 2, 3});
   EXPECT_THROW(s.propose(1, "nowhere"), ProposalDropped)
       << "with no leader known a proposal is refused so the client can retry elsewhere";
+  s.campaign(1);
+  EXPECT_THROW(s.propose(1, "candidate"), ProposalDropped) << "a candidate knows no leader";
+}
+
+TEST(ReplicationRules, AFollowerForwardsToItsLeaderAndDropsWithoutOne) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  // A proposal forwarded by node 3 reaches node 2, a follower: it goes on to the leader.
+  Message p;
+  p.type = MessageType::kPropose;
+  p.from = 3;
+  p.to = 2;
+  p.entries = {Entry{0, 0, EntryType::kNormal, "via 3 and 2"}};
+  s.step(p);
+  auto fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].to, 1u) << s.trail();
+  EXPECT_EQ(fwd[0].type, MessageType::kPropose) << s.trail();
+  Message r;
+  r.type = MessageType::kReadIndex;
+  r.from = 3;
+  r.to = 2;
+  r.context = "read via 2";
+  s.step(r);
+  fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].to, 1u) << "a forwarded read goes on to the leader too" << s.trail();
+  // A node that knows no leader drops what is forwarded to it (the client retries).
+  Script alone({1, 2, 3});
+  alone.step(r);
+  alone.step(p);
+  EXPECT_TRUE(alone.take().empty()) << alone.trail();
 }
 
 // The "Backup" scenario: nodes 1 and 2 hold 60 uncommitted entries of term 1 when a leader of
@@ -309,8 +342,8 @@ TEST(ReplicationRules, ProbeSendsOneAppendAtATimeUntilAnAnswer) {
   s.stabilize();
   EXPECT_EQ(progress(s, 2).state, ProgressStatus::State::kReplicate) << s.trail();
   EXPECT_EQ(progress(s, 2).match, 3u) << s.trail();
-  EXPECT_EQ(progress(s, 2).next, 4u) << "next = match + 1 once everything is acknowledged"
-                                     << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 4u)
+      << "next = match + 1 once everything is acknowledged" << s.trail();
 }
 
 TEST(ReplicationRules, AHeartbeatResponseUnpausesAProbe) {
@@ -322,9 +355,8 @@ TEST(ReplicationRules, AHeartbeatResponseUnpausesAProbe) {
   s.propose(1, "b");
   ASSERT_EQ(appends_to(s, 2), 0u) << "paused: waiting for an answer" << s.trail();
   s.tick(1);  // a heartbeat
-  for (const auto& hb : s.take([](const Message& m) {
-         return m.type == MessageType::kHeartbeat && m.to == 2;
-       })) {
+  for (const auto& hb :
+       s.take([](const Message& m) { return m.type == MessageType::kHeartbeat && m.to == 2; })) {
     s.step(hb);
   }
   for (const auto& r : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
@@ -332,8 +364,7 @@ TEST(ReplicationRules, AHeartbeatResponseUnpausesAProbe) {
   }
   auto sent = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
   ASSERT_EQ(sent.size(), 1u)
-      << "a heartbeat response proves the follower is alive: the probe goes out again"
-      << s.trail();
+      << "a heartbeat response proves the follower is alive: the probe goes out again" << s.trail();
   EXPECT_EQ(sent[0].index, 1u) << "from next = 2: the entry before is 1" << s.trail();
 }
 

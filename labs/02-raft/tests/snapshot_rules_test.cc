@@ -4,19 +4,6 @@
 #include "raft_script.h"
 
 namespace etcdlab::lab2 {
-namespace {
-
-Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotMeta meta) {
-  Message m;
-  m.type = MessageType::kSnapshot;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  m.snapshot = std::move(meta);
-  return m;
-}
-
-}  // namespace
 
 TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
   Script s({1, 2, 3});
