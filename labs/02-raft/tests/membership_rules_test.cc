@@ -275,7 +275,7 @@ TEST(MembershipRules, NodeThatDoesNotSeeItselfAsAVoterStillVotes) {
   ASSERT_EQ(answers.size(), 1u) << s.trail();
   EXPECT_FALSE(answers[0].reject)
       << "node 2 may already count node 4 as a voter (it applied the change): node 4's vote can "
-         "be the one a majority needs. Only learners never vote"
+         "be the one a majority needs. A node that is not a voter never campaigns, but it votes"
       << s.trail();
 }
 
