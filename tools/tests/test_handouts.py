@@ -75,7 +75,8 @@ def checkpoint_counts(text: str) -> list[tuple[str, int]]:
 
 def total_counts(text: str) -> list[int]:
     flat = " ".join(text.split())
-    return ([int(m.group(1)) for m in re.finditer(r"\ball (\d+)\b", flat)]
+    # "all 153 tests", "runs all 122." -- not "all 200 revisions"
+    return ([int(m.group(1)) for m in re.finditer(r"\ball (\d+)(?= tests\b|\.)", flat)]
             + [int(m.group(1)) for m in re.finditer(r"\b(\d+) tests;", flat)])
 
 
