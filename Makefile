@@ -9,9 +9,10 @@
 #   make cluster              a 3-member cluster on loopback (Ctrl-C stops it)  [OWN=1,2,3]
 #   make bench                benchmarks (figures, never pass/fail)
 #   make fuzz                 libFuzzer targets, 60 s each  [FUZZ_SECONDS=n | FUZZ_RUNS=n] [FUZZ_TARGETS="a b"]
+#   make mutants LAB=n        mutation run of lab n's tests (long; resumable)  [SAMPLE=k]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz clean
+.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz mutants clean
 
 all: build
 
@@ -41,5 +42,9 @@ bench: build
 fuzz:
 	@tools/fuzz.sh
 
+mutants:
+	@test -n "$(LAB)" || { echo "usage: make mutants LAB=n [SAMPLE=k]"; exit 2; }
+	$(PY) tools/mutants.py --lab $(LAB) $(if $(SAMPLE),--sample $(SAMPLE))
+
 clean:
-	rm -rf build build-asan build-release build-fuzz .grade
+	rm -rf build build-asan build-release build-fuzz build-mutants .grade

@@ -45,7 +45,7 @@ configure_asan() {
     { cat build-asan-configure.log; return 1; }
 }
 python_tests() {
-  local dirs=(grader/tests)
+  local dirs=(grader/tests tools/tests)
   [ -d python/tests ] && dirs+=(python/tests)
   # e2e tests need the server and etcd 3.4: under make check their absence is an error.
   ETCDLAB_E2E_REQUIRED=1 PYTHONPATH=build/python $PY -m pytest -q -p no:cacheprovider "${dirs[@]}"

@@ -4,8 +4,10 @@ For every lab whose tests exist in the build directory:
   - every test in the binary belongs to exactly one part, and every part selects a test;
   - the reference scores full marks (within the time limits);
   - the untouched skeleton scores 0: a test that passes without any student code tests nothing;
-  - every deliberately broken variant of the reference fails at least one test (with --audit,
-    every test runs against every variant and the report says which tests catch which variant).
+  - every deliberately broken variant of the reference fails at least one test, on the run's
+    seed base and on two more fixed ones (VARIANT_SEED_BASES): a variant caught only by some
+    seeds would let some students through (with --audit, every test runs against every variant
+    and the report says which tests catch which variant).
 
 A lab's Python parts are checked alongside: the reference is build/python (so ETCDLAB_OWN_LABS
 must be empty in the build), the skeleton the student package (build/python-labNN-student).
@@ -24,13 +26,17 @@ from pathlib import Path
 from . import PRISTINE_ROOT, GraderError
 from . import build as builds
 from .grading import Progress, python_tests, run_selected
-from .gtest import ListFailure, TestResult, list_tests, test_environment
+from .gtest import ListFailure, TestResult, list_tests, run_tests, test_environment
 from .pytests import PythonRun
 from .reports import points
-from .rubric import PYTHON, Lab, Rubric, Selection, merge_selections, select_tests
+from .rubric import PYTHON, Lab, Rubric, Selection, merge_selections, select_tests, time_limits
 from .scoring import score_lab
 
 OK, PROBLEM, SKIP = "ok", "PROBLEM", "-"
+
+# Seed bases each broken variant must also be caught on, beside the run's own seeds: catching a
+# variant must not depend on the seeds a student happens to get.
+VARIANT_SEED_BASES = (104729, 7919)
 
 
 @dataclass
@@ -259,15 +265,39 @@ def _check_broken(report: SelfCheck, lab: Lab, binary: Path, selection: Selectio
         caught_by[variant.name] = caught
         if caught:
             first = caught[0]
-            detail = (f"{variant.name}: caught by {len(caught)} test(s)" if audit
-                      else f"{variant.name}: caught by {first.name} ({first.status})")
-            report.add(lab.number, "broken variant", [], detail)
+            missed = _bases_missed(lab, binary, selection, variant.name, [r.name for r in caught],
+                                   jobs)
+            bases = f"on {1 + len(VARIANT_SEED_BASES)} seed bases"
+            detail = (f"{variant.name}: caught by {len(caught)} test(s) {bases}" if audit
+                      else f"{variant.name}: caught by {first.name} ({first.status}) {bases}")
+            problems = [f"broken variant {variant.name} ({variant.description}) is caught with "
+                        f"the default seeds but by no test with ETCDLAB_SEED_BASE={b}: a student "
+                        f"with this bug passes on some seeds; add a rule test that catches it "
+                        f"whatever the seeds" for b in missed]
+            report.add(lab.number, "broken variant", problems,
+                       detail if not missed else f"{variant.name}: caught on some seeds only")
         else:
             report.add(lab.number, "broken variant",
                        [f"broken variant {variant.name} ({variant.description}) passes every test: "
                         f"no test catches it"], f"{variant.name}: NOT caught")
     if audit:
         report.audit_lines += _audit_lines(lab, selection, caught_by)
+
+
+def _bases_missed(lab: Lab, binary: Path, selection: Selection, variant: str,
+                  caught: list[str], jobs: int) -> list[int]:
+    """The seed bases of VARIANT_SEED_BASES on which no test catches `variant` (the tests that
+    caught it on the run's seeds are tried first, so this usually runs one test per base)."""
+    names = caught + [n for n in selection.all_tests() if n not in caught]
+    limits = time_limits(lab, selection)
+    missed = []
+    for base in VARIANT_SEED_BASES:
+        results = run_tests(binary, names, time_limits=limits,
+                            env=test_environment(base, broken=variant), jobs=jobs,
+                            stop_at_first_failure=True)
+        if all(r.passed for r in results.values()):
+            missed.append(base)
+    return missed
 
 
 def _audit_lines(lab: Lab, selection: Selection,

@@ -143,7 +143,8 @@ std::string Trace::hash_hex() const {
 std::string Trace::recent() const {
   std::string out;
   for (size_t n = 0; n < recent_.size(); ++n) {
-    out += fmt::format("  -- last events of node {}\n", n);
+    // The lines below name nodes by Raft id, as the messages they show do: say which it is.
+    out += fmt::format("  -- last events of node {} (Raft id {}, n{} below)\n", n, n + 1, n + 1);
     recent_[n].for_each([&](const TraceEvent& e) { out += "    " + e.to_string() + "\n"; });
   }
   if (!global_recent_.events.empty()) {

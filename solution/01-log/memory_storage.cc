@@ -4,6 +4,7 @@
 #include <deque>
 #include <stdexcept>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/log/log_storage.h"
 
@@ -45,10 +46,17 @@ class MemorySnapshotWriter final : public SnapshotWriter {
   void commit() override {
     auto& s = storage_;
     if (meta_.index <= s.snapshot.index) {
+      if (ETCDLAB_BROKEN("snapshot-at-same-index-accepted") && meta_.index == s.snapshot.index) {
+        s.snapshot = meta_;  // the bug: the same index replaces the current snapshot
+        s.payload = std::make_shared<const std::string>(std::move(payload_));
+        return;
+      }
       throw std::invalid_argument(fmt::format(
           "snapshot at index {} is not newer than the one at {}", meta_.index, s.snapshot.index));
     }
-    bool matches = meta_.index <= s.last_index() && s.at(meta_.index).term == meta_.term;
+    bool matches =
+        meta_.index <= s.last_index() && (ETCDLAB_BROKEN("keep-log-after-disagreeing-snapshot") ||
+                                          s.at(meta_.index).term == meta_.term);
     if (matches) {
       s.entries.erase(s.entries.begin(), s.entries.begin() + static_cast<std::ptrdiff_t>(
                                                                  meta_.index - s.snapshot.index));
@@ -80,10 +88,14 @@ uint64_t MemoryStorage::first_index() const {
   return impl_->snapshot.index + 1;
 }
 uint64_t MemoryStorage::last_index() const {
+  if (ETCDLAB_BROKEN("last-index-ignores-snapshot")) return impl_->entries.size();
   return impl_->last_index();
 }
 
 uint64_t MemoryStorage::term(uint64_t index) const {
+  if (ETCDLAB_BROKEN("term-at-snapshot-throws") && index < first_index()) {
+    throw CompactedError(index);
+  }
   if (index < impl_->snapshot.index) throw CompactedError(index);
   if (index == impl_->snapshot.index) return impl_->snapshot.term;
   if (index > impl_->last_index()) throw UnavailableError(index);
@@ -98,7 +110,7 @@ std::vector<Entry> MemoryStorage::entries(uint64_t lo, uint64_t hi, uint64_t max
   for (uint64_t i = lo; i < hi; ++i) {
     const Entry& e = impl_->at(i);
     bytes += entry_size(e);
-    if (!out.empty() && bytes > max_bytes) break;
+    if ((!out.empty() || ETCDLAB_BROKEN("no-entry-over-byte-limit")) && bytes > max_bytes) break;
     out.push_back(e);
   }
   return out;
@@ -132,6 +144,22 @@ std::unique_ptr<SnapshotWriter> MemoryStorage::begin_snapshot(const SnapshotMeta
 
 std::unique_ptr<SnapshotReader> MemoryStorage::open_snapshot() const {
   if (impl_->snapshot.empty()) return nullptr;
+#ifdef ETCDLAB_BROKEN_VARIANTS
+  if (ETCDLAB_BROKEN("reader-follows-current-payload")) {
+    // The bug: the reader reads whatever the storage holds now, not its own snapshot.
+    struct Live final : SnapshotReader {
+      explicit Live(const Impl& s) : storage(s), meta_(s.snapshot) {}
+      const SnapshotMeta& meta() const override { return meta_; }
+      uint64_t size() const override { return storage.payload->size(); }
+      std::string read(uint64_t offset, uint64_t max_bytes) const override {
+        return offset >= size() ? std::string() : storage.payload->substr(offset, max_bytes);
+      }
+      const Impl& storage;
+      SnapshotMeta meta_;
+    };
+    return std::make_unique<Live>(*impl_);
+  }
+#endif
   return std::make_unique<MemorySnapshotReader>(impl_->snapshot, impl_->payload);
 }
 

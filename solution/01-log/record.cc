@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/codec.h"
 #include "etcdlab/crc32c.h"
 
@@ -37,7 +38,9 @@ void append_record(std::string& out, RecordType type, std::string_view payload) 
   out.push_back(static_cast<char>(type));
   uint32_t check = header_check(std::string_view(out).substr(start, 5));
   for (int i = 0; i < 3; ++i) out.push_back(static_cast<char>((check >> (8 * i)) & 0xff));
+  if (ETCDLAB_BROKEN("header-check-four-bytes")) out.push_back(0);  // the bug: a 13-byte header
   uint32_t crc = crc32c(payload, crc32c(std::string_view(out).substr(start + 4, 1)));
+  if (ETCDLAB_BROKEN("crc-without-type")) crc = crc32c(payload);
   w.fixed32(crc);
   out.append(payload);
 }
@@ -62,16 +65,22 @@ RecordRead read_record(std::string_view segment, uint64_t offset) {
   if (offset >= segment.size()) return problem(S::kEnd, "");
   std::string_view rest = segment.substr(offset);
   if (rest.size() < kRecordHeaderBytes) {
-    if (all_zero(rest)) return problem(S::kEnd, "");
+    if (all_zero(rest) && !ETCDLAB_BROKEN("short-zero-tail-torn")) return problem(S::kEnd, "");
     return problem(S::kTorn, "record header cut short by the end of the file");
   }
   std::string_view header = rest.substr(0, kRecordHeaderBytes);
   if (all_zero(header)) return problem(S::kEnd, "");
 
+  if (ETCDLAB_BROKEN("length-trusted-before-check") &&
+      rest.size() - kRecordHeaderBytes < load32(header, 0)) {
+    return problem(S::kTorn, "record runs past the end of the file");  // the bug: unchecked
+  }
+  // The bug: sector pieces measured from the record's start, not from the file's.
+  uint64_t sector_base = ETCDLAB_BROKEN("sectors-from-record-start") ? 0 : offset;
   uint32_t check = static_cast<uint8_t>(header[5]) | (static_cast<uint8_t>(header[6]) << 8) |
                    (static_cast<uint32_t>(static_cast<uint8_t>(header[7])) << 16);
   if (check != header_check(header.substr(0, 5))) {
-    if (has_unwritten_sector(header, offset)) {
+    if (has_unwritten_sector(header, sector_base)) {
       return problem(S::kTorn, "record header partly unwritten");
     }
     return problem(S::kCorrupt, "record header checksum mismatch");
@@ -90,8 +99,9 @@ RecordRead read_record(std::string_view segment, uint64_t offset) {
   }
   std::string_view payload = rest.substr(kRecordHeaderBytes, length);
   uint32_t crc = crc32c(payload, crc32c(header.substr(4, 1)));
+  if (ETCDLAB_BROKEN("crc-without-type")) crc = crc32c(payload);
   if (crc != load32(header, 8)) {
-    if (has_unwritten_sector(rest.substr(0, kRecordHeaderBytes + length), offset)) {
+    if (has_unwritten_sector(rest.substr(0, kRecordHeaderBytes + length), sector_base)) {
       return problem(S::kTorn, "record checksum mismatch over an unwritten sector");
     }
     return problem(S::kCorrupt, "record checksum mismatch");

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/codec.h"
 #include "etcdlab/crc32c.h"
 #include "etcdlab/errors.h"
@@ -52,11 +53,17 @@ SnapshotFileWriter::SnapshotFileWriter(FileSystem& fs, const std::string& dir,
   w.fixed32(static_cast<uint32_t>(meta_bytes.size()));
   header += meta_bytes;
   impl_->crc = crc32c(std::string_view(header).substr(kSnapshotMagic.size()));
+  if (ETCDLAB_BROKEN("snapshot-crc-from-byte-zero")) impl_->crc = crc32c(header);
   impl_->file->append(header);
 }
 
 SnapshotFileWriter::~SnapshotFileWriter() {
   if (impl_->committed) return;
+  if (ETCDLAB_BROKEN("writer-destructor-throws")) {  // the bug: an IoError here terminates
+    impl_->file.reset();
+    impl_->fs.remove(impl_->tmp);
+    return;
+  }
   try {
     impl_->file.reset();
     impl_->fs.remove(impl_->tmp);
@@ -74,9 +81,18 @@ void SnapshotFileWriter::commit() {
   std::string trailer;
   Writer w(trailer);
   w.fixed64(impl_->payload_bytes);
+  if (ETCDLAB_BROKEN("snapshot-crc-covers-trailer")) impl_->crc = crc32c(trailer, impl_->crc);
   w.fixed32(impl_->crc);
   trailer += kSnapshotTrailerMagic;
   impl_->file->append(trailer);
+  if (ETCDLAB_BROKEN("rename-before-sync")) {  // the bug: the name can point at lost bytes
+    impl_->fs.rename(impl_->tmp, impl_->path);
+    impl_->fs.sync_dir(impl_->dir);
+    impl_->file->sync();
+    impl_->file.reset();
+    impl_->committed = true;
+    return;
+  }
   impl_->file->sync();
   impl_->file.reset();
   impl_->fs.rename(impl_->tmp, impl_->path);
@@ -108,6 +124,9 @@ std::unique_ptr<SnapshotFileReader> SnapshotFileReader::open(FileSystem& fs,
     return CorruptionError(path, at, why);
   };
   if (size < kHeaderBytes + kTrailerBytes) throw corrupt(size, "snapshot file too short");
+  if (ETCDLAB_BROKEN("snapshot-read-whole-file")) {
+    std::string whole = f.read_at(0, size);  // the bug: gigabytes in one string
+  }
   std::string header = f.read_at(0, kHeaderBytes);
   if (std::string_view(header).substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
     throw corrupt(0, "not a snapshot file (bad magic)");
@@ -125,12 +144,16 @@ std::unique_ptr<SnapshotFileReader> SnapshotFileReader::open(FileSystem& fs,
   }
   impl->payload_offset = kHeaderBytes + meta_bytes;
   impl->payload_bytes = load(trailer, 0, 8);
-  if (impl->payload_offset + impl->payload_bytes + kTrailerBytes != size) {
+  if (impl->payload_offset + impl->payload_bytes + kTrailerBytes != size &&
+      !ETCDLAB_BROKEN("payload-length-unchecked")) {
     throw corrupt(size - kTrailerBytes, "payload length does not match the file size");
   }
   uint32_t crc = 0;
-  for (uint64_t at = 16; at < size - kTrailerBytes; at += kVerifyChunk) {
-    crc = crc32c(f.read_at(at, std::min(kVerifyChunk, size - kTrailerBytes - at)), crc);
+  uint64_t crc_from = 16, crc_to = size - kTrailerBytes;  // the checksum covers [16, crc_to)
+  if (ETCDLAB_BROKEN("snapshot-crc-from-byte-zero")) crc_from = 0;
+  if (ETCDLAB_BROKEN("snapshot-crc-covers-trailer")) crc_to += 8;
+  for (uint64_t at = crc_from; at < crc_to; at += kVerifyChunk) {
+    crc = crc32c(f.read_at(at, std::min(kVerifyChunk, crc_to - at)), crc);
   }
   if (crc != load(trailer, 8, 4)) throw corrupt(size - 12, "snapshot checksum mismatch");
   try {

@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/log/record.h"
@@ -147,8 +148,13 @@ void Wal::Impl::create_segment(uint64_t sequence, uint64_t first_index) {
 void Wal::Impl::rotate() {
   // Everything in the current segment becomes durable and the file ends at its last record,
   // so that only the last segment can ever have a tail to repair.
+  if (ETCDLAB_BROKEN("rotate-without-sync")) {  // the bug: the old segment's tail is not durable
+    file->truncate(offset);
+    create_segment(segments.back().sequence + 1, shape.last() + 1);
+    return;
+  }
   file->sync();
-  file->truncate(offset);
+  if (!ETCDLAB_BROKEN("rotate-without-trim")) file->truncate(offset);
   file->sync();
   create_segment(segments.back().sequence + 1, shape.last() + 1);
 }
@@ -156,6 +162,11 @@ void Wal::Impl::rotate() {
 void Wal::Impl::write(const std::string& records) {
   guard([&] {
     if (offset > header_end && offset + records.size() > options.segment_bytes) rotate();
+    if (ETCDLAB_BROKEN("append-after-zero-tail")) {
+      file->append(records);  // the bug: after the preallocated zeros, where replay never looks
+      offset += records.size();
+      return;
+    }
     file->write_at(offset, records);
     offset += records.size();
   });
@@ -168,7 +179,7 @@ void Wal::Impl::repair_tail(const std::string& p, uint64_t at, uint64_t size,
   auto f = fs.open(p);
   f->truncate(at);
   if (options.preallocate) f->preallocate(options.segment_bytes);
-  f->sync();
+  if (!ETCDLAB_BROKEN("cut-without-sync")) f->sync();
   contents.repaired_bytes += size - at;
 }
 
@@ -193,7 +204,8 @@ void Wal::Impl::apply(const SegmentName& seg, uint64_t at, const RecordRead& rec
         uint64_t sequence = r.u64("sequence");
         uint64_t first_index = r.u64("first index");
         r.expect_done("segment header");
-        if (sequence != seg.sequence || first_index != seg.first_index) {
+        if ((sequence != seg.sequence || first_index != seg.first_index) &&
+            !ETCDLAB_BROKEN("header-name-unchecked")) {
           throw corrupt("segment header does not match the file name");
         }
         if (first_segment) {
@@ -215,9 +227,14 @@ void Wal::Impl::apply(const SegmentName& seg, uint64_t at, const RecordRead& rec
         // An entry replaces every entry from its index on, even one at or below the base:
         // the overwrite happened before the snapshot that moved the base past it.
         auto& entries = contents.entries;
-        while (!entries.empty() && entries.back().index >= e.index) entries.pop_back();
+        while (!ETCDLAB_BROKEN("overwrite-keeps-old-suffix") && !entries.empty() &&
+               entries.back().index >= e.index) {
+          entries.pop_back();
+        }
         shape.append(e.index, e.term);
-        if (e.index > shape.base()) entries.push_back(std::move(e));
+        if (e.index > shape.base() || ETCDLAB_BROKEN("keep-entry-below-base")) {
+          entries.push_back(std::move(e));
+        }
         break;
       }
       case RecordType::kHardState:
@@ -256,21 +273,26 @@ void Wal::Impl::replay_segment(size_t k) {
   uint64_t size = f->size();
   std::string data = f->read_at(0, size);
   uint64_t at = 0;
-  bool first = true;
+  int records = 0;  // read so far in this segment
   for (;;) {
     RecordRead rec = read_record(data, at);
     if (rec.status == RecordRead::Status::kOk) {
-      apply(seg, at, rec, first, k == 0);
-      if (first && last) header_end = rec.next_offset;
-      first = false;
+      apply(seg, at, rec, records == 0, k == 0);
+      // The header records: the segment header and the hard state written with it (as in
+      // create_segment). A segment holding nothing more is never rotated.
+      if (last && records < 2) header_end = rec.next_offset;
+      records++;
       at = rec.next_offset;
       continue;
     }
-    if (first) throw CorruptionError(p, at, "segment has no header record: " + rec.problem);
-    if (rec.status == RecordRead::Status::kCorrupt) throw CorruptionError(p, at, rec.problem);
+    if (records == 0) throw CorruptionError(p, at, "segment has no header record: " + rec.problem);
+    if (rec.status == RecordRead::Status::kCorrupt && !ETCDLAB_BROKEN("repair-corrupt-record")) {
+      throw CorruptionError(p, at, rec.problem);
+    }
     bool clean_end =
         rec.status == RecordRead::Status::kEnd && all_zero(std::string_view(data).substr(at));
-    if (!last) {
+    if (ETCDLAB_BROKEN("zero-tail-in-older-segment-accepted") && clean_end) break;
+    if (!last && !ETCDLAB_BROKEN("repair-older-segment")) {
       if (rec.status == RecordRead::Status::kEnd && at == size) break;
       throw CorruptionError(p, at,
                             rec.status == RecordRead::Status::kTorn
@@ -284,29 +306,28 @@ void Wal::Impl::replay_segment(size_t k) {
     }
     break;
   }
-  if (last) offset = at;
+  if (last) offset = ETCDLAB_BROKEN("log-end-at-file-size") ? size : at;
 }
 
 void Wal::Impl::replay() {
   std::vector<std::string> names = fs.list(dir);
-  bool removed_tmp = false;
   for (const auto& name : names) {
     if (name.ends_with(".wal.tmp")) {  // a segment whose creation a crash interrupted
       fs.remove(path(name));
-      removed_tmp = true;
       continue;
     }
     if (!name.ends_with(".wal")) continue;
     auto seg = parse_segment_name(name);
     if (!seg) throw CorruptionError(path(name), 0, "not a valid WAL segment name");
-    if (!segments.empty() && seg->sequence != segments.back().sequence + 1) {
+    if (!segments.empty() && seg->sequence != segments.back().sequence + 1 &&
+        !ETCDLAB_BROKEN("sequence-gap-unchecked")) {
       throw CorruptionError(path(name), 0,
                             fmt::format("segment sequence {} follows {}: a segment is missing",
                                         seg->sequence, segments.back().sequence));
     }
     segments.push_back(*seg);
   }
-  if (removed_tmp) fs.sync_dir(dir);
+  fs.sync_dir(dir);  // the removals above (a .tmp that came back would only be removed again)
   if (segments.empty()) {
     create_segment(1, 1);
     return;
@@ -376,12 +397,16 @@ void Wal::sync() {
 }
 
 void Wal::release_before(uint64_t index) {
+  if (ETCDLAB_BROKEN("release-after-failed-sync")) impl_->failure.reset();  // the bug: forgotten
   impl_->guard([&] {
     auto& segs = impl_->segments;
     size_t removable = 0;
     while (removable + 1 < segs.size() && segs[removable + 1].first_index <= index) removable++;
     if (removable == 0) return;
-    for (size_t k = 0; k < removable; ++k) impl_->fs.remove(impl_->path(segs[k].name));
+    for (size_t k = 0; k < removable; ++k) {
+      size_t which = ETCDLAB_BROKEN("release-newest-first") ? removable - 1 - k : k;
+      impl_->fs.remove(impl_->path(segs[which].name));
+    }
     impl_->fs.sync_dir(impl_->dir);
     segs.erase(segs.begin(), segs.begin() + static_cast<std::ptrdiff_t>(removable));
   });

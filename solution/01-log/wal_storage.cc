@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/log/snapshot_file.h"
 
@@ -66,6 +67,14 @@ struct SnapName {
 }  // namespace
 
 void WalStorage::Impl::commit_snapshot(const SnapshotMeta& meta) {
+  if (ETCDLAB_BROKEN("release-before-marker-synced")) {
+    wal->append_snapshot({meta.index, meta.term});
+    memory.begin_snapshot(meta)->commit();
+    wal->release_before(meta.index + 1);  // the bug: the marker is not durable yet
+    remove_old_snapshots();
+    wal->sync();
+    return;
+  }
   wal->append_snapshot({meta.index, meta.term});
   wal->sync();
   memory.begin_snapshot(meta)->commit();  // drops the entries it covers (or the whole log)
@@ -88,35 +97,40 @@ static std::vector<SnapName> snapshot_files(const FileSystem& fs, const std::str
 void WalStorage::Impl::remove_old_snapshots() {
   auto files = snapshot_files(fs, snap_dir);
   size_t keep = std::max<size_t>(1, options.keep_snapshots);
-  bool removed = false;
-  for (size_t i = keep; i < files.size(); ++i) {
-    fs.remove(join_path(snap_dir, files[i].name));
-    removed = true;
-  }
-  if (removed) fs.sync_dir(snap_dir);
+  // The bug: oldest first, so the newest files (the one the marker names) go.
+  if (ETCDLAB_BROKEN("remove-newest-snapshot-file")) std::reverse(files.begin(), files.end());
+  for (size_t i = keep; i < files.size(); ++i) fs.remove(join_path(snap_dir, files[i].name));
+  // (A file that came back after a crash would only be removed by the next commit.)
+  fs.sync_dir(snap_dir);
 }
 
 void WalStorage::Impl::load_snapshot() {
   const WalContents& contents = wal->replayed();
-  bool removed = false;
   for (const auto& name : fs.list(snap_dir)) {
-    if (name.ends_with(".tmp")) {  // a snapshot whose writing a crash interrupted
-      fs.remove(join_path(snap_dir, name));
-      removed = true;
+    // A snapshot whose writing a crash interrupted.
+    if (name.ends_with(".tmp")) fs.remove(join_path(snap_dir, name));
+  }
+  if (ETCDLAB_BROKEN("load-newest-snapshot-file")) {
+    auto files = snapshot_files(fs, snap_dir);  // the bug: whatever file is newest
+    if (!files.empty()) {
+      auto reader = SnapshotFileReader::open(fs, join_path(snap_dir, files.front().name));
+      memory.begin_snapshot(reader->meta())->commit();
     }
+    return;
   }
   std::optional<SnapshotMark> mark;
   if (!contents.snapshots.empty()) mark = contents.snapshots.back();
   // A file newer than the WAL's newest marker was made durable but never recorded: a crash hit
-  // between the two steps. The log still holds everything it covers, so it is dropped.
+  // between the two steps. The log still holds everything it covers, so it is dropped. (A
+  // snapshot file's index is never 0: with no marker every file goes.)
+  uint64_t marked = mark ? mark->index : 0;
   for (const auto& f : snapshot_files(fs, snap_dir)) {
-    if (!mark || f.index > mark->index) {
+    if (f.index > marked) {
       spdlog::warn("wal storage: removing {} (written but never recorded in the WAL)", f.name);
       fs.remove(join_path(snap_dir, f.name));
-      removed = true;
     }
   }
-  if (removed) fs.sync_dir(snap_dir);
+  fs.sync_dir(snap_dir);  // the removals above (a file that came back would go again)
   if (!mark) {
     if (contents.base_index != 0) {
       throw CorruptionError(join_path(dir, "wal"), 0,
@@ -135,6 +149,9 @@ void WalStorage::Impl::load_snapshot() {
     throw CorruptionError(path, 0, "snapshot file metadata does not match its WAL marker");
   }
   memory.begin_snapshot(reader->meta())->commit();
+  if (ETCDLAB_BROKEN("payload-loaded-at-open")) {
+    std::string payload = reader->read(0, reader->size());  // the bug: held in memory
+  }
 }
 
 WalStorage::WalStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -174,10 +191,12 @@ std::vector<Entry> WalStorage::entries(uint64_t lo, uint64_t hi, uint64_t max_by
 
 void WalStorage::append(std::vector<Entry> entries) {
   if (entries.empty()) return;
-  uint64_t start = entries.front().index;
-  if (start < first_index() || start > last_index() + 1) {
-    throw std::invalid_argument(fmt::format("append at index {} but the log is [{}, {}]", start,
-                                            first_index(), last_index()));
+  // The WAL checks the batch before it writes anything (its base is the snapshot's index, its
+  // last index the log's), so a rejected batch changes neither the disk nor memory.
+  if (ETCDLAB_BROKEN("memory-before-wal")) {
+    impl_->memory.append(entries);  // the bug: memory runs ahead if the WAL write throws
+    impl_->wal->append_entries(entries);
+    return;
   }
   impl_->wal->append_entries(entries);
   impl_->memory.append(std::move(entries));
@@ -185,6 +204,7 @@ void WalStorage::append(std::vector<Entry> entries) {
 
 void WalStorage::set_hard_state(const HardState& state) {
   if (state == impl_->memory.hard_state()) return;
+  if (ETCDLAB_BROKEN("memory-before-wal")) impl_->memory.set_hard_state(state);
   impl_->wal->append_hard_state(state);
   impl_->memory.set_hard_state(state);
 }

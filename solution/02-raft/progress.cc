@@ -48,15 +48,21 @@ bool Progress::maybe_update(uint64_t index) {
 }
 
 bool Progress::maybe_decrease_to(uint64_t rejected, uint64_t hint) {
+  if (ETCDLAB_BROKEN("accept-stale-rejection")) {  // the bug: every rejection is taken as current
+    next = std::max<uint64_t>(std::min(rejected, hint + 1), 1);
+    probe_sent = false;
+    return true;
+  }
   if (state == State::kReplicate) {
     // A rejection of something already matched is stale (reordered or duplicated).
     if (rejected <= match) return false;
     next = match + 1;
     return true;
   }
-  // Probing: only the answer to the append we sent (at next - 1) counts.
+  // Probing: only the answer to the append we sent (at next - 1) counts. Back off to the hint,
+  // but never below match + 1: what the follower acknowledged is durable on it.
   if (next == 0 || next - 1 != rejected) return false;
-  next = std::max<uint64_t>(std::min(rejected, hint + 1), 1);
+  next = std::max(std::min(rejected, hint + 1), match + 1);
   probe_sent = false;
   return true;
 }
@@ -66,11 +72,20 @@ bool Progress::paused() const {
     case State::kProbe:
       return probe_sent;
     case State::kReplicate:
+#ifdef ETCDLAB_BROKEN_VARIANTS
+      if (ETCDLAB_BROKEN("no-inflight-bound")) return false;
+      if (ETCDLAB_BROKEN("one-append-per-round-trip")) return inflights.any();
+#endif
       return inflights.full();
     case State::kSnapshot:
       return true;
   }
   return true;
+}
+
+void Tracker::record_vote(NodeId id, bool granted) {
+  bool first = votes_.emplace(id, granted).second;
+  if (ETCDLAB_BROKEN("count-duplicate-vote") && !first && granted) duplicate_grants_++;
 }
 
 void Tracker::set_conf(const ConfState& conf, uint64_t last_index) {
@@ -152,6 +167,7 @@ Tracker::VoteResult Tracker::tally() const {
     if (v == votes_.end()) continue;
     (v->second ? granted : rejected)++;
   }
+  if (ETCDLAB_BROKEN("count-duplicate-vote")) granted += duplicate_grants_;  // the bug
   size_t quorum = voter_count() / 2 + 1;
   if (granted >= quorum) return VoteResult::kWon;
   if (rejected >= voter_count() - quorum + 1) return VoteResult::kLost;

@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/raft/config.h"
 #include "etcdlab/types.h"
 
@@ -26,6 +27,11 @@ class Inflights {
     if (!in_.empty()) in_.pop_front();
   }
   void reset() { in_.clear(); }
+#ifdef ETCDLAB_BROKEN_VARIANTS
+  bool any() const {
+    return !in_.empty();
+  }  // broken variant "one-append-per-round-trip" only
+#endif
 
  private:
   size_t max_;
@@ -87,8 +93,11 @@ class Tracker {
 
   // Elections.
   enum class VoteResult { kPending, kWon, kLost };
-  void reset_votes() { votes_.clear(); }
-  void record_vote(NodeId id, bool granted) { votes_.emplace(id, granted); }
+  void reset_votes() {
+    votes_.clear();
+    if (ETCDLAB_BROKEN("count-duplicate-vote")) duplicate_grants_ = 0;
+  }
+  void record_vote(NodeId id, bool granted);
   VoteResult tally() const;
   bool has_quorum(const std::vector<NodeId>& acks) const;
 
@@ -97,6 +106,7 @@ class Tracker {
   size_t max_inflight_;
   std::map<NodeId, Progress> progress_;
   std::map<NodeId, bool> votes_;
+  size_t duplicate_grants_ = 0;  // broken variant "count-duplicate-vote" only
 };
 
 }  // namespace etcdlab::raft

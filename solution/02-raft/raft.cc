@@ -47,13 +47,14 @@ ConfState sorted(ConfState c) {
 Raft::Impl::Impl(const RaftConfig& c)
     : config(validated(c)),
       id(c.id),
-      rng(c.seed * 0x9E3779B97F4A7C15ULL + c.id),
+      rng(c.seed * 0x9E3779B97F4A7C15ULL + (ETCDLAB_BROKEN("rng-seeded-without-id") ? 0 : c.id)),
       log(*c.storage),
       tracker(c.id, c.max_inflight_appends) {
   HardState hs = c.storage->hard_state();
   SnapshotMeta snap = c.storage->snapshot();
   ConfState conf = snap.empty() ? sorted(ConfState{c.voters, c.learners}) : snap.conf;
   log.commit_to(hs.commit);
+  if (ETCDLAB_BROKEN("applied-starts-at-commit")) log.applied_to(log.committed());
   if (c.applied > log.applied()) {
     // The application already applied up to c.applied: those entries are not handed out
     // again, so the configuration changes among them are replayed here.
@@ -158,6 +159,7 @@ void Raft::report_snapshot(NodeId to, bool ok) {
   if (r.role != Role::kLeader || !r.tracker.contains(to)) return;
   auto& pr = r.tracker.at(to);
   if (pr.state != raft::Progress::State::kSnapshot) return;
+  if (ETCDLAB_BROKEN("snapshot-failure-ignored") && !ok) return;  // the bug: stuck in kSnapshot
   if (!ok) pr.pending_snapshot = 0;
   // Either way, probe from after the snapshot (or from match): the follower's answer to the
   // snapshot (or to the next probe) tells where its log stands.
@@ -197,9 +199,19 @@ Ready Raft::ready() {
   }
   rd.must_sync = !rd.entries.empty() || rd.snapshot.has_value() || hs.term != r.prev_hard.term ||
                  hs.vote != r.prev_hard.vote;
+  if (ETCDLAB_BROKEN("must-sync-only-for-entries")) {
+    rd.must_sync = !rd.entries.empty() || rd.snapshot.has_value();  // the bug: votes unsynced
+  }
   rd.messages = std::move(r.msgs);
   r.msgs.clear();
   rd.committed_entries = r.log.next_committed(~0ULL);
+  if (ETCDLAB_BROKEN("apply-covered-entries-again") && rd.snapshot &&
+      r.config.storage->last_index() > r.log.applied()) {
+    // The bug: the old log's committed entries, which the snapshot covers, are handed out too.
+    uint64_t hi = std::min(rd.snapshot->index, r.config.storage->last_index());
+    rd.committed_entries = r.config.storage->entries(
+        std::max(r.log.applied() + 1, r.config.storage->first_index()), hi + 1, ~0ULL);
+  }
   rd.read_states = std::move(r.read_states);
   r.read_states.clear();
   r.prev_soft = ss;

@@ -45,7 +45,8 @@ void Raft::Impl::tick_heartbeat() {
   if (role != Role::kLeader) return;
   if (heartbeat_elapsed >= config.heartbeat_ticks) {
     heartbeat_elapsed = 0;
-    broadcast_heartbeat(read_only.round_context());
+    // (The bug variant: periodic heartbeats without the round in flight.)
+    broadcast_heartbeat(ETCDLAB_BROKEN("heartbeat-without-round") ? "" : read_only.round_context());
   }
 }
 
@@ -88,6 +89,7 @@ void Raft::Impl::become_follower(uint64_t new_term, NodeId leader) {
 
 void Raft::Impl::become_pre_candidate() {
   // Pre-vote changes neither term nor vote: a node that cannot win does not disturb anyone.
+  if (ETCDLAB_BROKEN("prevote-bumps-term")) reset(term + 1);  // the bug: a term per attempt
   tracker.reset_votes();
   lead = kNoNode;
   role = Role::kPreCandidate;
@@ -112,6 +114,7 @@ void Raft::Impl::become_leader() {
   // the empty entry below: a leader must commit an entry of its term before changing the
   // configuration (the single-server-change fix).
   pending_conf_index = log.last_index() + 1;
+  if (ETCDLAB_BROKEN("new-leader-ignores-pending-conf")) pending_conf_index = 0;
   log_state("leader");
   // An empty entry of this term: once it commits, every earlier entry is committed too, and
   // reads can be served (§5.4.2, §8).
@@ -124,7 +127,7 @@ void Raft::Impl::hup(bool transfer) {
     note("node {} cannot campaign: not a voter", id);
     return;
   }
-  if (has_unapplied_conf_change()) {
+  if (has_unapplied_conf_change() && !ETCDLAB_BROKEN("campaign-with-unapplied-conf")) {
     // Campaigning before applying a committed configuration change could use the wrong
     // configuration to count votes.
     note(

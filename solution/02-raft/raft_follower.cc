@@ -58,8 +58,9 @@ void Raft::Impl::step_follower(const Message& m) {
 void Raft::Impl::step_candidate(const Message& m) {
   switch (m.type) {
     case MessageType::kPropose:
-      if (m.from == id) throw ProposalDropped(fmt::format("node {}: no leader known", id));
-      return;  // a forwarded proposal: drop it, the follower's client will retry
+      // A forwarded proposal: a candidate knows no leader, so it drops it and the client
+      // retries. (Its own proposals never come here: propose() refuses them first.)
+      return;
     case MessageType::kAppend:
       become_follower(m.term, m.from);  // a leader of our term exists: we lost
       handle_append(m);

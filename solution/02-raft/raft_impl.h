@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/raft/raft.h"
 #include "etcdlab/random.h"
 #include "progress.h"
@@ -78,7 +79,11 @@ struct Raft::Impl {
   void tick();
   void tick_election();
   void tick_heartbeat();
-  bool promotable() const { return tracker.is_voter(id); }
+  bool promotable() const {
+    // The bug variant: a node removed from a configuration (not a new one) keeps campaigning.
+    return tracker.is_voter(id) || (ETCDLAB_BROKEN("removed-node-campaigns") &&
+                                    !tracker.contains(id) && !tracker.all().empty());
+  }
   bool past_election_timeout() const { return election_elapsed >= randomized_election_timeout; }
   void reset_randomized_election_timeout();
   void reset(uint64_t new_term);

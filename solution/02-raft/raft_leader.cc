@@ -67,6 +67,18 @@ bool Raft::Impl::append_entries(std::vector<Entry> entries) {
     if (e.type == EntryType::kConfChange) pending_conf_index = e.index;
   }
   log.append(entries);
+#ifdef ETCDLAB_BROKEN_VARIANTS
+  for (const Entry& e : entries) {
+    if (ETCDLAB_BROKEN("conf-on-append") && e.type == EntryType::kConfChange) {
+      // The bug: the configuration changes when the entry is appended, not applied.
+      switch_to_conf(conf_after(tracker.conf(), decode_value<ConfChange>(e.data, "conf change")));
+    }
+  }
+  if (ETCDLAB_BROKEN("leader-counts-unpersisted") && tracker.contains(id)) {
+    // The bug: the leader counts itself at its appended index, before the entries are synced.
+    if (tracker.at(id).maybe_update(log.last_index()) && maybe_commit()) on_commit_advanced();
+  }
+#endif
   // The leader's own entries count toward a commit only once persisted: self_ack_persisted()
   // runs from advance(). A single-node cluster commits there.
   return true;
@@ -143,6 +155,19 @@ void Raft::Impl::broadcast_heartbeat(const std::string& context) {
 }
 
 bool Raft::Impl::maybe_commit() {
+#ifdef ETCDLAB_BROKEN_VARIANTS
+  if (ETCDLAB_BROKEN("conf-on-commit")) {
+    uint64_t before = log.committed();
+    if (!log.maybe_commit(tracker.committed_index(), term)) return false;
+    for (const Entry& e : log.slice(before + 1, log.committed() + 1, ~0ULL)) {
+      // The bug: the configuration changes when the entry commits, not when it is applied.
+      if (e.type == EntryType::kConfChange) {
+        switch_to_conf(conf_after(tracker.conf(), decode_value<ConfChange>(e.data, "conf change")));
+      }
+    }
+    return true;
+  }
+#endif
   return log.maybe_commit(tracker.committed_index(), term);
 }
 

@@ -11,12 +11,14 @@ namespace etcdlab::raft {
 
 RaftLog::RaftLog(LogStorage& storage) : storage_(storage) {
   offset_ = storage_.last_index() + 1;
+  if (ETCDLAB_BROKEN("cache-storage-indexes")) cached_first_ = storage_.first_index();
   uint64_t first = storage_.first_index();
   committed_ = first - 1;  // the snapshot is committed by definition
   applied_ = first - 1;
 }
 
 uint64_t RaftLog::first_index() const {
+  if (ETCDLAB_BROKEN("cache-storage-indexes")) return cached_first_;  // the bug: never moves
   if (unstable_snapshot_) return unstable_snapshot_->index + 1;
   return storage_.first_index();
 }
@@ -38,7 +40,14 @@ std::optional<uint64_t> RaftLog::term(uint64_t index) const {
     return std::nullopt;  // past the snapshot and nothing unstable after it
   }
   // The dummy entry at first_index - 1 has the snapshot's term (0 for an empty log).
+  if (ETCDLAB_BROKEN("compacted-error-escapes") && index + 1 < storage_.first_index()) {
+    return storage_.term(index);  // the bug: the storage's CompactedError escapes
+  }
   if (index + 1 < storage_.first_index() || index > storage_.last_index()) return std::nullopt;
+  // The bug variant: the term of the snapshot's index is taken as missing.
+  if (ETCDLAB_BROKEN("snapshot-term-missing") && index + 1 == storage_.first_index()) {
+    return std::nullopt;
+  }
   try {
     return storage_.term(index);
   } catch (const CompactedError&) {
@@ -115,7 +124,8 @@ std::optional<uint64_t> RaftLog::maybe_append(uint64_t prev_index, uint64_t prev
   // The first entry that is new or disagrees with ours; everything before it we already have.
   size_t first_new = entries.size();
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (!match_term(entries[i].index, entries[i].term)) {
+    if (!match_term(entries[i].index, entries[i].term) ||
+        ETCDLAB_BROKEN("truncate-on-every-append")) {
       first_new = i;
       break;
     }
@@ -128,7 +138,9 @@ std::optional<uint64_t> RaftLog::maybe_append(uint64_t prev_index, uint64_t prev
     append(std::vector<Entry>(entries.begin() + static_cast<std::ptrdiff_t>(first_new),
                               entries.end()));
   }
-  commit_to(std::min(commit, last_new));
+  // (The bug variant: commit up to the follower's own last index, past what this append vouched.)
+  commit_to(
+      std::min(commit, ETCDLAB_BROKEN("follower-commits-to-own-last") ? last_index() : last_new));
   return last_new;
 }
 

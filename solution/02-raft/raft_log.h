@@ -81,6 +81,7 @@ class RaftLog {
   uint64_t offset_;  // index of unstable_[0]
   uint64_t committed_ = 0;
   uint64_t applied_ = 0;
+  uint64_t cached_first_ = 0;  // broken variant "cache-storage-indexes" only
 };
 
 }  // namespace etcdlab::raft

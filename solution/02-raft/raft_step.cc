@@ -19,13 +19,17 @@ bool from_leader(MessageType t) {
 }  // namespace
 
 void Raft::Impl::step(const Message& m) {
+  if (ETCDLAB_BROKEN("reset-timer-on-every-message") && m.term != 0) election_elapsed = 0;
   if (m.term == 0) {
     // Term-less: a proposal, read or transfer request forwarded by a follower.
   } else if (m.term > term) {
     if (is_vote_request(m.type)) {
-      bool force = m.context == "transfer";
+      bool force = m.context == "transfer" && !ETCDLAB_BROKEN("transfer-vote-ignored");
       bool in_lease =
           config.check_quorum && lead != kNoNode && election_elapsed < config.election_ticks;
+      if (ETCDLAB_BROKEN("leader-adopts-ignored-vote-term") && role == Role::kLeader) {
+        in_lease = false;  // the bug: the leader forgets its own lease
+      }
       if (!force && in_lease) {
         // We heard from a live leader less than an election timeout ago: this candidate is
         // probably partitioned or disruptive. Ignore it without adopting its term (§9.6).
@@ -43,6 +47,11 @@ void Raft::Impl::step(const Message& m) {
       become_follower(m.term, from_leader(m.type) ? m.from : kNoNode);
     }
   } else if (m.term < term) {
+    if (ETCDLAB_BROKEN("count-stale-vote") && m.type == MessageType::kVoteResponse &&
+        role == Role::kCandidate) {
+      poll(m.from, !m.reject, false);  // the bug: a vote of an older term counted
+      return;
+    }
     if ((config.check_quorum || config.pre_vote) &&
         (m.type == MessageType::kHeartbeat || m.type == MessageType::kAppend)) {
       // A stale leader (perhaps cut off and back): tell it our term so it steps down. Without
@@ -51,7 +60,7 @@ void Raft::Impl::step(const Message& m) {
       resp.type = MessageType::kAppendResponse;
       resp.to = m.from;
       send(std::move(resp));
-    } else if (m.type == MessageType::kPreVote) {
+    } else if (m.type == MessageType::kPreVote && !ETCDLAB_BROKEN("stale-prevote-ignored")) {
       Message resp;
       resp.type = MessageType::kPreVoteResponse;
       resp.to = m.from;
@@ -87,8 +96,10 @@ void Raft::Impl::handle_vote_request(const Message& m) {
   // A learner that is asked votes like anyone (etcd does too). Candidates only ask the voters of
   // their configuration, so the candidate has applied a promotion this learner has not: the
   // promotion may have committed without reaching it, and if the leader then fails, the
-  // remaining majority of the new configuration needs this vote to elect anyone.
+  // remaining majority of the new configuration needs this vote to elect anyone. The same holds
+  // for a new member that has not applied its own addition yet: it votes too.
   if (ETCDLAB_BROKEN("learner-refuses-votes")) can_vote = can_vote && !tracker.is_learner(id);
+  if (ETCDLAB_BROKEN("non-voter-refuses-votes")) can_vote = can_vote && tracker.is_voter(id);
   bool up_to_date =
       log.is_up_to_date(m.index, m.log_term) || ETCDLAB_BROKEN("vote-without-log-check");
   Message resp;

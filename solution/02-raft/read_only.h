@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/types.h"
 
 namespace etcdlab::raft {
@@ -24,7 +25,13 @@ class ReadOnly {
     uint64_t index = 0;     // the leader's commit index when the read arrived
   };
 
-  void add(Request request) { queued_.push_back(std::move(request)); }
+  void add(Request request) {
+    if (ETCDLAB_BROKEN("read-joins-round-in-flight") && round_) {
+      round_->requests.push_back(std::move(request));  // the bug: its heartbeats left earlier
+      return;
+    }
+    queued_.push_back(std::move(request));
+  }
   bool has_queued() const { return !queued_.empty(); }
   bool round_in_flight() const { return round_.has_value(); }
   // The context of the round in flight ("" if none): periodic heartbeats carry it too, so a
@@ -37,7 +44,10 @@ class ReadOnly {
   template <typename HasQuorum>
   std::optional<std::vector<Request>> ack(const std::string& context, NodeId id,
                                           HasQuorum&& has_quorum) {
-    if (!round_ || context != round_->context) return std::nullopt;
+    if (!round_ || (context != round_->context &&
+                    !(ETCDLAB_BROKEN("count-old-round-acks") && context.starts_with("read/")))) {
+      return std::nullopt;
+    }
     round_->acks.insert(id);
     if (!has_quorum(std::vector<NodeId>(round_->acks.begin(), round_->acks.end()))) {
       return std::nullopt;

@@ -11,6 +11,7 @@
 // compact() during the work starts it over at the new revision.
 #include <spdlog/spdlog.h>
 
+#include "etcdlab/broken.h"
 #include "schema.h"
 #include "store_impl.h"
 
@@ -32,7 +33,9 @@ bool KvStore::compaction_step() {
   s.check_no_write("compaction_step");
   CompactionWork& work = s.compaction;
   if (work.target == 0) return true;
-  const int64_t budget = s.options.compaction_batch;
+  // (The bug variant: the whole job in one step, blocking the apply loop.)
+  const int64_t budget =
+      ETCDLAB_BROKEN("compact-all-at-once") ? INT64_MAX / 2 : s.options.compaction_batch;
   if (!work.index_done) {
     work.index_done = s.index.compact_some(work.target, work.index_cursor, budget);
     return false;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "etcdlab/broken.h"
+
 namespace etcdlab::mvcc {
 namespace {
 
@@ -59,8 +61,12 @@ std::optional<IndexHit> KeyIndex::latest() const {
 
 bool KeyIndex::survives(Revision rev, int64_t at) const {
   if (rev.main > at) return true;
+  if (ETCDLAB_BROKEN("compact-removes-latest-version")) return false;  // the bug: all <= at go
   for (const Generation& g : generations_) {
     if (rev < g.revs.front() || g.revs.back() < rev) continue;
+    if (ETCDLAB_BROKEN("compact-keeps-lone-tombstone") && g.closed && rev == g.revs.back()) {
+      return true;  // the bug: the tombstone row stays, with nothing before it
+    }
     if (g.closed && g.revs.back().main <= at) return false;  // a life that ended by `at`
     return g.revs[static_cast<size_t>(last_at_or_before(g.revs, at))] == rev;
   }
@@ -73,10 +79,21 @@ bool KeyIndex::compact(int64_t at) {
          generations_[ended].revs.back().main <= at) {
     ++ended;
   }
+  if (ETCDLAB_BROKEN("compact-keeps-lone-tombstone") && ended > 0) {
+    // The bug: the tombstone of the last life that ended stays, with nothing before it.
+    auto& revs = generations_[ended - 1].revs;
+    revs.erase(revs.begin(), revs.end() - 1);
+    --ended;
+  }
   generations_.erase(generations_.begin(), generations_.begin() + static_cast<ptrdiff_t>(ended));
   if (generations_.empty()) return true;
   Generation& g = generations_.front();
   ptrdiff_t keep = last_at_or_before(g.revs, at);
+  if (ETCDLAB_BROKEN("compact-removes-latest-version")) {
+    g.revs.erase(g.revs.begin(), g.revs.begin() + keep + 1);  // the bug: the latest goes too
+    if (g.revs.empty()) generations_.erase(generations_.begin());
+    return generations_.empty();
+  }
   if (keep > 0) g.revs.erase(g.revs.begin(), g.revs.begin() + keep);
   return false;
 }

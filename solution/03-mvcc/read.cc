@@ -3,6 +3,7 @@
 // SQLite by primary key, only for the kvs returned.
 #include <algorithm>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/crc32c.h"
 #include "etcdlab/errors.h"
 #include "schema.h"
@@ -84,6 +85,7 @@ RangeResult KvStore::Impl::finish(std::vector<Hit> hits, const RangeOptions& o, 
   result.count = static_cast<int64_t>(hits.size());  // before the limit and the filters
   if (o.count_only) return result;
   std::erase_if(hits, [&](const Hit& h) { return filtered_out(h, o); });
+  if (ETCDLAB_BROKEN("count-after-filters")) result.count = static_cast<int64_t>(hits.size());
   // Without an explicit order or a filter, etcd fetches only limit + 1 keys, in key order, and
   // sorts those (apply.go); an explicit order or a filter fetches every key first.
   bool fetch_all = o.sort_order != SortOrder::kNone || o.min_mod_revision != 0 ||
@@ -93,10 +95,15 @@ RangeResult KvStore::Impl::finish(std::vector<Hit> hits, const RangeOptions& o, 
     hits.resize(static_cast<size_t>(o.limit) + 1);
   }
 
+  if (ETCDLAB_BROKEN("limit-before-sort") && o.limit > 0 &&
+      hits.size() > static_cast<size_t>(o.limit)) {
+    hits.resize(static_cast<size_t>(o.limit));  // the bug: the limit cuts before the sort
+  }
   SortOrder order = o.sort_order;
   if (order == SortOrder::kNone && o.sort_target != SortTarget::kKey) order = SortOrder::kAscend;
   bool descend = order == SortOrder::kDescend;
   size_t limit = o.limit > 0 ? static_cast<size_t>(o.limit) : hits.size();
+  if (ETCDLAB_BROKEN("negative-limit-returns-nothing") && o.limit < 0) limit = 0;
   const bool with_value = !o.keys_only;
 
   if (order != SortOrder::kNone && o.sort_target == SortTarget::kValue) {
@@ -130,6 +137,10 @@ RangeResult KvStore::Impl::finish(std::vector<Hit> hits, const RangeOptions& o, 
   hits.resize(std::min(limit, hits.size()));
   result.kvs.reserve(hits.size());
   for (const Hit& h : hits) result.kvs.push_back(materialize(h, with_value));
+  if (ETCDLAB_BROKEN("keys-only-drops-lease") && o.keys_only) {
+    for (KeyValue& kv : result.kvs) kv.lease = 0;  // the bug: the lease goes with the value
+  }
+  if (ETCDLAB_BROKEN("keys-only-drops-kvs") && o.keys_only) result.kvs.clear();  // the bug
   return result;
 }
 
@@ -137,6 +148,10 @@ RangeResult KvStore::range(const KeyRange& range, const RangeOptions& options) c
   Impl& s = *impl_;
   s.check_usable();
   if (range.key.empty()) fail(MvccError::Code::kEmptyKey);
+  if (ETCDLAB_BROKEN("range-end-below-key-error") && !range.range_end.empty() &&
+      range.range_end != std::string(1, '\0') && range.range_end <= range.key) {
+    throw std::invalid_argument("range_end <= key");  // the bug: an empty range is no error
+  }
   int64_t at = options.revision > 0 ? options.revision : s.revision;
   if (at > s.revision) fail(MvccError::Code::kFutureRevision);
   if (at < s.compact_revision) fail(MvccError::Code::kCompacted);

@@ -1,6 +1,8 @@
 // The store's SQL (schema.h). Every statement is a constant: values are always bound.
 #include "schema.h"
 
+#include "etcdlab/broken.h"
+
 namespace etcdlab::mvcc::schema {
 
 std::vector<std::string> statements() {
@@ -21,6 +23,16 @@ std::vector<std::string> statements() {
 }
 
 void insert_row(sqlite::Database& db, Revision rev, const KeyValue& kv, bool tombstone) {
+  if (ETCDLAB_BROKEN("sql-text-with-values")) {
+    // The bug: values formatted into the SQL text. A quote or a zero byte in a key breaks it,
+    // and every row is a new statement to prepare.
+    auto n = [](int64_t v) { return std::to_string(v); };
+    db.execute("INSERT INTO kv (main, sub, key, create_revision, version, lease, value) VALUES (" +
+               n(rev.main) + ", " + n(rev.sub) + ", '" + kv.key + "', " +
+               n(tombstone ? 0 : kv.create_revision) + ", " + n(tombstone ? 0 : kv.version) + ", " +
+               n(tombstone ? 0 : kv.lease) + ", '" + (tombstone ? "" : kv.value) + "')");
+    return;
+  }
   auto q = db.query(
       "INSERT INTO kv (main, sub, key, create_revision, version, lease, value) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");

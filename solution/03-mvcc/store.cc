@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "etcdlab/broken.h"
 #include "etcdlab/errors.h"
 #include "schema.h"
 #include "store_impl.h"
@@ -43,7 +44,9 @@ void KvStore::Impl::load() {
     revision = std::max(revision, row.rev.main);
     ++rows;
   });
-  revision = std::max(revision, compact_revision);
+  if (ETCDLAB_BROKEN("revision-from-row-count")) revision = 1 + rows;  // the bug
+  if (!ETCDLAB_BROKEN("revision-forgets-compaction"))
+    revision = std::max(revision, compact_revision);
   compaction = CompactionWork{};
   if (compact_revision > 0) {
     // Rows an interrupted compaction did not remove yet are in the index now: compact it again
@@ -141,6 +144,16 @@ void KvStore::commit_batch(uint64_t consistent_index) {
                                 " is below " + std::to_string(impl_->consistent_index));
   }
   try {
+    if (ETCDLAB_BROKEN("consistent-index-own-transaction")) {
+      impl_->batch->commit();  // the bug: a crash between these two commits applies it twice
+      impl_->batch.reset();
+      sqlite::Transaction tx(impl_->db);
+      schema::write_meta(impl_->db, schema::kConsistentIndex,
+                         static_cast<int64_t>(consistent_index));
+      tx.commit();
+      impl_->consistent_index = consistent_index;
+      return;
+    }
     schema::write_meta(impl_->db, schema::kConsistentIndex, static_cast<int64_t>(consistent_index));
     impl_->batch->commit();
   } catch (...) {

@@ -2,6 +2,7 @@
 // to SQLite (one transaction, or the open batch's) and then to the index.
 #include <algorithm>
 
+#include "etcdlab/broken.h"
 #include "schema.h"
 #include "store_impl.h"
 
@@ -68,6 +69,7 @@ std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
   if (!active) throw std::logic_error("mvcc: the write has ended");
   std::vector<Event> out;
   if (events.empty()) {
+    if (ETCDLAB_BROKEN("bump-revision-for-empty-write")) store->revision = main;  // the bug
     release();
     return out;
   }
@@ -77,17 +79,21 @@ std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
       // What each key was before this write: a watcher's prev_kv.
       for (Event& e : events) e.prev_kv = s.get(e.kv.key, s.revision);
     }
+    // The bug variant: every operation takes a main revision of its own.
+    auto rev_of = [&](size_t i) {
+      return ETCDLAB_BROKEN("revision-per-operation") ? Revision{main + static_cast<int64_t>(i), 0}
+                                                      : Revision{main, static_cast<int64_t>(i)};
+    };
     s.in_transaction([&] {
       for (size_t i = 0; i < events.size(); ++i) {
-        schema::insert_row(s.db, {main, static_cast<int64_t>(i)}, events[i].kv,
-                           events[i].type == Event::Type::kDelete);
+        schema::insert_row(s.db, rev_of(i), events[i].kv, events[i].type == Event::Type::kDelete);
       }
     });
     // The database has the write: now the index, which cannot fail (short of memory).
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
       KeyIndex& k = s.index.get_or_create(e.kv.key);
-      Revision rev{main, static_cast<int64_t>(i)};
+      Revision rev = rev_of(i);
       if (e.type == Event::Type::kDelete) {
         k.tombstone(rev);
         --s.key_count;
@@ -96,6 +102,9 @@ std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
       }
     }
     s.revision = main;
+    if (ETCDLAB_BROKEN("revision-per-operation")) {
+      s.revision = main + static_cast<int64_t>(events.size()) - 1;
+    }
   } catch (...) {
     release();
     throw;
@@ -118,6 +127,18 @@ Write::Write(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Write::~Write() {
   if (!impl_) return;
+  if (ETCDLAB_BROKEN("index-updated-per-operation") && impl_->active) {
+    // The bug: the index took each operation as it ran, so a dropped write leaves them behind.
+    for (size_t i = 0; i < impl_->events.size(); ++i) {
+      const Event& e = impl_->events[i];
+      KeyIndex& k = impl_->store->index.get_or_create(e.kv.key);
+      if (e.type == Event::Type::kDelete) {
+        k.tombstone({impl_->main, static_cast<int64_t>(i)});
+      } else {
+        k.put({impl_->main, static_cast<int64_t>(i)}, e.kv.create_revision, e.kv.version);
+      }
+    }
+  }
   impl_->release();
   KvStore::Impl* store = impl_->store;
   if (!store->spare_write) store->spare_write = std::move(impl_);
@@ -146,6 +167,12 @@ PutResult Write::put(std::string_view key, std::string_view value, int64_t lease
   if (options.ignore_value && !value.empty()) fail(MvccError::Code::kValueProvided);
   if (options.ignore_lease && lease != 0) fail(MvccError::Code::kLeaseProvided);
   std::optional<Hit> cur = w.current(key);
+  if (ETCDLAB_BROKEN("version-from-store-only")) {  // the bug: the write's own puts unseen
+    const KeyIndex* k = w.store->index.find(key);
+    auto latest = k != nullptr ? k->latest() : std::nullopt;
+    cur.reset();
+    if (latest) cur = Hit{key, latest->rev, latest->created, latest->version, nullptr};
+  }
   if ((options.ignore_value || options.ignore_lease) && !cur) fail(MvccError::Code::kKeyNotFound);
 
   PutResult result;
@@ -161,6 +188,9 @@ PutResult Write::put(std::string_view key, std::string_view value, int64_t lease
     if (options.ignore_value) e.kv.value = prev.value;
     if (options.ignore_lease) e.kv.lease = prev.lease;
     if (options.prev_kv) result.prev_kv = std::move(prev);
+  }
+  if (ETCDLAB_BROKEN("prev-kv-for-new-key") && options.prev_kv && !cur) {
+    result.prev_kv = KeyValue{};  // the bug: an empty prev_kv for a key that did not exist
   }
   if (!options.ignore_value) e.kv.value.assign(value);
   w.record(std::move(e));

@@ -57,6 +57,8 @@ TYPED_TEST(LogStorageContract, EmptyLogStartsAtIndexOne) {
 
 TYPED_TEST(LogStorageContract, AppendThenReadBack) {
   LogStorage& s = *this->storage;
+  s.append({});
+  EXPECT_EQ(s.last_index(), 0u) << "appending no entries changes nothing";
   s.append(make_entries(1, 6, 1));
   EXPECT_EQ(s.last_index(), 5u);
   EXPECT_EQ(s.term(3), 1u);
@@ -84,6 +86,11 @@ TYPED_TEST(LogStorageContract, AppendRejectsAGap) {
   auto bad = make_entries(3, 5, 1);
   bad[1].index = 5;
   EXPECT_THROW(s.append(bad), std::invalid_argument) << "entries must be consecutive";
+  s.append(make_entries(3, 7, 1));
+  s.begin_snapshot({4, 1, {{1}, {}}})->commit();
+  EXPECT_THROW(s.append(make_entries(3, 5, 2)), std::invalid_argument)
+      << "a start below first_index() (5) would overwrite what the snapshot covers";
+  EXPECT_EQ(s.last_index(), 6u);
 }
 
 TYPED_TEST(LogStorageContract, EntriesRespectMaxBytesButReturnAtLeastOne) {
@@ -133,6 +140,8 @@ TYPED_TEST(LogStorageContract, SnapshotCompactsTheLogItCovers) {
   EXPECT_EQ(r->size(), 10u);
   EXPECT_EQ(r->read(0, 100), "state-at-7");
   EXPECT_EQ(r->read(6, 2), "at");
+  EXPECT_EQ(r->read(10, 5), "") << "nothing at the end of the payload";
+  EXPECT_EQ(r->read(100, 5), "") << "nor past it";
 }
 
 TYPED_TEST(LogStorageContract, InstalledSnapshotReplacesADisagreeingLog) {
@@ -158,10 +167,17 @@ TYPED_TEST(LogStorageContract, SnapshotBeyondTheLogEmptiesIt) {
 TYPED_TEST(LogStorageContract, OlderSnapshotIsRefused) {
   LogStorage& s = *this->storage;
   s.append(make_entries(1, 11, 1));
-  s.begin_snapshot({8, 1, {{1}, {}}})->commit();
+  auto w = s.begin_snapshot({8, 1, {{1}, {}}});
+  w->write("state at 8");
+  w->commit();
   EXPECT_THROW(s.begin_snapshot({5, 1, {{1}, {}}})->commit(), std::invalid_argument);
-  EXPECT_THROW(s.begin_snapshot({8, 1, {{1}, {}}})->commit(), std::invalid_argument);
+  auto same = s.begin_snapshot({8, 1, {{1}, {}}});
+  same->write("another state at 8");
+  EXPECT_THROW(same->commit(), std::invalid_argument);
   EXPECT_EQ(s.snapshot().index, 8u);
+  EXPECT_EQ(s.open_snapshot()->read(0, 100), "state at 8")
+      << "a refused snapshot changes nothing, the current payload included (a file of the same "
+         "name must not be replaced before the refusal)";
 }
 
 TYPED_TEST(LogStorageContract, SnapshotReaderOutlivesANewerSnapshot) {

@@ -8,9 +8,12 @@
 
 #include "etcdlab/log/log_storage.h"
 #include "etcdlab/random.h"
+#include "etcdlab/testing/step_trail.h"
 #include "etcdlab/types.h"
 
 namespace etcdlab::lab1 {
+
+using testing::StepTrail;
 
 // Entries [lo, hi) of one term; data "e<index>t<term>" unless `data` says otherwise.
 inline std::vector<Entry> make_entries(uint64_t lo, uint64_t hi, uint64_t term,

@@ -47,6 +47,10 @@ TEST(Record, ReadsBackWhatWasAppended) {
   EXPECT_EQ(c.payload.size(), 3000u);
   EXPECT_EQ(c.next_offset, seg.size());
   EXPECT_EQ(read_record(seg, c.next_offset).status, Status::kEnd) << "the end of the file";
+  EXPECT_EQ(read_record(seg, seg.size() + 100).status, Status::kEnd) << "and past it";
+  std::string last_empty = framed(RecordType::kEntry, "");
+  EXPECT_EQ(read_record(last_empty, 0).status, Status::kOk)
+      << "a record with an empty payload is exactly 12 bytes; at the end of a file it is whole";
 }
 
 TEST(Record, ZeroFilledTailIsACleanEnd) {
@@ -92,6 +96,25 @@ TEST(Record, DamagedLengthIsCaughtBeforeItIsTrusted) {
 TEST(Record, UnknownTypeIsCorruption) {
   std::string seg = framed(static_cast<RecordType>(9), "abc");
   EXPECT_EQ(read_record(seg, 0).status, Status::kCorrupt);
+  EXPECT_EQ(read_record(framed(static_cast<RecordType>(0), "abc"), 0).status, Status::kCorrupt)
+      << "type 0 never appears in a record";
+}
+
+TEST(Record, LengthAboveTheLimitIsCorruption) {
+  // A header claiming `length` bytes, with a valid header check, and nothing after it.
+  auto header = [](uint64_t length) {
+    std::string h;
+    for (int i = 0; i < 4; ++i) h.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
+    h.push_back(static_cast<char>(RecordType::kEntry));
+    uint32_t check = crc32c(h) & 0xffffff;
+    for (int i = 0; i < 3; ++i) h.push_back(static_cast<char>((check >> (8 * i)) & 0xff));
+    h.append(4, '\x01');  // some crc
+    return h;
+  };
+  EXPECT_EQ(read_record(header(kMaxRecordPayload), 0).status, Status::kTorn)
+      << "a length at the limit is allowed: the record just runs past the end of the file";
+  EXPECT_EQ(read_record(header(kMaxRecordPayload + 1), 0).status, Status::kCorrupt)
+      << "a length over the limit is never a record";
 }
 
 TEST(Record, ReadsAtAnyOffsetOfTheFile) {
@@ -101,6 +124,19 @@ TEST(Record, ReadsAtAnyOffsetOfTheFile) {
   RecordRead r = read_record(seg, at);
   ASSERT_EQ(r.status, Status::kOk) << r.problem;
   EXPECT_EQ(r.next_offset, seg.size());
+}
+
+TEST(Record, TornRecordAtAnUnalignedOffsetIsFoundBySectorsOfTheFile) {
+  // A record at file offset 1000 spans the file's sectors [1024, 1536) and [1536, 2048) whole;
+  // [1536, 2048) never reached the disk. Measured from the record's start (0, 512, ...) no piece
+  // of it is all zero, and the record would look corrupt instead of torn.
+  std::string seg(1000, 'z');
+  append_record(seg, RecordType::kEntry, std::string(1400, 'q'));
+  std::fill(seg.begin() + 1536, seg.begin() + 2048, '\0');
+  RecordRead r = read_record(seg, 1000);
+  EXPECT_EQ(r.status, Status::kTorn) << "sector pieces start at multiples of 512 of the file, "
+                                        "not of the record: "
+                                     << r.problem;
 }
 
 TEST(Record, UnwrittenSectorsAreMeasuredByFileOffset) {

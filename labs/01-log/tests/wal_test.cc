@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "etcdlab/codec.h"
 #include "etcdlab/fs/posix_file_system.h"
 #include "etcdlab/fs/sim_file_system.h"
 #include "etcdlab/log/record.h"
@@ -113,10 +114,119 @@ TEST_F(WalTest, HugeRecordGetsItsOwnSegment) {
     wal->append_entries(make_entries(3, 4, 1, big));
     wal->append_entries(make_entries(4, 5, 1));
     wal->sync();
+    EXPECT_EQ(wal->segments().size(), 3u) << "entries 1-2, the huge entry 3, entry 4";
   }
   auto replayed = open()->replayed().entries;
   ASSERT_EQ(replayed.size(), 4u);
   EXPECT_EQ(replayed[2].data, big);
+}
+
+TEST_F(WalTest, ASegmentHoldingOnlyItsHeaderRecordsIsNeverRotated) {
+  std::string big(10000, 'B');
+  {
+    SimFileSystem other;
+    auto wal = Wal::open(other, "wal", small());
+    wal->append_entries(make_entries(1, 2, 1, big));
+    EXPECT_EQ(wal->segments().size(), 1u)
+        << "a new segment holds only its header records (the header and the hard state): a big "
+           "record goes in whole, rather than leave a segment with nothing in it behind";
+  }
+  open().reset();  // a new WAL, closed: segment 1 holds its header records only
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 2, 1, big));
+    EXPECT_EQ(wal->segments().size(), 1u) << "the same after a reopen";
+    wal->sync();
+  }
+  auto wal = open();
+  wal->append_entries(make_entries(2, 3, 1, big));
+  EXPECT_EQ(wal->segments().size(), 2u) << "segment 1 holds entry 1 as well: entry 2 goes on";
+}
+
+TEST_F(WalTest, ARecordThatExactlyFillsTheSegmentStaysInIt) {
+  auto wal = open(WalOptions{4096, false});
+  wal->append_entries(make_entries(1, 2, 1));
+  uint64_t used = fs.contents("wal/" + wal->segments()[0]).size();
+  // An entry whose record takes exactly the bytes left.
+  Entry e{2, 1, EntryType::kNormal, ""};
+  while (kRecordHeaderBytes + encode_value(e).size() < 4096 - used) e.data.push_back('x');
+  ASSERT_EQ(kRecordHeaderBytes + encode_value(e).size(), 4096 - used);
+  wal->append_entries(std::vector<Entry>{e});
+  EXPECT_EQ(wal->segments().size(), 1u) << "rotate only when a write would go past the size";
+  wal->append_entries(make_entries(3, 4, 1));
+  EXPECT_EQ(wal->segments().size(), 2u);
+}
+
+TEST_F(WalTest, AppendsAtOrBelowTheBaseAreRefused) {
+  auto wal = open();
+  wal->append_entries({});  // nothing: fine
+  wal->append_entries(make_entries(1, 11, 1));
+  wal->append_snapshot({6, 1});
+  EXPECT_THROW(wal->append_entries(make_entries(6, 7, 2)), std::invalid_argument)
+      << "the snapshot covers 6: the log starts at 7";
+  EXPECT_THROW(wal->append_entries(make_entries(5, 6, 2)), std::invalid_argument);
+  wal->append_entries(make_entries(7, 8, 2));  // a new leader's 7 replaces 7..10
+  wal->sync();
+  wal.reset();
+  EXPECT_EQ(open()->replayed().entries, make_entries(7, 8, 2));
+}
+
+TEST_F(WalTest, InstalledSnapshotWithNothingAfterItLeavesAnEmptyLog) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1));
+    wal->append_snapshot({6, 3});  // term 3 at 6: not this log's entry
+    EXPECT_THROW(wal->append_entries(make_entries(8, 9, 3)), std::invalid_argument)
+        << "the snapshot replaced the log: it ends at 6 now, and 8 would leave a gap";
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_TRUE(wal->replayed().entries.empty())
+      << "a snapshot that replaced the log drops every entry, those after it included";
+  EXPECT_EQ(wal->replayed().base_index, 6u);
+}
+
+TEST_F(WalTest, AMarkerAtTheBaseChangesNothing) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1));
+    wal->append_snapshot({6, 1});
+    wal->append_snapshot({6, 1});  // the same snapshot recorded again
+    wal->sync();
+  }
+  EXPECT_EQ(open()->replayed().entries, make_entries(7, 11, 1))
+      << "a marker at the base covers nothing new: the entries after it stay";
+}
+
+TEST_F(WalTest, AMarkerBeyondTheLogThatStartsASegmentReplays) {
+  {
+    auto wal = open(WalOptions{600, true});
+    wal->append_entries(make_entries(1, 5, 1, std::string(150, 'a')));  // fills segment 1
+    wal->append_snapshot({20, 5});  // installed beyond the log; its record starts segment 2
+    ASSERT_EQ(wal->segments().size(), 2u);
+    wal->append_entries(make_entries(21, 23, 5));
+    wal->sync();
+  }
+  auto wal = open(WalOptions{600, true});
+  EXPECT_EQ(wal->replayed().base_index, 20u);
+  EXPECT_EQ(wal->replayed().entries, make_entries(21, 23, 5))
+      << "segment 2 starts at index 5 (one past the log when it was made), not 21: the marker "
+         "it holds moves the base only when replay reaches it";
+}
+
+TEST_F(WalTest, ReleaseRemovesASegmentWhoseSuccessorStartsAtTheIndex) {
+  auto wal = open();
+  for (uint64_t i = 1; i <= 40; ++i) {
+    wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  }
+  wal->append_snapshot({39, 1});
+  wal->sync();
+  auto names = wal->segments();
+  ASSERT_GE(names.size(), 3u);
+  // Segment 2 starts at index n: release_before(n) removes segment 1, and only it.
+  uint64_t n = std::stoull(names[1].substr(17, 16), nullptr, 16);
+  wal->release_before(n);
+  EXPECT_EQ(wal->segments(), std::vector<std::string>(names.begin() + 1, names.end()));
 }
 
 TEST_F(WalTest, ZeroLengthEntriesSurvive) {
@@ -181,6 +291,40 @@ TEST_F(WalTest, ReleaseRemovesOnlyWhollyCoveredSegments) {
   EXPECT_EQ(reopened->replayed().entries, make_entries(61, 101, 1, std::string(200, 'r')));
   EXPECT_EQ(reopened->replayed().hard_state, (HardState{1, 1, 100}))
       << "the hard state must survive the release of the segment that held it";
+}
+
+TEST_F(WalTest, EntriesBelowTheBaseOfAReleasedLogStayDropped) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1, std::string(350, 'a')));
+    // A new leader's 8..12, in one write that does not fit: segment 2 starts at index 11.
+    wal->append_entries(make_entries(8, 13, 2, std::string(350, 'b')));
+    wal->append_snapshot({12, 2});
+    wal->sync();
+    wal->release_before(13);
+    ASSERT_EQ(wal->segments(), std::vector<std::string>{wal_segment_name(2, 11)});
+    wal->append_entries(make_entries(13, 15, 2));
+    wal->sync();
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().base_index, 12u);
+  EXPECT_EQ(wal->replayed().entries, make_entries(13, 15, 2))
+      << "replay starts at segment 2 (base 10); its records of entries 8..10 lie at or below "
+         "that base and must not come back, nor survive the marker at 12";
+}
+
+TEST_F(WalTest, ReleasedSegmentsStayGoneAfterACrash) {
+  auto wal = open();
+  for (uint64_t i = 1; i <= 60; ++i) {
+    wal->append_entries(make_entries(i, i + 1, 1, std::string(200, 'r')));
+  }
+  wal->append_snapshot({50, 1});
+  wal->sync();
+  wal->release_before(51);
+  auto kept = wal->segments();
+  wal.reset();
+  fs.crash(1, CrashMode::kDropUnsynced);
+  EXPECT_EQ(fs.list("wal"), kept) << "release_before syncs the directory: the removals are durable";
 }
 
 TEST_F(WalTest, ReleaseNeverRemovesTheLastSegment) {

@@ -19,6 +19,11 @@ Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
   return m;
 }
 
+// Node 1, leader of term 1, sends node 2 its snapshot at index 10.
+Message snapshot_from_leader() {
+  return snapshot_message(1, 2, 1, SnapshotMeta{10, 1, {{1, 2, 3}, {}}});
+}
+
 size_t count(const std::vector<Message>& ms, MessageType type) {
   size_t n = 0;
   for (const auto& m : ms) n += m.type == type;
@@ -180,6 +185,86 @@ TEST(ElectionRules, CandidateStepsDownForALeaderOfItsTerm) {
   EXPECT_EQ(s.role(1), Role::kFollower)
       << "§5.2: a candidate that hears from a leader of its term returns to follower" << s.trail();
   EXPECT_EQ(s.leader_of(1), 2u);
+  auto answer = s.take();
+  ASSERT_EQ(answer.size(), 1u) << "and answers the heartbeat, as a follower does" << s.trail();
+  EXPECT_EQ(answer[0].type, MessageType::kHeartbeatResponse);
+
+  // The same for an append, and for a snapshot: the candidate steps down, then takes it.
+  Script a({1, 2, 3});
+  a.campaign(1);
+  a.take();
+  Message app = msg(MessageType::kAppend, 3, 1, 1);
+  app.entries = {Entry{1, 1, EntryType::kNormal, "from 3"}};
+  a.step(app);
+  EXPECT_EQ(a.role(1), Role::kFollower) << a.trail();
+  EXPECT_EQ(a.leader_of(1), 3u) << a.trail();
+  EXPECT_EQ(a.status(1).last_index, 1u) << "the append's entry is taken" << a.trail();
+  auto acks = a.take();
+  ASSERT_EQ(acks.size(), 1u) << a.trail();
+  EXPECT_EQ(acks[0].type, MessageType::kAppendResponse);
+  EXPECT_FALSE(acks[0].reject);
+
+  Script sn({1, 2, 3});
+  sn.campaign(1);
+  sn.take();
+  sn.step(snapshot_message(2, 1, 1, SnapshotMeta{10, 1, {{1, 2, 3}, {}}}));
+  EXPECT_EQ(sn.role(1), Role::kFollower) << sn.trail();
+  EXPECT_EQ(sn.leader_of(1), 2u) << sn.trail();
+  EXPECT_EQ(sn.status(1).first_index, 11u) << "the snapshot is installed" << sn.trail();
+}
+
+TEST(ElectionRules, AppendsHeartbeatsOrSnapshotsAloneKeepAFollowerFromCampaigning) {
+  for (MessageType only : {MessageType::kAppend, MessageType::kHeartbeat}) {
+    SCOPED_TRACE(to_string(only));
+    Script s({1, 2, 3});
+    s.elect(1);
+    for (int i = 0; i < 5 * 10; ++i) {
+      s.tick(1);
+      s.propose(1, "p");
+      for (const auto& m : s.take()) {
+        if (m.to != 2 || m.type == only) s.step(m);  // node 2 hears only `only` messages
+      }
+      s.tick(2);
+    }
+    EXPECT_EQ(s.role(2), Role::kFollower) << s.trail(10);
+    EXPECT_EQ(s.term(2), 1u) << "each message from the leader resets the election timer"
+                             << s.trail(10);
+  }
+  // Node 2 hears nothing but the leader's snapshot, every 5 ticks (the same one: stale after
+  // the first, and still a message from its leader).
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 5 * 10; ++i) {
+    if (i % 5 == 0) s.step(snapshot_from_leader());
+    s.take();
+    s.tick(2);
+  }
+  EXPECT_EQ(s.role(2), Role::kFollower) << s.trail(10);
+  EXPECT_EQ(s.term(2), 1u) << "a snapshot from the leader resets the election timer too"
+                           << s.trail(10);
+}
+
+TEST(ElectionRules, ARestartedFollowerLearnsItsLeaderFromItsMessages) {
+  for (MessageType only : {MessageType::kAppend, MessageType::kHeartbeat}) {
+    SCOPED_TRACE(to_string(only));
+    Script s({1, 2, 3});
+    s.elect(1);
+    s.restart(2);
+    ASSERT_EQ(s.leader_of(2), kNoNode) << s.trail();
+    s.tick(1);
+    s.propose(1, "p");
+    for (const auto& m : s.take()) {
+      if (m.to != 2 || m.type == only) s.step(m);
+    }
+    EXPECT_EQ(s.leader_of(2), 1u) << "an append or a heartbeat of its term names the leader"
+                                  << s.trail();
+  }
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.restart(2);
+  s.step(snapshot_from_leader());
+  EXPECT_EQ(s.leader_of(2), 1u) << "and so does a snapshot" << s.trail();
 }
 
 TEST(ElectionRules, SplitVoteStartsANewElectionAfterTimeout) {
@@ -218,6 +303,119 @@ TEST(ElectionRules, LeaderSendsHeartbeatsEveryHeartbeatTimeout) {
   auto sent = s.take();
   EXPECT_EQ(count(sent, MessageType::kHeartbeat), 2u)
       << "a leader heartbeats every heartbeat_ticks to hold its authority" << s.trail();
+
+  Script::Options o;
+  o.heartbeat_ticks = 3;
+  Script three({1, 2, 3}, o);
+  three.elect(1);
+  three.take();
+  std::vector<size_t> per_tick;
+  for (int i = 0; i < 6; ++i) {
+    three.tick(1);
+    per_tick.push_back(count(three.take(), MessageType::kHeartbeat));
+  }
+  EXPECT_EQ(per_tick, (std::vector<size_t>{0, 0, 2, 0, 0, 2}))
+      << "with heartbeat_ticks = 3: one round every third tick" << three.trail();
+}
+
+TEST(ElectionRules, ANewLeaderStartsEveryFollowerAtItsLastIndexPlusOne) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();  // node 1 leads term 1 with entries 1..2
+  s.isolate(1);
+  s.campaign(2);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 3; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
+  for (NodeId f : {1, 3}) {
+    ProgressStatus p = s.status(2).progress.at(f);
+    EXPECT_EQ(p.state, ProgressStatus::State::kProbe) << "node " << f << s.trail();
+    EXPECT_EQ(p.match, 0u) << "nothing is known of node " << f << " yet" << s.trail();
+    EXPECT_EQ(p.next, 3u) << "next = the leader's last index (2, before its empty entry) + 1"
+                          << s.trail();
+  }
+  // Node 1 comes back, node 2 leads on; then node 1 is elected again (term 3): what it knew
+  // of its followers as the leader of term 1 is forgotten.
+  s.heal();
+  s.stabilize();
+  s.isolate(2);
+  s.campaign(1);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 3; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  ProgressStatus p = s.status(1).progress.at(3);
+  EXPECT_EQ(p.match, 0u) << "a new term, a new start" << s.trail();
+  EXPECT_EQ(p.state, ProgressStatus::State::kProbe) << s.trail();
+}
+
+TEST(ElectionRules, ACandidateKnowsNoLeaderAndWaitsATimeoutPerTerm) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(2);
+  s.campaign(2);
+  EXPECT_EQ(s.leader_of(2), kNoNode) << "a candidate knows no leader" << s.trail();
+  uint64_t start = s.term(2);
+  for (int i = 0; i < 10 * 10; ++i) s.tick(2);
+  EXPECT_LE(s.term(2), start + 10)
+      << "100 ticks are at most 10 election timeouts: a term per timeout, not per tick"
+      << s.trail(10);
+  EXPECT_GE(s.term(2), start + 5) << s.trail(10);
+}
+
+TEST(ElectionRules, ANewLeaderWaitsAnElectionTimeoutBeforeItsFirstQuorumCheck) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.campaign(1);
+  auto votes = s.take();
+  for (int i = 0; i < 9; ++i) s.tick(1);  // a slow election: the votes take 9 ticks
+  for (const auto& m : votes) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.take();
+  for (int i = 0; i < 5; ++i) s.tick(1);
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "the leader checks its quorum an election timeout after it became leader, not after "
+         "it became candidate"
+      << s.trail();
+}
+
+TEST(ElectionRules, AnIsolatedPreCandidateTriesOncePerTimeout) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.isolate(1);
+  size_t pre_votes = 0;
+  for (int i = 0; i < 10 * 10; ++i) {
+    s.tick(1);
+    pre_votes += count(s.take(), MessageType::kPreVote);
+  }
+  EXPECT_LE(pre_votes, 2u * 10)
+      << "100 ticks are at most 10 election timeouts: at most 10 pre-vote rounds of 2 "
+         "messages, not a round every tick (an unanswered round waits a whole timeout, and "
+         "a pre-candidate's term does not move, so nothing else restarts its timer)"
+      << s.trail(10);
+  EXPECT_GE(pre_votes, 2u * 5) << "but it does keep trying" << s.trail(10);
+}
+
+TEST(ElectionRules, CheckQuorumLooksBackAWholeElectionTimeout) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  for (int i = 0; i < 4 * 10; ++i) {
+    s.tick(1);
+    if (i % 3 == 0) {
+      s.stabilize();  // the followers answer on one tick in three
+    } else {
+      s.take();
+    }
+  }
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "each election timeout the leader heard from a quorum: it stays, whatever it heard "
+         "since the last tick"
+      << s.trail(10);
 }
 
 TEST(ElectionRules, FollowerHearingFromLeaderDoesNotCampaign) {
@@ -300,6 +498,156 @@ TEST(ElectionRules, FollowerWithALiveLeaderIgnoresVoteRequests) {
          "timeout ignores vote requests (the leader lease), term included"
       << s.trail();
   EXPECT_TRUE(s.take().empty()) << s.trail();
+}
+
+TEST(ElectionRules, TimeoutsDifferBetweenTheNodesOfOneCluster) {
+  // Every node of a cluster gets the same config.seed: the Rng must be seeded with the id too,
+  // or all of them time out at the same tick and split the vote again and again.
+  for (uint64_t seed : {1, 2, 3}) {
+    Script::Options o;
+    o.seed = seed;
+    Script s({1, 2, 3, 4, 5}, o);
+    std::set<int> timeouts;
+    for (NodeId id : {1, 2, 3, 4, 5}) {
+      int ticks = 0;
+      while (s.role(id) == Role::kFollower && ticks < 4 * 10) {
+        s.tick(id);
+        ticks++;
+      }
+      timeouts.insert(ticks);
+    }
+    EXPECT_GT(timeouts.size(), 1u) << "seed " << seed << ": all five nodes timed out after "
+                                   << *timeouts.begin() << " ticks" << s.trail(20);
+  }
+}
+
+TEST(ElectionRules, RejectedVoteRequestsDoNotResetTheElectionTimer) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "3 lacks this");
+  s.stabilize();
+  s.isolate(1);  // the leader is gone; node 2 must take over
+  Message pre_vote = msg(MessageType::kPreVote, 3, 2, s.term(3) + 1);
+  pre_vote.index = 1;  // node 3's log is behind node 2's: refused
+  pre_vote.log_term = 1;
+  for (int i = 0; i < 3 * 10 && s.role(2) == Role::kFollower; ++i) {
+    s.step(pre_vote);
+    s.tick(2);
+  }
+  EXPECT_NE(s.role(2), Role::kFollower)
+      << "a node with a stale log asked node 2 for a (pre-)vote before every tick; refusing "
+         "must not reset the election timer, or such a node keeps everyone from taking over"
+      << s.trail(20);
+}
+
+TEST(ElectionRules, VoteOfAnOlderTermIsNotCounted) {
+  Script s({1, 2, 3});
+  s.campaign(1);  // term 1
+  s.take();
+  s.campaign(1);  // term 2: the first election went nowhere
+  s.take();
+  ASSERT_EQ(s.term(1), 2u) << s.trail();
+  Message late = msg(MessageType::kVoteResponse, 2, 1, 1);  // node 2's vote of term 1
+  s.step(late);
+  EXPECT_EQ(s.role(1), Role::kCandidate)
+      << "a vote granted in term 1 says nothing about term 2: counting it would let two "
+         "candidates win one term"
+      << s.trail();
+}
+
+TEST(ElectionRules, DuplicatedVoteIsCountedOnce) {
+  Script s({1, 2, 3, 4, 5});
+  s.campaign(1);
+  s.take();
+  Message grant = msg(MessageType::kVoteResponse, 2, 1, 1);
+  for (int i = 0; i < 3; ++i) s.step(grant);  // the network duplicated it
+  EXPECT_EQ(s.role(1), Role::kCandidate)
+      << "two votes of five (its own and node 2's), however often node 2's arrives" << s.trail();
+}
+
+TEST(ElectionRules, LeaderUnderTheLeaseIgnoresVoteRequestsToo) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  Message vote = msg(MessageType::kVote, 3, 1, 9);
+  vote.index = 100;
+  vote.log_term = 9;
+  s.step(vote);
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "with check-quorum the leader heard from a quorum within an election timeout: a vote "
+         "request then is ignored, by the leader as by its followers"
+      << s.trail();
+  EXPECT_EQ(s.term(1), 1u) << "its term included" << s.trail();
+}
+
+TEST(ElectionRules, StalePreVoteIsRejectedWithTheVotersTerm) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.step(msg(MessageType::kHeartbeat, 1, 2, 5));  // node 2 follows a leader of term 5
+  s.take();
+  s.campaign(3);  // node 3, at term 0, asks for term 1
+  auto asks = s.take([](const Message& m) { return m.type == MessageType::kPreVote && m.to == 2; });
+  ASSERT_EQ(asks.size(), 1u) << s.trail();
+  s.step(asks[0]);
+  auto answers = s.take([](const Message& m) { return m.to == 3; });
+  ASSERT_EQ(answers.size(), 1u)
+      << "a pre-vote of an older term gets an answer: a rejection at the voter's own term"
+      << s.trail();
+  EXPECT_TRUE(answers[0].reject) << s.trail();
+  EXPECT_EQ(answers[0].term, 5u) << s.trail();
+  s.step(answers[0]);
+  EXPECT_EQ(s.term(3), 5u)
+      << "the pre-candidate adopts the higher term, so its next pre-vote asks for a term that "
+         "can win; unanswered, it would ask for term 1 forever"
+      << s.trail();
+}
+
+TEST(ElectionRules, AMajorityOfRejectionsEndsTheElectionAtOnce) {
+  Script s({1, 2, 3});
+  s.elect(2);  // entry 1 of term 1 on every node
+  s.isolate(1);
+  s.propose(2, "1 lacks this");
+  s.stabilize();
+  s.heal();
+  s.take();
+  s.campaign(1);  // term 2, with a stale log
+  ASSERT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kFollower)
+      << "two of three voters refused: node 1 lost, and becomes a follower without waiting for "
+         "a timeout"
+      << s.trail();
+}
+
+TEST(ElectionRules, AnEvenClusterNeedsAStrictMajority) {
+  Script s({1, 2, 3, 4});
+  s.campaign(1);
+  s.take();
+  s.step(msg(MessageType::kVoteResponse, 2, 1, 1));
+  EXPECT_EQ(s.role(1), Role::kCandidate) << "2 votes of 4 are no majority" << s.trail();
+  s.step(msg(MessageType::kVoteResponse, 3, 1, 1));
+  EXPECT_EQ(s.role(1), Role::kLeader) << "3 of 4 are" << s.trail();
+}
+
+TEST(ElectionRules, RefusalsAreCountedAsAMajorityToo) {
+  Script s({1, 2, 3, 4, 5});
+  s.campaign(1);
+  s.take();
+  Message no = msg(MessageType::kVoteResponse, 2, 1, 1);
+  no.reject = true;
+  s.step(no);
+  no.from = 3;
+  s.step(no);
+  EXPECT_EQ(s.role(1), Role::kCandidate) << "2 refusals of 5: it may still win" << s.trail();
+  no.from = 4;
+  s.step(no);
+  EXPECT_EQ(s.role(1), Role::kFollower) << "3 refusals of 5: it cannot" << s.trail();
 }
 
 }  // namespace etcdlab::lab2

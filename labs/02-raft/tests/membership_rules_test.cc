@@ -173,4 +173,110 @@ TEST(MembershipRules, PromotedLearnerBecomesAVoter) {
   EXPECT_FALSE(has(conf.learners, 4)) << s.trail();
 }
 
+TEST(MembershipRules, ApplyConfChangeReturnsTheNewConfigurationSorted) {
+  Script s({3, 1, 2});
+  Raft& r = s.raft(1);
+  using T = ConfChange::Type;
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 5, ""}), (ConfState{{1, 2, 3}, {5}}));
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 4, ""}), (ConfState{{1, 2, 3}, {4, 5}}))
+      << "both lists sorted (types.h)";
+  EXPECT_EQ(r.apply_conf_change({T::kAddVoter, 4, ""}), (ConfState{{1, 2, 3, 4}, {5}}))
+      << "promoted: a voter, and no longer a learner";
+  EXPECT_EQ(r.apply_conf_change({T::kAddLearner, 2, ""}), (ConfState{{1, 2, 3, 4}, {5}}))
+      << "adding a voter as a learner changes nothing";
+  EXPECT_EQ(r.apply_conf_change({T::kRemoveNode, 5, ""}), (ConfState{{1, 2, 3, 4}, {}}))
+      << "a learner is removed too";
+  EXPECT_EQ(r.apply_conf_change({T::kRemoveNode, 3, ""}), (ConfState{{1, 2, 4}, {}}));
+  EXPECT_EQ(s.status(1).conf, (ConfState{{1, 2, 4}, {}}));
+}
+
+TEST(MembershipRules, ConfigurationChangesWhenAppliedNotBefore) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.isolate(2);
+  s.isolate(3);
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  EXPECT_FALSE(has(s.status(1).conf.voters, 4))
+      << "appended is not applied: the leader still counts with {1, 2, 3}" << s.trail();
+  bool early = false;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    for (const auto& e : rd.committed_entries) {
+      // Committed, handed out, not yet applied by the driver.
+      early |= id == 1 && e.type == EntryType::kConfChange && has(s.status(1).conf.voters, 4);
+    }
+  });
+  s.heal();
+  s.tick(1);
+  s.stabilize();
+  EXPECT_FALSE(early) << "committed is not applied either: the change takes effect when the "
+                         "driver calls apply_conf_change"
+                      << s.trail();
+  EXPECT_TRUE(has(s.status(1).conf.voters, 4)) << s.trail();
+}
+
+TEST(MembershipRules, SuccessiveChangesBuildOnEachOther) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.add_node(5);
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  s.stabilize();
+  s.change(1, ConfChange::Type::kAddVoter, 5);
+  s.stabilize();
+  EXPECT_EQ(s.status(1).conf.voters, (std::vector<NodeId>{1, 2, 3, 4, 5}))
+      << "each change applies to the current configuration, not to the initial voters" << s.trail();
+}
+
+TEST(MembershipRules, RemovedNodeNeverCampaigns) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.change(1, ConfChange::Type::kRemoveNode, 3);
+  s.stabilize();
+  ASSERT_FALSE(has(s.status(3).conf.voters, 3)) << "node 3 applied its own removal" << s.trail();
+  s.take();
+  s.tick(3, 5 * 10);
+  EXPECT_EQ(s.role(3), Role::kFollower) << s.trail();
+  EXPECT_TRUE(s.take([](const Message& m) {
+                 return m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+               }).empty())
+      << "a removed node never campaigns: its vote requests would only disturb the cluster"
+      << s.trail();
+}
+
+TEST(MembershipRules, NoCampaignWhileACommittedChangeIsUnapplied) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddVoter, 4);
+  s.stabilize();
+  // Node 2 restarts: its log holds the committed change, which it has not applied again yet.
+  s.restart(2);
+  s.campaign(2);
+  EXPECT_EQ(s.role(2), Role::kFollower)
+      << "a node does not campaign while a committed configuration change is unapplied in its "
+         "log: it would count votes in a configuration it is about to leave"
+      << s.trail();
+}
+
+TEST(MembershipRules, NodeThatDoesNotSeeItselfAsAVoterStillVotes) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);  // knows {1, 2, 3}; has not applied the change that adds it
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = 2;
+  vote.to = 4;
+  vote.term = 5;
+  vote.index = s.status(2).last_index;
+  vote.log_term = 1;
+  s.step(vote);
+  auto answers = s.take([](const Message& m) { return m.from == 4; });
+  ASSERT_EQ(answers.size(), 1u) << s.trail();
+  EXPECT_FALSE(answers[0].reject)
+      << "node 2 may already count node 4 as a voter (it applied the change): node 4's vote can "
+         "be the one a majority needs. A node that is not a voter never campaigns, but it votes"
+      << s.trail();
+}
+
 }  // namespace etcdlab::lab2

@@ -140,6 +140,48 @@ TEST(PersistenceRules, RestartWithAppliedSkipsWhatWasAppliedButKeepsItsConfigura
   EXPECT_EQ(voters, (std::vector<NodeId>{1, 2, 3, 4}))
       << "the configuration change at index 2 was applied before the restart: it must be in "
          "effect even though the entry is not handed out again";
+
+  c.applied = 2;  // the change itself was the last entry applied
+  Raft at_change(c);
+  EXPECT_EQ(at_change.status().conf.voters, (std::vector<NodeId>{1, 2, 3, 4}))
+      << "config.applied = 2 includes the change at 2";
+  EXPECT_EQ(at_change.ready().committed_entries.size(), 2u) << "entries 3 and 4 again";
+}
+
+TEST(PersistenceRules, AppliedStartsAtTheSnapshotWhenConfigAppliedIsBelowIt) {
+  MemoryStorage storage;
+  storage.append({Entry{1, 1, EntryType::kNormal, "a"}, Entry{2, 1, EntryType::kNormal, "b"},
+                  Entry{3, 1, EntryType::kNormal, "c"}});
+  storage.set_hard_state({1, kNoNode, 3});
+  storage.begin_snapshot({2, 1, {{1, 2, 3}, {}}})->commit();
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.storage = &storage;
+  c.applied = 1;  // older than the snapshot: the snapshot's index wins
+  Raft raft(c);
+  EXPECT_EQ(raft.status().applied, 2u) << "applied is the snapshot's index, or config.applied "
+                                          "if that is higher";
+  Ready rd = raft.ready();
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
+  EXPECT_EQ(rd.committed_entries[0].index, 3u);
+}
+
+TEST(PersistenceRules, ARestartedNodesFirstReadyCarriesNoUnchangedHardState) {
+  MemoryStorage storage;
+  storage.append({Entry{1, 3, EntryType::kNormal, "a"}});
+  storage.set_hard_state({3, 2, 1});
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.storage = &storage;
+  Raft raft(c);
+  Ready rd = raft.ready();
+  EXPECT_FALSE(rd.hard_state.has_value())
+      << "hard_state is set when term, vote or commit changed: the restarted node's are the "
+         "storage's";
+  EXPECT_FALSE(rd.must_sync);
+  EXPECT_EQ(rd.committed_entries.size(), 1u);
 }
 
 TEST(PersistenceRules, WholeClusterRestartsAndCarriesOn) {

@@ -12,17 +12,27 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "etcdlab/codec.h"
 #include "etcdlab/log/log_storage.h"
 #include "etcdlab/raft/raft.h"
+#include "failure_report.h"
+
+namespace etcdlab {
+// gtest prints roles by name in failure messages ("leader", not "4-byte object <03-00 00-00>").
+inline void PrintTo(Role role, std::ostream* os) {
+  *os << to_string(role);
+}
+}  // namespace etcdlab
 
 namespace etcdlab::lab2 {
 
@@ -189,7 +199,10 @@ class Script {
     on_ready_ = std::move(fn);
   }
 
-  void note(const std::string& line) { trail_.push_back(line); }
+  void note(const std::string& line) {
+    trail_.push_back(line);
+    if (verbose_) std::printf("  %s\n", line.c_str());  // ETCDLAB_LOG: the script as it runs
+  }
   // The last steps, for failure messages.
   std::string trail(size_t last = 60) const {
     std::string out = "\n-- the last steps of the script:\n";
@@ -241,6 +254,9 @@ class Script {
   std::vector<std::string> trail_;
   std::vector<std::pair<NodeId, Ready>> readys_;
   std::function<void(NodeId, const Ready&, const LogStorage&)> on_ready_;
+  bool verbose_ = verbose_log();
+  // Every failing assertion prints the trail, unless its message already does.
+  FailureReport report_{[this] { return trail(); }, "-- the last steps of the script"};
 };
 
 // Applied entries that carry data (the leaders' empty entries left out).
@@ -250,6 +266,17 @@ inline std::vector<std::string> data_of(const std::vector<Entry>& entries) {
     if (e.type == EntryType::kNormal && !e.data.empty()) out.push_back(e.data);
   }
   return out;
+}
+
+// An InstallSnapshot message, as a leader of `term` sends it (for tests that step one in).
+inline Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotMeta meta) {
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.snapshot = std::move(meta);
+  return m;
 }
 
 }  // namespace etcdlab::lab2

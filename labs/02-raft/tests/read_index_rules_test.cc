@@ -13,6 +13,18 @@ size_t heartbeats_with_context(Script& s) {
   return n;
 }
 
+// A heartbeat of a later term, from a leader node `id` has not heard of, makes it step down.
+void hear_of_a_later_term(Script& s, NodeId id, NodeId from, uint64_t term) {
+  Message hb;
+  hb.type = MessageType::kHeartbeat;
+  hb.from = from;
+  hb.to = id;
+  hb.term = term;
+  s.step(hb);
+  s.take();  // (its answer goes nowhere)
+  ASSERT_EQ(s.role(id), Role::kFollower) << s.trail();
+}
+
 }  // namespace
 
 TEST(ReadIndexRules, LeaderAnswersOnlyAfterAHeartbeatQuorum) {
@@ -104,6 +116,93 @@ TEST(ReadIndexRules, ConcurrentReadsShareOneHeartbeatRound) {
   EXPECT_EQ(s.read_states(1).size(), 5u) << s.trail();
 }
 
+TEST(ReadIndexRules, ReadArrivingMidRoundWaitsForTheNextRound) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "early");
+  auto round1 = s.take();  // its heartbeats, in flight
+  ASSERT_EQ(round1.size(), 2u) << s.trail();
+  s.read_index(1, "late");  // arrives while round 1 is in flight
+  for (const auto& hb : round1) s.step(hb);
+  for (const auto& ack :
+       s.take([](const Message& m) { return m.type == MessageType::kHeartbeatResponse; })) {
+    s.step(ack);
+  }
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  EXPECT_EQ(s.read_states(1)[0].context, "early")
+      << "round 1's heartbeats left before \"late\" arrived, so their answers say nothing about "
+         "a newer leader elected since: \"late\" waits for a round of its own"
+      << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.read_states(1).size(), 2u) << "the next round answers it" << s.trail();
+}
+
+TEST(ReadIndexRules, AckOfAnOlderRoundDoesNotCount) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "r1");
+  auto round1 = s.take();
+  ASSERT_EQ(round1.size(), 2u) << s.trail();
+  s.step(round1[0]);  // node 2 answers round 1, which completes
+  for (const auto& ack : s.take()) s.step(ack);
+  ASSERT_EQ(s.read_states(1).size(), 1u) << s.trail();
+  s.read_index(1, "r2");  // round 2; its heartbeats are lost
+  s.take();
+  s.step(round1[1]);  // node 3's copy of round 1 arrives late, and is answered
+  for (const auto& ack : s.take()) s.step(ack);
+  EXPECT_EQ(s.read_states(1).size(), 1u)
+      << "node 3 answered round 1, which left before r2 arrived: its ack must not count "
+         "toward r2's round"
+      << s.trail();
+}
+
+TEST(ReadIndexRules, PeriodicHeartbeatsCarryTheRoundInFlight) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "r");
+  s.take();   // the round's own heartbeats are lost
+  s.tick(1);  // heartbeat_ticks = 1: the periodic heartbeat
+  EXPECT_EQ(heartbeats_with_context(s), 2u)
+      << "the periodic heartbeats carry the round in flight" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.read_states(1).size(), 1u)
+      << "so a round whose first heartbeats were lost still completes" << s.trail();
+}
+
+TEST(ReadIndexRules, ALeaderThatStepsDownForgetsItsReads) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.read_index(1, "in-round");  // its round's heartbeats are lost
+  s.take();
+  s.read_index(1, "queued");  // waits for the next round
+  // Node 1 hears of term 5 and steps down.
+  hear_of_a_later_term(s, 1, 2, 5);
+  // It wins term 6, but its first appends are lost: a read waits for an entry of its term to
+  // commit. It steps down again.
+  s.campaign(1);
+  for (const auto& m : s.take([](const Message& m) { return m.to != 1; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.take();
+  s.read_index(1, "before-commit");
+  hear_of_a_later_term(s, 1, 2, 8);
+  // Elected once more, it serves the reads of its new term, and only those.
+  s.elect(1);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.read_index(1, "new");
+  s.stabilize();
+  std::vector<std::string> answered;
+  for (const auto& r : s.read_states(1)) answered.push_back(r.context);
+  EXPECT_EQ(answered, std::vector<std::string>{"new"})
+      << "reads pending when a leader steps down are dropped (their clients retry); the new "
+         "term's reads go through"
+      << s.trail();
+}
+
 TEST(LeaderTransferRules, TransferToAnUpToDateFollower) {
   Script s({1, 2, 3});
   s.elect(1);
@@ -128,6 +227,76 @@ TEST(LeaderTransferRules, TransferToALaggingFollowerCatchesItUpFirst) {
   s.stabilize();
   EXPECT_EQ(s.role(3), Role::kLeader) << "after catching up, node 3 takes over" << s.trail();
   EXPECT_EQ(data_of(s.applied(3)).size(), 5u) << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferOvercomesTheLeaderLease) {
+  Script::Options o;
+  o.check_quorum = true;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 2);
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader)
+      << "node 3 and the old leader heard from the leader less than an election timeout ago, so "
+         "they ignore ordinary vote requests; node 2's are marked as a transfer and answered"
+      << s.trail();
+}
+
+TEST(LeaderTransferRules, AFollowerForwardsATransferToItsLeader) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  s.transfer_leader(3, 2);
+  auto fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].type, MessageType::kTransferLeader);
+  EXPECT_EQ(fwd[0].to, 1u) << "to the leader node 3 knows" << s.trail();
+  EXPECT_EQ(fwd[0].index, 2u) << "index names the transferee" << s.trail();
+  s.step(fwd[0]);
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader) << s.trail();
+  Script alone({1, 2, 3});
+  EXPECT_THROW(alone.transfer_leader(2, 3), ProposalDropped) << "no leader known";
+}
+
+TEST(LeaderTransferRules, RemovingTheTransfereeAbortsTheTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 3);  // node 3 lags and is unreachable: the transfer waits
+  ASSERT_EQ(s.status(1).lead_transferee, 3u) << s.trail();
+  // (The changes are applied directly, as a driver would once they committed.)
+  s.raft(1).apply_conf_change({ConfChange::Type::kAddLearner, 4, ""});
+  EXPECT_EQ(s.status(1).lead_transferee, 3u)
+      << "a change that leaves the transferee a voter leaves the transfer under way" << s.trail();
+  s.raft(1).apply_conf_change({ConfChange::Type::kRemoveNode, 3, ""});
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "the transferee is no voter any more: the transfer is abandoned at once, not after an "
+         "election timeout"
+      << s.trail();
+  s.propose(1, "after");  // and proposals are taken again
+}
+
+TEST(LeaderTransferRules, ALeaderThatStepsDownForgetsItsTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "x");
+  s.stabilize();
+  s.transfer_leader(1, 3);  // waits: node 3 is unreachable
+  hear_of_a_later_term(s, 1, 2, 5);
+  s.elect(1);  // node 3 still unreachable: a new term, and no transfer asked in it
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "a transfer belongs to the term it was asked in: a leader of a new term has none"
+      << s.trail();
+  s.propose(1, "new term, no transfer");  // must not throw ProposalDropped
 }
 
 TEST(LeaderTransferRules, ProposalsAreRefusedDuringATransfer) {

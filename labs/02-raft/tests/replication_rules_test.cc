@@ -130,6 +130,41 @@ TEST(ReplicationRules, FollowerCommitsUpToTheLeadersCommitAndWhatItHas) {
 // Figure 8 of the Raft paper, as a rule: a leader of term 3 whose log holds an entry of term 2
 // must not commit it by counting replicas, however many nodes have it; it commits once an
 // entry of term 3 is on a majority (§5.4.2).
+TEST(ReplicationRules, FollowerCommitsOnlyWhatTheAppendVouchedFor) {
+  Script s({1, 2, 3});
+  // Node 1 holds 1..5 of term 1 from an old leader; none is committed.
+  s.step(
+      append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 1), entry(5, 1)}, 0));
+  // The leader of term 2 holds 1/1 2/1 3/2 4/2 and has committed 4. Probing, it sends entry 2
+  // after 1/1.
+  s.step(append(3, 1, 2, 1, 1, {entry(2, 1)}, 4));
+  EXPECT_EQ(s.commit(1), 2u)
+      << "this append vouches for entries up to 2 only; node 1's 3..5 (term 1) conflict with "
+         "the leader's 3 and 4 (term 2): commit = min(leader's commit 4, 1 + 1 entry) = 2, not "
+         "min(4, own last index 5)"
+      << s.trail();
+}
+
+TEST(ReplicationRules, OldReorderedRejectionIsIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  ProgressStatus before = s.status(1).progress.at(2);
+  ASSERT_EQ(before.state, ProgressStatus::State::kReplicate) << s.trail();
+  Message old = append_response(2, 1, 1, 1);  // node 2 once rejected an append at 1
+  old.reject = true;
+  s.step(old);
+  ProgressStatus after = s.status(1).progress.at(2);
+  EXPECT_EQ(after.match, before.match) << s.trail();
+  EXPECT_EQ(after.next, before.next)
+      << "node 2 has matched " << before.match << ": a rejection of index 1 is an old answer "
+      << "the network reordered, not news; acting on it sends next back and resends entries"
+      << s.trail();
+  EXPECT_TRUE(s.take([](const Message& m) { return m.type == MessageType::kAppend; }).empty())
+      << "nothing is resent" << s.trail();
+}
+
 TEST(ReplicationRules, LeaderCommitsOnlyCurrentTermEntriesByCounting) {
   Script s({1, 2, 3});
   s.storage(1).append({entry(1, 1), entry(2, 2)});
@@ -180,6 +215,39 @@ TEST(ReplicationRules, ProposalWithoutALeaderIsRefused) {
   Script s({1, 2, 3});
   EXPECT_THROW(s.propose(1, "nowhere"), ProposalDropped)
       << "with no leader known a proposal is refused so the client can retry elsewhere";
+  s.campaign(1);
+  EXPECT_THROW(s.propose(1, "candidate"), ProposalDropped) << "a candidate knows no leader";
+}
+
+TEST(ReplicationRules, AFollowerForwardsToItsLeaderAndDropsWithoutOne) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.take();
+  // A proposal forwarded by node 3 reaches node 2, a follower: it goes on to the leader.
+  Message p;
+  p.type = MessageType::kPropose;
+  p.from = 3;
+  p.to = 2;
+  p.entries = {Entry{0, 0, EntryType::kNormal, "via 3 and 2"}};
+  s.step(p);
+  auto fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].to, 1u) << s.trail();
+  EXPECT_EQ(fwd[0].type, MessageType::kPropose) << s.trail();
+  Message r;
+  r.type = MessageType::kReadIndex;
+  r.from = 3;
+  r.to = 2;
+  r.context = "read via 2";
+  s.step(r);
+  fwd = s.take();
+  ASSERT_EQ(fwd.size(), 1u) << s.trail();
+  EXPECT_EQ(fwd[0].to, 1u) << "a forwarded read goes on to the leader too" << s.trail();
+  // A node that knows no leader drops what is forwarded to it (the client retries).
+  Script alone({1, 2, 3});
+  alone.step(r);
+  alone.step(p);
+  EXPECT_TRUE(alone.take().empty()) << alone.trail();
 }
 
 // The "Backup" scenario: nodes 1 and 2 hold 60 uncommitted entries of term 1 when a leader of
@@ -248,6 +316,96 @@ TEST(ReplicationRules, InflightAppendsAreBounded) {
   EXPECT_GE(sent.size(), 2u) << "but appends are pipelined, not one at a time" << s.trail();
 }
 
+// The progress of follower `id` as leader 1 sees it.
+ProgressStatus progress(Script& s, NodeId id) {
+  return s.status(1).progress.at(id);
+}
+
+size_t appends_to(Script& s, NodeId id) {
+  size_t n = 0;
+  for (const auto& m : s.in_flight()) n += m.type == MessageType::kAppend && m.to == id;
+  return n;
+}
+
+TEST(ReplicationRules, ProbeSendsOneAppendAtATimeUntilAnAnswer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  ASSERT_EQ(progress(s, 2).match, 1u) << s.trail();
+  s.raft(1).report_unreachable(2);
+  EXPECT_EQ(progress(s, 2).state, ProgressStatus::State::kProbe) << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 2u) << "probing starts from match + 1" << s.trail();
+  s.propose(1, "a");
+  s.propose(1, "b");
+  EXPECT_EQ(appends_to(s, 2), 1u)
+      << "in probe state one append is in flight until the follower answers" << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 2u) << "next does not run ahead while probing" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(progress(s, 2).state, ProgressStatus::State::kReplicate) << s.trail();
+  EXPECT_EQ(progress(s, 2).match, 3u) << s.trail();
+  EXPECT_EQ(progress(s, 2).next, 4u)
+      << "next = match + 1 once everything is acknowledged" << s.trail();
+}
+
+TEST(ReplicationRules, AHeartbeatResponseUnpausesAProbe) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.raft(1).report_unreachable(2);
+  s.propose(1, "a");
+  s.take([](const Message& m) { return m.to == 2; });  // the probe is lost
+  s.propose(1, "b");
+  ASSERT_EQ(appends_to(s, 2), 0u) << "paused: waiting for an answer" << s.trail();
+  s.tick(1);  // a heartbeat
+  for (const auto& hb :
+       s.take([](const Message& m) { return m.type == MessageType::kHeartbeat && m.to == 2; })) {
+    s.step(hb);
+  }
+  for (const auto& r : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    s.step(r);
+  }
+  auto sent = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(sent.size(), 1u)
+      << "a heartbeat response proves the follower is alive: the probe goes out again" << s.trail();
+  EXPECT_EQ(sent[0].index, 1u) << "from next = 2: the entry before is 1" << s.trail();
+}
+
+TEST(ReplicationRules, AcknowledgementsFreeInflightSlots) {
+  Script::Options o;
+  o.max_inflight = 2;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  for (int i = 0; i < 4; ++i) s.propose(1, "p" + std::to_string(i));
+  auto first = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(first.size(), 2u) << "two appends in flight, the limit" << s.trail();
+  s.step(first[0]);
+  for (const auto& r : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    s.step(r);
+  }
+  EXPECT_EQ(appends_to(s, 2), 1u)
+      << "the acknowledgement of the first append frees one slot: one more append goes out"
+      << s.trail();
+  EXPECT_EQ(progress(s, 2).match, first[0].index + first[0].entries.size()) << s.trail();
+}
+
+TEST(ReplicationRules, ARejectionMovesNextBackToTheHintButNeverBelowMatch) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();  // node 2 matches 6
+  s.raft(1).report_unreachable(2);
+  s.propose(1, "q");  // the probe: entry 7 after 6
+  auto probe = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(probe.size(), 1u) << s.trail();
+  ASSERT_EQ(probe[0].index, 6u) << s.trail();
+  Message reject = append_response(2, 1, 1, 6);
+  reject.reject = true;
+  reject.reject_hint = 3;  // a follower that claims to hold only 3 (a lie: it matched 6)
+  reject.log_term = 1;
+  s.step(reject);
+  EXPECT_EQ(progress(s, 2).next, 7u)
+      << "next never moves below match + 1: node 2 is known to hold 6" << s.trail();
+}
+
 TEST(ReplicationRules, UnreachableFollowerIsProbedInsteadOfPipelined) {
   Script s({1, 2, 3});
   s.elect(1);
@@ -267,20 +425,22 @@ TEST(ReplicationRules, UnreachableFollowerIsProbedInsteadOfPipelined) {
 
 TEST(ReplicationRules, LeaderCountsItselfOnlyAfterPersisting) {
   Script s({1});
-  s.campaign(1);
-  ASSERT_EQ(s.role(1), Role::kLeader);
   bool committed_unpersisted = false;
   s.on_ready([&](NodeId, const Ready& rd, const LogStorage& storage) {
-    // Committed entries handed out must already be in the storage, or be in this same Ready
-    // (persisted before they are applied).
-    uint64_t last = rd.entries.empty() ? storage.last_index() : rd.entries.back().index;
-    for (const auto& e : rd.committed_entries) committed_unpersisted |= e.index > last;
-    if (rd.hard_state) committed_unpersisted |= rd.hard_state->commit > last;
+    // The storage holds what earlier Readys persisted; this Ready's own entries are not in it
+    // yet. A leader counts itself only once advance() said its entries are persisted, so what
+    // a Ready commits was persisted by an earlier Ready.
+    for (const auto& e : rd.committed_entries)
+      committed_unpersisted |= e.index > storage.last_index();
+    if (rd.hard_state) committed_unpersisted |= rd.hard_state->commit > storage.last_index();
   });
+  s.campaign(1);
+  ASSERT_EQ(s.role(1), Role::kLeader);
   s.propose(1, "solo");
   EXPECT_FALSE(committed_unpersisted)
-      << "a single node commits an entry only after the Ready that persists it was advanced "
-         "(etcd#14370)"
+      << "a single node commits an entry in the Ready that asks to persist it: it counted "
+         "itself at its appended index, before advance() said the entry was synced "
+         "(ready.h; etcd#14370 acknowledged writes before fsync this way)"
       << s.trail();
   EXPECT_EQ(data_of(s.applied(1)), std::vector<std::string>{"solo"}) << s.trail();
 }

@@ -1,9 +1,12 @@
 #pragma once
 // Helpers for the lab 2 scenario tests, which run whole clusters in the simulator
 // (sim/include/etcdlab/sim/cluster.h): every Raft invariant is checked after every event, and a
-// broken one fails the test with the invariant, the event and each node's last events. Each
-// scenario runs over a few seeds (other ones, unseen, when the grader runs it), and prints the
-// seed and a replay command on failure.
+// broken one fails the test with the invariant, the event and each node's last events. Any
+// other failure (a count, a wait that timed out) prints the same report: each node's state, the
+// recent role changes and each node's last events (lab2::Cluster below). Each scenario runs
+// over a few seeds (other ones, unseen, when the grader runs it), and prints the seed and a
+// replay command on failure; ETCDLAB_LOG=info prints the whole run's role changes, log lines
+// and faults, ETCDLAB_LOG=debug every event.
 
 #include <gtest/gtest.h>
 
@@ -16,13 +19,27 @@
 #include "etcdlab/sim/cluster.h"
 #include "etcdlab/sim/invariants.h"
 #include "etcdlab/testing/seeds.h"
+#include "failure_report.h"
 
 namespace etcdlab::lab2 {
 
-using sim::Cluster;
 using sim::ClusterOptions;
 using sim::NetworkOptions;
 using sim::Outcome;
+
+// The simulator's cluster, reporting on every failing assertion while it lives (see above).
+class Cluster : public sim::Cluster {
+ public:
+  explicit Cluster(const ClusterOptions& options);
+  ~Cluster();
+
+ private:
+  std::string replay_;  // made here: the listener may not ask gtest for the running test
+  FailureReport report_;
+};
+
+// Each node's state, the recent role changes, each node's last events and the replay line.
+std::string cluster_report(const sim::Cluster& c, const std::string& replay);
 
 inline ClusterOptions cluster_options(uint64_t seed, int nodes) {
   ClusterOptions o;

@@ -4,19 +4,6 @@
 #include "raft_script.h"
 
 namespace etcdlab::lab2 {
-namespace {
-
-Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotMeta meta) {
-  Message m;
-  m.type = MessageType::kSnapshot;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  m.snapshot = std::move(meta);
-  return m;
-}
-
-}  // namespace
 
 TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
   Script s({1, 2, 3});
@@ -43,6 +30,27 @@ TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
   s.stabilize();
   EXPECT_EQ(data_of(s.applied(3)), std::vector<std::string>{"after"})
       << "replication goes on after the snapshot" << s.trail();
+}
+
+TEST(SnapshotRules, AfterASnapshotIsDeliveredTheLeaderProbesFromJustPastIt) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);  // snapshot at 11
+  s.heal();
+  s.tick(1);
+  for (int i = 0; i < 4; ++i) {
+    for (const auto& m : s.take()) {
+      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot waits on the way
+    }
+  }
+  ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+  s.raft(1).report_snapshot(3, true);  // the driver delivered the payload
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe) << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).next, 12u)
+      << "after a snapshot at 11 arrived, probing starts just past it" << s.trail(30);
 }
 
 TEST(SnapshotRules, FollowerInstallsASnapshotThatReplacesItsLog) {
@@ -101,6 +109,65 @@ TEST(SnapshotRules, RestartFromSnapshotPlusTheLogAfterIt) {
   s.tick(2);
   EXPECT_EQ(data_of(s.applied(2)), std::vector<std::string>{"later"})
       << "a restart applies only what follows the snapshot" << s.trail();
+}
+
+TEST(SnapshotRules, NothingIsAppliedWhileAReceivedSnapshotWaits) {
+  Script s({1, 2, 3});
+  // Node 1 holds 1..5, of which 1..3 are committed and applied.
+  std::vector<Entry> five;
+  for (uint64_t i = 1; i <= 5; ++i) five.push_back(Entry{i, 1, EntryType::kNormal, "e"});
+  Message app;
+  app.type = MessageType::kAppend;
+  app.from = 2;
+  app.to = 1;
+  app.term = 1;
+  app.entries = five;
+  app.commit = 3;
+  s.step(app);
+  ASSERT_EQ(s.status(1).applied, 3u) << s.trail();
+  bool applied_with_snapshot = false;
+  s.on_ready([&](NodeId, const Ready& rd, const LogStorage&) {
+    applied_with_snapshot |= rd.snapshot.has_value() && !rd.committed_entries.empty();
+  });
+  // The leader of term 2 sends a snapshot at 10 (its log disagrees with node 1's 4 and 5).
+  s.step(snapshot_message(3, 1, 2, SnapshotMeta{10, 2, {{1, 2, 3}, {}}}));
+  EXPECT_FALSE(applied_with_snapshot)
+      << "while a received snapshot waits in a Ready, no committed entry is handed out: the "
+         "state machine is restored from the snapshot first, and the entries it covers must "
+         "not be applied again"
+      << s.trail();
+  EXPECT_EQ(s.status(1).applied, 10u) << "applying starts again after the snapshot" << s.trail();
+}
+
+TEST(SnapshotRules, FailedSnapshotTransferIsRetried) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);
+  s.heal();
+  s.tick(1);  // a heartbeat: node 3 answers, and the leader sends it the snapshot
+  for (int i = 0; i < 4; ++i) {
+    // The transfer fails: the message is lost and the driver says so.
+    for (const auto& m : s.take()) {
+      if (m.type != MessageType::kSnapshot) s.step(m);
+    }
+  }
+  ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+  uint64_t match = s.status(1).progress.at(3).match;
+  s.raft(1).report_snapshot(3, false);
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe)
+      << "report_snapshot(to, false): the leader leaves the snapshot state and probes again; "
+         "otherwise it waits for an answer that never comes and sends node 3 nothing, ever"
+      << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).next, match + 1) << "from match + 1" << s.trail(30);
+  for (int i = 0; i < 3; ++i) {
+    s.tick(1);
+    s.stabilize();
+  }
+  EXPECT_EQ(s.status(3).first_index, 12u)
+      << "a second snapshot goes out and is installed" << s.trail(30);
 }
 
 }  // namespace etcdlab::lab2

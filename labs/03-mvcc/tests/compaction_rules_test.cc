@@ -112,6 +112,29 @@ TEST(CompactionRules, CompactionGivesSpaceBackAfterDefragment) {
   EXPECT_EQ(read(*s, key("k1")).size(), 1u);
 }
 
+TEST(CompactionRules, AKeyDeletedBeforeTheCompactRevisionLeavesNoRowBehind) {
+  TempDir dir;
+  uint64_t empty = 0;
+  {
+    auto fresh = file_store(dir.file("empty.db"));
+    fresh->put("x", "y");
+    fresh->compact(fresh->revision());
+    fresh->delete_range(key("x"));
+    fresh->defragment();
+    empty = fresh->db_size();
+  }
+  auto s = file_store(dir.file("kv.db"), 500);
+  for (int i = 0; i < 3000; ++i) s->put("key" + std::to_string(i), "v");
+  s->delete_range(everything());
+  s->compact(s->revision());
+  finish_compaction(*s);
+  s->defragment();
+  EXPECT_LE(s->db_size(), empty + 8192)
+      << "every row of a key deleted at or before the compact revision goes, its tombstone "
+         "too: a tombstone with nothing before it hides nothing, and would stay forever";
+  EXPECT_TRUE(read(*s, everything()).empty());
+}
+
 TEST(CompactionRules, ASecondCompactionDuringTheFirstTakesOver) {
   auto s = memory_store(/*compaction_batch=*/3);
   for (int i = 0; i < 50; ++i) s->put("k" + std::to_string(i % 5), std::to_string(i));

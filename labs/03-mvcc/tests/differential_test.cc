@@ -7,6 +7,7 @@
 
 #include "etcdlab/random.h"
 #include "etcdlab/testing/seeds.h"
+#include "etcdlab/testing/step_trail.h"
 #include "mvcc_model.h"
 #include "mvcc_test_util.h"
 
@@ -135,13 +136,36 @@ class Workload {
   Rng rng_;
 };
 
+void one_step(Workload& g, std::unique_ptr<KvStore>& s, Model& m, int64_t batch,
+              const std::string& what, std::string& done);
+
 void run(uint64_t seed, int steps) {
   Workload g(seed);
   auto batch = static_cast<int64_t>(g.rng().uniform(1, 6));
   auto s = memory_store(batch);
   Model m;
+  testing::StepTrail trail;
   for (int step = 0; step < steps; ++step) {
+    SCOPED_TRACE(trail.text());  // every failure in this step shows the steps before it
     std::string what = "step " + std::to_string(step) + ": ";
+    std::string done = what + "?";  // what this step did, for the trail
+    try {
+      one_step(g, s, m, batch, what, done);
+    } catch (const std::exception& e) {
+      FAIL() << done << " threw: " << e.what();
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+    trail.add(done);
+    ASSERT_EQ(s->revision(), m.revision()) << what;
+    ASSERT_EQ(s->compact_revision(), m.compact_revision()) << what;
+    ASSERT_EQ(s->key_count(), m.key_count()) << what;
+  }
+}
+
+// One random operation on the store and the model; `done` says what it was.
+void one_step(Workload& g, std::unique_ptr<KvStore>& s, Model& m, int64_t batch,
+              const std::string& what, std::string& done) {
+  {
     uint64_t op = g.rng().uniform(0, 99);
     if (op < 30) {
       std::string k = g.rng().chance(0.05) ? "" : g.some_key();
@@ -149,15 +173,18 @@ void run(uint64_t seed, int steps) {
       std::string v = g.some_value(o);
       int64_t lease = g.some_lease(o);
       std::string label = what + "put " + printable(k) + " " + printable(v);
+      done = label;
       same(
           label, [&] { return s->put(k, v, lease, o); }, [&] { return m.put(k, v, lease, o); });
     } else if (op < 40) {
       KeyRange r = g.some_range();
       bool prev = g.rng().chance(0.5);
       std::string label = what + "delete_range " + describe(r) + (prev ? " prev_kv" : "");
+      done = label;
       same(
           label, [&] { return s->delete_range(r, prev); }, [&] { return m.delete_range(r, prev); });
     } else if (op < 50) {
+      done = what + "a write of several operations";
       auto w = s->write();
       Model::Write mw(m);
       for (uint64_t n = g.rng().uniform(1, 5); n > 0; --n) {
@@ -186,19 +213,21 @@ void run(uint64_t seed, int steps) {
         }
         if (::testing::Test::HasFatalFailure()) return;
       }
-      if (g.rng().chance(0.1)) continue;  // dropped without end()
+      if (g.rng().chance(0.1)) return;  // dropped without end()
       same(
           what + "write: end", [&] { return w.end(); }, [&] { return mw.end(); });
     } else if (op < 70) {
       KeyRange r = g.some_range();
       RangeOptions o = g.some_options(m);
       std::string label = what + "range " + describe(r) + " " + describe(o);
+      done = label;
       same(
           label, [&] { return s->range(r, o); }, [&] { return m.range(r, o); });
     } else if (op < 75) {
       int64_t c = m.compact_revision() - 1 +
                   static_cast<int64_t>(g.rng().uniform(
                       0, static_cast<uint64_t>(m.revision() + 2 - m.compact_revision())));
+      done = what + "compact " + std::to_string(c);
       same(
           what + "compact " + std::to_string(c),
           [&] {
@@ -210,6 +239,7 @@ void run(uint64_t seed, int steps) {
             return RangeResult{};
           });
     } else if (op < 85) {
+      done = what + "compaction_step";
       s->compaction_step();
     } else if (op < 92) {
       int64_t since = g.some_revision(m);
@@ -218,6 +248,7 @@ void run(uint64_t seed, int steps) {
       bool prev = g.rng().chance(0.5);
       std::string label = what + "events_since " + std::to_string(since) + " " + describe(r) +
                           (prev ? " prev_kv" : "");
+      done = label;
       same(
           label, [&] { return s->events_since(since, r, prev); },
           [&] { return m.events_since(since, r, prev); });
@@ -228,10 +259,12 @@ void run(uint64_t seed, int steps) {
                static_cast<int64_t>(g.rng().uniform(0, static_cast<uint64_t>(m.revision() - lo)));
       };
       int64_t r1 = pick(), r2 = pick();
+      done = what + "hash_kv " + std::to_string(r1) + " and " + std::to_string(r2);
       bool same_state = m.at(r1) == m.at(r2);
       ASSERT_EQ(s->hash_kv(r1) == s->hash_kv(r2), same_state)
           << what << "hash_kv(" << r1 << ") vs hash_kv(" << r2 << ")";
     } else {
+      done = what + "snapshot, restore into a new store";
       std::string image;
       s->snapshot([&](std::string_view c) { image += c; });
       auto t = memory_store(batch);
@@ -243,10 +276,6 @@ void run(uint64_t seed, int steps) {
       });
       s = std::move(t);
     }
-    if (::testing::Test::HasFatalFailure()) return;
-    ASSERT_EQ(s->revision(), m.revision()) << what;
-    ASSERT_EQ(s->compact_revision(), m.compact_revision()) << what;
-    ASSERT_EQ(s->key_count(), m.key_count()) << what;
   }
 }
 

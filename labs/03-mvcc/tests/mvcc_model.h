@@ -47,8 +47,8 @@ class Model {
              (o.min_create_revision && v.create_revision < o.min_create_revision);
     });
     // etcd fetches limit + 1 keys in key order when neither a sort nor a filter was asked for.
-    bool fetch_all = o.sort_order != SortOrder::kNone || o.max_mod_revision ||
-                     o.min_mod_revision || o.max_create_revision || o.min_create_revision;
+    bool fetch_all = o.sort_order != SortOrder::kNone || o.max_mod_revision || o.min_mod_revision ||
+                     o.max_create_revision || o.min_create_revision;
     if (!fetch_all && o.limit > 0 && static_cast<int64_t>(kvs.size()) > o.limit + 1) {
       kvs.resize(static_cast<size_t>(o.limit + 1));
     }

@@ -8,6 +8,7 @@
 
 #include "etcdlab/random.h"
 #include "etcdlab/testing/seeds.h"
+#include "kill_vfs.h"
 #include "mvcc_model.h"
 #include "mvcc_test_util.h"
 
@@ -115,6 +116,60 @@ TEST(Restart, AKilledProcessLosesOnlyTheBatchItHadOpen) {
   EXPECT_EQ(read(*s, key("gone3")).size(), 1u);
   EXPECT_TRUE(read(*s, key("gone2")).empty());
   EXPECT_EQ(s->key_count(), 11);
+}
+
+TEST(Restart, KilledAtAnyWriteTheBatchAndItsConsistentIndexStayTogether) {
+  // Batch b (1, 2, 3) puts "k" = "batch b" and "b<b>" and commits with consistent index 100 + b.
+  // A child process runs them and is killed right after its n-th write to SQLite's WAL, for
+  // n = 1, 2, ... until it gets through. Whatever a kill leaves, the consistent index must
+  // name exactly the batches whose writes survived: a batch without its index would be
+  // applied again from the Raft log, an index without its batch would skip it.
+  for (int n = 1; n <= 500; ++n) {
+    SCOPED_TRACE("killed right after WAL write " + std::to_string(n));
+    TempDir dir;
+    std::string path = dir.file("kv.db");
+    file_store(path);  // the schema exists before the writes under test
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      kill_vfs::install(n);
+      try {
+        auto s = file_store(path);
+        for (int b = 1; b <= 3; ++b) {
+          s->begin_batch();
+          s->put("k", "batch" + std::to_string(b));
+          s->put("b" + std::to_string(b), "x");
+          s->commit_batch(static_cast<uint64_t>(100 + b));
+        }
+      } catch (...) {
+        ::_exit(2);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    bool finished = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    ASSERT_TRUE(finished || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+        << "the child failed on its own (status " << status << ")";
+    auto s = file_store(path);
+    uint64_t ci = s->consistent_index();
+    int64_t batches = ci == 0 ? 0 : static_cast<int64_t>(ci) - 100;
+    ASSERT_TRUE(batches >= 0 && batches <= 3) << "consistent index " << ci;
+    EXPECT_EQ(s->revision(), 1 + 2 * batches)
+        << "the consistent index says " << batches << " batch(es) were applied, but the store "
+        << "holds revision " << s->revision() << ": commit the index in the batch's own "
+        << "transaction";
+    if (batches > 0) {
+      EXPECT_EQ(read(*s, key("k")),
+                std::vector{kv("k", 2, 2 * batches, batches, "batch" + std::to_string(batches))});
+    }
+    if (finished) {
+      EXPECT_EQ(ci, 103u);
+      EXPECT_GT(n, 3) << "the batches wrote to the WAL";
+      return;
+    }
+  }
+  FAIL() << "three small batches made more than 500 writes to the WAL";
 }
 
 TEST(Restart, RandomBatchesReopensAndCrashesMatchTheModel) {

@@ -25,6 +25,10 @@
 // The rule cannot tell every flipped bit from a torn write (a flip in a record that happens to
 // hold a zero-filled sector looks torn); it errs toward "torn" only where a torn write would
 // leave exactly that trace, as etcd's WAL does.
+// The sector pieces are taken over the whole record, header included, cut at multiples of
+// kSectorBytes of the file: a record that starts at offset 508 has a first piece of 4 bytes,
+// [508, 512). If that piece (or any other) is all zero, a failed check reads as torn. With a
+// failed header check, only the header's own 12 bytes are looked at (the length is not trusted).
 
 #include <cstdint>
 #include <string>

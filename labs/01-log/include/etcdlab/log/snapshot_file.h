@@ -21,7 +21,9 @@
 // exist. A crash at any earlier point leaves at most a ".tmp" file, which is ignored (and
 // removed by the storage that owns the directory).
 // Reading: open() checks the magic, version, meta, trailer and the checksum of the whole file
-// before anything is trusted; any fault is a CorruptionError naming the file and offset.
+// before anything is trusted; any fault is a CorruptionError naming the file and offset. It
+// reads the file in chunks (of, say, 1 MiB; never more than a few MiB at once): a snapshot can
+// be gigabytes.
 
 #include <cstdint>
 #include <memory>
@@ -43,7 +45,9 @@ class SnapshotFileWriter final : public SnapshotWriter {
  public:
   // Creates <dir>/<name>.tmp. The directory must exist.
   SnapshotFileWriter(FileSystem& fs, const std::string& dir, const SnapshotMeta& meta);
-  ~SnapshotFileWriter() override;  // without commit(): removes the .tmp file
+  // Without commit(): removes the .tmp file. Never throws: after a crash the handle is stale
+  // and the .tmp may be gone, so errors are swallowed.
+  ~SnapshotFileWriter() override;
   void write(std::string_view chunk) override;
   // Writes the trailer, syncs, renames into place and syncs the directory.
   void commit() override;

@@ -7,7 +7,10 @@
 //   0000000000000001-0000000000000001.wal     <sequence:016x>-<first index:016x>.wal
 //   0000000000000002-00000000000003e9.wal
 //
-// Names sort in log order. Sequence numbers have no gaps. Each segment is a series of records
+// Names sort in log order. Sequence numbers have no gaps. Files without the ".wal" suffix
+// are not segments and are left alone (but "*.wal.tmp" files are removed, see open()). A name
+// with the suffix that is not <16 lowercase hex digits>-<16 lowercase hex digits>.wal is
+// corruption. Each segment is a series of records
 // (record.h), and starts with
 //   1. a kSegmentHeader record: the magic "etcdlab-wal", the format version (kWalFormatVersion),
 //      the sequence number and the first index: one past the last entry when it was created;
@@ -33,12 +36,19 @@
 //               the base becomes max(base, index); otherwise the entries up to index go, the
 //               rest stay, and the base becomes max(base, index).
 // A segment whose first index is above last + 1 leaves a hole: corruption.
+// A segment's first index is one past the last entry the log holds when the segment is made:
+// after an overwrite, one past the overwriting entries; after a snapshot marker that replaced
+// the log (and no entry since), the marker's index + 1. It may be below an entry index seen
+// later in the segment (an overwrite) but never above last + 1.
 // Recovery: a torn tail (record.h) in the last segment is cut off (the file truncated at the
 // last whole record, re-preallocated, synced) and logged; bytes after a zero header in the last
 // segment are cut the same way. Any other damage -- a failed checksum with every sector written,
 // an unknown record type, a bad magic or version, a missing sequence number, an index gap, a
 // torn or zero tail in an older segment -- throws CorruptionError naming the file and offset.
-// A record that was synced is never dropped silently.
+// A record that was synced is never dropped silently. The offset is where the damaged record
+// starts; for a missing sequence number, a hole between segments, a bad name, or a header that
+// does not match its file name, it is 0 in the segment where the problem shows (the one after
+// the missing sequence number, the one that starts too high).
 //
 // Failure. A failed fdatasync throws IoError and poisons the WAL: every later call throws too.
 // The process must stop and recover from what is on disk (see file_system.h).
@@ -101,7 +111,8 @@ class Wal {
   void sync();
 
   // Removes segments that hold only entries below `index` (never the last segment), oldest
-  // first. Call only after a snapshot marker at or above index - 1 is synced.
+  // first, then syncs the directory. Call only after a snapshot marker at or above index - 1
+  // is synced. Like every other call, it throws IoError once a sync has failed.
   void release_before(uint64_t index);
 
   // The names of the segment files, oldest first.

@@ -16,6 +16,12 @@
 //      `keep_snapshots` snapshot files removed.
 // open() replays the WAL and loads the snapshot file that matches the WAL's newest marker; it
 // removes ".tmp" files and snapshot files newer than that marker (step 1 done, step 2 not).
+// Only files named <16 hex>-<16 hex>.snap are snapshots; other files in <dir>/snap are left
+// alone. "Newer" compares the index in the file name with the marker's index (names are
+// <term>-<index>.snap; terms and indexes grow together). Files older than the marker are left
+// alone at open(): the next commit trims them to keep_snapshots. open() reads the marker's file
+// once, to verify it (SnapshotFileReader::open); the payload is read when open_snapshot() asks,
+// never held in memory.
 // A marker without its file (or with a damaged one) is a CorruptionError: the entries it
 // covers are gone from the WAL, so nothing else can stand in for it.
 
