@@ -34,7 +34,7 @@ _INT_FIELDS = {
     "cluster_id", "member_id", "revision", "raft_term", "create_revision", "mod_revision",
     "version", "lease", "count", "deleted", "ID", "leader", "raftIndex", "raftTerm",
     "raftAppliedIndex", "dbSize", "dbSizeInUse", "compact_revision", "TTL", "grantedTTL",
-    "memberID",
+    "memberID", "watch_id",
 }
 
 
