@@ -408,3 +408,53 @@ def test_the_cases_cover_what_they_say(outputs):
     assert b"PUT\n" in outs and b"DELETE\n" in outs and b"progress notify: " in outs
     assert b"watch was canceled (etcdserver: mvcc: required revision has been compacted)" in errs
     assert {r[0] for r in theirs[:len(ALL)]} >= {KILLED, 1, 3, 4, 5, 128}
+
+
+def watch_lines(proc: Running, count: int, timeout: float = 15.0) -> list:
+    deadline = time.monotonic() + timeout
+    while proc.out.count(b"\n") < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return bytes(proc.out).decode().splitlines()
+
+
+def test_progress_notify_is_an_extension_that_prints_etcds_lines():
+    """etcdctl 3.4 has no --progress-notify (3.5 does): etcdlabctl asks for notifications and
+    prints "progress notify: <revision>" for each, against etcd 3.4 and etcdlab alike."""
+    if not os.path.exists(ETCD):
+        pytest.skip("etcd 3.4 is not installed")
+    for binary in (ETCD, None):
+        with LocalCluster(n=1, binary=binary, extra_args=[
+                "--experimental-watch-progress-notify-interval=300ms"]) as member:
+            member.wait_leader()
+            rev = Client([member.endpoint(0)]).put("other", "x")["header"]["revision"]
+            proc = Running([find_binary("etcdlabctl"), f"--endpoints={member.endpoint(0)}",
+                            "watch", "quiet", "--progress-notify"], dict(os.environ))
+            lines = watch_lines(proc, 2)
+            proc.finish()
+            assert lines[:2] == [f"progress notify: {rev}"] * 2, (binary, lines)
+
+
+def test_a_watch_moves_to_the_next_endpoint_and_misses_nothing():
+    """The member etcdlabctl streams from (the first endpoint) is killed: it makes the stream
+    again on the next one and creates the watch from the revision after the last it printed,
+    as etcdctl's client does: every event once, in order."""
+    with LocalCluster(n=3) as cluster:
+        cluster.wait_leader()
+        writer = cluster.client(members=[1, 2], timeout=10)
+        first = writer.put("r/0", "0")["header"]["revision"]
+        proc = Running([find_binary("etcdlabctl"), "--endpoints=" + ",".join(cluster.endpoints),
+                        "watch", "r/", "--prefix", f"--rev={first}"], dict(os.environ))
+        for i in range(1, 4):
+            writer.put(f"r/{i}", str(i))
+        watch_lines(proc, 12)
+        cluster.kill(0)
+        cluster.wait_leader()
+        for i in range(4, 8):
+            writer.put(f"r/{i}", str(i))
+        lines = watch_lines(proc, 24)
+        time.sleep(0.3)  # nothing more may come
+        rc = proc.finish()
+        writer.close()
+    assert rc == KILLED
+    assert bytes(proc.out).decode().splitlines() == [
+        x for i in range(8) for x in ("PUT", f"r/{i}", str(i))], (lines, bytes(proc.err))
