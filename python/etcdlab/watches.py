@@ -22,6 +22,7 @@ against etcdlab's gateway and etcd 3.4's. Two things make the latter work over H
 
 from __future__ import annotations
 
+import base64
 import json
 import select
 import socket
@@ -192,6 +193,18 @@ class WatchStream:
         return None
 
 
+def _recorded(result: dict) -> dict:
+    """A decoded response as the watch checker reads it."""
+    return {"watch_id": result.get("watch_id", 0),
+            "revision": result.get("header", {}).get("revision", 0),
+            "created": bool(result.get("created")), "canceled": bool(result.get("canceled")),
+            "compact_revision": result.get("compact_revision", 0),
+            "cancel_reason": result.get("cancel_reason", ""),
+            "fragment": bool(result.get("fragment")),
+            "events": [{"type": e.get("type", "PUT"), "kv": e["kv"],
+                        "prev_kv": e.get("prev_kv")} for e in result.get("events", [])]}
+
+
 def _refusal(endpoint: str, status: int, body: bytes) -> EtcdError:
     """etcd's answer to a first request it could not read: {"error", "message", "code"}."""
     try:
@@ -269,7 +282,11 @@ class Watch:
     is lost or repeated. Without it, a lost connection raises EtcdError.
 
     One thread iterates; `cancel()` may come from another (it then just closes the
-    connection, which the server takes as a cancel)."""
+    connection, which the server takes as a cancel).
+
+    `record()` is every stream it used and every response on it, in the shape
+    `etcdlab.checkers.check_watches` reads: a run on real processes can be checked as a
+    simulated one is."""
 
     def __init__(self, endpoints: list[str], create: dict, timeout: float = 5.0,
                  resume: bool = True):
@@ -281,6 +298,7 @@ class Watch:
         self._backlog: list[dict] = []   # answers read while waiting for another
         self._fragments: Optional[dict] = None
         self._reading = False
+        self._connections: list[dict] = []  # record(): one per stream
         self.watch_id: Optional[int] = None
         self.revision = 0           # the store's revision when it was created
         self.next_revision = int(create.get("start_revision", 0))
@@ -295,6 +313,8 @@ class Watch:
         create = dict(self._create)
         if not first and self.next_revision:
             create["start_revision"] = str(self.next_revision)
+        if self._connections and self._connections[-1]["end"] == "open":
+            self._connections[-1]["end"] = "disconnected"
         deadline = time.monotonic() + self._timeout
         last: Optional[Exception] = None
         while True:
@@ -304,14 +324,20 @@ class Watch:
                 except ConnectionRefusedError as e:
                     last = e
                     continue
+                conn = {"node": self._endpoints.index(endpoint),
+                        "start_revision": int(create.get("start_revision", 0)),
+                        "watch_id": -1, "end": "open", "cancel_requested": False,
+                        "responses": []}
                 try:
                     stream.send({"create_request": create})
-                    created = self._await_created(stream, deadline)
+                    created = self._await_created(stream, deadline, conn)
                 except ConnectionError as e:
                     stream.close()
                     last = e
                     continue
                 self._stream = stream
+                conn["watch_id"] = int(created["result"].get("watch_id", 0))
+                self._connections.append(conn)
                 if first:
                     self.watch_id = int(created["result"].get("watch_id", 0))
                     self.revision = int(created["result"]["header"]["revision"])
@@ -324,7 +350,7 @@ class Watch:
                 raise EtcdError(f"cannot watch: {last}", endpoint=",".join(self._endpoints))
             time.sleep(0.1)
 
-    def _await_created(self, stream: WatchStream, deadline: float) -> dict:
+    def _await_created(self, stream: WatchStream, deadline: float, conn: dict) -> dict:
         while True:
             line = stream.read(max(0.0, deadline - time.monotonic()))
             if line is None:
@@ -333,6 +359,7 @@ class Watch:
                 raise stream_error(stream.endpoint, line)
             result = line.get("result", {})
             if result.get("created"):
+                conn["responses"].append(_recorded(decode(result)))
                 if result.get("canceled"):  # refused at once (an id in use)
                     raise EtcdError(result.get("cancel_reason", "watch refused"),
                                     endpoint=stream.endpoint)
@@ -384,6 +411,8 @@ class Watch:
             raise stream_error(self._stream.endpoint, line)
         result = decode(line.get("result", {}))
         watch_id = result.get("watch_id", 0)
+        if self._connections and (watch_id in (-1, self.watch_id)):
+            self._connections[-1]["responses"].append(_recorded(result))
         header_rev = result.get("header", {}).get("revision", 0)
         if watch_id == -1:  # a progress response: every event up to its revision was sent
             self.next_revision = max(self.next_revision, header_rev + 1)
@@ -409,6 +438,7 @@ class Watch:
         if result.get("canceled"):
             self.canceled = True
             self.compact_revision = result.get("compact_revision", 0)
+            self._connections[-1]["end"] = "compacted" if self.compact_revision else "cancelled"
             self._stream.close()
         return result
 
@@ -422,6 +452,8 @@ class Watch:
         if self.canceled:
             return
         self.canceled = True
+        conn = self._connections[-1]
+        conn["cancel_requested"], conn["end"] = True, "closed"
         if self._reading:  # another thread is blocked reading: wake it
             self._stream.shutdown()
             return
@@ -431,8 +463,11 @@ class Watch:
             while time.monotonic() < deadline:
                 line = self._stream.read(deadline - time.monotonic())
                 result = (line or {}).get("result", {})
+                if line is not None and int(result.get("watch_id", 0)) in (-1, self.watch_id):
+                    conn["responses"].append(_recorded(decode(result)))
                 if line is None or (result.get("canceled") and
                                     int(result.get("watch_id", 0)) == self.watch_id):
+                    conn["end"] = "cancelled" if line is not None else "closed"
                     break
         except (ConnectionError, OSError):
             pass
@@ -441,6 +476,18 @@ class Watch:
 
     def close(self) -> None:
         self.cancel()
+
+    def record(self, name: str = "w") -> dict:
+        """What `checkers.check_watches` reads: the request, and each stream's member (the
+        index of its endpoint), start, end and responses (fragments as they came)."""
+        c = self._create
+        return {"name": name, "key": base64.b64decode(c.get("key", "")),
+                "range_end": base64.b64decode(c.get("range_end", "")),
+                "prev_kv": bool(c.get("prev_kv")), "filters": list(c.get("filters", [])),
+                "progress_notify": bool(c.get("progress_notify")),
+                "fragment": bool(c.get("fragment")),
+                "connections": [dict(conn, responses=list(conn["responses"]))
+                                for conn in self._connections]}
 
     def __enter__(self) -> "Watch":
         return self
