@@ -141,6 +141,9 @@ SESSIONS = [
         send(create("d", watch_id="1"), create("d"), create("d"), create("d", watch_id="1"),
              create("d", watch_id=7), create("d", watch_id="-5"), create("d", watch_id="2")),
         expect(7), put("d"), expect(5)]),
+    Session("a client may choose the id -1, as etcd allows", [
+        send(create("n1", watch_id="-1"), PROGRESS), expect(2), put("n1"), expect(1),
+        send(cancel(-1)), expect(1)]),
     Session("unknown and repeated cancels get no answer", [
         send(cancel(99), cancel(0), {"cancel_request": {}}, create("c")), expect(1),
         send(cancel(0), cancel(0)), expect(1), put("c"), send(create("c")), expect(1)]),
