@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
                                                                          advertise_peer;
   std::string log_level = "info";
   std::string compaction_mode = "periodic", compaction_retention = "0";
+  std::string progress_interval = "10m";
   CLI::App app{"etcdlab: a member of an etcd-compatible, Raft-replicated key-value store"};
   // As Go's flag package (etcd): a flag given twice takes its last value.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
   app.add_option("--client-read-timeout", c.client_read_timeout_ms,
                  "ms a client may take to send a request before its connection is closed")
       ->capture_default_str();
+  app.add_option("--experimental-watch-progress-notify-interval", progress_interval,
+                 "how often an idle watcher that asked for progress notifications gets one")
+      ->capture_default_str();
   app.add_flag("--enable-failpoints", c.enable_failpoints,
                "serve /etcdlab/failpoints, which drops or delays peer traffic (tests only)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
@@ -90,6 +94,8 @@ int main(int argc, char** argv) {
   try {
     c.auto_compaction = etcdlab::runtime::parse_auto_compaction(compaction_mode,
                                                                 compaction_retention);
+    c.watch_progress_notify_ms = etcdlab::runtime::parse_duration_flag(
+        "--experimental-watch-progress-notify-interval", progress_interval);
     etcdlab::runtime::Server server(c);
     server.run();
   } catch (const std::exception& e) {

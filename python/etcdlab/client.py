@@ -14,6 +14,8 @@ Leases: lease_grant, lease_revoke, lease_keepalive (one round), lease_time_to_li
 put(..., lease=id); etcdlab.LeaseKeepalive (etcdlab/leases.py) keeps a lease alive from a
 thread. Bad arguments (a lease id that is not an int64, a negative TTL) raise TypeError or
 ValueError before anything is sent.
+
+Watches: `watch(...)` returns an etcdlab.watches.Watch, an iterator of responses (see there).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _INT_FIELDS = {
     "cluster_id", "member_id", "revision", "raft_term", "create_revision", "mod_revision",
     "version", "lease", "count", "deleted", "ID", "leader", "raftIndex", "raftTerm",
     "raftAppliedIndex", "dbSize", "dbSizeInUse", "compact_revision", "TTL", "grantedTTL",
-    "memberID",
+    "memberID", "watch_id",
 }
 
 
@@ -320,6 +322,28 @@ class Client:
         """The ids of the leases that exist, in no particular order."""
         answer = self.call("/v3/lease/leases", {}, endpoint)
         return [lease.get("ID", 0) for lease in answer.get("leases", [])]
+
+    # ---- watches (etcdlab/watches.py)
+    def watch(self, key, range_end=None, *, prefix: bool = False, start_revision: int = 0,
+              prev_kv: bool = False, filters=(), progress_notify: bool = False,
+              fragment: bool = False, resume: bool = True, endpoint=None):
+        """Watches `key` (or [key, range_end), or every key with the prefix `key`) and returns
+        an etcdlab.watches.Watch once the server has created it: iterate it for responses
+        (events, progress notifications, a cancellation), `cancel()` it or use it in a `with`
+        block, `request_progress()`. `start_revision` (inclusive; 0: from the next write)
+        replays history; `filters` leaves out "NOPUT" and/or "NODELETE" events;
+        `progress_notify` asks for a notification whenever the watcher has been idle for the
+        server's interval; `fragment` lets the server send a very large response in pieces
+        (joined here). With `resume`, a lost connection moves on to the next endpoint and
+        continues from the next revision. Bad arguments raise TypeError or ValueError before
+        anything is sent; a refused watch raises EtcdError."""
+        from .watches import Watch, create_request
+        body = create_request(key, range_end, prefix=prefix, start_revision=start_revision,
+                              prev_kv=prev_kv, filters=filters, progress_notify=progress_notify,
+                              fragment=fragment)
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume is a bool, not {resume!r}")
+        return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume)
 
     # ---- cluster and maintenance
     def members(self, endpoint=None) -> list:

@@ -65,6 +65,10 @@ void Context::apply_environment(const Command& cmd) {
     std::string entry = *e;
     std::string key = entry.substr(0, entry.find('='));
     if (used.count(key) || key == "ETCDCTL_API") continue;
+    // The watch command reads these two itself, and etcdctl says nothing about them there.
+    if (cmd.name() == "watch" && (key == "ETCDCTL_WATCH_KEY" || key == "ETCDCTL_WATCH_RANGE_END")) {
+      continue;
+    }
     if (already_set.count(key)) {
       std::cerr << log_prefix('C') << "pkg/flags: conflicting environment variable \"" << key
                 << "\" is shadowed by corresponding command-line flag (either unset environment "

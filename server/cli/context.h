@@ -83,6 +83,14 @@ class Context {
   std::unique_ptr<Client> client_;
 };
 
+// The end of the range of keys starting with `prefix` (clientv3.GetPrefixRangeEnd): the
+// prefix with its last byte below 0xff incremented; "\0" (every key from the start) if none.
+std::string prefix_end(const std::string& prefix);
+
+// etcdctl's watch (watch_commands.cc): it reads the whole command line, as etcdctl reads
+// os.Args, for the words after "--".
+void add_watch_commands(Command& root, Context& ctx, std::vector<std::string> os_args);
+
 // The commands, by area. Each adds its commands under `root`; the functions they register
 // keep `ctx` for the run.
 void add_kv_commands(Command& root, Context& ctx);       // put, get, del, compaction

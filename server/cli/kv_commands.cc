@@ -20,8 +20,8 @@ std::string upper(std::string s) {
   return s;
 }
 
-// The end of the range of keys starting with `prefix` (clientv3.GetPrefixRangeEnd): the
-// prefix with its last byte below 0xff incremented; "\0" (every key from the start) if none.
+}  // namespace
+
 std::string prefix_end(const std::string& prefix) {
   std::string end = prefix;
   while (!end.empty()) {
@@ -33,6 +33,8 @@ std::string prefix_end(const std::string& prefix) {
   }
   return std::string(1, '\0');
 }
+
+namespace {
 
 // A key range from `get`/`del` arguments and --prefix/--from-key, as clientv3's WithRange,
 // WithPrefix and WithFromKey build it (an empty key with either flag means "\0": every key).

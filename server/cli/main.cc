@@ -9,7 +9,10 @@
 //   cluster_commands.cc  member list|add|remove|update|promote, endpoint status|health
 //   maintenance_commands.cc  alarm list|disarm, defrag, snapshot save|status|restore
 //   lease_commands.cc    lease grant|revoke|timetolive|list|keep-alive
-//   responses.{h,cc}     the responses, decoded from the gateway's JSON
+//   watch_commands.cc    watch, watch -i (watch_args: its arguments; watch_mux: its watchers
+//                        on one stream; watch_stream: the /v3/watch stream)
+//   responses.{h,cc}     the responses, decoded from the gateway's JSON (watch_responses: a
+//                        watch response)
 //   printer.{h,cc}       the printer interface; printer_<format>.cc, one per -w format
 //   client.{h,cc}        HTTP to the gateway, with deadlines and endpoint failover
 //   go_format.{h,cc}     Go's quoting, durations and numbers (go_isprint.cc: its printables)
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
   Context ctx;
   Command root("etcdlabctl", "A simple command line client for etcdlab.");
   ctx.add_global_flags(root);
+  add_watch_commands(root, ctx, std::vector<std::string>(argv, argv + argc));
   add_kv_commands(root, ctx);
   add_cluster_commands(root, ctx);
   add_maintenance_commands(root, ctx);

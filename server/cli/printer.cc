@@ -34,6 +34,9 @@ void Printer::del(const DeleteRangeResponse&) {
 void Printer::compact(const CompactionResponse&, int64_t revision) {
   out_ << "compacted revision " << revision << "\n";
 }
+void Printer::watch(const WatchResponse&) {
+  unsupported();
+}
 void Printer::member_list(const MemberListResponse&) {
   unsupported();
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "responses.h"
+#include "watch_responses.h"
 
 namespace etcdlab::cli {
 
@@ -35,6 +36,9 @@ class Printer {
   virtual void del(const DeleteRangeResponse& r);
   // etcdctl 3.4 prints "compacted revision N" whatever the format.
   virtual void compact(const CompactionResponse& r, int64_t revision);
+  // One watch response (etcdctl's display.Watch; the watch command prints the cancellations
+  // and progress notifications around it).
+  virtual void watch(const WatchResponse& r);
   virtual void member_list(const MemberListResponse& r);
   virtual void endpoint_status(const std::vector<EndpointStatus>& statuses);
   virtual void endpoint_health(const std::vector<EndpointHealth>& results);

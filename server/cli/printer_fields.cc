@@ -24,6 +24,16 @@ class FieldsPrinter : public Printer {
     if (r.prev_kv) kv("Prev", *r.prev_kv);
   }
 
+  // The header of each response, then per event its type and key-values (Prev first).
+  void watch(const WatchResponse& r) override {
+    header(r.header);
+    for (const WatchEvent& e : r.events) {
+      out_ << "\"Type\" : " << (e.type == WatchEvent::Type::kDelete ? "DELETE" : "PUT") << "\n";
+      if (e.prev_kv) kv("Prev", *e.prev_kv);
+      kv("", e.kv);
+    }
+  }
+
   void del(const DeleteRangeResponse& r) override {
     header(r.header);
     out_ << "\"Deleted\" : " << r.deleted << "\n";

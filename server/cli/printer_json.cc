@@ -181,6 +181,27 @@ class JsonPrinter : public Printer {
     out_ << o.str() << "\n";
   }
 
+  // clientv3's WatchResponse struct as encoding/json writes it: its Go field names, no
+  // omitempty on its own fields (Events is never nil: [] when empty), the event's type a number.
+  void watch(const WatchResponse& r) override {
+    std::string events = "[";
+    for (size_t i = 0; i < r.events.size(); ++i) {
+      const WatchEvent& e = r.events[i];
+      Object o;
+      o.num("type", static_cast<int64_t>(e.type)).raw("kv", kv(e.kv));
+      if (e.prev_kv) o.raw("prev_kv", kv(*e.prev_kv));
+      events += (i ? "," : "") + o.str();
+    }
+    out_ << Object()
+                .raw("Header", header(r.header))
+                .raw("Events", r.events_nil ? "null" : events + "]")
+                .raw("CompactRevision", std::to_string(r.compact_revision))
+                .raw("Canceled", r.canceled ? "true" : "false")
+                .raw("Created", r.created ? "true" : "false")
+                .str()
+         << "\n";
+  }
+
   void member_list(const MemberListResponse& r) override {
     Object o;
     o.raw("header", header(r.header));

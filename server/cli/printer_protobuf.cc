@@ -105,6 +105,23 @@ class ProtobufPrinter : public Printer {
     print(m);
   }
 
+  // etcdctl rebuilds a pb.WatchResponse from clientv3's: the header, created (3), canceled (4),
+  // compact_revision (5) and the events (11: type, kv, prev_kv); not the id or the reason.
+  void watch(const WatchResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header))
+        .boolean(3, r.created)
+        .boolean(4, r.canceled)
+        .sint(5, r.compact_revision);
+    for (const WatchEvent& e : r.events) {
+      Message event;
+      event.uint(1, static_cast<uint64_t>(e.type)).embedded(2, kv(e.kv));
+      if (e.prev_kv) event.embedded(3, kv(*e.prev_kv));
+      m.embedded(11, event.data());
+    }
+    print(m);
+  }
+
   void member_list(const MemberListResponse& r) override { members(r.header, r.members, 2); }
 
   void member_add(const MemberAddResponse& r) override {

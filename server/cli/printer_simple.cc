@@ -44,6 +44,15 @@ class SimplePrinter : public Printer {
     for (const KeyValue& kv : r.prev_kvs) print_kv(kv);
   }
 
+  // The events: PUT or DELETE, then the previous key-value (--prev-kv), then the key-value.
+  void watch(const WatchResponse& r) override {
+    for (const WatchEvent& e : r.events) {
+      out_ << (e.type == WatchEvent::Type::kDelete ? "DELETE" : "PUT") << "\n";
+      if (e.prev_kv) print_kv(*e.prev_kv);
+      print_kv(e.kv);
+    }
+  }
+
   void member_list(const MemberListResponse& r) override {
     for (const auto& row : member_list_rows(r).rows) out_ << join(row) << "\n";
   }

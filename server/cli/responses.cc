@@ -27,6 +27,8 @@ std::vector<std::string> get_strings(const json::object& o, std::string_view nam
   return out;
 }
 
+}  // namespace
+
 ResponseHeader decode_header(const json::object& body) {
   ResponseHeader h;
   if (const json::object* o = get_object(body, "header")) {
@@ -48,6 +50,8 @@ KeyValue decode_kv(const json::object& o) {
   kv.lease = get_int(o, "lease");
   return kv;
 }
+
+namespace {
 
 std::vector<KeyValue> decode_kvs(const json::object& body, std::string_view name) {
   std::vector<KeyValue> out;

@@ -160,6 +160,9 @@ struct LeaseLeasesResponse {
 
 // Decoders of the gateway's bodies (../shared/reference/etcd-v3-json-api.md §1). A field of
 // the wrong type throws gateway::GatewayError.
+// The pieces: a body's "header" (zero when absent), and one key-value object.
+ResponseHeader decode_header(const boost::json::object& body);
+KeyValue decode_kv(const boost::json::object& o);
 RangeResponse decode_range(const boost::json::object& body);
 PutResponse decode_put(const boost::json::object& body);
 DeleteRangeResponse decode_delete_range(const boost::json::object& body);

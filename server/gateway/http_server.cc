@@ -83,12 +83,22 @@ struct HttpServer::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(body_limit(limits.max_request_bytes));
+      // No limit while the header is read: a watch's body may declare any length (a client
+      // streaming requests to etcd's gateway over HTTP/1.1 must declare more than it sends,
+      // see watch_stream.h). Other bodies get theirs below, before a byte of them is read.
+      parser.body_limit(boost::none);
       stream->expires_after(limits.read_timeout);
       auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, kTuple);
       (void)hn;
-      // A body over the limit is refused on its Content-Length, before it is read.
       boost::system::error_code ec = hec;
+      const bool watch =
+          parser.get().method() == http::verb::post && parser.get().target() == "/v3/watch";
+      const uint64_t limit = body_limit(limits.max_request_bytes);
+      // A body over the limit is refused on its Content-Length, before it is read (a watch's
+      // is not: its requests are bounded one by one).
+      if (!ec && !watch && parser.content_length().value_or(0) > limit) {
+        ec = http::error::body_limit;
+      }
       if (!ec) {
         if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           // The client waits for this before it sends the body (curl does for uploads of
@@ -99,11 +109,12 @@ struct HttpServer::Impl {
           (void)cn;
           if (cec) break;
         }
-        if (parser.get().method() == http::verb::post && parser.get().target() == "/v3/watch") {
+        if (watch) {
           // A bidirectional stream: its body is read as it comes, beside the answers.
           co_await serve_watch(*stream, buffer, parser, service, limits.max_request_bytes);
           break;
         }
+        parser.body_limit(limit);  // (a chunked body is checked as it is read)
         auto [bec, bn] = co_await http::async_read(*stream, buffer, parser, kTuple);
         (void)bn;
         ec = bec;

@@ -55,16 +55,14 @@ WatchSession::WatchSession(KvService& service, uint64_t max_request_bytes,
 WatchSession::~WatchSession() { service_.close_watch_stream(stream_); }
 
 void WatchSession::fail(const std::string& message) {
-  json::object line;
-  line["error"] = message;
-  line["message"] = message;
-  line["code"] = static_cast<int>(GrpcCode::kUnknown);
-  errors_.push_back(serialize(line) + "\n");
-  ended_ = true;
+  // etcd's gateway: the first request's error is the call's (runtime.HTTPError of a plain
+  // error: code 2, HTTP 500); a later one only stops its sending goroutine.
+  if (objects_ == 0) refusal_ = error_response(GatewayError(GrpcCode::kUnknown, message));
+  reading_ = false;
 }
 
 void WatchSession::received(std::string_view bytes) {
-  while (!bytes.empty() && !ended_) {
+  while (!bytes.empty() && reading_) {
     if (pending_bytes_ == 0) {  // between objects: whitespace is nothing
       size_t skip = 0;
       while (skip < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[skip]))) ++skip;
@@ -87,13 +85,31 @@ void WatchSession::received(std::string_view bytes) {
     parser_.reset();
     pending_bytes_ = 0;
     act(v);
+    ++objects_;
   }
 }
 
+void WatchSession::body_ended() {
+  if (!reading_ || pending_bytes_ == 0) return;
+  boost::system::error_code ec;
+  parser_.finish(ec);
+  if (ec) {
+    fail(ec.message());  // (Go: "unexpected EOF")
+    return;
+  }
+  json::value v = parser_.release();
+  pending_bytes_ = 0;
+  act(v);
+  ++objects_;
+}
+
 void WatchSession::act(const json::value& v) {
+  if (v.is_null()) return;  // Go decodes null into the message as nothing
   if (!v.is_object()) {
-    fail("json: cannot unmarshal " + std::string(v.is_array() ? "array" : "value") +
-         " into Go value of type etcdserverpb.WatchRequest");
+    const char* kind = v.is_array() ? "array" : v.is_string() ? "string" : v.is_bool() ? "bool"
+                                                                                         : "number";
+    fail(std::string("json: cannot unmarshal ") + kind +
+         " into Go value of type map[string]json.RawMessage");
     return;
   }
   const json::object& o = v.as_object();
@@ -113,18 +129,7 @@ void WatchSession::act(const json::value& v) {
 
 std::vector<std::string> WatchSession::take_lines(size_t max) {
   std::vector<std::string> out;
-  if (ended_ && !errors_.empty()) {
-    // What the node answered before the error still goes first.
-    for (auto& r : service_.take_watch_responses(stream_, max)) {
-      out.push_back(result_line(service_, r));
-    }
-    if (out.empty()) {
-      out.push_back(std::move(errors_.front()));
-      errors_.pop_front();
-    }
-    return out;
-  }
-  if (ended_) return out;
+  if (refusal_) return out;
   for (auto& r : service_.take_watch_responses(stream_, max)) {
     out.push_back(result_line(service_, r));
   }

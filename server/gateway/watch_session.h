@@ -9,16 +9,22 @@
 //
 // — arriving in pieces of any size (received()), and the answer a stream of lines, one
 // {"result":{header, watch_id, created, canceled, compact_revision, cancel_reason, fragment,
-// events}} per response of the node's watch hub (take_lines()). An object that is not JSON, or
-// a field of the wrong type, ends the stream with etcd's error line
-// {"error":"<Go's message>","message":"<same>","code":2}; an object with none of the three
-// requests is ignored, as etcd's. The session opens its hub stream when made and closes it
-// when destroyed (the connection closed: its watchers end). http_server.cc does the I/O.
+// events}} per response of the node's watch hub (take_lines()). As etcd 3.4's gateway (its
+// grpc-gateway v1 handler):
+//  - a first object that is not JSON, not an object, or has a field of the wrong type refuses
+//    the stream: one answer, 500 and {"error":"<Go's message>","message":...,"code":2}, and
+//    nothing else (refusal());
+//  - such an object later stops the reading of requests (the gateway stops sending them to
+//    the server), not the stream: the answers go on (reading());
+//  - null, and an object with none of the three requests, are ignored;
+//  - the end of the body ends nothing: the watchers live until the connection closes.
+// The session opens its hub stream when made and closes it when destroyed (the connection
+// closed: its watchers end). watch_stream.cc does the I/O.
 
 #include <boost/json.hpp>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,12 +41,17 @@ class WatchSession {
   WatchSession(const WatchSession&) = delete;
   WatchSession& operator=(const WatchSession&) = delete;
 
-  // More of the request body: every complete object in it is acted on, in order.
+  // More of the request body: every complete object in it is acted on, in order (nothing
+  // once reading() is false).
   void received(std::string_view bytes);
+  // The body ended: a last object that needs its end to be complete (a number) is acted on.
+  void body_ended();
   // Up to `max` lines to send, each ending in "\n"; empty when nothing waits.
   std::vector<std::string> take_lines(size_t max);
-  // The stream ended with an error line: once it is taken, nothing more is sent.
-  bool ended() const { return ended_ && errors_.empty(); }
+  // The first request could not be read: this answer is all the client gets.
+  const std::optional<HttpResponse>& refusal() const { return refusal_; }
+  // False once a request could not be read: the rest of the body is ignored.
+  bool reading() const { return reading_; }
 
   // The JSON of one response (a result line), as etcd's gateway writes it.
   static std::string result_line(KvService& service, const watch::WatchResponse& r);
@@ -54,8 +65,9 @@ class WatchSession {
   uint64_t stream_ = 0;
   boost::json::stream_parser parser_;
   uint64_t pending_bytes_ = 0;  // of the object being parsed
-  std::deque<std::string> errors_;  // the error line, sent after the results before it
-  bool ended_ = false;
+  uint64_t objects_ = 0;        // read so far
+  bool reading_ = true;
+  std::optional<HttpResponse> refusal_;
 };
 
 }  // namespace etcdlab::gateway

@@ -54,6 +54,14 @@ int64_t parse_duration_ms(const std::string& text) {
 
 }  // namespace
 
+int64_t parse_duration_flag(const std::string& flag, const std::string& text) {
+  try {
+    return parse_duration_ms(text);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(flag + " \"" + text + "\" is not a duration: " + e.what());
+  }
+}
+
 server::AutoCompaction parse_auto_compaction(const std::string& mode,
                                              const std::string& retention) {
   server::AutoCompaction out;

@@ -29,12 +29,19 @@ struct ServerConfig {
   int client_read_timeout_ms = 30000;
   uint64_t max_client_connections = 0;  // 0: unlimited (etcd has no limit)
   int request_timeout_ms = 0;  // 0: etcd's, 5 s plus two election timeouts
+  // --experimental-watch-progress-notify-interval: how often an idle watcher that asked for
+  // progress notifications gets one.
+  int64_t watch_progress_notify_ms = 600000;
 
   // Fills in the defaults that depend on other flags (data dir, advertised URLs, the initial
   // cluster, the request timeout); throws std::invalid_argument for inconsistent flags.
   void resolve();
   uint64_t quota_bytes() const;  // 0: none
 };
+
+// Go's time.ParseDuration of a flag's value, in milliseconds ("10m", "500ms", "1h30m"). Throws
+// std::invalid_argument naming the flag.
+int64_t parse_duration_flag(const std::string& flag, const std::string& text);
 
 // etcd's --auto-compaction-retention for `mode` ("periodic": a duration such as "1h", "30m",
 // "90s" or a bare number of hours; "revision": a number of revisions). Throws

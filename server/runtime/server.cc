@@ -92,6 +92,10 @@ void Server::Impl::open() {
   options.request_timeout_ms = config.request_timeout_ms;
   options.quota_bytes = config.quota_bytes();
   options.auto_compaction = config.auto_compaction;
+  options.watch_progress_notify_ms = config.watch_progress_notify_ms;
+  // As etcd's watch server: a response past the largest request plus gRPC's margin is cut
+  // into fragments (for watchers that asked for them), and ends a catch-up batch.
+  options.watch.max_response_bytes = config.max_request_bytes + 512 * 1024;
   options.store.path = member.db;
   driver = std::make_unique<NodeDriver>(io, fs, *member.storage, options, metrics, config.name);
   register_server_metrics(metrics, *driver, transport_view, member.id, config.quota_bytes());
@@ -233,6 +237,11 @@ void Server::run() {
     }
   });
   r.io.run();
+  // What the stop cancelled finishes now, while the service and the node it uses are alive
+  // (a watch stream closes its hub stream as it ends; destroyed unfinished, it could not).
+  r.io.restart();
+  for (int round = 0; round < 1000 && r.io.poll() > 0; ++round) {
+  }
   spdlog::info("etcdlab {}: stopped", r.config.name);
 }
 

@@ -1,0 +1,48 @@
+#pragma once
+// etcdlabctl's /v3/watch stream: one POST whose body carries requests as they are made and
+// whose chunked answer carries one {"result": ...} line per watch response, read as it comes.
+// Blocking: one thread reads (next()), any thread sends or shuts the stream down.
+//
+// It works against etcdlab's gateway and etcd 3.4's alike (python/etcdlab/watches.py says
+// why in full): the body declares a length it never reaches, so that Go's HTTP/1 server does
+// not throw the later requests away once its answer has started, and until the answer's header
+// has come a newline is sent every 20 ms, so that the server can start that answer.
+
+#include <boost/json.hpp>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace etcdlab::cli {
+
+class WatchStream {
+ public:
+  // Connects to `endpoint` ("host:port" or a URL) within `dial_timeout` and sends the header;
+  // nullptr if it cannot.
+  static std::unique_ptr<WatchStream> open(const std::string& endpoint,
+                                           std::chrono::nanoseconds dial_timeout);
+  ~WatchStream();
+  WatchStream(const WatchStream&) = delete;
+  WatchStream& operator=(const WatchStream&) = delete;
+
+  // Sends one request ({"create_request": ...}, ...); false once the connection is gone.
+  bool send(const boost::json::object& request);
+  // The next answer line, parsed; nullopt once the stream has ended (the connection closed or
+  // failed, or shutdown()). A refusal (an answer other than 200) throws EtcdError with etcd's
+  // message.
+  std::optional<boost::json::object> next();
+  // Ends the connection; a next() blocked in another thread returns nullopt.
+  void shutdown();
+
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  struct Impl;
+  explicit WatchStream(std::unique_ptr<Impl> impl, std::string endpoint);
+  std::unique_ptr<Impl> impl_;
+  std::string endpoint_;
+};
+
+}  // namespace etcdlab::cli
