@@ -36,23 +36,6 @@ std::pair<char32_t, size_t> decode_rune(std::string_view s) {
   return {kRuneError, 1};
 }
 
-void append_utf8(std::string& out, char32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | (r >> 6));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | (r >> 12));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (r >> 18));
-    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
 
 void append_hex_byte(std::string& out, uint8_t b) {
   out += "\\x";
@@ -157,6 +140,24 @@ bool underscore_ok(std::string_view s) {
 }
 
 }  // namespace
+
+void append_utf8(std::string& out, char32_t r) {
+  if (r < 0x80) {
+    out += static_cast<char>(r);
+  } else if (r < 0x800) {
+    out += static_cast<char>(0xC0 | (r >> 6));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else if (r < 0x10000) {
+    out += static_cast<char>(0xE0 | (r >> 12));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (r >> 18));
+    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  }
+}
 
 bool go_is_print(char32_t r) {
   const detail::CodeRange* begin = detail::kGoPrintable;

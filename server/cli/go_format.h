@@ -20,6 +20,8 @@ std::string go_quote(std::string_view bytes);
 std::string go_quote_rune(char32_t r);
 // unicode.IsPrint as of Go 1.19 (Unicode 13.0.0).
 bool go_is_print(char32_t r);
+// Appends rune `r` as UTF-8 (as Go's utf8.AppendRune, for valid runes).
+void append_utf8(std::string& out, char32_t r);
 
 // time.Duration.String: "1.5ms", "5.000472284s", "1m30s", "0s".
 std::string go_duration(std::chrono::nanoseconds d);

@@ -5,6 +5,7 @@
 
 #include "context.h"
 #include "flags.h"
+#include "go_format.h"
 
 namespace etcdlab::cli {
 namespace {
@@ -49,23 +50,6 @@ std::optional<std::string> go_unquote(const std::string& s) {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
-  auto utf8 = [&](uint32_t r) {
-    if (r < 0x80) {
-      out += static_cast<char>(r);
-    } else if (r < 0x800) {
-      out += static_cast<char>(0xC0 | (r >> 6));
-      out += static_cast<char>(0x80 | (r & 0x3F));
-    } else if (r < 0x10000) {
-      out += static_cast<char>(0xE0 | (r >> 12));
-      out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (r & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (r >> 18));
-      out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (r & 0x3F));
-    }
-  };
   for (size_t i = 1; i + 1 < s.size(); ++i) {
     char c = s[i];
     if (c == '"') return std::nullopt;
@@ -101,7 +85,7 @@ std::optional<std::string> go_unquote(const std::string& s) {
           out += static_cast<char>(v);
         } else {
           if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) return std::nullopt;
-          utf8(v);
+          append_utf8(out, v);
         }
         break;
       }

@@ -74,6 +74,7 @@ struct KvNode::Impl {
   void expire_leases();               // the leader proposes revokes of expired leases
   Result lease_answer(const PendingRequest& p);  // on the leader
   bool ask_leader(uint64_t id, PendingRequest& p);
+  NodeMessage question_to_leader(uint64_t id, const PendingRequest& p) const;
   void answer_question(uint64_t id);  // on the leader: answers and forgets it
   void confirmed_keep_alives();       // keep-alives whose leadership round confirmed
   void promote_if_caught_up(const std::vector<Entry>& applied_entries);

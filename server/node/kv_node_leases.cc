@@ -7,6 +7,33 @@
 #include "kv_node_impl.h"
 
 namespace etcdlab::server {
+namespace {
+
+// The answer to a forwarded question (its ttl, keys... filled by the caller).
+NodeMessage answer_message(bool keep_alive, NodeId from, NodeId to, uint64_t request,
+                           int64_t lease) {
+  NodeMessage m;
+  m.kind = keep_alive ? NodeMessage::Kind::kKeepAliveAnswer : NodeMessage::Kind::kTimeToLiveAnswer;
+  m.from = from;
+  m.to = to;
+  m.request = request;
+  m.lease = lease;
+  return m;
+}
+
+}  // namespace
+
+NodeMessage KvNode::Impl::question_to_leader(uint64_t id, const PendingRequest& p) const {
+  NodeMessage m;
+  m.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAlive
+                                                       : NodeMessage::Kind::kTimeToLive;
+  m.from = options.raft.id;
+  m.to = lead;
+  m.request = id;
+  m.lease = p.lease;
+  m.with_keys = p.with_keys;
+  return m;
+}
 
 void KvNode::Impl::role_changed(Role before) {
   // Becoming the leader does not start the leases' clock: the entries of earlier terms may
@@ -20,14 +47,9 @@ void KvNode::Impl::role_changed(Role before) {
       // Decided on the clock this member no longer keeps: the new leader decides.
       dropped.push_back(id);
     } else if (p.origin == Origin::kPeer) {
-      NodeMessage answer;  // the asking member asks the new leader
-      answer.kind = p.what == PendingRequest::What::kKeepAlive
-                        ? NodeMessage::Kind::kKeepAliveAnswer
-                        : NodeMessage::Kind::kTimeToLiveAnswer;
-      answer.from = options.raft.id;
-      answer.to = p.reply_to;
-      answer.request = p.reply_request;
-      answer.lease = p.lease;
+      // The asking member asks the new leader.
+      NodeMessage answer = answer_message(p.what == PendingRequest::What::kKeepAlive,
+                                          options.raft.id, p.reply_to, p.reply_request, p.lease);
       answer.not_leader = true;
       outbox.push_back(std::move(answer));
       dropped.push_back(id);
@@ -107,15 +129,7 @@ bool KvNode::Impl::ask_leader(uint64_t id, PendingRequest& p) {
   }
   if (p.origin == Origin::kPeer) return false;  // (dropped by role_changed)
   if (lead == kNoNode) return false;  // waits for a leader
-  NodeMessage m;
-  m.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAlive
-                                                       : NodeMessage::Kind::kTimeToLive;
-  m.from = options.raft.id;
-  m.to = lead;
-  m.request = id;
-  m.lease = p.lease;
-  m.with_keys = p.with_keys;
-  outbox.push_back(std::move(m));
+  outbox.push_back(question_to_leader(id, p));
   p.asked = lead;
   p.proposed = true;
   return true;
@@ -130,13 +144,8 @@ void KvNode::Impl::answer_question(uint64_t id) {
     return;
   }
   const PendingRequest& p = it->second;
-  NodeMessage answer;
-  answer.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAliveAnswer
-                                                           : NodeMessage::Kind::kTimeToLiveAnswer;
-  answer.from = options.raft.id;
-  answer.to = p.reply_to;
-  answer.request = p.reply_request;
-  answer.lease = p.lease;
+  NodeMessage answer = answer_message(p.what == PendingRequest::What::kKeepAlive,
+                                      options.raft.id, p.reply_to, p.reply_request, p.lease);
   if (const auto* k = std::get_if<LeaseKeepAliveResult>(&result.value)) {
     answer.ttl = k->ttl;
   } else if (auto* t = std::get_if<LeaseTimeToLiveResult>(&result.value)) {
@@ -174,15 +183,7 @@ void KvNode::Impl::reask_leader() {
     bool question =
         p.what == PendingRequest::What::kKeepAlive || p.what == PendingRequest::What::kTimeToLive;
     if (question && p.proposed && p.asked != lead && lead != kNoNode && role != Role::kLeader) {
-      NodeMessage m;
-      m.kind = p.what == PendingRequest::What::kKeepAlive ? NodeMessage::Kind::kKeepAlive
-                                                           : NodeMessage::Kind::kTimeToLive;
-      m.from = options.raft.id;
-      m.to = lead;
-      m.request = id;
-      m.lease = p.lease;
-      m.with_keys = p.with_keys;
-      outbox.push_back(std::move(m));
+      outbox.push_back(question_to_leader(id, p));
       p.asked = lead;
     }
   }
@@ -219,14 +220,9 @@ void KvNode::receive(const NodeMessage& m) {
   switch (m.kind) {
     case NodeMessage::Kind::kKeepAlive:
     case NodeMessage::Kind::kTimeToLive: {
-      NodeMessage answer;
-      answer.kind = m.kind == NodeMessage::Kind::kKeepAlive ? NodeMessage::Kind::kKeepAliveAnswer
-                                                             : NodeMessage::Kind::kTimeToLiveAnswer;
-      answer.from = r.options.raft.id;
-      answer.to = m.from;
-      answer.request = m.request;
-      answer.lease = m.lease;
       if (r.role != Role::kLeader) {
+        NodeMessage answer = answer_message(m.kind == NodeMessage::Kind::kKeepAlive,
+                                            r.options.raft.id, m.from, m.request, m.lease);
         answer.not_leader = true;
         r.outbox.push_back(std::move(answer));
         break;
