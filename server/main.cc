@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-request-bytes", c.max_request_bytes, "largest client request (bytes)")
       ->capture_default_str();
+  app.add_option("--max-txn-ops", c.max_txn_ops,
+                 "most operations in one list of a txn (compares, success or failure)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
   app.add_option("--quota-backend-bytes", c.quota_backend_bytes,
                  "backend size that raises the NOSPACE alarm (0: 2 GiB; negative: none)")
       ->capture_default_str();

@@ -10,6 +10,7 @@
 #include "../fuzz_input.h"
 #include "handlers.h"
 #include "state_machine.h"
+#include "txn_rules.h"
 
 using namespace etcdlab;
 using namespace etcdlab::gateway;
@@ -23,6 +24,9 @@ class Service final : public KvService {
     co_return sm->apply_request(request);
   }
   boost::asio::awaitable<void> read_barrier() override { co_return; }
+  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override {
+    co_return server::txn_without_log(*sm, request);
+  }
   const mvcc::KvStore& store() const override { return sm->store(); }
   uint64_t cluster_id() const override { return 7; }
   uint64_t member_id() const override { return 1; }

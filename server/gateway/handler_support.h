@@ -19,6 +19,19 @@ std::string require_key(const json::object& body);  // a non-empty "key", else e
 
 json::object header(KvService& s, int64_t revision, bool with_revision = true);
 json::object kv_json(const mvcc::KeyValue& kv);
+
+// A range request's options, as /v3/kv/range and a txn's request_range read them.
+mvcc::RangeOptions range_options(const json::object& body);
+// The fields of a response after its header, as /v3/kv/range|put|deleterange and a txn's
+// sub-responses write them.
+void add_range_fields(json::object& out, const mvcc::RangeResult& r);
+void add_put_fields(json::object& out, const mvcc::PutResult& r);
+void add_delete_fields(json::object& out, const mvcc::DeleteResult& r);
+
+// etcd's size limit on a request that goes into the log (measured as it goes in): throws.
+void check_request_size(KvService& s, const server::Request& request);
+// Puts a write through the log, refusing what the size limit refuses first.
+boost::asio::awaitable<server::Result> write(KvService& s, server::Request request);
 HttpResponse ok(const json::object& body);
 
 // A handler of one POST path: the service and the request body as one JSON object.

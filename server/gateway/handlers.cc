@@ -12,6 +12,7 @@
 #include "handler_support.h"
 #include "json_fields.h"
 #include "lease_handlers.h"
+#include "txn_handlers.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -31,26 +32,7 @@ mvcc::KeyRange key_range(const json::object& body) {
 
 awaitable<HttpResponse> range(KvService& s, const json::object& body) {
   mvcc::KeyRange r = key_range(body);
-  mvcc::RangeOptions o;
-  o.limit = get_int(body, "limit");
-  o.revision = get_int(body, "revision");
-  o.sort_order = static_cast<mvcc::SortOrder>(
-      get_enum(body, "sort_order", {"NONE", "ASCEND", "DESCEND"}, "etcdserverpb.RangeRequest_SortOrder"));
-  o.sort_target = static_cast<mvcc::SortTarget>(get_enum(
-      body, "sort_target", {"KEY", "VERSION", "CREATE", "MOD", "VALUE"},
-      "etcdserverpb.RangeRequest_SortTarget"));
-  if (static_cast<int>(o.sort_order) > 2 || static_cast<int>(o.sort_order) < 0) {
-    o.sort_order = mvcc::SortOrder::kNone;  // 3.4 accepts out-of-range numbers
-  }
-  if (static_cast<int>(o.sort_target) > 4 || static_cast<int>(o.sort_target) < 0) {
-    o.sort_target = mvcc::SortTarget::kKey;
-  }
-  o.keys_only = get_bool(body, "keys_only");
-  o.count_only = get_bool(body, "count_only");
-  o.min_mod_revision = get_int(body, "min_mod_revision");
-  o.max_mod_revision = get_int(body, "max_mod_revision");
-  o.min_create_revision = get_int(body, "min_create_revision");
-  o.max_create_revision = get_int(body, "max_create_revision");
+  mvcc::RangeOptions o = range_options(body);
   if (!get_bool(body, "serializable")) co_await s.read_barrier();
   s.count_range();
   mvcc::RangeResult result;
@@ -61,32 +43,13 @@ awaitable<HttpResponse> range(KvService& s, const json::object& body) {
   }
   json::object out;
   out["header"] = header(s, result.revision);
-  if (!result.kvs.empty()) {
-    json::array kvs;
-    for (const auto& kv : result.kvs) kvs.push_back(kv_json(kv));
-    out["kvs"] = std::move(kvs);
-  }
-  put_bool(out, "more", result.more);
-  put_int(out, "count", result.count);
+  add_range_fields(out, result);
   co_return ok(out);
 }
 
 // As etcd (processInternalRaftRequestOnce): the limit is on the request as it goes into the
 // log, not on its JSON (base64 makes that a third larger). Our encoding is within a few bytes
 // of etcd's protobuf for the same request.
-awaitable<Result> write(KvService& s, server::Request request) {
-  uint64_t size = server::encode_request(0, request).size();
-  uint64_t cap = s.max_request_bytes() + kGrpcOverheadBytes;
-  if (size > cap) {
-    throw GatewayError(GrpcCode::kResourceExhausted,
-                       fmt::format("grpc: received message larger than max ({} vs. {})", size, cap));
-  }
-  if (size > s.max_request_bytes()) {
-    throw GatewayError(GrpcCode::kInvalidArgument, kRequestTooLarge);
-  }
-  co_return co_await s.write(std::move(request));
-}
-
 awaitable<HttpResponse> put(KvService& s, const json::object& body) {
   server::PutRequest p;
   p.key = require_key(body);
@@ -105,8 +68,7 @@ awaitable<HttpResponse> put(KvService& s, const json::object& body) {
   check(result);
   json::object out;
   out["header"] = header(s, result.revision);
-  const auto& value = std::get<mvcc::PutResult>(result.value);
-  if (value.prev_kv) out["prev_kv"] = kv_json(*value.prev_kv);
+  add_put_fields(out, std::get<mvcc::PutResult>(result.value));
   co_return ok(out);
 }
 
@@ -116,15 +78,9 @@ awaitable<HttpResponse> delete_range(KvService& s, const json::object& body) {
   d.prev_kv = get_bool(body, "prev_kv");
   Result result = co_await write(s, std::move(d));
   check(result);
-  const auto& value = std::get<mvcc::DeleteResult>(result.value);
   json::object out;
   out["header"] = header(s, result.revision);
-  put_int(out, "deleted", value.deleted);
-  if (!value.prev_kvs.empty()) {
-    json::array kvs;
-    for (const auto& kv : value.prev_kvs) kvs.push_back(kv_json(kv));
-    out["prev_kvs"] = std::move(kvs);
-  }
+  add_delete_fields(out, std::get<mvcc::DeleteResult>(result.value));
   co_return ok(out);
 }
 
@@ -416,6 +372,7 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/kv/put", put},
       {"/v3/kv/deleterange", delete_range},
       {"/v3/kv/compaction", compaction},
+      {"/v3/kv/txn", txn},
       {"/v3/cluster/member/list", member_list},
       {"/v3/cluster/member/add", member_add},
       {"/v3/cluster/member/remove", member_remove},

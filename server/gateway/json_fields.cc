@@ -207,10 +207,16 @@ void require_object(const json::value& v) {
 
 }  // namespace
 
+const json::value* find_field(const json::object& o, std::string_view name) { return find(o, name); }
+
 json::object parse_body(std::string_view body) {
   if (body.empty()) return {};
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  // Deep enough for etcd's deepest valid txn (each nesting takes three levels; validation
+  // stops a txn near 128 levels), far below what the parser's own stack allows.
+  json::parse_options options;
+  options.max_depth = 640;
+  json::value v = json::parse(body, ec, {}, options);
   // Go's scanner words its errors differently ("invalid character 'b' looking for ..."); the
   // offset is what a person needs to find the mistake.
   if (ec) bad(fmt::format("invalid JSON: {} (near byte {})", ec.message(), json_error_offset(body)));

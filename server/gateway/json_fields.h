@@ -35,6 +35,8 @@ bool get_bool(const json::object& o, std::string_view name);
 int get_enum(const json::object& o, std::string_view name, std::initializer_list<const char*> names,
              std::string_view enum_type);
 const json::object* get_object(const json::object& o, std::string_view name);
+// The field itself (proto name or lowerCamel alias), or nullptr.
+const json::value* find_field(const json::object& o, std::string_view name);
 const json::array* get_array(const json::object& o, std::string_view name);
 
 // Writers that leave zero values out.

@@ -54,6 +54,9 @@ class KvService {
   virtual boost::asio::awaitable<server::Result> write(server::Request request) = 0;
   // Waits until this member may serve a linearizable read (ReadIndex). Throws GatewayError.
   virtual boost::asio::awaitable<void> read_barrier() = 0;
+  // A txn as the node serves it (KvNode::txn: validated, read-only ones without the log).
+  // Throws GatewayError (refused, no leader, timed out); a failed txn's error is in the result.
+  virtual boost::asio::awaitable<server::Result> txn(server::TxnRequest request) = 0;
   virtual const mvcc::KvStore& store() const = 0;
   virtual uint64_t cluster_id() const = 0;
   virtual uint64_t member_id() const = 0;

@@ -8,6 +8,7 @@
 
 #include "etcdlab/errors.h"
 #include "kv_node_impl.h"
+#include "txn_rules.h"
 
 namespace etcdlab::server {
 namespace {
@@ -150,6 +151,10 @@ void KvNode::Impl::finish_reads() {
       c.kind = Completion::Kind::kReadReady;
       c.id = it->first;
       c.proposed = true;
+      if (p.request) {  // a read-only txn: served now, from the store as of the read index
+        c.kind = Completion::Kind::kWrite;
+        c.result = read_txn(sm.store(), std::get<TxnRequest>(*p.request));
+      }
       completions.push_back(std::move(c));
       it = pending.erase(it);
     } else {

@@ -55,6 +55,7 @@ struct NodeOptions {
   int request_timeout_ms = 0;        // 0: etcd's, 5 s plus two election timeouts
   uint64_t quota_bytes = 0;          // a put past it raises NOSPACE (0: no quota)
   AutoCompaction auto_compaction;
+  size_t max_txn_ops = 128;           // etcd's --max-txn-ops: the longest list of a txn
   // Watches: an idle synced watcher that asked for progress notifications gets one this often
   // (etcd's --experimental-watch-progress-notify-interval, 10 minutes); the hub's other limits
   // (etcd's: 128 responses per stream...) are watch::WatchConfig's.
@@ -124,6 +125,12 @@ class KvNode final : public DrivenNode {
   // ---- client requests (see the top of this file)
   uint64_t submit(Request request);  // a write through the log (put, delete, compaction...)
   uint64_t read_index();             // ready once this member may serve a linearizable read
+  // etcd's Txn (lab 5: etcdlab/txn/txn.h). Validated at once: a refused txn never reaches the
+  // log (TxnError as InvalidArgument, the store's errors in the result). A txn that can only
+  // read needs no log entry: a serializable one is answered at once from this member's store,
+  // a linearizable one after a ReadIndex round; any other goes through the log as submit()'s
+  // writes do (the quota too). The result is a txn::TxnResult.
+  uint64_t txn(TxnRequest request);
   // A membership change, on the leader (others answer "no leader": the gateway forwards such
   // requests to the leader first). Refused at once when etcd's rules say no (membership.h).
   uint64_t change_member(const MemberChange& change);

@@ -33,6 +33,7 @@ struct PendingRequest {
   // leads (kv_node_requests.cc).
   bool after_leadership = false;
   std::optional<uint64_t> read_index;     // kRead: once its round is confirmed
+  // (kRead with a request: a read-only TxnRequest, executed once the read is ready.)
   int64_t lease = 0;                       // kKeepAlive, kTimeToLive
   bool with_keys = false;                  // kTimeToLive
   NodeId asked = kNoNode;                  // kKeepAlive, kTimeToLive: the leader asked
@@ -52,6 +53,8 @@ struct KvNode::Impl {
   void on_applied(AppliedRequest& a);
   void note_membership();
   void finish_reads();
+  // kv_node_txn.cc
+  void complete_now(uint64_t id, Result result);  // answered at once, with a result
   void read_states(const std::vector<ReadState>& states);
 
   // kv_node_requests.cc

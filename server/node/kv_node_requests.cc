@@ -6,6 +6,7 @@
 
 #include "kv_node.h"
 #include "kv_node_impl.h"
+#include "txn_rules.h"
 
 namespace etcdlab::server {
 namespace {
@@ -237,10 +238,9 @@ uint64_t KvNode::submit(Request request) {
     // As etcd: the server picks a positive id from its request id generator.
     grant->id = static_cast<int64_t>(r.new_id() & 0x7FFFFFFFFFFFFFFFULL);
   }
-  if (const auto* put = std::get_if<PutRequest>(&request); put && r.options.quota_bytes > 0) {
-    // As etcd's backend quota: a put that would take the database past the quota raises
-    // NOSPACE (through the log, so every member refuses puts) and is refused.
-    uint64_t cost = put->key.size() + put->value.size() + 64;
+  if (uint64_t cost = quota_cost(request); cost > 0 && r.options.quota_bytes > 0) {
+    // As etcd's backend quota: a put (or a txn with puts) that would take the database past
+    // the quota raises NOSPACE (through the log, so every member refuses puts) and is refused.
     if (r.db_bytes + cost > r.options.quota_bytes) {
       Alarm mine{r.options.raft.id, AlarmType::kNoSpace};
       auto alarms = r.sm.alarms();

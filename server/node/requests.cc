@@ -2,6 +2,7 @@
 
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
+#include "txn_codec.h"
 
 namespace etcdlab::server {
 namespace {
@@ -15,6 +16,7 @@ enum class Kind : uint64_t {
   kAlarm = 5,
   kLeaseGrant = 6,
   kLeaseRevoke = 7,
+  kTxn = 8,  // txn_codec.h
 };
 
 struct Encoder {
@@ -53,6 +55,10 @@ struct Encoder {
   void operator()(const LeaseRevokeRequest& r) const {
     w.u64(static_cast<uint64_t>(Kind::kLeaseRevoke));
     w.u64(static_cast<uint64_t>(r.id));
+  }
+  void operator()(const TxnRequest& r) const {
+    w.u64(static_cast<uint64_t>(Kind::kTxn));
+    encode_txn(w, r);
   }
   void operator()(const AttributesRequest& r) const {
     w.u64(static_cast<uint64_t>(Kind::kAttributes));
@@ -153,6 +159,9 @@ std::pair<uint64_t, Request> decode_request(std::string_view data) {
       request = v;
       break;
     }
+    case Kind::kTxn:
+      request = decode_txn(r);
+      break;
     default:
       throw DecodeError("unknown request kind", at);
   }

@@ -14,6 +14,7 @@
 #include "etcdlab/lease/errors.h"
 #include "etcdlab/mvcc/errors.h"
 #include "etcdlab/mvcc/types.h"
+#include "etcdlab/txn/txn.h"
 #include "etcdlab/types.h"
 
 namespace etcdlab::server {
@@ -82,8 +83,11 @@ struct LeaseRevokeRequest {
   int64_t id = 0;
 };
 
+// etcd's Txn (lab 5: etcdlab/txn/txn.h), validated before it is proposed.
+using TxnRequest = txn::TxnRequest;
+
 using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
-                             AlarmRequest, LeaseGrantRequest, LeaseRevokeRequest>;
+                             AlarmRequest, LeaseGrantRequest, LeaseRevokeRequest, TxnRequest>;
 
 // Errors a request can end with that are neither the store's (mvcc::MvccError) nor the
 // lessor's (lease::LeaseError).
@@ -133,7 +137,8 @@ struct Result {
   RequestError error = RequestError::kNone;
   std::variant<std::monostate, mvcc::PutResult, mvcc::DeleteResult, CompactionResult,
                AttributesResult, MembershipResult, AlarmResult, LeaseGrantResult,
-               LeaseRevokeResult, LeaseKeepAliveResult, LeaseTimeToLiveResult, LeasesResult>
+               LeaseRevokeResult, LeaseKeepAliveResult, LeaseTimeToLiveResult, LeasesResult,
+               txn::TxnResult>
       value;
   bool ok() const { return !store_error && !lease_error && error == RequestError::kNone; }
 };

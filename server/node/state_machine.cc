@@ -91,6 +91,38 @@ void KvStateMachine::written(int64_t revision, const std::vector<mvcc::Event>& e
   watches_.notify(revision, events);
 }
 
+namespace {
+
+bool has_put(const std::vector<txn::RequestOp>& ops) {
+  for (const txn::RequestOp& op : ops) {
+    if (std::holds_alternative<txn::PutOp>(op)) return true;
+    const auto* nested = std::get_if<txn::NestedTxn>(&op);
+    if (nested && *nested && (has_put((*nested)->success) || has_put((*nested)->failure))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool KvStateMachine::adds_data(const Request& request) {
+  if (const auto* t = std::get_if<TxnRequest>(&request)) {
+    return has_put(t->success) || has_put(t->failure);  // etcd: a txn whose puts cost bytes
+  }
+  return std::holds_alternative<PutRequest>(request) ||
+         std::holds_alternative<LeaseGrantRequest>(request);
+}
+
+// etcd_mvcc_put_total and etcd_mvcc_delete_total count a txn's puts and deletes one by one.
+void KvStateMachine::count_writes(const txn::TxnResult& t) {
+  for (const txn::ResponseOp& r : t.responses) {
+    if (std::holds_alternative<mvcc::PutResult>(r)) ++puts_applied_;
+    if (std::holds_alternative<mvcc::DeleteResult>(r)) ++deletes_applied_;
+    if (const auto* nested = std::get_if<std::shared_ptr<txn::TxnResult>>(&r)) count_writes(**nested);
+  }
+}
+
 Result KvStateMachine::apply_request(const Request& request) {
   Result result;
   try {
@@ -123,6 +155,12 @@ Result KvStateMachine::apply_request(const Request& request) {
         watches_.notify(revision, store_->events_since(revision, all, /*prev_kv=*/true));
       }
       result.value = LeaseRevokeResult{};
+    } else if (const auto* t = std::get_if<TxnRequest>(&request)) {
+      int64_t revision = store_->revision() + 1;  // the txn's, if it writes
+      std::vector<mvcc::Event> events;
+      auto lease_exists = [&](int64_t lease) { return lessor_->exists(lease); };
+      result.value = txn::execute(*store_, *t, lease_exists, &events);
+      written(revision, events);
     } else {
       result.value = AttributesResult{};
     }
@@ -130,6 +168,8 @@ Result KvStateMachine::apply_request(const Request& request) {
     result.store_error = e.code();
   } catch (const lease::LeaseError& e) {
     result.lease_error = e.code();
+  } catch (const txn::LeaseMissing&) {
+    result.lease_error = lease::LeaseError::Code::kNotFound;
   }
   result.revision = store_->revision();
   return result;
@@ -185,11 +225,10 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
       applied.result.value = AttributesResult{};
     }
     applied.result.revision = store_->revision();
-  } else if (has_alarm(AlarmType::kNoSpace) &&
-             (std::holds_alternative<PutRequest>(applied.request) ||
-              std::holds_alternative<LeaseGrantRequest>(applied.request))) {
+  } else if (has_alarm(AlarmType::kNoSpace) && adds_data(applied.request)) {
     // etcd's capped applier: under NOSPACE every member refuses writes that add data (puts,
-    // lease grants); deletes, revokes and compaction still run, so an operator can make room.
+    // txns with a put, lease grants); deletes, revokes and compaction still run, so an
+    // operator can make room.
     applied.result.error = RequestError::kNoSpace;
     applied.result.revision = store_->revision();
   } else {
@@ -198,6 +237,7 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
       if (std::holds_alternative<CompactionRequest>(applied.request)) compacting_ = true;
       if (std::holds_alternative<PutRequest>(applied.request)) ++puts_applied_;
       if (std::holds_alternative<DeleteRangeRequest>(applied.request)) ++deletes_applied_;
+      if (const auto* t = std::get_if<txn::TxnResult>(&applied.result.value)) count_writes(*t);
     }
   }
   return applied;

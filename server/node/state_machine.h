@@ -149,6 +149,8 @@ class KvStateMachine {
   bool first_time(uint64_t request_id);  // notes the id in the window; false if already there
   // A write is in the store: its keys attach to / detach from leases, and watchers hear of it.
   void written(int64_t revision, const std::vector<mvcc::Event>& events);
+  static bool adds_data(const Request& request);  // refused under a NOSPACE alarm
+  void count_writes(const txn::TxnResult& t);
 
   std::unique_ptr<mvcc::KvStore> store_;
   std::shared_ptr<lease::LeaseTable> lease_table_;

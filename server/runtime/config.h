@@ -23,6 +23,7 @@ struct ServerConfig {
   int election_ms = 1000;
   uint64_t snapshot_count = 100000;
   uint64_t max_request_bytes = 1572864;
+  uint64_t max_txn_ops = 128;
   int64_t quota_backend_bytes = 0;   // 0: 2 GiB (etcd's default); negative: no quota
   server::AutoCompaction auto_compaction;  // --auto-compaction-mode and -retention
   bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)

@@ -45,6 +45,11 @@ asio::awaitable<server::Result> NodeService::write(server::Request request) {
   co_return result_of(std::move(c));
 }
 
+asio::awaitable<server::Result> NodeService::txn(server::TxnRequest request) {
+  Completion c = co_await driver_.call([&](KvNode& n) { return n.txn(std::move(request)); });
+  co_return result_of(std::move(c));
+}
+
 asio::awaitable<void> NodeService::read_barrier() {
   Completion c = co_await driver_.call([](KvNode& n) { return n.read_index(); });
   if (c.error) throw *c.error;

@@ -24,6 +24,7 @@ class NodeService final : public gateway::KvService {
 
   boost::asio::awaitable<server::Result> write(server::Request request) override;
   boost::asio::awaitable<void> read_barrier() override;
+  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override;
   const mvcc::KvStore& store() const override;
   uint64_t cluster_id() const override { return cluster_; }
   uint64_t member_id() const override { return member_; }

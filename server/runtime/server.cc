@@ -91,6 +91,7 @@ void Server::Impl::open() {
   options.tick_ms = config.heartbeat_ms;
   options.request_timeout_ms = config.request_timeout_ms;
   options.quota_bytes = config.quota_bytes();
+  options.max_txn_ops = config.max_txn_ops;
   options.auto_compaction = config.auto_compaction;
   options.watch_progress_notify_ms = config.watch_progress_notify_ms;
   // As etcd's watch server: a response past the largest request plus gRPC's margin is cut

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../gateway/json_fields.h"
+#include "../node/txn_rules.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -30,6 +31,11 @@ class FakeService final : public KvService {
     ++writes;
     if (write_error) throw *write_error;
     co_return sm_.apply_request(request);
+  }
+  awaitable<server::Result> txn(server::TxnRequest request) override {
+    ++txns;
+    if (write_error) throw *write_error;
+    co_return server::txn_without_log(sm_, request);
   }
   awaitable<void> read_barrier() override {
     ++barriers;
@@ -56,6 +62,7 @@ class FakeService final : public KvService {
   std::optional<GatewayError> write_error;    // write() throws it (no leader, timeout...)
   std::optional<GatewayError> barrier_error;  // read_barrier() throws it
   int writes = 0;
+  int txns = 0;
   int barriers = 0;
   std::vector<server::Member> member_list;
   ServerStatus server_status;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../node/state_machine.h"
+#include "../node/txn_rules.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -29,6 +30,9 @@ class WatchFake final : public KvService {
     co_return sm_.apply_request(request);
   }
   boost::asio::awaitable<void> read_barrier() override { co_return; }
+  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override {
+    co_return server::txn_without_log(sm_, request);
+  }
   const mvcc::KvStore& store() const override { return sm_.store(); }
   uint64_t cluster_id() const override { return kClusterId; }
   uint64_t member_id() const override { return kMemberId; }

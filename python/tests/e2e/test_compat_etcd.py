@@ -8,21 +8,9 @@ Both start empty, so revisions must agree exactly. The script covers puts (prev_
 ignore_value, ignore_lease, leases), ranges with every option, deletes, compaction, historical
 reads and the error cases."""
 
-import base64
-import json
-import os
-import shutil
-
 import pytest
 
-from etcdlab.client import Client
-from etcdlab.local import LocalCluster
-
-ETCD = shutil.which("etcd") or "/usr/bin/etcd"
-
-
-def b64(s) -> str:
-    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+from compat_script import SYNTAX, answers_of_both, b64, mismatches
 
 
 def put(key, value="", **extra):
@@ -48,8 +36,6 @@ def delete(key, range_end=None, **extra):
     body.update(extra)
     return ("POST", "/v3/kv/deleterange", body)
 
-
-SYNTAX = "syntax"  # only status and code compared: Go's wording is not reproduced there
 
 SCRIPT = [
     # puts and the revisions they take
@@ -127,71 +113,15 @@ SCRIPT = [
     rng("\x00", "\x00"),  # the end state
 ]
 
-# Fields that differ between any two clusters, or that are ours by design (docs/api.md).
-IGNORED = {"cluster_id", "member_id", "raft_term", "hash", "ID", "leader", "version",
-           "dbSize", "dbSizeInUse", "raftIndex", "raftAppliedIndex", "raftTerm", "peerURLs",
-           "clientURLs", "name"}
-
-
-def normalize(value):
-    if isinstance(value, dict):
-        return {k: normalize(v) for k, v in value.items() if k not in IGNORED}
-    if isinstance(value, list):
-        return [normalize(v) for v in value]
-    return value
-
-
-def run_script(endpoint):
-    client = Client([endpoint], timeout=10)
-    answers = []
-    for step in SCRIPT:
-        method, path, body = step[:3]
-        data = None if body is None else (
-            body.encode() if isinstance(body, str) else json.dumps(body).encode())
-        status, raw = client.raw(endpoint, method, path, data)
-        try:  # (plain-text bodies are compared byte for byte, newline included)
-            parsed = json.loads(raw) if raw.strip().startswith(b"{") else raw.decode()
-        except ValueError:
-            parsed = raw.decode(errors="replace")
-        answers.append((status, parsed))
-    client.close()
-    return answers
-
-
-def start_and_run(binary):
-    with LocalCluster(n=1, binary=binary) as member:
-        member.wait_leader()
-        return run_script(member.endpoint(0))
-
-
 @pytest.fixture(scope="module")
 def answers():
-    if not os.path.exists(ETCD):
-        if os.environ.get("ETCDLAB_E2E_REQUIRED") == "1":
-            pytest.fail("etcd 3.4 is not installed (make deps installs etcd-server)")
-        pytest.skip("etcd 3.4 is not installed (make deps installs etcd-server)")
-    return start_and_run(ETCD), start_and_run(None)
-
-
-def describe(step):
-    method, path, body = step[:3]
-    return f"{method} {path} {json.dumps(body) if not isinstance(body, str) else body!r}"
+    return answers_of_both(SCRIPT)
 
 
 def test_every_response_matches_etcd(answers):
-    etcd, ours = answers
-    mismatches = []
-    for step, (s1, a1), (s2, a2) in zip(SCRIPT, etcd, ours):
-        if len(step) > 3 and step[3] == SYNTAX:
-            same = s1 == s2 and isinstance(a1, dict) and isinstance(a2, dict) and \
-                a1.get("code") == a2.get("code")
-        else:
-            same = s1 == s2 and normalize(a1) == normalize(a2)
-        if not same:
-            mismatches.append(f"{describe(step)}\n    etcd:    {s1} {json.dumps(normalize(a1))}"
-                              f"\n    etcdlab: {s2} {json.dumps(normalize(a2))}")
-    assert not mismatches, (f"{len(mismatches)} of {len(SCRIPT)} responses differ from etcd "
-                            "3.4's:\n" + "\n".join(mismatches))
+    differ = mismatches(SCRIPT, *answers)
+    assert not differ, (f"{len(differ)} of {len(SCRIPT)} responses differ from etcd 3.4's:\n"
+                        + "\n".join(differ))
 
 
 def test_the_script_exercised_both_success_and_errors(answers):
