@@ -1,5 +1,5 @@
 """The KV calls of a simulated cluster (``etcdlab.Cluster(kv=True)``): put, get, range,
-delete_range and compact through the server's node (``KvNode``), and the cluster's history of
+delete_range, txn and compact through the server's node (``KvNode``), and the cluster's history of
 them in the shapes the checkers read.
 
 Each call returns an ``Op`` at once; its ``result`` is, once ok, what etcd's JSON gateway would
@@ -94,6 +94,22 @@ class KvCalls:
                                sort_target)
         return self._kv_op("range", {"key": key, "range_end": end},
                            self._core.read(via, query))
+
+    def txn(self, compare=(), success=(), failure=(), *, via: Optional[int] = None) -> "Op":
+        """etcd's Txn: if every compare holds, the ``success`` operations run, else the
+        ``failure`` ones, atomically at one revision; ``op.result`` is the gateway's answer
+        (``succeeded``, ``responses``). A txn that only reads needs no log entry (the node's
+        read-only path).
+
+        Compares are ``(key, range_end, target, result, operand)`` with target ``"version"``,
+        ``"create"``, ``"mod"``, ``"value"`` or ``"lease"`` and result ``"=="``, ``"!="``,
+        ``">"`` or ``"<"``; operations are ``("range", key, range_end, revision, limit,
+        serializable)``, ``("put", key, value, lease, prev_kv, ignore_value, ignore_lease)``,
+        ``("delete", key, range_end, prev_kv)`` or ``("txn", compare, success, failure)``."""
+        self._need_kv("txn")
+        data = _core.kv_txn_request(list(compare), list(success), list(failure))
+        return self._kv_op("txn", {"compare": list(compare), "success": list(success),
+                                   "failure": list(failure)}, self._core.propose(data, via))
 
     def compact(self, revision: int, *, physical: bool = False,
                 via: Optional[int] = None) -> "Op":

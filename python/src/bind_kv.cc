@@ -165,6 +165,8 @@ py::dict write_output(const py::bytes& data) {
       list.append(alarm);
     }
     d["alarms"] = list;
+  } else if (const auto* txn_result = std::get_if<txn::TxnResult>(&r.value)) {
+    add_txn_fields(d, *txn_result);
   }
   return d;
 }

@@ -1,9 +1,10 @@
 #pragma once
-// What the KV bindings share (bind_kv.cc, bind_watch.cc): finding a member's KvNode in a
+// What the KV bindings share (bind_kv.cc, bind_watch.cc, bind_txn.cc): finding a member's KvNode in a
 // simulated cluster, and a key-value as the JSON gateway shapes it.
 #include <pybind11/pybind11.h>
 
 #include "etcdlab/mvcc/types.h"
+#include "etcdlab/txn/txn.h"
 #include "etcdlab/sim/cluster.h"
 #include "kv_node.h"
 
@@ -18,5 +19,9 @@ server::KvNode* kv_member(sim::Cluster& c, int index);
 // {"key", "create_revision", "mod_revision", "version", "value", "lease" (only when set)}:
 // bytes for keys and values, ints for the rest.
 pybind11::dict kv_dict(const mvcc::KeyValue& kv);
+
+// A txn result's fields after its header, as the gateway shapes them (bind_txn.cc): succeeded
+// (only when true) and the sub-responses.
+void add_txn_fields(pybind11::dict& d, const txn::TxnResult& t);
 
 }  // namespace etcdlab::python

@@ -17,5 +17,6 @@ PYBIND11_MODULE(_core, m) {
   etcdlab::python::bind_sim(m);
   etcdlab::python::bind_kv(m);
   etcdlab::python::bind_watch(m);
+  etcdlab::python::bind_txn(m);
   etcdlab::python::refuse_none_receivers(m);
 }

@@ -9,7 +9,9 @@ namespace {
 
 enum class ValueKind : uint64_t { kNone = 0, kPut = 1, kDelete = 2, kCompaction = 3,
                                   kMember = 4, kAlarms = 5, kLeaseGrant = 6, kLeaseRevoke = 7,
-                                  kKeepAlive = 8, kTimeToLive = 9, kLeases = 10 };
+                                  kKeepAlive = 8, kTimeToLive = 9, kLeases = 10, kTxn = 11 };
+
+}  // namespace
 
 void encode_kv(Writer& w, const mvcc::KeyValue& kv) {
   w.bytes(kv.key);
@@ -30,6 +32,8 @@ mvcc::KeyValue decode_kv(Reader& r) {
   kv.lease = static_cast<int64_t>(r.u64("kv.lease"));
   return kv;
 }
+
+namespace {
 
 void encode_error(Writer& w, const std::optional<mvcc::MvccError::Code>& e) {
   w.u64(e ? static_cast<uint64_t>(*e) + 1 : 0);
@@ -96,6 +100,9 @@ void encode_value(Writer& w, const server::Result& result) {
     w.u64(static_cast<uint64_t>(ValueKind::kLeases));
     w.u64(l->ids.size());
     for (int64_t id : l->ids) w.u64(static_cast<uint64_t>(id));
+  } else if (const auto* txn_result = std::get_if<txn::TxnResult>(&result.value)) {
+    w.u64(static_cast<uint64_t>(ValueKind::kTxn));
+    encode_txn_result(w, *txn_result);
   } else {
     w.u64(static_cast<uint64_t>(ValueKind::kNone));
   }
@@ -169,6 +176,12 @@ void decode_value(Reader& r, server::Result& result) {
       uint64_t n = r.count("leases", 1);
       for (uint64_t i = 0; i < n; ++i) l.ids.push_back(static_cast<int64_t>(r.u64("lease")));
       result.value = std::move(l);
+      break;
+    }
+    case ValueKind::kTxn: {
+      txn::TxnResult t = decode_txn_result(r);
+      t.revision = result.revision;
+      result.value = std::move(t);
       break;
     }
     case ValueKind::kNone:

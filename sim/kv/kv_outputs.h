@@ -16,16 +16,23 @@
 //                         prev_kv [+ kv]; delete: u64 deleted, u64 n + n kvs; member: the
 //                         member; alarms: u64 n + n x (u64 member, u64 type); lease grant:
 //                         u64 id, u64 ttl; keep-alive: u64 id, u64 ttl; time to live: u64 id,
-//                         u64 ttl, u64 granted, u64 n + n x bytes key; leases: u64 n + n ids)
+//                         u64 ttl, u64 granted, u64 n + n x bytes key; leases: u64 n + n ids;
+//                         txn: the txn result below)
 //              2 (read)   u64 store error + 1, u64 revision, u64 count, bool more, u64 n + n kvs
 //              3 (error)  u64 gRPC code, bytes message: the error etcd's gateway would answer
 //   kv       bytes key, u64 create, u64 mod, u64 version, bytes value, u64 lease
+//   txn result  bool succeeded, u64 n, then n responses: u64 kind, then
+//              1 (range)   u64 revision, u64 count, bool more, u64 n + n kvs
+//              2 (put)     u64 revision, bool has prev_kv [+ kv]
+//              3 (delete)  u64 revision, u64 deleted, u64 n + n prev kvs
+//              4 (txn)     a txn result (its revision 0: etcd's empty nested header)
 
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "api_error.h"
+#include "etcdlab/codec.h"
 #include "etcdlab/mvcc/types.h"
 #include "requests.h"
 
@@ -60,5 +67,11 @@ std::string encode_write_output(const server::Result& result);
 std::string encode_read_output(const KvReadOutput& output);
 std::string encode_error_output(const server::ApiError& error);
 KvOutput decode_output(std::string_view data);  // throws DecodeError
+
+// Parts of the format, shared by kv_outputs.cc and kv_txn_outputs.cc.
+void encode_kv(Writer& w, const mvcc::KeyValue& kv);
+mvcc::KeyValue decode_kv(Reader& r);
+void encode_txn_result(Writer& w, const txn::TxnResult& t);
+txn::TxnResult decode_txn_result(Reader& r, int depth = 0);  // throws DecodeError
 
 }  // namespace etcdlab::sim
