@@ -12,6 +12,8 @@
 #include "handler_support.h"
 #include "json_fields.h"
 #include "lease_handlers.h"
+#include "election_handlers.h"
+#include "lock_handlers.h"
 #include "txn_handlers.h"
 
 namespace etcdlab::gateway {
@@ -373,6 +375,12 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/kv/deleterange", delete_range},
       {"/v3/kv/compaction", compaction},
       {"/v3/kv/txn", txn},
+      {"/v3/lock/lock", lock},
+      {"/v3/lock/unlock", unlock},
+      {"/v3/election/campaign", campaign},
+      {"/v3/election/proclaim", proclaim},
+      {"/v3/election/leader", leader},
+      {"/v3/election/resign", resign},
       {"/v3/cluster/member/list", member_list},
       {"/v3/cluster/member/add", member_add},
       {"/v3/cluster/member/remove", member_remove},

@@ -1,0 +1,117 @@
+// The I/O the concurrency recipes need (recipe_io.h).
+#include "recipe_io.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+#include "handler_support.h"
+
+namespace etcdlab::gateway {
+
+namespace asio = boost::asio;
+
+void recipe_error(const std::string& message) {
+  throw GatewayError(GrpcCode::kUnknown, message);
+}
+
+namespace {
+
+// Rethrows a failed result's error as the recipes answer it.
+void check_recipe(const server::Result& r) {
+  try {
+    check(r);
+  } catch (const GatewayError& e) {
+    recipe_error(e.what());
+  }
+}
+
+constexpr int64_t kSessionTtl = 60;  // etcd's concurrency.Session default
+
+}  // namespace
+
+asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest t) {
+  server::Result r;
+  try {
+    r = co_await s.txn(std::move(t));
+  } catch (const GatewayError& e) {
+    recipe_error(e.what());
+  }
+  check_recipe(r);
+  co_return std::get<txn::TxnResult>(std::move(r.value));
+}
+
+asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange range,
+                                                mvcc::RangeOptions options) {
+  try {
+    co_await s.read_barrier();
+  } catch (const GatewayError& e) {
+    recipe_error(e.what());
+  }
+  try {
+    co_return s.store().range(range, options);
+  } catch (const mvcc::MvccError& e) {
+    recipe_error(e.what());
+  }
+}
+
+asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision) {
+  auto executor = co_await asio::this_coro::executor;
+  // The stream's wake-ups come on this thread; one that comes while we are not waiting is
+  // remembered, so none is lost.
+  struct Wakes {
+    explicit Wakes(asio::any_io_executor ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;
+    bool woken = false;
+  };
+  auto wakes = std::make_shared<Wakes>(executor);
+  std::weak_ptr<Wakes> weak = wakes;
+  uint64_t stream = s.open_watch_stream([weak] {
+    if (auto w = weak.lock()) {
+      w->woken = true;
+      w->timer.cancel();
+    }
+  });
+  struct Close {
+    KvService& s;
+    uint64_t stream;
+    ~Close() { s.close_watch_stream(stream); }
+  } close{s, stream};
+  watch::WatchRequest request;
+  request.range = {key, ""};
+  request.start_revision = from_revision;
+  request.no_put = true;
+  s.watch(stream, request);
+  for (;;) {
+    wakes->woken = false;
+    for (const watch::WatchResponse& r : s.take_watch_responses(stream, 64)) {
+      if (r.canceled) {
+        recipe_error(r.compact_revision > 0
+                         ? mvcc::message_of(mvcc::MvccError::Code::kCompacted)
+                         : "etcdlab: the wait for " + key + " was cancelled: " + r.cancel_reason);
+      }
+      if (!r.events.empty()) co_return;  // (DELETE events only: no_put)
+    }
+    if (!wakes->woken) {
+      wakes->timer.expires_at(asio::steady_timer::time_point::max());
+      co_await wakes->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease) {
+  if (lease != 0) co_return lease;
+  server::Result r;
+  server::Request grant = server::LeaseGrantRequest{0, kSessionTtl};  // (g++ 12: no temporaries
+  try {                                                              // inside co_await)
+    r = co_await s.write(std::move(grant));
+  } catch (const GatewayError& e) {
+    recipe_error(e.what());
+  }
+  check_recipe(r);
+  co_return std::get<server::LeaseGrantResult>(r.value).id;
+}
+
+}  // namespace etcdlab::gateway
