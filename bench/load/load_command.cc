@@ -1,4 +1,4 @@
-// `etcdlab-bench put|range|mixed|lease-churn|lease-keepalive`: the load generator's command line (see http_load.h for what
+// `etcdlab-bench put|range|mixed|txn|lease-churn|lease-keepalive`: the load generator's command line (see http_load.h for what
 // a run does and how it counts).
 #include <memory>
 #include <sstream>
@@ -106,6 +106,12 @@ void add_load_commands(CLI::App& app) {
   cmd->add_option("--read-ratio", mixed->options.read_ratio, "share of requests that are ranges")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+
+  auto cas = std::make_shared<Command>();
+  add_val_size_option(add_load(app, "txn",
+                               "load: compare-and-swap-shaped txns (compare mod_revision, put)",
+                               Workload::kTxn, cas),
+                      cas->options);
 
   auto churn = std::make_shared<Command>();
   cmd = add_load(app, "lease-churn",

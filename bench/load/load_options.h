@@ -1,5 +1,5 @@
 #pragma once
-// What `etcdlab-bench put|range|mixed|lease-churn|lease-keepalive` is asked to do (filled from
+// What `etcdlab-bench put|range|mixed|txn|lease-churn|lease-keepalive` is asked to do (filled from
 // the command line).
 
 #include <cstdint>
@@ -12,7 +12,10 @@ namespace etcdlab::bench {
 // its revoke, each waiting for the answer before the next. kLeaseKeepAlive: each client grants
 // one lease before the run (not measured) and keeps it alive, one keep-alive per request; the
 // leases are revoked after the run.
-enum class Workload { kPut, kRange, kMixed, kLeaseChurn, kLeaseKeepAlive };
+// kTxn: each request is a compare-and-swap-shaped txn on one key: compare its mod_revision
+// (< 2^62: it always holds), then put it, else range it; one Raft round, like a put, plus the
+// txn's validation, compare and response.
+enum class Workload { kPut, kRange, kMixed, kLeaseChurn, kLeaseKeepAlive, kTxn };
 
 struct LoadOptions {
   Workload workload = Workload::kPut;

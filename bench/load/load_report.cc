@@ -21,6 +21,8 @@ const char* workload_name(Workload w) {
       return "lease-churn";
     case Workload::kLeaseKeepAlive:
       return "lease-keepalive";
+    case Workload::kTxn:
+      return "txn";
   }
   return "?";
 }

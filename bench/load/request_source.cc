@@ -62,6 +62,17 @@ uint64_t RequestSource::next_key() {
 }
 
 void RequestSource::next(std::string& out, std::string_view host) {
+  if (options_.workload == Workload::kTxn) {
+    key_.clear();
+    append_base64(key_, key_bytes(next_key(), options_.key_size));
+    post(out, host, "/v3/kv/txn",
+         fmt::format("{{\"compare\":[{{\"key\":\"{0}\",\"target\":\"MOD\",\"result\":"
+                     "\"LESS\",\"mod_revision\":\"4611686018427387904\"}}],\"success\":[{{"
+                     "\"request_put\":{{\"key\":\"{0}\",\"value\":\"{1}\"}}}}],\"failure\":[{{"
+                     "\"request_range\":{{\"key\":\"{0}\"}}}}]}}",
+                     key_, value_b64_));
+    return;
+  }
   bool read = options_.workload == Workload::kRange ||
               (options_.workload == Workload::kMixed && rng_.chance(options_.read_ratio));
   key_.clear();
