@@ -4,11 +4,11 @@
 // every older key is gone; proclaim and resign act only while the candidate's key still has
 // the create revision it had (the leader's "rev": a fencing token again). Errors come with
 // gRPC code 2, as etcd's service passes them on.
-//
-// Not served yet: /v3/election/observe (a stream of leader changes).
 #include "election_handlers.h"
 
 #include <fmt/format.h>
+
+#include <memory>
 
 #include "recipe_io.h"
 
@@ -152,6 +152,80 @@ boost::asio::awaitable<HttpResponse> resign(KvService& s, const json::object& bo
   json::object out;
   out["header"] = header(s, r.revision);
   co_return ok(out);
+}
+
+}  // namespace etcdlab::gateway
+
+namespace etcdlab::gateway {
+namespace {
+
+// etcd's Election.observe: find the leader (or wait for the prefix's first put), send it, then
+// follow its key: each put is sent, its delete starts the search again.
+struct Observer {
+  Observer(KvService& service, std::string name) : s(service), prefix(std::move(name) + "/") {}
+  KvService& s;
+  std::string prefix;
+  bool following = false;
+  mvcc::KeyValue leader;
+  int64_t seen = 0;  // the revision of the last change sent
+
+  boost::asio::awaitable<std::optional<std::string>> next() {
+    for (;;) {
+      if (!following) {
+        txn::RangeOp first = first_created(prefix);
+        mvcc::RangeResult r = co_await recipe_range(s, first.range, first.options);
+        int64_t revision = r.revision;
+        if (r.kvs.empty()) {
+          mvcc::KeyRange keys = first.range;
+          WatchedEvent e = co_await next_event(s, keys, r.revision, false, /*no_delete=*/true);
+          leader = std::move(e.event.kv);
+          revision = leader.mod_revision;
+        } else {
+          leader = std::move(r.kvs[0]);
+        }
+        following = true;
+        seen = revision;
+        co_return line(revision);
+      }
+      mvcc::KeyRange key{leader.key, ""};
+      WatchedEvent e = co_await next_event(s, key, seen + 1, false, false);
+      seen = e.event.kv.mod_revision;
+      if (e.event.type == mvcc::Event::Type::kDelete) {
+        following = false;
+        continue;
+      }
+      leader = std::move(e.event.kv);
+      co_return line(e.revision);
+    }
+  }
+
+  std::string line(int64_t revision) const {
+    json::object result;
+    result["header"] = header(s, revision);
+    result["kv"] = kv_json(leader);
+    json::object out;
+    out["result"] = std::move(result);
+    return serialize(out) + "\n";
+  }
+};
+
+}  // namespace
+
+boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body) {
+  auto observer = std::make_shared<Observer>(s, get_bytes(body, "name"));
+  auto ended = std::make_shared<bool>(false);
+  HttpResponse r;
+  r.grpc_ok = true;
+  r.stream = [observer, ended]() -> boost::asio::awaitable<std::optional<std::string>> {
+    if (*ended) co_return std::nullopt;
+    try {
+      co_return co_await observer->next();
+    } catch (const GatewayError& e) {
+      *ended = true;  // the error is the stream's last line, as etcd's gateway ends it
+      co_return stream_error(e);
+    }
+  };
+  co_return r;
 }
 
 }  // namespace etcdlab::gateway

@@ -381,6 +381,7 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/election/proclaim", proclaim},
       {"/v3/election/leader", leader},
       {"/v3/election/resign", resign},
+      {"/v3/election/observe", observe},
       {"/v3/cluster/member/list", member_list},
       {"/v3/cluster/member/add", member_add},
       {"/v3/cluster/member/remove", member_remove},

@@ -57,7 +57,8 @@ asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange ran
   }
 }
 
-asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision) {
+asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range,
+                                         int64_t from_revision, bool no_put, bool no_delete) {
   auto executor = co_await asio::this_coro::executor;
   // The stream's wake-ups come on this thread; one that comes while we are not waiting is
   // remembered, so none is lost.
@@ -80,25 +81,32 @@ asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_r
     ~Close() { s.close_watch_stream(stream); }
   } close{s, stream};
   watch::WatchRequest request;
-  request.range = {key, ""};
+  request.range = range;
   request.start_revision = from_revision;
-  request.no_put = true;
+  request.no_put = no_put;
+  request.no_delete = no_delete;
   s.watch(stream, request);
   for (;;) {
     wakes->woken = false;
-    for (const watch::WatchResponse& r : s.take_watch_responses(stream, 64)) {
+    for (watch::WatchResponse& r : s.take_watch_responses(stream, 64)) {
       if (r.canceled) {
         recipe_error(r.compact_revision > 0
                          ? mvcc::message_of(mvcc::MvccError::Code::kCompacted)
-                         : "etcdlab: the wait for " + key + " was cancelled: " + r.cancel_reason);
+                         : "etcdlab: a watch from revision " + std::to_string(from_revision) +
+                               " was cancelled: " + r.cancel_reason);
       }
-      if (!r.events.empty()) co_return;  // (DELETE events only: no_put)
+      if (!r.events.empty()) co_return WatchedEvent{std::move(r.events.front()), r.revision};
     }
     if (!wakes->woken) {
       wakes->timer.expires_at(asio::steady_timer::time_point::max());
       co_await wakes->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
+}
+
+asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision) {
+  mvcc::KeyRange range{std::move(key), ""};
+  co_await next_event(s, std::move(range), from_revision, /*no_put=*/true, /*no_delete=*/false);
 }
 
 asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease) {

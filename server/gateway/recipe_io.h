@@ -23,8 +23,17 @@ boost::asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest 
 // A linearizable range (a ReadIndex round, then this member's store).
 boost::asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange range,
                                                        mvcc::RangeOptions options);
-// Returns once `key` is deleted at a revision >= from_revision (at once if it was already);
-// a compacted from_revision throws recipe_error.
+// The next event on `range` at a revision >= from_revision (the first of its write, if the
+// write had several), with the revision of the watch response that carried it; no_put /
+// no_delete filter. A compacted from_revision throws recipe_error.
+struct WatchedEvent {
+  mvcc::Event event;
+  int64_t revision = 0;
+};
+boost::asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range,
+                                                int64_t from_revision, bool no_put,
+                                                bool no_delete);
+// Returns once `key` is deleted at a revision >= from_revision (at once if it was already).
 boost::asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision);
 // etcd's session: the client's lease, or (lease 0) a new one of 60 s that nobody keeps
 // alive (etcd's services orphan their sessions).

@@ -9,8 +9,10 @@ What is not compared: a key made from a lease the server picked (a lock or campa
 lease), whose shape is checked instead."""
 
 import base64
+import http.client
 import json
 import os
+import socket
 import threading
 import time
 
@@ -86,12 +88,57 @@ def session(endpoint):
     call("/v3/election/resign", {"leader": me})  # no longer the leader: nothing to do
     call("/v3/election/resign", {})
     call("/v3/election/campaign", {"name": b64("E2"), "lease": 999999, "value": b64("v")})
+    # observe: the leader when it starts (none yet here), each proclaim, a new leader after a
+    # resignation; every line compared
+    observed = Observer(endpoint, "O")
+    status, first = call("/v3/election/campaign", {"name": b64("O"), "lease": 1111, "value": b64("a")})
+    call("/v3/election/proclaim", {"leader": first["leader"], "value": b64("b")})
+    waiting_call("/v3/election/campaign", {"name": b64("O"), "lease": 2222, "value": b64("c")},
+                 lambda: call("/v3/election/resign", {"leader": first["leader"]}))
+    answers.append(("observed", observed.lines(3)))
     call("/v3/kv/range", {"key": b64("\0"), "range_end": b64("\0")})
     # without a lease, the server makes a session of its own (its id is not compared)
     lone = call("/v3/lock/lock", {"name": b64("free")})
     answers.pop()
     client.close()
     return answers, lone
+
+
+class Observer(threading.Thread):
+    """Reads a /v3/election/observe stream line by line in the background."""
+
+    def __init__(self, endpoint, name):
+        super().__init__(daemon=True)
+        host, port = endpoint.replace("http://", "").rsplit(":", 1)
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.conn.request("POST", "/v3/election/observe", body=json.dumps({"name": b64(name)}))
+        self.got = []
+        self.start()
+
+    def run(self):
+        try:
+            resp = self.conn.getresponse()
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    self.got.append(json.loads(line))
+        except (OSError, ValueError, http.client.HTTPException):
+            return  # closed by lines()
+
+    def lines(self, n, timeout=10):
+        """The first n lines, each line's header revision left out: it is the store's
+        revision when the line was sent, and etcd's observer re-watches after each line, so
+        a later write may come first (etcd itself answers 13 or 14 for the same history)."""
+        deadline = time.monotonic() + timeout
+        while len(self.got) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.conn.sock is not None:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.join(timeout=5)
+        return [{"kv": line.get("result", {}).get("kv"), "error": line.get("error")}
+                for line in self.got[:n]]
 
 
 def start_and_run(binary):
