@@ -63,6 +63,13 @@ write("request_codec", "attributes", head + varint(4) + varint(9) + blob(b"m1") 
 write("request_codec", "alarm", head + varint(5) + varint(1) + varint(9) + varint(1))
 write("request_codec", "lease_grant", head + varint(6) + varint(0x7777) + varint(60))
 write("request_codec", "lease_revoke", head + varint(7) + varint(0x7777))
+# a txn (server/node/txn_codec.h): one compare, a put and a nested txn that ranges, a delete
+compare = varint(0) + varint(3) + blob(b"k") + blob(b"") + varint(4) + varint(0) + blob(b"v")
+put_op = varint(2) + blob(b"k") + blob(b"v2") + varint(0) + varint(1) + varint(0) + varint(0)
+range_op = varint(1) + blob(b"a") + blob(b"z") + varint(0) * 8 + varint(0) * 3
+nested = varint(4) + varint(0) + varint(1) + range_op + varint(0)
+write("request_codec", "txn", head + varint(8) + varint(1) + compare + varint(2) + put_op + nested +
+      varint(1) + varint(3) + blob(b"k") + blob(b"") + varint(1))
 
 # node_snapshot_header: the header after its length (fixed up by the target)
 member = varint(1) + blob(b"m1") + varint(1) + blob(b"http://127.0.0.1:2380") + varint(0) + varint(0)
@@ -108,6 +115,18 @@ write("gateway_json", "lease_keepalive", b"\x10\x00" + b'{"ID":"7"}\n{"ID":7} {"
 write("gateway_json", "lease_timetolive", b"\x11\x00" + b'{"ID":"7","keys":true}')
 write("gateway_json", "lease_leases", b"\x12\x00" + b'{}')
 write("gateway_json", "alarm", b"\x0a\x00" + b'{"action":"GET","alarm":"NOSPACE","memberID":"1"}')
+write("gateway_json", "txn", b"\x04\x00" + b'{"compare":[{"key":"Zm9v","target":"VALUE","result":'
+      b'"EQUAL","value":"YmFy","range_end":"AA=="}],"success":[{"request_put":{"key":"Zm9v",'
+      b'"value":"YmF6","prev_kv":true}},{"request_txn":{"compare":[{"key":"YQ==","target":"MOD",'
+      b'"mod_revision":"3"}],"success":[{"request_range":{"key":"YQ==","serializable":true}}],'
+      b'"failure":[{"request_delete_range":{"key":"YQ==","range_end":"eg=="}},{}]}}],'
+      b'"failure":[{"request_range":{"key":"Zm9v","revision":"-1"}}]}')
+write("gateway_json", "lock", b"\x16\x00" + b'{"name":"bG9jaw==","lease":"0"}')
+write("gateway_json", "unlock", b"\x17\x00" + b'{"key":"bG9jay8x"}')
+write("gateway_json", "campaign", b"\x18\x00" + b'{"name":"ZQ==","lease":"0","value":"dg=="}')
+write("gateway_json", "proclaim", b"\x19\x00" + b'{"leader":{"name":"ZQ==","key":"ZS8x","rev":"2",'
+      b'"lease":"1"},"value":"dw=="}')
+write("gateway_json", "observe", b"\x1c\x00" + b'{"name":"ZQ=="}')
 
 # cli_args: NUL-separated words
 for name, words in {

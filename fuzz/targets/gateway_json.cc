@@ -65,7 +65,9 @@ constexpr const char* kPaths[] = {
     "/v3/maintenance/hash",  "/v3beta/kv/range",     "/v3/lease/grant",
     "/v3/lease/revoke",      "/v3/lease/keepalive",  "/v3/lease/timetolive",
     "/v3/lease/leases",      "/v3/kv/lease/revoke",  "/health",
-    "/version",
+    "/version",              "/v3/lock/lock",        "/v3/lock/unlock",
+    "/v3/election/campaign", "/v3/election/proclaim", "/v3/election/leader",
+    "/v3/election/resign",   "/v3/election/observe",
 };
 
 // (A named coroutine, not a lambda: g++ 12 emits a lambda coroutine inside an extern "C"
