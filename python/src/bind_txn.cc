@@ -19,7 +19,9 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
+#include "etcdlab/txn/lock.h"
 #include "kv_members.h"
+#include "kv_outputs.h"
 #include "requests.h"
 
 namespace py = pybind11;
@@ -161,7 +163,114 @@ void add_txn_fields(py::dict& d, const txn::TxnResult& t) {
   if (!t.responses.empty()) d["responses"] = responses;
 }
 
+namespace {
+
+// A LockStep as Python sees it: {"kind": "txn" | "range" | "wait_delete" | "held" | "failed",
+// "request": the txn to propose (a range step is proposed as a read-only txn of one range, so
+// that every range option reaches the node), "key", "from_revision", "error"}.
+py::dict step_dict(const txn::LockStep& step) {
+  py::dict d;
+  switch (step.kind) {
+    case txn::LockStep::Kind::kTxn:
+      d["kind"] = "txn";
+      d["request"] = py::bytes(server::encode_request(0, step.txn));
+      break;
+    case txn::LockStep::Kind::kRange: {
+      d["kind"] = "range";
+      txn::RangeOp op;
+      op.range = step.range;
+      op.options = step.options;
+      server::TxnRequest read;
+      read.success.push_back(op);
+      d["request"] = py::bytes(server::encode_request(0, read));
+      break;
+    }
+    case txn::LockStep::Kind::kWaitDelete:
+      d["kind"] = "wait_delete";
+      d["key"] = py::bytes(step.key);
+      d["from_revision"] = step.from_revision;
+      break;
+    case txn::LockStep::Kind::kHeld:
+      d["kind"] = "held";
+      break;
+    case txn::LockStep::Kind::kFailed:
+      d["kind"] = "failed";
+      d["error"] = step.error;
+      break;
+  }
+  return d;
+}
+
+// The txn result in a simulated op's output; a failed request raises ValueError with its error.
+txn::TxnResult txn_result_of(const py::bytes& output) {
+  sim::KvOutput o;
+  try {
+    o = sim::decode_output(std::string(output));
+  } catch (const std::exception& e) {
+    throw py::value_error(std::string("not a KV operation's output: ") + e.what());
+  }
+  if (o.kind == sim::KvOutput::Kind::kError) throw py::value_error(o.error);
+  const server::Result& r = o.write;
+  if (r.store_error) throw py::value_error(mvcc::message_of(*r.store_error));
+  if (r.lease_error) throw py::value_error(lease::message_of(*r.lease_error));
+  const auto* t = std::get_if<txn::TxnResult>(&r.value);
+  if (o.kind != sim::KvOutput::Kind::kWrite || t == nullptr) {
+    throw py::value_error("not a txn's output");
+  }
+  return *t;
+}
+
+// The recipe and what it waits for: which answer its last step expects.
+struct PyLock {
+  txn::LockRecipe recipe;
+  txn::LockStep::Kind last = txn::LockStep::Kind::kTxn;
+  bool started = false;
+
+  py::dict remember(txn::LockStep step) {
+    last = step.kind;
+    return step_dict(step);
+  }
+};
+
+}  // namespace
+
 void bind_txn(py::module_& m) {
+  py::class_<PyLock>(m, "LockRecipe",
+                     "lab 5's lock recipe (etcdlab/txn/lock.h), stepped by a Python driver: "
+                     "start(), then answer(output) after each txn or range step, deleted() "
+                     "after a wait_delete step")
+      .def(py::init([](const py::bytes& name, int64_t lease) {
+             return PyLock{txn::LockRecipe(std::string(name), lease)};
+           }),
+           py::arg("name"), py::arg("lease"))
+      .def("start",
+           [](PyLock& l) {
+             if (l.started) throw py::value_error("the lock recipe has started already");
+             l.started = true;
+             return l.remember(l.recipe.start());
+           })
+      .def(
+          "answer",
+          [](PyLock& l, const py::bytes& output) {
+            txn::TxnResult r = txn_result_of(output);
+            if (l.last == txn::LockStep::Kind::kTxn) return l.remember(l.recipe.on_txn(r));
+            if (l.last != txn::LockStep::Kind::kRange || r.responses.size() != 1) {
+              throw py::value_error("answer() follows a txn or range step");
+            }
+            return l.remember(l.recipe.on_range(std::get<mvcc::RangeResult>(r.responses[0])));
+          },
+          py::arg("output"), "the output of the op that ran the last step's request")
+      .def("deleted",
+           [](PyLock& l) {
+             if (l.last != txn::LockStep::Kind::kWaitDelete) {
+               throw py::value_error("deleted() follows a wait_delete step");
+             }
+             return l.remember(l.recipe.on_deleted());
+           })
+      .def_property_readonly("key", [](const PyLock& l) { return py::bytes(l.recipe.key()); })
+      .def_property_readonly("revision", [](const PyLock& l) { return l.recipe.revision(); },
+                             "the owner key's create revision: the fencing token");
+
   m.def(
       "kv_txn_request",
       [](const py::list& compares, const py::list& success, const py::list& failure) {
