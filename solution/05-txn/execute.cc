@@ -40,15 +40,20 @@ struct Before {
 };
 
 // etcd's checkRequests: the chosen operations, nested ones included, against the state before.
-void check(const TxnRequest& r, const std::vector<bool>& path, size_t& at, const Before& before) {
+// etcd walks them twice, the puts first (checkPut), then the ranges (checkRange), so a txn
+// that fails both ways fails as its first bad put, wherever its bad range is.
+enum class Pass { kPuts, kRanges };
+
+void check(const TxnRequest& r, const std::vector<bool>& path, size_t& at, const Before& before,
+           Pass pass) {
   bool ok = path[at++];
   for (const RequestOp& op : chosen(r, ok)) {
-    if (const auto* range = std::get_if<RangeOp>(&op)) {
+    if (const auto* range = std::get_if<RangeOp>(&op); range && pass == Pass::kRanges) {
       int64_t rev = range->options.revision;
       if (rev == 0) continue;
       if (rev > before.revision) throw MvccError(MvccError::Code::kFutureRevision);
       if (rev < before.first_revision) throw MvccError(MvccError::Code::kCompacted);
-    } else if (const auto* put = std::get_if<PutOp>(&op)) {
+    } else if (const auto* put = std::get_if<PutOp>(&op); put && pass == Pass::kPuts) {
       if (put->options.ignore_value || put->options.ignore_lease) {
         if (before.read(mvcc::KeyRange{put->key, ""}, {}).kvs.empty()) {
           throw MvccError(MvccError::Code::kKeyNotFound);
@@ -59,7 +64,7 @@ void check(const TxnRequest& r, const std::vector<bool>& path, size_t& at, const
         throw LeaseMissing(put->lease);
       }
     } else if (const auto* nested = std::get_if<NestedTxn>(&op)) {
-      check(**nested, path, at, before);
+      check(**nested, path, at, before, pass);
     }
   }
 }
@@ -100,8 +105,10 @@ std::vector<bool> decide_and_check(const TxnRequest& request, const RangeReader&
   decide(request, before_read, path);
   int64_t compacted = store.compact_revision();
   Before before{before_read, store.revision(), compacted > 0 ? compacted : -1, lease_exists};
-  size_t at = 0;
-  check(request, path, at, before);
+  for (Pass pass : {Pass::kPuts, Pass::kRanges}) {
+    size_t at = 0;
+    check(request, path, at, before, pass);
+  }
   return path;
 }
 
