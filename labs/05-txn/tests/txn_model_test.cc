@@ -329,7 +329,10 @@ void run(uint64_t seed, int txns) {
     std::string want = answer([&](auto* events) { return model.execute(t, lease_exists, events); });
     ASSERT_EQ(got, want) << what;
     ASSERT_NO_FATAL_FAILURE(same_store(what));
-    trail.add(what);
+    // One line per step in the trail: the store it ran on and the whole txn are in a failure.
+    std::string outcome = want.substr(0, want.find('\n'));
+    if (outcome.ends_with(':')) outcome.pop_back();
+    trail.add("step " + std::to_string(step) + ": a txn: " + outcome);
   }
 }
 
