@@ -31,7 +31,10 @@ bool compare_kv(const Compare& c, const mvcc::KeyValue* kv) {
   int result = 0;
   switch (c.target) {
     case CompareTarget::kValue: {
-      std::string_view operand = c.operand == CompareTarget::kValue ? c.value : "";
+      // (Both arms string_views: `? c.value : ""` would make a temporary std::string, and the
+      // view would outlive it.)
+      std::string_view operand =
+          c.operand == CompareTarget::kValue ? std::string_view(c.value) : std::string_view();
       // Bytewise, as Go's bytes.Compare (std::string_view compares chars as unsigned).
       result = std::string_view(kv->value).compare(operand);
       result = result < 0 ? -1 : (result > 0 ? 1 : 0);

@@ -32,6 +32,7 @@ LABS = {
     1: ("solution/01-log", "etcdlab_lab01_reference", "lab01-tests-reference"),
     2: ("solution/02-raft", "etcdlab_lab02_reference", "lab02-tests-reference"),
     3: ("solution/03-mvcc", "etcdlab_lab03_reference", "lab03-tests-reference"),
+    5: ("solution/05-txn", "etcdlab_lab05_reference", "lab05-tests-reference"),
 }
 
 CONFIGURE = [

@@ -146,6 +146,26 @@ TEST(TxnExecute, RangeRevisionsAreCheckedBeforeAnythingRuns) {
   EXPECT_EQ(error_of([&] { execute(*s, txn({}, {get("a", "", -1)}), any_lease); }), kCompacted);
 }
 
+TEST(TxnExecute, PutChecksComeBeforeRangeChecks) {
+  // etcd checks every chosen put first, then every chosen range: a txn that fails both ways
+  // fails as its put does, even when its bad range comes first (nested ones included).
+  auto s = sample_store();
+  auto lease_7 = [](int64_t lease) { return lease == 7; };
+  EXPECT_EQ(error_of([&] { execute(*s, txn({}, {get("a", "", 99), put("x", "1", 42)}), lease_7); }),
+            kLeaseNotFound);
+  PutOp keep;
+  keep.key = "x";
+  keep.options.ignore_value = true;
+  EXPECT_EQ(error_of([&] {
+              execute(*s, txn({}, {nested(txn({}, {get("a", "", 99)})), nested(txn({}, {keep}))}),
+                      lease_7);
+            }),
+            kKeyNotFound);
+  EXPECT_EQ(error_of([&] { execute(*s, txn({}, {get("a", "", 99), put("x", "1", 7)}), lease_7); }),
+            kFuture);
+  EXPECT_EQ(s->revision(), 6);
+}
+
 TEST(TxnExecute, AFailureHalfwayWritesNothing) {
   // A check cannot see everything: a delete to the end (which validate() cannot see either)
   // then a put keeping the value of a key it deleted. etcd 3.4 panics here; the txn fails.

@@ -19,8 +19,9 @@
 //               (every compare, the nested ones too, against the store BEFORE the txn), then a
 //               check of the chosen operations against that same state (a put's lease must
 //               exist, a put that keeps the value or lease needs the key, a range's revision
-//               must be neither compacted nor in the future); a failed check fails the whole
-//               txn (MvccError / LeaseError) and writes nothing. Only then the operations run.
+//               must be neither compacted nor in the future: every put is checked first, then
+//               every range, as etcd's two passes); a failed check fails the whole txn
+//               (MvccError / LeaseError) and writes nothing. Only then the operations run.
 //   the node    decides the read-only path: a txn whose chosen operations can only be ranges
 //               (is_read_only) needs no log entry; execute_read() serves it from the member's
 //               store, after a ReadIndex round unless every range is serializable.
