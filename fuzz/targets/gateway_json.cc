@@ -78,12 +78,14 @@ boost::asio::awaitable<void> ask(KvService& service, HttpRequest request, bool& 
   if (r.status >= 400 && r.content_type == "application/json") {
     (void)boost::json::parse(r.body);  // an error body is JSON, as etcd's
   }
-  // A streamed answer (the keep-alive stream): every line is one JSON object.
+  // A streamed answer (the keep-alive stream, an election's observer): every line is one JSON
+  // object ended by a newline, except a closing error, which etcd's gateway writes without.
   while (r.stream) {
     std::optional<std::string> line = co_await r.stream();
     if (!line) break;
-    if (line->empty() || line->back() != '\n') __builtin_trap();
-    (void)boost::json::parse(*line).as_object();
+    if (line->empty()) __builtin_trap();
+    boost::json::value message = boost::json::parse(*line);
+    if (line->back() != '\n' && !message.as_object().contains("error")) __builtin_trap();
   }
   answered = true;
 }

@@ -274,7 +274,13 @@ void bind_txn(py::module_& m) {
   m.def(
       "kv_txn_request",
       [](const py::list& compares, const py::list& success, const py::list& failure) {
-        return py::bytes(server::encode_request(0, txn_of(compares, success, failure, 0)));
+        try {
+          return py::bytes(server::encode_request(0, txn_of(compares, success, failure, 0)));
+        } catch (const py::cast_error& e) {
+          throw py::type_error(std::string("a txn's compares and operations: a field of the "
+                                           "wrong type (") + e.what() + "); see the shapes in "
+                               "Cluster.txn's help");
+        }
       },
       py::arg("compares"), py::arg("success"), py::arg("failure"),
       "a txn request (see python/src/bind_txn.cc for the shapes of compares and operations)");

@@ -57,6 +57,11 @@ TYPES = {
     "function": (lambda: True, _callables()),
     "object": (None, [5, "x", b"x", object()]),
     "handle": (None, [5, "x", b"x", object()]),
+    # a txn's compares and operations (python/src/bind_txn.cc)
+    "list": ([], [5, None, "x", [5], [()], [("bogus",)], [(b"k", None, "version", "==", 1)],
+                  [(b"k", b"", "nope", "==", 1)], [(b"k", b"", "version", "<=", 1)],
+                  [("range", b"k")], [("put", b"k", b"v", "x", 0, 0, 0)],
+                  [("txn", [], [], [5])], [("txn", 5, [], [])]]),
 }
 
 
@@ -109,6 +114,7 @@ FACTORIES = {
     "Operation": _from_cluster(lambda c: c.op(1)),
     "RoleChange": _from_cluster(lambda c: c.role_changes()[0]),
     "TraceEvent": _from_cluster(lambda c: c.trace()[0]),
+    "LockRecipe": lambda: _core.LockRecipe(b"L", 1),
 }
 
 

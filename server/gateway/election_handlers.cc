@@ -209,6 +209,19 @@ struct Observer {
   }
 };
 
+// The stream's next line: a named coroutine taking its state by value (a lambda coroutine's
+// captures live in the closure, which the caller may copy or drop while it is suspended).
+boost::asio::awaitable<std::optional<std::string>> observe_next(std::shared_ptr<Observer> o,
+                                                                std::shared_ptr<bool> ended) {
+  if (*ended) co_return std::nullopt;
+  try {
+    co_return co_await o->next();
+  } catch (const GatewayError& e) {
+    *ended = true;  // the error is the stream's last line, as etcd's gateway ends it
+    co_return stream_error(e);
+  }
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body) {
@@ -216,15 +229,7 @@ boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& b
   auto ended = std::make_shared<bool>(false);
   HttpResponse r;
   r.grpc_ok = true;
-  r.stream = [observer, ended]() -> boost::asio::awaitable<std::optional<std::string>> {
-    if (*ended) co_return std::nullopt;
-    try {
-      co_return co_await observer->next();
-    } catch (const GatewayError& e) {
-      *ended = true;  // the error is the stream's last line, as etcd's gateway ends it
-      co_return stream_error(e);
-    }
-  };
+  r.stream = [observer, ended] { return observe_next(observer, ended); };
   co_return r;
 }
 
