@@ -340,7 +340,8 @@ def _checked(items, cls, what: str) -> tuple:
 def txn(compare: Iterable[Compare] = (), success: Iterable[Op] = (),
         failure: Iterable[Op] = ()) -> Op:
     """A nested txn: its own compares choose between its own branches, inside the outer txn's
-    revision."""
+    revision. As in etcd 3.4, every compare, nested ones too, is evaluated before the txn runs:
+    a nested compare does not see the outer branch's writes (its operations do)."""
     c = _checked(compare, Compare, "compare")
     s = _checked(success, Op, "success")
     f = _checked(failure, Op, "failure")

@@ -268,6 +268,17 @@ def test_ties_in_the_sort_target_may_come_in_any_order_but_not_anything():
     assert check_txns(h).first.kind == "stale-read"
 
 
+def test_nested_compares_see_the_store_before_the_txn():
+    """etcd 3.4 decides every branch before running any: the nested compare finds n absent
+    (version 0) although the outer branch put it first; its range sees the put."""
+    ok = txn(0, 0, 1, [], [P("n", "1"), T([c("n", "VERSION", "EQUAL", 0)], [G("n")])], [], True,
+             2, [rp(), rt(True, rr(kv("n", "1", 2, 2, 1)))])
+    assert check_txns([ok]).verdict == "ok"
+    seen_write = txn(0, 0, 1, [], [P("n", "1"), T([c("n", "VERSION", "EQUAL", 0)], [G("n")])],
+                     [], True, 2, [rp(), rt(False)])
+    assert check_txns([seen_write]).first.kind == "bad-write"
+
+
 def test_histories_it_cannot_judge_say_why():
     with pytest.raises(HistoryError, match="past revision inside a txn"):
         check_txns([txn(0, 0, 1, [], [G("a", revision=2)], [], True, 2, [rr()])])

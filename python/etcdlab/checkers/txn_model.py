@@ -340,7 +340,10 @@ def execute(view: View, op: tuple, rev: int) -> tuple:
         return ("delete", len(items),
                 tuple(kv_dict(k, v) for k, v in items) if prev_kv else None)
     _, compares, success, failure = op
-    ok = all(compare_holds(view, c) for c in compares)
+    # etcd 3.4 (compareToPath) decides every branch, nested ones too, on the store as it was
+    # before the txn: a nested compare does not see the outer branch's writes.
+    before = View(view.store)
+    ok = all(compare_holds(before, c) for c in compares)
     return ("txn", ok, tuple(execute(view, o, rev) for o in (success if ok else failure)))
 
 
