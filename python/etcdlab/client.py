@@ -346,11 +346,11 @@ class Client:
         return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume)
 
     # ---- locks and elections (etcdlab/concurrency.py: etcd's concurrency recipes)
-    def session(self, ttl_s: int = 60):
+    def session(self, ttl_s: int = 60, *, timeout_s: Optional[float] = None):
         """A lease kept alive until close() (revoked then): locks and elections made with it
         share it, as in etcd's concurrency package."""
         from .concurrency import Session
-        return Session(self, ttl_s)
+        return Session(self, ttl_s, timeout_s=timeout_s)
 
     def lock(self, name, *, ttl_s: int = 60, timeout_s: Optional[float] = None):
         """A distributed lock on `name` (etcdctl lock's keys: `<name>/<lease>`), with a

@@ -62,12 +62,23 @@ class Session:
     certainly alive). close() revokes the lease (its keys go at once); orphan() only stops the
     keep-alives (the keys go when the TTL runs out)."""
 
-    def __init__(self, client: Client, ttl_s: int = 60):
+    def __init__(self, client: Client, ttl_s: int = 60, *, timeout_s: Optional[float] = None):
+        """Grants the lease, trying again while the cluster cannot answer (until `timeout_s`
+        passes; None: until it answers). A grant that failed after it was sent may have
+        granted a lease nobody uses: it has no keys and expires after its TTL."""
         if not isinstance(client, Client):
             raise TypeError(f"client is an etcdlab.Client, not {client!r}")
         _int64(ttl_s, "ttl_s (seconds)", minimum=1)
         self.client = client
-        granted = client.lease_grant(ttl_s)
+        deadline = _deadline(timeout_s)
+        while True:
+            try:
+                granted = client.lease_grant(ttl_s)
+                break
+            except EtcdError as e:
+                if not _transient(e) or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+            time.sleep(_RETRY_S)
         self.lease: int = granted["ID"]
         self.ttl_s: int = granted.get("TTL", ttl_s)
         self.granted_s = time.monotonic()
@@ -124,13 +135,14 @@ class _Participant:
         self.prefix = t._key(name, "the name") + b"/"
         self.ttl_s = _int64(ttl_s, "ttl_s (seconds)", minimum=1)
 
-    def _session(self) -> Session:
+    def _session(self, deadline: Optional[float] = None) -> Session:
         if self.session is None or (self._own_session and self.session.lost):
-            self.session = Session(self.client, self.ttl_s)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            self.session = Session(self.client, self.ttl_s, timeout_s=left)
         return self.session
 
-    def _my_key(self) -> bytes:
-        return self.prefix + format(self._session().lease, "x").encode()
+    def _my_key(self, deadline: Optional[float] = None) -> bytes:
+        return self.prefix + format(self._session(deadline).lease, "x").encode()
 
     def _retry(self, fn, deadline: Optional[float]):
         """fn() until it does not fail transiently, the session is lost, or the deadline."""
@@ -228,7 +240,7 @@ class Lock(_Participant):
 
     def _try(self, deadline):
         """The one txn (tryAcquire): create my key unless it exists, and read the owner."""
-        key = self._my_key()
+        key = self._my_key(deadline)
         owner = t.get(self.prefix, prefix=True, sort_order="ASCEND", sort_target="CREATE",
                       limit=1)
         r = self._txn(deadline, [t.create(key) == 0],
@@ -283,9 +295,12 @@ class Lock(_Participant):
             self.key, self.token, self.held = None, 0, False
 
     def release(self) -> None:
-        """Deletes the key (the next waiter goes on) and closes the session this lock made."""
+        """Deletes the key (the next waiter goes on) and closes the session this lock made.
+        With the session lost, the key went with its lease: nothing is left to delete."""
         try:
             self._remove_key(None)
+        except SessionExpired:
+            self.key, self.token, self.held = None, 0, False
         finally:
             self.close()
 
@@ -336,7 +351,7 @@ class Election(_Participant):
         `timeout_s` passes (False: the candidacy is withdrawn)."""
         value = t._key(value, "the value")
         deadline = _deadline(timeout_s)
-        key = self._my_key()
+        key = self._my_key(deadline)
         r = self._txn(deadline, [t.create(key) == 0], [t.put(key, value,
                                                              lease=self.session.lease)],
                       [t.get(key)])
