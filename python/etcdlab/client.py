@@ -18,7 +18,8 @@ ValueError before anything is sent.
 Watches: `watch(...)` returns an etcdlab.watches.Watch, an iterator of responses (see there).
 
 Transactions: `txn(compare, success, failure)` with etcdlab.txn's builders returns a TxnResult.
-Locks and elections: `lock(name)`, `election(name)`, `session()` (etcdlab/concurrency.py).
+Locks and elections: `lock(name)`, `election(name)`, `session()` (etcdlab/concurrency.py and
+election.py).
 """
 
 from __future__ import annotations
@@ -361,8 +362,8 @@ class Client:
 
     def election(self, name, *, ttl_s: int = 60):
         """A leader election on `name` (etcdctl elect's keys): campaign, proclaim, leader,
-        observe, resign. See etcdlab.concurrency.Election."""
-        from .concurrency import Election
+        observe, resign. See etcdlab.election.Election."""
+        from .election import Election
         return Election(self, name, ttl_s=ttl_s)
 
     # ---- cluster and maintenance

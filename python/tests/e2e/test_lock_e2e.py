@@ -5,7 +5,6 @@ proclaim, observe and resign. Against etcd, interoperation with etcdctl 3.4 (the
 a Python lock waits for `etcdctl lock` and etcdctl for Python, `etcdctl elect -l` sees a Python
 leader and Python sees etcdctl's. Waits poll with deadlines."""
 
-import os
 import subprocess
 import threading
 import time
@@ -13,7 +12,7 @@ import time
 import pytest
 
 from etcdlab import txn as t
-from etcdlab.concurrency import NotLeader, SessionExpired
+from etcdlab.concurrency import Lock, NotLeader, SessionExpired
 
 from txn_servers import ETCDCTL, SERVERS, need, start
 
@@ -88,7 +87,6 @@ def test_a_waiter_whose_session_dies_stops_waiting(member, name):
     a, b = member.client(), member.client()
     with a.lock(name, ttl_s=10):
         session = b.session(ttl_s=2)
-        from etcdlab.concurrency import Lock
         waiter = Lock(session, name)
         raised = []
 
