@@ -233,6 +233,30 @@ def test_an_indeterminate_txn_whose_compare_fails_there_cannot_fill_a_gap():
     assert "writes nothing" in r.first.message
 
 
+def test_the_committed_log_fills_gaps_exactly():
+    """Two indeterminate txns could each have made revision 3 as far as reads tell (nobody
+    read it); the committed log says which one did, and refuses a log no operation matches."""
+    h = [
+        txn(0, 0, 1, [], [P("a", "1")], [], True, 2, [rp()]),
+        txn(1, 2, None, [], [P("b", "x")], [], None, None, [], outcome="unknown"),
+        txn(2, 2, None, [], [P("b", "y")], [], None, None, [], outcome="unknown"),
+        txn(3, 5, 6, [], [P("c", "1")], [], True, 4, [rp()]),
+    ]
+    log = [{"type": "PUT", "kv": {"key": "a", "value": "1", "mod_revision": 2}},
+           {"type": "PUT", "kv": {"key": "b", "value": "y", "mod_revision": 3}},
+           {"type": "PUT", "kv": {"key": "c", "value": "1", "mod_revision": 4}}]
+    r = check_txns(h, committed=log)
+    assert r.verdict == "ok" and r.info["assigned"] == {3: h[2]["id"]}, r.explain()
+    log[1]["kv"]["value"] = "z"
+    r = check_txns(h, committed=log)
+    assert r.first.kind == "lost-revision"
+    assert "the committed log holds put b'b'=b'z' there" in r.first.message
+    log[1]["kv"]["value"], log[2]["kv"]["value"] = "y", "2"
+    r = check_txns(h, committed=log)
+    assert r.first.kind == "bad-write"  # acknowledged c=1, committed c=2
+    assert "does put b'c'=b'1', but the committed log holds put b'c'=b'2'" in r.first.message
+
+
 def test_an_indeterminate_read_only_txn_is_dropped():
     h = good() + [txn(3, 30, None, [], [G("a")], [], None, None, [], outcome="unknown")]
     assert check_txns(h).verdict == "ok"

@@ -170,7 +170,10 @@ def writes(op: tuple) -> bool:
 
 
 def wrote(op: tuple, response: tuple) -> bool:
-    """Whether a recorded response says the op changed the store."""
+    """Whether a recorded response says the op changed the store (a response of another
+    kind than its op says nothing: diff() reports it)."""
+    if response[0] != op[0]:
+        return False
     if op[0] == "put":
         return True
     if op[0] == "delete":

@@ -12,6 +12,9 @@ give the candidate order, which is verified:
     is searched (depth first, revision window by window, at most ``max_nodes`` steps), helped by
     what reads saw: a key's mod_revision g with value v can only come from an operation that
     puts v there ("applied-twice" if only a known operation at another revision does);
+    With the committed log (``committed=``, e.g. a simulated cluster's store events), a gap's
+    candidates are the operations that can write what the log holds there, as section 8 says
+    (and each known write's effect is compared with the log too);
 (b) real time: if A returned before B was called, rev(B) >= rev(A), strictly if B mutates
     (serializable reads are exempt: they may be stale by design, not by accident);
 (c) replaying the mutations in revision order on a sequential store (checkers/txn_model.py),
@@ -166,6 +169,12 @@ def _read(op) -> _T:
     return _T(op, txn, ("txn", True, (resp,)), rev, rev, serializable, True)
 
 
+def _deletes(op: tuple) -> bool:
+    if op[0] == "delete":
+        return True
+    return op[0] == "txn" and any(_deletes(o) for o in op[2] + op[3])
+
+
 def _observed(r: _T):
     """(key, value, mod, create) of every kv a known response holds (any nesting)."""
     def walk(resp):
@@ -186,10 +195,38 @@ def _observed(r: _T):
 
 # ---- the check
 
+def _effects(committed) -> dict[int, tuple[dict, frozenset]]:
+    """revision -> (keys put there -> value, keys deleted there), from committed events
+    (etcdlab.WatchEvent objects, or dicts {"type", "kv": {"key", "value", "mod_revision"}})."""
+    out: dict[int, tuple[dict, set]] = {}
+    for i, e in enumerate(committed):
+        d = e.to_dict() if hasattr(e, "to_dict") else m.as_dict(e, f"committed event {i}")
+        kv = m.as_dict(d.get("kv"), f"committed event {i}")
+        rev = m.as_int(kv.get("mod_revision"), f"committed event {i}")
+        key = m.as_bytes(kv.get("key"), f"committed event {i}")
+        puts, dels = out.setdefault(rev, ({}, set()))
+        if d.get("type", "PUT") == "DELETE":
+            dels.add(key)
+        else:
+            puts[key] = m.as_bytes(kv.get("value", b""), f"committed event {i}")
+    return {rev: (puts, frozenset(dels)) for rev, (puts, dels) in out.items()}
+
+
+def _show_effect(puts: dict, dels) -> str:
+    parts = [f"put {k!r}={v!r}" for k, v in sorted(puts.items())]
+    parts += [f"delete {k!r}" for k in sorted(dels)]
+    return ", ".join(parts) or "nothing"
+
+
 def check_txns(history: Any, *, initial_revision: int = 1, validate: bool = True,
-               max_nodes: int = 20_000, max_violations: int = 100) -> RevisionResult:
+               committed: Any = None, max_nodes: int = 20_000,
+               max_violations: int = 100) -> RevisionResult:
     """Checks a revision-carrying history of put/get/delete/txn operations (module doc).
-    ``initial_revision`` is the store's revision before the first write (etcd: 1)."""
+    ``initial_revision`` is the store's revision before the first write (etcd: 1).
+    ``committed``, the events the cluster committed (a simulated cluster's
+    ``store_events``), makes the filling of gaps exact (a gap takes an indeterminate operation
+    only if replaying it there writes what the log holds there) and checks each known write's
+    effect against the log too."""
     start = time.monotonic()
     ops = load_history(history)
     if validate:
@@ -238,6 +275,7 @@ def check_txns(history: Any, *, initial_revision: int = 1, validate: bool = True
     for r in recs:
         for kv in m.puts_of(r.txn):
             put_by.setdefault(kv, []).append(r)
+    log = _effects(committed) if committed is not None else {}
     # an indeterminate put of a value some read saw at mod g can only have made g
     pinned = {id(u): g for g, (_, k, v) in seen_mod.items() if v is not None
               for u in put_by.get((k, v), []) if u.unknown and len(put_by[(k, v)]) == 1}
@@ -265,7 +303,13 @@ def check_txns(history: Any, *, initial_revision: int = 1, validate: bool = True
             if g in by_rev:
                 continue
             seen = None
-            if g in seen_mod:
+            if g in log:
+                puts, dels = log[g]
+                cands = [u for u in unknown if u.mutates
+                         and all((k, v) in set(m.puts_of(u.txn)) for k, v in puts.items())
+                         and (not dels or _deletes(u.txn))]
+                seen = f"the committed log holds {_show_effect(puts, dels)} there"
+            elif g in seen_mod:
                 obs, k, v = seen_mod[g]
                 if v is None:  # the value was not shown (keys_only): any put of the key
                     cands = [u for u in unknown if any(pk == k for pk, _ in m.puts_of(u.txn))]
@@ -321,6 +365,15 @@ def check_txns(history: Any, *, initial_revision: int = 1, validate: bool = True
     def mutate(r: _T, rev: int) -> Optional[Violation]:
         view = m.View(store)
         want = m.execute(view, r.txn, rev)
+        if rev in log:
+            puts = {k: v[0] for k, v in view.overlay.items() if v is not None}
+            dels = frozenset(k for k, v in view.overlay.items() if v is None)
+            if (puts, dels) != log[rev]:
+                store.commit(view.overlay)
+                return Violation("lost-revision" if r.unknown else "bad-write",
+                                 f"{_desc(r)} {_when(r)} replayed at revision {rev} does "
+                                 f"{_show_effect(puts, dels)}, but the committed log holds "
+                                 f"{_show_effect(*log[rev])} there", [r.id], [rev], [r.call])
         if r.unknown:
             store.commit(view.overlay)
             if view.overlay:

@@ -139,7 +139,7 @@ def watch_deletes(client, prefix: str, deleted: dict):
     return watch
 
 
-@pytest.fixture(params=SERVERS if LONG or os.environ.get("LOCKDEV") else ["etcdlab"])
+@pytest.fixture(params=SERVERS if LONG else ["etcdlab"])
 def cluster(request):
     c = start(request.param, n=3)
     yield c
