@@ -3,7 +3,8 @@ etcd 3.4 and etcdlab: two lockers exclude each other and hand over in order, a t
 leaves no key, a waiter whose session dies stops, is_owner() guards a txn; elections campaign,
 proclaim, observe and resign. Against etcd, interoperation with etcdctl 3.4 (the same keys):
 a Python lock waits for `etcdctl lock` and etcdctl for Python, `etcdctl elect -l` sees a Python
-leader and Python sees etcdctl's. Waits poll with deadlines."""
+leader and Python sees etcdctl's; against both, the server's own /v3/lock and a Python lock
+exclude each other. Waits poll with deadlines."""
 
 import subprocess
 import threading
@@ -115,6 +116,36 @@ def test_is_owner_guards_writes(member, name):
         assert not a.txn(guarded, [t.put(name + "-data", "2")]).succeeded
         assert wait_for(lambda: lock.lost, 10)
     assert a.value(name + "-data") == b"1"
+
+
+def test_a_python_lock_and_the_servers_lock_exclude_each_other(member, name):
+    """The server's /v3/lock (etcd's v3lock: concurrency.Mutex inside the member) uses the same
+    keys: a Python lock waits for a holder through the gateway, and the gateway for Python."""
+    c = member.client()
+    lease = c.lease_grant(10)["ID"]
+    held = c.call("/v3/lock/lock", {"name": t._enc(name.encode()), "lease": str(lease)})
+    key = held["key"]
+    assert key.startswith(name.encode() + b"/")
+    mine = c.lock(name, ttl_s=10)
+    assert mine.try_acquire() is False
+    th = threading.Thread(target=mine.acquire)
+    th.start()
+    assert wait_for(lambda: waiters(c, name) == 2) and not mine.held
+    c.call("/v3/lock/unlock", {"key": t._enc(key)})
+    th.join(10)
+    assert mine.held and mine.token > held["header"]["revision"]  # queued after it
+    other = member.client()
+    lease2 = other.lease_grant(10)["ID"]
+    answers = []
+    gateway = threading.Thread(target=lambda: answers.append(other.call(
+        "/v3/lock/lock", {"name": t._enc(name.encode()), "lease": str(lease2)})))
+    gateway.start()
+    assert wait_for(lambda: waiters(c, name) == 2) and answers == []
+    mine.release()
+    gateway.join(10)
+    assert answers and answers[0]["key"].startswith(name.encode() + b"/")
+    other.lease_revoke(lease2)
+    c.lease_revoke(lease)
 
 
 def test_election_campaign_proclaim_observe_resign(member, name):
