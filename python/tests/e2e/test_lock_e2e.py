@@ -121,12 +121,12 @@ def test_is_owner_guards_writes(member, name):
 def test_a_python_lock_and_the_servers_lock_exclude_each_other(member, name):
     """The server's /v3/lock (etcd's v3lock: concurrency.Mutex inside the member) uses the same
     keys: a Python lock waits for a holder through the gateway, and the gateway for Python."""
-    c = member.client()
+    c, locker = member.client(), member.client()  # a client is used by one thread at a time
     lease = c.lease_grant(10)["ID"]
     held = c.call("/v3/lock/lock", {"name": t._enc(name.encode()), "lease": str(lease)})
     key = held["key"]
     assert key.startswith(name.encode() + b"/")
-    mine = c.lock(name, ttl_s=10)
+    mine = locker.lock(name, ttl_s=10)
     assert mine.try_acquire() is False
     th = threading.Thread(target=mine.acquire)
     th.start()
@@ -191,12 +191,12 @@ def ctl(member, *args, **kw):
 
 
 def test_a_python_lock_waits_for_etcdctl_and_etcdctl_for_python(etcd, name):
-    c = etcd.client()
+    c, locker = etcd.client(), etcd.client()  # a client is used by one thread at a time
     holder = ctl(etcd, "lock", name)
     try:
         key = holder.stdout.readline().strip()
         assert key.startswith(name + "/")
-        mine = c.lock(name, ttl_s=10)
+        mine = locker.lock(name, ttl_s=10)
         assert mine.try_acquire() is False
         th = threading.Thread(target=mine.acquire)
         th.start()
