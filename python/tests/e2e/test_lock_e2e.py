@@ -241,3 +241,23 @@ def test_etcdctl_elect_sees_a_python_leader_and_python_sees_etcdctls(etcd, name)
         theirs.send_signal(2)
         theirs.wait(10)
     assert wait_for(lambda: c.election(name).leader() is None)
+
+
+@pytest.mark.parametrize("call, error, says", [
+    (lambda c: c.lock(""), ValueError, "the name is not empty"),
+    (lambda c: c.lock(5), TypeError, "the name is bytes or str, not int"),
+    (lambda c: c.lock("x", ttl_s=0), ValueError, "ttl_s (seconds) must be in [1, 2**63)"),
+    (lambda c: c.lock("x", ttl_s="10"), TypeError, "ttl_s (seconds) is an int"),
+    (lambda c: c.lock("x", timeout_s=-1), ValueError, "timeout_s is a number of seconds >= 0"),
+    (lambda c: c.lock("x").acquire(timeout_s="1"), ValueError, "timeout_s is a number"),
+    (lambda c: c.election("x").proclaim("v"), NotLeader, "election: not leader"),
+    (lambda c: c.election("x").campaign(5), TypeError, "the value is bytes or str"),
+    (lambda c: c.lock("x").is_owner(), ValueError, "is_owner() of a lock that is not held"),
+    (lambda c: Lock(object(), "x"), TypeError, "a Client or a Session"),
+])
+def test_bad_arguments_are_refused_before_sending(call, error, says):
+    from etcdlab import Client
+    client = Client(["127.0.0.1:1"])  # nothing listens: nothing may be sent
+    with pytest.raises(error) as e:
+        call(client)
+    assert says in str(e.value)
