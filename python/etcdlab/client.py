@@ -16,6 +16,10 @@ thread. Bad arguments (a lease id that is not an int64, a negative TTL) raise Ty
 ValueError before anything is sent.
 
 Watches: `watch(...)` returns an etcdlab.watches.Watch, an iterator of responses (see there).
+
+Transactions: `txn(compare, success, failure)` with etcdlab.txn's builders returns a TxnResult.
+Locks and elections: `lock(name)`, `election(name)`, `session()` (etcdlab/concurrency.py and
+election.py).
 """
 
 from __future__ import annotations
@@ -223,38 +227,24 @@ class Client:
             last = err
         raise last or EtcdError("no endpoints")
 
-    # ---- KV
+    # ---- KV (the request bodies are etcdlab/txn.py's operations: one copy for both)
     def put(self, key, value=b"", *, lease: int = 0, prev_kv: bool = False,
             ignore_value: bool = False, ignore_lease: bool = False, endpoint=None) -> dict:
         """Puts key = value. `lease` attaches the key to that lease (it goes when the lease is
         revoked or expires); a put without one detaches the key from the lease it had."""
-        body: dict[str, Any] = {"key": _enc(key)}
-        if value:
-            body["value"] = _enc(value)
-        if _lease_id(lease, "lease"):
-            body["lease"] = str(lease)
-        for name, flag in (("prev_kv", prev_kv), ("ignore_value", ignore_value),
-                           ("ignore_lease", ignore_lease)):
-            if flag:
-                body[name] = True
-        return self.call("/v3/kv/put", body, endpoint)
+        from .txn import put
+        op = put(key, value, lease=lease, prev_kv=prev_kv, ignore_value=ignore_value,
+                 ignore_lease=ignore_lease)
+        return self.call("/v3/kv/put", op.request, endpoint)
 
     def get(self, key, range_end=None, *, prefix: bool = False, revision: int = 0,
             limit: int = 0, serializable: bool = False, keys_only: bool = False,
             count_only: bool = False, endpoint=None, **extra) -> dict:
-        body: dict[str, Any] = {"key": _enc(key)}
-        if prefix:
-            range_end = prefix_end(key)
-        if range_end is not None:
-            body["range_end"] = _enc(range_end)
-        if revision:
-            body["revision"] = str(revision)
-        if limit:
-            body["limit"] = str(limit)
-        for name, flag in (("serializable", serializable), ("keys_only", keys_only),
-                           ("count_only", count_only)):
-            if flag:
-                body[name] = True
+        """A range read (see etcdlab.txn.get; `extra` adds raw request fields as they are)."""
+        from .txn import get
+        body = dict(get(key, range_end, prefix=prefix, revision=revision, limit=limit,
+                        serializable=serializable, keys_only=keys_only,
+                        count_only=count_only).request)
         body.update(extra)
         return self.call("/v3/kv/range", body, endpoint)
 
@@ -264,14 +254,25 @@ class Client:
 
     def delete(self, key, range_end=None, *, prefix: bool = False, prev_kv: bool = False,
                endpoint=None) -> dict:
-        body: dict[str, Any] = {"key": _enc(key)}
-        if prefix:
-            range_end = prefix_end(key)
-        if range_end is not None:
-            body["range_end"] = _enc(range_end)
-        if prev_kv:
-            body["prev_kv"] = True
-        return self.call("/v3/kv/deleterange", body, endpoint)
+        from .txn import delete
+        op = delete(key, range_end, prefix=prefix, prev_kv=prev_kv)
+        return self.call("/v3/kv/deleterange", op.request, endpoint)
+
+    def txn(self, compare=(), success=(), failure=(), *, idempotent: Optional[bool] = None,
+            endpoint=None):
+        """One transaction (etcdlab/txn.py: compares, operations, the TxnResult returned):
+        if every compare holds, the success operations run, else the failure ones, atomically
+        at one revision. A txn that cannot write is sent again elsewhere after a lost
+        connection; one that can is not (its error says `indeterminate`), unless
+        `idempotent=True` says a second application is harmless (e.g. guarded by a compare
+        the first makes false, as the lock recipe's `create(k) == 0`)."""
+        from .txn import TxnResult, request
+        body = request(compare, success, failure)
+        if idempotent is None:
+            idempotent = not any(op.writes for op in list(success) + list(failure))
+        elif not isinstance(idempotent, bool):
+            raise TypeError(f"idempotent is a bool or None, not {idempotent!r}")
+        return TxnResult.from_answer(self.call("/v3/kv/txn", body, endpoint, idempotent))
 
     def compact(self, revision: int, physical: bool = False, endpoint=None) -> dict:
         body: dict[str, Any] = {"revision": str(revision)}
@@ -344,6 +345,26 @@ class Client:
         if not isinstance(resume, bool):
             raise TypeError(f"resume is a bool, not {resume!r}")
         return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume)
+
+    # ---- locks and elections (etcdlab/concurrency.py: etcd's concurrency recipes)
+    def session(self, ttl_s: int = 60, *, timeout_s: Optional[float] = None):
+        """A lease kept alive until close() (revoked then): locks and elections made with it
+        share it, as in etcd's concurrency package."""
+        from .concurrency import Session
+        return Session(self, ttl_s, timeout_s=timeout_s)
+
+    def lock(self, name, *, ttl_s: int = 60, timeout_s: Optional[float] = None):
+        """A distributed lock on `name` (etcdctl lock's keys: `<name>/<lease>`), with a
+        session of its own (TTL `ttl_s`): `with client.lock("x") as lock:` holds it for the
+        block; `lock.token` is the fencing token. See etcdlab.concurrency.Lock."""
+        from .concurrency import Lock
+        return Lock(self, name, ttl_s=ttl_s, timeout_s=timeout_s)
+
+    def election(self, name, *, ttl_s: int = 60):
+        """A leader election on `name` (etcdctl elect's keys): campaign, proclaim, leader,
+        observe, resign. See etcdlab.election.Election."""
+        from .election import Election
+        return Election(self, name, ttl_s=ttl_s)
 
     # ---- cluster and maintenance
     def members(self, endpoint=None) -> list:

@@ -32,7 +32,9 @@ class LeaseKeepalive:
     `client` stays usable from the calling thread) until close() or the end of a `with` block.
 
     Observe it with `lost` (bool), `lost_reason` (str or None), `ttl_s` (the TTL the server
-    last answered, seconds; None before the first answer), `rounds` (keep-alives answered), and
+    last answered, seconds; None before the first answer), `rounds` (keep-alives answered),
+    `last_alive_s` (time.monotonic() when the last answered keep-alive was sent: the lease was
+    certainly alive then, since the server found it after that), and
     wait_lost(timeout_s). `on_lost(reason)` is called once, from the keep-alive thread."""
 
     def __init__(self, client: Client, lease_id: int, *,
@@ -45,6 +47,7 @@ class LeaseKeepalive:
         self.lease_id = lease_id
         self.ttl_s: Optional[int] = None
         self.rounds = 0
+        self.last_alive_s: Optional[float] = None
         self.lost_reason: Optional[str] = None
         self._on_lost = on_lost
         self._client = Client(client.endpoints, timeout=client.timeout)
@@ -87,6 +90,7 @@ class LeaseKeepalive:
         last_answer = time.monotonic()
         try:
             while not self._stop.is_set():
+                sent = time.monotonic()
                 try:
                     ttl, error = self._client.lease_keepalive(self.lease_id), None
                 except (EtcdError, OSError) as e:
@@ -97,6 +101,7 @@ class LeaseKeepalive:
                     return
                 if error is None:
                     self.ttl_s, last_answer = ttl, now
+                    self.last_alive_s = sent
                     self.rounds += 1
                     wait_s = ttl / 3
                 else:

@@ -33,7 +33,8 @@ def test_the_readme_has_examples_of_the_kv_mode_entries_and_local_clusters():
                    "entry.op_id", "rc.time_ms", "etcdlab.Role", "LocalCluster(", "client_ports=",
                    "data_dir=", "InvariantViolation", "render_html", "HistoryError",
                    "lease_grant(", "LeaseKeepalive(", "lease_revoke(", ".watch(",
-                   "record_events=True", "check_watches"):
+                   "record_events=True", "check_watches", ".txn(", ".lock(", ".election(",
+                   ".observe()"):
         assert needle in code, f"no README example uses {needle}"
 
 

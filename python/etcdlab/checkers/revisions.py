@@ -145,6 +145,10 @@ def check_revisions(
     start = time.monotonic()
     model = KVRevision()
     ops = load_history(history)
+    if any(op.kind == "txn" for op in ops):  # the same check, extended to txns and ranges
+        from .txns import check_txns
+        return check_txns(ops, initial_revision=initial_revision, validate=validate,
+                          max_nodes=max_nodes, max_violations=max_violations)
     if validate:
         validate_history(ops)
     ops = drop_indeterminate(ops, model.is_read)
@@ -456,8 +460,10 @@ def check_revisions(
     return RevisionResult(verdict=verdict, violations=violations, info=info)
 
 
-def _real_time(recs: list[_Rec], limit: int) -> list[Violation]:
-    """(b): sweep operations by call time against the highest revision returned before."""
+def _real_time(recs: list, limit: int, desc=None) -> list[Violation]:
+    """(b): sweep operations by call time against the highest revision returned before.
+    `recs` have id, call, ret, rev and mutates; `desc` describes one (check_txns' too)."""
+    desc = desc or _desc
     out: list[Violation] = []
     by_ret = sorted((r for r in recs if r.ret != INF), key=lambda r: r.ret)
     j = 0
@@ -475,8 +481,8 @@ def _real_time(recs: list[_Rec], limit: int) -> list[Violation]:
             out.append(
                 Violation(
                     "real-time",
-                    f"{_desc(best)} returned at {_t(best.ret)} with revision {best.rev}, but "
-                    f"{_desc(b)}, called later at {_t(b.call)}, has revision {b.rev} "
+                    f"{desc(best)} returned at {_t(best.ret)} with revision {best.rev}, but "
+                    f"{desc(b)}, called later at {_t(b.call)}, has revision {b.rev} "
                     f"(it must be {rel} {best.rev})",
                     [b.id, best.id],
                     [b.rev, best.rev],
