@@ -19,6 +19,7 @@
 #include "../gateway/json_fields.h"
 #include "context.h"
 #include "go_format.h"
+#include "go_scan.h"
 #include "watch_args.h"
 #include "watch_mux.h"
 
