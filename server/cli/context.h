@@ -98,5 +98,6 @@ void add_cluster_commands(Command& root, Context& ctx);  // member ..., endpoint
 void add_maintenance_commands(Command& root, Context& ctx);  // alarm, defrag, snapshot
 void add_lease_commands(Command& root, Context& ctx);  // lease grant|revoke|timetolive|list|keep-alive
 void add_txn_commands(Command& root, Context& ctx);    // txn [-i]
+void add_lock_commands(Command& root, Context& ctx);   // lock, elect
 
 }  // namespace etcdlab::cli

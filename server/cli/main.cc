@@ -10,6 +10,9 @@
 //   maintenance_commands.cc  alarm list|disarm, defrag, snapshot save|status|restore
 //   lease_commands.cc    lease grant|revoke|timetolive|list|keep-alive
 //   txn_commands.cc      txn [-i] (txn_input: its stdin; kv_ops: the put/get/del requests)
+//   lock_commands.cc     lock, elect (recipes: concurrency's Mutex and Election, recipe_*.cc;
+//                        session: their lease, kept alive by keep_alive.cc; cancel.h: SIGINT)
+//   exec.{h,cc}          running a user's command (watch -- cmd, lock name cmd)
 //   watch_commands.cc    watch, watch -i (watch_args: its arguments; watch_mux: its watchers
 //                        on one stream; watch_stream: the /v3/watch stream)
 //   responses.{h,cc}     the responses, decoded from the gateway's JSON (watch_responses: a
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   add_maintenance_commands(root, ctx);
   add_lease_commands(root, ctx);
   add_txn_commands(root, ctx);
+  add_lock_commands(root, ctx);
   add_help_command(root);
   try {
     return root.execute(std::vector<std::string>(argv + 1, argv + argc));
