@@ -126,8 +126,8 @@ std::string pflag_usages(const std::vector<Flag*>& flags) {
                                        : "      --" + f->name();
     std::string type = f->type_name();
     const std::string& def = f->default_text();
-    bool zero = type == "string" ? def.empty()
-                                 : def == "false" || def == "0" || def == "0s" || def == "[]";
+    bool zero =
+        type == "string" ? def.empty() : def == "false" || def == "0" || def == "0s" || def == "[]";
     if (type == "bool") {
       type.clear();
     } else if (type == "int64") {

@@ -10,8 +10,6 @@ namespace {
 
 constexpr char kLowerHex[] = "0123456789abcdef";
 
-
-
 void append_hex_byte(std::string& out, uint8_t b) {
   out += "\\x";
   out += kLowerHex[b >> 4];

@@ -22,15 +22,33 @@ bool unescape(std::string_view s, size_t& i, std::string& out) {
   if (++i >= s.size()) return false;
   char e = s[i++];
   switch (e) {
-    case 'a': out += '\a'; return true;
-    case 'b': out += '\b'; return true;
-    case 'f': out += '\f'; return true;
-    case 'n': out += '\n'; return true;
-    case 'r': out += '\r'; return true;
-    case 't': out += '\t'; return true;
-    case 'v': out += '\v'; return true;
-    case '\\': out += '\\'; return true;
-    case '"': out += '"'; return true;
+    case 'a':
+      out += '\a';
+      return true;
+    case 'b':
+      out += '\b';
+      return true;
+    case 'f':
+      out += '\f';
+      return true;
+    case 'n':
+      out += '\n';
+      return true;
+    case 'r':
+      out += '\r';
+      return true;
+    case 't':
+      out += '\t';
+      return true;
+    case 'v':
+      out += '\v';
+      return true;
+    case '\\':
+      out += '\\';
+      return true;
+    case '"':
+      out += '"';
+      return true;
     case 'x':
     case 'u':
     case 'U': {
@@ -283,8 +301,8 @@ std::optional<std::string> go_unquote(std::string_view s) {
 
 bool go_is_space(char32_t r) {
   if (r <= 0xFF) return (r >= '\t' && r <= '\r') || r == ' ' || r == 0x85 || r == 0xA0;
-  return r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 ||
-         r == 0x202F || r == 0x205F || r == 0x3000;
+  return r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F ||
+         r == 0x205F || r == 0x3000;
 }
 
 std::string_view go_trim_space(std::string_view s) {
@@ -319,14 +337,15 @@ std::optional<std::vector<std::string>> argify(const std::string& line,
                                                bool etcdctl34_single_quotes) {
   static const std::regex word(R"re("(?:[^"\\]|\\.)*"|'[^']*'|[^'"\s]\S*[^'"\s]?)re");
   std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), word);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), word); it != std::sregex_iterator();
+       ++it) {
     out.push_back(it->str());
   }
   for (std::string& w : out) {
     if (w.empty()) continue;
     if (w[0] == '\'') {
-      size_t end = etcdctl34_single_quotes ? out.size() - 1 : w.size() - 1;  // args[i][1:len(args)-1]
+      size_t end =
+          etcdctl34_single_quotes ? out.size() - 1 : w.size() - 1;  // args[i][1:len(args)-1]
       if (end > w.size()) {
         throw GoPanic{"runtime error: slice bounds out of range [:" + std::to_string(end) +
                       "] with length " + std::to_string(w.size())};

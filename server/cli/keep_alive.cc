@@ -13,8 +13,7 @@ LeaseKeepAliveResponse keep_alive_once(const Client& client, int64_t id, Deadlin
 }
 
 void keep_alive(const Client& client, int64_t id, std::chrono::nanoseconds dial_timeout,
-                const std::function<void(const LeaseKeepAliveResponse&)>& on_answer,
-                Cancel& stop) {
+                const std::function<void(const LeaseKeepAliveResponse&)>& on_answer, Cancel& stop) {
   constexpr auto kRetry = std::chrono::milliseconds(500);
   std::chrono::nanoseconds first = dial_timeout + std::chrono::seconds(1);
   if (dial_timeout.count() == 0) first = std::chrono::seconds(5);
@@ -36,8 +35,8 @@ void keep_alive(const Client& client, int64_t id, std::chrono::nanoseconds dial_
     }
     if (resp.ttl <= 0) return;
     auto answered = Clock::now();
-    next = answered +
-           std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(resp.ttl)) / 3;
+    next =
+        answered + std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(resp.ttl)) / 3;
     deadline = answered + std::chrono::seconds(resp.ttl);
     on_answer(resp);
   }

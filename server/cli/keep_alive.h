@@ -23,7 +23,6 @@ LeaseKeepAliveResponse keep_alive_once(const Client& client, int64_t id, Deadlin
 
 // Keeps lease `id` alive until one of the ends above, calling `on_answer` with each answer.
 void keep_alive(const Client& client, int64_t id, std::chrono::nanoseconds dial_timeout,
-                const std::function<void(const LeaseKeepAliveResponse&)>& on_answer,
-                Cancel& stop);
+                const std::function<void(const LeaseKeepAliveResponse&)>& on_answer, Cancel& stop);
 
 }  // namespace etcdlab::cli

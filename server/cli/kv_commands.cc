@@ -15,9 +15,8 @@ namespace json = boost::json;
 using Args = std::vector<std::string>;
 
 void put_command(Context& ctx, const PutOptions& o, const Command& cmd, const Args& args) {
-  json::object req = put_request(o, args, [] {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  });
+  json::object req = put_request(
+      o, args, [] { return std::string(std::istreambuf_iterator<char>(std::cin), {}); });
   const Client& client = ctx.client(cmd);
   PutResponse resp =
       decode_put(client.call("/v3/kv/put", req, ctx.deadline(), Retry::kNotRepeatable));

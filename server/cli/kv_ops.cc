@@ -146,8 +146,8 @@ json::object delete_request(const DelOptions& o, const Args& args) {
 }
 
 Command& add_get_command(Command& parent, GetOptions& o, Command::Run run, bool count_only) {
-  Command& g = parent.add("get [options] <key> [range_end]", "Gets the key or a range of keys",
-                          "", std::move(run));
+  Command& g = parent.add("get [options] <key> [range_end]", "Gets the key or a range of keys", "",
+                          std::move(run));
   g.flags().add_string("consistency", &o.consistency, "Linearizable(l) or Serializable(s)");
   g.flags().add_string("order", &o.order,
                        "Order of results; ASCEND or DESCEND (ASCEND by default)");
@@ -197,9 +197,9 @@ will store the content of the file to <key>.
 }
 
 Command& add_del_command(Command& parent, DelOptions& o, Command::Run run) {
-  Command& d = parent.add("del [options] <key> [range_end]",
-                          "Removes the specified key or range of keys [key, range_end)", "",
-                          std::move(run));
+  Command& d =
+      parent.add("del [options] <key> [range_end]",
+                 "Removes the specified key or range of keys [key, range_end)", "", std::move(run));
   d.flags().add_bool("prefix", &o.prefix, "delete keys with matching prefix");
   d.flags().add_bool("prev-kv", &o.prev_kv, "return deleted key-value pairs");
   d.flags().add_bool(

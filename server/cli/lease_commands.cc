@@ -109,12 +109,13 @@ void list_command(Context& ctx, const Command& cmd, const Args&) {
 void keep_alive_forever(Context& ctx, const Command& cmd, int64_t id) {
   Printer& printer = ctx.printer();
   Cancel never;
-  keep_alive(ctx.client(cmd), id, ctx.global().dial_timeout,
-             [&printer](const LeaseKeepAliveResponse& resp) {
-               printer.lease_keep_alive(resp);
-               std::cout.flush();
-             },
-             never);
+  keep_alive(
+      ctx.client(cmd), id, ctx.global().dial_timeout,
+      [&printer](const LeaseKeepAliveResponse& resp) {
+        printer.lease_keep_alive(resp);
+        std::cout.flush();
+      },
+      never);
   if (printer.format() == "simple") {
     std::cout << "lease " << lease_hex(id) << " expired or revoked.\n";
   }

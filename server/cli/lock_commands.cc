@@ -168,18 +168,15 @@ void elect_command(Context& ctx, const ElectOptions& o, const Command& cmd, cons
 
 void add_lock_commands(Command& root, Context& ctx) {
   auto lock = std::make_shared<LockOptions>();
-  Command& l = root.add("lock <lockname> [exec-command arg1 arg2 ...]", "Acquires a named lock",
-                        "", [&ctx, lock](Command& self, const Args& args) {
-                          lock_command(ctx, *lock, self, args);
-                        });
+  Command& l = root.add(
+      "lock <lockname> [exec-command arg1 arg2 ...]", "Acquires a named lock", "",
+      [&ctx, lock](Command& self, const Args& args) { lock_command(ctx, *lock, self, args); });
   l.flags().add_int64("ttl", &lock->ttl, "timeout for session");
 
   auto elect = std::make_shared<ElectOptions>();
-  Command& e = root.add("elect <election-name> [proposal]",
-                        "Observes and participates in leader election", "",
-                        [&ctx, elect](Command& self, const Args& args) {
-                          elect_command(ctx, *elect, self, args);
-                        });
+  Command& e = root.add(
+      "elect <election-name> [proposal]", "Observes and participates in leader election", "",
+      [&ctx, elect](Command& self, const Args& args) { elect_command(ctx, *elect, self, args); });
   e.flags().add_bool("listen", &elect->listen, "observation mode", 'l');
 }
 

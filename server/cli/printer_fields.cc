@@ -30,9 +30,15 @@ class FieldsPrinter : public Printer {
     out_ << "\"Succeeded\" : " << (r.succeeded ? "true" : "false") << "\n";
     for (const TxnOpResponse& op : r.responses) {
       switch (op.kind) {
-        case TxnOpResponse::Kind::kRange: get(op.range); break;
-        case TxnOpResponse::Kind::kPut: put(op.put); break;
-        case TxnOpResponse::Kind::kDeleteRange: del(op.delete_range); break;
+        case TxnOpResponse::Kind::kRange:
+          get(op.range);
+          break;
+        case TxnOpResponse::Kind::kPut:
+          put(op.put);
+          break;
+        case TxnOpResponse::Kind::kDeleteRange:
+          del(op.delete_range);
+          break;
       }
     }
   }

@@ -196,7 +196,9 @@ class JsonPrinter : public Printer {
                 case TxnOpResponse::Kind::kRange:
                   wrapper.raw("ResponseRange", range_json(op.range));
                   break;
-                case TxnOpResponse::Kind::kPut: wrapper.raw("ResponsePut", put_json(op.put)); break;
+                case TxnOpResponse::Kind::kPut:
+                  wrapper.raw("ResponsePut", put_json(op.put));
+                  break;
                 case TxnOpResponse::Kind::kDeleteRange:
                   wrapper.raw("ResponseDeleteRange", delete_json(op.delete_range));
                   break;

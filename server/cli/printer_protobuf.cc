@@ -116,8 +116,12 @@ class ProtobufPrinter : public Printer {
     for (const TxnOpResponse& op : r.responses) {
       Message each;
       switch (op.kind) {
-        case TxnOpResponse::Kind::kRange: each.embedded(1, range_message(op.range)); break;
-        case TxnOpResponse::Kind::kPut: each.embedded(2, put_message(op.put)); break;
+        case TxnOpResponse::Kind::kRange:
+          each.embedded(1, range_message(op.range));
+          break;
+        case TxnOpResponse::Kind::kPut:
+          each.embedded(2, put_message(op.put));
+          break;
         case TxnOpResponse::Kind::kDeleteRange:
           each.embedded(3, delete_message(op.delete_range));
           break;

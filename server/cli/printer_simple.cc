@@ -49,9 +49,15 @@ class SimplePrinter : public Printer {
     for (const TxnOpResponse& op : r.responses) {
       out_ << "\n";
       switch (op.kind) {
-        case TxnOpResponse::Kind::kRange: get(op.range); break;
-        case TxnOpResponse::Kind::kPut: put(op.put); break;
-        case TxnOpResponse::Kind::kDeleteRange: del(op.delete_range); break;
+        case TxnOpResponse::Kind::kRange:
+          get(op.range);
+          break;
+        case TxnOpResponse::Kind::kPut:
+          put(op.put);
+          break;
+        case TxnOpResponse::Kind::kDeleteRange:
+          del(op.delete_range);
+          break;
       }
     }
   }

@@ -9,10 +9,10 @@ namespace json = boost::json;
 
 void Election::campaign(const Link& link, Cancel& ctx, const std::string& value) {
   std::string key = recipe::lease_key(prefix_, session_.lease());
-  TxnResponse resp = link.txn(recipe::txn(recipe::create_revision_is(key, 0),
-                                          {recipe::put(key, value, session_.lease())},
-                                          {recipe::get(recipe::range(key))}),
-                              &ctx);
+  TxnResponse resp = link.txn(
+      recipe::txn(recipe::create_revision_is(key, 0), {recipe::put(key, value, session_.lease())},
+                  {recipe::get(recipe::range(key))}),
+      &ctx);
   leader_key_ = key;
   leader_revision_ = resp.header.revision;
   leading_ = true;

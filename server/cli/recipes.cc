@@ -123,10 +123,14 @@ void wait_delete(const Link& link, Cancel& ctx, const std::string& key, int64_t 
     return false;
   });
   switch (out.end) {
-    case recipe::WatchEnd::kDone: return;
-    case recipe::WatchEnd::kCanceled: throw EtcdError(out.error);
-    case recipe::WatchEnd::kContext: throw EtcdError("context canceled");
-    case recipe::WatchEnd::kLost: throw EtcdError("lost watcher waiting for delete");
+    case recipe::WatchEnd::kDone:
+      return;
+    case recipe::WatchEnd::kCanceled:
+      throw EtcdError(out.error);
+    case recipe::WatchEnd::kContext:
+      throw EtcdError("context canceled");
+    case recipe::WatchEnd::kLost:
+      throw EtcdError("lost watcher waiting for delete");
   }
 }
 

@@ -12,10 +12,11 @@ Session::Session(const Client& client, int64_t ttl, std::chrono::nanoseconds dia
                  Deadline deadline) {
   boost::json::object body;
   body["TTL"] = std::to_string(ttl > 0 ? ttl : kDefaultTtl);
-  lease_ = decode_lease_grant(client.call("/v3/lease/grant", body, deadline, Retry::kRepeatable))
-               .id;
+  lease_ =
+      decode_lease_grant(client.call("/v3/lease/grant", body, deadline, Retry::kRepeatable)).id;
   keeper_ = std::thread([this, &client, dial_timeout] {
-    keep_alive(client, lease_, dial_timeout, [](const LeaseKeepAliveResponse&) {}, stop_);
+    keep_alive(
+        client, lease_, dial_timeout, [](const LeaseKeepAliveResponse&) {}, stop_);
     done_.cancel();
   });
 }

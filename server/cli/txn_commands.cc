@@ -49,10 +49,9 @@ void txn_command(Context& ctx, const TxnOptions& o, const Command& cmd, const Ar
 
 void add_txn_commands(Command& root, Context& ctx) {
   auto options = std::make_shared<TxnOptions>();
-  Command& t = root.add("txn [options]", "Txn processes all the requests in one transaction", "",
-                        [&ctx, options](Command& self, const Args& args) {
-                          txn_command(ctx, *options, self, args);
-                        });
+  Command& t = root.add(
+      "txn [options]", "Txn processes all the requests in one transaction", "",
+      [&ctx, options](Command& self, const Args& args) { txn_command(ctx, *options, self, args); });
   t.flags().add_bool("interactive", &options->interactive, "Input transaction in interactive mode",
                      'i');
 }

@@ -66,7 +66,8 @@ bool TxnReader::fill() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       std::string why = std::strerror(errno);
-      if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+      if (!why.empty())
+        why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
       error_ = "read /dev/stdin: " + why;
     }
     return false;
@@ -166,8 +167,7 @@ json::object parse_op(const std::string& line, TxnReader& in) {
   if (r.flag_error) {
     // cobra prints the usage (to stderr, as its Println does), not the error (silenced).
     std::cout.flush();
-    std::cerr << (r.command == &root ? std::string(kRootUsage) : r.command->cobra_usage())
-              << "\n";
+    std::cerr << (r.command == &root ? std::string(kRootUsage) : r.command->cobra_usage()) << "\n";
     invalid_input(invalid);
   }
   if (r.help) {
