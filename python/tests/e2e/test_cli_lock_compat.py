@@ -27,6 +27,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
@@ -102,8 +103,11 @@ def wait_keys(client: Client, prefix: str, n: int):
 class Case:
     """`cmd`: the words after the program; `steps` after it starts: ("out", n) waits for n lines
     of output, ("queued", prefix, n) for n keys under prefix, ("put"|"del", key[, value]) writes,
-    ("sig", signal) signals it, ("revoke", prefix) revokes the lease of the key under prefix;
-    then it must exit. `count` (a prefix): the keys left under it are part of the result."""
+    ("sig", signal) signals it, ("revoke", prefix) revokes the lease of the key under prefix,
+    ("watching",) waits until the server has a watcher (its key is queued and it waits on a
+    watch: a signal then finds it there, not in the middle of its txn, where etcdctl 3.4 gives
+    up without taking its key out of the line); then it must exit. `count` (a prefix): the keys
+    left under it are part of the result."""
     cmd: str
     steps: list = field(default_factory=list)
     count: str = ""
@@ -130,7 +134,7 @@ CASES = [
     # waiting for a key created before ours (the test's own W/held, no lease), then holding
     Case("lock W", [("queued", "W/", 2), ("del", "W/held"), ("out", 2), INT], count="W/"),
     # a signal while waiting: the wait is given up, our key taken out of the line
-    Case("lock W2", [("queued", "W2/", 2), INT], count="W2/"),
+    Case("lock W2", [("queued", "W2/", 2), ("watching",), INT], count="W2/"),
     # the session's lease revoked while holding: the session ends at the next keep-alive (a
     # third of the TTL later; elect's sessions have 60 s, too long to wait for here)
     Case("lock --ttl 2 X", [("out", 2), ("revoke", "X/")], count="X/"),
@@ -143,7 +147,7 @@ CASES = [
     Case("elect E p1 -w protobuf", [("out", 1), INT]),
     # a second candidate waits for the first (the test's E2/first) to go
     Case("elect E2 p2", [("queued", "E2/", 2), ("del", "E2/first"), ("out", 2), INT], count="E2/"),
-    Case("elect E3 p3", [("queued", "E3/", 2), TERM], count="E3/"),
+    Case("elect E3 p3", [("queued", "E3/", 2), ("watching",), TERM], count="E3/"),
     # observe: the leader (the test's O/lead1), its new value, the next leader after a delete
     Case("elect -l O", [("out", 2), ("put", "O/lead1", "v2"), ("out", 4), ("del", "O/lead1"),
                         ("put", "O/lead2", "w"), ("out", 6), TERM]),
@@ -162,7 +166,21 @@ def history(c: Client):
     c.put("O/lead1", "v1")
 
 
-def step(proc: Proc, client: Client, s):
+def watchers(endpoint: str):
+    """etcd's gauge of the watchers it serves (None where /metrics has none: etcdlab's)."""
+    with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=5) as r:
+        m = re.search(rb"^etcd_debugging_mvcc_watcher_total (\d+)", r.read(), re.M)
+    return int(m[1]) if m else None
+
+
+def wait_watchers(endpoint: str, done):
+    deadline = time.monotonic() + DEADLINE
+    while (n := watchers(endpoint)) is not None and not done(n):
+        assert time.monotonic() < deadline, f"watchers: {n} after {DEADLINE} s"
+        time.sleep(0.02)
+
+
+def step(proc: Proc, client: Client, s, endpoint: str):
     kind = s[0]
     if kind == "out":
         proc.wait_output(s[1])
@@ -174,6 +192,8 @@ def step(proc: Proc, client: Client, s):
         client.delete(s[1])
     elif kind == "sig":
         proc.p.send_signal(s[1])
+    elif kind == "watching":
+        wait_watchers(endpoint, lambda n: n >= 1)
     elif kind == "revoke":
         (kv,) = keys(client, s[1])
         client.lease_revoke(int(kv["lease"]))
@@ -269,10 +289,12 @@ def run_side(binary, ctl):
         history(client)
         results = []
         for case in CASES:
+            if ("watching",) in case.steps:
+                wait_watchers(endpoint, lambda n: n == 0)  # those of earlier cases are gone
             proc = Proc(ctl, endpoint, case.cmd)
             try:
                 for s in case.steps:
-                    step(proc, client, s)
+                    step(proc, client, s, endpoint)
                 rc = proc.finish()
             finally:
                 proc.stop()
