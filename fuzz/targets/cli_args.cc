@@ -16,9 +16,13 @@ struct Tree {
   Command root{"etcdlabctl", "A simple command line client for etcdlab."};
   Tree() {
     ctx.add_global_flags(root);
+    add_watch_commands(root, ctx, {});
     add_kv_commands(root, ctx);
     add_cluster_commands(root, ctx);
     add_maintenance_commands(root, ctx);
+    add_lease_commands(root, ctx);
+    add_txn_commands(root, ctx);
+    add_lock_commands(root, ctx);
   }
 };
 

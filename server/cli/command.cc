@@ -115,6 +115,40 @@ std::string flag_lines(const std::vector<Flag*>& flags) {
   return out;
 }
 
+// pflag's FlagUsages (cobra's default usage prints it): "  -h, --help", or "      --name",
+// then the value's type name, the usage aligned one column past the longest such start, and
+// the default when it is not the type's zero value. Without a trailing newline (cobra trims).
+std::string pflag_usages(const std::vector<Flag*>& flags) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  size_t longest = 0;
+  for (const Flag* f : flags) {
+    std::string start = f->shorthand() ? std::string("  -") + f->shorthand() + ", --" + f->name()
+                                       : "      --" + f->name();
+    std::string type = f->type_name();
+    const std::string& def = f->default_text();
+    bool zero =
+        type == "string" ? def.empty() : def == "false" || def == "0" || def == "0s" || def == "[]";
+    if (type == "bool") {
+      type.clear();
+    } else if (type == "int64") {
+      type = "int";
+    } else if (type == "stringSlice") {
+      type = "strings";
+    }
+    if (!type.empty()) start += " " + type;
+    longest = std::max(longest, start.size() + 1);
+    std::string usage = f->usage();
+    if (!zero) usage += " (default " + (f->is_string() ? go_quote(def) : def) + ")";
+    lines.emplace_back(std::move(start), std::move(usage));
+  }
+  std::string out;
+  for (const auto& [start, usage] : lines) {
+    if (!out.empty()) out += "\n";
+    out += start + " " + std::string(longest - start.size(), ' ') + " " + usage;
+  }
+  return out;
+}
+
 std::vector<Flag*> sorted(std::vector<Flag*> flags) {
   std::sort(flags.begin(), flags.end(), [](Flag* a, Flag* b) { return a->name() < b->name(); });
   return flags;
@@ -287,38 +321,64 @@ Command* Command::find(std::vector<std::string>& args) {
   }
 }
 
-int Command::execute(const std::vector<std::string>& argv) {
-  std::vector<std::string> args = argv;
-  Command* cmd = find(args);
-  if (cmd == this && !children_.empty()) {
-    if (std::vector<std::string> w = words(args); !w.empty()) {
-      std::string err = "unknown command " + go_quote(w[0]) + " for " + go_quote(path());
+Command::Resolved Command::resolve(const std::vector<std::string>& argv) {
+  Resolved r;
+  r.args = argv;
+  r.command = find(r.args);
+  if (r.command == this && !children_.empty()) {
+    if (std::vector<std::string> w = words(r.args); !w.empty()) {
+      r.unknown_command = "unknown command " + go_quote(w[0]) + " for " + go_quote(path());
       std::vector<std::string> s = suggestions_for(w[0]);
       if (!s.empty()) {
-        err += "\n\nDid you mean this?\n";
-        for (const auto& n : s) err += "\t" + n + "\n";
+        r.unknown_command += "\n\nDid you mean this?\n";
+        for (const auto& n : s) r.unknown_command += "\t" + n + "\n";
       }
-      // cobra's report, then etcdctl's main's.
-      std::cerr << "Error: " << err << "\nRun '" << path() << " --help' for usage.\n";
-      std::cerr << "Error: " << err << "\n";
-      return 1;
+      return r;
     }
   }
-  ParsedArgs parsed = parse_flags(args, cmd->flag_sets());
-  if (parsed.error) {
-    // cobra prints the error and the usage (etcdctl's usage goes to stdout, leaving cobra an
-    // empty line), then etcdctl's main prints the error again.
-    std::cerr << "Error: " << *parsed.error << "\n";
-    std::cout << cmd->usage() << std::flush;
-    std::cerr << "\nError: " << *parsed.error << "\n";
+  ParsedArgs parsed = parse_flags(r.args, r.command->flag_sets());
+  r.args = std::move(parsed.args);
+  r.flag_error = std::move(parsed.error);
+  r.help = !r.flag_error && (r.command->help_ || !r.command->runnable());
+  return r;
+}
+
+int Command::execute(const std::vector<std::string>& argv) {
+  Resolved r = resolve(argv);
+  if (!r.unknown_command.empty()) {
+    // cobra's report, then etcdctl's main's.
+    std::cerr << "Error: " << r.unknown_command << "\nRun '" << path() << " --help' for usage.\n";
+    std::cerr << "Error: " << r.unknown_command << "\n";
     return 1;
   }
-  if (cmd->help_ || !cmd->runnable()) {
-    std::cout << cmd->usage();
+  if (r.flag_error) {
+    // cobra prints the error and the usage (etcdctl's usage goes to stdout, leaving cobra an
+    // empty line), then etcdctl's main prints the error again.
+    std::cerr << "Error: " << *r.flag_error << "\n";
+    std::cout << r.command->usage() << std::flush;
+    std::cerr << "\nError: " << *r.flag_error << "\n";
+    return 1;
+  }
+  if (r.help) {
+    std::cout << r.command->usage();
     return 0;
   }
-  cmd->run_(*cmd, parsed.args);
+  r.command->run(r.args);
   return 0;
+}
+
+std::string Command::cobra_usage() const {
+  std::vector<Flag*> local = flags_.sorted();
+  for (Flag* f : persistent_.sorted()) local.push_back(f);
+  return "Usage:\n  " + use_line() + "\n\nFlags:\n" + pflag_usages(sorted(local)) + "\n";
+}
+
+std::string Command::cobra_help() const {
+  std::string_view text = description_.empty() ? summary_ : description_;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  return std::string(text) + "\n\n" + cobra_usage();
 }
 
 }  // namespace etcdlab::cli

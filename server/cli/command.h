@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,25 @@ class Command {
   // for what cobra reports itself: 0 after help, 1 for a bad command or flag (printed as
   // etcdctl prints it). A command's own failures are exceptions it throws.
   int execute(const std::vector<std::string>& argv);
+
+  // What a command line comes to without running anything (cobra's Find, then the flags), for
+  // a caller that reports failures its own way (txn's op lines).
+  struct Resolved {
+    Command* command = nullptr;
+    std::vector<std::string> args;          // what the flags left
+    std::string unknown_command;            // cobra's "unknown command ..." error, if any
+    std::optional<std::string> flag_error;  // pflag's error, if any
+    bool help = false;                      // -h/--help, or a command without a run function
+  };
+  Resolved resolve(const std::vector<std::string>& argv);
+  // Runs the command's run function (one that has one) with `args`.
+  void run(const std::vector<std::string>& args) { run_(*this, args); }
+
+  // cobra's own templates, for a tree without etcdctl's usage function (txn parses its op
+  // lines with one): the usage ("Usage:", the use line, "Flags:" in pflag's layout) and the
+  // help (the description, or else the summary, then the usage).
+  std::string cobra_usage() const;
+  std::string cobra_help() const;
 
  private:
   // All flag sets the parser looks in for this command: its own, its persistent ones, then

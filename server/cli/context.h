@@ -97,5 +97,7 @@ void add_kv_commands(Command& root, Context& ctx);       // put, get, del, compa
 void add_cluster_commands(Command& root, Context& ctx);  // member ..., endpoint status|health
 void add_maintenance_commands(Command& root, Context& ctx);  // alarm, defrag, snapshot
 void add_lease_commands(Command& root, Context& ctx);  // lease grant|revoke|timetolive|list|keep-alive
+void add_txn_commands(Command& root, Context& ctx);   // txn [-i]
+void add_lock_commands(Command& root, Context& ctx);  // lock, elect
 
 }  // namespace etcdlab::cli

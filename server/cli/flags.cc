@@ -81,6 +81,11 @@ Flag::Flag(std::string name, char shorthand, std::string usage, Target target)
       target_);
 }
 
+const char* Flag::type_name() const {
+  static constexpr const char* kNames[] = {"bool", "string", "int64", "duration", "stringSlice"};
+  return kNames[target_.index()];
+}
+
 std::optional<std::string> Flag::set(std::string_view value) {
   std::optional<std::string> error = std::visit(
       [&](auto* p) -> std::optional<std::string> {

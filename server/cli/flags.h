@@ -31,6 +31,8 @@ class Flag {
   const std::string& default_text() const { return default_text_; }
   bool is_bool() const { return std::holds_alternative<bool*>(target_); }
   bool is_string() const { return std::holds_alternative<std::string*>(target_); }
+  // pflag's Value.Type(): "bool", "string", "int64", "duration" or "stringSlice".
+  const char* type_name() const;
   // Set on the command line (or from the environment).
   bool changed() const { return changed_; }
   // Parses and stores `value`; the error is the Go one (strconv..., time: ...), without the

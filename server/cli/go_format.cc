@@ -9,33 +9,6 @@ namespace etcdlab::cli {
 namespace {
 
 constexpr char kLowerHex[] = "0123456789abcdef";
-constexpr char32_t kRuneError = 0xFFFD;
-
-// utf8.DecodeRuneInString: the rune and its width; {kRuneError, 1} for anything invalid
-// (a stray byte, an overlong form, a surrogate, past U+10FFFF, a truncated sequence).
-std::pair<char32_t, size_t> decode_rune(std::string_view s) {
-  auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
-  uint8_t c = b(0);
-  if (c < 0x80) return {c, 1};
-  auto cont = [&](size_t i, uint8_t lo = 0x80, uint8_t hi = 0xBF) {
-    return i < s.size() && b(i) >= lo && b(i) <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF && cont(1)) return {((c & 0x1F) << 6) | (b(1) & 0x3F), 2};
-  if (c >= 0xE0 && c <= 0xEF) {
-    uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    if (cont(1, lo, hi) && cont(2)) {
-      return {((c & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F), 3};
-    }
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    if (cont(1, lo, hi) && cont(2) && cont(3)) {
-      return {((c & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F), 4};
-    }
-  }
-  return {kRuneError, 1};
-}
-
 
 void append_hex_byte(std::string& out, uint8_t b) {
   out += "\\x";
@@ -140,6 +113,29 @@ bool underscore_ok(std::string_view s) {
 }
 
 }  // namespace
+
+std::pair<char32_t, size_t> decode_rune(std::string_view s) {
+  auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  uint8_t c = b(0);
+  if (c < 0x80) return {c, 1};
+  auto cont = [&](size_t i, uint8_t lo = 0x80, uint8_t hi = 0xBF) {
+    return i < s.size() && b(i) >= lo && b(i) <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF && cont(1)) return {((c & 0x1F) << 6) | (b(1) & 0x3F), 2};
+  if (c >= 0xE0 && c <= 0xEF) {
+    uint8_t lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    if (cont(1, lo, hi) && cont(2)) {
+      return {((c & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F), 3};
+    }
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    uint8_t lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    if (cont(1, lo, hi) && cont(2) && cont(3)) {
+      return {((c & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F), 4};
+    }
+  }
+  return {kRuneError, 1};
+}
 
 void append_utf8(std::string& out, char32_t r) {
   if (r < 0x80) {

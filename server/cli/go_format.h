@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace etcdlab::cli {
 
@@ -22,6 +23,11 @@ std::string go_quote_rune(char32_t r);
 bool go_is_print(char32_t r);
 // Appends rune `r` as UTF-8 (as Go's utf8.AppendRune, for valid runes).
 void append_utf8(std::string& out, char32_t r);
+// utf8.DecodeRuneInString of a non-empty `s`: the rune and its width; {kRuneError, 1} for
+// anything invalid (a stray byte, an overlong form, a surrogate, past U+10FFFF, a truncated
+// sequence).
+inline constexpr char32_t kRuneError = 0xFFFD;
+std::pair<char32_t, size_t> decode_rune(std::string_view s);
 
 // time.Duration.String: "1.5ms", "5.000472284s", "1m30s", "0s".
 std::string go_duration(std::chrono::nanoseconds d);

@@ -11,18 +11,16 @@
 // the server's "etcdserver: no leader" once the server's own wait ends (5 s plus two election
 // timeouts), and etcdlabctl's does so only with a --command-timeout longer than that wait.
 #include <iostream>
-#include <optional>
-#include <thread>
 
 #include "context.h"
 #include "go_format.h"
+#include "keep_alive.h"
 
 namespace etcdlab::cli {
 namespace {
 
 namespace json = boost::json;
 using Args = std::vector<std::string>;
-using Clock = std::chrono::steady_clock;
 
 // etcdctl's leaseFromArgs: a hex int64, without Go's prefixes ("0x12" is invalid syntax).
 int64_t lease_from_arg(const std::string& arg) {
@@ -39,14 +37,13 @@ json::object id_body(int64_t id) {
   return body;
 }
 
-// Sends a lease request, within `deadline` or else --command-timeout (read once the client,
-// and so the environment, is set up). clientv3 sends its unary lease requests again after a
-// "no leader" answer (repeatable); a keep-alive, a stream, it does not (kNotRepeatable).
+// Sends a lease request within --command-timeout (read once the client, and so the
+// environment, is set up). clientv3 sends its unary lease requests again after a "no leader"
+// answer (repeatable).
 json::object call(Context& ctx, const Command& cmd, const std::string& path,
-                  const json::object& body, std::optional<Deadline> deadline = std::nullopt,
-                  Retry retry = Retry::kRepeatable) {
+                  const json::object& body) {
   const Client& client = ctx.client(cmd);
-  return client.call(path, body, deadline ? *deadline : ctx.deadline(), retry);
+  return client.call(path, body, ctx.deadline(), Retry::kRepeatable);
 }
 
 void grant_command(Context& ctx, const Command& cmd, const Args& args) {
@@ -107,48 +104,18 @@ void list_command(Context& ctx, const Command& cmd, const Args&) {
   ctx.printer().lease_leases(resp);
 }
 
-// One keep-alive: the gateway's stream with one request in its body, one answer line back.
-LeaseKeepAliveResponse keep_alive_once(Context& ctx, const Command& cmd, int64_t id,
-                                       std::optional<Deadline> deadline) {
-  return decode_lease_keep_alive(
-      call(ctx, cmd, "/v3/lease/keepalive", id_body(id), deadline, Retry::kNotRepeatable));
-}
-
-// clientv3's KeepAlive as etcdctl uses it: a keep-alive now, then one a third of the TTL after
-// each answer; an answer with no TTL (the lease is unknown, expired or revoked) ends it, and so
-// does going a whole TTL without an answer (at first: clientv3's firstKeepAliveTimeout). A
-// failed request is tried again every 500 ms (clientv3's retryConnWait) until then. Each
-// answer is printed as it comes (and flushed: a pipe reader sees it at once).
+// etcdctl's keep-alive loop (keep_alive.cc), printing each answer as it comes (flushed: a
+// pipe's reader sees it at once), then its last line.
 void keep_alive_forever(Context& ctx, const Command& cmd, int64_t id) {
-  constexpr auto kRetry = std::chrono::milliseconds(500);
   Printer& printer = ctx.printer();
-  // clientv3's firstKeepAliveTimeout: the dial timeout plus a second, or 5 s without one.
-  std::chrono::nanoseconds first = ctx.global().dial_timeout + std::chrono::seconds(1);
-  if (ctx.global().dial_timeout.count() == 0) first = std::chrono::seconds(5);
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(first);
-  auto next = Clock::now();
-  while (true) {
-    auto now = Clock::now();
-    if (now >= deadline) break;
-    if (now < next) {
-      std::this_thread::sleep_until(std::min(next, deadline));
-      continue;
-    }
-    LeaseKeepAliveResponse resp;
-    try {
-      resp = keep_alive_once(ctx, cmd, id, deadline);
-    } catch (const EtcdError&) {
-      next = Clock::now() + kRetry;
-      continue;
-    }
-    if (resp.ttl <= 0) break;
-    auto answered = Clock::now();
-    next = answered + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::seconds(resp.ttl)) / 3;
-    deadline = answered + std::chrono::seconds(resp.ttl);
-    printer.lease_keep_alive(resp);
-    std::cout.flush();
-  }
+  Cancel never;
+  keep_alive(
+      ctx.client(cmd), id, ctx.global().dial_timeout,
+      [&printer](const LeaseKeepAliveResponse& resp) {
+        printer.lease_keep_alive(resp);
+        std::cout.flush();
+      },
+      never);
   if (printer.format() == "simple") {
     std::cout << "lease " << lease_hex(id) << " expired or revoked.\n";
   }
@@ -171,7 +138,7 @@ void keep_alive_command(Context& ctx, const KeepAliveOptions& o, const Command& 
   }
   LeaseKeepAliveResponse resp;
   try {
-    resp = keep_alive_once(ctx, cmd, id, std::nullopt);
+    resp = keep_alive_once(ctx.client(cmd), id, ctx.deadline());
   } catch (const EtcdError& e) {
     throw ExitError(kExitBadConnection, e.what());
   }

@@ -9,6 +9,10 @@
 //   cluster_commands.cc  member list|add|remove|update|promote, endpoint status|health
 //   maintenance_commands.cc  alarm list|disarm, defrag, snapshot save|status|restore
 //   lease_commands.cc    lease grant|revoke|timetolive|list|keep-alive
+//   txn_commands.cc      txn [-i] (txn_input: its stdin; kv_ops: the put/get/del requests)
+//   lock_commands.cc     lock, elect (recipes: concurrency's Mutex and Election, recipe_*.cc;
+//                        session: their lease, kept alive by keep_alive.cc; cancel.h: SIGINT)
+//   exec.{h,cc}          running a user's command (watch -- cmd, lock name cmd)
 //   watch_commands.cc    watch, watch -i (watch_args: its arguments; watch_mux: its watchers
 //                        on one stream; watch_stream: the /v3/watch stream)
 //   responses.{h,cc}     the responses, decoded from the gateway's JSON (watch_responses: a
@@ -16,12 +20,14 @@
 //   printer.{h,cc}       the printer interface; printer_<format>.cc, one per -w format
 //   client.{h,cc}        HTTP to the gateway, with deadlines and endpoint failover
 //   go_format.{h,cc}     Go's quoting, durations and numbers (go_isprint.cc: its printables)
+//   go_scan.{h,cc}       Go's unquoting, spaces, Sscanf; etcdctl's argify
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 
 #include "context.h"
+#include "go_scan.h"
 
 namespace {
 
@@ -72,6 +78,8 @@ int main(int argc, char** argv) {
   add_cluster_commands(root, ctx);
   add_maintenance_commands(root, ctx);
   add_lease_commands(root, ctx);
+  add_txn_commands(root, ctx);
+  add_lock_commands(root, ctx);
   add_help_command(root);
   try {
     return root.execute(std::vector<std::string>(argv + 1, argv + argc));
@@ -81,6 +89,12 @@ int main(int argc, char** argv) {
     return e.code();
   } catch (const SilentExit& e) {
     return e.code;
+  } catch (const GoPanic& e) {
+    // Go's runtime: the panic, then the goroutines' traces (not reproduced), exit 2.
+    std::cout.flush();
+    std::cerr << "panic: " << e.message << "\n\ngoroutine 1 [running]:\n"
+              << "(etcdctl 3.4 panics on this input; etcdlabctl stops as it does)\n";
+    return 2;
   } catch (const std::exception& e) {  // EtcdError from a request, or a bad answer
     std::cout.flush();
     std::cerr << "Error: " << e.what() << "\n";

@@ -31,6 +31,9 @@ void Printer::put(const PutResponse&) {
 void Printer::del(const DeleteRangeResponse&) {
   unsupported();
 }
+void Printer::txn(const TxnResponse&) {
+  unsupported();
+}
 void Printer::compact(const CompactionResponse&, int64_t revision) {
   out_ << "compacted revision " << revision << "\n";
 }

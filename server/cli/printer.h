@@ -8,7 +8,8 @@
 //   simple   printer_simple.cc    lines (key, value, "OK", comma-separated rows)
 //   json     printer_json.cc      the response as Go's encoding/json writes it
 //   table    printer_table.cc     tablewriter tables, for the member and endpoint commands
-//                                 (no lease command: "table not supported as output format")
+//                                 (no kv, txn or lease command: "table not supported as
+//                                 output format")
 //   fields   printer_fields.cc    "Name" : value lines
 //   protobuf printer_protobuf.cc  the response's protobuf encoding
 //
@@ -34,6 +35,8 @@ class Printer {
   virtual void get(const RangeResponse& r);
   virtual void put(const PutResponse& r);
   virtual void del(const DeleteRangeResponse& r);
+  // "SUCCESS" or "FAILURE", then each response as get, put or del prints it.
+  virtual void txn(const TxnResponse& r);
   // etcdctl 3.4 prints "compacted revision N" whatever the format.
   virtual void compact(const CompactionResponse& r, int64_t revision);
   // One watch response (etcdctl's display.Watch; the watch command prints the cancellations

@@ -24,6 +24,25 @@ class FieldsPrinter : public Printer {
     if (r.prev_kv) kv("Prev", *r.prev_kv);
   }
 
+  // The header, "Succeeded", then each response as get, put or del prints it.
+  void txn(const TxnResponse& r) override {
+    header(r.header);
+    out_ << "\"Succeeded\" : " << (r.succeeded ? "true" : "false") << "\n";
+    for (const TxnOpResponse& op : r.responses) {
+      switch (op.kind) {
+        case TxnOpResponse::Kind::kRange:
+          get(op.range);
+          break;
+        case TxnOpResponse::Kind::kPut:
+          put(op.put);
+          break;
+        case TxnOpResponse::Kind::kDeleteRange:
+          del(op.delete_range);
+          break;
+      }
+    }
+  }
+
   // The header of each response, then per event its type and key-values (Prev first).
   void watch(const WatchResponse& r) override {
     header(r.header);

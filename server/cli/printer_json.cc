@@ -144,6 +144,27 @@ std::string array(const std::vector<T>& items, F each) {
   return a + "]";
 }
 
+std::string range_json(const RangeResponse& r) {
+  Object o;
+  o.raw("header", header(r.header));
+  if (!r.kvs.empty()) o.raw("kvs", array(r.kvs, kv));
+  return o.boolean("more", r.more).num("count", r.count).str();
+}
+
+std::string put_json(const PutResponse& r) {
+  Object o;
+  o.raw("header", header(r.header));
+  if (r.prev_kv) o.raw("prev_kv", kv(*r.prev_kv));
+  return o.str();
+}
+
+std::string delete_json(const DeleteRangeResponse& r) {
+  Object o;
+  o.raw("header", header(r.header)).num("deleted", r.deleted);
+  if (!r.prev_kvs.empty()) o.raw("prev_kvs", array(r.prev_kvs, kv));
+  return o.str();
+}
+
 std::string member(const Member& m) {
   return Object()
       .unum("ID", m.id)
@@ -159,25 +180,32 @@ class JsonPrinter : public Printer {
   JsonPrinter(std::ostream& out, std::ostream& err) : Printer(out, err) {}
   std::string format() const override { return "json"; }
 
-  void get(const RangeResponse& r) override {
-    Object o;
-    o.raw("header", header(r.header));
-    if (!r.kvs.empty()) o.raw("kvs", array(r.kvs, kv));
-    o.boolean("more", r.more).num("count", r.count);
-    out_ << o.str() << "\n";
-  }
+  void get(const RangeResponse& r) override { out_ << range_json(r) << "\n"; }
+  void put(const PutResponse& r) override { out_ << put_json(r) << "\n"; }
+  void del(const DeleteRangeResponse& r) override { out_ << delete_json(r) << "\n"; }
 
-  void put(const PutResponse& r) override {
+  // pb.TxnResponse: each response a ResponseOp, whose oneof encoding/json writes as the field
+  // "Response" holding the wrapper struct, named by its Go field ("ResponseRange").
+  void txn(const TxnResponse& r) override {
     Object o;
-    o.raw("header", header(r.header));
-    if (r.prev_kv) o.raw("prev_kv", kv(*r.prev_kv));
-    out_ << o.str() << "\n";
-  }
-
-  void del(const DeleteRangeResponse& r) override {
-    Object o;
-    o.raw("header", header(r.header)).num("deleted", r.deleted);
-    if (!r.prev_kvs.empty()) o.raw("prev_kvs", array(r.prev_kvs, kv));
+    o.raw("header", header(r.header)).boolean("succeeded", r.succeeded);
+    if (!r.responses.empty()) {
+      o.raw("responses", array(r.responses, [](const TxnOpResponse& op) {
+              Object wrapper;
+              switch (op.kind) {
+                case TxnOpResponse::Kind::kRange:
+                  wrapper.raw("ResponseRange", range_json(op.range));
+                  break;
+                case TxnOpResponse::Kind::kPut:
+                  wrapper.raw("ResponsePut", put_json(op.put));
+                  break;
+                case TxnOpResponse::Kind::kDeleteRange:
+                  wrapper.raw("ResponseDeleteRange", delete_json(op.delete_range));
+                  break;
+              }
+              return Object().raw("Response", wrapper.str()).str();
+            }));
+    }
     out_ << o.str() << "\n";
   }
 

@@ -68,6 +68,27 @@ std::string kv(const KeyValue& k) {
       .data();
 }
 
+std::string range_message(const RangeResponse& r) {
+  Message m;
+  m.embedded(1, header(r.header));
+  for (const KeyValue& k : r.kvs) m.embedded(2, kv(k));
+  return m.boolean(3, r.more).sint(4, r.count).data();
+}
+
+std::string put_message(const PutResponse& r) {
+  Message m;
+  m.embedded(1, header(r.header));
+  if (r.prev_kv) m.embedded(2, kv(*r.prev_kv));
+  return m.data();
+}
+
+std::string delete_message(const DeleteRangeResponse& r) {
+  Message m;
+  m.embedded(1, header(r.header)).sint(2, r.deleted);
+  for (const KeyValue& k : r.prev_kvs) m.embedded(3, kv(k));
+  return m.data();
+}
+
 // gogoproto's CompactTextString of a header: "cluster_id:1 member_id:2 revision:3 raft_term:4 ".
 std::string header_text(const ResponseHeader& h) {
   std::string out;
@@ -83,25 +104,30 @@ class ProtobufPrinter : public Printer {
   ProtobufPrinter(std::ostream& out, std::ostream& err) : Printer(out, err) {}
   std::string format() const override { return "protobuf"; }
 
-  void get(const RangeResponse& r) override {
-    Message m;
-    m.embedded(1, header(r.header));
-    for (const KeyValue& k : r.kvs) m.embedded(2, kv(k));
-    m.boolean(3, r.more).sint(4, r.count);
-    print(m);
-  }
+  void get(const RangeResponse& r) override { out_ << range_message(r); }
+  void put(const PutResponse& r) override { out_ << put_message(r); }
+  void del(const DeleteRangeResponse& r) override { out_ << delete_message(r); }
 
-  void put(const PutResponse& r) override {
+  // pb.TxnResponse: header (1), succeeded (2), responses (3), each a ResponseOp with its
+  // response at 1 (range), 2 (put) or 3 (delete range).
+  void txn(const TxnResponse& r) override {
     Message m;
-    m.embedded(1, header(r.header));
-    if (r.prev_kv) m.embedded(2, kv(*r.prev_kv));
-    print(m);
-  }
-
-  void del(const DeleteRangeResponse& r) override {
-    Message m;
-    m.embedded(1, header(r.header)).sint(2, r.deleted);
-    for (const KeyValue& k : r.prev_kvs) m.embedded(3, kv(k));
+    m.embedded(1, header(r.header)).boolean(2, r.succeeded);
+    for (const TxnOpResponse& op : r.responses) {
+      Message each;
+      switch (op.kind) {
+        case TxnOpResponse::Kind::kRange:
+          each.embedded(1, range_message(op.range));
+          break;
+        case TxnOpResponse::Kind::kPut:
+          each.embedded(2, put_message(op.put));
+          break;
+        case TxnOpResponse::Kind::kDeleteRange:
+          each.embedded(3, delete_message(op.delete_range));
+          break;
+      }
+      m.embedded(3, each.data());
+    }
     print(m);
   }
 

@@ -44,6 +44,24 @@ class SimplePrinter : public Printer {
     for (const KeyValue& kv : r.prev_kvs) print_kv(kv);
   }
 
+  void txn(const TxnResponse& r) override {
+    out_ << (r.succeeded ? "SUCCESS" : "FAILURE") << "\n";
+    for (const TxnOpResponse& op : r.responses) {
+      out_ << "\n";
+      switch (op.kind) {
+        case TxnOpResponse::Kind::kRange:
+          get(op.range);
+          break;
+        case TxnOpResponse::Kind::kPut:
+          put(op.put);
+          break;
+        case TxnOpResponse::Kind::kDeleteRange:
+          del(op.delete_range);
+          break;
+      }
+    }
+  }
+
   // The events: PUT or DELETE, then the previous key-value (--prev-kv), then the key-value.
   void watch(const WatchResponse& r) override {
     for (const WatchEvent& e : r.events) {

@@ -109,6 +109,33 @@ DeleteRangeResponse decode_delete_range(const json::object& body) {
   return r;
 }
 
+TxnResponse decode_txn(const json::object& body) {
+  TxnResponse r;
+  r.header = decode_header(body);
+  r.succeeded = get_bool(body, "succeeded");
+  if (const json::array* a = get_array(body, "responses")) {
+    for (const auto& v : *a) {
+      const json::object* o = v.if_object();
+      TxnOpResponse op;
+      if (!o) throw EtcdError("unexpected txn response: " + json::serialize(v));
+      if (const json::object* range = get_object(*o, "response_range")) {
+        op.kind = TxnOpResponse::Kind::kRange;
+        op.range = decode_range(*range);
+      } else if (const json::object* put = get_object(*o, "response_put")) {
+        op.kind = TxnOpResponse::Kind::kPut;
+        op.put = decode_put(*put);
+      } else if (const json::object* del = get_object(*o, "response_delete_range")) {
+        op.kind = TxnOpResponse::Kind::kDeleteRange;
+        op.delete_range = decode_delete_range(*del);
+      } else {
+        throw EtcdError("unexpected txn response: " + json::serialize(v));
+      }
+      r.responses.push_back(std::move(op));
+    }
+  }
+  return r;
+}
+
 CompactionResponse decode_compaction(const json::object& body) {
   return CompactionResponse{decode_header(body)};
 }

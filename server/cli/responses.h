@@ -46,6 +46,23 @@ struct DeleteRangeResponse {
   std::vector<KeyValue> prev_kvs;
 };
 
+// One response of a txn's list (pb.ResponseOp), of the request at its place: a range, put or
+// delete-range response whose header has the revision only. (A nested txn's cannot come: etcdctl
+// cannot ask for one.)
+struct TxnOpResponse {
+  enum class Kind { kRange, kPut, kDeleteRange };
+  Kind kind = Kind::kRange;
+  RangeResponse range;
+  PutResponse put;
+  DeleteRangeResponse delete_range;
+};
+
+struct TxnResponse {
+  ResponseHeader header;
+  bool succeeded = false;
+  std::vector<TxnOpResponse> responses;
+};
+
 struct CompactionResponse {
   ResponseHeader header;
 };
@@ -166,6 +183,8 @@ KeyValue decode_kv(const boost::json::object& o);
 RangeResponse decode_range(const boost::json::object& body);
 PutResponse decode_put(const boost::json::object& body);
 DeleteRangeResponse decode_delete_range(const boost::json::object& body);
+// A response of another kind in the list (a nested txn's) throws EtcdError.
+TxnResponse decode_txn(const boost::json::object& body);
 CompactionResponse decode_compaction(const boost::json::object& body);
 MemberListResponse decode_member_list(const boost::json::object& body);
 StatusResponse decode_status(const boost::json::object& body);

@@ -1,11 +1,10 @@
 #include "watch_args.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "context.h"
 #include "flags.h"
-#include "go_format.h"
+#include "go_scan.h"
 
 namespace etcdlab::cli {
 namespace {
@@ -38,75 +37,6 @@ WatchArgs finish(Words words, Words exec, const std::string& env_key,
     words.resize(static_cast<size_t>(std::max(end, 0L)));
   }
   return WatchArgs{std::move(words), std::move(exec)};
-}
-
-// A Go double-quoted string literal's value (strconv.Unquote), or nullopt.
-std::optional<std::string> go_unquote(const std::string& s) {
-  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return std::nullopt;
-  std::string out;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 1; i + 1 < s.size(); ++i) {
-    char c = s[i];
-    if (c == '"') return std::nullopt;
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i >= s.size() - 1) return std::nullopt;  // a backslash before the closing quote
-    char e = s[i];
-    switch (e) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-        if (i + n >= s.size()) return std::nullopt;
-        uint32_t v = 0;
-        for (size_t k = 1; k <= n; ++k) {
-          int d = hex(s[i + k]);
-          if (d < 0) return std::nullopt;
-          v = v * 16 + static_cast<uint32_t>(d);
-        }
-        i += n;
-        if (e == 'x') {
-          out += static_cast<char>(v);
-        } else {
-          if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) return std::nullopt;
-          append_utf8(out, v);
-        }
-        break;
-      }
-      default:
-        if (e >= '0' && e <= '7') {
-          if (i + 2 >= s.size()) return std::nullopt;
-          uint32_t v = 0;
-          for (size_t k = 0; k < 3; ++k) {
-            char d = s[i + k];
-            if (d < '0' || d > '7') return std::nullopt;
-            v = v * 8 + static_cast<uint32_t>(d - '0');
-          }
-          if (v > 255) return std::nullopt;
-          out += static_cast<char>(v);
-          i += 2;
-          break;
-        }
-        return std::nullopt;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -187,27 +117,6 @@ WatchTarget watch_target(const Words& words, const WatchFlags& flags) {
     }
   }
   return t;
-}
-
-std::optional<Words> argify(const std::string& line) {
-  static const std::regex word(R"re("(?:[^"\\]|\\.)*"|'[^']*'|[^'"\s]\S*[^'"\s]?)re");
-  Words out;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), word);
-       it != std::sregex_iterator(); ++it) {
-    std::string w = it->str();
-    if (w.empty()) continue;
-    if (w[0] == '\'') {
-      // etcdctl 3.4 cuts a single-quoted word by the number of words (a bug: a wrong key, or
-      // a panic); the quotes come off here.
-      w = w.size() >= 2 ? w.substr(1, w.size() - 2) : "";
-    } else if (w[0] == '"') {
-      auto value = go_unquote(w);
-      if (!value) return std::nullopt;
-      w = *value;
-    }
-    out.push_back(std::move(w));
-  }
-  return out;
 }
 
 }  // namespace etcdlab::cli

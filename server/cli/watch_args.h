@@ -53,9 +53,4 @@ struct WatchTarget {
 };
 WatchTarget watch_target(const std::vector<std::string>& words, const WatchFlags& flags);
 
-// etcdctl's argify: words split at blanks; "double quoted" words are Go string literals
-// (nullopt when one is not valid: etcdctl says "invalid syntax"), 'single quoted' words are
-// taken as they are.
-std::optional<std::vector<std::string>> argify(const std::string& line);
-
 }  // namespace etcdlab::cli

@@ -5,24 +5,18 @@
 // watcher, "progress notify: <rev>" if it is one, then the printer's lines; with an exec
 // command, that command once per event, with ETCD_WATCH_REVISION, _EVENT_TYPE, _KEY and _VALUE
 // in its environment. Arguments: watch_args.cc; the stream and its watchers: watch_mux.cc.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "../gateway/json_fields.h"
 #include "context.h"
+#include "exec.h"
 #include "go_format.h"
+#include "go_scan.h"
 #include "watch_args.h"
 #include "watch_mux.h"
-
-extern char** environ;
 
 namespace etcdlab::cli {
 namespace {
@@ -48,61 +42,16 @@ std::string quoted_words(const Args& words) {  // fmt's %q of a []string
   return out + "]";
 }
 
-// exec.LookPath: a name without a slash is looked for in $PATH.
-std::optional<std::string> look_path(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "";
-  size_t at = 0;
-  for (;;) {
-    size_t end = dirs.find(':', at);
-    std::string dir = dirs.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) return std::nullopt;
-    at = end + 1;
-  }
-}
-
-// Go's wording of an errno ("no such file or directory") and of a signal ("killed").
-std::string lowered(std::string s) {
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
-
 // Runs the exec command for one event, as etcdctl's exec.Command(...).Run(); a failure is
 // etcdctl's "command [...] error (...)" and exit 1.
 void run_exec(const Args& exec, const WatchResponse& r, const WatchEvent& e) {
-  std::vector<std::string> env;
-  for (char** v = environ; *v != nullptr; ++v) env.emplace_back(*v);
+  std::vector<std::string> env = environment();
   env.push_back("ETCD_WATCH_REVISION=" + std::to_string(r.header.revision));
   env.push_back("ETCD_WATCH_EVENT_TYPE=" +
                 go_quote(e.type == WatchEvent::Type::kDelete ? "DELETE" : "PUT"));
   env.push_back("ETCD_WATCH_KEY=" + go_quote(e.kv.key));
   env.push_back("ETCD_WATCH_VALUE=" + go_quote(e.kv.value));
-  std::string failure;
-  auto path = look_path(exec[0]);
-  if (!path) {
-    failure = "exec: " + go_quote(exec[0]) + ": executable file not found in $PATH";
-  } else {
-    std::vector<char*> argv, envp;
-    for (const auto& a : exec) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto& v : env) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, path->c_str(), nullptr, nullptr, argv.data(), envp.data());
-    int status = 0;
-    if (rc != 0) {
-      failure = "fork/exec " + *path + ": " + lowered(std::strerror(rc));
-    } else if (waitpid(pid, &status, 0) < 0) {
-      failure = lowered(std::strerror(errno));
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-      failure = "exit status " + std::to_string(WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-      failure = "signal: " + lowered(strsignal(WTERMSIG(status)));
-    }
-  }
+  std::string failure = run_command(exec, std::move(env));
   if (!failure.empty()) exit_now(1, "command " + quoted_words(exec) + " error (" + failure + ")");
 }
 

@@ -45,6 +45,13 @@ bool WatchMux::any_live() const {
   return !watchers_.empty();
 }
 
+void WatchMux::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  if (stream_) stream_->shutdown();
+  added_.notify_all();
+}
+
 void WatchMux::connect() {
   auto pause = std::chrono::milliseconds(100);
   for (;;) {
@@ -54,6 +61,7 @@ void WatchMux::connect() {
       auto stream = WatchStream::open(endpoint, dial_timeout_);
       if (!stream) continue;
       std::lock_guard lock(mutex_);
+      if (closed_) return;
       stream_ = std::move(stream);
       for (auto& w : watchers_) {
         w->id = -1;
@@ -62,7 +70,8 @@ void WatchMux::connect() {
       }
       return;
     }
-    std::this_thread::sleep_for(pause);
+    std::unique_lock lock(mutex_);
+    if (added_.wait_for(lock, pause, [&] { return closed_; })) return;
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));
   }
 }
@@ -71,12 +80,17 @@ void WatchMux::run(const Deliver& deliver, bool forever) {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      while (!any_live()) {
+      while (!closed_ && !any_live()) {
         if (!forever) return;
         added_.wait(lock);
       }
+      if (closed_) return;
     }
     if (!stream_) connect();
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+    }
     std::optional<json::object> line;
     try {
       line = stream_->next();
@@ -95,7 +109,8 @@ void WatchMux::run(const Deliver& deliver, bool forever) {
         pending_.clear();
         by_id_.clear();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::unique_lock lock(mutex_);
+      added_.wait_for(lock, std::chrono::milliseconds(50), [&] { return closed_; });
       continue;
     }
     WatchResponse r = decode_watch(*result);
@@ -104,7 +119,13 @@ void WatchMux::run(const Deliver& deliver, bool forever) {
       std::lock_guard lock(mutex_);
       route(r, out);
     }
-    for (auto& [w, response] : out) deliver(*w, response);
+    for (auto& [w, response] : out) {
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+      }
+      deliver(*w, response);
+    }
   }
 }
 

@@ -43,8 +43,11 @@ class WatchMux {
   void request_progress();
   // Reads the stream and hands each response to `deliver` (created answers and quiet
   // cancellations are not delivered), outside the lock. Returns once no watcher is left, or
-  // never with `forever` (interactive mode: more may come).
+  // never with `forever` (interactive mode: more may come), or once close() was called.
   void run(const Deliver& deliver, bool forever);
+  // Ends the watch, from any thread (a `deliver` too): run() returns without delivering more.
+  // (A watch the lock and election recipes no longer need, as clientv3's cancelled context.)
+  void close();
 
  private:
   // Makes the stream (on the next endpoint that answers) and creates the live watchers on it.
@@ -64,6 +67,7 @@ class WatchMux {
   std::deque<std::shared_ptr<Watcher>> pending_;    // created on the stream, not answered yet
   std::map<int64_t, std::shared_ptr<Watcher>> by_id_;
   std::unique_ptr<WatchStream> stream_;
+  bool closed_ = false;
 };
 
 }  // namespace etcdlab::cli
