@@ -110,6 +110,13 @@ class Op:
         return _core.kv_write_output(op.output)
 
     @property
+    def raw_output(self) -> Optional[bytes]:
+        """The node's answer as the simulator encodes it, once the operation is ok (else
+        None): what ``etcdlab._core.LockRecipe.answer`` reads after a ``txn_encoded``."""
+        op = self._op
+        return bytes(op.output) if op.outcome == _core.Outcome.ok else None
+
+    @property
     def kind(self) -> str:
         """"write" / "read" on the plain log; "put", "delete", "delete_range", "get", "range",
         "compact", "lease_grant", "lease_revoke", "lease_keepalive", "lease_time_to_live",

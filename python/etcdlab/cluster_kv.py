@@ -1,5 +1,5 @@
 """The KV calls of a simulated cluster (``etcdlab.Cluster(kv=True)``): put, get, range,
-delete_range, txn and compact through the server's node (``KvNode``), and the cluster's history of
+delete_range, txn (and txn_encoded) and compact through the server's node (``KvNode``), and the cluster's history of
 them in the shapes the checkers read.
 
 Each call returns an ``Op`` at once; its ``result`` is, once ok, what etcd's JSON gateway would
@@ -110,6 +110,18 @@ class KvCalls:
         data = _core.kv_txn_request(list(compare), list(success), list(failure))
         return self._kv_op("txn", {"compare": list(compare), "success": list(success),
                                    "failure": list(failure)}, self._core.propose(data, via))
+
+    def txn_encoded(self, request, *, via: Optional[int] = None) -> "Op":
+        """A txn already encoded as the node takes it: the ``request`` of a step of
+        ``etcdlab._core.LockRecipe`` (lab 5's lock recipe), or ``_core.kv_txn_request``'s.
+        ``op.result`` is the gateway's answer, ``op.raw_output`` the node's answer as the
+        simulator encodes it, which ``LockRecipe.answer`` reads."""
+        self._need_kv("txn_encoded")
+        request = _b(request, "an encoded request")
+        if not request:
+            raise ValueError("an encoded request is not empty: a LockRecipe step's "
+                             "\"request\", or _core.kv_txn_request(...)")
+        return self._kv_op("txn", {"request": request}, self._core.propose(request, via))
 
     def compact(self, revision: int, *, physical: bool = False,
                 via: Optional[int] = None) -> "Op":
