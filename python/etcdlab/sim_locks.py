@@ -18,9 +18,10 @@ when no keep-alive was answered for a TTL after it was sent, or one answers that
 gone, as etcd's client does), then over and over: take the lock (the recipe's steps: txns,
 ranges, a watch for the predecessor's DELETE), hold it for ``hold_ms``, write to the resource
 once halfway through with the lock's token, release it (delete its key), think for
-``think_ms``. A failed request makes it start the recipe again on the same session (its key
-is the same, so the recipe finds it); a lost session ends what it believed, revokes the lease
-(its key goes with it) and starts a new session.
+``think_ms``. A failed request, or one not answered within REQUEST_TIMEOUT_MS, makes it start
+the recipe again on the same session (its key is the same, so the recipe finds it); a lost
+session ends what it believed, revokes the lease (its key goes with it) and starts a new
+session.
 
 Pausing is the lesson: a paused client sends nothing and looks at nothing, so nothing tells it
 that its lease expired meanwhile. When it resumes, it is where it stopped: a write that came
@@ -43,6 +44,9 @@ from .cluster import Cluster
 __all__ = ["LockSim", "SimLockClient", "Belief", "Resource", "ResourceWrite"]
 
 RETRY_MS = 100   # a failed request or grant is tried again this much later
+# A request not answered in this time is given up (and the step tried again), as a client's
+# context deadline does: a member that took it may never answer (a deposed leader's entry).
+REQUEST_TIMEOUT_MS = 3_000
 POLL_MS = 100    # a waiting client reads its watch at least this often (a member may crash)
 # The simulator's clock counts whole microseconds; a timer within half of one is due.
 _EPS_MS = 0.0005
@@ -178,6 +182,7 @@ class SimLockClient:
         if self.paused or self.state == "killed":
             return None
         due = list(self._timers.values())
+        due += [op.call_ms + REQUEST_TIMEOUT_MS for op, _, _ in self._ops]
         if self.lease:
             due.append(self._session_deadline())
         return min(due) if due else None
@@ -196,15 +201,16 @@ class SimLockClient:
         now = self.sim.now_ms + _EPS_MS
         if self._due("write", now):  # the next instruction of a process stopped before it
             self._write()
-        for entry in [e for e in self._ops if e[0].done]:
-            self._ops.remove(entry)
+        if self.lease and now >= self._session_deadline():  # before any answer is believed
+            self._lose_session("no keep-alive answered for a TTL")
+        for entry in list(self._ops):
             op, epoch, handler = entry
-            if epoch == self._epoch:
-                handler(op)
+            if op.done or now >= op.call_ms + REQUEST_TIMEOUT_MS:
+                self._ops.remove(entry)
+                if epoch == self._epoch:
+                    handler(op)  # one given up is still "pending": the handler sees no "ok"
         if self._watch is not None and (self._due("poll", now) or self._watch.queued):
             self._read_watch()
-        if self.lease and now >= self._session_deadline():
-            self._lose_session("no keep-alive answered for a TTL")
         if self.lease and self._due("keepalive", now):
             self._call(self.sim.cluster.lease_keepalive(self.lease), self._on_keepalive)
             self._timers["keepalive"] = now + self.sim.ttl_s * 1000 / 3
@@ -434,7 +440,7 @@ class LockSim:
             if predicate is not None and predicate():
                 return True
             now = self.now_ms
-            if now >= end:
+            if now + _EPS_MS >= end:
                 return False
             due = [t for t in (cl.next_due() for cl in self.clients) if t is not None]
             until = min([end, *due])
