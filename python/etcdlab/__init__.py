@@ -12,7 +12,7 @@ Python (etcdlab.checkers) and work without the extension, e.g. on histories reco
 __all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
            "LeaseView", "LeaseChange", "WatchResponse", "WatchEvent", "KeyValue",
            "InvariantViolation", "INVARIANTS", "checkers", "Client", "EtcdError",
-           "LocalCluster", "LeaseKeepalive", "LockSim", "Resource"]
+           "LocalCluster", "LeaseKeepalive", "LockSim"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
@@ -38,9 +38,9 @@ def __getattr__(name):
     if name == "LeaseKeepalive":
         from .leases import LeaseKeepalive
         return LeaseKeepalive
-    if name in ("LockSim", "Resource"):
-        from . import sim_locks
-        return getattr(sim_locks, name)
+    if name == "LockSim":
+        from .sim_locks import LockSim
+        return LockSim
     if name == "LocalCluster":
         from .local import LocalCluster
         return LocalCluster
