@@ -13,7 +13,7 @@ and, of the clients themselves: only a paused client believes past its lease's e
 give a session up when no keep-alive was answered for a TTL), so only paused clients have
 writes refused.
 
-60 seeds in make check, 2,000 with ETCDLAB_LONG=1; ETCDLAB_SEED replays one,
+100 seeds in make check, 2,000 with ETCDLAB_LONG=1; ETCDLAB_SEED replays one,
 ETCDLAB_SEED_BASE picks others. A failure prints the seed, the clients' last steps and the
 line that replays it.
 """
@@ -79,7 +79,7 @@ def paused_during(cl, belief) -> bool:
     return any(p0 < ended and belief.acquired_ms < p1 for p0, p1 in cl.pauses)
 
 
-@pytest.mark.parametrize("seed", seeds(seed_count(60, 2_000)))
+@pytest.mark.parametrize("seed", seeds(seed_count(100, 2_000)))
 def test_live_holders_exclude_each_other_under_faults(seed):
     test = "test_live_holders_exclude_each_other_under_faults"
     sim = lock_workload(seed)
