@@ -13,6 +13,7 @@
 //                               response are joined first)
 //   prev_kv                     the key's previous version, when asked for (absent only when
 //                               compaction removed it)
+//   refusals                    a range that holds no key, or an id in use, is refused
 //   compaction                  a watcher is cancelled with compact_revision only when its
 //                               next revision is at or below the store's compact revision
 //   bookmarkable                a progress response at R (a request's or a notification) comes
@@ -81,7 +82,12 @@ class Workload {
     switch (rng_.uniform(0, 3)) {
       case 0: return key(random_key());
       case 1: return prefix(random_key());
-      case 2: return KeyRange{random_key(), random_key()};
+      case 2: {  // mostly [lower, higher); sometimes one that holds no key (refused)
+        std::string a = random_key();
+        std::string b = random_key();
+        if (b < a && rng_.chance(0.75)) std::swap(a, b);
+        return KeyRange{a, b};
+      }
       default: return KeyRange{std::string(1, '\0'), std::string(1, '\0')};
     }
   }
@@ -230,9 +236,16 @@ void check(const Workload& load) {
         ASSERT_FALSE(asked.empty()) << who << ": a created answer nobody asked for";
         WatchRequest req = asked.front();
         asked.pop_front();
+        if (holds_no_key(req.range)) {
+          ASSERT_TRUE(r.canceled && r.cancel_reason == watch::kEmptyRangeReason)
+              << who << ": a watch on [" << req.range.key << ", " << req.range.range_end
+              << "), which holds no key, must be refused";
+        } else if (r.canceled) {
+          ASSERT_NE(req.id, watch::kAutoWatchId) << who << ": refused an automatic id";
+          ASSERT_TRUE(live.count(req.id)) << who << ": refused an id not in use";
+        }
         if (r.canceled) {
           ASSERT_EQ(r.watch_id, watch::kNoWatchId) << who;
-          ASSERT_NE(req.id, watch::kAutoWatchId) << who << ": refused an automatic id";
           continue;
         }
         ASSERT_TRUE(req.id == watch::kAutoWatchId || req.id == r.watch_id) << who;

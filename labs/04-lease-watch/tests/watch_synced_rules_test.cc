@@ -47,6 +47,40 @@ TEST(WatchSynced, ADuplicateIdIsRefusedAsEtcdRefusesIt) {
   EXPECT_EQ(w.take(s), "#7 @2: PUT a=1@2") << "the first watcher 7 is untouched";
 }
 
+TEST(WatchSynced, AnEmptyRangeIsRefusedAsEtcdRefusesIt) {
+  Watched w;
+  w.put("a", "1");
+  StreamId s = w.hub.open_stream();
+  const std::string refused = "canceled #-1 @2 created: mvcc: watcher range is empty";
+  WatchRequest below = on(KeyRange{"b", "a"});
+  below.id = 3;
+  EXPECT_EQ(w.hub.watch(s, below, *w.store), watch::kNoWatchId) << "range_end below key";
+  EXPECT_EQ(w.hub.watch(s, on(KeyRange{"a", "a"}), *w.store), watch::kNoWatchId)
+      << "range_end equal to key: [a, a) holds nothing";
+  EXPECT_EQ(w.hub.watch(s, on(KeyRange{"a", std::string(2, '\0')}), *w.store),
+            watch::kNoWatchId)
+      << "only \"\\0\" itself means every key from key on";
+  EXPECT_EQ(w.hub.watch(s, on(KeyRange{"b", "a"}, -1), *w.store), watch::kNoWatchId)
+      << "the range is checked before the start revision";
+  EXPECT_EQ(w.take(s), refused + "\n" + refused + "\n" + refused + "\n" + refused)
+      << "etcd answers created and canceled at once, with watch_id -1 and its reason";
+  EXPECT_EQ(w.hub.watchers(), 0u) << "a refused watch creates nothing";
+
+  // Nothing was used up: the automatic ids start at 0, and the id the refusal asked for is
+  // free; the ranges etcd takes are created.
+  EXPECT_EQ(w.hub.watch(s, on(KeyRange{"a", std::string(1, '\0')}), *w.store), 0)
+      << "range_end \"\\0\": every key from key on";
+  EXPECT_EQ(w.hub.watch(s, on(key("b")), *w.store), 1);
+  below.range = KeyRange{"a", "b"};
+  EXPECT_EQ(w.hub.watch(s, below, *w.store), 3);
+  below.range = KeyRange{"b", "a"};
+  EXPECT_EQ(w.hub.watch(s, below, *w.store), watch::kNoWatchId)
+      << "an empty range with an id in use is refused for its range (etcd checks it first)";
+  EXPECT_EQ(w.take(s), "created #0 @2\ncreated #1 @2\ncreated #3 @2\n" + refused);
+  w.put("a", "2");
+  EXPECT_EQ(w.take(s), "#0 @3: PUT a=2@3\n#3 @3: PUT a=2@3") << "the stream goes on";
+}
+
 TEST(WatchSynced, AWatcherGetsEveryWriteToItsKeyAndNothingElse) {
   Watched w;
   StreamId s = w.hub.open_stream();

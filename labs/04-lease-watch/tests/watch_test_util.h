@@ -84,6 +84,12 @@ inline KeyRange prefix(const std::string& p) {
   return KeyRange{p, mvcc::prefix_end(p)};
 }
 
+// [key, range_end) holds no key: etcd refuses to watch it (range_end "\0" is every key from
+// key on, an empty one the key alone).
+inline bool holds_no_key(const KeyRange& r) {
+  return !r.range_end.empty() && r.range_end != std::string(1, '\0') && r.range_end <= r.key;
+}
+
 inline WatchRequest on(KeyRange range, int64_t start_revision = 0) {
   WatchRequest r;
   r.range = std::move(range);

@@ -141,6 +141,13 @@ SESSIONS = [
         send(create("d", watch_id="1"), create("d"), create("d"), create("d", watch_id="1"),
              create("d", watch_id=7), create("d", watch_id="-5"), create("d", watch_id="2")),
         expect(7), put("d"), expect(5)]),
+    # a range that holds no key: refused before its id or start is looked at; no id used up
+    Session("empty ranges are refused; the stream goes on", [
+        send(create("b", "a"), create("a", "a"), create("a", "\0\0"),
+             create("b", "a", watch_id="5"), create("b", "a", start_revision="-1"),
+             create("e"), create("e", watch_id="9"), create("b", "a", watch_id="9"),
+             create("e", "f", watch_id="5")),
+        expect(9), put("e"), expect(3)]),
     Session("a client may choose the id -1, as etcd allows", [
         send(create("n1", watch_id="-1"), PROGRESS), expect(2), put("n1"), expect(1),
         send(cancel(-1)), expect(1)]),
@@ -199,12 +206,6 @@ SESSIONS = [
 
 # Differences kept on purpose (docs/api.md, "Watch"), or not done yet: each must still fail.
 KNOWN = {
-    "empty ranges are refused": (
-        "not yet: etcd's mvcc refuses a range that holds no key (range_end <= key) with one "
-        "response, watch_id -1, created and canceled, \"mvcc: watcher range is empty\"; "
-        "lab 4's watch hub creates the watcher",
-        Session("empty ranges are refused", [
-            send(create("b", "a"), create("a", "a"), create("a")), expect(3)])),
     "a start AT the compact revision": (
         "etcd 3.4 serves a start at the compact revision with what compaction kept there, which "
         "silently misses a delete made at that revision; etcdlab cancels it with "
@@ -416,6 +417,7 @@ def test_the_script_covers_what_it_says(answers):
     results = [line["result"] for line in lines if "result" in line]
     assert any(r.get("compact_revision") and "revision" not in r["header"] for r in results)
     assert any(r.get("cancel_reason", "").startswith("mvcc: duplicate") for r in results)
+    assert any(r.get("cancel_reason") == "mvcc: watcher range is empty" for r in results)
     assert any(r.get("fragment") for r in results), "a fragmented response"
     assert any(len(r.get("events", [])) >= 3 for r in results), "a multi-key write"
     assert any(e.get("prev_kv") for r in results for e in r.get("events", []))

@@ -1,6 +1,7 @@
 // Lab 4, parts B-E (reference): streams, what clients ask, and what readers take. The store's
 // side (notify, sync, progress notifications, restore) is in watch_sync.cc.
 #include <algorithm>
+#include <string_view>
 
 #include "etcdlab/broken.h"
 #include "watch_hub_impl.h"
@@ -17,6 +18,11 @@ bool wanted(const WatchRequest& r, const mvcc::Event& e) {
   bool put = e.type == mvcc::Event::Type::kPut;
   if (ETCDLAB_BROKEN("filters-swapped")) put = !put;
   return put ? !r.no_put : !r.no_delete;
+}
+
+bool holds_no_key(const mvcc::KeyRange& r) {
+  return !r.range_end.empty() && r.range_end != std::string_view("\0", 1) &&
+         r.range_end <= r.key;
 }
 
 mvcc::Event as_sent(const WatchRequest& r, const mvcc::Event& e) {
@@ -149,17 +155,27 @@ WatchId WatchHub::watch(StreamId stream, const WatchRequest& request,
   int64_t current = store.revision();
   h.last_revision = std::max(h.last_revision, current);
 
-  WatchId id = request.id;
-  if (id != kAutoWatchId && s.watchers.count(id) && !ETCDLAB_BROKEN("duplicate-id-replaces")) {
+  // Refusals: one answer, nothing created, no id used up. The range first, as etcd's mvcc
+  // (watchStream.Watch) checks it: a watcher that can never fire would leave its client
+  // waiting for ever.
+  const char* refusal = nullptr;
+  if (holds_no_key(request.range) && !ETCDLAB_BROKEN("empty-range-accepted")) {
+    refusal = kEmptyRangeReason;
+  } else if (request.id != kAutoWatchId && s.watchers.count(request.id) &&
+             !ETCDLAB_BROKEN("duplicate-id-replaces")) {
+    refusal = kDuplicateIdReason;
+  }
+  if (refusal != nullptr) {
     WatchResponse refused;
     refused.watch_id = kNoWatchId;
     refused.revision = current;
     refused.created = true;
     refused.canceled = true;
-    refused.cancel_reason = kDuplicateIdReason;
+    refused.cancel_reason = refusal;
     h.push(stream, std::move(refused));
     return kNoWatchId;
   }
+  WatchId id = request.id;
   if (id == kAutoWatchId) {
     while (s.watchers.count(s.next_id)) ++s.next_id;
     id = s.next_id++;

@@ -77,4 +77,8 @@ size_t event_bytes(const mvcc::Event& e);
 bool wanted(const WatchRequest& r, const mvcc::Event& e);
 mvcc::Event as_sent(const WatchRequest& r, const mvcc::Event& e);
 
+// [key, range_end) holds no key: range_end is neither empty (one key) nor "\0" (every key
+// from key on), and not above key.
+bool holds_no_key(const mvcc::KeyRange& r);
+
 }  // namespace etcdlab::watch

@@ -21,7 +21,7 @@ void WatchHub::close_stream(StreamId /*stream*/) { todo('B', "WatchHub::close_st
 
 WatchId WatchHub::watch(StreamId /*stream*/, const WatchRequest& /*request*/,
                         const mvcc::KvStore& /*store*/) {
-  todo('B', "WatchHub::watch (create a watcher; a past start revision is part C)");
+  todo('B', "WatchHub::watch (create a watcher, or refuse it; a past start revision is part C)");
 }
 
 bool WatchHub::cancel(StreamId /*stream*/, WatchId /*id*/, const mvcc::KvStore& /*store*/) {

@@ -58,6 +58,7 @@ inline constexpr WatchId kNoWatchId = -1;   // a response about no one watcher (
 // etcd's reasons, sent as they are.
 inline constexpr const char* kDuplicateIdReason =
     "mvcc: duplicate watch ID provided on the WatchStream";
+inline constexpr const char* kEmptyRangeReason = "mvcc: watcher range is empty";
 
 struct WatchConfig {
   size_t stream_capacity = 128;        // responses a stream holds untaken (etcd's chanBufLen)
@@ -70,7 +71,8 @@ struct WatchConfig {
 };
 
 struct WatchRequest {
-  mvcc::KeyRange range;         // a key, or [key, range_end) (an empty key: "\0", every key)
+  mvcc::KeyRange range;         // a key, or [key, range_end) (range_end "\0": every key from
+                                // key on); one that holds no key is refused (see watch())
   int64_t start_revision = 0;   // first revision sent (inclusive); 0: the next write's
   WatchId id = kAutoWatchId;    // the client's choice, or kAutoWatchId
   bool prev_kv = false;         // events carry the key as it was before the write
@@ -109,9 +111,12 @@ class WatchHub {
   // revision whose history is gone — negative, or at or below the compact revision (at the
   // compact revision compaction kept only the last version of each key: a delete made there
   // has no event any more) — is answered `created` and then cancelled with
-  // `compact_revision` (the store's compact revision; -1 if it never compacted, as etcd says). An id already in use on the stream is refused: one response
-  // with watch_id -1, created and canceled, kDuplicateIdReason. Returns the id, or
-  // kNoWatchId when refused or cancelled at once.
+  // `compact_revision` (the store's compact revision; -1 if it never compacted, as etcd says).
+  // Refusals are one response with watch_id -1, created and canceled, and a reason; nothing
+  // is created and no id is used up. Checked first, as etcd's mvcc does: a range that can
+  // hold no key (range_end neither empty nor "\0", and <= key) is refused with
+  // kEmptyRangeReason, whatever its id or start; then an id already in use on the stream,
+  // with kDuplicateIdReason. Returns the id, or kNoWatchId when refused or cancelled at once.
   WatchId watch(StreamId stream, const WatchRequest& request, const mvcc::KvStore& store);
   // Ends a watcher; answers `canceled`. An unknown id gets no answer (false).
   bool cancel(StreamId stream, WatchId id, const mvcc::KvStore& store);
