@@ -134,5 +134,49 @@ for name, words in {
     "put": ["--endpoints=127.0.0.1:1", "put", "k", "v", "--lease", "0x10", "--prev-kv"],
     "member_add": ["member", "add", "m4", "--peer-urls=http://127.0.0.1:2390", "--learner"],
     "timeouts": ["--command-timeout=3s", "--dial-timeout", "1m30s", "del", "a", "z"],
+    "watch_exec": ["watch", "a", "--rev=3", "--prev-kv", "--", "echo", "a"],
+    "watch_prefix": ["--endpoints=127.0.0.1:1", "watch", "--prefix", "p/", "-i"],
+    "lease_grant": ["lease", "grant", "60"],
 }.items():
     write("cli_args", name, b"\0".join(w.encode() for w in words))
+
+# watch_session: piece size byte, options byte (1: the body ends, 2: compact), the body
+WATCH_BODIES = {
+    "mixed": (7, 1, b'{"create_request":{"key":"YQ==","prev_kv":true}}\n'
+              b'  {"create_request" : {"key":"Yg==", "watch_id":"5"}}{"progress_request":{}}\r\n'
+              b'{"create_request":{"key":"Yw==","range_end":"ZA==","watch_id":7,'
+              b'"filters":["NOPUT"]}}\n{"cancel_request":{"watch_id":"5"}}\nnull {} {"x":[1]}\n'
+              b'{"create_request":{"key":"","range_end":"AA==","start_revision":"1"}}'),
+    "catch_up": (3, 2, b'{"create_request":{"key":"AA==","range_end":"AA==","start_revision":"1",'
+                 b'"prev_kv":true,"fragment":true,"progress_notify":true}}\n'
+                 b'{"create_request":{"key":"YQ==","range_end":"eg==","start_revision":"2",'
+                 b'"filters":[1,"NOPUT"]}}{"progress_request":{}}{"cancel_request":{"watch_id":1}}'),
+    "ids": (1, 0, b'{"create_request":{"key":"YQ==","watch_id":"-1"}}{"create_request":'
+            b'{"key":"YQ==","watch_id":"-1"}}{"create_request":{"key":"Yg==","range_end":"YQ=="}}'
+            b'{"cancel_request":{"watch_id":"-1"}}{"cancel_request":{}}'),
+    "bad_first": (2, 1, b'[1]'),
+    "bad_later": (5, 1, b'{"create_request":{"key":"YQ=="}}\n{"create_request":{"key":5}}\n'
+                  b'{"create_request":{"key":"Yg=="}}'),
+    "number_at_the_end": (4, 1, b'{"progress_request":{}} 5'),
+    "cut_short": (9, 1, b'{"create_request":{"key":"YQ==","start_revision":"1"'),
+}
+for name, (piece, options, body) in WATCH_BODIES.items():
+    write("watch_session", name, bytes([piece - 1, options]) + body)
+
+# watch_lines: environment byte (1: ETCDCTL_WATCH_KEY, 2: _RANGE_END, each length-prefixed),
+# then a watch -i line
+WATCH_LINES = {
+    "rev_prev_kv": (0, [], "watch a --rev 5 --prev-kv"),
+    "quoted_exec": (0, [], 'watch "k\\x00\\xff" "z" -- sh -c "echo $ETCD_WATCH_KEY"'),
+    "prefix": (0, [], "watch --prefix p/ --progress-notify"),
+    "single_quotes": (0, [], "watch 'b c' --rev 1"),
+    "escapes": (0, [], 'watch "\\u00e9\\U0001F600\\101\\a\\t\\"" --prefix'),
+    "progress": (0, [], "progress"),
+    "env": (3, [b"a", b"z"], "watch --rev 3 -- echo hi"),
+    "help": (0, [], "watch -h"),
+    "bad_flag": (0, [], "watch --bogus a"),
+    "separator_only": (0, [], "watch a --"),
+}
+for name, (env, values, line) in WATCH_LINES.items():
+    write("watch_lines", name, bytes([env]) + b"".join(length_prefixed(v) for v in values) +
+          line.encode())

@@ -20,7 +20,7 @@ else
   what="${SECONDS_EACH}s"
 fi
 ALL="wal_record wal_segment snapshot_file request_codec node_snapshot_header peer_frames
-     gateway_json cli_args"
+     gateway_json cli_args watch_session watch_lines"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 
 command -v clang++-14 > /dev/null || { echo "fuzz: clang++-14 is missing (make deps)"; exit 1; }
