@@ -1,6 +1,5 @@
 #include "go_scan.h"
 
-#include <regex>
 #include <stdexcept>
 #include <tuple>
 
@@ -279,6 +278,32 @@ class Scanner {
   size_t last_width_ = 0;
 };
 
+// argify's regexp, `"(?:[^"\\]|\\.)*"|'[^']*'|[^'"\s]\S*[^'"\s]?` (as std::regex reads it),
+// matched at `at` by hand: the end of the word that starts there, or npos. std::regex recursed
+// once per character and overflowed the stack on a word of about 100 KB
+// (fuzz/targets/watch_lines.cc). The three forms begin with different characters, so at most
+// one can match at a place.
+size_t argify_word_end(const std::string& s, size_t at) {
+  auto blank = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };  // \s
+  if (s[at] == '"') {  // an escape takes any character but a line end ('.')
+    for (size_t i = at + 1; i < s.size(); ++i) {
+      if (s[i] == '"') return i + 1;
+      if (s[i] != '\\') continue;
+      if (i + 1 == s.size() || s[i + 1] == '\n' || s[i + 1] == '\r') return std::string::npos;
+      ++i;
+    }
+    return std::string::npos;
+  }
+  if (s[at] == '\'') {
+    size_t close = s.find('\'', at + 1);
+    return close == std::string::npos ? close : close + 1;
+  }
+  if (blank(s[at])) return std::string::npos;
+  size_t end = at;
+  while (end < s.size() && !blank(s[end])) ++end;  // \S* takes the last character too
+  return end;
+}
+
 }  // namespace
 
 std::optional<std::string> go_unquote(std::string_view s) {
@@ -335,11 +360,15 @@ GoScan go_sscanf(std::string_view input, std::string_view format,
 
 std::optional<std::vector<std::string>> argify(const std::string& line,
                                                bool etcdctl34_single_quotes) {
-  static const std::regex word(R"re("(?:[^"\\]|\\.)*"|'[^']*'|[^'"\s]\S*[^'"\s]?)re");
   std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), word); it != std::sregex_iterator();
-       ++it) {
-    out.push_back(it->str());
+  for (size_t at = 0; at < line.size();) {
+    size_t end = argify_word_end(line, at);
+    if (end == std::string::npos) {  // no word starts here: the search moves on
+      ++at;
+      continue;
+    }
+    out.push_back(line.substr(at, end - at));
+    at = end;
   }
   for (std::string& w : out) {
     if (w.empty()) continue;
