@@ -10,6 +10,9 @@ void add_wal_command(CLI::App& app);
 // `etcdlab-bench mvcc`: the MVCC store's puts, reads, ranges, compaction and memory per key.
 void add_mvcc_command(CLI::App& app);
 
+// `etcdlab-bench watch-catch-up`: watchers far behind catching up from the store's history.
+void add_watch_command(CLI::App& app);
+
 // `etcdlab-bench sim` and `sim-faults`: the simulator's speed.
 void add_sim_commands(CLI::App& app);
 

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   etcdlab::bench::add_wal_command(app);
   etcdlab::bench::add_mvcc_command(app);
+  etcdlab::bench::add_watch_command(app);
   etcdlab::bench::add_sim_commands(app);
   etcdlab::bench::add_load_commands(app);
   etcdlab::bench::add_ceiling_command(app);
