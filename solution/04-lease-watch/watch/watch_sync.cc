@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "etcdlab/broken.h"
 #include "watch_hub_impl.h"
@@ -143,6 +144,8 @@ void WatchHub::sync(const mvcc::KvStore& store) {
     // 100,000 revisions behind would pay 100,000 lookups per sync for the 1,000 it is sent).
     std::vector<mvcc::Event> history =
         store.events_since(from, covering(h, readers), /*prev_kv=*/false);
+    // Looked up once per event, whichever watchers of the batch it is sent to.
+    std::unordered_map<size_t, std::optional<mvcc::KeyValue>> prevs;
     for (const WatcherKey& key : readers) {
       // Another watcher of the batch may have filled the stream: this one waits its turn.
       if (!h.room(key.first)) continue;
@@ -159,7 +162,8 @@ void WatchHub::sync(const mvcc::KvStore& store) {
       int64_t last = 0;  // the revision of the last event taken
       size_t bytes = 0;
       int64_t next = current + 1;  // where the next round starts, if it is cut short
-      for (const mvcc::Event& e : history) {
+      for (size_t i = 0; i < history.size(); ++i) {
+        const mvcc::Event& e = history[i];
         int64_t own = w.next_revision;
         if (ETCDLAB_BROKEN("catch-up-from-the-batch-start")) own = from;  // sends some twice
         if (e.kv.mod_revision < own || !w.request.range.contains(e.kv.key)) continue;
@@ -185,7 +189,11 @@ void WatchHub::sync(const mvcc::KvStore& store) {
           continue;
         }
         mvcc::Event sent = e;
-        if (prev_kv) sent.prev_kv = previous(store, e);
+        if (prev_kv) {
+          auto [it, fresh] = prevs.try_emplace(i);
+          if (fresh) it->second = previous(store, e);
+          sent.prev_kv = it->second;
+        }
         bytes += event_bytes(sent);
         r.events.push_back(std::move(sent));
       }
