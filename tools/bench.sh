@@ -10,6 +10,8 @@ run() {
 }
 run build/bin/etcdlab-bench wal
 run build/bin/etcdlab-bench mvcc
+run build/bin/etcdlab-bench watch-catch-up --range all
+run build/bin/etcdlab-bench watch-catch-up --range prefix --prev-kv --watchers 100
 run build/bin/etcdlab-bench sim --seconds 60
 run build/bin/etcdlab-bench sim-faults --schedules 1000 --seconds 10
 run env PYTHONPATH=build/python /usr/bin/python3 python/bench/fault_schedules.py --schedules 1000
