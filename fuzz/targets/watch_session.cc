@@ -16,6 +16,7 @@
 
 #include "../fuzz_input.h"
 #include "state_machine.h"
+#include "txn_rules.h"
 #include "watch_session.h"
 
 using namespace etcdlab;
@@ -42,6 +43,9 @@ class Member final : public KvService {
     co_return sm->apply_request(request);
   }
   boost::asio::awaitable<void> read_barrier() override { co_return; }
+  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override {
+    co_return server::txn_without_log(*sm, request);
+  }
   const mvcc::KvStore& store() const override { return sm->store(); }
   uint64_t cluster_id() const override { return 7; }
   uint64_t member_id() const override { return 1; }
