@@ -1,9 +1,9 @@
 // `etcdlabctl watch -i`'s line reading (server/cli: go_scan.h's argify, watch_args.h): a
 // fuzzed stdin line is split into words as etcdctl's argify splits it, and a "watch" line's
-// words go through
-// parse_watch_line and watch_target as the interactive loop (watch_commands.cc) sends them,
-// with or without ETCDCTL_WATCH_KEY / _RANGE_END. Refusals are WatchArgsError (the loop
-// prints them); any other exception or a crash is a finding. Two properties besides:
+// words go through parse_watch_line and watch_target as the interactive loop
+// (watch_commands.cc) sends them, with or without ETCDCTL_WATCH_KEY / _RANGE_END. Refusals are
+// WatchArgsError (the loop prints them); any other exception or a crash is a finding. Two
+// properties besides:
 //  - argify splits a line as etcdctl's regexp does: on lines short enough for std::regex
 //    (which recurses per character: a 100 KB word overflowed the stack, this target's first
 //    finding), its matches, each split alone, give argify's words;
