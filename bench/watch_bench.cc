@@ -50,14 +50,18 @@ mvcc::KeyRange range_of(const std::string& kind) {
   throw std::invalid_argument("--range is key, prefix or all");
 }
 
+// The database and what SQLite and the store's one-writer lock leave beside it.
+void remove_store(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", ".lock"}) std::filesystem::remove(path + suffix);
+}
+
 void run(const Options& o) {
   if (o.revisions <= 0 || o.keys <= 0 || o.watchers <= 0) {
     throw std::invalid_argument("sizes must be positive");
   }
   std::filesystem::create_directories(o.dir);
   std::string path = o.dir + "/watch-catch-up.db";
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
+  remove_store(path);
   mvcc::StoreOptions so;
   so.path = path;
   auto store = mvcc::KvStore::open(so);
@@ -105,8 +109,7 @@ void run(const Options& o) {
   double wall = std::chrono::duration<double>(Clock::now() - start).count();
   cpu = cpu_seconds() - cpu;
   store.reset();
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
+  remove_store(path);
 
   if (o.json) {
     fmt::print(

@@ -150,7 +150,8 @@ WATCH_BODIES = {
     "catch_up": (3, 2, b'{"create_request":{"key":"AA==","range_end":"AA==","start_revision":"1",'
                  b'"prev_kv":true,"fragment":true,"progress_notify":true}}\n'
                  b'{"create_request":{"key":"YQ==","range_end":"eg==","start_revision":"2",'
-                 b'"filters":[1,"NOPUT"]}}{"progress_request":{}}{"cancel_request":{"watch_id":1}}'),
+                 b'"filters":[1,"NOPUT"]}}{"progress_request":{}}'
+                 b'{"cancel_request":{"watch_id":1}}'),
     "ids": (1, 0, b'{"create_request":{"key":"YQ==","watch_id":"-1"}}{"create_request":'
             b'{"key":"YQ==","watch_id":"-1"}}{"create_request":{"key":"Yg==","range_end":"YQ=="}}'
             b'{"cancel_request":{"watch_id":"-1"}}{"cancel_request":{}}'),

@@ -82,7 +82,9 @@ class Member final : public KvService {
   void writes(bool compact) {
     int64_t rev = sm->store().revision();
     if (compact && rev > 2) sm->apply_request(server::CompactionRequest{rev - 1, false});
-    for (const char* k : {"a", "b", "ab", "z"}) sm->apply_request(server::PutRequest{k, "v", 0, {}});
+    for (const char* k : {"a", "b", "ab", "z"}) {
+      sm->apply_request(server::PutRequest{k, "v", 0, {}});
+    }
     sm->apply_request(server::PutRequest{std::string(1, '\0'), std::string(5000, 'x'), 0, {}});
     sm->apply_request(server::DeleteRangeRequest{{"a", "b"}, true});
   }
