@@ -7,34 +7,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "../direct_member.h"
 #include "../fuzz_input.h"
 #include "handlers.h"
-#include "state_machine.h"
-#include "txn_rules.h"
 
 using namespace etcdlab;
 using namespace etcdlab::gateway;
 
 namespace {
 
-// Writes are applied at once, as if committed; reads see them.
-class Service final : public KvService {
+// The member (writes apply at once), answering lease reads too.
+class Service final : public fuzz::DirectMember {
  public:
-  boost::asio::awaitable<server::Result> write(server::Request request) override {
-    co_return sm->apply_request(request);
-  }
-  boost::asio::awaitable<void> read_barrier() override { co_return; }
-  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override {
-    co_return server::txn_without_log(*sm, request);
-  }
-  const mvcc::KvStore& store() const override { return sm->store(); }
-  uint64_t cluster_id() const override { return 7; }
-  uint64_t member_id() const override { return 1; }
-  uint64_t raft_term() const override { return 2; }
-  std::vector<server::Member> members() const override { return {}; }
-  ServerStatus status() const override { return {}; }
-  bool healthy() const override { return true; }
-  uint64_t max_request_bytes() const override { return 4096; }
+  Service() : DirectMember(4096) {}
+
   // The lease reads answer from the lessor as it stands (no clock runs here).
   boost::asio::awaitable<server::LeaseKeepAliveResult> lease_keep_alive(int64_t id) override {
     auto info = sm->lessor().info(id, false);
@@ -54,7 +40,6 @@ class Service final : public KvService {
     sm = std::make_unique<server::KvStateMachine>(mvcc::KvStore::open({}),
                                                   std::vector<server::Member>{});
   }
-  std::unique_ptr<server::KvStateMachine> sm;
 };
 
 constexpr const char* kPaths[] = {

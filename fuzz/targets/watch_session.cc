@@ -14,9 +14,8 @@
 #include <boost/json.hpp>
 #include <memory>
 
+#include "../direct_member.h"
 #include "../fuzz_input.h"
-#include "state_machine.h"
-#include "txn_rules.h"
 #include "watch_session.h"
 
 using namespace etcdlab;
@@ -37,23 +36,9 @@ watch::WatchConfig small_hub() {
 
 // A member whose writes apply at once; watches go to its state machine's hub, as on a node
 // (a create from the past is served from history at once, as KvNode does).
-class Member final : public KvService {
+class Member final : public fuzz::DirectMember {
  public:
-  boost::asio::awaitable<server::Result> write(server::Request request) override {
-    co_return sm->apply_request(request);
-  }
-  boost::asio::awaitable<void> read_barrier() override { co_return; }
-  boost::asio::awaitable<server::Result> txn(server::TxnRequest request) override {
-    co_return server::txn_without_log(*sm, request);
-  }
-  const mvcc::KvStore& store() const override { return sm->store(); }
-  uint64_t cluster_id() const override { return 7; }
-  uint64_t member_id() const override { return 1; }
-  uint64_t raft_term() const override { return 2; }
-  std::vector<server::Member> members() const override { return {}; }
-  ServerStatus status() const override { return {}; }
-  bool healthy() const override { return true; }
-  uint64_t max_request_bytes() const override { return 1572864; }
+  Member() : DirectMember(1572864) {}
 
   uint64_t open_watch_stream(std::function<void()> /*wake*/) override {
     return hub().open_stream();
@@ -89,7 +74,6 @@ class Member final : public KvService {
     sm->apply_request(server::DeleteRangeRequest{{"a", "b"}, true});
   }
 
-  std::unique_ptr<server::KvStateMachine> sm;
 };
 
 void check_line(const std::string& line) {

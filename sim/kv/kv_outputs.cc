@@ -33,6 +33,19 @@ mvcc::KeyValue decode_kv(Reader& r) {
   return kv;
 }
 
+void encode_kvs(Writer& w, const std::vector<mvcc::KeyValue>& kvs) {
+  w.u64(kvs.size());
+  for (const auto& kv : kvs) encode_kv(w, kv);
+}
+
+std::vector<mvcc::KeyValue> decode_kvs(Reader& r) {
+  uint64_t n = r.count("kvs", 1);
+  std::vector<mvcc::KeyValue> kvs;
+  kvs.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) kvs.push_back(decode_kv(r));
+  return kvs;
+}
+
 namespace {
 
 void encode_error(Writer& w, const std::optional<mvcc::MvccError::Code>& e) {
@@ -65,8 +78,7 @@ void encode_value(Writer& w, const server::Result& result) {
   } else if (const auto* del = std::get_if<mvcc::DeleteResult>(&result.value)) {
     w.u64(static_cast<uint64_t>(ValueKind::kDelete));
     w.u64(static_cast<uint64_t>(del->deleted));
-    w.u64(del->prev_kvs.size());
-    for (const auto& kv : del->prev_kvs) encode_kv(w, kv);
+    encode_kvs(w, del->prev_kvs);
   } else if (std::holds_alternative<server::CompactionResult>(result.value)) {
     w.u64(static_cast<uint64_t>(ValueKind::kCompaction));
   } else if (const auto* member = std::get_if<MembershipResult>(&result.value)) {
@@ -121,8 +133,7 @@ void decode_value(Reader& r, server::Result& result) {
       mvcc::DeleteResult del;
       del.revision = result.revision;
       del.deleted = static_cast<int64_t>(r.u64("deleted"));
-      uint64_t n = r.count("prev_kvs", 1);
-      for (uint64_t i = 0; i < n; ++i) del.prev_kvs.push_back(decode_kv(r));
+      del.prev_kvs = decode_kvs(r);
       result.value = std::move(del);
       break;
     }
@@ -272,8 +283,7 @@ std::string encode_read_output(const KvReadOutput& o) {
   w.u64(static_cast<uint64_t>(o.result.revision));
   w.u64(static_cast<uint64_t>(o.result.count));
   w.boolean(o.result.more);
-  w.u64(o.result.kvs.size());
-  for (const auto& kv : o.result.kvs) encode_kv(w, kv);
+  encode_kvs(w, o.result.kvs);
   return out;
 }
 
@@ -305,8 +315,7 @@ KvOutput decode_output(std::string_view data) {
       o.read.result.revision = static_cast<int64_t>(r.u64("revision"));
       o.read.result.count = static_cast<int64_t>(r.u64("count"));
       o.read.result.more = r.boolean("more");
-      uint64_t n = r.count("kvs", 1);
-      for (uint64_t i = 0; i < n; ++i) o.read.result.kvs.push_back(decode_kv(r));
+      o.read.result.kvs = decode_kvs(r);
       break;
     }
     case KvOutput::Kind::kError:

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api_error.h"
 #include "etcdlab/codec.h"
@@ -71,6 +72,8 @@ KvOutput decode_output(std::string_view data);  // throws DecodeError
 // Parts of the format, shared by kv_outputs.cc and kv_txn_outputs.cc.
 void encode_kv(Writer& w, const mvcc::KeyValue& kv);
 mvcc::KeyValue decode_kv(Reader& r);
+void encode_kvs(Writer& w, const std::vector<mvcc::KeyValue>& kvs);  // u64 n + n kvs
+std::vector<mvcc::KeyValue> decode_kvs(Reader& r);
 void encode_txn_result(Writer& w, const txn::TxnResult& t);
 txn::TxnResult decode_txn_result(Reader& r, int depth = 0);  // throws DecodeError
 

@@ -10,19 +10,6 @@ namespace {
 
 enum class ResponseKind : uint64_t { kRange = 1, kPut = 2, kDelete = 3, kTxn = 4 };
 
-void encode_kvs(Writer& w, const std::vector<mvcc::KeyValue>& kvs) {
-  w.u64(kvs.size());
-  for (const auto& kv : kvs) encode_kv(w, kv);
-}
-
-std::vector<mvcc::KeyValue> decode_kvs(Reader& r) {
-  uint64_t n = r.count("kvs", 6);
-  std::vector<mvcc::KeyValue> kvs;
-  kvs.reserve(n);
-  for (uint64_t i = 0; i < n; ++i) kvs.push_back(decode_kv(r));
-  return kvs;
-}
-
 }  // namespace
 
 void encode_txn_result(Writer& w, const txn::TxnResult& t) {
