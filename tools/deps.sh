@@ -11,7 +11,9 @@ PACKAGES="cmake g++ ninja-build pkg-config
   libspdlog-dev libfmt-dev libcli11-dev pybind11-dev python3-dev
   python3-pytest python3-hypothesis python3-pytest-timeout python3-pytest-xdist
   python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel
-  clang-14 libfuzzer-14-dev"
+  clang-14 libfuzzer-14-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  python3-protobuf python3-grpcio python3-etcd3"
 ETCD_PACKAGES="etcd-server etcd-client"
 
 missing=""
@@ -26,6 +28,9 @@ check() {
 }
 check "$PACKAGES"
 check "$ETCD_PACKAGES"
+# Node and npm (the npm etcd3 client in the compatibility tests): Debian's, unless this machine
+# already has them from elsewhere.
+command -v npm > /dev/null 2>&1 || missing="$missing nodejs npm"
 
 if [ -z "$missing" ]; then
   echo "deps: all packages present"

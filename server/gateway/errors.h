@@ -26,10 +26,8 @@ HttpResponse error_response(const GatewayError& e);
 // for S>"}}, with no newline after it.
 std::string stream_error(const GatewayError& e);
 
-// etcd's gRPC server takes messages up to --max-request-bytes plus this much (its
-// grpcOverheadBytes); a larger request is ResourceExhausted (HTTP 429), a smaller one over
-// the limit is "request is too large" (400).
-inline constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
+// The receive cap's margin over --max-request-bytes (etcd's grpcOverheadBytes).
+using server::kGrpcOverheadBytes;
 
 using server::rpctypes::kBadMemberUrls;
 using server::rpctypes::kLeaseNotFound;

@@ -5,29 +5,6 @@
 
 namespace etcdlab::gateway {
 
-GatewayError store_error(mvcc::MvccError::Code code) {
-  using C = mvcc::MvccError::Code;
-  GrpcCode g = (code == C::kCompacted || code == C::kFutureRevision) ? GrpcCode::kOutOfRange
-                                                                      : GrpcCode::kInvalidArgument;
-  return GatewayError(g, mvcc::message_of(code));
-}
-
-GatewayError lease_error(lease::LeaseError::Code code) {
-  using C = lease::LeaseError::Code;
-  GrpcCode g = code == C::kNotFound ? GrpcCode::kNotFound
-               : code == C::kExists ? GrpcCode::kFailedPrecondition
-                                    : GrpcCode::kOutOfRange;
-  return GatewayError(g, lease::message_of(code));
-}
-
-void check(const server::Result& r) {
-  if (r.store_error) throw store_error(*r.store_error);
-  if (r.lease_error) throw lease_error(*r.lease_error);
-  if (r.error == server::RequestError::kNoSpace) {
-    throw GatewayError(GrpcCode::kResourceExhausted, kNoSpace);
-  }
-}
-
 std::string require_key(const json::object& body) {
   std::string key = get_bytes(body, "key");
   if (key.empty()) throw store_error(mvcc::MvccError::Code::kEmptyKey);
@@ -110,26 +87,6 @@ void add_delete_fields(json::object& out, const mvcc::DeleteResult& r) {
     for (const auto& kv : r.prev_kvs) kvs.push_back(kv_json(kv));
     out["prev_kvs"] = std::move(kvs);
   }
-}
-
-// As etcd (processInternalRaftRequestOnce): the limit is on the request as it goes into the
-// log, not on its JSON (base64 makes that a third larger). Our encoding is within a few bytes
-// of etcd's protobuf for the same request.
-void check_request_size(KvService& s, const server::Request& request) {
-  uint64_t size = server::encode_request(0, request).size();
-  uint64_t cap = s.max_request_bytes() + kGrpcOverheadBytes;
-  if (size > cap) {
-    throw GatewayError(GrpcCode::kResourceExhausted,
-                       fmt::format("grpc: received message larger than max ({} vs. {})", size, cap));
-  }
-  if (size > s.max_request_bytes()) {
-    throw GatewayError(GrpcCode::kInvalidArgument, kRequestTooLarge);
-  }
-}
-
-boost::asio::awaitable<server::Result> write(KvService& s, server::Request request) {
-  check_request_size(s, request);
-  co_return co_await s.write(std::move(request));
 }
 
 }  // namespace etcdlab::gateway

@@ -5,15 +5,16 @@
 
 #include <string>
 
+#include "../rpc/errors.h"
 #include "json_fields.h"
 #include "service.h"
 
 namespace etcdlab::gateway {
 
-// The error etcd answers for a failed result (store, lessor or node), thrown.
-void check(const server::Result& r);
-GatewayError store_error(mvcc::MvccError::Code code);
-GatewayError lease_error(lease::LeaseError::Code code);
+// The error etcd answers for a failed result (store, lessor or node): server/rpc/errors.h.
+using rpc::check;
+using rpc::lease_error;
+using rpc::store_error;
 
 std::string require_key(const json::object& body);  // a non-empty "key", else etcd's 400
 
@@ -28,10 +29,6 @@ void add_range_fields(json::object& out, const mvcc::RangeResult& r);
 void add_put_fields(json::object& out, const mvcc::PutResult& r);
 void add_delete_fields(json::object& out, const mvcc::DeleteResult& r);
 
-// etcd's size limit on a request that goes into the log (measured as it goes in): throws.
-void check_request_size(KvService& s, const server::Request& request);
-// Puts a write through the log, refusing what the size limit refuses first.
-boost::asio::awaitable<server::Result> write(KvService& s, server::Request request);
 HttpResponse ok(const json::object& body);
 
 // A handler of one POST path: the service and the request body as one JSON object.

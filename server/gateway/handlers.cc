@@ -7,8 +7,7 @@
 #include <functional>
 #include <map>
 
-#include "etcdlab/crc32c.h"
-#include "etcdlab/sha256.h"
+#include "../rpc/rpcs.h"
 #include "handler_support.h"
 #include "json_fields.h"
 #include "lease_handlers.h"
@@ -35,23 +34,13 @@ mvcc::KeyRange key_range(const json::object& body) {
 awaitable<HttpResponse> range(KvService& s, const json::object& body) {
   mvcc::KeyRange r = key_range(body);
   mvcc::RangeOptions o = range_options(body);
-  if (!get_bool(body, "serializable")) co_await s.read_barrier();
-  s.count_range();
-  mvcc::RangeResult result;
-  try {
-    result = s.store().range(r, o);
-  } catch (const mvcc::MvccError& e) {
-    throw store_error(e.code());
-  }
+  mvcc::RangeResult result = co_await rpc::range(s, r, o, get_bool(body, "serializable"));
   json::object out;
   out["header"] = header(s, result.revision);
   add_range_fields(out, result);
   co_return ok(out);
 }
 
-// As etcd (processInternalRaftRequestOnce): the limit is on the request as it goes into the
-// log, not on its JSON (base64 makes that a third larger). Our encoding is within a few bytes
-// of etcd's protobuf for the same request.
 awaitable<HttpResponse> put(KvService& s, const json::object& body) {
   server::PutRequest p;
   p.key = require_key(body);
@@ -60,14 +49,7 @@ awaitable<HttpResponse> put(KvService& s, const json::object& body) {
   p.options.prev_kv = get_bool(body, "prev_kv");
   p.options.ignore_value = get_bool(body, "ignore_value");
   p.options.ignore_lease = get_bool(body, "ignore_lease");
-  if (p.options.ignore_value && !p.value.empty()) {
-    throw store_error(mvcc::MvccError::Code::kValueProvided);
-  }
-  if (p.options.ignore_lease && p.lease != 0) {
-    throw store_error(mvcc::MvccError::Code::kLeaseProvided);
-  }
-  Result result = co_await write(s, std::move(p));
-  check(result);
+  Result result = co_await rpc::put(s, std::move(p));
   json::object out;
   out["header"] = header(s, result.revision);
   add_put_fields(out, std::get<mvcc::PutResult>(result.value));
@@ -78,8 +60,7 @@ awaitable<HttpResponse> delete_range(KvService& s, const json::object& body) {
   server::DeleteRangeRequest d;
   d.range = key_range(body);
   d.prev_kv = get_bool(body, "prev_kv");
-  Result result = co_await write(s, std::move(d));
-  check(result);
+  Result result = co_await rpc::delete_range(s, std::move(d));
   json::object out;
   out["header"] = header(s, result.revision);
   add_delete_fields(out, std::get<mvcc::DeleteResult>(result.value));
@@ -90,8 +71,7 @@ awaitable<HttpResponse> compaction(KvService& s, const json::object& body) {
   server::CompactionRequest c;
   c.revision = get_int(body, "revision");
   c.physical = get_bool(body, "physical");
-  Result result = co_await write(s, c);
-  check(result);
+  Result result = co_await rpc::compact(s, c);
   json::object out;
   out["header"] = header(s, result.revision);
   co_return ok(out);
@@ -116,7 +96,7 @@ awaitable<HttpResponse> member_list(KvService& s, const json::object&) {
   json::object out;
   out["header"] = header(s, 0, false);
   json::array members;
-  for (const auto& m : s.members()) members.push_back(member_json(m));
+  for (const auto& m : rpc::member_list(s)) members.push_back(member_json(m));
   out["members"] = std::move(members);
   co_return ok(out);
 }
@@ -138,7 +118,7 @@ std::vector<std::string> get_strings(const json::object& body, std::string_view 
 
 json::array members_json(KvService& s) {
   json::array members;
-  for (const auto& m : s.members()) members.push_back(member_json(m));
+  for (const auto& m : rpc::member_list(s)) members.push_back(member_json(m));
   return members;
 }
 
@@ -150,7 +130,7 @@ awaitable<HttpResponse> member_change(KvService& s, const json::object& body,
   r.id = get_uint(body, "ID");
   r.peer_urls = get_strings(body, "peerURLs");
   r.learner = get_bool(body, "isLearner");
-  server::Member m = co_await s.change_member(r);
+  server::Member m = co_await rpc::member_change(s, r);
   json::object out;
   out["header"] = header(s, 0, false);
   if (kind == MemberRequest::Kind::kAdd) {
@@ -198,75 +178,46 @@ awaitable<HttpResponse> alarm(KvService& s, const json::object& body) {
                         "etcdserverpb.AlarmRequest_AlarmAction");
   uint64_t member = get_uint(body, "memberID");
   int type = get_enum(body, "alarm", {"NONE", "NOSPACE", "CORRUPT"}, "etcdserverpb.AlarmType");
-  if (action == 0) co_return ok(alarms_json(s.alarms()));
-  if (action != 1 && action != 2) {
-    throw GatewayError(GrpcCode::kInvalidArgument, "etcdserver: unknown alarm action");
-  }
-  // etcd 3.4 stores any number; etcdlab knows only its three types, and an unknown one must
-  // not reach the log, where every member would have to apply it.
-  if (type < 0 || type > static_cast<int>(server::AlarmType::kCorrupt)) {
-    throw GatewayError(GrpcCode::kInvalidArgument, "etcdserver: unknown alarm type");
-  }
-  server::Alarm a{member, static_cast<server::AlarmType>(type)};
-  co_return ok(alarms_json(co_await s.change_alarm(action == 1, a)));
+  co_return ok(alarms_json(co_await rpc::alarm(s, action, member, type)));
 }
 
 // maintenance/snapshot: the database in 32 KiB pieces, then its SHA-256, each as one line of
 // the 3.4 gateway's stream: {"result":{"remaining_bytes":"N","blob":"<base64>"}}.
-struct SnapshotStream {
-  std::unique_ptr<DbSnapshot> db;
-  uint64_t offset = 0;
-  Sha256 sha;
-  bool done = false;
-};
-
-awaitable<std::optional<std::string>> next_snapshot_piece(std::shared_ptr<SnapshotStream> st) {
-  constexpr uint64_t kPiece = 32 * 1024;
-  if (st->done) co_return std::nullopt;
+awaitable<std::optional<std::string>> next_snapshot_piece(
+    std::shared_ptr<rpc::SnapshotReader> reader) {
+  std::optional<rpc::SnapshotReader::Piece> piece = reader->next(32 * 1024);
+  if (!piece) co_return std::nullopt;
   json::object result;
-  if (st->offset < st->db->size()) {
-    std::string piece = st->db->read(st->offset, kPiece);
-    if (piece.empty()) throw std::runtime_error("snapshot: the database copy ended early");
-    st->offset += piece.size();
-    st->sha.update(piece);
-    put_uint(result, "remaining_bytes", st->db->size() - st->offset);
-    put_bytes(result, "blob", piece);
-  } else {
-    st->done = true;
-    put_bytes(result, "blob", st->sha.digest());
-  }
+  put_uint(result, "remaining_bytes", piece->remaining_bytes);  // (0 is left out)
+  put_bytes(result, "blob", piece->blob);
   json::object line;
   line["result"] = std::move(result);
   co_return serialize(line) + "\n";
 }
 
 awaitable<HttpResponse> snapshot(KvService& s, const json::object&) {
-  auto st = std::make_shared<SnapshotStream>();
-  st->db = co_await s.open_db_snapshot();
+  std::shared_ptr<rpc::SnapshotReader> reader = co_await rpc::snapshot(s);
   HttpResponse r;
   r.grpc_ok = true;
-  r.stream = [st] { return next_snapshot_piece(st); };
+  r.stream = [reader] { return next_snapshot_piece(reader); };
   co_return r;
 }
 
 awaitable<HttpResponse> defragment(KvService& s, const json::object&) {
-  s.defragment();
+  rpc::defragment(s);
   co_return ok(json::object{});  // etcd 3.4 answers {} (no header)
 }
 
 awaitable<HttpResponse> status(KvService& s, const json::object&) {
-  ServerStatus st = s.status();
+  ServerStatus st = rpc::status(s);
   json::object out;
-  out["header"] = header(s, s.store().revision());
+  out["header"] = header(s, rpc::current_revision(s));
   out["version"] = st.version;
   put_int(out, "dbSize", static_cast<int64_t>(st.db_size));
   put_uint(out, "leader", st.leader);
   put_uint(out, "raftIndex", st.raft_index);
   put_uint(out, "raftTerm", st.raft_term);
   put_uint(out, "raftAppliedIndex", st.raft_applied_index);
-  for (const auto& a : s.alarms()) {
-    st.errors.push_back(fmt::format("memberID:{} alarm:{} ", a.member, server::to_string(a.type)));
-  }
   if (!st.errors.empty()) {
     json::array errors;
     for (const auto& e : st.errors) errors.push_back(json::string(e));
@@ -279,13 +230,8 @@ awaitable<HttpResponse> status(KvService& s, const json::object&) {
 
 awaitable<HttpResponse> hash(KvService& s, const json::object&) {
   json::object out;
-  out["header"] = header(s, s.store().revision());
-  // The visible key space at the current revision, plus the revisions: members that applied
-  // the same log agree; an empty store does not hash to 0 (which JSON would leave out).
-  const mvcc::KvStore& store = s.store();
-  std::string bytes = fmt::format("{}:{}:{}", store.hash_kv(0), store.revision(),
-                                  store.compact_revision());
-  uint32_t h = crc32c(bytes);
+  out["header"] = header(s, rpc::current_revision(s));
+  uint32_t h = rpc::hash(s);
   if (h != 0) out["hash"] = h;  // a uint32 is a JSON number
   co_return ok(out);
 }

@@ -12,6 +12,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+
 #include <array>
 #include <list>
 
@@ -78,8 +80,47 @@ struct HttpServer::Impl {
     Open& operator=(const Open&) = delete;
   };
 
+  // What the connection's first bytes say it speaks, read without taking them from the socket.
+  enum class Protocol { kHttp1, kHttp2, kGone };
+  asio::awaitable<Protocol> sniff(beast::tcp_stream& stream) {
+    static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    tcp::socket& socket = stream.socket();
+    // The read deadline covers the wait for the first bytes (a raw wait: Beast's own timeout
+    // applies only to its operations).
+    asio::steady_timer deadline(io, limits.read_timeout);
+    bool expired = false;
+    deadline.async_wait([&socket, &expired](boost::system::error_code ec) {
+      if (ec) return;
+      expired = true;
+      socket.cancel(ec);
+    });
+    std::array<char, kPreface.size()> head;
+    for (;;) {
+      auto [wec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+      if (wec || expired) co_return Protocol::kGone;
+      ssize_t n = ::recv(socket.native_handle(), head.data(), head.size(), MSG_PEEK);
+      if (n <= 0) co_return Protocol::kGone;
+      std::string_view got(head.data(), static_cast<size_t>(n));
+      if (!kPreface.starts_with(got)) co_return Protocol::kHttp1;
+      if (got.size() == kPreface.size()) co_return Protocol::kHttp2;
+      // A prefix of the preface so far: wait a moment for the rest (the socket stays
+      // readable, so waiting on it again would spin).
+      asio::steady_timer pause(io, std::chrono::milliseconds(2));
+      co_await pause.async_wait(kTuple);
+    }
+  }
+
   asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream) {
     Open open(open_sessions);
+    if (limits.adopt_http2) {
+      Protocol p = co_await sniff(*stream);
+      if (p == Protocol::kGone) co_return;
+      if (p == Protocol::kHttp2) {
+        stream->expires_never();
+        limits.adopt_http2(stream->release_socket().release());
+        co_return;
+      }
+    }
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;

@@ -1,6 +1,8 @@
 #pragma once
-// The client-facing HTTP server (Beast, C++20 coroutines on the server's io_context). A session
-// only does I/O: read a request (with a deadline and a body limit), hand it to handle(), write
+// The client-facing HTTP server (Beast, C++20 coroutines on the server's io_context). One port
+// serves both of etcd's doors, as etcd's does (cmux): a connection whose first bytes are
+// HTTP/2's preface is gRPC's (HttpLimits::adopt_http2), any other is the JSON gateway's. A
+// session only does I/O: read a request (with a deadline and a body limit), hand it to handle(), write
 // the answer, and loop; requests on one connection are answered in order, one at a time (so
 // pipelining is capped at one request in progress; the rest wait in the socket).
 
@@ -24,6 +26,9 @@ struct HttpLimits {
   // descriptors for its files); unset: every one.
   std::function<bool(int fd)> descriptor_allowed;
   std::function<void()> on_refused;  // a connection was closed at once (counted)
+  // Where a connection that opens with HTTP/2's preface goes (the gRPC door takes the
+  // descriptor, its first bytes unread); unset: every connection is HTTP/1.1.
+  std::function<void(int fd)> adopt_http2;
 };
 
 class HttpServer {

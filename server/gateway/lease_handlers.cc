@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include "../rpc/rpcs.h"
+
 namespace etcdlab::gateway {
 
 using boost::asio::awaitable;
@@ -14,8 +16,7 @@ awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body) {
   server::LeaseGrantRequest g;
   g.id = get_int(body, "ID");
   g.ttl = get_int(body, "TTL");
-  server::Result result = co_await s.write(g);
-  check(result);
+  server::Result result = co_await rpc::lease_grant(s, g);
   const auto& granted = std::get<server::LeaseGrantResult>(result.value);
   json::object out;
   out["header"] = header(s, result.revision);
@@ -25,8 +26,7 @@ awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body) {
 }
 
 awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body) {
-  server::Result result = co_await s.write(server::LeaseRevokeRequest{get_int(body, "ID")});
-  check(result);
+  server::Result result = co_await rpc::lease_revoke(s, get_int(body, "ID"));
   json::object out;
   out["header"] = header(s, result.revision);
   co_return ok(out);
@@ -34,9 +34,9 @@ awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body) {
 
 awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& body) {
   server::LeaseTimeToLiveResult ttl =
-      co_await s.lease_time_to_live(get_int(body, "ID"), get_bool(body, "keys"));
+      co_await rpc::lease_time_to_live(s, get_int(body, "ID"), get_bool(body, "keys"));
   json::object out;
-  out["header"] = header(s, s.store().revision());
+  out["header"] = header(s, rpc::current_revision(s));
   put_int(out, "ID", ttl.id);
   put_int(out, "TTL", ttl.ttl);
   put_int(out, "grantedTTL", ttl.granted_ttl);
@@ -50,8 +50,8 @@ awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& bod
 
 awaitable<HttpResponse> lease_leases(KvService& s, const json::object&) {
   json::object out;
-  out["header"] = header(s, s.store().revision());
-  std::vector<int64_t> ids = s.leases();
+  out["header"] = header(s, rpc::current_revision(s));
+  std::vector<int64_t> ids = rpc::lease_leases(s);
   if (!ids.empty()) {
     json::array leases;
     for (int64_t id : ids) {
@@ -87,7 +87,7 @@ std::optional<int64_t> next_id(KeepAliveStream& st) {
 awaitable<std::string> answer_line(KvService& s, int64_t id) {
   server::LeaseKeepAliveResult answer;
   try {
-    answer = co_await s.lease_keep_alive(id);
+    answer = co_await rpc::lease_keep_alive(s, id);
   } catch (const GatewayError&) {
     throw;
   } catch (const std::exception& e) {
@@ -95,7 +95,7 @@ awaitable<std::string> answer_line(KvService& s, int64_t id) {
     throw GatewayError(GrpcCode::kUnknown, e.what());
   }
   json::object result;
-  result["header"] = header(s, s.store().revision());
+  result["header"] = header(s, rpc::current_revision(s));
   put_int(result, "ID", answer.id);
   put_int(result, "TTL", answer.ttl);
   json::object line;

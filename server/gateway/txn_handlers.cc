@@ -3,6 +3,7 @@
 #include "txn_handlers.h"
 
 #include "../node/txn_rules.h"
+#include "../rpc/rpcs.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -164,9 +165,7 @@ void add_txn_fields(json::object& out, const txn::TxnResult& r) {
 
 boost::asio::awaitable<HttpResponse> txn(KvService& s, const json::object& body) {
   server::TxnRequest t = parse_txn(body);
-  if (!txn::is_read_only(t)) check_request_size(s, t);
-  server::Result result = co_await s.txn(std::move(t));
-  check(result);
+  server::Result result = co_await rpc::txn(s, std::move(t));
   json::object out;
   out["header"] = header(s, result.revision);
   add_txn_fields(out, std::get<txn::TxnResult>(result.value));

@@ -4,6 +4,7 @@
 // which one a request ends with; each door (the JSON gateway, the gRPC services) only maps the
 // code to its wire form, so both answer alike.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,11 @@ class ApiError : public std::runtime_error {
  private:
   GrpcCode code_;
 };
+
+// etcd's gRPC server takes messages up to --max-request-bytes plus this much (its
+// grpcOverheadBytes); a larger request is ResourceExhausted, a smaller one over the limit is
+// "request is too large" (InvalidArgument).
+inline constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 
 // etcd's messages for the errors the server itself raises (rpctypes/error.go). In their own
 // namespace: several are also enumerator names (AlarmType::kNoSpace...).

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "../gateway/http_server.h"
+#include "../grpc/door.h"
 #include "bootstrap.h"
 #include "data_dir.h"
 #include "descriptors.h"
@@ -45,6 +46,7 @@ struct Server::Impl {
   PeerTransport* transport_view = nullptr;  // what the metrics and the service read
   std::unique_ptr<PeerTransport> transport;
   std::unique_ptr<NodeService> service;
+  std::unique_ptr<grpc_door::GrpcDoor> grpc;  // (before http: it is handed the connections)
   std::unique_ptr<gateway::HttpServer> http;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> stop_timer;
@@ -160,6 +162,8 @@ void Server::Impl::start_listening() {
   limits.max_connections = config.max_client_connections;
   limits.descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
   limits.on_refused = [this] { metrics.client_connections_refused->inc(); };
+  grpc = std::make_unique<grpc_door::GrpcDoor>(io, *service, config.max_request_bytes);
+  limits.adopt_http2 = [this](int fd) { grpc->adopt(fd); };
   http = std::make_unique<gateway::HttpServer>(io, *service, limits);
   for (const auto& url : config.listen_client_urls) {
     auto [host, port] = parse_host_port(url);
@@ -251,6 +255,7 @@ void Server::stop() {
   if (r.stopping) return;
   r.stopping = true;
   if (r.http) r.http->stop();
+  if (r.grpc) r.grpc->stop();
   if (r.transport) r.transport->stop();
   if (r.driver) r.driver->stop();
   if (r.signals) r.signals->cancel();

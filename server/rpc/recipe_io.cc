@@ -7,14 +7,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
-#include "handler_support.h"
+#include "errors.h"
 
-namespace etcdlab::gateway {
+namespace etcdlab::rpc {
 
 namespace asio = boost::asio;
 
 void recipe_error(const std::string& message) {
-  throw GatewayError(GrpcCode::kUnknown, message);
+  throw ApiError(GrpcCode::kUnknown, message);
 }
 
 namespace {
@@ -23,7 +23,7 @@ namespace {
 void check_recipe(const server::Result& r) {
   try {
     check(r);
-  } catch (const GatewayError& e) {
+  } catch (const ApiError& e) {
     recipe_error(e.what());
   }
 }
@@ -36,7 +36,7 @@ asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest t) {
   server::Result r;
   try {
     r = co_await s.txn(std::move(t));
-  } catch (const GatewayError& e) {
+  } catch (const ApiError& e) {
     recipe_error(e.what());
   }
   check_recipe(r);
@@ -47,7 +47,7 @@ asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange ran
                                                 mvcc::RangeOptions options) {
   try {
     co_await s.read_barrier();
-  } catch (const GatewayError& e) {
+  } catch (const ApiError& e) {
     recipe_error(e.what());
   }
   try {
@@ -115,11 +115,11 @@ asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease) {
   server::Request grant = server::LeaseGrantRequest{0, kSessionTtl};  // (g++ 12: no temporaries
   try {                                                              // inside co_await)
     r = co_await s.write(std::move(grant));
-  } catch (const GatewayError& e) {
+  } catch (const ApiError& e) {
     recipe_error(e.what());
   }
   check_recipe(r);
   co_return std::get<server::LeaseGrantResult>(r.value).id;
 }
 
-}  // namespace etcdlab::gateway
+}  // namespace etcdlab::rpc

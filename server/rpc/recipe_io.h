@@ -3,15 +3,18 @@
 // would: a txn, a linearizable range, a wait for a key's deletion (a watch from a revision),
 // and a session lease. etcd's lock and election services are clients of their own server
 // (clientv3 inside the server); so are these, through KvService, and the decisions stay in the
-// recipes (lab 5's LockRecipe, election.cc). Internal to the gateway.
+// recipes (lab 5's LockRecipe; recipes.cc). Shared by both doors.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
 
+#include "../gateway/service.h"
+#include "errors.h"
 #include "etcdlab/txn/txn.h"
-#include "service.h"
 
-namespace etcdlab::gateway {
+namespace etcdlab::rpc {
+
+using gateway::KvService;
 
 // etcd's lock and election services answer every error with gRPC code 2 (Unknown) and its
 // message: they pass their client's errors on as plain errors.
@@ -39,4 +42,4 @@ boost::asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t
 // alive (etcd's services orphan their sessions).
 boost::asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease);
 
-}  // namespace etcdlab::gateway
+}  // namespace etcdlab::rpc

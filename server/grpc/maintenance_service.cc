@@ -1,0 +1,139 @@
+// etcdserverpb.Maintenance over server/rpc: Alarm, Status, Defragment, Hash, HashKV, the
+// Snapshot stream. MoveLeader is not served (Unimplemented): the node can hand leadership
+// over (KvNode::transfer_leader) but no door asks it to yet.
+#include "../rpc/rpcs.h"
+#include "convert.h"
+#include "rpc.grpc.pb.h"
+#include "services.h"
+#include "streams.h"
+
+namespace etcdlab::grpc_door {
+namespace {
+
+awaitable<void> alarm(KvService& s, const pb::AlarmRequest& req, pb::AlarmResponse& out) {
+  std::vector<server::Alarm> alarms =
+      co_await rpc::alarm(s, req.action(), req.memberid(), req.alarm());
+  // (no header: etcd's Alarm answer is the applier's, which fills none)
+  for (const auto& a : alarms) {
+    pb::AlarmMember* m = out.add_alarms();
+    m->set_memberid(a.member);
+    m->set_alarm(static_cast<pb::AlarmType>(a.type));
+  }
+}
+
+awaitable<void> status(KvService& s, const pb::StatusRequest&, pb::StatusResponse& out) {
+  gateway::ServerStatus st = rpc::status(s);
+  fill_header(out.mutable_header(), s, rpc::current_revision(s));
+  out.set_version(st.version);
+  out.set_dbsize(static_cast<int64_t>(st.db_size));
+  out.set_leader(st.leader);
+  out.set_raftindex(st.raft_index);
+  out.set_raftterm(st.raft_term);
+  out.set_raftappliedindex(st.raft_applied_index);
+  for (const auto& e : st.errors) out.add_errors(e);
+  out.set_dbsizeinuse(static_cast<int64_t>(st.db_size_in_use));
+  out.set_islearner(st.is_learner);
+  co_return;
+}
+
+awaitable<void> defragment(KvService& s, const pb::DefragmentRequest&,
+                           pb::DefragmentResponse&) {
+  rpc::defragment(s);  // (no header, as etcd's)
+  co_return;
+}
+
+awaitable<void> hash(KvService& s, const pb::HashRequest&, pb::HashResponse& out) {
+  fill_header(out.mutable_header(), s, rpc::current_revision(s));
+  out.set_hash(rpc::hash(s));
+  co_return;
+}
+
+awaitable<void> hash_kv(KvService& s, const pb::HashKVRequest& req, pb::HashKVResponse& out) {
+  rpc::KvHash h = rpc::hash_kv(s, req.revision());
+  fill_header(out.mutable_header(), s, h.revision);
+  out.set_hash(h.hash);
+  out.set_compact_revision(h.compact_revision);
+  co_return;
+}
+
+// The database in pieces of 32 KiB, then its SHA-256, each written before the next is read.
+class SnapshotStream : public WriteOutbox<pb::SnapshotResponse>,
+                       public std::enable_shared_from_this<SnapshotStream> {
+ public:
+  explicit SnapshotStream(Door& door) : WriteOutbox<pb::SnapshotResponse>(door), door_(door) {}
+  void opened() { spawn_stream(door_, shared_from_this(), open(shared_from_this())); }
+  void drained() { next(); }
+  void closed() { reader_.reset(); }
+
+ private:
+  static awaitable<void> open(std::shared_ptr<SnapshotStream> self) {
+    self->reader_ = co_await rpc::snapshot(self->door_.service());
+    self->next();
+  }
+  void next() {
+    if (!reader_ || ended()) return;
+    try {
+      std::optional<rpc::SnapshotReader::Piece> piece = reader_->next(32 * 1024);
+      if (!piece) {
+        reader_.reset();
+        end(grpc::Status::OK);
+        return;
+      }
+      pb::SnapshotResponse out;
+      fill_header(out.mutable_header(), door_.service(), rpc::current_revision(door_.service()));
+      out.set_remaining_bytes(piece->remaining_bytes);
+      out.set_blob(std::move(piece->blob));
+      send(std::move(out));
+    } catch (const std::exception& e) {
+      reader_.reset();
+      end(grpc::Status(grpc::StatusCode::UNKNOWN, e.what()));
+    }
+  }
+
+  Door& door_;
+  std::unique_ptr<rpc::SnapshotReader> reader_;  // (io thread)
+};
+
+class MaintenanceService final : public pb::Maintenance::CallbackService {
+ public:
+  explicit MaintenanceService(Door& door) : door_(door) {}
+
+  grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* c, const pb::AlarmRequest* req,
+                                  pb::AlarmResponse* out) override {
+    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return alarm(s, *req, o); });
+  }
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* c, const pb::StatusRequest* req,
+                                   pb::StatusResponse* out) override {
+    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return status(s, *req, o); });
+  }
+  grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* c,
+                                       const pb::DefragmentRequest* req,
+                                       pb::DefragmentResponse* out) override {
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o) { return defragment(s, *req, o); });
+  }
+  grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* c, const pb::HashRequest* req,
+                                 pb::HashResponse* out) override {
+    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return hash(s, *req, o); });
+  }
+  grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* c, const pb::HashKVRequest* req,
+                                   pb::HashKVResponse* out) override {
+    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return hash_kv(s, *req, o); });
+  }
+  grpc::ServerWriteReactor<pb::SnapshotResponse>* Snapshot(grpc::CallbackServerContext*,
+                                                           const pb::SnapshotRequest*) override {
+    return new WriteStream<pb::SnapshotResponse, SnapshotStream>(
+        door_, std::make_shared<SnapshotStream>(door_));
+  }
+
+ private:
+  Door& door_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> make_maintenance_service(Door& door) {
+  return std::make_unique<MaintenanceService>(door);
+}
+
+}  // namespace etcdlab::grpc_door

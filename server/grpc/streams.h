@@ -1,0 +1,99 @@
+#pragma once
+// gRPC's streaming reactors over calls.h's Outbox. A stream's State (a subclass of its
+// Outbox, shared between the reactor and the io thread) gets, on the io thread:
+//   opened()            the call started
+//   received(request)   a request came (bidirectional streams)
+//   drained()           every queued response was written: the producer may make more
+//   closed()            the call is over (finished, cancelled, or the client went away)
+// gRPC deletes the reactor after OnDone; the State lives on while the io thread holds it.
+
+#include "calls.h"
+
+namespace etcdlab::grpc_door {
+
+template <class Request, class Response>
+using BidiOutbox = Outbox<grpc::ServerBidiReactor<Request, Response>, Response>;
+template <class Response>
+using WriteOutbox = Outbox<grpc::ServerWriteReactor<Response>, Response>;
+
+template <class Request, class Response, class State>
+class BidiStream final : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  BidiStream(Door& door, std::shared_ptr<State> state) : door_(door), state_(std::move(state)) {
+    state_->attach(this);
+    if (!door_.open(state_)) {
+      state_->end(stopped_status());
+      return;
+    }
+    door_.post([st = state_] { st->opened(); });
+    this->StartRead(&request_);
+  }
+  void OnReadDone(bool ok) override {
+    // Not ok: the client closed its side, or the call ended. As etcd's, the stream stays up
+    // until the call ends: the answers to what was asked keep coming.
+    if (!ok) return;
+    door_.post([st = state_, r = request_]() mutable { st->received(std::move(r)); });
+    state_->if_open([this] { this->StartRead(&request_); });
+  }
+  void OnWriteDone(bool ok) override {
+    if (state_->written(ok)) door_.post([st = state_] { st->drained(); });
+  }
+  void OnCancel() override { state_->end(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    state_->done();
+    door_.post([st = state_] { st->closed(); });
+    delete this;
+  }
+
+ private:
+  Door& door_;
+  std::shared_ptr<State> state_;
+  Request request_;
+};
+
+template <class Response, class State>
+class WriteStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  WriteStream(Door& door, std::shared_ptr<State> state) : door_(door), state_(std::move(state)) {
+    state_->attach(this);
+    if (!door_.open(state_)) {
+      state_->end(stopped_status());
+      return;
+    }
+    door_.post([st = state_] { st->opened(); });
+  }
+  void OnWriteDone(bool ok) override {
+    if (state_->written(ok)) door_.post([st = state_] { st->drained(); });
+  }
+  void OnCancel() override { state_->end(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    state_->done();
+    door_.post([st = state_] { st->closed(); });
+    delete this;
+  }
+
+ private:
+  Door& door_;
+  std::shared_ptr<State> state_;
+};
+
+// Runs a coroutine of a stream's State on the io thread: an error it throws ends the stream
+// with that status.
+template <class State>
+awaitable<void> run_stream(std::shared_ptr<State> state, awaitable<void> work) {
+  try {
+    co_await std::move(work);
+  } catch (const server::ApiError& e) {
+    state->end(to_status(e));
+  } catch (const std::exception& e) {
+    state->end(grpc::Status(grpc::StatusCode::UNKNOWN, e.what()));
+  }
+}
+
+template <class State>
+void spawn_stream(Door& door, std::shared_ptr<State> state, awaitable<void> work) {
+  boost::asio::co_spawn(door.io(), run_stream(std::move(state), std::move(work)),
+                        boost::asio::detached);
+}
+
+}  // namespace etcdlab::grpc_door
