@@ -208,6 +208,12 @@ awaitable<HttpResponse> defragment(KvService& s, const json::object&) {
   co_return ok(json::object{});  // etcd 3.4 answers {} (no header)
 }
 
+// etcd 3.4's gateway path for MoveLeader; {} (no header), as etcd answers.
+awaitable<HttpResponse> transfer_leadership(KvService& s, const json::object& body) {
+  co_await rpc::move_leader(s, get_uint(body, "targetID"));
+  co_return ok(json::object{});
+}
+
 awaitable<HttpResponse> status(KvService& s, const json::object&) {
   ServerStatus st = rpc::status(s);
   json::object out;
@@ -338,6 +344,7 @@ const std::map<std::string, Handler, std::less<>>& routes() {
       {"/v3/maintenance/snapshot", snapshot},
       {"/v3/maintenance/status", status},
       {"/v3/maintenance/hash", hash},
+      {"/v3/maintenance/transfer-leadership", transfer_leadership},
       {"/v3/lease/grant", lease_grant},
       {"/v3/lease/revoke", lease_revoke},
       {"/v3/kv/lease/revoke", lease_revoke},

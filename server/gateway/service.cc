@@ -29,6 +29,11 @@ boost::asio::awaitable<std::vector<server::Alarm>> KvService::change_alarm(bool,
 
 void KvService::defragment() { unimplemented("defragment"); }
 
+boost::asio::awaitable<void> KvService::move_leader(uint64_t) {
+  unimplemented("leader transfer");
+  co_return;
+}
+
 boost::asio::awaitable<server::LeaseKeepAliveResult> KvService::lease_keep_alive(int64_t) {
   unimplemented("lease keep-alive");
   co_return server::LeaseKeepAliveResult{};

@@ -97,6 +97,9 @@ class KvService {
     return {};
   }
   virtual void defragment();  // this member's store only, as etcd's
+  // etcd's MoveLeader (on the leader): returns once `to` leads; throws ApiError (not leader,
+  // bad leader transferee, took too long).
+  virtual boost::asio::awaitable<void> move_leader(uint64_t to);
   virtual bool failpoints_enabled() const { return false; }
   virtual void set_failpoints(const Failpoints& f);
   virtual Failpoints failpoints() const { return {}; }

@@ -1,6 +1,5 @@
-// etcdserverpb.Maintenance over server/rpc: Alarm, Status, Defragment, Hash, HashKV, the
-// Snapshot stream. MoveLeader is not served (Unimplemented): the node can hand leadership
-// over (KvNode::transfer_leader) but no door asks it to yet.
+// etcdserverpb.Maintenance over server/rpc: Alarm, Status, Defragment, Hash, HashKV,
+// MoveLeader, the Snapshot stream.
 #include "../rpc/rpcs.h"
 #include "convert.h"
 #include "rpc.grpc.pb.h"
@@ -54,6 +53,11 @@ awaitable<void> hash_kv(KvService& s, const pb::HashKVRequest& req, pb::HashKVRe
   out.set_hash(h.hash);
   out.set_compact_revision(h.compact_revision);
   co_return;
+}
+
+awaitable<void> move_leader(KvService& s, const pb::MoveLeaderRequest& req,
+                            pb::MoveLeaderResponse&) {
+  co_await rpc::move_leader(s, req.targetid());  // (no header, as etcd's)
 }
 
 // The database in pieces of 32 KiB, then its SHA-256, each written before the next is read.
@@ -119,6 +123,12 @@ class MaintenanceService final : public pb::Maintenance::CallbackService {
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* c, const pb::HashKVRequest* req,
                                    pb::HashKVResponse* out) override {
     return serve_unary(door_, c, out, [req](auto& s, auto& o) { return hash_kv(s, *req, o); });
+  }
+  grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* c,
+                                       const pb::MoveLeaderRequest* req,
+                                       pb::MoveLeaderResponse* out) override {
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o) { return move_leader(s, *req, o); });
   }
   grpc::ServerWriteReactor<pb::SnapshotResponse>* Snapshot(grpc::CallbackServerContext*,
                                                            const pb::SnapshotRequest*) override {

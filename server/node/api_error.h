@@ -52,6 +52,10 @@ inline constexpr const char* kNotLearner = "etcdserver: can only promote a learn
 inline constexpr const char* kLearnerNotReady =
     "etcdserver: can only promote a learner member which is in sync with leader";
 inline constexpr const char* kStopped = "etcdserver: server stopped";
+inline constexpr const char* kNotLeader = "etcdserver: not leader";
+inline constexpr const char* kBadLeaderTransferee = "etcdserver: bad leader transferee";
+inline constexpr const char* kLeaderTransferTimedOut =
+    "etcdserver: request timed out, leader transfer took too long";
 // etcdlab's own (etcd 3.4 allows it, and can lose its leader for good: membership.cc).
 inline constexpr const char* kPromoteSingleVoter =
     "etcdlab: a learner of a one-voter cluster cannot be promoted safely; add a voter first";

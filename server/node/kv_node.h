@@ -137,6 +137,11 @@ class KvNode final : public DrivenNode {
   // etcd's Alarm: kNone lists the alarms; deactivating one that is not raised answers at once
   // with no alarm; anything else goes through the log. The result is an AlarmResult.
   uint64_t change_alarm(bool activate, const Alarm& alarm);
+  // etcd's MoveLeader: on the leader, hands leadership to voter `to` and completes once this
+  // member sees `to` lead (at once if it leads already). Refused at once on a follower ("not
+  // leader") and for a learner or an unknown member ("bad leader transferee"); past the
+  // request deadline, "leader transfer took too long".
+  uint64_t move_leader(NodeId to);
   // ---- leases (the lessor: etcdlab/lease/lessor.h). Grant and revoke go through submit()
   // (a LeaseGrantRequest with id 0 gets a positive id here). Keep-alives and time-to-live
   // questions run on the leader's clock: the leader answers them at once, a follower asks the

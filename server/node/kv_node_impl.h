@@ -20,7 +20,7 @@ namespace etcdlab::server {
 enum class Origin { kClient, kPublish, kNoSpace, kAutoCompaction, kLeaseExpiry, kPeer };
 
 struct PendingRequest {
-  enum class What { kWrite, kRead, kMember, kKeepAlive, kTimeToLive };
+  enum class What { kWrite, kRead, kMember, kKeepAlive, kTimeToLive, kMoveLeader };
   What what = What::kWrite;
   Origin origin = Origin::kClient;
   int64_t deadline = 0;  // the tick at which it times out
@@ -41,6 +41,7 @@ struct PendingRequest {
   uint64_t confirming_term = 0;
   NodeId reply_to = kNoNode;               // kPeer: the member that asked, and its request id
   uint64_t reply_request = 0;
+  NodeId transferee = kNoNode;             // kMoveLeader: the member that should lead
 };
 
 struct KvNode::Impl {
@@ -71,6 +72,7 @@ struct KvNode::Impl {
   void fail_now(uint64_t id, const ApiError& error);   // a client request refused at once
   void own_requests();  // publish and auto-compaction, from tick()
   void hand_over_leadership();  // to the voter whose log is longest
+  void leader_moved();          // completes the move_leader() requests whose member leads
 
   // kv_node_leases.cc
   void role_changed(Role before);     // promote or demote the lessor

@@ -61,6 +61,8 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
       case PendingRequest::What::kRead:
         join_read_round(id);
         break;
+      case PendingRequest::What::kMoveLeader:
+        break;  // (started by move_leader(): it waits for the leader to change)
     }
   } catch (const ProposalDropped& e) {
     // No leader after all, a leader transfer, or a membership change already pending: the
@@ -131,6 +133,9 @@ void KvNode::Impl::expire() {
     // not apply in time timed out (and, once proposed, may still apply later).
     bool no_leader = !p.proposed && lead == kNoNode;
     ApiError error(GrpcCode::kUnavailable, no_leader ? kNoLeader : kRequestTimedOut);
+    if (p.what == PendingRequest::What::kMoveLeader) {
+      error = ApiError(GrpcCode::kDeadlineExceeded, rpctypes::kLeaderTransferTimedOut);
+    }
     uint64_t id = it->first;
     Origin origin = p.origin;
     bool proposed = p.proposed;
@@ -320,6 +325,42 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
     return id;
   }
   return submit(AlarmRequest{activate, alarm.member, alarm.type});
+}
+
+uint64_t KvNode::move_leader(NodeId to) {
+  auto& r = *impl_;
+  uint64_t id = r.new_id();
+  if (r.role != Role::kLeader) {
+    r.fail_now(id, ApiError(GrpcCode::kFailedPrecondition, rpctypes::kNotLeader));
+    return id;
+  }
+  std::vector<Member> all = members();
+  auto it = std::find_if(all.begin(), all.end(), [to](const Member& m) { return m.id == to; });
+  if (it == all.end() || it->learner) {
+    r.fail_now(id, ApiError(GrpcCode::kFailedPrecondition, rpctypes::kBadLeaderTransferee));
+    return id;
+  }
+  PendingRequest p;
+  p.what = PendingRequest::What::kMoveLeader;
+  p.proposed = true;
+  p.transferee = to;
+  p.deadline = r.ticks + r.timeout_ticks;
+  r.pending.emplace(id, std::move(p));
+  if (to != r.options.raft.id) r.raft->transfer_leader(to);
+  r.leader_moved();  // (a move to itself is done)
+  return id;
+}
+
+void KvNode::Impl::leader_moved() {
+  std::vector<uint64_t> done;
+  for (const auto& [id, p] : pending) {
+    if (p.what == PendingRequest::What::kMoveLeader && p.transferee == lead) done.push_back(id);
+  }
+  for (uint64_t id : done) {
+    Result result;
+    result.revision = sm.store().revision();
+    complete(id, std::move(result));
+  }
 }
 
 void KvNode::forget(uint64_t id) { impl_->pending.erase(id); }

@@ -137,6 +137,8 @@ KvHash hash_kv(KvService& s, int64_t revision) {
 
 void defragment(KvService& s) { s.defragment(); }
 
+awaitable<void> move_leader(KvService& s, uint64_t to) { co_await s.move_leader(to); }
+
 SnapshotReader::SnapshotReader(std::unique_ptr<gateway::DbSnapshot> db) : db_(std::move(db)) {}
 
 std::optional<SnapshotReader::Piece> SnapshotReader::next(uint64_t max) {

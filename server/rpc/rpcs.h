@@ -61,6 +61,8 @@ struct KvHash {
 };
 KvHash hash_kv(KvService& s, int64_t revision);
 void defragment(KvService& s);
+// etcd's MoveLeader: this member (the leader) hands leadership to `to` and waits until it leads.
+awaitable<void> move_leader(KvService& s, uint64_t to);
 
 // Snapshot: the database in pieces, then its SHA-256 (as etcd's Snapshot stream sends it).
 class SnapshotReader {

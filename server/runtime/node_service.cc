@@ -112,6 +112,12 @@ asio::awaitable<std::vector<server::Alarm>> NodeService::change_alarm(bool activ
   co_return std::get<server::AlarmResult>(result.value).alarms;
 }
 
+asio::awaitable<void> NodeService::move_leader(uint64_t to) {
+  Completion c = co_await driver_.call([to](KvNode& n) { return n.move_leader(to); });
+  result_of(std::move(c));
+  spdlog::info("etcdlab {}: leadership moved to {:x}", config_.name, to);
+}
+
 asio::awaitable<server::LeaseKeepAliveResult> NodeService::lease_keep_alive(int64_t id) {
   Completion c = co_await driver_.call([id](KvNode& n) { return n.keep_alive(id); });
   server::Result result = result_of(std::move(c));

@@ -51,6 +51,7 @@ class NodeService final : public gateway::KvService {
   void request_watch_progress(uint64_t stream) override;
   std::vector<watch::WatchResponse> take_watch_responses(uint64_t stream, size_t max) override;
   void defragment() override;
+  boost::asio::awaitable<void> move_leader(uint64_t to) override;
   bool failpoints_enabled() const override { return config_.enable_failpoints; }
   void set_failpoints(const gateway::Failpoints& f) override;
   gateway::Failpoints failpoints() const override;

@@ -145,3 +145,30 @@ def test_the_grpc_door_and_the_json_door_answer_the_same_script_alike():
             problems.append(f"{method} / {path} {body}\n    gRPC: {normalize(g, path)}"
                             f"\n    JSON: {normalize(j, path)}")
     assert not problems, "the doors disagree:\n" + "\n".join(problems)
+
+
+def test_one_port_tells_http2_from_http1_by_the_first_bytes_even_when_they_trickle_in():
+    """A request whose first bytes could begin HTTP/2's preface ("P", then "OST ...") is still
+    served as HTTP/1.1 once the rest arrives; a connection stalled inside the preface holds up
+    nobody else."""
+    import socket
+    import time
+
+    with LocalCluster(n=1) as member:
+        member.wait_leader()
+        host, port = member.endpoint(0).replace("http://", "").rsplit(":", 1)
+        stalled = socket.create_connection((host, int(port)), timeout=10)
+        stalled.sendall(b"PRI * HTTP/2.0\r\n")  # the first half of the preface, then nothing
+        body = b'{"key": "Zm9v", "value": "YmFy"}'
+        request = (b"POST /v3/kv/put HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(request[:1])
+            time.sleep(0.05)  # (the server sees "P" alone first)
+            s.sendall(request[1:])
+            answer = s.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        read = ("etcdserverpb.KV/Range", "/v3/kv/range", {"key": b64("foo")})
+        assert grpc_answers(member.endpoint(0), [read])[0]["kvs"][0]["value"] == b64("bar")
+        stalled.close()
