@@ -10,7 +10,7 @@ Mapped, wherever it appears (fields, numbers, plain text, in decimal or hex):
   - the cluster id       -> C
   - client endpoints     -> EP0, EP1, ... in the order the session was given them
   - peer URLs            -> PEER(<name>)
-  - any other id-looking token (16 hex digits, or 18-20 decimal digits, e.g. the lease of an
+  - any other id-looking token (13-16 hex digits, or 18-20 decimal digits, e.g. the lease of an
     etcdctl lock's session) -> <id>; other 127.0.0.1 ports -> 127.0.0.1:<port>;
     durations ("took = 3.1ms") -> <t>
 Sorted after mapping: the fields a step names in "_sort" (lists in map order or answer order,
@@ -28,7 +28,7 @@ import sys
 DROPPED = {"cluster_id", "member_id", "raft_term", "raftTerm", "raftIndex", "raftAppliedIndex",
            "dbSize", "dbSizeInUse", "took", "ts"}
 
-HEX_ID = re.compile(r"\b[0-9a-f]{16}\b")
+HEX_ID = re.compile(r"\b[0-9a-f]{13,16}\b")  # %x drops leading zeros
 DEC_ID = re.compile(r"\b\d{18,20}\b")
 PORT = re.compile(r"127\.0\.0\.1:\d+")
 DURATION = re.compile(r"\b\d+(\.\d+)?(ns|µs|us|ms|s|m)\b")

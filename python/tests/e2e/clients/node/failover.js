@@ -1,0 +1,44 @@
+// The npm etcd3 client's failover driver (see ../failover.py for the protocol): one client given
+// every endpoint puts and reads f/<i> = v<i> until stdin closes, one JSON line per operation.
+//
+//     node failover.js 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
+'use strict';
+
+const { Etcd3 } = require('etcd3');
+
+function emit(line) {
+  process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+async function main() {
+  const endpoints = process.argv[2].split(',');
+  const client = new Etcd3({
+    hosts: endpoints.map((e) => `http://${e}`),
+    dialTimeout: 2000,
+    defaultCallOptions: () => ({ deadline: Date.now() + 5000 }),
+  });
+  let stopped = false;
+  process.stdin.on('data', () => {});
+  process.stdin.on('end', () => { stopped = true; });
+  let puts = 0; let errors = 0;
+  for (let i = 0; !stopped; i++) {
+    let op = 'put';
+    try {
+      await client.put(`f/${i}`).value(`v${i}`);
+      puts++;
+      emit({ put: i });
+      op = 'get';
+      emit({ get: i, value: await client.get(`f/${i}`).string() });
+    } catch (e) { // recorded; the loop is what must keep going
+      errors++;
+      emit({ error: `${e.constructor.name}: ${e.message}`, op, i });
+    }
+  }
+  emit({ done: true, puts, errors });
+  client.close();
+}
+
+main().then(() => process.exit(0), (e) => {
+  process.stderr.write(`failover driver failed: ${e.stack || e}\n`);
+  process.exit(1);
+});
