@@ -179,3 +179,29 @@ def test_a_real_client_rides_out_members_killed_in_turn(client, server):
         assert not lost, (f"{len(lost)} of {len(acked)} acknowledged puts are not in the store: "
                           f"f/{lost[:10]} (driver errors: "
                           f"{[l for l in driver.seen if 'error' in l][:5]})")
+
+
+def test_normalize_names_ids_in_every_spelling_and_keeps_what_users_rely_on():
+    """The comparison's lens: a lease id in decimal (a field), in %016x and %x (etcdctl's
+    text), member ids by name, endpoints by position; revisions, counts and errors untouched."""
+    from normalize import normalize
+    lease, member, cluster = 0x0fd2a24dc6951e0d, 0x7e5cf79ca8145315, 0x5ef69d07128a6ccf
+    raw = [
+        {"step": "endpoints", "_ids": {"endpoint": ["127.0.0.1:4001", "127.0.0.1:4002"]}},
+        {"step": "grant", "_ids": {"lease": [lease], "cluster": [cluster]}, "ID": lease,
+         "out": [f"lease {lease:016x} granted with TTL(60s)"], "revision": 7, "count": 1},
+        {"step": "lock", "out": [f"s/lock/{lease:x}", "s/lock/694d7b5e4f0a3c0b"]},
+        {"step": "members", "_ids": {"member": {"m1": member}}, "_sort": ["out"],
+         "out": [f"{member:x}, started, m1", "127.0.0.1:4002 is healthy: took = 2.41ms"],
+         "header": {"revision": 9, "member_id": member, "raft_term": 4}},
+        {"step": "small ids stay", "ID": 5, "out": ["lease 5 granted"]},
+    ]
+    assert normalize(raw) == [
+        {"step": "endpoints"},
+        {"step": "grant", "ID": "L1", "out": ["lease L1 granted with TTL(60s)"], "revision": 7,
+         "count": 1},
+        {"step": "lock", "out": ["s/lock/L1", "s/lock/<id>"]},
+        {"step": "members", "out": ["EP1 is healthy: took = <t>", "M(m1), started, m1"],
+         "header": {"revision": 9}},
+        {"step": "small ids stay", "ID": 5, "out": ["lease 5 granted"]},
+    ]

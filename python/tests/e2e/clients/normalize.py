@@ -28,6 +28,9 @@ import sys
 DROPPED = {"cluster_id", "member_id", "raft_term", "raftTerm", "raftIndex", "raftAppliedIndex",
            "dbSize", "dbSizeInUse", "took", "ts"}
 
+# Ids are 64-bit and etcd's are random or member-prefixed; a server that hands out small ones
+# (lease 5) is not mapped, and differs from etcd in the comparison, as it should.
+SMALLEST_ID = 1 << 32
 HEX_ID = re.compile(r"\b[0-9a-f]{13,16}\b")  # %x drops leading zeros
 DEC_ID = re.compile(r"\b\d{18,20}\b")
 PORT = re.compile(r"127\.0\.0\.1:\d+")
@@ -47,14 +50,14 @@ class Names:
 
     def add_id(self, ident, label: str) -> None:
         n = int(ident)
-        if n == 0:
+        if n < SMALLEST_ID:  # a small id's spellings would hit counts and revisions: left as is
             return
         for spelling in (str(n), format(n, "x"), format(n, "016x")):
             self._add(spelling, label)
 
     def learn(self, ids: dict) -> None:
         for lease in ids.get("lease", []):
-            if str(int(lease)) not in self.tokens and int(lease) != 0:
+            if str(int(lease)) not in self.tokens and int(lease) >= SMALLEST_ID:
                 self.leases += 1
                 self.add_id(lease, f"L{self.leases}")
         for name, ident in ids.get("member", {}).items():

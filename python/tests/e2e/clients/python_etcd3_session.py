@@ -6,6 +6,7 @@ step; normalize.py makes two runs comparable.
     /usr/bin/python3 python_etcd3_session.py 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
 """
 
+import base64
 import json
 import os
 import queue
@@ -57,8 +58,17 @@ def meta(value, md) -> dict:
 
 
 def message(m) -> dict:
-    """A protobuf answer as a dict, without its header's member-specific fields."""
-    return json_format.MessageToDict(m, preserving_proto_field_name=True)
+    """A protobuf answer as a dict (as protobuf's JSON mapping spells it: int64 as strings),
+    with keys and values as text rather than base64."""
+    def readable(v):
+        if isinstance(v, dict):
+            return {k: (base64.b64decode(x).decode(errors="replace")
+                        if k in ("key", "value") and isinstance(x, str) else readable(x))
+                    for k, x in v.items()}
+        if isinstance(v, list):
+            return [readable(x) for x in v]
+        return v
+    return readable(json_format.MessageToDict(m, preserving_proto_field_name=True))
 
 
 def event(e) -> dict:
@@ -285,7 +295,7 @@ def session(endpoints: list[str], rec: Recorder, tmp: str) -> None:
         finally:
             each.close()
     rec.step("status of each member",
-             one_leader=len({s["leader"] for s in statuses}) == 1 and statuses[0]["leader"],
+             one_leader=len({s["leader"] for s in statuses}) == 1 and bool(statuses[0]["leader"]),
              statuses=[dict(s, leader="<a member>") for s in statuses])
     rec.step("hash", hash_is_int=isinstance(c.hash(), int))
     rec.step("list_alarms", alarms=[(a.alarm_type, a.member_id) for a in c.list_alarms()])
