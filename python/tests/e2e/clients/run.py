@@ -56,20 +56,30 @@ def missing(client: str):
 
 
 class SessionFailed(AssertionError):
-    pass
+    """A session that crashed, hung or stopped early; `lines` holds what it printed before
+    (normalized), so that a comparison can still show where it parted from the other run."""
+
+    def __init__(self, message: str, lines: list[dict]):
+        super().__init__(message)
+        self.lines = lines
 
 
-def run_session(client: str, endpoints: list[str], timeout: float = 90) -> list[dict]:
-    """The session's normalized lines. A session that crashes or does not reach its last step
-    raises SessionFailed with its stderr and the lines it printed."""
-    p = subprocess.run(SESSIONS[client] + [",".join(endpoints)], capture_output=True, text=True,
-                       timeout=timeout, cwd=HERE)
-    raw = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
-    if p.returncode != 0 or not raw or raw[-1].get("step") != "end":
+def run_session(client: str, endpoints: list[str], timeout: float = 60) -> list[dict]:
+    """The session's normalized lines; SessionFailed (with its stderr and the lines it printed)
+    when it does not reach its last step within `timeout` seconds."""
+    try:
+        p = subprocess.run(SESSIONS[client] + [",".join(endpoints)], capture_output=True,
+                           text=True, timeout=timeout, cwd=HERE)
+        out, err, rc = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        text = lambda b: (b.decode(errors="replace") if isinstance(b, bytes) else b) or ""
+        out, err, rc = text(e.stdout), text(e.stderr), f"killed after {timeout} s"
+    raw = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if rc != 0 or not raw or raw[-1].get("step") != "end":
         last = raw[-1]["step"] if raw else "(none)"
         raise SessionFailed(
-            f"{client} session did not finish (exit {p.returncode}; last step: {last!r})\n"
-            f"--- stderr (tail)\n{p.stderr[-4000:]}")
+            f"{client} session did not finish (exit {rc}; last step printed: {last!r})\n"
+            f"--- stderr (tail)\n{err[-4000:]}", normalize(raw))
     return normalize(raw)
 
 
