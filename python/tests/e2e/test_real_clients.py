@@ -210,3 +210,17 @@ def test_normalize_names_ids_in_every_spelling_and_keeps_what_users_rely_on():
          "header": {"revision": 9}},
         {"step": "small ids stay", "ID": 5, "out": ["lease 5 granted"]},
     ]
+
+
+def test_normalize_takes_the_padding_of_a_short_id_with_it():
+    """etcdctl prints "Member %16x added to cluster %16x": an id with a leading zero nibble
+    comes with one more space, which must not make two clusters differ."""
+    from normalize import normalize
+    long_id, short_id = 0xa9683df0d8918a2f, 0x0fd2a24dc6951e0d
+    lines = [{"step": "add", "_ids": {"cluster": [c], "member": {"new": m}},
+              "out": [f"Member {m:16x} added to cluster {c:16x}", f"key s/{u:x}"]}
+             for c, m, u in ((long_id, short_id, 0x694d7b5e4f0a3c0b),
+                             (short_id, long_id, 0x0694d7b5e4f0a3c0))]
+    first, second = (normalize([line]) for line in lines)
+    assert first == second == [{"step": "add", "out": ["Member M(new) added to cluster C",
+                                                       "key s/<id>"]}]

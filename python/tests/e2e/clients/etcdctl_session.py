@@ -256,6 +256,37 @@ def session(ctl: Ctl, rec: Recorder, tmp: str) -> None:
     rec.step("member remove the new member", **ctl.run("member", "remove", format(new_id, "x")))
     rec.step("member remove it again", **ctl.run("member", "remove", format(new_id, "x")))
     rec.step("member list after remove", **sorted_out(ctl.run("member", "list")))
+    learner_peer = f"http://127.0.0.1:{free_port()}"
+    added = ctl.run("member", "add", "lrn", "--learner", f"--peer-urls={learner_peer}")
+    learner = int(added["out"][0].split()[1], 16) if added["rc"] == 0 else 0
+    added["out"] = [sorted_cluster(l) for l in added["out"]]
+    rec.step("member add --learner (unstarted)",
+             _ids={"member": {"lrn": learner}, "peer": {"lrn": learner_peer}}, **added)
+    rec.step("member promote the unstarted learner",
+             **ctl.run("member", "promote", format(learner, "x")))
+    moved_peer = f"http://127.0.0.1:{free_port()}"
+    rec.step("member update the learner's peer URL", _ids={"peer": {"lrn moved": moved_peer}},
+             **ctl.run("member", "update", format(learner, "x"), f"--peer-urls={moved_peer}"))
+    rec.step("member list with the learner", **sorted_out(ctl.run("member", "list")))
+    rec.step("member remove the learner", **ctl.run("member", "remove", format(learner, "x")))
+
+    # ---- maintenance: move-leader (to a follower, then to the leader itself), defrag, alarms
+    status = json.loads("\n".join(ctl.run("endpoint", "status", "-w", "json")["out"]))
+    leader = status[0]["Status"]["leader"]
+    target = next(s["Status"]["header"]["member_id"] for s in status
+                  if s["Status"]["header"]["member_id"] != leader)
+    moved = ctl.run("move-leader", format(target, "x"))
+    roles = {format(leader, "x"): "<leader>", format(target, "x"): "<target>"}
+    moved["out"] = [re.sub(r"\b[0-9a-f]+\b", lambda m: roles.get(m.group(0), m.group(0)), l)
+                    for l in moved["out"]]
+    rec.step("move-leader to a follower", **moved)
+    after = json.loads("\n".join(ctl.run("endpoint", "status", "-w", "json")["out"]))
+    rec.step("the follower leads", leads=all(s["Status"]["leader"] == target for s in after))
+    again = ctl.run("move-leader", format(target, "x"))
+    again["out"] = [l.replace(format(target, "x"), "<target>") for l in again["out"]]
+    rec.step("move-leader to the leader itself", **again)
+    rec.step("defrag", **sorted_out(ctl.run("defrag")))
+    rec.step("alarm list", **ctl.run("alarm", "list"))
 
     status = ctl.run("endpoint", "status", "-w", "json")
     doc = json.loads("\n".join(status["out"]))

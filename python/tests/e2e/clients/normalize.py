@@ -31,10 +31,17 @@ DROPPED = {"cluster_id", "member_id", "raft_term", "raftTerm", "raftIndex", "raf
 # Ids are 64-bit and etcd's are random or member-prefixed; a server that hands out small ones
 # (lease 5) is not mapped, and differs from etcd in the comparison, as it should.
 SMALLEST_ID = 1 << 32
-HEX_ID = re.compile(r"\b[0-9a-f]{13,16}\b")  # %x drops leading zeros
+# %x drops leading zeros; %16x (etcdctl's "Member %16x added to cluster %16x") pads with spaces:
+# the padding goes with the id.
+HEX_ID = re.compile(r"( *)\b[0-9a-f]{13,16}\b")
 DEC_ID = re.compile(r"\b\d{18,20}\b")
 PORT = re.compile(r"127\.0\.0\.1:\d+")
 DURATION = re.compile(r"\b\d+(\.\d+)?(ns|µs|us|ms|s|m)\b")
+
+
+def unpad(m) -> str:
+    """One space for the spaces before an id (%16x pads a 15-digit id with one more)."""
+    return " " if m.group(1) else ""
 
 
 class Names:
@@ -74,9 +81,10 @@ class Names:
             if self._pattern is None:
                 spellings = sorted(self.tokens, key=len, reverse=True)
                 self._pattern = re.compile(
-                    r"(?<![0-9A-Za-z])(" + "|".join(map(re.escape, spellings)) + r")(?![0-9A-Za-z])")
-            s = self._pattern.sub(lambda m: self.tokens[m.group(1)], s)
-        s = HEX_ID.sub("<id>", s)
+                    r"( *)(?<![0-9A-Za-z])(" + "|".join(map(re.escape, spellings)) +
+                    r")(?![0-9A-Za-z])")
+            s = self._pattern.sub(lambda m: unpad(m) + self.tokens[m.group(2)], s)
+        s = HEX_ID.sub(lambda m: unpad(m) + "<id>", s)
         s = DEC_ID.sub("<id>", s)
         s = PORT.sub("127.0.0.1:<port>", s)
         s = DURATION.sub("<t>", s) if "took" in s else s
