@@ -310,26 +310,55 @@ async function session(endpoints, tmp) {
     const a = await client.cluster.memberAdd({ peerURLs: [`http://127.0.0.1:${await freePort()}`] });
     return a.member.name;
   }));
+  const moved = `http://127.0.0.1:${await freePort()}`;
+  record('memberUpdate the new one\'s peer URL', {
+    _ids: { peer: { 'new moved': moved } },
+    ...await attempt(async () => (await client.cluster.memberUpdate({ ID: newId, peerURLs: [moved] }))
+      .members.map((m) => [m.name, m.peerURLs]).sort()),
+  });
   record('memberRemove the new one', await attempt(async () => {
     const a = await client.cluster.memberRemove({ ID: newId });
     return a.members.map((m) => m.name).sort();
   }));
   record('memberRemove it again', await attempt(() => client.cluster.memberRemove({ ID: newId })));
 
+  const learnerPeer = `http://127.0.0.1:${await freePort()}`;
+  const learner = await attempt(() => client.cluster.memberAdd({ peerURLs: [learnerPeer], isLearner: true }));
+  const learnerId = learner.ok ? learner.ok.member.ID : '0';
+  record('memberAdd a learner (unstarted)', learner.ok ? {
+    _ids: { member: { lrn: learnerId }, peer: { lrn: learnerPeer } },
+    member: [learnerId, learner.ok.member.isLearner],
+  } : learner);
+  record('memberPromote the unstarted learner', await attempt(
+    () => client.cluster.memberPromote({ ID: learnerId })));
+  record('memberRemove the learner', await attempt(async () => {
+    const a = await client.cluster.memberRemove({ ID: learnerId });
+    return a.members.map((m) => m.name).sort();
+  }));
+
+  // Each member's status through a client of its own; moveLeader goes to the leader's.
+  const own = endpoints.map((e) => new Etcd3({ hosts: [`http://${e}`] }));
   const statuses = [];
-  for (const endpoint of endpoints) {
-    const one = new Etcd3({ hosts: [`http://${endpoint}`] });
-    try {
-      const s = await one.maintenance.status();
-      statuses.push({ leader: s.leader, version_set: !!s.version, db_size_positive: Number(s.dbSize) > 0 });
-    } finally {
-      one.close();
-    }
+  for (const one of own) {
+    const s = await one.maintenance.status();
+    statuses.push({ id: s.header.member_id, leader: s.leader, version_set: !!s.version,
+      db_size_positive: Number(s.dbSize) > 0 });
   }
   record('status of each member', {
     one_leader: new Set(statuses.map((s) => s.leader)).size === 1 && statuses[0].leader !== '0',
-    statuses: statuses.map((s) => ({ ...s, leader: '<a member>' })),
+    statuses: statuses.map((s) => ({ ...s, id: '<a member>', leader: '<a member>' })),
   });
+  const leaderAt = statuses.findIndex((s) => s.id === s.leader);
+  const target = statuses.find((s) => s.id !== s.leader).id;
+  record('moveLeader to a follower', await attempt(async () => plain(
+    await own[leaderAt].maintenance.moveLeader({ targetID: target }))));
+  const moved2 = await Promise.all(own.map((one) => one.maintenance.status()));
+  record('the follower leads', { leads: moved2.every((s) => s.leader === target) });
+  const follower = moved2.findIndex((s) => s.header.member_id !== target);
+  record('moveLeader asked of a follower', await attempt(
+    () => own[follower].maintenance.moveLeader({ targetID: target })));
+  own.forEach((one) => one.close());
+  record('defragment', await attempt(async () => plain(await client.maintenance.defragment())));
   const alarms = await client.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' });
   record('alarm list', { alarms: alarms.alarms });
   client.close();
