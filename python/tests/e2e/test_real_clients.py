@@ -13,6 +13,7 @@ By hand:
     python3 python/tests/e2e/clients/run.py etcdctl 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
 """
 
+import collections
 import json
 import os
 import queue
@@ -106,8 +107,10 @@ class Driver:
 
     def _pump(self):
         for line in self.proc.stdout:
-            if line.startswith("{"):
+            try:
                 self.lines.put(json.loads(line))
+            except ValueError:  # kept, and shown if the test fails
+                self.lines.put({"unreadable": line[:200]})
         self.lines.put(None)
 
     def _take(self, timeout: float):
@@ -170,7 +173,8 @@ def test_a_real_client_rides_out_members_killed_in_turn(client, server):
         finally:
             if driver.proc.poll() is None:
                 driver.proc.kill()
-        print(f"{client} on {server}: {done}")  # -s shows how many puts and errors
+        kinds = collections.Counter(l["error"][:120] for l in driver.seen if "error" in l)
+        print(f"{client} on {server}: {done}; errors: {kinds.most_common(3)}")  # (-s shows it)
         assert done.get("done"), f"the driver did not finish: {driver.seen[-5:]}"
         acked = {l["put"] for l in driver.seen if "put" in l}
         stale = [l for l in driver.seen if "get" in l and l["value"] != f"v{l['get']}"]

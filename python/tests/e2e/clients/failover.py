@@ -17,8 +17,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 stopped = threading.Event()
+PAUSE_S = 0.05  # after a failed operation
 
 
 def emit(**line) -> None:
@@ -100,6 +102,7 @@ def main() -> int:
         except Exception as e:  # recorded; the loop is what must keep going
             errors += 1
             emit(error=f"{type(e).__name__}: {e}", op=op, i=i)
+            time.sleep(PAUSE_S)  # as an application would (node/failover.js says why)
         i += 1
     emit(done=True, puts=puts, errors=errors)
     return 0

@@ -6,6 +6,8 @@
 
 const { Etcd3 } = require('etcd3');
 
+const PAUSE_MS = 50; // after a failed operation
+
 function emit(line) {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
@@ -32,13 +34,18 @@ async function main() {
     } catch (e) { // recorded; the loop is what must keep going
       errors++;
       emit({ error: `${e.constructor.name}: ${e.message}`, op, i });
+      // A pause, as an application would take. Without it, a client whose three per-host
+      // circuit breakers are all open (3 failures each, open 5 s: the default) spins through
+      // tens of thousands of immediate BrokenCircuitErrors.
+      await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     }
   }
-  emit({ done: true, puts, errors });
   client.close();
+  // The last line, and exit once it is written (an exit with a write pending cuts it).
+  process.stdout.write(JSON.stringify({ done: true, puts, errors }) + '\n', () => process.exit(0));
 }
 
-main().then(() => process.exit(0), (e) => {
+main().then(() => {}, (e) => {
   process.stderr.write(`failover driver failed: ${e.stack || e}\n`);
   process.exit(1);
 });
