@@ -24,7 +24,7 @@ from google.protobuf import json_format
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder import Recorder  # noqa: E402
 
-TIMEOUT = 10  # seconds, per request (the library's default is none: a hang would hang the test)
+TIMEOUT = 5  # seconds, per request (the library's default is none: a hang would hang the test)
 
 
 def failure(e: BaseException) -> dict:
