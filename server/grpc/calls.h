@@ -164,12 +164,29 @@ class Outbox : public Call {
     std::lock_guard lock(mu_);
     if (!finished_ && reactor_ != nullptr) f();
   }
+  // Ends the call once every queued response is written (end() drops them: it is for a call
+  // whose client is gone or a server that stops).
+  void end_after_queue(const grpc::Status& status) {
+    std::lock_guard lock(mu_);
+    if (finished_ || reactor_ == nullptr) return;
+    if (queue_.empty() && !writing_) {
+      finished_ = true;
+      reactor_->Finish(status);
+    } else {
+      end_after_queue_ = status;
+    }
+  }
   // From the reactor's OnWriteDone. Returns true when the queue has drained (the producer
   // may make more).
   bool written(bool ok) {
     std::lock_guard lock(mu_);
     writing_ = false;
     if (!queue_.empty()) queue_.pop_front();
+    if (!finished_ && end_after_queue_ && queue_.empty() && ok) {
+      finished_ = true;
+      reactor_->Finish(*end_after_queue_);
+      return false;
+    }
     if (finished_) {
       if (end_status_) {
         reactor_->Finish(*end_status_);
@@ -209,6 +226,7 @@ class Outbox : public Call {
   bool writing_ = false;
   bool finished_ = false;
   std::optional<grpc::Status> end_status_;
+  std::optional<grpc::Status> end_after_queue_;
 };
 
 }  // namespace etcdlab::grpc_door

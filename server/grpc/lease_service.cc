@@ -43,7 +43,8 @@ awaitable<void> leases(KvService& s, const pb::LeaseLeasesRequest&, pb::LeaseLea
 
 // The keep-alive stream: each request renews its lease and is answered in order ({ID, TTL};
 // TTL 0 for a lease that is unknown or whose time is up). An error of the node (no leader,
-// timed out) ends the stream with it, as etcd's does.
+// timed out) ends the stream with it, as etcd's does; so does the client's end of requests,
+// once every request has been answered (etcd's leaseKeepAlive returns on EOF: status OK).
 class KeepAlives : public BidiOutbox<pb::LeaseKeepAliveRequest, pb::LeaseKeepAliveResponse>,
                    public std::enable_shared_from_this<KeepAlives> {
  public:
@@ -64,11 +65,15 @@ class KeepAlives : public BidiOutbox<pb::LeaseKeepAliveRequest, pb::LeaseKeepAli
     }
   }
   void drained() {}
+  void read_ended() {
+    reads_ended_ = true;
+    if (!busy_) end_after_queue(grpc::Status::OK);
+  }
   void closed() { waiting_.clear(); }
 
  private:
   static awaitable<void> answer_all(std::shared_ptr<KeepAlives> self) {
-    struct NotBusy {
+    struct NotBusy {  // (also when an error ends the stream)
       KeepAlives& k;
       ~NotBusy() { k.busy_ = false; }
     } not_busy{*self};
@@ -83,11 +88,13 @@ class KeepAlives : public BidiOutbox<pb::LeaseKeepAliveRequest, pb::LeaseKeepAli
       out.set_ttl(r.ttl);
       self->send(std::move(out));
     }
+    if (self->reads_ended_) self->end_after_queue(grpc::Status::OK);
   }
 
   Door& door_;
   std::deque<int64_t> waiting_;  // (io thread)
   bool busy_ = false;
+  bool reads_ended_ = false;  // (io thread)
 };
 
 class LeaseService final : public pb::Lease::CallbackService {

@@ -3,6 +3,7 @@
 // Outbox, shared between the reactor and the io thread) gets, on the io thread:
 //   opened()            the call started
 //   received(request)   a request came (bidirectional streams)
+//   read_ended()        the client closed its side (bidirectional streams)
 //   drained()           every queued response was written: the producer may make more
 //   closed()            the call is over (finished, cancelled, or the client went away)
 // gRPC deletes the reactor after OnDone; the State lives on while the io thread holds it.
@@ -29,9 +30,12 @@ class BidiStream final : public grpc::ServerBidiReactor<Request, Response> {
     this->StartRead(&request_);
   }
   void OnReadDone(bool ok) override {
-    // Not ok: the client closed its side, or the call ended. As etcd's, the stream stays up
-    // until the call ends: the answers to what was asked keep coming.
-    if (!ok) return;
+    // Not ok: the client closed its side, or the call ended. What that means is the
+    // stream's (a watch stream stays up; a keep-alive stream ends once it has answered).
+    if (!ok) {
+      door_.post([st = state_] { st->read_ended(); });
+      return;
+    }
     door_.post([st = state_, r = request_]() mutable { st->received(std::move(r)); });
     state_->if_open([this] { this->StartRead(&request_); });
   }

@@ -61,6 +61,9 @@ class Watches : public BidiOutbox<pb::WatchRequest, pb::WatchResponse>,
     pull();
   }
   void drained() { pull(); }
+  // As etcd's: the client's end of requests ends nothing; the watchers live until the call
+  // ends (its recvLoop returns and the send loop goes on).
+  void read_ended() {}
   void closed() {
     if (open_) service_.close_watch_stream(stream_);
     open_ = false;

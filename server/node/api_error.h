@@ -37,6 +37,8 @@ inline constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 namespace rpctypes {
 inline constexpr const char* kNoLeader = "etcdserver: no leader";
 inline constexpr const char* kRequestTimedOut = "etcdserver: request timed out";
+inline constexpr const char* kTimedOutLeaderFailed =
+    "etcdserver: request timed out, possibly due to previous leader failure";
 inline constexpr const char* kRequestTooLarge = "etcdserver: request is too large";
 inline constexpr const char* kLeaseNotFound = "etcdserver: requested lease not found";
 inline constexpr const char* kNoSpace = "etcdserver: mvcc: database space exceeded";

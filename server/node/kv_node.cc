@@ -188,6 +188,9 @@ Ready KvNode::ready() {
   Ready rd = r.raft->ready();
   if (rd.soft_state) {
     Role before = r.role;
+    if (rd.soft_state->leader != r.lead && rd.soft_state->leader != kNoNode) {
+      r.lead_elected = r.ticks;
+    }
     r.lead = rd.soft_state->leader;
     r.role = rd.soft_state->role;
     if (r.role != before) r.role_changed(before);

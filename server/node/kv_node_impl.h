@@ -103,6 +103,7 @@ struct KvNode::Impl {
 
   // As of the last Ready.
   NodeId lead = kNoNode;
+  int64_t lead_elected = 0;  // the tick at which the current leader became known
   Role role = Role::kFollower;
   uint64_t term = 0;
 

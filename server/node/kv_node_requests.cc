@@ -132,7 +132,17 @@ void KvNode::Impl::expire() {
     // As etcd: a request that never found a leader failed for want of one; any other that did
     // not apply in time timed out (and, once proposed, may still apply later).
     bool no_leader = !p.proposed && lead == kNoNode;
-    ApiError error(GrpcCode::kUnavailable, no_leader ? kNoLeader : kRequestTimedOut);
+    // As etcd (parseProposeCtxErr): a request that started while the previous leader was
+    // failing — within two election timeouts before the current leader was elected — timed
+    // out "possibly due to previous leader failure"; clients log it and retry.
+    int64_t started = p.deadline - timeout_ticks;
+    bool proposal = p.what == PendingRequest::What::kWrite ||
+                    p.what == PendingRequest::What::kMember;
+    bool leader_failed = proposal && lead != kNoNode && started < lead_elected &&
+                         started > lead_elected - 2 * options.raft.election_ticks;
+    ApiError error(GrpcCode::kUnavailable, no_leader       ? kNoLeader
+                                           : leader_failed ? kTimedOutLeaderFailed
+                                                           : kRequestTimedOut);
     if (p.what == PendingRequest::What::kMoveLeader) {
       error = ApiError(GrpcCode::kDeadlineExceeded, rpctypes::kLeaderTransferTimedOut);
     }
