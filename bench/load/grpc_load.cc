@@ -292,6 +292,13 @@ LoadResult run_grpc_load(const LoadOptions& options) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
     args.SetMaxReceiveMessageSize(-1);
+    // The tool's own cost per call, on the cores it shares with the servers: the minimal
+    // filter stack (no compression or census filters) with deadline checks put back, and no
+    // retry machinery (a failed request is counted, never retried). Measured against
+    // grpc-ceiling-server: about 20% less CPU per call than the default stack.
+    args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+    args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     channels.push_back(grpc::CreateCustomChannel(target_of(o.endpoints[c % o.endpoints.size()]),
                                                  grpc::InsecureChannelCredentials(), args));
     stubs.push_back(pb::KV::NewStub(channels.back()));

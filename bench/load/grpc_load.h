@@ -13,6 +13,8 @@
 //   fewer connections than clients they share connections, not turns).
 // - Closed loop, --rate slots, warmup, --total and --duration: as in http_load.h (latency
 //   from when a request was due; slots per completion queue at rate/threads).
+// - Channels use the minimal filter stack with deadline checks, and no retries (the cheapest
+//   client gRPC C++ offers: the tool shares the cores with the servers it measures).
 // - Each request has a deadline of --timeout. An answer counts as an error when its status is
 //   not OK or it lacks a header; the kind is "gRPC <CODE>: <message>", e.g. "gRPC
 //   UNAVAILABLE: etcdserver: no leader". After UNAVAILABLE (no connection, or no leader) the
