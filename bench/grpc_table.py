@@ -99,7 +99,7 @@ def tables(runs, cpu_table):
         ceil = by.get(("ceiling", ceiling_id(wid)))
         ratio = mine["ops_per_s"] / theirs["ops_per_s"] if theirs and theirs["ops_per_s"] else None
         goal = target_of(wid)
-        verdict = "—" if ratio is None else (f"≥{goal}× met" if ratio >= goal else
+        verdict = "no answers" if not mine["ops_per_s"] else "—" if ratio is None else (f"≥{goal}× met" if ratio >= goal else
                                              f"**below {goal}×**")
 
         def share(res):
@@ -128,5 +128,48 @@ def tables(runs, cpu_table):
                       for r in runs if r["target"] == "ceiling" and r["result"]["errors"]]
     errors += ceiling_errors
     out += (["Errors:", "", *errors, ""] if errors else ["No request failed.", ""])
+    out += cpu_per_request(runs, by)
     out += ["## gRPC: CPU during each run (% of one core)", "", *cpu_table(runs), ""]
     return out
+
+
+def _us(res, *roles):
+    """CPU microseconds per answered request of `roles` over a run: their share of a core over
+    the run's wall time divided by its throughput (the warmup's requests cost CPU too and are
+    not counted, so the figure is high by up to warmup/duration; alike for every target)."""
+    if not res or not res["ops_per_s"]:
+        return None
+    c = res["cpu_percent"]
+    return sum(c.get(r, 0) for r in roles) / 100 * 1e6 / res["ops_per_s"]
+
+
+def cpu_per_request(runs, by):
+    """Where a request's CPU goes, per target: the figures the ratios follow from when the
+    machine's two cores are the limit (throughput ~ cores / CPU per request)."""
+    def f(v):
+        return f"{v:.0f}" if v is not None else "—"
+
+    lines = ["## gRPC: CPU per answered request (µs)", "",
+             "| workload | etcd leader | etcd followers | etcdlab leader | etcdlab followers | "
+             "ceiling server | tool (etcd run) | tool (etcdlab run) | tool (ceiling run) | "
+             "etcd all / etcdlab all |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    followers = ("follower1", "follower2")
+    for r in runs:
+        if r["target"] != "etcdlab":
+            continue
+        wid = r["workload"]
+        mine, theirs = r["result"], by.get(("etcd", wid))
+        ceil = by.get(("ceiling", ceiling_id(wid)))
+        every = ("leader", *followers, "load_tool", "irq")
+        a, b = _us(theirs, *every), _us(mine, *every)
+        lines.append(
+            f"| {r['label']} | {f(_us(theirs, 'leader'))} | {f(_us(theirs, *followers))} | "
+            f"{f(_us(mine, 'leader'))} | {f(_us(mine, *followers))} | {f(_us(ceil, 'server'))} | "
+            f"{f(_us(theirs, 'load_tool'))} | {f(_us(mine, 'load_tool'))} | "
+            f"{f(_us(ceil, 'load_tool'))} | {f'{a / b:.2f}' if a and b else '—'} |")
+    return [*lines, "",
+            "From the CPU table below: a process's share of a core over the run divided by the "
+            "requests answered per second. The last column divides all the CPU a request cost "
+            "with etcd (members, load tool, interrupts) by the same with etcdlab: when the two "
+            "cores are the limit, that is about the throughput ratio to expect.", ""]
