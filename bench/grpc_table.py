@@ -99,8 +99,12 @@ def tables(runs, cpu_table):
         ceil = by.get(("ceiling", ceiling_id(wid)))
         ratio = mine["ops_per_s"] / theirs["ops_per_s"] if theirs and theirs["ops_per_s"] else None
         goal = target_of(wid)
-        verdict = "no answers" if not mine["ops_per_s"] else "—" if ratio is None else (f"≥{goal}× met" if ratio >= goal else
-                                             f"**below {goal}×**")
+        if not mine["ops_per_s"]:
+            verdict = "no answers"
+        elif ratio is None:
+            verdict = "—"
+        else:
+            verdict = f"≥{goal}× met" if ratio >= goal else f"**below {goal}×**"
 
         def share(res):
             if not ceil or not ceil["ops_per_s"] or not res:
