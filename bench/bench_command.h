@@ -16,11 +16,15 @@ void add_watch_command(CLI::App& app);
 // `etcdlab-bench sim` and `sim-faults`: the simulator's speed.
 void add_sim_commands(CLI::App& app);
 
-// `etcdlab-bench put`, `range` and `mixed`: load through the etcd v3 JSON gateway over HTTP/1.1,
-// for etcdlab and etcd alike (bench/load/).
+// `etcdlab-bench put`, `range`, `mixed`, `txn` and the lease loads: load through the etcd v3
+// JSON gateway over HTTP/1.1 or (--protocol grpc) etcd's gRPC KV service, for etcdlab and etcd
+// alike (bench/load/).
 void add_load_commands(CLI::App& app);
 
 // `etcdlab-bench ceiling-server`: a trivial one-thread HTTP server, the ceiling of the HTTP path.
 void add_ceiling_command(CLI::App& app);
+
+// `etcdlab-bench grpc-ceiling-server`: etcdserverpb.KV with fixed answers, the ceiling of gRPC.
+void add_grpc_ceiling_command(CLI::App& app);
 
 }  // namespace etcdlab::bench

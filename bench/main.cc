@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   etcdlab::bench::add_sim_commands(app);
   etcdlab::bench::add_load_commands(app);
   etcdlab::bench::add_ceiling_command(app);
+  etcdlab::bench::add_grpc_ceiling_command(app);
   try {
     CLI11_PARSE(app, argc, argv);
   } catch (const std::exception& e) {

@@ -1,11 +1,13 @@
-// `etcdlab-bench put|range|mixed|txn|lease-churn|lease-keepalive`: the load generator's command line (see http_load.h for what
-// a run does and how it counts).
+// `etcdlab-bench put|range|mixed|txn|lease-churn|lease-keepalive`: the load generator's command
+// line (see http_load.h and, for --protocol grpc, grpc_load.h for what a run does and how it
+// counts).
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "../bench_command.h"
+#include "grpc_load.h"
 #include "http_load.h"
 #include "load_options.h"
 #include "load_report.h"
@@ -28,7 +30,8 @@ void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
       ->capture_default_str();
   cmd->add_option("--conns", o.conns, "TCP connections (default: one per client)");
   cmd->add_option("--clients", o.clients,
-                  "requests outstanding at once (one per connection at a time)")
+                  "requests outstanding at once (HTTP: taking turns on a connection; "
+                  "gRPC: each its own stream)")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "event-loop threads of this tool")->capture_default_str();
   auto* total = cmd->add_option("--total", o.total, "measured requests to send");
@@ -52,6 +55,15 @@ void add_consistency_option(CLI::App* cmd, std::shared_ptr<std::string> consiste
       ->capture_default_str();
 }
 
+// put, range, mixed and txn go through either door; the lease workloads are HTTP only.
+void add_protocol_option(CLI::App* cmd, std::string& protocol) {
+  cmd->add_option("--protocol", protocol,
+                  "http: the v3 JSON gateway over HTTP/1.1; grpc: etcdserverpb.KV over HTTP/2 "
+                  "(clients multiplexed on --conns connections)")
+      ->check(CLI::IsMember({"http", "grpc"}))
+      ->capture_default_str();
+}
+
 void add_val_size_option(CLI::App* cmd, LoadOptions& o) {
   cmd->add_option("--val-size", o.val_size, "value bytes")->capture_default_str();
 }
@@ -60,15 +72,17 @@ struct Command {
   LoadOptions options;
   std::string endpoints = "127.0.0.1:2379";
   std::shared_ptr<std::string> consistency = std::make_shared<std::string>("l");
+  std::string protocol = "http";
 };
 
 void run(Command& c) {
   LoadOptions& o = c.options;
   o.endpoints = split_commas(c.endpoints);
   o.linearizable = *c.consistency == "l";
-  // Without pipelining a connection beyond the number of clients would carry nothing.
+  o.protocol = c.protocol == "grpc" ? Protocol::kGrpc : Protocol::kHttp;
+  // A connection beyond the number of clients would carry nothing.
   if (o.conns == 0 || o.conns > o.clients) o.conns = o.clients;
-  LoadResult result = run_http_load(o);
+  LoadResult result = o.protocol == Protocol::kGrpc ? run_grpc_load(o) : run_http_load(o);
   if (o.json) {
     print_json(o, result);
   } else {
@@ -89,29 +103,32 @@ CLI::App* add_load(CLI::App& app, const char* name, const char* help, Workload w
 
 void add_load_commands(CLI::App& app) {
   auto put = std::make_shared<Command>();
-  add_val_size_option(
-      add_load(app, "put", "load: puts through the v3 JSON gateway", Workload::kPut, put),
-      put->options);
+  CLI::App* cmd = add_load(app, "put", "load: puts (JSON gateway, or gRPC with --protocol grpc)",
+                           Workload::kPut, put);
+  add_val_size_option(cmd, put->options);
+  add_protocol_option(cmd, put->protocol);
 
   auto range = std::make_shared<Command>();
-  add_consistency_option(add_load(app, "range", "load: single-key ranges through the gateway",
-                                  Workload::kRange, range),
-                         range->consistency);
+  cmd = add_load(app, "range", "load: single-key ranges (JSON gateway or gRPC)", Workload::kRange,
+                 range);
+  add_consistency_option(cmd, range->consistency);
+  add_protocol_option(cmd, range->protocol);
 
   auto mixed = std::make_shared<Command>();
-  CLI::App* cmd = add_load(app, "mixed", "load: ranges and puts, --read-ratio of them ranges",
-                           Workload::kMixed, mixed);
+  cmd = add_load(app, "mixed", "load: ranges and puts, --read-ratio of them ranges",
+                 Workload::kMixed, mixed);
   add_val_size_option(cmd, mixed->options);
+  add_protocol_option(cmd, mixed->protocol);
   add_consistency_option(cmd, mixed->consistency);
   cmd->add_option("--read-ratio", mixed->options.read_ratio, "share of requests that are ranges")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
 
   auto cas = std::make_shared<Command>();
-  add_val_size_option(add_load(app, "txn",
-                               "load: compare-and-swap-shaped txns (compare mod_revision, put)",
-                               Workload::kTxn, cas),
-                      cas->options);
+  cmd = add_load(app, "txn", "load: compare-and-swap-shaped txns (compare mod_revision, put)",
+                 Workload::kTxn, cas);
+  add_val_size_option(cmd, cas->options);
+  add_protocol_option(cmd, cas->protocol);
 
   auto churn = std::make_shared<Command>();
   cmd = add_load(app, "lease-churn",

@@ -17,13 +17,19 @@ namespace etcdlab::bench {
 // txn's validation, compare and response.
 enum class Workload { kPut, kRange, kMixed, kLeaseChurn, kLeaseKeepAlive, kTxn };
 
+// The door the requests go through: etcd's v3 JSON gateway over HTTP/1.1 (http_load.h) or
+// etcd's gRPC service etcdserverpb.KV over HTTP/2 (grpc_load.h; put, range, mixed and txn).
+enum class Protocol { kHttp, kGrpc };
+
 struct LoadOptions {
   Workload workload = Workload::kPut;
+  Protocol protocol = Protocol::kHttp;
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};  // host:port; connection i uses
                                                             // endpoint i % size
   uint32_t conns = 0;                                       // TCP connections (0: one per client)
   uint32_t clients = 1;  // requests outstanding at once, spread over the connections
-  uint32_t threads = 1;  // event-loop threads; connections are spread over them
+  uint32_t threads = 1;  // event-loop threads (gRPC: completion queues, one thread each);
+                         // connections are spread over them
   uint64_t total = 0;    // measured requests to send (0: run for `duration`)
   double duration = 0;   // seconds to measure (used when total == 0; 10 if both are 0)
   double warmup = 0;     // seconds of load before measuring starts

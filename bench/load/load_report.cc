@@ -71,9 +71,10 @@ void print_text(const LoadOptions& o, const LoadResult& r) {
   if (o.workload == Workload::kLeaseChurn) what += "; one request = grant + put + revoke";
   if (o.workload == Workload::kMixed) what += fmt::format(", read ratio {}", o.read_ratio);
   fmt::print(
-      "{}: {} clients over {} connections, {} thread(s), keys {} B in a space of {}, "
+      "{}{}: {} clients over {} connections, {} thread(s), keys {} B in a space of {}, "
       "values {} B\n",
-      what, o.clients, o.conns, o.threads, o.key_size, o.key_space, o.val_size);
+      what, o.protocol == Protocol::kGrpc ? " over gRPC" : "", o.clients, o.conns, o.threads,
+      o.key_size, o.key_space, o.val_size);
   fmt::print("\nSummary:\n");
   fmt::print("  Total:\t{:.4f} secs.\n", r.seconds);
   fmt::print("  Requests:\t{} ok, {} errors.\n", r.ok, r.error_count());
@@ -119,16 +120,18 @@ void print_json(const LoadOptions& o, const LoadResult& r) {
                              histogram.empty() ? "" : ",", ms(row.lo), ms(row.hi), row.count);
   }
   fmt::print(
-      "{{\"workload\":\"{}\",\"linearizable\":{},\"read_ratio\":{},\"endpoints\":[{}],"
+      "{{\"workload\":\"{}\",\"protocol\":\"{}\",\"linearizable\":{},\"read_ratio\":{},"
+      "\"endpoints\":[{}],"
       "\"conns\":{},\"clients\":{},\"threads\":{},\"key_size\":{},\"val_size\":{},"
       "\"key_space\":{},\"sequential_keys\":{},\"rate\":{},\"warmup_s\":{},"
       "\"seconds\":{:.4f},\"ok\":{},\"errors\":{},\"ops_per_s\":{:.1f},"
       "\"latency_ms\":{{\"min\":{:.4f},\"mean\":{:.4f},{}\"max\":{:.4f}}},"
       "\"errors_by_kind\":{{{}}},\"histogram\":[{}]}}\n",
-      workload_name(o.workload), o.linearizable, o.read_ratio, endpoints, o.conns, o.clients,
-      o.threads, o.key_size, o.val_size, o.key_space, o.sequential_keys, o.rate, o.warmup,
-      r.seconds, r.ok, r.error_count(), r.ops_per_second(), ms(r.latency.min()),
-      r.latency.mean() / 1e6, quantiles, ms(r.latency.max()), errors, histogram);
+      workload_name(o.workload), o.protocol == Protocol::kGrpc ? "grpc" : "http", o.linearizable,
+      o.read_ratio, endpoints, o.conns, o.clients, o.threads, o.key_size, o.val_size, o.key_space,
+      o.sequential_keys, o.rate, o.warmup, r.seconds, r.ok, r.error_count(), r.ops_per_second(),
+      ms(r.latency.min()), r.latency.mean() / 1e6, quantiles, ms(r.latency.max()), errors,
+      histogram);
 }
 
 }  // namespace etcdlab::bench

@@ -51,9 +51,19 @@ RequestSource::RequestSource(const LoadOptions& options, uint32_t stream)
       rng_(options.seed * 0x9E3779B97F4A7C15ULL + stream),
       sequence_(options.key_space / std::max<uint32_t>(options.threads, 1) * stream) {
   // A value of val_size bytes that is not all one byte (a store could compress that).
-  std::string value(options.val_size, 'v');
-  for (size_t i = 0; i < value.size(); i++) value[i] = static_cast<char>('a' + (i * 7) % 26);
-  append_base64(value_b64_, value);
+  value_.assign(options.val_size, 'v');
+  for (size_t i = 0; i < value_.size(); i++) value_[i] = static_cast<char>('a' + (i * 7) % 26);
+  append_base64(value_b64_, value_);
+}
+
+RequestSource::Choice RequestSource::next_choice() {
+  // The read decision comes before the key, in this order, so that a seed gives the same
+  // requests as before the gRPC mode existed.
+  Choice c;
+  c.read = options_.workload == Workload::kRange ||
+           (options_.workload == Workload::kMixed && rng_.chance(options_.read_ratio));
+  c.key = key_bytes(next_key(), options_.key_size);
+  return c;
 }
 
 uint64_t RequestSource::next_key() {
@@ -73,10 +83,10 @@ void RequestSource::next(std::string& out, std::string_view host) {
                      key_, value_b64_));
     return;
   }
-  bool read = options_.workload == Workload::kRange ||
-              (options_.workload == Workload::kMixed && rng_.chance(options_.read_ratio));
+  Choice choice = next_choice();
+  bool read = choice.read;
   key_.clear();
-  append_base64(key_, key_bytes(next_key(), options_.key_size));
+  append_base64(key_, choice.key);
   // Body: {"key":"<b64>","value":"<b64>"} or {"key":"<b64>"[,"serializable":true]}.
   size_t body_size =
       10 + key_.size() + (read ? (options_.linearizable ? 0 : 20) : 11 + value_b64_.size());

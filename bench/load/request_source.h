@@ -1,7 +1,9 @@
 #pragma once
 // The requests a load run sends, as ready-to-write HTTP/1.1 bytes. The JSON bodies are
 // preformatted: fixed text around the base64 of the key (and, for puts, a value encoded once),
-// so the hot path formats no JSON. One source per event-loop thread (not thread-safe).
+// so the hot path formats no JSON. The gRPC mode (grpc_load.cc) draws the same choices with
+// next_choice() and fills protobuf messages instead. One source per event-loop thread (not
+// thread-safe).
 
 #include <cstdint>
 #include <string>
@@ -24,9 +26,19 @@ class RequestSource {
   // Writes the next request for `host` (the Host header) into `out` (replacing its content).
   void next(std::string& out, std::string_view host);
 
+  // The next request's kind and key (raw bytes), drawn as next() draws them: `read` is true for
+  // a range (kRange, and kMixed with probability read_ratio); a kTxn request is not a read.
+  struct Choice {
+    bool read = false;
+    std::string key;
+  };
+  [[nodiscard]] Choice next_choice();
+  // The value every put writes (val_size bytes).
+  [[nodiscard]] const std::string& value() const { return value_; }
+
   // The lease workloads' requests (their bodies are formatted each time: a lease operation
   // costs the server a Raft round or a leader's answer, far more than the formatting).
-  void lease_grant(std::string& out, std::string_view host);         // the server picks the id
+  void lease_grant(std::string& out, std::string_view host);  // the server picks the id
   void lease_put(std::string& out, std::string_view host, int64_t lease);  // next key, attached
   void lease_revoke(std::string& out, std::string_view host, int64_t lease);
   void lease_keepalive(std::string& out, std::string_view host, int64_t lease);
@@ -43,6 +55,7 @@ class RequestSource {
   const LoadOptions& options_;
   Rng rng_;
   uint64_t sequence_;
+  std::string value_;
   std::string value_b64_;
   std::string key_;
 };
