@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "../gateway/service.h"
 #include "../node/api_error.h"
@@ -48,14 +49,20 @@ class Door {
   // Registers a call; false (the call must be ended at once) once the door has stopped.
   bool open(const std::shared_ptr<Call>& call);
   void close(Call* call);
-  // Runs `fn` on the io thread.
-  void post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
+  // Runs `fn` on the io thread. Calls that arrive together are handed over together: one
+  // wake-up of the io thread runs them all, so the node proposes their writes in one Ready
+  // (as the JSON door's sessions, woken together, do).
+  void post(std::function<void()> fn);
   // Ends every open call and refuses new ones.
   void stop();
 
  private:
+  void run_posted();
+
   boost::asio::io_context& io_;
   KvService& service_;
+  std::mutex posted_mu_;
+  std::vector<std::function<void()>> posted_;  // waiting for the io thread
   std::mutex mu_;
   bool stopped_ = false;
   std::unordered_map<Call*, std::shared_ptr<Call>> open_;

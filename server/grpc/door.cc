@@ -2,6 +2,7 @@
 // gateway's listener hands it the connections that speak HTTP/2.
 #include "door.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/server_posix.h>
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,25 @@ void Door::close(Call* call) {
   }
 }
 
+void Door::post(std::function<void()> fn) {
+  bool first;
+  {
+    std::lock_guard lock(posted_mu_);
+    first = posted_.empty();
+    posted_.push_back(std::move(fn));
+  }
+  if (first) boost::asio::post(io_, [this] { run_posted(); });
+}
+
+void Door::run_posted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(posted_mu_);
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch) fn();
+}
+
 void Door::stop() {
   std::vector<std::shared_ptr<Call>> calls;
   {
@@ -58,6 +78,10 @@ struct GrpcDoor::Impl {
 GrpcDoor::GrpcDoor(boost::asio::io_context& io, gateway::KvService& service,
                    uint64_t max_request_bytes)
     : impl_(std::make_unique<Impl>(io, service)) {
+  // Debian builds Abseil with its mutexes' lock-order graph on (a debugging aid): about 5% of
+  // a busy member's CPU goes to it (bench/results/2026-12-07-vm.md). gRPC's locks are gRPC's
+  // to get right.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Door& d = impl_->door;
   for (auto make : {make_kv_service, make_lease_service, make_watch_service, make_cluster_service,
                     make_maintenance_service, make_lock_service, make_election_service}) {
