@@ -2,8 +2,10 @@
 # Installs the Debian packages etcdlab needs (idempotent). Run as root, or it prints the exact
 # command to run and stops. The real etcd 3.4 (etcd-server, etcd-client) is among them: the
 # compatibility tests and the benchmarks run it as a peer. Its package is kept from starting
-# a service on 2379/2380, where `make cluster` runs.
+# a service on 2379/2380, where `make cluster` runs. Then the npm etcd3 client of the
+# compatibility tests, pinned by its package-lock.json (npm's registry).
 set -eu
+cd "$(dirname "$0")/.."
 
 PACKAGES="cmake g++ ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -32,7 +34,20 @@ check "$ETCD_PACKAGES"
 # already has them from elsewhere.
 command -v npm > /dev/null 2>&1 || missing="$missing nodejs npm"
 
+# The npm etcd3 client the compatibility tests drive, installed beside its session script
+# (again only when its lock file changed).
+node_client() {
+  dir=python/tests/e2e/clients/node
+  [ -d "$dir" ] || return 0
+  if [ ! -d "$dir/node_modules/etcd3" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "deps: npm ci in $dir"
+    npm ci --ignore-scripts --no-audit --no-fund --prefix "$dir" > /dev/null || return 1
+    touch "$dir/node_modules"
+  fi
+}
+
 if [ -z "$missing" ]; then
+  node_client || exit 1
   echo "deps: all packages present"
   exit 0
 fi
@@ -60,3 +75,4 @@ esac
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+node_client

@@ -8,6 +8,7 @@ comparable. Plain output where users read it, -w json where it is what the step 
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -39,6 +40,14 @@ class Ctl:
 
     def stream(self, *args, endpoints=None) -> Streaming:
         return Streaming(self.argv(args, endpoints), env=self.env)
+
+
+def sha256_trailer_ok(path):
+    """Whether a saved snapshot ends with the SHA-256 of what precedes it (as etcd's Snapshot
+    stream ends, and as `snapshot restore` checks)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return len(data) > 32 and hashlib.sha256(data[:-32]).digest() == data[-32:]
 
 
 def answer(rc: int, out: list[str], err: list[str]) -> dict:
@@ -225,11 +234,9 @@ def session(ctl: Ctl, rec: Recorder, tmp: str) -> None:
     rec.step("snapshot save", size_positive=os.path.exists(path) and os.path.getsize(path) > 0,
              **saved)
     rec.step("snapshot save with all endpoints", **ctl.run("snapshot", "save", path + "2"))
-    status = ctl.run("snapshot", "status", path, "-w", "json")
-    doc = json.loads("\n".join(status["out"])) if status["rc"] == 0 else {}
-    rec.step("snapshot status -w json", rc=status["rc"], error=status["error"],
-             revision=doc.get("revision"), keys_positive=doc.get("totalKey", 0) > 0,
-             size_positive=doc.get("totalSize", 0) > 0)
+    # (not `snapshot status`: it reads bbolt files, and etcdlab's database is SQLite; both
+    # stores end the stream with the SHA-256 of the database, which restore checks)
+    rec.step("snapshot ends with its SHA-256", digest_ok=sha256_trailer_ok(path))
 
     # ---- cluster and endpoints
     members = ctl.run("member", "list", "-w", "json")
@@ -264,10 +271,16 @@ def session(ctl: Ctl, rec: Recorder, tmp: str) -> None:
              _ids={"member": {"lrn": learner}, "peer": {"lrn": learner_peer}}, **added)
     rec.step("member promote the unstarted learner",
              **ctl.run("member", "promote", format(learner, "x")))
+    rec.step("member list with the learner", **sorted_out(ctl.run("member", "list")))
     moved_peer = f"http://127.0.0.1:{free_port()}"
     rec.step("member update the learner's peer URL", _ids={"peer": {"lrn moved": moved_peer}},
              **ctl.run("member", "update", format(learner, "x"), f"--peer-urls={moved_peer}"))
-    rec.step("member list with the learner", **sorted_out(ctl.run("member", "list")))
+    # (the peer URLs only: etcd 3.4 lists an updated learner as a voter, a bug of its update,
+    # which keeps the member's learner flag out of the new attributes; etcdlab keeps it a
+    # learner — docs/api.md)
+    doc = json.loads("\n".join(ctl.run("member", "list", "-w", "json")["out"]))
+    rec.step("member list after the update: peer URLs",
+             peers=[u for m in doc["members"] for u in m["peerURLs"]], _sort=["peers"])
     rec.step("member remove the learner", **ctl.run("member", "remove", format(learner, "x")))
 
     # ---- maintenance: move-leader (to a follower, then to the leader itself), defrag, alarms

@@ -6,11 +6,11 @@
 //     node session.js 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
 'use strict';
 
+const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const net = require('net');
-const { execFileSync } = require('child_process');
 const { Etcd3 } = require('etcd3');
 
 const TIMEOUT_MS = 10000; // per request
@@ -268,16 +268,13 @@ async function session(endpoints, tmp) {
   }), 'snapshot stream');
   await new Promise((resolve) => out.end(resolve));
   record('snapshot', { size_positive: fs.statSync(file).size > 0 });
-  let status;
-  try {
-    const text = execFileSync('/usr/bin/etcdctl', ['snapshot', 'status', file, '-w', 'json'], {
-      env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    status = { rc: 0, revision: JSON.parse(text).revision };
-  } catch (e) {
-    status = { rc: e.status, error: String(e.stderr).split('\n').filter((l) => l.startsWith('Error')) };
-  }
-  record('etcdctl snapshot status reads it', status);
+  // (not `etcdctl snapshot status`: it reads bbolt files, and etcdlab's database is SQLite;
+  // both stores end the stream with the database's SHA-256, which a restore checks)
+  const data = fs.readFileSync(file);
+  const digest = crypto.createHash('sha256').update(data.subarray(0, data.length - 32)).digest();
+  record('snapshot ends with its SHA-256', {
+    digest_ok: data.length > 32 && digest.equals(data.subarray(data.length - 32)),
+  });
 
   // ---- members and status
   const list = await client.cluster.memberList({});
