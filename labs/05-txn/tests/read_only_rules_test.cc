@@ -20,6 +20,15 @@ TEST(TxnReadOnly, ReadOnlyMeansOnlyRangesInBothLists) {
   EXPECT_FALSE(is_read_only(txn({}, {nested(txn({}, {get("a")}, {put("b", "1")}))})));
 }
 
+TEST(TxnReadOnly, AnOperationThatIsNotThereIsNotARead) {
+  // The server asks before validate() has refused such a txn (both doors size every txn that
+  // is not read-only first): the answer is "not read-only", not a crash.
+  EXPECT_FALSE(is_read_only(txn({}, {NestedTxn{}})));
+  EXPECT_FALSE(is_read_only(txn({}, {get("a")}, {nested(txn({}, {NestedTxn{}}))})));
+  EXPECT_FALSE(is_read_only(txn({}, {std::monostate{}})));
+  EXPECT_FALSE(is_serializable(txn({}, {NestedTxn{}})));
+}
+
 TEST(TxnReadOnly, SerializableNeedsEveryRangeSerializable) {
   EXPECT_TRUE(is_serializable(txn({}, {serializable_get("a")}, {serializable_get("b")})));
   EXPECT_FALSE(is_serializable(txn({}, {serializable_get("a")}, {get("b")})));

@@ -70,6 +70,22 @@ TEST(TxnValidate, PutOptionsAreCheckedInBothLists) {
   EXPECT_EQ(check(txn({}, {keep_lease})), "etcdserver: lease is provided");
 }
 
+TEST(TxnValidate, PutOptionsRefuseOnlyAValueOrLeaseTheyWouldIgnore) {
+  // Only the contradiction is refused: keeping the value while sending one, keeping the lease
+  // while naming one. A put with a lease is an ordinary put (a lock's key is one).
+  EXPECT_EQ(check(txn({}, {put("a", "v", 5)})), "") << "a lease without ignore_lease";
+  PutOp keep_value;
+  keep_value.key = "a";
+  keep_value.lease = 5;
+  keep_value.options.ignore_value = true;
+  EXPECT_EQ(check(txn({}, {keep_value})), "") << "ignore_value with no value (and a new lease)";
+  PutOp keep_lease;
+  keep_lease.key = "b";
+  keep_lease.value = "v";
+  keep_lease.options.ignore_lease = true;
+  EXPECT_EQ(check(txn({}, {}, {keep_lease})), "") << "ignore_lease with lease 0";
+}
+
 TEST(TxnValidate, ChecksRunInOrder) {
   // Too many operations is found before a missing key, a missing key before a duplicate.
   std::vector<RequestOp> ops = puts(129);
@@ -110,8 +126,13 @@ TEST(TxnValidate, NestedPutsCountAsTheParentsPuts) {
   // Two nested txns of one list: each may run.
   EXPECT_EQ(check(txn({}, {nested(txn({}, {}, {put("a", "1")})), nested(txn({}, {put("a", "2")}))})),
             kDuplicate);
+  // A nested txn's failure list counts as much as its success list: either may run.
+  EXPECT_EQ(check(txn({}, {nested(txn({}, {put("a", "1")})), nested(txn({}, {}, {put("a", "2")}))})),
+            kDuplicate);
   // A nested txn may put one key in both of its lists: only one of them runs.
   EXPECT_EQ(check(txn({}, {nested(txn({}, {put("a", "1")}, {put("a", "2")}))})), "");
+  EXPECT_EQ(check(txn({}, {nested(txn({}, {}, {put("a", "2")})), put("b", "1")})), "")
+      << "a nested failure list's put of a key nobody else puts";
 }
 
 TEST(TxnValidate, NestedDeletesCountAsTheParentsDeletes) {
@@ -119,6 +140,8 @@ TEST(TxnValidate, NestedDeletesCountAsTheParentsDeletes) {
   EXPECT_EQ(check(txn({}, {del("a", "c"), nested(txn({}, {}, {put("b", "1")}))})), kDuplicate);
   EXPECT_EQ(check(txn({}, {nested(txn({}, {del("a", "c")})), nested(txn({}, {put("b", "1")}))})),
             kDuplicate);
+  EXPECT_EQ(check(txn({}, {nested(txn({}, {}, {del("a", "c")})), put("b", "1")})), kDuplicate)
+      << "a nested failure list's delete counts as well";
   // The other list of the parent is another matter.
   EXPECT_EQ(check(txn({}, {put("b", "1")}, {nested(txn({}, {del("a", "c")}))})), "");
 }
