@@ -16,7 +16,8 @@ TEST(TxnLock, AnUncontendedLockIsHeldAfterOneTxn) {
   ASSERT_EQ(first.kind, LockStep::Kind::kTxn);
   EXPECT_EQ(recipe.key(), "job/694d7a3c") << "the key is the prefix and the lease in hex";
   LockStep next = recipe.on_txn(execute(w.store(), first.txn, any_lease));
-  EXPECT_EQ(next.kind, LockStep::Kind::kHeld) << "the first key is mine: held, with no range to read";
+  EXPECT_EQ(next.kind, LockStep::Kind::kHeld)
+      << "the first key is mine: held, with no range to read";
   EXPECT_EQ(recipe.revision(), 2) << "the token is the owner key's create revision";
   auto kv = w.store().range(mvcc::KeyRange{"job/694d7a3c", ""}).kvs.at(0);
   EXPECT_EQ(kv.lease, 0x694d7a3c) << "the key lives on the session's lease";

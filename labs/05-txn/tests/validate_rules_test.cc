@@ -127,8 +127,9 @@ TEST(TxnValidate, NestedPutsCountAsTheParentsPuts) {
   EXPECT_EQ(check(txn({}, {nested(txn({}, {}, {put("a", "1")})), nested(txn({}, {put("a", "2")}))})),
             kDuplicate);
   // A nested txn's failure list counts as much as its success list: either may run.
-  EXPECT_EQ(check(txn({}, {nested(txn({}, {put("a", "1")})), nested(txn({}, {}, {put("a", "2")}))})),
-            kDuplicate);
+  EXPECT_EQ(
+      check(txn({}, {nested(txn({}, {put("a", "1")})), nested(txn({}, {}, {put("a", "2")}))})),
+      kDuplicate);
   // A nested txn may put one key in both of its lists: only one of them runs.
   EXPECT_EQ(check(txn({}, {nested(txn({}, {put("a", "1")}, {put("a", "2")}))})), "");
   EXPECT_EQ(check(txn({}, {nested(txn({}, {}, {put("a", "2")})), put("b", "1")})), "")
