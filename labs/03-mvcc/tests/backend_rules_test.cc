@@ -241,4 +241,22 @@ TEST(BackendRules, AnInMemoryStoreIsAFreshStoreEachTime) {
   EXPECT_EQ(t->consistent_index(), 0u);
 }
 
+TEST(BackendRules, ARestoreReplacesTheRevisionAndTheIndexOfAStoreThatWasAhead) {
+  auto src = memory_store();
+  src->put("k", "from-src");  // 2
+  std::string image = snapshot_of(*src);
+
+  auto dst = memory_store();
+  for (int i = 0; i < 30; ++i) dst->put("k", std::to_string(i));  // k at version 30
+  dst->put("only-in-dst", "x");
+  dst->restore(chunks_of(image));
+  EXPECT_EQ(dst->revision(), 2) << "the snapshot's revision, even though the store was ahead";
+  EXPECT_EQ(dst->key_count(), 1);
+  EXPECT_EQ(read(*dst, everything()), std::vector{kv("k", 2, 2, 1, "from-src")});
+  dst->put("k", "next");
+  EXPECT_EQ(read(*dst, key("k")), std::vector{kv("k", 2, 3, 2, "next")})
+      << "the key's history is the snapshot's, not what the store had before";
+  EXPECT_TRUE(read(*dst, key("only-in-dst")).empty());
+}
+
 }  // namespace etcdlab::lab3

@@ -241,4 +241,38 @@ TEST(CompactionRules, ReadsBetweenStepsAnswerCorrectlyUnderLoad) {
   });
 }
 
+TEST(CompactionRules, AFinishedCompactionLeavesNoWorkAfterARestart) {
+  TempDir dir;
+  std::string path = dir.file("kv.db");
+  {
+    auto s = file_store(path, 5);
+    for (int i = 0; i < 30; ++i) s->put("k" + std::to_string(i % 3), std::to_string(i));
+    s->compact(20);
+    finish_compaction(*s);
+  }
+  auto s = file_store(path, 5);
+  EXPECT_TRUE(s->compaction_step())
+      << "the finished compaction is recorded with the rows it removed: a restart has no work";
+}
+
+TEST(CompactionRules, ARestartAmongTheRowStepsFinishesTheRows) {
+  TempDir dir;
+  std::string path = dir.file("kv.db");
+  uint64_t full = 0;
+  {
+    auto s = file_store(path, 5);
+    for (int i = 0; i < 60; ++i)
+      s->put("k" + std::to_string(i % 6), std::string(2000, 'a' + i % 26));
+    s->defragment();
+    full = s->db_size();
+    s->compact(50);
+    // 6 keys: two steps compact the index, then each step examines 5 of the 50 rows.
+    for (int i = 0; i < 4; ++i) ASSERT_FALSE(s->compaction_step()) << "step " << i;
+  }
+  auto s = file_store(path, 5);
+  EXPECT_GT(finish_compaction(*s), 1) << "the restart resumes the rows";
+  s->defragment();
+  EXPECT_LT(s->db_size(), full / 2) << "43 of the 60 versions are gone";
+}
+
 }  // namespace etcdlab::lab3

@@ -192,4 +192,31 @@ TEST(HashKv, AFutureOrCompactedRevisionIsAnError) {
   EXPECT_EQ(s->hash_kv(4), at4) << "compaction does not change what is visible at 4";
 }
 
+TEST(HistoricalReads, EventsAtTheCompactRevisionDoNotDependOnCompactionProgress) {
+  auto s = with_history();
+  s->compact(5);  // a's delete at 5 ends its first life: nothing before 6 can reach it
+  const std::vector<Event> expected{put_event(kv("c", 6, 6, 1, "1")),
+                                    put_event(kv("a", 6, 6, 1, "3"))};
+  EXPECT_EQ(s->events_since(5, everything(), false), expected)
+      << "before any compaction_step: the tombstone's row is still there, but compaction at 5 "
+         "drops it, so it is no event";
+  while (!s->compaction_step()) {
+  }
+  EXPECT_EQ(s->events_since(5, everything(), false), expected) << "after the compaction";
+}
+
+TEST(HashKv, EveryFieldOfAVisibleKeyIsInTheHash) {
+  auto base = memory_store();
+  base->put("x", "1", 0);
+  auto other_lease = memory_store();
+  other_lease->put("x", "1", 7);
+  EXPECT_NE(base->hash_kv(0), other_lease->hash_kv(0)) << "the lease is hashed";
+  auto other_key = memory_store();
+  other_key->put("y", "1", 0);
+  EXPECT_NE(base->hash_kv(0), other_key->hash_kv(0)) << "the key is hashed";
+  auto other_value = memory_store();
+  other_value->put("x", "2", 0);
+  EXPECT_NE(base->hash_kv(0), other_value->hash_kv(0)) << "the value is hashed";
+}
+
 }  // namespace etcdlab::lab3

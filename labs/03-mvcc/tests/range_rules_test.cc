@@ -310,4 +310,23 @@ TEST(RangeRules, ARangeInsideAWriteSeesItsPutsAndDeletesMergedInKeyOrder) {
       << "at the store's revision, without the write's changes";
 }
 
+// etcd 3.4 (apply.go) fetches every key before sorting and limiting as soon as ANY filter is set,
+// even with sort_order NONE: each filter alone must switch off the limit + 1 key-order fetch.
+TEST(RangeRules, AnyFilterAloneFetchesEveryKeyBeforeTheLimit) {
+  auto s = five_keys();  // values sort e d c b a
+  for (int which = 0; which < 4; ++which) {
+    RangeOptions o = sorted(SortOrder::kNone, SortTarget::kValue, 2);
+    const char* name[] = {"min_mod_revision", "max_mod_revision", "min_create_revision",
+                          "max_create_revision"};
+    SCOPED_TRACE(name[which]);
+    if (which == 0) o.min_mod_revision = 2;  // each filter lets every key through
+    if (which == 1) o.max_mod_revision = 6;
+    if (which == 2) o.min_create_revision = 2;
+    if (which == 3) o.max_create_revision = 6;
+    auto r = s->range(everything(), o);
+    EXPECT_EQ(keys_of(r), (Keys{"e", "d"})) << "sorted by value over all five keys";
+    EXPECT_TRUE(r.more);
+  }
+}
+
 }  // namespace etcdlab::lab3

@@ -151,4 +151,25 @@ TEST(RevisionRules, AnotherWriteAfterEndTakesTheNextRevision) {
   EXPECT_EQ(s->key_count(), 5);
 }
 
+TEST(RevisionRules, AWriteAssignedOverIsDroppedAndTheAssignedOneGoesOn) {
+  auto one = memory_store();
+  auto two = memory_store();
+  Write w = one->write();
+  w.put("a", "1", 0);
+  w = two->write();  // one's write is dropped: one is free for writes again
+  w.put("b", "1", 0);
+  w.end();
+  EXPECT_EQ(one->revision(), 1);
+  EXPECT_TRUE(read(*one, everything()).empty());
+  EXPECT_EQ(read(*two, everything()), std::vector{kv("b", 2, 2, 1, "1")});
+  EXPECT_EQ(one->put("c", "1").revision, 2);
+
+  Write x = one->write();
+  Write y = std::move(x);
+  x = std::move(y);  // onto a moved-from write
+  x.put("d", "1", 0);
+  x.end();
+  EXPECT_EQ(read(*one, key("d")), std::vector{kv("d", 3, 3, 1, "1")});
+}
+
 }  // namespace etcdlab::lab3
