@@ -246,8 +246,8 @@ TEST(CompactionRules, AFinishedCompactionLeavesNoWorkAfterARestart) {
   std::string path = dir.file("kv.db");
   {
     auto s = file_store(path, 5);
-    for (int i = 0; i < 30; ++i) s->put("k" + std::to_string(i % 3), std::to_string(i));
-    s->compact(20);
+    for (int i = 0; i < 30; ++i) s->put("k" + std::to_string(i % 10), std::to_string(i));
+    s->compact(31);  // 10 rows stay: more than one step would examine
     finish_compaction(*s);
   }
   auto s = file_store(path, 5);
