@@ -17,69 +17,63 @@ using BidiOutbox = Outbox<grpc::ServerBidiReactor<Request, Response>, Response>;
 template <class Response>
 using WriteOutbox = Outbox<grpc::ServerWriteReactor<Response>, Response>;
 
-template <class Request, class Response, class State>
-class BidiStream final : public grpc::ServerBidiReactor<Request, Response> {
+// What both kinds of streaming reactor do alike: register the State with the door (or end at
+// once when it has stopped), and pass gRPC's write, cancel and done reactions on to it.
+template <class Reactor, class State>
+class StreamReactor : public Reactor {
  public:
-  BidiStream(Door& door, std::shared_ptr<State> state) : door_(door), state_(std::move(state)) {
+  StreamReactor(Door& door, std::shared_ptr<State> state)
+      : door_(door), state_(std::move(state)) {
     state_->attach(this);
-    if (!door_.open(state_)) {
+    opened_ = door_.open(state_);
+    if (!opened_) {
       state_->end(stopped_status());
       return;
     }
     door_.post([st = state_] { st->opened(); });
-    this->StartRead(&request_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (state_->written(ok)) door_.post([st = state_] { st->drained(); });
+  }
+  void OnCancel() override { state_->end(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    state_->done();
+    door_.post([st = state_] { st->closed(); });
+    delete this;
+  }
+
+ protected:
+  Door& door_;
+  std::shared_ptr<State> state_;
+  bool opened_ = false;  // registered: the call is served (else it was ended at once)
+};
+
+template <class Request, class Response, class State>
+class BidiStream final
+    : public StreamReactor<grpc::ServerBidiReactor<Request, Response>, State> {
+  using Base = StreamReactor<grpc::ServerBidiReactor<Request, Response>, State>;
+
+ public:
+  BidiStream(Door& door, std::shared_ptr<State> state) : Base(door, std::move(state)) {
+    if (this->opened_) this->StartRead(&request_);
   }
   void OnReadDone(bool ok) override {
     // Not ok: the client closed its side, or the call ended. What that means is the
     // stream's (a watch stream stays up; a keep-alive stream ends once it has answered).
     if (!ok) {
-      door_.post([st = state_] { st->read_ended(); });
+      this->door_.post([st = this->state_] { st->read_ended(); });
       return;
     }
-    door_.post([st = state_, r = request_]() mutable { st->received(std::move(r)); });
-    state_->if_open([this] { this->StartRead(&request_); });
-  }
-  void OnWriteDone(bool ok) override {
-    if (state_->written(ok)) door_.post([st = state_] { st->drained(); });
-  }
-  void OnCancel() override { state_->end(grpc::Status::CANCELLED); }
-  void OnDone() override {
-    state_->done();
-    door_.post([st = state_] { st->closed(); });
-    delete this;
+    this->door_.post([st = this->state_, r = request_]() mutable { st->received(std::move(r)); });
+    this->state_->if_open([this] { this->StartRead(&request_); });
   }
 
  private:
-  Door& door_;
-  std::shared_ptr<State> state_;
   Request request_;
 };
 
 template <class Response, class State>
-class WriteStream final : public grpc::ServerWriteReactor<Response> {
- public:
-  WriteStream(Door& door, std::shared_ptr<State> state) : door_(door), state_(std::move(state)) {
-    state_->attach(this);
-    if (!door_.open(state_)) {
-      state_->end(stopped_status());
-      return;
-    }
-    door_.post([st = state_] { st->opened(); });
-  }
-  void OnWriteDone(bool ok) override {
-    if (state_->written(ok)) door_.post([st = state_] { st->drained(); });
-  }
-  void OnCancel() override { state_->end(grpc::Status::CANCELLED); }
-  void OnDone() override {
-    state_->done();
-    door_.post([st = state_] { st->closed(); });
-    delete this;
-  }
-
- private:
-  Door& door_;
-  std::shared_ptr<State> state_;
-};
+using WriteStream = StreamReactor<grpc::ServerWriteReactor<Response>, State>;
 
 // Runs a coroutine of a stream's State on the io thread: an error it throws ends the stream
 // with that status.
