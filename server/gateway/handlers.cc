@@ -204,7 +204,7 @@ awaitable<HttpResponse> snapshot(KvService& s, const json::object&) {
 }
 
 awaitable<HttpResponse> defragment(KvService& s, const json::object&) {
-  rpc::defragment(s);
+  co_await rpc::defragment(s);
   co_return ok(json::object{});  // etcd 3.4 answers {} (no header)
 }
 

@@ -27,7 +27,10 @@ boost::asio::awaitable<std::vector<server::Alarm>> KvService::change_alarm(bool,
   co_return std::vector<server::Alarm>{};
 }
 
-void KvService::defragment() { unimplemented("defragment"); }
+boost::asio::awaitable<void> KvService::defragment() {
+  unimplemented("defragment");
+  co_return;
+}
 
 boost::asio::awaitable<void> KvService::move_leader(uint64_t) {
   unimplemented("leader transfer");

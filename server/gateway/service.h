@@ -96,7 +96,9 @@ class KvService {
                                                                  size_t /*max*/) {
     return {};
   }
-  virtual void defragment();  // this member's store only, as etcd's
+  // This member's store only, as etcd's. Returns once it is done; the node keeps its
+  // leadership and its heartbeats meanwhile (its writes wait).
+  virtual boost::asio::awaitable<void> defragment();
   // etcd's MoveLeader (on the leader): returns once `to` leads; throws ApiError (not leader,
   // bad leader transferee, took too long).
   virtual boost::asio::awaitable<void> move_leader(uint64_t to);

@@ -37,7 +37,7 @@ awaitable<void> status(KvService& s, const pb::StatusRequest&, pb::StatusRespons
 
 awaitable<void> defragment(KvService& s, const pb::DefragmentRequest&,
                            pb::DefragmentResponse&) {
-  rpc::defragment(s);  // (no header, as etcd's)
+  co_await rpc::defragment(s);  // (no header, as etcd's)
   co_return;
 }
 

@@ -105,7 +105,11 @@ void KvNode::Impl::note_membership() {
 }
 
 void KvNode::Impl::on_conf_change(const ConfChange& cc, uint64_t request_id) {
-  raft->apply_conf_change(cc);
+  if (confs_in_raft > 0) {
+    --confs_in_raft;  // Raft took it when it was committed, the store held (hold_back)
+  } else {
+    raft->apply_conf_change(cc);
+  }
   membership_changed = true;
   auto it = request_id != 0 ? pending.find(request_id) : pending.end();
   if (it == pending.end() || it->second.what != PendingRequest::What::kMember) return;
@@ -202,34 +206,42 @@ Ready KvNode::ready() {
 
 void KvNode::apply(const Ready& rd) {
   auto& r = *impl_;
-  if (rd.snapshot) {
-    // The driver installed the leader's snapshot in the Raft storage: the store becomes it.
-    auto reader = r.storage->open_snapshot();
-    if (!reader) throw std::logic_error("snapshot in the Ready but not in the storage");
-    r.restore_from(*reader);
-    r.applied = rd.snapshot->index;
-    r.applied_term = rd.snapshot->term;
-    r.last_snapshot = r.applied;
-    r.membership_changed = true;
+  if (r.store_holds > 0 || r.backlogged()) {
+    r.hold_back(rd);  // after what waits already, in commit order; the driver drains it
+  } else {
+    r.apply_committed(rd.snapshot ? &*rd.snapshot : nullptr, rd.committed_entries);
+    compaction_step();
   }
-  if (!rd.committed_entries.empty()) {
-    auto applied = r.sm.apply(rd.committed_entries, [&](const ConfChange& cc, uint64_t req) {
-      r.on_conf_change(cc, req);
-    });
-    r.applied = rd.committed_entries.back().index;
-    r.applied_term = rd.committed_entries.back().term;
-    for (auto& a : applied) r.on_applied(a);
-    r.promote_if_caught_up(rd.committed_entries);
-  }
-  if (rd.snapshot || !rd.committed_entries.empty()) {
-    // What the quota check reads: the store's size, measured once per batch, not per put.
-    r.db_bytes = r.sm.store().db_size();
-    r.note_membership();
-  }
-  compaction_step();
   r.read_states(rd.read_states);
   r.finish_reads();
   r.confirmed_keep_alives();
+}
+
+void KvNode::Impl::apply_committed(const SnapshotMeta* snapshot, const std::vector<Entry>& entries) {
+  if (snapshot) {
+    // The driver installed the leader's snapshot in the Raft storage: the store becomes it.
+    auto reader = storage->open_snapshot();
+    if (!reader) throw std::logic_error("snapshot in the Ready but not in the storage");
+    restore_from(*reader);
+    applied = snapshot->index;
+    applied_term = snapshot->term;
+    last_snapshot = applied;
+    membership_changed = true;
+  }
+  if (!entries.empty()) {
+    auto done = sm.apply(entries, [&](const ConfChange& cc, uint64_t req) {
+      on_conf_change(cc, req);
+    });
+    applied = entries.back().index;
+    applied_term = entries.back().term;
+    for (auto& a : done) on_applied(a);
+    promote_if_caught_up(entries);
+  }
+  if (snapshot || !entries.empty()) {
+    // What the quota check reads: the store's size, measured once per batch, not per put.
+    db_bytes = sm.store().db_size();
+    note_membership();
+  }
 }
 
 void KvNode::advance(const Ready& rd) {
@@ -240,11 +252,13 @@ void KvNode::advance(const Ready& rd) {
   if (r.lead != kNoNode && !r.waiting.empty()) r.retry_waiting();
 }
 
-bool KvNode::compaction_pending() const { return impl_->sm.compaction_pending(); }
+bool KvNode::compaction_pending() const {
+  return impl_->store_holds == 0 && impl_->sm.compaction_pending();
+}
 
 void KvNode::compaction_step() {
   auto& r = *impl_;
-  if (!r.sm.compaction_pending() || !r.sm.compaction_step()) return;
+  if (!compaction_pending() || !r.sm.compaction_step()) return;
   // The purge is done: physical compactions are answered now.
   auto waiting = std::move(r.physical_waiting);
   r.physical_waiting.clear();
@@ -259,7 +273,8 @@ std::vector<Completion> KvNode::take_completions() {
 
 bool KvNode::wants_snapshot() const {
   const auto& r = *impl_;
-  return r.options.snapshot_count > 0 && !r.snapshotting && r.applied > r.last_snapshot &&
+  return r.options.snapshot_count > 0 && !r.snapshotting && r.store_holds == 0 &&
+         !r.backlogged() && r.applied > r.last_snapshot &&
          r.applied - r.last_snapshot >= r.options.snapshot_count;
 }
 

@@ -201,6 +201,31 @@ class KvNode final : public DrivenNode {
   std::unique_ptr<StateCopy> copy_store();
   bool copying() const;  // some StateCopy is still alive
 
+  // ---- defragmenting the store (etcd's Defragment), beside the node
+  // Rewriting a database costs time in proportion to its size: seconds for hundreds of MB,
+  // longer than an election timeout. For a file store it runs beside the node, through a
+  // connection of its own (StoreJob::run, on any thread), while the node writes nothing to
+  // the store. Raft goes on meanwhile (ticks, heartbeats, votes, appends, commits; a
+  // configuration change takes effect in Raft when applied, as always), reads are served from
+  // the store as it was, and what Raft commits waits in a backlog: writes, a leader's
+  // snapshot, compaction steps, and the answers to them. end_defragment() lets writes go
+  // again; the backlog is then applied a bounded step at a time (backlog_step(), between other
+  // work, as compaction steps are). No snapshot is taken while the store is held or behind.
+  // An in-memory store is defragmented at once: begin_defragment() returns nullptr.
+  class StoreJob {
+   public:
+    virtual ~StoreJob() = default;
+    virtual void run() = 0;  // throws (the store is then as it was); end_defragment() still
+  };
+  std::unique_ptr<StoreJob> begin_defragment();
+  void end_defragment();
+  bool holding_writes() const;   // a defragmentation is running
+  bool backlog_pending() const;  // committed entries wait to be applied (writes may go)
+  void backlog_step();
+  // A leader's snapshot waits in the backlog or is held back: the store is replaced later
+  // (the driver lets copies being read from it finish first), not by the next apply().
+  bool restore_deferred() const;
+
   // Why this member must stop (it was removed from the cluster), once it must.
   std::optional<std::string> stop_reason() const;
   // Whether the member list changed since the last call (the driver re-reads its peers).

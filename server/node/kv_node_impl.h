@@ -48,6 +48,7 @@ struct KvNode::Impl {
   explicit Impl(const NodeOptions& o);
 
   // kv_node.cc
+  void apply_committed(const SnapshotMeta* snapshot, const std::vector<Entry>& entries);
   void restore_store_if_behind();
   void restore_from(const SnapshotReader& reader);
   void on_conf_change(const ConfChange& cc, uint64_t request_id);
@@ -83,6 +84,10 @@ struct KvNode::Impl {
   void answer_question(uint64_t id);  // on the leader: answers and forgets it
   void confirmed_keep_alives();       // keep-alives whose leadership round confirmed
   void promote_if_caught_up(const std::vector<Entry>& applied_entries);
+
+  // kv_node_defragment.cc
+  void hold_back(const Ready& rd);  // what rd commits waits in the backlog
+  bool backlogged() const { return !backlog.empty() || backlog_snapshot.has_value(); }
   void reask_leader();                // forwarded questions whose leader changed
   void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }
@@ -124,6 +129,13 @@ struct KvNode::Impl {
   // StateCopy objects alive (they may die on another thread).
   std::shared_ptr<std::atomic<int>> copies = std::make_shared<std::atomic<int>>(0);
   uint64_t copy_serial = 0;  // names their temporary files
+
+  // Defragmentation (kv_node_defragment.cc): while store_holds > 0 nothing is written to the
+  // store; what Raft commits waits here, oldest first, a leader's snapshot before the entries.
+  int store_holds = 0;
+  std::deque<Entry> backlog;
+  std::optional<SnapshotMeta> backlog_snapshot;
+  size_t confs_in_raft = 0;  // conf changes of the backlog that Raft has applied already
 
   std::vector<NodeMessage> outbox;  // to other members
 

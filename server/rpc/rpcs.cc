@@ -135,7 +135,7 @@ KvHash hash_kv(KvService& s, int64_t revision) {
   return h;
 }
 
-void defragment(KvService& s) { s.defragment(); }
+awaitable<void> defragment(KvService& s) { co_await s.defragment(); }
 
 awaitable<void> move_leader(KvService& s, uint64_t to) { co_await s.move_leader(to); }
 

@@ -60,7 +60,7 @@ struct KvHash {
   int64_t compact_revision = 0;
 };
 KvHash hash_kv(KvService& s, int64_t revision);
-void defragment(KvService& s);
+awaitable<void> defragment(KvService& s);
 // etcd's MoveLeader: this member (the leader) hands leadership to `to` and waits until it leads.
 awaitable<void> move_leader(KvService& s, uint64_t to);
 

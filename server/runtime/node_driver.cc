@@ -210,6 +210,11 @@ void NodeDriver::wait_beside() {
   beside_idle_.wait(lock, [this] { return beside_running_ == 0; });
 }
 
+void NodeDriver::end_defragment() {
+  node_->end_defragment();
+  schedule_pump();
+}
+
 void NodeDriver::start() {
   ticker_ = std::make_unique<asio::steady_timer>(io_);
   asio::co_spawn(io_, tick_loop(), asio::detached);
@@ -251,6 +256,14 @@ void NodeDriver::pump() {
   try {
     if (!loop_->busy()) commit_snapshot();
     while (!stopping_ && loop_->step()) {
+    }
+    if (!stopping_ && !loop_->busy() && node_->backlog_pending()) {
+      // What was committed while the store was defragmented: one bounded step, then let
+      // requests in before the next.
+      if (node_->restore_deferred()) wait_beside();  // the store is about to be replaced
+      node_->backlog_step();
+      settle();
+      if (node_->backlog_pending()) schedule_pump();
     }
     if (!stopping_ && !loop_->busy() && node_->compaction_pending()) {
       // One bounded step, then let requests in before the next (a posted pump).
@@ -302,8 +315,10 @@ void NodeDriver::send(std::vector<Message>& messages) {
 
 void NodeDriver::install_snapshot(const SnapshotMeta& meta) {
   applying_snapshot_ = true;
-  // The store is about to be replaced: no copy may be reading its file.
-  wait_beside();
+  // The store is about to be replaced (by this Ready's apply): no copy may be reading its
+  // file. Unless the node holds its writes back (a defragmentation runs beside it: waiting
+  // for it would stall the node), then it is replaced later, after such a wait (pump()).
+  if (!node_->holding_writes() && !node_->backlog_pending()) wait_beside();
   if (snapshot_ready_ && snapshot_meta_.index <= meta.index) {
     snapshot_ready_.reset();  // our own, older than the leader's: dropped
     node_->snapshot_abandoned();
@@ -364,7 +379,9 @@ void NodeDriver::applied(const Ready& rd) {
   if (took > 0.1) metrics_.slow_applies->inc();  // etcd's warnApplyDuration
 }
 
-void NodeDriver::advanced(const Ready&) {
+void NodeDriver::advanced(const Ready&) { settle(); }
+
+void NodeDriver::settle() {
   deliver_completions();
   send_node_messages();
   drop_stale_staged();

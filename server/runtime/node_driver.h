@@ -83,6 +83,9 @@ class NodeDriver final : public DriverIo {
   // Blocks the node thread until no work runs beside it: before the store is replaced (a
   // leader's snapshot) or defragmented, which a copy being read from it must not see.
   void wait_beside();
+  // A defragmentation started with KvNode::begin_defragment() is over (or failed): the node
+  // may write again and applies what waited, a bounded step at a time (pump()).
+  void end_defragment();
 
   // Watch streams: `wake` runs whenever the node has responses for the stream (nullptr: none
   // any more). wake_watchers() wakes those that have some now.
@@ -110,6 +113,7 @@ class NodeDriver final : public DriverIo {
   void schedule_pump();
   void pump();
   void deliver_completions();
+  void settle();  // after an apply: answers, messages, membership, snapshot
   void send_node_messages();
   void maybe_snapshot();
   void drop_stale_staged();

@@ -183,16 +183,40 @@ gateway::ServerStatus NodeService::status() const {
   return out;
 }
 
-void NodeService::defragment() {
-  driver_.wait_beside();  // a copy being read from the database must not see it rewritten
-  auto& store = driver_.node().store();
-  auto before = store.db_size();
+asio::awaitable<void> NodeService::defragment() {
+  // Beside the node (kv_node.h): Raft goes on, the node's writes wait until it is done.
+  auto before = driver_.node().store().db_size();
   auto started_at = Clock::now();
-  store.defragment();
-  metrics_.defrag_seconds->observe(
-      std::chrono::duration<double>(Clock::now() - started_at).count());
-  spdlog::info("etcdlab {}: defragmented the store: {} -> {} bytes", config_.name, before,
-               store.db_size());
+  std::shared_ptr<server::KvNode::StoreJob> job = driver_.node().begin_defragment();
+  if (job) {
+    spdlog::info("etcdlab {}: defragmenting the store ({} bytes) beside the node", config_.name,
+                 before);
+    std::function<void()> work = [job]() mutable {
+      job->run();
+      job.reset();
+    };
+    job.reset();  // the job lives in `work` alone
+    std::exception_ptr failed;
+    try {
+      co_await driver_.beside(std::move(work));
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    driver_.end_defragment();
+    if (failed) {
+      try {
+        std::rethrow_exception(failed);
+      } catch (const std::exception& e) {
+        spdlog::error("etcdlab {}: defragmentation failed (the store is as it was): {}",
+                      config_.name, e.what());
+      }
+      std::rethrow_exception(failed);
+    }
+  }
+  double took = std::chrono::duration<double>(Clock::now() - started_at).count();
+  metrics_.defrag_seconds->observe(took);
+  spdlog::info("etcdlab {}: defragmented the store: {} -> {} bytes ({:.3f} s)", config_.name,
+               before, driver_.node().store().db_size(), took);
 }
 
 std::string NodeService::metrics_text() const {

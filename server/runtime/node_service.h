@@ -50,7 +50,7 @@ class NodeService final : public gateway::KvService {
   void cancel_watch(uint64_t stream, int64_t id) override;
   void request_watch_progress(uint64_t stream) override;
   std::vector<watch::WatchResponse> take_watch_responses(uint64_t stream, size_t max) override;
-  void defragment() override;
+  boost::asio::awaitable<void> defragment() override;
   boost::asio::awaitable<void> move_leader(uint64_t to) override;
   bool failpoints_enabled() const override { return config_.enable_failpoints; }
   void set_failpoints(const gateway::Failpoints& f) override;

@@ -13,26 +13,14 @@
 #include "etcdlab/fs/posix_file_system.h"
 #include "etcdlab/mvcc/store.h"
 #include "etcdlab/sha256.h"
+#include "temp_dir.h"
 
 namespace etcdlab::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("etcdlab-data-dir-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using etcdlab::testing::TempDir;
 
 // A file as `snapshot save` writes it: the store's database, then the SHA-256 of it.
 std::string saved_snapshot(int keys) {

@@ -91,6 +91,8 @@ struct TestNode {
     ReadyLoop loop(*node, io);
     io.loop = &loop;
     loop.run();
+    // What waited while the store was held (a defragmentation), as the server's driver does.
+    while (node->backlog_pending()) node->backlog_step();
     collect();  // completions from tick() and submit() come without a Ready
     return std::move(io.out);
   }
@@ -158,10 +160,13 @@ inline Done write(TestNode& n, const Request& r) {
 
 class Cluster {
  public:
-  explicit Cluster(uint64_t snapshot_count = 0) {
+  // `prepare` may set a member's options (TestNode::tweak) before it opens.
+  explicit Cluster(uint64_t snapshot_count = 0,
+                   const std::function<void(TestNode&)>& prepare = nullptr) {
     for (NodeId id = 1; id <= 3; ++id) {
       nodes_.push_back(std::make_unique<TestNode>());
       nodes_.back()->id = id;
+      if (prepare) prepare(*nodes_.back());
       bootstrap(*nodes_.back()->storage, {1, 2, 3});
       nodes_.back()->open({1, 2, 3}, 1, snapshot_count);
     }

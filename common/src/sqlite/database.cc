@@ -324,6 +324,20 @@ void Database::vacuum() {
   checkpoint(Checkpoint::kTruncate);
 }
 
+void Database::vacuum_beside_writer(const std::string& path) {
+  if (path.empty() || path == kInMemory) {
+    throw std::invalid_argument("sqlite: VACUUM beside a writer needs a file, not \"" + path + "\"");
+  }
+  // No writer lock (the writer holds it) and no configure(): the file is already the writer's,
+  // in WAL mode. VACUUM writes the rebuilt database into the WAL; the checkpoint copies it
+  // into the file and truncates the WAL, waiting (the busy timeout) for readers of older
+  // snapshots to move on.
+  auto impl = std::make_unique<Impl>(path, DatabaseOptions{}, open_connection(path, false));
+  sqlite3_busy_timeout(impl->handle(), 5000);
+  Database db(std::move(impl));
+  db.vacuum();
+}
+
 uint64_t Database::size_bytes() {
   int64_t pages = 0;
   int64_t page_size = 0;

@@ -117,6 +117,12 @@ class Database {
   // transaction). After kFull or kTruncate everything committed so far is durable.
   void checkpoint(Checkpoint mode = Checkpoint::kFull);
   void vacuum();          // rebuilds the file without free pages, then checkpoints it
+  // The same VACUUM, for the writer of the file database at `path` (this process holds its
+  // lock), run through a connection of its own so that it can run on another thread: readers
+  // (the writer's connection included) go on reading meanwhile, as WAL mode allows. The caller
+  // promises that the writer writes nothing until it returns: a write would wait for it, and
+  // it for the write. Throws SqliteError (the file is then as it was).
+  static void vacuum_beside_writer(const std::string& path);
   uint64_t size_bytes();  // page_count * page_size
   void snapshot(const std::function<void(std::string_view chunk)>& out,
                 size_t chunk_bytes = 1 << 20);

@@ -1,0 +1,114 @@
+"""Issue 23's defect 4, on real processes: defragmenting the leader's database used to run on the
+node's thread, so heartbeats stopped for as long as the VACUUM took and the cluster elected
+another leader. It now runs beside the node: the leader keeps its term and leadership, writes
+sent meanwhile are answered once it is done, and the members agree afterwards.
+
+The election timeout is made short (250 ms) so that a database of tens of MB is enough to show
+the difference; the test checks that the defragmentation took longer than an election timeout,
+else it would prove nothing."""
+
+import threading
+import time
+
+from etcdlab.local import LocalCluster
+
+VALUE = "v" * (512 << 10)
+KEYS = 64
+ELECTION_MS = 250
+
+
+def terms(cluster):
+    c = cluster.client()
+    try:
+        return {i: int(c.status(cluster.endpoint(i))["raftTerm"]) for i in cluster.members}
+    finally:
+        c.close()
+
+
+def test_defragmenting_the_leader_keeps_its_term_and_loses_no_write():
+    with LocalCluster(n=3, heartbeat_ms=25, election_ms=ELECTION_MS) as cluster:
+        lead = cluster.wait_leader()
+        c = cluster.client(timeout=20)
+        for round_ in range(2):  # the second round makes the first one's versions garbage
+            for k in range(KEYS):
+                c.put(f"big/{k}", VALUE + str(round_))
+        rev = c.get("big/0")["header"]["revision"]
+        c.compact(rev, physical=True)
+        lead = cluster.wait_leader()
+        before = terms(cluster)
+        size_before = int(c.status(cluster.endpoint(lead))["dbSize"])
+
+        # Writes to the leader while it defragments: answered after, none lost.
+        writes, errors, stop = [], [], threading.Event()
+
+        def writer():
+            w = cluster.client([lead], timeout=20)
+            n = 0
+            try:
+                while not stop.is_set():
+                    try:
+                        r = w.put(f"during/{n}", str(n))
+                        writes.append((f"during/{n}", str(n), r["header"]["revision"]))
+                    except Exception as e:  # noqa: BLE001 (recorded and asserted on below)
+                        errors.append(repr(e))
+                    n += 1
+            finally:
+                w.close()
+
+        # Serializable reads on the leader go on meanwhile, from the store as it was.
+        defragmenting = threading.Event()
+        reads_during = []
+
+        def reader():
+            r = cluster.client([lead], timeout=20)
+            try:
+                while not stop.is_set():
+                    got = r.get("big/1", serializable=True)
+                    if defragmenting.is_set() and got["kvs"][0]["value"] == (VALUE + "1").encode():
+                        reads_during.append(time.monotonic())
+            finally:
+                r.close()
+
+        threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+        for t in threads:
+            t.start()
+        defragmenting.set()
+        started = time.monotonic()
+        c.defragment(cluster.endpoint(lead))
+        took = time.monotonic() - started
+        defragmenting.clear()
+        stop.set()
+        for t in threads:
+            t.join()
+
+        assert took > ELECTION_MS / 1000, (
+            f"the defragmentation took {took:.3f} s, less than an election timeout: the "
+            f"database is too small for this test to show anything")
+        after = terms(cluster)
+        assert after == before, (
+            f"terms changed during a {took:.2f} s defragmentation of the leader: {before} -> "
+            f"{after} (heartbeats stopped; see {cluster.log_path(lead)})")
+        assert cluster.leader() == lead
+        size_after = int(c.status(cluster.endpoint(lead))["dbSize"])
+        assert size_after < size_before, f"nothing given back: {size_before} -> {size_after}"
+        assert not errors, errors[:3]
+        assert [t for t in reads_during if started + 0.1 < t < started + took - 0.1], (
+            f"no serializable read was answered during the {took:.2f} s defragmentation")
+        assert writes, "no write was answered"
+        for key, value, revision in writes:
+            got = c.get(key, revision=revision)
+            assert got["kvs"][0]["value"] == value.encode(), f"{key} lost"
+        # Every member ends with the same store.
+        revision = c.get("during/", prefix=True)["header"]["revision"]
+        hashes = {}
+        for i in cluster.members:
+            ci = cluster.client([i])
+            assert ci.wait(lambda: ci.get("during/", prefix=True, serializable=True)
+                           ["header"]["revision"] >= revision, 15)
+            hashes[i] = ci.hash(cluster.endpoint(i))
+            ci.close()
+        assert len(set(hashes.values())) == 1, hashes
+        print(f"defragmented {size_before >> 20} MB -> {size_after >> 20} MB in {took:.2f} s "
+              f"(election timeout {ELECTION_MS} ms); {len(writes)} writes, {len(reads_during)} "
+              f"reads meanwhile; "
+              f"terms {before}")
