@@ -26,6 +26,9 @@ std::string describe(const std::string& path, int code, const std::string& messa
   if ((code & 0xff) == SQLITE_BUSY) {
     out += "; another process or connection has the database open for writing";
   }
+  if ((code & 0xff) == SQLITE_FULL) {
+    out += "; no space left on device (or the database reached its max_page_count)";
+  }
   if (!sql.empty()) out += fmt::format(" in: {}", sql);
   return out;
 }
@@ -320,7 +323,21 @@ void Database::checkpoint(Checkpoint mode) {
 
 void Database::vacuum() {
   if (in_transaction()) throw std::logic_error("sqlite: VACUUM inside a transaction");
-  impl_->execute("VACUUM");
+  try {
+    impl_->execute("VACUUM");
+  } catch (const SqliteError&) {
+    // VACUUM writes the whole new database into the WAL file before it commits; one that
+    // fails (SQLITE_FULL: it needs about the database's size free) rolls back and leaves the
+    // old database as it was, but the WAL file keeps the size it grew to. Give that space back
+    // (the frames past the last commit are dead), or a full disk stays full.
+    try {
+      checkpoint(Checkpoint::kTruncate);
+    } catch (const std::exception& e) {
+      spdlog::warn("sqlite: {}: could not truncate the WAL after a failed VACUUM: {}",
+                   impl_->path, e.what());
+    }
+    throw;
+  }
   checkpoint(Checkpoint::kTruncate);
 }
 
