@@ -323,13 +323,16 @@ void Database::checkpoint(Checkpoint mode) {
 
 void Database::vacuum() {
   if (in_transaction()) throw std::logic_error("sqlite: VACUUM inside a transaction");
+  // VACUUM writes the whole new database into the WAL file before it commits; one that fails
+  // (SQLITE_FULL: it needs about the database's size free) rolls back and leaves the old
+  // database as it was, but the WAL file keeps the size it grew to, and a full disk stays
+  // full. So the WAL is emptied first (its commits copied into the database, which may need
+  // room: then VACUUM would not have fitted either), and after a failure it holds only
+  // VACUUM's dead frames, which a second truncation gives back without writing anything.
+  checkpoint(Checkpoint::kTruncate);
   try {
     impl_->execute("VACUUM");
   } catch (const SqliteError&) {
-    // VACUUM writes the whole new database into the WAL file before it commits; one that
-    // fails (SQLITE_FULL: it needs about the database's size free) rolls back and leaves the
-    // old database as it was, but the WAL file keeps the size it grew to. Give that space back
-    // (the frames past the last commit are dead), or a full disk stays full.
     try {
       checkpoint(Checkpoint::kTruncate);
     } catch (const std::exception& e) {
