@@ -86,7 +86,13 @@ int main(int argc, char** argv) {
                  "how often an idle watcher that asked for progress notifications gets one")
       ->capture_default_str();
   app.add_flag("--enable-failpoints", c.enable_failpoints,
-               "serve /etcdlab/failpoints, which drops or delays peer traffic (tests only)");
+               "serve /etcdlab/failpoints, which drops or delays peer traffic, and "
+               "/etcdlab/failpoints/disk, which slows the disk's syncs (tests only)");
+  app.add_option("--experimental-wal-segment-bytes", c.wal_segment_bytes,
+                 "size of each preallocated WAL segment (etcd's is fixed at 64 MiB; tests of "
+                 "small disks use less)")
+      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

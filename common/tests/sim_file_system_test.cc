@@ -113,4 +113,34 @@ TEST_F(SimFileSystemTest, ListsFilesOfOneDirectorySorted) {
   EXPECT_THROW(fs.create("d/a"), IoError);
 }
 
+// A full disk (ENOSPC) as Linux gives it: a short write then the error, all-or-nothing
+// preallocation, overwrites inside a file always fit, and removed files give their bytes back.
+TEST_F(SimFileSystemTest, AFullDiskShortWritesThenRefusesUntilSpaceIsGivenBack) {
+  fs.set_capacity(10);
+  auto a = fs.create("d/a");
+  a->append("0123456");
+  try {
+    a->append("789ab");
+    FAIL() << "a write past the capacity succeeded";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("d/a: No space left on device"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(fs.contents("d/a"), "0123456789") << "the bytes that fit are written";
+  EXPECT_EQ(fs.used_bytes(), 10u);
+  a->write_at(0, "xy");  // inside the file: no new block
+  auto b = fs.create("d/b");
+  EXPECT_THROW(b->preallocate(4), IoError);
+  EXPECT_EQ(b->size(), 0u) << "posix_fallocate allocates all or nothing";
+  EXPECT_THROW(b->truncate(1), IoError);
+  a->truncate(6);  // gives 4 bytes back
+  b->preallocate(4);
+  EXPECT_EQ(b->size(), 4u);
+  fs.remove("d/a");
+  b->append("abcdef");
+  fs.set_capacity(std::nullopt);
+  b->append(std::string(1000, 'z'));
+  EXPECT_EQ(fs.used_bytes(), 1010u);
+}
+
 }  // namespace etcdlab

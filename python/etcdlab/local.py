@@ -133,6 +133,9 @@ class LocalCluster:
         self._state = ["new"] * n                  # per member: its --initial-cluster-state
         self.removed: set[int] = set()
         self._ids: dict[int, int] = {}
+        # Per member: what its command runs under (disk_faults.py starts a member on a small
+        # disk inside a mount namespace this way).
+        self.launch_prefix: dict[int, list[str]] = {}
 
     # ---- lifecycle
     def __enter__(self) -> "LocalCluster":
@@ -173,7 +176,8 @@ class LocalCluster:
     def start_member(self, i: int, state: Optional[str] = None) -> None:
         assert self.procs[i] is None or self.procs[i].poll() is not None, "already running"
         log = open(self.log_path(i), "ab")
-        self.procs[i] = subprocess.Popen(self.args(i, state), stdout=log, stderr=subprocess.STDOUT)
+        command = self.launch_prefix.get(i, []) + self.args(i, state)
+        self.procs[i] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
     def start(self) -> None:

@@ -31,6 +31,14 @@ json::object kv_json(const mvcc::KeyValue& kv) {
   return o;
 }
 
+HttpResponse plain(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
 HttpResponse ok(const json::object& body) {
   HttpResponse r;
   r.body = serialize(body);

@@ -30,6 +30,8 @@ void add_put_fields(json::object& out, const mvcc::PutResult& r);
 void add_delete_fields(json::object& out, const mvcc::DeleteResult& r);
 
 HttpResponse ok(const json::object& body);
+// A text/plain answer (404s, 405s, /version's neighbours), as etcd's gateway writes them.
+HttpResponse plain(int status, std::string body);
 
 // A handler of one POST path: the service and the request body as one JSON object.
 using Handler = boost::asio::awaitable<HttpResponse> (*)(KvService&, const json::object&);

@@ -12,6 +12,7 @@
 #include "json_fields.h"
 #include "lease_handlers.h"
 #include "election_handlers.h"
+#include "failpoint_handlers.h"
 #include "lock_handlers.h"
 #include "txn_handlers.h"
 
@@ -264,14 +265,6 @@ HttpResponse version() {
   return r;
 }
 
-HttpResponse plain(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(body);
-  return r;
-}
-
 HttpResponse metrics(KvService& s) {
   std::string text = s.metrics_text();
   if (text.empty()) return plain(404, "404 page not found\n");
@@ -280,45 +273,6 @@ HttpResponse metrics(KvService& s) {
   return r;
 }
 
-
-// GET /etcdlab/failpoints: the current ones; POST {"drop_to":[id..],"drop_from":[id..],
-// "delay_ms":N} replaces them ({} clears). Served only with --enable-failpoints.
-awaitable<HttpResponse> failpoints(KvService& s, const HttpRequest& request) {
-  auto ids = [](const json::object& o, std::string_view name) {
-    std::vector<uint64_t> out;
-    if (const json::array* a = get_array(o, name)) {
-      for (const auto& v : *a) {
-        json::object one;
-        one["id"] = v;
-        out.push_back(get_uint(one, "id"));
-      }
-    }
-    return out;
-  };
-  try {
-    if (request.method == "POST") {
-      json::object body = parse_body(request.body);
-      Failpoints f;
-      f.drop_to = ids(body, "drop_to");
-      f.drop_from = ids(body, "drop_from");
-      f.delay_ms = static_cast<uint32_t>(get_uint(body, "delay_ms"));
-      s.set_failpoints(f);
-    } else if (request.method != "GET") {
-      co_return plain(405, "Method Not Allowed\n");
-    }
-    Failpoints f = s.failpoints();
-    json::object out;
-    json::array to, from;
-    for (uint64_t id : f.drop_to) to.push_back(json::string(std::to_string(id)));
-    for (uint64_t id : f.drop_from) from.push_back(json::string(std::to_string(id)));
-    out["drop_to"] = std::move(to);
-    out["drop_from"] = std::move(from);
-    out["delay_ms"] = f.delay_ms;
-    co_return ok(out);
-  } catch (const GatewayError& e) {
-    co_return error_response(e);
-  }
-}
 
 const std::map<std::string, Handler, std::less<>>& routes() {
   static const std::map<std::string, Handler, std::less<>> table = {
@@ -380,6 +334,9 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   }
   if (path == "/etcdlab/failpoints" && service.failpoints_enabled()) {
     co_return co_await failpoints(service, request);
+  }
+  if (path == "/etcdlab/failpoints/disk" && service.failpoints_enabled()) {
+    co_return co_await disk_failpoints(service, request);
   }
   std::string v3(path);
   if (v3.starts_with("/v3beta/")) v3 = "/v3/" + v3.substr(8);  // 3.4's alias

@@ -52,6 +52,8 @@ uint64_t KvService::open_watch_stream(std::function<void()>) { unimplemented("wa
 
 void KvService::set_failpoints(const Failpoints&) { unimplemented("failpoints"); }
 
+void KvService::set_disk_failpoints(const DiskFailpoints&) { unimplemented("disk failpoints"); }
+
 boost::asio::awaitable<std::unique_ptr<DbSnapshot>> KvService::open_db_snapshot() {
   unimplemented("snapshot");
   co_return nullptr;

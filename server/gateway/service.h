@@ -38,6 +38,12 @@ struct Failpoints {
   uint32_t delay_ms = 0;
 };
 
+// Disk failpoints (--enable-failpoints): every sync of the member's WAL and snapshot files waits
+// this long first (a slow disk).
+struct DiskFailpoints {
+  uint32_t sync_delay_ms = 0;
+};
+
 // A consistent copy of this member's database, read in pieces (maintenance/snapshot).
 class DbSnapshot {
  public:
@@ -105,6 +111,8 @@ class KvService {
   virtual bool failpoints_enabled() const { return false; }
   virtual void set_failpoints(const Failpoints& f);
   virtual Failpoints failpoints() const { return {}; }
+  virtual void set_disk_failpoints(const DiskFailpoints& f);
+  virtual DiskFailpoints disk_failpoints() const { return {}; }
   // A consistent copy of the database, made without stalling the node.
   virtual boost::asio::awaitable<std::unique_ptr<DbSnapshot>> open_db_snapshot();
   // /metrics (Prometheus text, etcd's families); empty: not served.

@@ -27,6 +27,7 @@ struct ServerConfig {
   int64_t quota_backend_bytes = 0;   // 0: 2 GiB (etcd's default); negative: no quota
   server::AutoCompaction auto_compaction;  // --auto-compaction-mode and -retention
   bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)
+  uint64_t wal_segment_bytes = 64ULL << 20;  // each WAL segment, preallocated (etcd: 64 MiB)
   int client_read_timeout_ms = 30000;
   uint64_t max_client_connections = 0;  // 0: unlimited (etcd has no limit)
   int request_timeout_ms = 0;  // 0: etcd's, 5 s plus two election timeouts

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
+#include "disk_failpoints.h"
 #include "forward.h"
 #include "node_driver.h"
 #include "peer_transport.h"
@@ -264,7 +265,13 @@ asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snaps
   std::function<void()> work = [copy, path, &fs]() mutable {
     if (fs.exists(path)) fs.remove(path);
     auto f = fs.create(path);
-    copy->write([&](std::string_view chunk) { f->append(chunk); });
+    try {
+      copy->write([&](std::string_view chunk) { f->append(chunk); });
+    } catch (...) {  // (a full disk): the part written goes, or it keeps the disk full
+      f.reset();
+      fs.remove(path);
+      throw;
+    }
     copy.reset();
   };
   copy.reset();  // the copy lives in `work` alone: it dies on the snapshot thread
@@ -293,6 +300,25 @@ gateway::Failpoints NodeService::failpoints() const {
   out.drop_to.assign(f.drop_to.begin(), f.drop_to.end());
   out.drop_from.assign(f.drop_from.begin(), f.drop_from.end());
   out.delay_ms = f.delay_ms;
+  return out;
+}
+
+// The server's file system is a FailpointFileSystem (server.cc); a test's may not be.
+void NodeService::set_disk_failpoints(const gateway::DiskFailpoints& f) {
+  auto* disk = dynamic_cast<FailpointFileSystem*>(&fs_);
+  if (disk == nullptr) {
+    gateway::KvService::set_disk_failpoints(f);  // refused: 501
+    return;
+  }
+  disk->set_sync_delay(std::chrono::milliseconds(f.sync_delay_ms));
+  spdlog::warn("etcdlab {}: failpoint set: every disk sync waits {} ms", config_.name,
+               f.sync_delay_ms);
+}
+
+gateway::DiskFailpoints NodeService::disk_failpoints() const {
+  auto* disk = dynamic_cast<const FailpointFileSystem*>(&fs_);
+  gateway::DiskFailpoints out;
+  if (disk != nullptr) out.sync_delay_ms = static_cast<uint32_t>(disk->sync_delay().count());
   return out;
 }
 

@@ -55,6 +55,8 @@ class NodeService final : public gateway::KvService {
   bool failpoints_enabled() const override { return config_.enable_failpoints; }
   void set_failpoints(const gateway::Failpoints& f) override;
   gateway::Failpoints failpoints() const override;
+  void set_disk_failpoints(const gateway::DiskFailpoints& f) override;
+  gateway::DiskFailpoints disk_failpoints() const override;
   std::string metrics_text() const override;
   boost::asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> open_db_snapshot() override;
   void count_range() override;

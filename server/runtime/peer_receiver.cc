@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -124,14 +125,16 @@ asio::awaitable<std::string> PeerTransport::Impl::stage_snapshot(tcp::socket& so
     stats.bytes_received += chunk->payload.size() + peer::kFrameHeaderBytes + 1;
     stats.received_from[from] += chunk->payload.size() + peer::kFrameHeaderBytes + 1;
     out.write(chunk->payload.data(), static_cast<std::streamsize>(chunk->payload.size()));
+    if (!out) break;  // (a full disk: the leader sends it again later)
     got += chunk->payload.size();
   }
-  out.close();
+  if (out) out.close();
   if (whole && out) co_return path;
+  std::string cause = std::strerror(errno);  // what the failed write or close said
   std::error_code ignored;
   std::filesystem::remove(path, ignored);
   if (timed_out) stats.connections_timed_out++;
-  if (whole) spdlog::error("peer transport: could not stage a snapshot in {}", path);
+  if (whole) spdlog::error("peer transport: could not stage a snapshot in {}: {}", path, cause);
   co_return std::string();
 }
 

@@ -15,6 +15,7 @@
 #include "bootstrap.h"
 #include "data_dir.h"
 #include "descriptors.h"
+#include "disk_failpoints.h"
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/fs/posix_file_system.h"
@@ -39,7 +40,8 @@ struct Server::Impl {
   Server& self;
   ServerConfig config;
   asio::io_context io{1};
-  PosixFileSystem fs;
+  PosixFileSystem disk;
+  FailpointFileSystem fs{disk};  // the real disk; slowed only by /etcdlab/failpoints/disk
   OpenedMember member;
   ServerMetrics metrics;
   std::unique_ptr<NodeDriver> driver;
@@ -58,7 +60,9 @@ struct Server::Impl {
 void Server::Impl::open() {
   config.resolve();
   descriptors = raise_open_file_limit();
-  member = open_member(config, fs);
+  WalStorageOptions wal;
+  wal.wal.segment_bytes = config.wal_segment_bytes;
+  member = open_member(config, fs, wal);
   // Snapshots half-received before a crash are of no use: the leader sends again.
   std::string incoming = DataDir(config.data_dir).member() + "/snap-incoming";
   if (fs.exists(incoming)) {

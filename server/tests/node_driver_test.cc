@@ -1,6 +1,7 @@
 // The server's driver (server/runtime/node_driver.h) over the simulated disk: a failed fsync
 // stops the member (exit 2) and acknowledges nothing it did not persist (issue 23, item 4:
-// "fsync returning EIO stops the member without acknowledging anything it did not persist").
+// "fsync returning EIO stops the member without acknowledging anything it did not persist"),
+// and so does a disk that fills up (item 4's ENOSPC; the storage side: disk_full_test.cc).
 // A death test: the member's process is the test's child, and what the child printed is read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -79,6 +80,61 @@ TEST(NodeDriverDeathTest, AFailedFsyncStopsTheMemberWithoutAcknowledgingTheWrite
                                ::testing::HasSubstr("storage failure"),
                                ::testing::HasSubstr("Input/output error"),
                                ::testing::Not(::testing::HasSubstr("ACKNOWLEDGED WITHOUT")),
+                               ::testing::Not(::testing::HasSubstr("refused"))));
+}
+
+// Issue 23, item 4: a disk that fills up. The segments are preallocated, so puts go on until
+// the WAL needs a new segment; that one does not fit, and the member stops with the file and
+// the cause (etcd stops too: it cannot persist, so it must not acknowledge). Nothing is
+// answered as refused meanwhile: a write either is persisted or is never answered.
+asio::awaitable<void> fill_script(asio::io_context& io, NodeDriver& driver, SimFileSystem& fs) {
+  while (driver.node().role() != Role::kLeader) co_await pause(io, 5);
+  if (!co_await put(driver, "before")) std::_Exit(4);
+  std::fprintf(stderr, "the first put was acknowledged\n");
+  fs.set_capacity(fs.used_bytes());  // full: only what is preallocated is left
+  for (int i = 0; i < 10000; ++i) {
+    if (!co_await put(driver, "k" + std::to_string(i))) {
+      std::fprintf(stderr, "refused\n");
+      std::_Exit(0);
+    }
+  }
+  std::_Exit(5);  // the segment never filled
+}
+
+void run_a_member_whose_disk_fills() {
+  spdlog::set_default_logger(spdlog::stderr_color_st("node-driver-test"));
+  SimFileSystem fs;
+  fs.create_dirs("/m/raft");
+  WalStorageOptions small;
+  small.wal.segment_bytes = 16 * 1024;
+  auto storage = WalStorage::open(fs, "/m/raft", small);
+  server::NodeOptions o;
+  o.raft.id = 1;
+  o.raft.voters = {1};
+  o.raft.election_ticks = 2;
+  o.raft.storage = storage.get();
+  o.raft.seed = 1;
+  o.initial_members = {server::Member{1, "m1", {"http://127.0.0.1:1"}, {}, false}};
+  o.tick_ms = 5;
+  o.store.path = ":memory:";
+  asio::io_context io;
+  ServerMetrics metrics;
+  NodeDriver driver(io, fs, *storage, o, metrics, "m1");
+  const PeerTransport* no_transport = nullptr;
+  register_server_metrics(metrics, driver, no_transport, 1, 0);
+  driver.start();
+  asio::co_spawn(io, fill_script(io, driver, fs), asio::detached);
+  io.run_for(std::chrono::seconds(20));
+  std::_Exit(3);
+}
+
+TEST(NodeDriverDeathTest, ADiskThatFillsUpStopsTheMemberNamingTheFileAndTheCause) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_a_member_whose_disk_fills(), ::testing::ExitedWithCode(2),
+              ::testing::AllOf(::testing::HasSubstr("the first put was acknowledged"),
+                               ::testing::HasSubstr("storage failure"),
+                               ::testing::HasSubstr("/m/raft/"),
+                               ::testing::HasSubstr(".wal.tmp: No space left on device"),
                                ::testing::Not(::testing::HasSubstr("refused"))));
 }
 

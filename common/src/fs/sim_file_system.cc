@@ -112,18 +112,40 @@ class SimFile final : public File {
   }
 
   void write_at(uint64_t offset, std::string_view data) override {
-    record({PendingWrite::Kind::kWrite, offset, std::string(data)}, "write");
-    fs_.bytes_written_ += data.size();
+    uint64_t now = live("write").current.size();
+    uint64_t end = offset + data.size();
+    uint64_t growth = end > now ? end - now : 0;  // (a gap past the end is zero-filled: counted)
+    uint64_t room = fs_.room_for(growth);
+    bool full = room < growth;
+    if (full) {
+      // A short write, as pwrite gives when the disk fills: the bytes that fit, then ENOSPC.
+      uint64_t limit = now + room;
+      data = data.substr(0, limit > offset ? limit - offset : 0);
+    }
+    if (!data.empty()) {
+      record({PendingWrite::Kind::kWrite, offset, std::string(data)}, "write");
+      fs_.bytes_written_ += data.size();
+    }
+    if (full) throw IoError("pwrite", path_, "No space left on device");
   }
 
   void append(std::string_view data) override { write_at(size(), data); }
 
   void truncate(uint64_t size) override {
+    uint64_t now = live("ftruncate").current.size();
+    if (size > now && fs_.room_for(size - now) < size - now) {
+      throw IoError("ftruncate", path_, "No space left on device");
+    }
     record({PendingWrite::Kind::kTruncate, size, {}}, "truncate");
   }
 
   void preallocate(uint64_t size) override {
-    if (size > this->size()) record({PendingWrite::Kind::kPreallocate, size, {}}, "preallocate");
+    uint64_t now = live("posix_fallocate").current.size();
+    if (size <= now) return;
+    if (fs_.room_for(size - now) < size - now) {  // all or nothing, as posix_fallocate
+      throw IoError("posix_fallocate", path_, "No space left on device");
+    }
+    record({PendingWrite::Kind::kPreallocate, size, {}}, "preallocate");
   }
 
   void sync() override {
@@ -298,6 +320,19 @@ bool SimFileSystem::sync_should_fail(const std::string& path) {
   if (fail_count_ == 0 || path.find(fail_part_) == std::string::npos) return false;
   if (fail_count_ > 0) fail_count_--;
   return true;
+}
+
+uint64_t SimFileSystem::used_bytes() const {
+  uint64_t used = 0;
+  for (const auto& [path, inode] : files_) used += inode->current.size();
+  return used;
+}
+
+uint64_t SimFileSystem::room_for(uint64_t wanted) const {
+  if (!capacity_) return wanted;
+  uint64_t used = used_bytes();
+  uint64_t room = *capacity_ > used ? *capacity_ - used : 0;
+  return std::min(wanted, room);
 }
 
 std::string SimFileSystem::contents(const std::string& path) const {

@@ -26,6 +26,9 @@ std::string describe(const std::string& path, int code, const std::string& messa
   if ((code & 0xff) == SQLITE_BUSY) {
     out += "; another process or connection has the database open for writing";
   }
+  if ((code & 0xff) == SQLITE_FULL) {
+    out += "; no space left on device (or the database reached its max_page_count)";
+  }
   if (!sql.empty()) out += fmt::format(" in: {}", sql);
   return out;
 }
@@ -320,7 +323,24 @@ void Database::checkpoint(Checkpoint mode) {
 
 void Database::vacuum() {
   if (in_transaction()) throw std::logic_error("sqlite: VACUUM inside a transaction");
-  impl_->execute("VACUUM");
+  // VACUUM writes the whole new database into the WAL file before it commits; one that fails
+  // (SQLITE_FULL: it needs about the database's size free) rolls back and leaves the old
+  // database as it was, but the WAL file keeps the size it grew to, and a full disk stays
+  // full. So the WAL is emptied first (its commits copied into the database, which may need
+  // room: then VACUUM would not have fitted either), and after a failure it holds only
+  // VACUUM's dead frames, which a second truncation gives back without writing anything.
+  checkpoint(Checkpoint::kTruncate);
+  try {
+    impl_->execute("VACUUM");
+  } catch (const SqliteError&) {
+    try {
+      checkpoint(Checkpoint::kTruncate);
+    } catch (const std::exception& e) {
+      spdlog::warn("sqlite: {}: could not truncate the WAL after a failed VACUUM: {}",
+                   impl_->path, e.what());
+    }
+    throw;
+  }
   checkpoint(Checkpoint::kTruncate);
 }
 

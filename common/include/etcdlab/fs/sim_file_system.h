@@ -15,10 +15,16 @@
 // Pending directory changes are dropped or kept as a random prefix in the same way.
 // A sync can be made to fail (fail_syncs); the failed sync throws IoError and its pending writes
 // are never made durable, even by a later sync that succeeds, as on Linux.
+// The disk can be given a capacity (set_capacity): a write, preallocation or truncation that
+// would make the files' sizes add up to more throws IoError "No space left on device" (ENOSPC).
+// As a real disk: a write keeps the bytes that fit (a short write, then the error) and an
+// overwrite inside a file's size, preallocated or not, always fits; a preallocation is all or
+// nothing (posix_fallocate); removing or truncating a file gives its bytes back.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -49,6 +55,11 @@ class SimFileSystem final : public FileSystem {
   void crash(uint64_t seed, CrashMode mode);
   // The next `count` syncs of files whose path contains `path_part` fail (count < 0: all).
   void fail_syncs(std::string path_part, int count = 1);
+  // The files' sizes may add up to `bytes` at most (std::nullopt: no limit, the default). A
+  // capacity below what is used now fails every growth until enough is removed.
+  void set_capacity(std::optional<uint64_t> bytes) { capacity_ = bytes; }
+  // The sum of the sizes of the files as readers see them now (what the capacity limits).
+  uint64_t used_bytes() const;
   // Test helpers: the whole current content of a file, and a direct overwrite that bypasses the
   // crash model (a bit flip on the platter).
   std::string contents(const std::string& path) const;
@@ -65,6 +76,8 @@ class SimFileSystem final : public FileSystem {
   std::shared_ptr<Inode> lookup(const std::string& path, const char* op) const;
   void check_dir(const std::string& dir, const char* op, const std::string& path) const;
   bool sync_should_fail(const std::string& path);
+  // How many of `wanted` more bytes fit (all of them without a capacity).
+  uint64_t room_for(uint64_t wanted) const;
   static void apply_dir_op(std::map<std::string, std::shared_ptr<Inode>>& names, const DirOp& op);
 
   std::map<std::string, std::shared_ptr<Inode>> files_;          // what a reader sees now
@@ -75,6 +88,7 @@ class SimFileSystem final : public FileSystem {
   std::string fail_part_;
   int fail_count_ = 0;
   uint64_t bytes_written_ = 0;
+  std::optional<uint64_t> capacity_;
   uint64_t syncs_ = 0;
 };
 
