@@ -144,6 +144,10 @@ class LinkProxies:
                 s.close()
             for c in list(self._conns):
                 self._close(c, reset=False)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in others:
+                t.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
         try:
             self._run(stop())
         finally:
@@ -240,10 +244,14 @@ class LinkProxies:
         last_due = 0.0
         while True:
             a, _ = self._rule(c.source, b)
-            if a is not None:
+            if a is not None:  # blackholed: stop reading, so the sender's buffers fill
                 await self._gate(a, b).wait()
             f = await self._read_frame(reader)
             a, rule = self._rule(c.source, b)
+            if a is not None and not self._gate(a, b).is_set():
+                # (read while the cut was being set: held like the rest)
+                await self._gate(a, b).wait()
+                a, rule = self._rule(c.source, b)
             kind = f[8]
             if kind == w.SNAPSHOT_CHUNK and skipping > 0:
                 skipping -= len(f) - 9

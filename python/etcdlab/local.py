@@ -291,6 +291,12 @@ class LocalCluster:
         c = self.client([j for j in self.members if j != i and self.running(j)])
         try:
             answer = c.member_add([peer_url], learner=learner)
+        except BaseException:
+            # Not added as far as we know (or unknown): the index stays taken, with no member.
+            self.removed.add(i)
+            self._initial.append("")
+            self._state.append("existing")
+            raise
         finally:
             c.close()
         self._ids[i] = answer["member"]["ID"]
