@@ -259,6 +259,8 @@ class LinkProxies:
                 continue
             if kind == w.MESSAGE:
                 self._observe(f[9:])
+            elif kind == w.SNAPSHOT_BEGIN:
+                self.stats[("snapshots", a, b)] += 1
             if kind in (w.MESSAGE, w.NODE_MESSAGE, w.SNAPSHOT_BEGIN) and rule.drop > 0 and \
                     self.rng.random() < rule.drop:
                 self.stats[("dropped", a, b)] += 1

@@ -178,6 +178,7 @@ class Report:
     leader_changes: int
     max_term: int
     unavailable_s: float
+    snapshots: tuple = (0, 0)
     timeline: list = field(default_factory=list)
 
     @property
@@ -199,6 +200,8 @@ class Report:
                  ("equal hashes", len(set(self.hashes.values())) == 1),
                  ("leader changes (terms with a leader - 1)", self.leader_changes),
                  ("highest term", self.max_term),
+                 ("snapshots sent / dropped whole by the proxies",
+                  f"{self.snapshots[0]} / {self.snapshots[1]}"),
                  ("longest time without an acknowledged write (s)", f"{self.unavailable_s:.1f}")]
         width = max(len(str(k)) for k, _ in rows)
         lines = [f"{str(k):<{width}}  {v}" for k, v in rows]
@@ -389,4 +392,10 @@ def run_nemesis(cluster, seed: int, seconds: float, *, clients: int = 4,
     return Report(seed, time.monotonic() - nem.t0, load.summarize(work.history), nem.faults,
                   nem.member_changes, result.verdict, result.explain(), lost, hashes,
                   max(0, len(terms) - 1), cluster.links.max_term,
-                  load.unavailability(work.history), nem.timeline)
+                  load.unavailability(work.history),
+                  (_total(cluster.links.stats, "snapshots"),
+                   _total(cluster.links.stats, "snapshots dropped")), nem.timeline)
+
+
+def _total(stats, what: str) -> int:
+    return sum(v for (name, *_), v in stats.items() if name == what)

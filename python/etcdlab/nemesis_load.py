@@ -158,17 +158,17 @@ def _recorded_cas(client: Client, who: Any, key: str, value: str, rng: random.Ra
 
 # ---- after the run
 
-def history_of(endpoint: str, until: int, timeout: float = 30.0) -> list[tuple]:
+def history_of(endpoint: str, until: int, idle_s: float = 30.0) -> list[tuple]:
     """The member's events on the load's keys from the first revision to `until`:
-    (revision, type, key, value), read from a watch on that member alone."""
-    c = Client([endpoint], timeout=timeout)
+    (revision, type, key, value), read from a watch on that member alone (given up after
+    `idle_s` seconds without an answer)."""
+    c = Client([endpoint], timeout=idle_s)
     events: list[tuple] = []
-    deadline = time.monotonic() + timeout
     try:
         with c.watch(PREFIX, prefix=True, start_revision=1, resume=False) as w:
             last = 0
-            while last < until and time.monotonic() < deadline:
-                resp = w.next(max(0.1, deadline - time.monotonic()))
+            while last < until:
+                resp = w.next(idle_s)
                 if resp is None:
                     break
                 for e in resp.get("events", []):
