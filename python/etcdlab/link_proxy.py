@@ -20,7 +20,11 @@ Faults, per directed link (``LinkProxies.set(a, b, ...)``):
   never sent before the one read before it);
 - ``drop=p``: each message frame is lost with probability p, whole, as a lossy network loses
   a message; a snapshot (its begin frame and every chunk after it) is lost as one message, so
-  the receiver never sees a cut-off transfer. The hello is never dropped.
+  the receiver never sees a cut-off transfer. The hello is never dropped;
+- ``truncate_snapshots=True``: a snapshot's begin frame passes but its chunks are lost, so the
+  receiver sees the transfer cut off by the next message (what a connection broken mid-transfer
+  shows it, while the sender believes the snapshot sent): it must drop the stream and its
+  staged file, and Raft must send the snapshot again.
 
 Frames are forwarded byte for byte as they were read: the proxy never rewrites one. Members
 requests (a joining member's first frame) pass unconditionally. Everything runs on one asyncio
@@ -60,10 +64,11 @@ class LinkRule:
     cut: Optional[str] = None                  # None, "reset" or "blackhole"
     delay_ms: tuple[float, float] = (0.0, 0.0)
     drop: float = 0.0
+    truncate_snapshots: bool = False
 
     @property
     def healthy(self) -> bool:
-        return self.cut is None and self.delay_ms == (0.0, 0.0) and self.drop == 0.0
+        return self == LinkRule()
 
 
 @dataclass(eq=False)  # (hashed by identity: kept in a set)
@@ -118,7 +123,7 @@ class LinkProxies:
         return self.ids.get(member_id)
 
     def set(self, a: int, b: int, *, cut: Optional[str] = None, delay_ms=(0.0, 0.0),
-            drop: float = 0.0) -> None:
+            drop: float = 0.0, truncate_snapshots: bool = False) -> None:
         """The rule of link a→b (replacing its previous one)."""
         if cut not in (None, "reset", "blackhole"):
             raise ValueError(f"cut is None, 'reset' or 'blackhole', not {cut!r}")
@@ -126,7 +131,8 @@ class LinkProxies:
             raise ValueError(f"drop is a probability, not {drop!r}")
         if isinstance(delay_ms, (int, float)):
             delay_ms = (delay_ms, delay_ms)
-        rule = LinkRule(cut, (float(delay_ms[0]), float(delay_ms[1])), drop)
+        rule = LinkRule(cut, (float(delay_ms[0]), float(delay_ms[1])), drop,
+                        bool(truncate_snapshots))
         self._run(self._apply(a, b, rule))
 
     def heal(self, a: Optional[int] = None, b: Optional[int] = None) -> None:
@@ -268,6 +274,9 @@ class LinkProxies:
                     skipping = w.snapshot_size(f[9:])
                     self.stats[("snapshots dropped", a, b)] += 1
                 continue
+            if kind == w.SNAPSHOT_BEGIN and rule.truncate_snapshots:
+                skipping = w.snapshot_size(f[9:])  # its chunks are lost, it is not
+                self.stats[("snapshots truncated", a, b)] += 1
             lo, hi = rule.delay_ms
             due = time.monotonic() + (self.rng.uniform(lo, hi) / 1000.0 if hi > 0 else 0.0)
             last_due = max(last_due, due)  # keep order: never before the previous frame

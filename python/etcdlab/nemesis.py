@@ -133,9 +133,11 @@ def _drop(nem, rng):
     up = nem.up()
     links = [(a, b) for a in up for b in up if a != b and rng.random() < 0.6] or [(up[0], up[-1])]
     p = rng.uniform(0.05, 0.5)
+    truncate = rng.random() < 0.3
     for a, b in links:
-        nem.links.set(a, b, drop=p)
-    return Fault("drop", f"{len(links)} links p={p:.2f}", nem.links.heal)
+        nem.links.set(a, b, drop=p, truncate_snapshots=truncate)
+    return Fault("drop", f"{len(links)} links p={p:.2f}{', snapshots truncated' if truncate else ''}",
+                 nem.links.heal)
 
 
 @fault_kind("kill", 1.5)
@@ -178,7 +180,7 @@ class Report:
     leader_changes: int
     max_term: int
     unavailable_s: float
-    snapshots: tuple = (0, 0)
+    snapshots: tuple = (0, 0, 0)
     timeline: list = field(default_factory=list)
 
     @property
@@ -200,8 +202,8 @@ class Report:
                  ("equal hashes", len(set(self.hashes.values())) == 1),
                  ("leader changes (terms with a leader - 1)", self.leader_changes),
                  ("highest term", self.max_term),
-                 ("snapshots sent / dropped whole by the proxies",
-                  f"{self.snapshots[0]} / {self.snapshots[1]}"),
+                 ("snapshots sent / dropped whole / truncated by the proxies",
+                  " / ".join(map(str, self.snapshots))),
                  ("longest time without an acknowledged write (s)", f"{self.unavailable_s:.1f}")]
         width = max(len(str(k)) for k, _ in rows)
         lines = [f"{str(k):<{width}}  {v}" for k, v in rows]
@@ -393,8 +395,8 @@ def run_nemesis(cluster, seed: int, seconds: float, *, clients: int = 4,
                   nem.member_changes, result.verdict, result.explain(), lost, hashes,
                   max(0, len(terms) - 1), cluster.links.max_term,
                   load.unavailability(work.history),
-                  (_total(cluster.links.stats, "snapshots"),
-                   _total(cluster.links.stats, "snapshots dropped")), nem.timeline)
+                  tuple(_total(cluster.links.stats, f"snapshots{x}")
+                        for x in ("", " dropped", " truncated")), nem.timeline)
 
 
 def _total(stats, what: str) -> int:

@@ -3,6 +3,7 @@ peer frames, then one real cluster whose members reach each other only through t
 Negative checks ("nothing arrived") are made after a later frame on the same path did arrive,
 never by waiting an arbitrary time."""
 
+import pathlib
 import random
 import socket
 import struct
@@ -224,3 +225,37 @@ def test_members_reach_each_other_only_through_the_proxies():
         assert lone.wait(lambda: lone.value("cut") == b"x", 20), "healed, member 2 catches up"
         c.close()
         lone.close()
+
+
+def test_a_snapshot_cut_off_mid_transfer_is_sent_again_and_leaves_no_staged_file():
+    """A member away while the others wrote past their snapshots catches up by a snapshot; the
+    first ones reach it cut off (their chunks lost). It must drop each such stream and its
+    staged file, and be sent the snapshot again once the link is healed."""
+    with LocalCluster(n=3, link_proxies=True, snapshot_count=50) as cluster:
+        cluster.wait_leader()
+        for i in range(3):
+            cluster.member_id(i)
+        v = (cluster.wait_leader() + 1) % 3
+        cluster.stop(v)
+        c = cluster.client([i for i in range(3) if i != v])
+        for n in range(300):
+            c.put(f"snap/{n}", str(n))
+        for j in range(3):
+            if j != v:
+                cluster.links.set(j, v, truncate_snapshots=True)
+        cluster.start_member(v)
+        truncated = lambda: sum(n for (what, _, b), n in cluster.links.stats.items()
+                                if what == "snapshots truncated" and b == v)
+        assert c.wait(truncated, 30), "the member was sent a snapshot, and it was cut off"
+        log = pathlib.Path(cluster.log_path(v))
+        assert c.wait(lambda: "snapshot stream cut short" in log.read_text(errors="replace"), 30), \
+            "the receiver dropped the cut-off stream"
+        cluster.links.heal()
+        mine = cluster.client([v])
+        assert mine.wait(lambda: mine.get("snap/", prefix=True, serializable=True,
+                                          count_only=True).get("count") == 300, 30), \
+            "healed, the snapshot is sent again and the member catches up"
+        left = list(pathlib.Path(cluster.data_dir, cluster.names[v]).rglob("*.part"))
+        assert not left, f"a cut-off snapshot left staged files: {left}"
+        c.close()
+        mine.close()
