@@ -119,9 +119,6 @@ class LinkProxies:
     def learn(self, index: int, member_id: int) -> None:
         self.ids[member_id] = index
 
-    def index_of(self, member_id: int) -> Optional[int]:
-        return self.ids.get(member_id)
-
     def set(self, a: int, b: int, *, cut: Optional[str] = None, delay_ms=(0.0, 0.0),
             drop: float = 0.0, truncate_snapshots: bool = False) -> None:
         """The rule of link a→b (replacing its previous one)."""
@@ -225,6 +222,8 @@ class LinkProxies:
                 return
             if c.source and a is not None:
                 await self._gate(a, b).wait()  # blackholed: held before it reaches B
+                if c not in self._conns:       # (reset while it was held)
+                    return
             try:
                 back_reader, c.backend = await asyncio.open_connection("127.0.0.1", target_port)
             except OSError:
@@ -232,10 +231,12 @@ class LinkProxies:
                 return
             c.backend.write(first)
             queue: asyncio.Queue = asyncio.Queue()
-            c.tasks = [asyncio.ensure_future(_quiet(self._forward(c, reader, queue))),
-                       asyncio.ensure_future(_quiet(self._deliver(c, queue))),
-                       asyncio.ensure_future(_quiet(self._pipe(back_reader, writer)))]
-            await asyncio.wait(c.tasks, return_when=asyncio.FIRST_COMPLETED)
+            c.tasks = [asyncio.ensure_future(_quiet(self._deliver(c, queue))),
+                       asyncio.ensure_future(_quiet(self._pipe(back_reader, writer))),
+                       asyncio.ensure_future(_quiet(self._forward(c, reader, queue)))]
+            # The sender's close ends the connection once what it sent is delivered (delayed
+            # frames too, as TCP delivers what precedes a FIN); B's close ends it at once.
+            await asyncio.wait(c.tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError, OSError,
                 ValueError, asyncio.CancelledError):
             pass
@@ -244,7 +245,14 @@ class LinkProxies:
                 self._close(c, reset=False)
 
     async def _forward(self, c: _Conn, reader, queue: asyncio.Queue) -> None:
-        """Sender → B: frame by frame, through the link's rule, onto the delivery queue."""
+        """Sender → B: frame by frame, through the link's rule, onto the delivery queue (then
+        None: the sender is done)."""
+        try:
+            await self._forward_frames(c, reader, queue)
+        finally:
+            queue.put_nowait(None)
+
+    async def _forward_frames(self, c: _Conn, reader, queue: asyncio.Queue) -> None:
         b = c.to
         skipping = 0   # payload bytes of a dropped snapshot still to skip
         last_due = 0.0
@@ -287,7 +295,10 @@ class LinkProxies:
 
     async def _deliver(self, c: _Conn, queue: asyncio.Queue) -> None:
         while True:
-            due, f = await queue.get()
+            item = await queue.get()
+            if item is None:
+                return
+            due, f = item
             wait = due - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)

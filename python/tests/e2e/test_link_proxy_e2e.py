@@ -145,7 +145,7 @@ def test_a_one_way_cut_stops_one_direction_only():
         links.close()
 
 
-def test_a_delayed_link_delivers_every_frame_in_order():
+def test_a_delayed_link_delivers_every_frame_in_order_even_after_the_sender_closed():
     sink = Sink()
     links, (port,) = proxies_for(sink)
     links.learn(1, B)
@@ -156,6 +156,7 @@ def test_a_delayed_link_delivers_every_frame_in_order():
         t0 = time.monotonic()
         for p in sent:
             s.sendall(w.frame(w.MESSAGE, p))
+        s.close()  # what was sent before the close is still delivered, late
         assert sink.wait_for(sent[-1], within=20)
         assert time.monotonic() - t0 >= 0.001 * len(sent) / 300
         assert sink.payloads() == sent, "every frame, once, in the order sent"
