@@ -264,10 +264,17 @@ class LocalCluster:
                 self.links.learn(i, ident)
         return self._ids[i]
 
+    def _through(self, i: int, via: Optional[list[int]]) -> Client:
+        """A client for a membership request about member i: through `via` (indexes, tried in
+        order), else every other running member."""
+        return self.client(via if via is not None else
+                           [j for j in self.members if j != i and self.running(j)])
+
     def add_member(self, learner: bool = False, start: bool = True,
-                   client_port: Optional[int] = None, peer_port: Optional[int] = None) -> int:
-        """member add through the cluster, then starts the new member with
-        --initial-cluster-state existing (on the given ports, else free ones). Returns its
+                   client_port: Optional[int] = None, peer_port: Optional[int] = None,
+                   via: Optional[list[int]] = None) -> int:
+        """member add through the cluster (or the members `via`), then starts the new member
+        with --initial-cluster-state existing (on the given ports, else free ones). Returns its
         index."""
         i = self.n
         chosen = [_port(p, what) for p, what in ((client_port, "client_port"),
@@ -288,7 +295,7 @@ class LocalCluster:
         self.names.append(f"m{i}")
         self.procs.append(None)
         peer_url = f"http://127.0.0.1:{peer_port}"
-        c = self.client([j for j in self.members if j != i and self.running(j)])
+        c = self._through(i, via)
         try:
             answer = c.member_add([peer_url], learner=learner)
         except BaseException:
@@ -311,11 +318,12 @@ class LocalCluster:
             self.start_member(i)
         return i
 
-    def remove_member(self, i: int, wait_exit: float = 15.0) -> None:
-        """member remove through another member; the removed process exits on its own."""
+    def remove_member(self, i: int, wait_exit: float = 15.0,
+                      via: Optional[list[int]] = None) -> None:
+        """member remove through another member (or `via`); the removed process exits on its
+        own."""
         ident = self.member_id(i)
-        others = [j for j in self.members if j != i and self.running(j)]
-        c = self.client(others)
+        c = self._through(i, via)
         try:
             c.member_remove(ident)
         finally:
@@ -328,8 +336,8 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 raise TimeoutError(f"removed member {i} did not exit; log {self.log_path(i)}")
 
-    def promote_member(self, i: int) -> dict:
-        c = self.client([j for j in self.members if j != i])
+    def promote_member(self, i: int, via: Optional[list[int]] = None) -> dict:
+        c = self.client(via if via is not None else [j for j in self.members if j != i])
         try:
             return c.member_promote(self.member_id(i))
         finally:

@@ -273,22 +273,26 @@ class Nemesis:
         if self.unsure:
             self.reconcile()
         voters = [i for i in c.members if i not in self.learners]
+        # Through the member that says it leads first, as a client that knows the leader would
+        # (an isolated leader still says so: such requests time out, as they would for etcd).
+        leader = c.leader()
+        via = ([leader] if leader is not None else []) + [j for j in self.up() if j != leader]
         try:
             if self.unsure:
                 return
             if self.learners:
                 i = next(iter(self.learners))
-                c.promote_member(i)
+                c.promote_member(i, via=[j for j in via if j != i])
                 self.learners.discard(i)
                 self.member_changes["promote"] += 1
                 self.note(f"promoted learner {i}")
             elif len(voters) > self.base_voters:
                 i = self.rng.choice(voters)
                 self.note(f"removing voter {i}")
-                c.remove_member(i, wait_exit=5.0)
+                c.remove_member(i, wait_exit=5.0, via=[j for j in via if j != i])
                 self.member_changes["remove"] += 1
             else:
-                i = c.add_member(learner=True)
+                i = c.add_member(learner=True, via=via)
                 self.learners.add(i)
                 self.member_changes["add learner"] += 1
                 self.note(f"added learner {i}")
