@@ -13,7 +13,8 @@ The schedule (kinds, members, links, durations) comes from the seed; what the pr
 within it depends on real time, so a replay repeats the schedule, not every interleaving.
 
 A fault kind is a function (nemesis, rng) -> Fault | None (None: not possible now), registered
-with @fault_kind(name, weight); its Fault carries the heal. Disk faults plug in the same way.
+with @fault_kind(name, weight); its Fault carries the heal. The disk faults (nemesis_disk.py)
+plug in that way: they apply when run_nemesis is given a DiskFaults (``disks=``).
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class Report:
     max_term: int
     unavailable_s: float
     snapshots: tuple = (0, 0, 0)
+    stopped: Counter = field(default_factory=Counter)
     timeline: list = field(default_factory=list)
 
     @property
@@ -196,6 +198,8 @@ class Report:
         rows += [(f"  {k}", v) for k, v in ops.items() if " " in k]
         rows += [(f"fault {k}", v) for k, v in sorted(self.faults.items())]
         rows += [(f"membership {k}", v) for k, v in sorted(self.membership.items())]
+        rows += [(f"members that stopped by themselves (exit {k}), restarted", v)
+                 for k, v in sorted(self.stopped.items())]
         rows += [("linearizability (check_txns)", self.verdict),
                  ("lost acknowledged writes", len(self.lost)),
                  ("hashes", " ".join(f"{i}:{h:08x}" for i, h in sorted(self.hashes.items()))),
@@ -216,18 +220,20 @@ class Nemesis:
     """Injects and heals faults on `cluster` (a LocalCluster with link proxies)."""
 
     def __init__(self, cluster, seed: int, kinds: Optional[list[str]] = None,
-                 membership: bool = True, log: Callable[[str], None] = print):
+                 membership: bool = True, log: Callable[[str], None] = print, disks=None):
         if cluster.links is None:
             raise ValueError("the nemesis needs LocalCluster(link_proxies=True)")
         self.cluster, self.links = cluster, cluster.links
         self.rng = random.Random(seed)
         self.kinds = [FAULT_KINDS[k] for k in (kinds or sorted(FAULT_KINDS))]
         self.membership = membership
+        self.disks = disks  # a disk_faults.DiskFaults, or None: no disk faults
         self.base_voters = len(cluster.members)
         self.learners: set[int] = set()
         self.unsure = False  # a membership request's outcome is not known yet
         self.faults: Counter = Counter()
         self.member_changes: Counter = Counter()
+        self.stopped: Counter = Counter()  # exit code -> members that stopped by themselves
         self.active: list[Fault] = []
         self.timeline: list[str] = []
         self.t0 = time.monotonic()
@@ -259,8 +265,13 @@ class Nemesis:
         while self.active:
             self.active.pop().heal()
         self.links.heal()
-        for i in self.cluster.members:  # (a pause or kill left by an interrupted round)
+        for i in self.cluster.members:  # (killed, stopped by a full disk, or left by an
+            # interrupted round)
             if not self.cluster.running(i) and i not in self.cluster.removed:
+                code = self.cluster.procs[i].returncode if self.cluster.procs[i] else None
+                if code not in (None, -9):  # it stopped by itself (2: a storage failure)
+                    self.stopped[code] += 1
+                    self.note(f"member {i} had stopped by itself (exit {code}): restarted")
                 self.cluster.start_member(i)
         try:
             self.cluster.wait_leader(leader_within)
@@ -356,13 +367,14 @@ class Nemesis:
 
 def run_nemesis(cluster, seed: int, seconds: float, *, clients: int = 4,
                 hold_s=(1.0, 4.0), quiet_s=(0.5, 2.0), kinds: Optional[list[str]] = None,
-                membership: bool = True, log: Callable[[str], None] = print) -> Report:
+                membership: bool = True, log: Callable[[str], None] = print,
+                disks=None) -> Report:
     """The whole run: load, `seconds` of fault rounds, heal, more load on the healed cluster,
     then the checks. Raises TimeoutError if the members never converge."""
     cluster.wait_leader(30)
     for i in cluster.members:
         cluster.member_id(i)
-    nem = Nemesis(cluster, seed, kinds, membership, log)
+    nem = Nemesis(cluster, seed, kinds, membership, log, disks)
     work = load.Workload(cluster, seed, clients=clients)
     nem.note(f"nemesis seed {seed}: {seconds:.0f} s of faults, {clients} clients")
     work.start()
@@ -400,8 +412,11 @@ def run_nemesis(cluster, seed: int, seconds: float, *, clients: int = 4,
                   max(0, len(terms) - 1), cluster.links.max_term,
                   load.unavailability(work.history),
                   tuple(_total(cluster.links.stats, f"snapshots{x}")
-                        for x in ("", " dropped", " truncated")), nem.timeline)
+                        for x in ("", " dropped", " truncated")), nem.stopped, nem.timeline)
 
 
 def _total(stats, what: str) -> int:
     return sum(v for (name, *_), v in stats.items() if name == what)
+
+
+from . import nemesis_disk  # noqa: E402,F401 (registers the disk fault kinds)

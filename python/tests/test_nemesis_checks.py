@@ -1,6 +1,7 @@
 """The nemesis's own verdicts (etcdlab/nemesis_load.py, nemesis.py) on made-up histories: a
 check that cannot fail would let a real-process run pass whatever the cluster did."""
 
+import random
 from collections import Counter
 
 from etcdlab.checkers import Operation
@@ -66,6 +67,13 @@ def test_unavailability_is_the_longest_gap_between_acknowledged_writes():
     assert unavailability(history) == 3.0
 
 
-def test_the_fault_table_holds_the_link_and_process_faults():
+def test_the_fault_table_holds_the_link_process_and_disk_faults():
     assert {"partition", "isolate-leader", "one-way", "bridge", "delay", "drop", "kill",
-            "pause"} <= set(FAULT_KINDS)
+            "pause", "disk-full", "slow-disk"} <= set(FAULT_KINDS)
+
+
+def test_disk_faults_are_not_possible_without_small_disks():
+    class NoDisks:  # a nemesis given no DiskFaults
+        disks = None
+    for name in ("disk-full", "slow-disk"):
+        assert FAULT_KINDS[name].inject(NoDisks(), random.Random(1)) is None, name

@@ -1,7 +1,8 @@
 """The real-process nemesis (etcdlab/nemesis.py): a seeded schedule of faults on the peer links
 (cut by reset or blackhole, one way or both, partitions, a bridge, the leader isolated, delays,
-drops) and on the processes (kill -9 and restart, SIGSTOP and SIGCONT), with membership changes
-while they hold, under a recorded KV load through every member. Once everything is healed:
+drops), on the processes (kill -9 and restart, SIGSTOP and SIGCONT) and on the disks (made full,
+made slow: the initial members' data dirs are small tmpfs; where this machine cannot make them,
+the run says so and goes on without disk faults), with membership changes while they hold, under a recorded KV load through every member. Once everything is healed:
 the history is strictly serializable (check_txns), no acknowledged write is missing from any
 member's event history, every member has the same event history and the same hash.
 
@@ -13,10 +14,12 @@ timeline and the summary table:
         python/tests/e2e/test_nemesis_e2e.py -k long
 """
 
+import contextlib
 import os
 
 import pytest
 
+from etcdlab.disk_faults import DiskFaults, DiskFaultsUnavailable
 from etcdlab.local import LocalCluster
 from etcdlab.nemesis import run_nemesis
 from seeding import replay, seeds
@@ -27,9 +30,20 @@ LONG = os.environ.get("ETCDLAB_LONG") == "1"
 def _run(seed: int, n: int, seconds: float, test_name: str, hold_s=(1.0, 4.0)) -> None:
     print(f"\nETCDLAB_SEED={seed} (replay: {replay(seed, __file__, test_name)})", flush=True)
     # snapshot_count 500: members that were away, and new learners, catch up by snapshots,
-    # which then cross the faulty links too.
-    with LocalCluster(n=n, link_proxies=True, link_seed=seed, snapshot_count=500) as cluster:
-        report = run_nemesis(cluster, seed=seed, seconds=seconds, hold_s=hold_s,
+    # which then cross the faulty links too. 1 MiB WAL segments: a 64 MiB disk holds the run.
+    cluster = LocalCluster(n=n, link_proxies=True, link_seed=seed, snapshot_count=500,
+                           failpoints=True,
+                           extra_args=["--experimental-wal-segment-bytes", str(1 << 20)])
+    disks = DiskFaults(cluster)
+    try:
+        for i in range(n):
+            disks.small_disk(i, mib=64)
+    except DiskFaultsUnavailable as e:
+        print(f"no disk faults in this run: {e}", flush=True)
+        disks.close()
+        disks = None
+    with disks or contextlib.nullcontext(), cluster:  # (the cluster stops first)
+        report = run_nemesis(cluster, seed=seed, seconds=seconds, hold_s=hold_s, disks=disks,
                              log=lambda line: print(line, flush=True))
         print(report.table(), flush=True)
         assert report.passed, (
