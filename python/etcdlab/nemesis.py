@@ -22,12 +22,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .checkers import check_txns
 from .client import EtcdError
 from . import nemesis_load as load
+from .nemesis_load import Report
 
 __all__ = ["Fault", "FaultKind", "FAULT_KINDS", "fault_kind", "Nemesis", "Report", "run_nemesis"]
 
@@ -165,55 +166,6 @@ def _pause(nem, rng):
         if nem.cluster.running(i):
             nem.cluster.resume(i)
     return Fault("pause", f"SIGSTOP {i}", heal)
-
-
-@dataclass
-class Report:
-    seed: int
-    seconds: float
-    operations: dict
-    faults: Counter
-    membership: Counter
-    verdict: str
-    explain: str
-    lost: list
-    hashes: dict
-    leader_changes: int
-    max_term: int
-    unavailable_s: float
-    snapshots: tuple = (0, 0, 0)
-    stopped: Counter = field(default_factory=Counter)
-    timeline: list = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "ok" and not self.lost and len(set(self.hashes.values())) == 1
-
-    def table(self) -> str:
-        ops = self.operations
-        rows = [("seed", self.seed), ("seconds", f"{self.seconds:.0f}"),
-                ("operations", ops["operations"]),
-                ("ok / failed / unknown", f"{ops.get('ok', 0)} / {ops.get('failed', 0)} / "
-                                          f"{ops.get('unknown', 0)}")]
-        rows += [(f"  {k}", v) for k, v in ops.items() if " " in k]
-        rows += [(f"fault {k}", v) for k, v in sorted(self.faults.items())]
-        rows += [(f"membership {k}", v) for k, v in sorted(self.membership.items())]
-        rows += [(f"members that stopped by themselves (exit {k}), restarted", v)
-                 for k, v in sorted(self.stopped.items())]
-        rows += [("linearizability (check_txns)", self.verdict),
-                 ("lost acknowledged writes", len(self.lost)),
-                 ("hashes", " ".join(f"{i}:{h:08x}" for i, h in sorted(self.hashes.items()))),
-                 ("equal hashes", len(set(self.hashes.values())) == 1),
-                 ("leader changes (terms with a leader - 1)", self.leader_changes),
-                 ("highest term", self.max_term),
-                 ("snapshots sent / dropped whole / truncated by the proxies",
-                  " / ".join(map(str, self.snapshots))),
-                 ("longest time without an acknowledged write (s)", f"{self.unavailable_s:.1f}")]
-        width = max(len(str(k)) for k, _ in rows)
-        lines = [f"{str(k):<{width}}  {v}" for k, v in rows]
-        if not self.passed:
-            lines += ["", self.explain] + self.lost[:10]
-        return "\n".join(lines)
 
 
 class Nemesis:

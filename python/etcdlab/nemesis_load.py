@@ -13,6 +13,7 @@ Checks at the end (after heal and convergence):
   and value, a delete's tombstone, a txn's puts (``lost`` counts those that are not);
 - every member's /v3/maintenance/hash (KV content, revision, compaction) is the same at the
   same revision.
+The run's figures and verdicts are a :class:`Report`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import txn as t
 from .checkers import Operation
 from .client import Client, EtcdError, recorded_put
 
-__all__ = ["Workload", "history_of", "lost_writes", "wait_converged", "unavailability"]
+__all__ = ["Workload", "Report", "history_of", "lost_writes", "wait_converged", "hashes",
+           "unavailability", "summarize"]
 
 PREFIX = "nem/"
 
@@ -264,3 +268,51 @@ def summarize(history: list[Operation]) -> dict[str, Any]:
         by[f"{op.kind} {op.outcome}"] = by.get(f"{op.kind} {op.outcome}", 0) + 1
     return {"operations": len(history), **dict(sorted(by.items()))}
 
+
+@dataclass
+class Report:
+    seed: int
+    seconds: float
+    operations: dict
+    faults: Counter
+    membership: Counter
+    verdict: str
+    explain: str
+    lost: list
+    hashes: dict
+    leader_changes: int
+    max_term: int
+    unavailable_s: float
+    snapshots: tuple = (0, 0, 0)
+    stopped: Counter = field(default_factory=Counter)
+    timeline: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "ok" and not self.lost and len(set(self.hashes.values())) == 1
+
+    def table(self) -> str:
+        ops = self.operations
+        rows = [("seed", self.seed), ("seconds", f"{self.seconds:.0f}"),
+                ("operations", ops["operations"]),
+                ("ok / failed / unknown", f"{ops.get('ok', 0)} / {ops.get('failed', 0)} / "
+                                          f"{ops.get('unknown', 0)}")]
+        rows += [(f"  {k}", v) for k, v in ops.items() if " " in k]
+        rows += [(f"fault {k}", v) for k, v in sorted(self.faults.items())]
+        rows += [(f"membership {k}", v) for k, v in sorted(self.membership.items())]
+        rows += [(f"members that stopped by themselves (exit {k}), restarted", v)
+                 for k, v in sorted(self.stopped.items())]
+        rows += [("linearizability (check_txns)", self.verdict),
+                 ("lost acknowledged writes", len(self.lost)),
+                 ("hashes", " ".join(f"{i}:{h:08x}" for i, h in sorted(self.hashes.items()))),
+                 ("equal hashes", len(set(self.hashes.values())) == 1),
+                 ("leader changes (terms with a leader - 1)", self.leader_changes),
+                 ("highest term", self.max_term),
+                 ("snapshots sent / dropped whole / truncated by the proxies",
+                  " / ".join(map(str, self.snapshots))),
+                 ("longest time without an acknowledged write (s)", f"{self.unavailable_s:.1f}")]
+        width = max(len(str(k)) for k, _ in rows)
+        lines = [f"{str(k):<{width}}  {v}" for k, v in rows]
+        if not self.passed:
+            lines += ["", self.explain] + self.lost[:10]
+        return "\n".join(lines)
