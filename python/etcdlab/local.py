@@ -16,6 +16,10 @@ failure: the path is in every error message).
     with LocalCluster(n=3, client_ports=[32379, 32479, 32579],
                       peer_ports=[32380, 32480, 32580], data_dir="cluster-data") as cluster:
         ...
+
+``link_proxies=True`` puts a TCP proxy in front of each member's peer port (link_proxy.py):
+members advertise the proxy's port and listen on another, so they reach each other only
+through the proxies, and ``cluster.links`` cuts, delays or drops each directed link A→B.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import time
 from typing import Optional
 
 from .client import Client, EtcdError
+from .link_proxy import LinkProxies
 
 __all__ = ["LocalCluster", "find_binary"]
 
@@ -99,7 +104,7 @@ class LocalCluster:
                  peer_ports: Optional[list[int]] = None,
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
                  extra_args: Optional[list[str]] = None, token: Optional[str] = None,
-                 failpoints: bool = False):
+                 failpoints: bool = False, link_proxies: bool = False, link_seed: int = 0):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster has at least one member, not n={n!r}")
         client_ports = _ports(client_ports, n, "client_ports")
@@ -125,6 +130,15 @@ class LocalCluster:
         free = iter(free_ports((client_ports is None) * n + (peer_ports is None) * n))
         self.client_ports = client_ports or [next(free) for _ in range(n)]
         self.peer_ports = peer_ports or [next(free) for _ in range(n)]
+        # The ports members listen on for peers: their advertised peer ports, unless proxies
+        # stand there (then each member listens on a port only its proxy dials).
+        self.links: Optional[LinkProxies] = None
+        self.listen_peer_ports = list(self.peer_ports)
+        if link_proxies:
+            self.links = LinkProxies(link_seed)
+            self.listen_peer_ports = free_ports(n)
+            for i in range(n):
+                self.links.add(i, self.listen_peer_ports[i], self.peer_ports[i])
         self.names = [f"m{i}" for i in range(n)]
         self.procs: list[Optional[subprocess.Popen]] = [None] * n
         self.initial_cluster = ",".join(
@@ -162,7 +176,7 @@ class LocalCluster:
             "--data-dir", os.path.join(self.data_dir, self.names[i]),
             "--listen-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
             "--advertise-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
-            "--listen-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
+            "--listen-peer-urls", f"http://127.0.0.1:{self.listen_peer_ports[i]}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
             "--initial-cluster", self._initial[i],
             "--initial-cluster-state", state,
@@ -192,6 +206,8 @@ class LocalCluster:
     def close(self, keep_data: bool = False) -> None:
         for i in range(self.n):
             self.stop(i, timeout=5)
+        if self.links is not None:
+            self.links.close()
         if self._own_dir and not keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -244,12 +260,21 @@ class LocalCluster:
             if not ident:
                 raise TimeoutError(f"member {i} did not answer; log {self.log_path(i)}")
             self._ids[i] = ident
+            if self.links is not None:
+                self.links.learn(i, ident)
         return self._ids[i]
 
+    def _through(self, i: int, via: Optional[list[int]]) -> Client:
+        """A client for a membership request about member i: through `via` (indexes, tried in
+        order), else every other running member."""
+        return self.client(via if via is not None else
+                           [j for j in self.members if j != i and self.running(j)])
+
     def add_member(self, learner: bool = False, start: bool = True,
-                   client_port: Optional[int] = None, peer_port: Optional[int] = None) -> int:
-        """member add through the cluster, then starts the new member with
-        --initial-cluster-state existing (on the given ports, else free ones). Returns its
+                   client_port: Optional[int] = None, peer_port: Optional[int] = None,
+                   via: Optional[list[int]] = None) -> int:
+        """member add through the cluster (or the members `via`), then starts the new member
+        with --initial-cluster-state existing (on the given ports, else free ones). Returns its
         index."""
         i = self.n
         chosen = [_port(p, what) for p, what in ((client_port, "client_port"),
@@ -263,15 +288,27 @@ class LocalCluster:
         self.n += 1
         self.client_ports.append(client_port)
         self.peer_ports.append(peer_port)
+        self.listen_peer_ports.append(peer_port)
+        if self.links is not None:
+            self.listen_peer_ports[i] = free_ports(1)[0]
+            self.links.add(i, self.listen_peer_ports[i], peer_port)
         self.names.append(f"m{i}")
         self.procs.append(None)
         peer_url = f"http://127.0.0.1:{peer_port}"
-        c = self.client([j for j in self.members if j != i and self.running(j)])
+        c = self._through(i, via)
         try:
             answer = c.member_add([peer_url], learner=learner)
+        except BaseException:
+            # Not added as far as we know (or unknown): the index stays taken, with no member.
+            self.removed.add(i)
+            self._initial.append("")
+            self._state.append("existing")
+            raise
         finally:
             c.close()
         self._ids[i] = answer["member"]["ID"]
+        if self.links is not None:
+            self.links.learn(i, self._ids[i])
         cluster = [f"{self.names[j]}=http://127.0.0.1:{self.peer_ports[j]}"
                    for j in self.members if j != i]
         cluster.append(f"{self.names[i]}={peer_url}")
@@ -281,11 +318,12 @@ class LocalCluster:
             self.start_member(i)
         return i
 
-    def remove_member(self, i: int, wait_exit: float = 15.0) -> None:
-        """member remove through another member; the removed process exits on its own."""
+    def remove_member(self, i: int, wait_exit: float = 15.0,
+                      via: Optional[list[int]] = None) -> None:
+        """member remove through another member (or `via`); the removed process exits on its
+        own."""
         ident = self.member_id(i)
-        others = [j for j in self.members if j != i and self.running(j)]
-        c = self.client(others)
+        c = self._through(i, via)
         try:
             c.member_remove(ident)
         finally:
@@ -298,8 +336,8 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 raise TimeoutError(f"removed member {i} did not exit; log {self.log_path(i)}")
 
-    def promote_member(self, i: int) -> dict:
-        c = self.client([j for j in self.members if j != i])
+    def promote_member(self, i: int, via: Optional[list[int]] = None) -> dict:
+        c = self.client(via if via is not None else [j for j in self.members if j != i])
         try:
             return c.member_promote(self.member_id(i))
         finally:

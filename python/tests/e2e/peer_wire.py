@@ -1,65 +1,17 @@
-"""The peer protocol's bytes (server/runtime/peer_frames.h, common/include/etcdlab/codec.h),
-written from Python so a test can speak to a member's peer port as an outsider would, and what
-it watches for the member's verdict: whether it closes the connection, and its metrics."""
+"""Forged peer frames for the e2e tests (the protocol's bytes are etcdlab.peer_wire's), and
+what a test watches for the member's verdict: whether it closes the connection, and its
+metrics."""
 
 import re
 import socket
-import struct
+import struct  # noqa: F401 (tests take it from here)
 import time
 
-_CRC32C_TABLE = []
-for _n in range(256):
-    _c = _n
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    _CRC32C_TABLE.append(_c)
+from etcdlab.peer_wire import (HELLO, MESSAGE, NODE_MESSAGE, PROTOCOL_VERSION, blob,  # noqa: F401
+                               crc32c, frame, hello, token_hash, varint)
 
-
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _CRC32C_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def blob(b: bytes) -> bytes:
-    return varint(len(b)) + b
-
-
-def frame(kind: int, payload: bytes) -> bytes:
-    body = bytes([kind]) + payload
-    return struct.pack("<II", len(body), crc32c(body)) + body
-
-
-def token_hash(token: str) -> int:
-    h = 0xCBF29CE484222325
-    for c in token.encode():
-        h = ((h ^ c) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-PROTOCOL_VERSION = 2
-HELLO, MESSAGE, NODE_MESSAGE = 1, 2, 8
 APPEND = 2
 KEEP_ALIVE = 1  # server::NodeMessage::Kind::kKeepAlive
-
-
-def hello(cluster: int, token: str, sender: int, to: int) -> bytes:
-    payload = (blob(b"etcdlab-peer") + varint(PROTOCOL_VERSION) + varint(cluster) +
-               varint(token_hash(token)) + varint(sender) + varint(to))
-    return frame(HELLO, payload)
 
 
 def append(sender: int, to: int, term: int, index: int, log_term: int, commit: int,
