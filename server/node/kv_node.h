@@ -206,8 +206,9 @@ class KvNode final : public DrivenNode {
   // longer than an election timeout. For a file store it runs beside the node, through a
   // connection of its own (StoreJob::run, on any thread), while the node writes nothing to
   // the store. Raft goes on meanwhile (ticks, heartbeats, votes, appends, commits; a
-  // configuration change takes effect in Raft when applied, as always), reads are served from
-  // the store as it was, and what Raft commits waits in a backlog: writes, a leader's
+  // configuration change committed meanwhile takes effect in Raft at once, since elections and
+  // quorums depend on it), reads are served from the store as it was, and what Raft commits
+  // waits in a backlog: writes, the member list's side of configuration changes, a leader's
   // snapshot, compaction steps, and the answers to them. end_defragment() lets writes go
   // again; the backlog is then applied a bounded step at a time (backlog_step(), between other
   // work, as compaction steps are). No snapshot is taken while the store is held or behind.

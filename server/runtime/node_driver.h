@@ -12,7 +12,8 @@
 //                 (KvNode::begin_snapshot's StateCopy into the Raft storage's writer, synced),
 //                 copying the database for etcd's maintenance snapshot. The node applies on
 //                 meanwhile; a written snapshot is committed on the node thread between two
-//                 syncs (a few small writes).
+//                 syncs (a few small writes). Defragmenting (the node's StoreJob) runs here
+//                 too: the node writes nothing meanwhile and applies its backlog after.
 //
 // A client call (call()) hands a request to the node and waits, without blocking the thread,
 // for the node's completion; the node always completes a request by its deadline, and the
