@@ -255,6 +255,14 @@ class FileDbSnapshot final : public gateway::DbSnapshot {
 }  // namespace
 
 asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snapshot() {
+  // A copy pins a reader of the database. One pinned while a defragmentation runs would keep
+  // its VACUUM from truncating the WAL afterwards (it would fail after the busy timeout,
+  // though the database was rebuilt), so a copy waits for it: the snapshot thread runs one
+  // job at a time, and a no-op queued now ends after the defragmentation.
+  while (driver_.node().holding_writes()) {
+    std::function<void()> nothing = [] {};
+    co_await driver_.beside(std::move(nothing));
+  }
   // Taken now, between two apply batches (a consistent database at this revision); copied
   // into a file of the data dir beside the node, then streamed from it.
   std::string path =

@@ -147,3 +147,45 @@ def test_defragmenting_the_leader_keeps_its_term_and_loses_no_write():
               f"(election timeout {ELECTION_MS} ms); {len(writes)} writes, {len(reads_during)} "
               f"reads meanwhile; "
               f"terms {before}")
+
+
+def test_a_snapshot_asked_for_during_a_defragmentation_waits_for_it_and_both_succeed(tmp_path):
+    """A snapshot's copy pins a reader of the database; pinned during the VACUUM, it kept the
+    VACUUM from truncating the WAL, and the defragmentation answered an error after 5 s though
+    it had rebuilt the database. The copy now waits for the defragmentation to end."""
+    with LocalCluster(n=1) as cluster:
+        cluster.wait_leader()
+        c = cluster.client(timeout=30)
+        for round_ in range(2):
+            for k in range(KEYS):
+                put_until_answered(c, f"big/{k}", VALUE + str(round_))
+        c.compact(c.get("big/0")["header"]["revision"], physical=True)
+        endpoint, log = cluster.endpoint(0), cluster.log_path(0)
+        outcome = {}
+
+        def defragment():
+            d = cluster.client(timeout=30)
+            try:
+                d.defragment(endpoint)
+                outcome["ok"] = True
+            except Exception as e:  # noqa: BLE001 (asserted on below)
+                outcome["error"] = repr(e)
+            finally:
+                d.close()
+
+        t = threading.Thread(target=defragment)
+        t.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and t.is_alive():
+            with open(log, errors="replace") as f:
+                if "defragmenting the store" in f.read():
+                    break
+            time.sleep(0.01)
+        assert t.is_alive(), ("the defragmentation ended before the snapshot was asked for: "
+                              "the database is too small here for this test to show anything")
+        size = c.snapshot(str(tmp_path / "during.db"), endpoint)
+        t.join()
+        assert "error" not in outcome, outcome["error"]
+        assert size > 0
+        with open(log, errors="replace") as f:
+            assert "defragmented the store" in f.read()
