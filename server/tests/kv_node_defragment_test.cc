@@ -14,11 +14,12 @@ namespace {
 using namespace kvtest;
 using etcdlab::testing::TempDir;
 
-// Members whose stores are files in `dir` (only a file store is defragmented beside the node).
-void file_store(TestNode& n, const TempDir& dir) {
-  std::string path = dir / ("member-" + std::to_string(n.id) + ".db");
-  n.tweak = [path](NodeOptions& o) { o.store.path = path; };
+// A member whose store is a file in `dir` (only a file store is defragmented beside the node).
+std::function<void(NodeOptions&)> file_store(NodeId id, const TempDir& dir) {
+  std::string path = dir / ("member-" + std::to_string(id) + ".db");
+  return [path](NodeOptions& o) { o.store.path = path; };
 }
+void file_store(TestNode& n, const TempDir& dir) { n.tweak = file_store(n.id, dir); }
 
 std::string value_of(const KvNode& node, const std::string& key) {
   auto r = node.store().range({key, ""});
@@ -27,16 +28,7 @@ std::string value_of(const KvNode& node, const std::string& key) {
 
 TEST(KvNodeDefragment, WhileTheStoreIsHeldWritesWaitReadsGoOnAndTheBacklogAppliesAfter) {
   TempDir dir;
-  auto n = std::make_unique<TestNode>();
-  n->id = 1;
-  file_store(*n, dir);
-  bootstrap(*n->storage, {1});
-  n->open({1}, 1, 0);
-  for (int i = 0; i < 100 && n->node->leader() != 1; ++i) {
-    n->node->tick();
-    n->pump();
-  }
-  ASSERT_EQ(n->node->leader(), 1u);
+  auto n = single(1, 1, 0, 1000, file_store(1, dir));
   for (int i = 0; i < 200; ++i) write(*n, put("k" + std::to_string(i), std::string(512, 'x')));
   for (int i = 0; i < 200; i += 2) {
     write(*n, DeleteRangeRequest{{"k" + std::to_string(i), ""}, false});

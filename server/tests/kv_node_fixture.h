@@ -130,10 +130,13 @@ struct TestNode {
 };
 
 // A single-voter member, elected.
+// `tweak` may change its options before it opens (TestNode::tweak).
 inline std::unique_ptr<TestNode> single(NodeId id = 1, uint64_t epoch = 1, uint64_t snapshot_count = 0,
-                                 int64_t compaction_batch = 1000) {
+                                 int64_t compaction_batch = 1000,
+                                 std::function<void(NodeOptions&)> tweak = nullptr) {
   auto n = std::make_unique<TestNode>();
   n->id = id;
+  n->tweak = std::move(tweak);
   bootstrap(*n->storage, {id});
   n->open({id}, epoch, snapshot_count, compaction_batch);
   for (int i = 0; i < 100 && n->node->leader() != id; ++i) {

@@ -268,16 +268,7 @@ TEST(KvNodeCluster, LaggingFollowerCatchesUpFromASnapshot) {
 // ---- the node's own decisions: quota, alarms, membership, removal, publish, deadlines
 
 TEST(KvNode, QuotaRaisesNoSpaceThroughTheLogAndRefusesPutsButNotDeletes) {
-  auto n = std::make_unique<TestNode>();
-  n->id = 1;
-  n->tweak = [](NodeOptions& o) { o.quota_bytes = 64 << 10; };
-  bootstrap(*n->storage, {1});
-  n->open({1}, 1, 0);
-  for (int i = 0; i < 100 && n->node->leader() != 1; ++i) {
-    n->node->tick();
-    n->pump();
-  }
-  ASSERT_EQ(n->node->leader(), 1u);
+  auto n = single(1, 1, 0, 1000, [](NodeOptions& o) { o.quota_bytes = 64 << 10; });
   std::string big(4096, 'x');
   std::optional<Done> refused;
   for (int i = 0; i < 100 && !refused; ++i) {

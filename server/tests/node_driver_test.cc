@@ -48,11 +48,14 @@ asio::awaitable<void> script(asio::io_context& io, NodeDriver& driver, SimFileSy
   std::_Exit(0);
 }
 
-void run_a_member_whose_fsync_fails() {
+// One member on the simulated disk, driven by `script` (which ends the process); exit 3 if
+// neither the script nor the driver ends it within 20 s.
+using Script = asio::awaitable<void> (*)(asio::io_context&, NodeDriver&, SimFileSystem&);
+[[noreturn]] void run_one_member(Script script, const WalStorageOptions& wal = {}) {
   spdlog::set_default_logger(spdlog::stderr_color_st("node-driver-test"));
   SimFileSystem fs;
   fs.create_dirs("/m/raft");
-  auto storage = WalStorage::open(fs, "/m/raft");
+  auto storage = WalStorage::open(fs, "/m/raft", wal);
   server::NodeOptions o;
   o.raft.id = 1;
   o.raft.voters = {1};
@@ -61,9 +64,9 @@ void run_a_member_whose_fsync_fails() {
   o.raft.seed = 1;
   o.initial_members = {server::Member{1, "m1", {"http://127.0.0.1:1"}, {}, false}};
   o.tick_ms = 5;
+  o.store.path = ":memory:";
   asio::io_context io;
   ServerMetrics metrics;
-  o.store.path = ":memory:";
   NodeDriver driver(io, fs, *storage, o, metrics, "m1");
   const PeerTransport* no_transport = nullptr;
   register_server_metrics(metrics, driver, no_transport, 1, 0);
@@ -72,6 +75,8 @@ void run_a_member_whose_fsync_fails() {
   io.run_for(std::chrono::seconds(20));
   std::_Exit(3);  // neither stopped nor answered
 }
+
+void run_a_member_whose_fsync_fails() { run_one_member(script); }
 
 TEST(NodeDriverDeathTest, AFailedFsyncStopsTheMemberWithoutAcknowledgingTheWrite) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -102,30 +107,9 @@ asio::awaitable<void> fill_script(asio::io_context& io, NodeDriver& driver, SimF
 }
 
 void run_a_member_whose_disk_fills() {
-  spdlog::set_default_logger(spdlog::stderr_color_st("node-driver-test"));
-  SimFileSystem fs;
-  fs.create_dirs("/m/raft");
   WalStorageOptions small;
   small.wal.segment_bytes = 16 * 1024;
-  auto storage = WalStorage::open(fs, "/m/raft", small);
-  server::NodeOptions o;
-  o.raft.id = 1;
-  o.raft.voters = {1};
-  o.raft.election_ticks = 2;
-  o.raft.storage = storage.get();
-  o.raft.seed = 1;
-  o.initial_members = {server::Member{1, "m1", {"http://127.0.0.1:1"}, {}, false}};
-  o.tick_ms = 5;
-  o.store.path = ":memory:";
-  asio::io_context io;
-  ServerMetrics metrics;
-  NodeDriver driver(io, fs, *storage, o, metrics, "m1");
-  const PeerTransport* no_transport = nullptr;
-  register_server_metrics(metrics, driver, no_transport, 1, 0);
-  driver.start();
-  asio::co_spawn(io, fill_script(io, driver, fs), asio::detached);
-  io.run_for(std::chrono::seconds(20));
-  std::_Exit(3);
+  run_one_member(fill_script, small);
 }
 
 TEST(NodeDriverDeathTest, ADiskThatFillsUpStopsTheMemberNamingTheFileAndTheCause) {
