@@ -119,10 +119,15 @@ def _bridge(nem, rng):
     return Fault("bridge", f"via {middle}: {what}", nem.links.heal)
 
 
+def _some_links(nem, rng):
+    """Each directed link between members that are up, with probability 0.6 (at least one)."""
+    up = nem.up()
+    return [(a, b) for a in up for b in up if a != b and rng.random() < 0.6] or [(up[0], up[-1])]
+
+
 @fault_kind("delay", 1.5)
 def _delay(nem, rng):
-    up = nem.up()
-    links = [(a, b) for a in up for b in up if a != b and rng.random() < 0.6] or [(up[0], up[-1])]
+    links = _some_links(nem, rng)
     lo = rng.uniform(0, 50)
     hi = lo + rng.uniform(10, 300)
     for a, b in links:
@@ -132,8 +137,7 @@ def _delay(nem, rng):
 
 @fault_kind("drop", 1.5)
 def _drop(nem, rng):
-    up = nem.up()
-    links = [(a, b) for a in up for b in up if a != b and rng.random() < 0.6] or [(up[0], up[-1])]
+    links = _some_links(nem, rng)
     p = rng.uniform(0.05, 0.5)
     truncate = rng.random() < 0.3
     for a, b in links:
