@@ -64,9 +64,11 @@ struct Connection {
   }
 
   // Sends a POST of `body` to `path`; false (ec set) if it could not be written in time.
-  bool post(const std::string& path, const std::string& body, Deadline deadline) {
+  bool post(const std::string& path, const std::string& body, const std::string& token,
+            Deadline deadline) {
     http::request<http::string_body> req{http::verb::post, path, 11};
     req.set(http::field::host, host);
+    if (!token.empty()) req.set(http::field::authorization, token);
     req.set(http::field::content_type, "application/json");
     req.body() = body;
     req.prepare_payload();
@@ -84,7 +86,8 @@ struct Connection {
 
 // One try: connect, send, read the answer.
 Attempt attempt(const std::string& endpoint, const std::string& path, const std::string& body,
-                std::chrono::nanoseconds dial_timeout, Deadline deadline) {
+                const std::string& token, std::chrono::nanoseconds dial_timeout,
+                Deadline deadline) {
   Connection c;
   switch (c.dial(endpoint, dial_timeout, deadline)) {
     case Connection::Dial::kOk: break;
@@ -94,7 +97,7 @@ Attempt attempt(const std::string& endpoint, const std::string& path, const std:
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ULL << 32);
-  if (c.post(path, body, deadline)) {
+  if (c.post(path, body, token, deadline)) {
     http::async_read(c.stream, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
     c.run();
   }
@@ -138,7 +141,7 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
     throw EtcdError(c.ec == beast::error::timeout ? std::string(kDeadlineExceeded)
                                                   : c.ec.message());
   };
-  if (!c.post(path, json::serialize(body), deadline)) fail();
+  if (!c.post(path, json::serialize(body), token(), deadline)) fail();
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
@@ -181,13 +184,54 @@ json::object Client::call_at(const std::string& endpoint, const std::string& pat
   return call_on({endpoint}, path, body, deadline, retry);
 }
 
+void Client::set_token(std::string token, std::function<std::string(Deadline)> renew) const {
+  std::lock_guard lock(auth_->mu);
+  auth_->token = std::move(token);
+  auth_->renew = std::move(renew);
+}
+
+std::string Client::token() const {
+  std::lock_guard lock(auth_->mu);
+  return auth_->token;
+}
+
 json::object Client::call_on(const std::vector<std::string>& endpoints, const std::string& path,
                              const json::object& body, Deadline deadline, Retry retry) const {
+  std::function<std::string(Deadline)> renew;
+  try {
+    return send_on(endpoints, path, body, deadline, retry);
+  } catch (const EtcdError& e) {
+    std::string_view what = e.what();
+    {
+      std::lock_guard lock(auth_->mu);
+      renew = auth_->renew;
+      if (!renew || (what != "etcdserver: invalid auth token" &&
+                     what != "etcdserver: revision of auth store is old")) {
+        throw;
+      }
+      auth_->token.clear();
+    }
+    // The refused request was not applied: sending it again after a new token is safe.
+    std::string fresh;
+    try {
+      fresh = renew(deadline);
+    } catch (const EtcdError&) {
+      throw e;
+    }
+    std::lock_guard lock(auth_->mu);
+    auth_->token = std::move(fresh);
+  }
+  return send_on(endpoints, path, body, deadline, retry);
+}
+
+json::object Client::send_on(const std::vector<std::string>& endpoints, const std::string& path,
+                             const json::object& body, Deadline deadline, Retry retry) const {
   std::string request = json::serialize(body);
+  const std::string auth_token = token();
   auto pause = std::chrono::milliseconds(50);
   while (true) {
     for (const auto& ep : endpoints) {
-      Attempt a = attempt(ep, path, request, dial_timeout_, deadline);
+      Attempt a = attempt(ep, path, request, auth_token, dial_timeout_, deadline);
       if (std::holds_alternative<TimedOut>(a)) throw EtcdError(kDeadlineExceeded);
       if (std::holds_alternative<Unreachable>(a)) continue;
       const Answer& answer = std::get<Answer>(a);

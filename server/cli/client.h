@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,13 +56,30 @@ class Client {
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
+  // Auth: `token` goes raw in the Authorization header of every request from now on (etcd's
+  // gateway reads it there; empty: none). When the server refuses it ("invalid auth token",
+  // "revision of auth store is old"), `renew` (if set) is asked once, with the token cleared,
+  // for a new one, and the request is sent again, as clientv3's retry interceptor does; if
+  // renew fails, the refusal is the error. Copies of this client share the token.
+  void set_token(std::string token, std::function<std::string(Deadline)> renew = {}) const;
+  std::string token() const;
+
  private:
+  struct Auth {
+    mutable std::mutex mu;
+    std::string token;
+    std::function<std::string(Deadline)> renew;
+  };
+  boost::json::object send_on(const std::vector<std::string>& endpoints, const std::string& path,
+                              const boost::json::object& body, Deadline deadline,
+                              Retry retry) const;
   boost::json::object call_on(const std::vector<std::string>& endpoints, const std::string& path,
                               const boost::json::object& body, Deadline deadline,
                               Retry retry) const;
 
   std::vector<std::string> endpoints_;
   std::chrono::nanoseconds dial_timeout_;
+  std::shared_ptr<Auth> auth_ = std::make_shared<Auth>();
 };
 
 }  // namespace etcdlab::cli

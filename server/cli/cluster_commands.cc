@@ -191,12 +191,23 @@ void endpoint_health_command(Context& ctx, const EndpointOptions& o, const Comma
   Printer& printer = ctx.display(cmd);
   std::vector<std::string> endpoints = endpoints_of(ctx, o, cmd);
   const GlobalOptions& g = ctx.global();
+  const std::optional<Login>& who = ctx.login();
   std::vector<EndpointHealth> results;
   std::mutex mu;
   std::vector<std::thread> checks;
   for (const std::string& ep : endpoints) {
     checks.emplace_back([&, ep] {
       Client client({ep}, g.dial_timeout);
+      if (who) {
+        // As etcdctl's, each endpoint's client signs in; one that cannot is unhealthy.
+        try {
+          sign_in(client, *who, ctx.sign_in_deadline());
+        } catch (const EtcdError& e) {
+          std::lock_guard lock(mu);
+          results.push_back({ep, false, "", e.what()});
+          return;
+        }
+      }
       json::object req;
       req["key"] = gateway::base64_encode("health");
       auto start = Clock::now();

@@ -40,6 +40,11 @@ void Context::add_global_flags(Command& root) {
   f.add_duration("dial-timeout", &global_.dial_timeout, "dial timeout for client connections");
   f.add_string_slice("endpoints", &global_.endpoints, "gRPC endpoints");
   f.add_bool("hex", &global_.hex, "print byte strings as hex encoded strings");
+  f.add_string("password", &global_.password,
+               "password for authentication (if this option is used, --user option shouldn't "
+               "include password)");
+  f.add_string("user", &global_.user,
+               "username[:password] for authentication (prompt if password is not supplied)");
   f.add_string("write-out", &global_.write_out,
                "set the output format (fields, json, protobuf, simple, table)", 'w');
 }
@@ -98,8 +103,26 @@ const Client& Context::client(const Command& cmd) {
       throw ExitError(kExitBadConnection, "etcdclient: no available endpoints");
     }
     client_ = std::make_unique<Client>(global_.endpoints, global_.dial_timeout);
+    if (const std::optional<Login>& who = login()) {
+      try {
+        sign_in(*client_, *who, sign_in_deadline());
+      } catch (const EtcdError& e) {
+        throw ExitError(kExitBadConnection, e.what());
+      }
+    }
   }
   return *client_;
+}
+
+const std::optional<Login>& Context::login() {
+  if (!login_) login_ = login_from_flags(global_.user, global_.password);
+  return *login_;
+}
+
+Deadline Context::sign_in_deadline() const {
+  if (global_.dial_timeout <= std::chrono::nanoseconds::zero()) return deadline();
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(global_.dial_timeout);
 }
 
 Printer& Context::printer() {

@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "auth_login.h"
 #include "client.h"
 #include "command.h"
 #include "printer.h"
@@ -49,18 +51,26 @@ struct GlobalOptions {
   bool hex = false;
   std::chrono::nanoseconds command_timeout = std::chrono::seconds(5);
   std::chrono::nanoseconds dial_timeout = std::chrono::seconds(2);
+  std::string user;      // --user name[:password]
+  std::string password;  // --password
 };
 
 class Context {
  public:
-  // Registers --endpoints, -w/--write-out, --hex, --command-timeout and --dial-timeout on the
-  // root, as persistent flags.
+  // Registers --endpoints, -w/--write-out, --hex, --command-timeout, --dial-timeout, --user
+  // and --password on the root, as persistent flags.
   void add_global_flags(Command& root);
 
   // etcdctl's mustClientFromCmd for `cmd`: applies ETCDCTL_* environment variables to the
   // global flags the command line left unset, makes the printer (an unknown -w is exit 4),
-  // and the client (no endpoints is exit 2).
+  // and the client (no endpoints is exit 2), signed in with --user (auth_login.h; a refused
+  // sign-in is exit 2 with the server's message, as clientv3.New's error).
   const Client& client(const Command& cmd);
+  // The --user/--password login, worked out (and the password asked for) once; nullopt: no
+  // sign-in. (etcdctl's health check signs in each endpoint's client with it.)
+  const std::optional<Login>& login();
+  // The end of a sign-in started now: clientv3.New's, the dial timeout (none: the command's).
+  Deadline sign_in_deadline() const;
   // The first two steps only (etcdctl's health check makes a client per endpoint itself).
   Printer& display(const Command& cmd);
   // The printer made by client() or display().
@@ -81,6 +91,7 @@ class Context {
   GlobalOptions global_;
   std::unique_ptr<Printer> printer_;
   std::unique_ptr<Client> client_;
+  std::optional<std::optional<Login>> login_;
 };
 
 // The end of the range of keys starting with `prefix` (clientv3.GetPrefixRangeEnd): the
@@ -99,5 +110,8 @@ void add_maintenance_commands(Command& root, Context& ctx);  // alarm, defrag, s
 void add_lease_commands(Command& root, Context& ctx);  // lease grant|revoke|timetolive|list|keep-alive
 void add_txn_commands(Command& root, Context& ctx);   // txn [-i]
 void add_lock_commands(Command& root, Context& ctx);  // lock, elect
+void add_auth_commands(Command& root, Context& ctx);  // auth enable|disable
+void add_user_commands(Command& root, Context& ctx);  // user add|get|list|delete|passwd|...
+void add_role_commands(Command& root, Context& ctx);  // role add|get|list|delete|grant-...
 
 }  // namespace etcdlab::cli

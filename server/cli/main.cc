@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
   add_lease_commands(root, ctx);
   add_txn_commands(root, ctx);
   add_lock_commands(root, ctx);
+  add_auth_commands(root, ctx);
+  add_user_commands(root, ctx);
+  add_role_commands(root, ctx);
   add_help_command(root);
   try {
     return root.execute(std::vector<std::string>(argv + 1, argv + argc));

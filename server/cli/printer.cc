@@ -83,6 +83,50 @@ void Printer::lease_leases(const LeaseLeasesResponse&) {
   unsupported();
 }
 
+void Printer::auth_header(const ResponseHeader&) {
+  unsupported();
+}
+void Printer::role_add(const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::role_get(const std::string&, const RoleGetResponse&) {
+  unsupported();
+}
+void Printer::role_delete(const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::role_list(const RoleListResponse&) {
+  unsupported();
+}
+void Printer::role_grant_permission(const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::role_revoke_permission(const std::string&, const std::string&, const std::string&,
+                                     const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::user_add(const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::user_get(const std::string&, const UserGetResponse&) {
+  unsupported();
+}
+void Printer::user_list(const UserListResponse&) {
+  unsupported();
+}
+void Printer::user_change_password(const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::user_grant_role(const std::string&, const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::user_revoke_role(const std::string&, const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+void Printer::user_delete(const std::string&, const AuthResponse& r) {
+  auth_header(r.header);
+}
+
 std::unique_ptr<Printer> make_printer(const std::string& format, bool hex, std::ostream& out,
                                       std::ostream& err) {
   if (format == "simple") return make_simple_printer(hex, out, err);

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "auth_responses.h"
 #include "responses.h"
 #include "watch_responses.h"
 
@@ -57,7 +58,29 @@ class Printer {
   virtual void lease_time_to_live(const LeaseTimeToLiveResponse& r, bool keys);
   virtual void lease_leases(const LeaseLeasesResponse& r);
 
+  // ---- auth (etcdctl's Role* and User* methods). Those of a response with a header alone
+  // print it through auth_header() by default; the simple printer says what was done instead.
+  virtual void role_add(const std::string& role, const AuthResponse& r);
+  virtual void role_get(const std::string& role, const RoleGetResponse& r);
+  virtual void role_delete(const std::string& role, const AuthResponse& r);
+  virtual void role_list(const RoleListResponse& r);
+  virtual void role_grant_permission(const std::string& role, const AuthResponse& r);
+  // `key` as the command line gave it, `end` the range end sent ("" one key, "\0" open ended).
+  virtual void role_revoke_permission(const std::string& role, const std::string& key,
+                                      const std::string& end, const AuthResponse& r);
+  virtual void user_add(const std::string& user, const AuthResponse& r);
+  virtual void user_get(const std::string& user, const UserGetResponse& r);
+  virtual void user_list(const UserListResponse& r);
+  virtual void user_change_password(const AuthResponse& r);
+  virtual void user_grant_role(const std::string& user, const std::string& role,
+                               const AuthResponse& r);
+  virtual void user_revoke_role(const std::string& user, const std::string& role,
+                                const AuthResponse& r);
+  virtual void user_delete(const std::string& user, const AuthResponse& r);
+
  protected:
+  // A response with a header alone, in this format (json, fields, protobuf); unsupported here.
+  virtual void auth_header(const ResponseHeader& h);
   Printer(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
   // Throws etcdctl's ExitBadFeature error for this format.
   [[noreturn]] void unsupported() const;

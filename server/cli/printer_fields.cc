@@ -137,6 +137,23 @@ class FieldsPrinter : public Printer {
     out_ << "\"Size\" : " << s.total_size << "\n";
   }
 
+  void auth_header(const ResponseHeader& h) override { header(h); }
+  void role_get(const std::string&, const RoleGetResponse& r) override {
+    header(r.header);
+    for (const Permission& p : r.perms) {
+      // fmt.Println(`"PermType" : `, name): Println's space after the first operand too.
+      out_ << "\"PermType\" :  " << perm_type_name(p.perm_type) << "\n";
+      out_ << "\"Key\" : " << go_quote(p.key) << "\n";
+      out_ << "\"RangeEnd\" : " << go_quote(p.range_end) << "\n";
+    }
+  }
+  void role_list(const RoleListResponse& r) override {
+    header(r.header);
+    out_ << "\"Roles\" :";
+    for (const auto& role : r.roles) out_ << " " << go_quote(role);
+    out_ << "\n";
+  }
+
  private:
   void header(const ResponseHeader& h) {
     out_ << "\"ClusterID\" : " << h.cluster_id << "\n";

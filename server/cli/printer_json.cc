@@ -184,6 +184,27 @@ class JsonPrinter : public Printer {
   void put(const PutResponse& r) override { out_ << put_json(r) << "\n"; }
   void del(const DeleteRangeResponse& r) override { out_ << delete_json(r) << "\n"; }
 
+  // ---- auth: Auth*Response (authpb.Permission's permType a number, left out when READ).
+  void auth_header(const ResponseHeader& h) override {
+    out_ << Object().raw("header", header(h)).str() << "\n";
+  }
+  void role_get(const std::string&, const RoleGetResponse& r) override {
+    Object o;
+    o.raw("header", header(r.header));
+    if (!r.perms.empty()) {
+      o.raw("perm", array(r.perms, [](const Permission& p) {
+              return Object().num("permType", p.perm_type).bytes("key", p.key)
+                  .bytes("range_end", p.range_end).str();
+            }));
+    }
+    out_ << o.str() << "\n";
+  }
+  void role_list(const RoleListResponse& r) override { names(r.header, "roles", r.roles); }
+  void user_get(const std::string&, const UserGetResponse& r) override {
+    names(r.header, "roles", r.roles);
+  }
+  void user_list(const UserListResponse& r) override { names(r.header, "users", r.users); }
+
   // pb.TxnResponse: each response a ResponseOp, whose oneof encoding/json writes as the field
   // "Response" holding the wrapper struct, named by its Go field ("ResponseRange").
   void txn(const TxnResponse& r) override {
@@ -346,6 +367,12 @@ class JsonPrinter : public Printer {
           .str("error", h.error)
           .str();
     }) << "\n";
+  }
+
+ private:
+  // A header and a list of names (user get's roles, the user and role lists).
+  void names(const ResponseHeader& h, std::string_view field, const std::vector<std::string>& v) {
+    out_ << Object().raw("header", header(h)).strings(field, v).str() << "\n";
   }
 };
 

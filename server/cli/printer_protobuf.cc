@@ -108,6 +108,27 @@ class ProtobufPrinter : public Printer {
   void put(const PutResponse& r) override { out_ << put_message(r); }
   void del(const DeleteRangeResponse& r) override { out_ << delete_message(r); }
 
+  // ---- auth: Auth*Response, the header at 1 and the rest at 2 (authpb.Permission: permType
+  // 1, key 2, range_end 3; names: repeated strings).
+  void auth_header(const ResponseHeader& h) override { print(Message().embedded(1, header(h))); }
+  void role_get(const std::string&, const RoleGetResponse& r) override {
+    Message m;
+    m.embedded(1, header(r.header));
+    for (const Permission& p : r.perms) {
+      m.embedded(2, Message()
+                        .uint(1, static_cast<uint64_t>(p.perm_type))
+                        .bytes(2, p.key)
+                        .bytes(3, p.range_end)
+                        .data());
+    }
+    print(m);
+  }
+  void role_list(const RoleListResponse& r) override { names(r.header, r.roles); }
+  void user_get(const std::string&, const UserGetResponse& r) override {
+    names(r.header, r.roles);
+  }
+  void user_list(const UserListResponse& r) override { names(r.header, r.users); }
+
   // pb.TxnResponse: header (1), succeeded (2), responses (3), each a ResponseOp with its
   // response at 1 (range), 2 (put) or 3 (delete range).
   void txn(const TxnResponse& r) override {
@@ -204,6 +225,12 @@ class ProtobufPrinter : public Printer {
     Message m;
     m.embedded(1, header(h));
     for (const Member& each : list) m.embedded(field, member(each));
+    print(m);
+  }
+  void names(const ResponseHeader& h, const std::vector<std::string>& list) {
+    Message m;
+    m.embedded(1, header(h));
+    for (const auto& name : list) m.embedded(2, name);
     print(m);
   }
   void print(const Message& m) { out_ << m.data(); }

@@ -4,6 +4,7 @@
 // stderr.
 #include <fmt/format.h>
 
+#include "context.h"
 #include "go_format.h"
 #include "printer.h"
 
@@ -143,7 +144,82 @@ class SimplePrinter : public Printer {
     }
   }
 
+  // ---- auth: what was done, in etcdctl's words.
+  void role_add(const std::string& role, const AuthResponse&) override {
+    out_ << "Role " << role << " created\n";
+  }
+  // The role's permissions, readers then writers: a key, or [key, end) with "<open ended>"
+  // for an end of "\0" and the prefix noted when the range is one.
+  void role_get(const std::string& role, const RoleGetResponse& r) override {
+    out_ << "Role " << role << "\nKV Read:\n";
+    for (const Permission& p : r.perms) {
+      if (p.perm_type == 0 || p.perm_type == 2) permission(p);
+    }
+    out_ << "KV Write:\n";
+    for (const Permission& p : r.perms) {
+      if (p.perm_type == 1 || p.perm_type == 2) permission(p);
+    }
+  }
+  void role_delete(const std::string& role, const AuthResponse&) override {
+    out_ << "Role " << role << " deleted\n";
+  }
+  void role_list(const RoleListResponse& r) override {
+    for (const auto& role : r.roles) out_ << role << "\n";
+  }
+  void role_grant_permission(const std::string& role, const AuthResponse&) override {
+    out_ << "Role " << role << " updated\n";
+  }
+  void role_revoke_permission(const std::string& role, const std::string& key,
+                              const std::string& end, const AuthResponse&) override {
+    if (end.empty()) {
+      out_ << "Permission of key " << key << " is revoked from role " << role << "\n";
+    } else if (end != std::string(1, '\0')) {
+      out_ << "Permission of range [" << key << ", " << end << ") is revoked from role " << role
+           << "\n";
+    } else {
+      out_ << "Permission of range [" << key << ", <open ended> is revoked from role " << role
+           << "\n";
+    }
+  }
+  void user_add(const std::string& user, const AuthResponse&) override {
+    out_ << "User " << user << " created\n";
+  }
+  void user_get(const std::string& user, const UserGetResponse& r) override {
+    out_ << "User: " << user << "\nRoles:";
+    for (const auto& role : r.roles) out_ << " " << role;
+    out_ << "\n";
+  }
+  void user_list(const UserListResponse& r) override {
+    for (const auto& user : r.users) out_ << user << "\n";
+  }
+  void user_change_password(const AuthResponse&) override { out_ << "Password updated\n"; }
+  void user_grant_role(const std::string& user, const std::string& role,
+                       const AuthResponse&) override {
+    out_ << "Role " << role << " is granted to user " << user << "\n";
+  }
+  void user_revoke_role(const std::string& user, const std::string& role,
+                        const AuthResponse&) override {
+    out_ << "Role " << role << " is revoked from user " << user << "\n";
+  }
+  void user_delete(const std::string& user, const AuthResponse&) override {
+    out_ << "User " << user << " deleted\n";
+  }
+
  private:
+  void permission(const Permission& p) {
+    if (p.range_end.empty()) {
+      out_ << "\t" << p.key << "\n";
+      return;
+    }
+    if (p.range_end != std::string(1, '\0')) {
+      out_ << "\t[" << p.key << ", " << p.range_end << ")";
+    } else {
+      out_ << "\t[" << p.key << ", <open ended>";
+    }
+    if (prefix_end(p.key) == p.range_end) out_ << " (prefix " << p.key << ")";
+    out_ << "\n";
+  }
+
   // etcdctl's printKV.
   void print_kv(const KeyValue& kv) {
     if (!value_only_) out_ << (hex_ ? hex_escaped(kv.key) : kv.key) << "\n";

@@ -94,9 +94,9 @@ struct Env {
 
 // watch -i: a line at a time from stdin, while a reader thread prints the responses.
 [[noreturn]] void interactive(Context& ctx, const Command& cmd, const Env& env) {
-  ctx.client(cmd);
+  const Client& client = ctx.client(cmd);
   const GlobalOptions& g = ctx.global();
-  auto mux = std::make_shared<WatchMux>(g.endpoints, g.dial_timeout);
+  auto mux = std::make_shared<WatchMux>(g.endpoints, g.dial_timeout, client.token());
   Printer* printer = &ctx.printer();
   std::thread([mux, printer] {
     try {
@@ -163,7 +163,7 @@ void watch_command(Context& ctx, const WatchFlags& flags, const Args& os_args, c
   } catch (const WatchArgsError& e) {
     throw ExitError(kExitBadArgs, e.what());
   }
-  ctx.client(cmd);
+  const Client& client = ctx.client(cmd);
   std::shared_ptr<Watcher> w;
   try {
     w = make_watcher(watch_target(parsed.words, flags), flags, parsed.exec);
@@ -171,7 +171,7 @@ void watch_command(Context& ctx, const WatchFlags& flags, const Args& os_args, c
     throw ExitError(kExitBadArgs, e.what());
   }
   const GlobalOptions& g = ctx.global();
-  WatchMux mux(g.endpoints, g.dial_timeout);
+  WatchMux mux(g.endpoints, g.dial_timeout, client.token());
   mux.add(w);
   Printer& printer = ctx.printer();
   mux.run([&printer](Watcher& each, const WatchResponse& r) { print_response(printer, each, r); },

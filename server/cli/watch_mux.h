@@ -35,7 +35,9 @@ class WatchMux {
  public:
   using Deliver = std::function<void(Watcher&, const WatchResponse&)>;
 
-  WatchMux(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout);
+  // `token`: sent with every stream (the signed-in client's, Client::token()).
+  WatchMux(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
+           std::string token = "");
 
   // Adds a watcher, from any thread: created on the stream now, or once there is one.
   void add(std::shared_ptr<Watcher> w);
@@ -59,6 +61,7 @@ class WatchMux {
 
   std::vector<std::string> endpoints_;
   std::chrono::nanoseconds dial_timeout_;
+  std::string token_;
   size_t next_endpoint_ = 0;
 
   std::mutex mutex_;  // everything below; stream_ is replaced only by run()'s thread

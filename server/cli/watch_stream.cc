@@ -93,7 +93,8 @@ WatchStream::~WatchStream() {
 }
 
 std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
-                                               std::chrono::nanoseconds dial_timeout) {
+                                               std::chrono::nanoseconds dial_timeout,
+                                               const std::string& token) {
   auto impl = std::make_unique<Impl>();
   std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
   auto parsed = boost::urls::parse_uri(url);
@@ -115,6 +116,7 @@ std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
   http::request<http::empty_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, host);
   req.set(http::field::content_type, "application/json");
+  if (!token.empty()) req.set(http::field::authorization, token);
   req.content_length(kDeclaredLength);
   http::request_serializer<http::empty_body> head{req};
   http::write_header(impl->socket, head, ec);

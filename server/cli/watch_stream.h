@@ -19,10 +19,11 @@ namespace etcdlab::cli {
 
 class WatchStream {
  public:
-  // Connects to `endpoint` ("host:port" or a URL) within `dial_timeout` and sends the header;
-  // nullptr if it cannot.
+  // Connects to `endpoint` ("host:port" or a URL) within `dial_timeout` and sends the header
+  // (with `token` in Authorization, if not empty); nullptr if it cannot.
   static std::unique_ptr<WatchStream> open(const std::string& endpoint,
-                                           std::chrono::nanoseconds dial_timeout);
+                                           std::chrono::nanoseconds dial_timeout,
+                                           const std::string& token = "");
   ~WatchStream();
   WatchStream(const WatchStream&) = delete;
   WatchStream& operator=(const WatchStream&) = delete;
