@@ -18,6 +18,15 @@ ValueError before anything is sent.
 Watches: `watch(...)` returns an etcdlab.watches.Watch, an iterator of responses (see there).
 
 Transactions: `txn(compare, success, failure)` with etcdlab.txn's builders returns a TxnResult.
+
+Auth (etcd 3.4's): `Client(endpoints, user="alice", password="...")` signs in on the first
+request (/v3/auth/authenticate) and sends the token raw in the Authorization header of every
+request and watch; when a server refuses it ("invalid auth token", "revision of auth store is
+old", "user name is empty") it signs in again once and repeats the request, as etcd's clientv3
+does; "authentication is not enabled" (then or at the first sign-in) means going on without a
+token. A refused sign-in raises EtcdError. The admin
+calls: auth_enable/disable, user_add/get/list/delete/change_password/grant_role/revoke_role,
+role_add/get/list/delete/grant_permission/revoke_permission.
 Locks and elections: `lock(name)`, `election(name)`, `session()` (etcdlab/concurrency.py and
 election.py).
 """
@@ -32,6 +41,8 @@ import select
 import socket
 import time
 from typing import Any, Iterable, Optional
+
+from .auth_admin import AuthAdmin
 
 __all__ = ["Client", "EtcdError", "prefix_end"]
 
@@ -68,7 +79,13 @@ _IDEMPOTENT = {
     "/v3/kv/range", "/v3/maintenance/status", "/v3/maintenance/hash",
     "/v3/maintenance/hashkv", "/v3/cluster/member/list", "/v3/lease/timetolive",
     "/v3/lease/leases", "/v3/maintenance/alarm", "/v3/lease/keepalive",
+    "/v3/auth/authenticate", "/v3/auth/user/get", "/v3/auth/user/list", "/v3/auth/role/get",
+    "/v3/auth/role/list",
 }
+# A token the server no longer takes: sign in again and repeat (clientv3's retryAuth).
+# ("user name is empty": none was sent, the sign-in found auth off, and it is on now.)
+_TOKEN_REFUSED = {"etcdserver: invalid auth token", "etcdserver: revision of auth store is old",
+                  "etcdserver: user name is empty"}
 _NO_LEADER = "etcdserver: no leader"  # refused before proposing: nothing was applied
 
 
@@ -135,11 +152,17 @@ def decode(value: Any, key: str = "") -> Any:
     return value
 
 
-class Client:
-    def __init__(self, endpoints: Iterable[str], timeout: float = 5.0):
+class Client(AuthAdmin):
+    def __init__(self, endpoints: Iterable[str], timeout: float = 5.0, *,
+                 user: Optional[str] = None, password: Optional[str] = None):
         self.endpoints = [e.replace("http://", "") for e in endpoints]
         self.timeout = timeout
         self._conns: dict[str, http.client.HTTPConnection] = {}
+        if (user is None) != (password is None):
+            raise ValueError("user and password go together (both or neither)")
+        self.user, self._password = user, password
+        self.token: Optional[str] = None  # once signed in (None: auth off, or no user)
+        self._signed_in = False
 
     def close(self) -> None:
         for conn in self._conns.values():
@@ -184,8 +207,37 @@ class Client:
                     raise OSError(f"{type(e).__name__}: {e}") from e
         raise OSError("unreachable")
 
+    # ---- auth (clientv3's getToken and retryAuth)
+    def _sign_in(self) -> None:
+        self.token = None
+        try:
+            self.token = self._call("/v3/auth/authenticate",
+                                    {"name": self.user, "password": self._password})["token"]
+        except EtcdError as e:
+            if e.message != "etcdserver: authentication is not enabled":
+                raise
+        self._signed_in = True
+
     def call(self, path: str, body: dict, endpoint: Optional[str] = None,
              idempotent: Optional[bool] = None) -> dict:
+        """POSTs a JSON body (signed in first if the client has a user; see the module's
+        docstring) and returns the decoded answer, or raises EtcdError."""
+        if self.user is not None and not self._signed_in:
+            self._sign_in()
+        try:
+            return self._call(path, body, endpoint, idempotent)
+        except EtcdError as e:
+            if self.user is None or e.message not in _TOKEN_REFUSED:
+                raise
+            try:
+                self._sign_in()
+            except EtcdError:
+                raise e from None
+        # The refused request was not applied: sending it again is safe.
+        return self._call(path, body, endpoint, idempotent)
+
+    def _call(self, path: str, body: dict, endpoint: Optional[str] = None,
+              idempotent: Optional[bool] = None) -> dict:
         """POSTs a JSON body; returns the decoded answer or raises EtcdError.
 
         Fails over to the next endpoint only when that cannot apply the request twice: the
@@ -198,8 +250,10 @@ class Client:
         last: Optional[EtcdError] = None
         for ep in targets:
             try:
-                status, data = self.raw(ep, "POST", path, json.dumps(body).encode(),
-                                        {"Content-Type": "application/json"},
+                headers = {"Content-Type": "application/json"}
+                if self.token and path != "/v3/auth/authenticate":
+                    headers["Authorization"] = self.token  # raw: etcd refuses "Bearer x"
+                status, data = self.raw(ep, "POST", path, json.dumps(body).encode(), headers,
                                         resend=idempotent)
             except _NotSent as e:
                 last = EtcdError(f"{ep}: {e}", endpoint=ep)
@@ -344,7 +398,10 @@ class Client:
                               fragment=fragment)
         if not isinstance(resume, bool):
             raise TypeError(f"resume is a bool, not {resume!r}")
-        return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume)
+        if self.user is not None and not self._signed_in:
+            self._sign_in()
+        return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume,
+                     token=self.token)
 
     # ---- locks and elections (etcdlab/concurrency.py: etcd's concurrency recipes)
     def session(self, ttl_s: int = 60, *, timeout_s: Optional[float] = None):
@@ -415,8 +472,12 @@ class Client:
         host, port = endpoint.replace("http://", "").rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
         try:
-            conn.request("POST", "/v3/maintenance/snapshot", body=b"{}",
-                         headers={"Content-Type": "application/json"})
+            if self.user is not None and not self._signed_in:
+                self._sign_in()
+            headers = {"Content-Type": "application/json"}
+            if self.token:
+                headers["Authorization"] = self.token
+            conn.request("POST", "/v3/maintenance/snapshot", body=b"{}", headers=headers)
             resp = conn.getresponse()
             if resp.status != 200:
                 data = resp.read()

@@ -45,7 +45,7 @@ class WatchStream:
     (its status and etcd's error body) and ConnectionError when the connection ends."""
 
     def __init__(self, endpoint: str, timeout: float = 5.0, body: Optional[bytes] = None,
-                 chunked: bool = False):
+                 chunked: bool = False, token: Optional[str] = None):
         """`body`: the whole body at once, with its exact length (as curl sends one): nothing
         can be sent after it. `chunked`: the body in chunked encoding (etcdlab reads it as it
         comes; etcd 3.4 loses what comes after its answer starts)."""
@@ -67,8 +67,9 @@ class WatchStream:
         self._nudge = body is None
         framing = b"Transfer-Encoding: chunked" if chunked else \
             b"Content-Length: " + str(_DECLARED_LENGTH if body is None else len(body)).encode()
+        auth = b"Authorization: " + token.encode() + b"\r\n" if token else b""
         self._sock.sendall(b"POST /v3/watch HTTP/1.1\r\nHost: " + host.encode() +
-                           b"\r\nContent-Type: application/json\r\n" + framing +
+                           b"\r\nContent-Type: application/json\r\n" + auth + framing +
                            b"\r\n\r\n" + (body or b""))
 
     def send(self, request) -> None:
@@ -289,8 +290,9 @@ class Watch:
     simulated one is."""
 
     def __init__(self, endpoints: list[str], create: dict, timeout: float = 5.0,
-                 resume: bool = True):
+                 resume: bool = True, token: Optional[str] = None):
         self._endpoints = list(endpoints)
+        self._token = token  # the signed-in client's (Authorization on every stream)
         self._create = dict(create)
         self._timeout = timeout
         self._resume = resume
@@ -320,7 +322,7 @@ class Watch:
         while True:
             for endpoint in self._endpoints:
                 try:
-                    stream = WatchStream(endpoint, self._timeout)
+                    stream = WatchStream(endpoint, self._timeout, token=self._token)
                 except ConnectionRefusedError as e:
                     last = e
                     continue

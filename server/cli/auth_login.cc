@@ -89,17 +89,25 @@ std::string authenticate(const Client& client, const Login& login, Deadline dead
   return std::string(token->as_string());
 }
 
-void sign_in(const Client& client, const Login& login, Deadline deadline) {
-  client.set_token("");
-  std::string token;
+namespace {
+
+// authenticate, where "authentication is not enabled" is no token (and no error).
+std::string token_if_enabled(const Client& client, const Login& login, Deadline deadline) {
   try {
-    token = authenticate(client, login, deadline);
+    return authenticate(client, login, deadline);
   } catch (const EtcdError& e) {
-    if (std::string_view(e.what()) == "etcdserver: authentication is not enabled") return;
+    if (std::string_view(e.what()) == "etcdserver: authentication is not enabled") return "";
     throw;
   }
+}
+
+}  // namespace
+
+void sign_in(const Client& client, const Login& login, Deadline deadline) {
+  client.set_token("");
+  std::string token = token_if_enabled(client, login, deadline);
   client.set_token(std::move(token), [&client, login](Deadline d) {
-    return authenticate(client, login, d);
+    return token_if_enabled(client, login, d);
   });
 }
 

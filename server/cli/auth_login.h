@@ -36,7 +36,8 @@ std::string authenticate(const Client& client, const Login& login, Deadline dead
 
 // Signs `client` in: authenticates, keeps the token for every request and renews it once when
 // the server refuses it (Client::set_token). "authentication is not enabled" leaves the client
-// without a token, as clientv3 does; any other refusal is thrown (EtcdError).
+// without a token, as clientv3 does (at a renewal too: auth was turned off meanwhile, where
+// clientv3 would fail with the refusal); any other refusal is thrown (EtcdError).
 void sign_in(const Client& client, const Login& login, Deadline deadline);
 
 }  // namespace etcdlab::cli

@@ -206,7 +206,8 @@ json::object Client::call_on(const std::vector<std::string>& endpoints, const st
       std::lock_guard lock(auth_->mu);
       renew = auth_->renew;
       if (!renew || (what != "etcdserver: invalid auth token" &&
-                     what != "etcdserver: revision of auth store is old")) {
+                     what != "etcdserver: revision of auth store is old" &&
+                     what != "etcdserver: user name is empty")) {
         throw;
       }
       auth_->token.clear();

@@ -17,17 +17,16 @@ in Authorization on every request and on the watch stream), and a token that die
 long command (lock) against the real server."""
 
 import concurrent.futures
-import http.server
-import json
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 
 import pytest
 
+from auth_gateway import ScriptedGateway
+from etcdlab.client import Client
 from etcdlab.local import LocalCluster, find_binary
 from test_cli_compat import mask, mask_protobuf
 
@@ -238,3 +237,125 @@ def test_the_flow_meets_every_refusal_it_is_meant_to(outputs):
                  "role is not granted to the user", "invalid auth management"):
         assert f"Error: etcdserver: {text}" in errors, text
     assert (0, "Authentication Enabled\n", "") in theirs
+
+
+# ---- sign-in rules, against a scripted gateway (auth_gateway.py)
+
+def ctl(gw: ScriptedGateway, *args: str, stdin: bytes = b""):
+    return subprocess.run([find_binary("etcdlabctl"), f"--endpoints={gw.endpoint}", *args],
+                          input=stdin, capture_output=True, timeout=30)
+
+
+def test_signs_in_once_and_sends_the_raw_token_on_every_request():
+    with ScriptedGateway() as gw:
+        p = ctl(gw, "--user=root:rootpw", "put", "k", "v")
+        assert (p.returncode, p.stdout, p.stderr) == (0, b"OK\n", b"")
+        (auth_path, auth_header, auth_body), (put_path, put_header, _) = gw.requests
+        assert (auth_path, auth_header, auth_body) == (
+            "/v3/auth/authenticate", None, {"name": "root", "password": "rootpw"})
+        # raw, as etcd's gateway wants it: "Bearer <token>" is an invalid token there
+        assert (put_path, put_header) == ("/v3/kv/put", gw.tokens[0])
+
+
+def test_no_user_sends_no_token():
+    with ScriptedGateway(enabled=False) as gw:
+        p = ctl(gw, "--password=x", "put", "k", "v")
+        assert p.returncode == 0, p.stderr
+        assert gw.requests == [("/v3/kv/put", None, gw.requests[0][2])]
+
+
+@pytest.mark.parametrize("refusal", ["etcdserver: invalid auth token",
+                                     "etcdserver: revision of auth store is old",
+                                     "etcdserver: user name is empty"])
+def test_a_refused_token_is_renewed_once_and_the_request_sent_again(refusal):
+    """clientv3's retry interceptor: a new token, then the same request again (the refused one
+    was not applied, so a write too)."""
+    with ScriptedGateway() as gw:
+        gw.refuse_next(refusal)
+        p = ctl(gw, "--user=root:rootpw", "put", "k", "v")
+        assert (p.returncode, p.stdout, p.stderr) == (0, b"OK\n", b"")
+        assert gw.paths() == ["/v3/auth/authenticate", "/v3/kv/put", "/v3/auth/authenticate",
+                              "/v3/kv/put"]
+        assert gw.requests[2][1] is None  # the renewal sends no (dead) token
+        assert [h for _, h, _ in gw.requests[1::2]] == gw.tokens
+
+
+def test_a_second_refusal_is_the_error_and_not_retried_again():
+    with ScriptedGateway() as gw:
+        gw.refuse_next("etcdserver: invalid auth token", "etcdserver: invalid auth token")
+        p = ctl(gw, "--user=root:rootpw", "get", "k")
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, b"", b"Error: etcdserver: invalid auth token\n")
+        assert gw.paths().count("/v3/auth/authenticate") == 2
+        assert gw.paths().count("/v3/kv/range") == 2
+
+
+def test_a_failed_renewal_reports_the_refusal():
+    """clientv3 returns the original error when getting a new token fails during a retry."""
+    with ScriptedGateway() as gw:
+        gw.refuse_next("etcdserver: invalid auth token")
+        gw.refuse_next_authenticate(
+            None, "etcdserver: authentication failed, invalid user ID or password")
+        p = ctl(gw, "--user=root:rootpw", "put", "k", "v")
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, b"", b"Error: etcdserver: invalid auth token\n")
+        assert gw.paths() == ["/v3/auth/authenticate", "/v3/kv/put", "/v3/auth/authenticate"]
+
+
+def test_authentication_not_enabled_goes_on_without_a_token():
+    with ScriptedGateway(enabled=False) as gw:
+        p = ctl(gw, "--user=root:wrong", "put", "k", "v")
+        assert (p.returncode, p.stdout) == (0, b"OK\n"), p.stderr
+        assert [(path, h) for path, h, _ in gw.requests] == [
+            ("/v3/auth/authenticate", None), ("/v3/kv/put", None)]
+
+
+def test_a_refused_sign_in_is_exit_2_before_any_request():
+    with ScriptedGateway() as gw:
+        p = ctl(gw, "--user=root:wrong", "put", "k", "v")
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, b"", b"Error: etcdserver: authentication failed, invalid user ID or password\n")
+        assert gw.paths() == ["/v3/auth/authenticate"]
+
+
+@pytest.mark.parametrize("args,stdin,signed_in", [
+    (["--user=root"], b"rootpw\n", True),         # asked for: "Password: "
+    (["--user=root"], b"  rootpw \r\n", True),    # trimmed as speakeasy trims
+    (["--user=root"], b"", False),                # nothing typed: no sign-in (clientv3)
+    (["--user=root:"], b"", False),               # an empty password: no sign-in
+    (["--user=root", "--password=rootpw"], b"", True),
+    (["--user=root:x", "--password=rootpw"], b"", False),  # the whole --user is the name
+])
+def test_user_and_password_flags(args, stdin, signed_in):
+    with ScriptedGateway(users={"root": "rootpw", "root:x": "other"}) as gw:
+        p = ctl(gw, *args, "put", "k", "v", stdin=stdin)
+        asked = "--password=rootpw" not in args and ":" not in args[0]
+        assert p.stdout == (b"Password: \n" if asked else b"") + (b"OK\n" if signed_in else b"")
+        assert p.returncode == (0 if signed_in else 2 if "root:x" in args[0] else 1), p.stderr
+        authenticated = [b for path, _, b in gw.requests if path == "/v3/auth/authenticate"]
+        assert bool(authenticated) == (signed_in or "root:x" in args[0])
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_token_that_dies_during_a_long_command_is_renewed(server):
+    """lock runs a command while it holds the lock; that command disables and re-enables auth,
+    which kills every token (etcd 3.4, captured); the unlock and the session's revoke after it
+    get "invalid auth token", sign in again and succeed: no lock key is left. (The session's
+    lease stays until it expires, as etcdctl leaves it.)"""
+    need_etcd()
+    with start(server) as cluster:
+        cluster.wait_leader()
+        ep = f"--endpoints={cluster.endpoint(0)}"
+        ctl_path = find_binary("etcdlabctl")
+        for args in (["user", "add", "root:rootpw"], ["auth", "enable"]):
+            assert subprocess.run([ctl_path, ep, *args], capture_output=True).returncode == 0
+        flip = f"{ctl_path} {ep} --user=root:rootpw auth disable && {ctl_path} {ep} auth enable"
+        p = subprocess.run([ctl_path, ep, "--user=root:rootpw", "lock", "lk", "--", "sh", "-c", flip],
+                           capture_output=True, timeout=30)
+        assert (p.returncode, p.stdout) == (
+            0, b"Authentication Disabled\nAuthentication Enabled\n"), p.stderr
+        c = Client([cluster.endpoint(0)], user="root", password="rootpw")
+        try:
+            assert c.get("lk", prefix=True).get("kvs", []) == []
+        finally:
+            c.close()
