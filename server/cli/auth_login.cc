@@ -13,19 +13,20 @@ namespace {
 
 namespace json = boost::json;
 
-// The terminal's echo, off while a password is typed and back on after (also when stdin is
-// not a terminal: then there is nothing to turn off, as speakeasy's stty finds).
+// The terminal's echo, off while a password is typed and back on after (when stdin is not a
+// terminal there is nothing to turn off, as speakeasy's stty finds). Changed at once, keeping
+// what was typed ahead (TCSANOW, not TCSAFLUSH, which would drop it).
 class EchoOff {
  public:
   EchoOff() {
     if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0) {
       termios quiet = saved_;
       quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+      active_ = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
     }
   }
   ~EchoOff() {
-    if (active_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    if (active_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -38,11 +39,11 @@ class EchoOff {
 }  // namespace
 
 std::optional<std::string> ask_password(const std::string& prompt) {
-  std::cout << prompt << std::flush;
   std::string line;
   bool failed = false;
   {
-    EchoOff quiet;
+    EchoOff quiet;  // before the prompt: what is typed once it shows is not echoed
+    std::cout << prompt << std::flush;
     // A byte at a time, as speakeasy reads, so that nothing after the line is taken from
     // stdin (user add reads its second password from the next line).
     char c = 0;

@@ -18,6 +18,8 @@ long command (lock) against the real server."""
 
 import concurrent.futures
 import os
+import pty
+import select
 import shutil
 import subprocess
 import tempfile
@@ -334,6 +336,36 @@ def test_user_and_password_flags(args, stdin, signed_in):
         assert p.returncode == (0 if signed_in else 2 if "root:x" in args[0] else 1), p.stderr
         authenticated = [b for path, _, b in gw.requests if path == "/v3/auth/authenticate"]
         assert bool(authenticated) == (signed_in or "root:x" in args[0])
+
+
+def test_the_password_prompt_on_a_terminal_does_not_echo():
+    """--user without a password on a terminal: "Password: ", the typed line not echoed (the
+    terminal's echo is off while it is read, and back on after), then the sign-in with it."""
+    with ScriptedGateway() as gw:
+        master, slave = pty.openpty()
+        p = subprocess.Popen([find_binary("etcdlabctl"), f"--endpoints={gw.endpoint}",
+                              "--user=root", "put", "k", "v"], stdin=slave, stdout=slave,
+                             stderr=slave, close_fds=True)
+        os.close(slave)
+        seen = b""
+
+        def read_until(text: bytes):
+            nonlocal seen
+            while text not in seen:
+                ready, _, _ = select.select([master], [], [], 10)
+                assert ready, f"no {text!r} within 10 s: {seen!r}"
+                try:
+                    seen += os.read(master, 1024)
+                except OSError:  # the other side closed
+                    break
+
+        read_until(b"Password: ")
+        os.write(master, b"rootpw\n")
+        read_until(b"OK")
+        assert p.wait(timeout=10) == 0
+        os.close(master)
+        assert b"rootpw" not in seen, seen
+        assert gw.requests[0][2] == {"name": "root", "password": "rootpw"}
 
 
 @pytest.mark.parametrize("server", SERVERS)
