@@ -259,6 +259,20 @@ def test_signs_in_once_and_sends_the_raw_token_on_every_request():
         assert (put_path, put_header) == ("/v3/kv/put", gw.tokens[0])
 
 
+@pytest.mark.parametrize("args", [
+    ["lease", "keep-alive", "--once", "1"], ["lease", "grant", "5"], ["lease", "revoke", "1"],
+    ["member", "list"], ["endpoint", "status"], ["user", "list"], ["role", "get", "r"],
+    ["auth", "disable"], ["compaction", "1"], ["del", "k"], ["txn"], ["lock", "l", "true"],
+])
+def test_every_request_carries_the_token(args):
+    """Whatever the command makes of the scripted answers, each request after the sign-in has
+    the token (the lease keep-alive and the lock's session and keys too)."""
+    with ScriptedGateway() as gw:
+        ctl(gw, "--user=root:rootpw", "--command-timeout=2s", *args, stdin=b"\n\n\n")
+        assert gw.paths()[0] == "/v3/auth/authenticate" and len(gw.paths()) > 1, gw.paths()
+        assert {h for _, h, _ in gw.requests[1:]} == {gw.tokens[0]}
+
+
 def test_no_user_sends_no_token():
     with ScriptedGateway(enabled=False) as gw:
         p = ctl(gw, "--password=x", "put", "k", "v")
