@@ -22,9 +22,10 @@ Transactions: `txn(compare, success, failure)` with etcdlab.txn's builders retur
 Auth (etcd 3.4's): `Client(endpoints, user="alice", password="...")` signs in on the first
 request (/v3/auth/authenticate) and sends the token raw in the Authorization header of every
 request and watch; when a server refuses it ("invalid auth token", "revision of auth store is
-old", "user name is empty") it signs in again once and repeats the request, as etcd's clientv3
-does; "authentication is not enabled" (then or at the first sign-in) means going on without a
-token. A refused sign-in raises EtcdError. The admin
+old") it signs in again once and repeats the request, as etcd's clientv3 (3.4) does: a failed
+sign-in then raises its own error (auth turned off meanwhile: "authentication is not
+enabled"), and the next call signs in afresh. "authentication is not enabled" at a first
+sign-in means going on without a token. A refused sign-in raises EtcdError. The admin
 calls: auth_enable/disable, user_add/get/list/delete/change_password/grant_role/revoke_role,
 role_add/get/list/delete/grant_permission/revoke_permission.
 Locks and elections: `lock(name)`, `election(name)`, `session()` (etcdlab/concurrency.py and
@@ -83,9 +84,7 @@ _IDEMPOTENT = {
     "/v3/auth/role/list",
 }
 # A token the server no longer takes: sign in again and repeat (clientv3's retryAuth).
-# ("user name is empty": none was sent, the sign-in found auth off, and it is on now.)
-_TOKEN_REFUSED = {"etcdserver: invalid auth token", "etcdserver: revision of auth store is old",
-                  "etcdserver: user name is empty"}
+_TOKEN_REFUSED = {"etcdserver: invalid auth token", "etcdserver: revision of auth store is old"}
 _NO_LEADER = "etcdserver: no leader"  # refused before proposing: nothing was applied
 
 
@@ -208,13 +207,15 @@ class Client(AuthAdmin):
         raise OSError("unreachable")
 
     # ---- auth (clientv3's getToken and retryAuth)
-    def _sign_in(self) -> None:
+    def _sign_in(self, renewal: bool = False) -> None:
+        """clientv3's getToken: "authentication is not enabled" is no token, except at a
+        renewal (after a refused token), where it is the error, as clientv3 3.4's."""
         self.token = None
         try:
             self.token = self._call("/v3/auth/authenticate",
                                     {"name": self.user, "password": self._password})["token"]
         except EtcdError as e:
-            if e.message != "etcdserver: authentication is not enabled":
+            if renewal or e.message != "etcdserver: authentication is not enabled":
                 raise
         self._signed_in = True
 
@@ -227,13 +228,13 @@ class Client(AuthAdmin):
         try:
             return self._call(path, body, endpoint, idempotent)
         except EtcdError as e:
-            if self.user is None or e.message not in _TOKEN_REFUSED:
+            if self.token is None or e.message not in _TOKEN_REFUSED:
                 raise
-            try:
-                self._sign_in()
-            except EtcdError:
-                raise e from None
-        # The refused request was not applied: sending it again is safe.
+        # The refused request was not applied: sending it again is safe. A failed sign-in
+        # raises its own error, as clientv3 3.4's retry does.
+        self.token = None
+        self._signed_in = False  # if this fails, the next call signs in afresh
+        self._sign_in(renewal=True)
         return self._call(path, body, endpoint, idempotent)
 
     def _call(self, path: str, body: dict, endpoint: Optional[str] = None,

@@ -90,25 +90,17 @@ std::string authenticate(const Client& client, const Login& login, Deadline dead
   return std::string(token->as_string());
 }
 
-namespace {
-
-// authenticate, where "authentication is not enabled" is no token (and no error).
-std::string token_if_enabled(const Client& client, const Login& login, Deadline deadline) {
-  try {
-    return authenticate(client, login, deadline);
-  } catch (const EtcdError& e) {
-    if (std::string_view(e.what()) == "etcdserver: authentication is not enabled") return "";
-    throw;
-  }
-}
-
-}  // namespace
-
 void sign_in(const Client& client, const Login& login, Deadline deadline) {
   client.set_token("");
-  std::string token = token_if_enabled(client, login, deadline);
+  std::string token;
+  try {
+    token = authenticate(client, login, deadline);
+  } catch (const EtcdError& e) {
+    if (std::string_view(e.what()) == "etcdserver: authentication is not enabled") return;
+    throw;
+  }
   client.set_token(std::move(token), [&client, login](Deadline d) {
-    return token_if_enabled(client, login, d);
+    return authenticate(client, login, d);
   });
 }
 

@@ -206,19 +206,14 @@ json::object Client::call_on(const std::vector<std::string>& endpoints, const st
       std::lock_guard lock(auth_->mu);
       renew = auth_->renew;
       if (!renew || (what != "etcdserver: invalid auth token" &&
-                     what != "etcdserver: revision of auth store is old" &&
-                     what != "etcdserver: user name is empty")) {
+                     what != "etcdserver: revision of auth store is old")) {
         throw;
       }
       auth_->token.clear();
     }
-    // The refused request was not applied: sending it again after a new token is safe.
-    std::string fresh;
-    try {
-      fresh = renew(deadline);
-    } catch (const EtcdError&) {
-      throw e;
-    }
+    // The refused request was not applied: sending it again after a new token is safe. A
+    // failed renewal is the error (clientv3 3.4 returns getToken's).
+    std::string fresh = renew(deadline);
     std::lock_guard lock(auth_->mu);
     auth_->token = std::move(fresh);
   }

@@ -43,6 +43,8 @@ SERVERS = [
     pytest.param("etcdlab", id="etcdlab", marks=pytest.mark.skip(reason=ETCDLAB_AUTH_MISSING)),
 ]
 TXN = b'value("r/1") = "one"\n\nput w/t x\n\nput b y\n\n'
+# Kills every token: auth disable then enable (etcd 3.4, captured).
+FLIP = "{ctl} --endpoints={ep} --user=root:rootpw auth disable; {ctl} --endpoints={ep} auth enable"
 
 
 @dataclass
@@ -165,6 +167,13 @@ CASES = [
     as_("alice:alicepw2", "auth disable"), Case("auth disable"), as_(ROOT, "auth disable"),
     as_(ROOT, "auth disable"), Case("get b"), as_("root:wrong", "get b"),
     as_(ROOT, "auth disable -w json"), Case("user list"), Case("role get reader"),
+    # ---- a token that dies during a command (lock runs one): renewed once; a renewal that
+    # fails is the error, as clientv3 3.4's; no token (auth was off at the sign-in), no renewal
+    Case("auth enable"), as_(ROOT, f"lock lk1 -- sh -c '{FLIP}'"), as_(ROOT, "get lk --prefix"),
+    as_(ROOT, "lock lk2 -- {ctl} --endpoints={ep} --user=root:rootpw auth disable"),
+    Case("get lk2 --prefix --keys-only"),
+    as_(ROOT, "lock lk3 -- {ctl} --endpoints={ep} auth enable"),
+    as_(ROOT, "get lk3 --prefix --keys-only"),
 ]
 
 
@@ -181,7 +190,7 @@ def run_all(ctl: str, endpoint: str) -> list:
     env["ETCDCTL_API"] = "3"
     try:
         for case in CASES:
-            cmd = case.cmd.replace("{tmp}", tmp)
+            cmd = case.cmd.replace("{tmp}", tmp).replace("{ctl}", ctl).replace("{ep}", endpoint)
             p = subprocess.run(["bash", "-c", f"{ctl} --endpoints={endpoint} {cmd}"],
                                input=case.stdin, capture_output=True, env=env, timeout=60)
             stdout = p.stdout.replace(tmp.encode(), b"{tmp}")
@@ -281,8 +290,7 @@ def test_no_user_sends_no_token():
 
 
 @pytest.mark.parametrize("refusal", ["etcdserver: invalid auth token",
-                                     "etcdserver: revision of auth store is old",
-                                     "etcdserver: user name is empty"])
+                                     "etcdserver: revision of auth store is old"])
 def test_a_refused_token_is_renewed_once_and_the_request_sent_again(refusal):
     """clientv3's retry interceptor: a new token, then the same request again (the refused one
     was not applied, so a write too)."""
@@ -306,15 +314,16 @@ def test_a_second_refusal_is_the_error_and_not_retried_again():
         assert gw.paths().count("/v3/kv/range") == 2
 
 
-def test_a_failed_renewal_reports_the_refusal():
-    """clientv3 returns the original error when getting a new token fails during a retry."""
+def test_a_failed_renewal_is_the_error():
+    """clientv3 3.4 returns getToken's error when a renewal fails (etcdctl 3.4.23, measured:
+    the lock cases at the end of CASES)."""
     with ScriptedGateway() as gw:
         gw.refuse_next("etcdserver: invalid auth token")
         gw.refuse_next_authenticate(
             None, "etcdserver: authentication failed, invalid user ID or password")
         p = ctl(gw, "--user=root:rootpw", "put", "k", "v")
         assert (p.returncode, p.stdout, p.stderr) == (
-            1, b"", b"Error: etcdserver: invalid auth token\n")
+            1, b"", b"Error: etcdserver: authentication failed, invalid user ID or password\n")
         assert gw.paths() == ["/v3/auth/authenticate", "/v3/kv/put", "/v3/auth/authenticate"]
 
 
