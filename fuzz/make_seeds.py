@@ -70,6 +70,24 @@ range_op = varint(1) + blob(b"a") + blob(b"z") + varint(0) * 8 + varint(0) * 3
 nested = varint(4) + varint(0) + varint(1) + range_op + varint(0)
 write("request_codec", "txn", head + varint(8) + varint(1) + compare + varint(2) + put_op + nested +
       varint(1) + varint(3) + blob(b"k") + blob(b"") + varint(1))
+# version 2 (server/node/auth_codec.cc): the auth kinds 9-20, then a stamp (bool present,
+# bytes user, u64 auth revision); a version-1 kind may carry a stamp too
+head2 = varint(2) + varint(0x1234)
+no_stamp = varint(0)
+stamp = varint(1) + blob(b"alice") + varint(7)
+write("request_codec", "v2_put_stamped", head2 + varint(1) + blob(b"foo") + blob(b"bar") +
+      varint(0) + varint(1) + varint(0) + varint(0) + stamp)
+write("request_codec", "v2_auth_enable", head2 + varint(9) + no_stamp)
+write("request_codec", "v2_user_add", head2 + varint(11) + blob(b"alice") +
+      blob(b"$2b$10$abcdefghijklmnopqrstuu") + stamp)
+write("request_codec", "v2_user_grant", head2 + varint(14) + blob(b"alice") + blob(b"reader") +
+      stamp)
+write("request_codec", "v2_role_grant", head2 + varint(18) + blob(b"rw") + varint(2) + blob(b"a") +
+      blob(b"\x00") + stamp)
+write("request_codec", "v2_role_revoke", head2 + varint(19) + blob(b"rw") + blob(b"a") +
+      blob(b"m") + stamp)
+write("request_codec", "v2_authenticate", head2 + varint(20) + blob(b"root") +
+      blob(b"ABCDEFGHIJKLMNOP") + varint(4) + no_stamp)
 
 # node_snapshot_header: the header after its length (fixed up by the target)
 member = varint(1) + blob(b"m1") + varint(1) + blob(b"http://127.0.0.1:2380") + varint(0) + varint(0)

@@ -46,7 +46,9 @@ KvNode::Impl::Impl(const NodeOptions& o)
     : options(o), storage(o.raft.storage),
       state(KvStateMachine::open(o.store, o.initial_members, lessor_config(o), watch_config(o))),
       sm(*state),
-      compactor(o.auto_compaction) {
+      compactor(o.auto_compaction),
+      tokens(std::max<int64_t>(1, o.auth_token_ttl_ms / std::max(1, o.tick_ms))),
+      throttle(o.tick_ms) {
   restore_store_if_behind();
   RaftConfig rc = o.raft;
   rc.applied = 0;  // committed entries come again from the snapshot on; the store skips what
@@ -121,6 +123,7 @@ void KvNode::Impl::on_conf_change(const ConfChange& cc, uint64_t request_id) {
 
 void KvNode::Impl::on_applied(AppliedRequest& a) {
   if (std::holds_alternative<AttributesRequest>(a.request)) membership_changed = true;
+  if (is_auth_request(a.request)) on_auth_applied(a);
   // Only the member that proposed a request answers it.
   auto it = pending.find(a.id);
   if (it == pending.end() || it->second.what != PendingRequest::What::kWrite) return;
@@ -156,8 +159,13 @@ void KvNode::Impl::finish_reads() {
       c.id = it->first;
       c.proposed = true;
       if (p.request) {  // a read-only txn: served now, from the store as of the read index
-        c.kind = Completion::Kind::kWrite;
-        c.result = read_txn(sm.store(), std::get<TxnRequest>(*p.request));
+        const auto& t = std::get<TxnRequest>(*p.request);
+        if (auto refused = p.check_reads ? check_reads(t, p.stamp) : std::nullopt) {
+          c.error = std::move(refused);  // (its permission, on the auth state as of now)
+        } else {
+          c.kind = Completion::Kind::kWrite;
+          c.result = read_txn(sm.store(), t);
+        }
       }
       completions.push_back(std::move(c));
       it = pending.erase(it);

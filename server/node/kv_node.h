@@ -55,6 +55,8 @@ struct NodeOptions {
   int request_timeout_ms = 0;        // 0: etcd's, 5 s plus two election timeouts
   uint64_t quota_bytes = 0;          // a put past it raises NOSPACE (0: no quota)
   AutoCompaction auto_compaction;
+  // A simple auth token lives this long from its last use (etcd's --auth-token-ttl, 300 s).
+  int64_t auth_token_ttl_ms = 300000;
   size_t max_txn_ops = 128;           // etcd's --max-txn-ops: the longest list of a txn
   // Watches: an idle synced watcher that asked for progress notifications gets one this often
   // (etcd's --experimental-watch-progress-notify-interval, 10 minutes); the hub's other limits
@@ -103,6 +105,24 @@ class StateCopy {
  public:
   virtual ~StateCopy() = default;
   virtual void write(const std::function<void(std::string_view chunk)>& out) = 0;
+};
+
+// What a request served without the log needs (KvNode::authorize): checked on this member's
+// applied auth state.
+enum class Access {
+  kRange,        // READ on the keys (range, serializable or after read_index) - etcdserver: texts
+  kAdmin,        // root: member add/remove/update/promote - etcdserver: texts
+  kMaintenance,  // root: defragment, hash, hashkv, snapshot - Unknown (2) + "auth: ..." texts
+  kAlarm,        // no permission; a bad token is Unknown (2) "auth: invalid auth token"
+  kTokenOnly,    // no permission; a bad token is "invalid auth token" (16): compaction, lease grant
+};
+
+// The first step of an authentication (bcrypt runs in the rpc layer, on a worker thread).
+struct AuthLookup {
+  bool enabled = false;
+  std::optional<std::string> hash;  // nullopt: no such user (the rpc verifies a dummy hash)
+  uint64_t revision = 0;            // the auth revision the answer is from
+  int64_t delay_ms = 0;             // the throttle: wait this long before verifying
 };
 
 class KvNode final : public DrivenNode {
@@ -167,6 +187,45 @@ class KvNode final : public DrivenNode {
   std::vector<watch::WatchResponse> take_watch_responses(watch::StreamId stream, size_t max);
   std::vector<watch::StreamId> take_watch_ready();
   const watch::WatchHub& watches() const;
+
+  // ---- auth (etcd 3.4's model: auth/auth_store.h; the checks of each request: kv_node_auth.cc)
+  // Credentials are resolved when a request arrives, on this member's applied auth state:
+  // a token while auth is off, or an unknown or expired token, is "invalid auth token" (16);
+  // with auth on a token names its user, else a TLS certificate's CN (gRPC door), else no one.
+  // Writes and txns that go through the log are stamped with {user, auth revision} and
+  // decided at apply on every member: no user is "user name is empty", a stamp older than the
+  // auth revision "revision of auth store is old", a key outside the user's permissions
+  // "permission denied" (as etcd 3.4 decides them at apply; a lease revoke of a lease with no
+  // key needs no one). Auth admin requests (User*/Role*/AuthEnable/AuthDisable) go through
+  // this submit too and need root at apply while auth is on. AuthenticateRequest is submitted
+  // with empty Credentials (the rpc checked the password).
+  using Access = server::Access;
+  using AuthLookup = server::AuthLookup;
+  uint64_t submit(Request request, const Credentials& who);
+  uint64_t txn(TxnRequest request, const Credentials& who);  // read-only txns checked here (READ)
+  // What is served without the log; nullopt = go.
+  std::optional<ApiError> authorize(const Credentials& who, Access access,
+                                    const mvcc::KeyRange& keys = {});
+  // Watch create with credentials: a refusal is a created+canceled response on the stream with
+  // watch_id -1 and cancel_reason "rpc error: code = PermissionDenied desc = etcdserver:
+  // permission denied" (InvalidArgument / user name is empty, Unauthenticated / invalid auth
+  // token), as etcd 3.4 sends it. Returns the id, or -1 when refused.
+  watch::WatchId watch(watch::StreamId stream, const watch::WatchRequest& request,
+                       const Credentials& who);
+  // Authentication in three steps: auth_lookup; the rpc verifies the password (after waiting
+  // delay_ms); a wrong one: auth_failed (feeds the throttle); a right one: submit
+  // AuthenticateRequest{name, prefix, lookup.revision} with empty Credentials, whose result is
+  // an AuthResult with the token "<prefix>.<raft index>" (every member registers it).
+  AuthLookup auth_lookup(const std::string& name);
+  void auth_failed(const std::string& name);
+  // Auth reads, from this member's applied auth state; throw ApiError with etcd's texts. Root
+  // only while auth is on, except user_get of oneself and role_get of one's own role.
+  auth::User user_get(const Credentials& who, const std::string& name);  // hash left empty
+  std::vector<std::string> user_list(const Credentials& who);            // sorted
+  auth::Role role_get(const Credentials& who, const std::string& name);
+  std::vector<std::string> role_list(const Credentials& who);            // sorted
+  bool auth_enabled() const;
+  const auth::AuthStore& auth() const;
 
   // The driver gave up on a request (its client went away): no completion will come for it.
   void forget(uint64_t id);

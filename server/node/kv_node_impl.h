@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_throttle.h"
+#include "auth/token_table.h"
 #include "kv_node.h"
 
 namespace etcdlab::server {
@@ -27,6 +29,9 @@ struct PendingRequest {
   bool proposed = false;  // in the log (a write, a member change) or in a read round (a read)
   // Until proposed: what to propose when a leader can take it.
   std::optional<Request> request;
+  // Who asked (the entry's stamp; for a read-only txn, checked once the read is ready).
+  std::optional<auth::AuthStamp> stamp;
+  bool check_reads = false;  // kRead with a request: check the caller's READ permission
   std::optional<ConfChange> conf_change;
   Member member;                          // kMember: the member the change concerns
   // kMember, a leader's own removal from two voters: proposed only once another member
@@ -57,6 +62,8 @@ struct KvNode::Impl {
   void finish_reads();
   // kv_node_txn.cc
   void complete_now(uint64_t id, Result result);  // answered at once, with a result
+  // A txn by `who` (the log's are stamped with it; with `check`, read-only ones are checked).
+  uint64_t txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check);
   void read_states(const std::vector<ReadState>& states);
 
   // kv_node_requests.cc
@@ -84,6 +91,16 @@ struct KvNode::Impl {
   void answer_question(uint64_t id);  // on the leader: answers and forgets it
   void confirmed_keep_alives();       // keep-alives whose leadership round confirmed
   void promote_if_caught_up(const std::vector<Entry>& applied_entries);
+
+  // kv_node_auth.cc
+  // The caller as this member knows it now: nullopt when no one (no token, no certificate);
+  // throws ApiError "invalid auth token" for a token while auth is off, or an unknown one.
+  std::optional<auth::AuthInfo> resolve(const Credentials& who);
+  uint64_t submit_stamped(Request request, std::optional<auth::AuthStamp> stamp);
+  // A read (a read-only txn) by `who` on this member's auth state now: nullopt, or the refusal.
+  std::optional<ApiError> check_reads(const TxnRequest& t, const std::optional<auth::AuthInfo>& who);
+  void on_auth_applied(const AppliedRequest& a);  // tokens and the throttle, on every member
+  void refuse_watch(watch::StreamId stream, const ApiError& error);
 
   // kv_node_defragment.cc
   void hold_back(const Ready& rd);  // what rd commits waits in the backlog
@@ -138,6 +155,13 @@ struct KvNode::Impl {
   size_t confs_in_raft = 0;  // conf changes of the backlog that Raft has applied already
 
   std::vector<NodeMessage> outbox;  // to other members
+
+  // Auth that is this member's alone (not replicated): its tokens, its throttle of failed
+  // authentications, and watch refusals waiting to be taken (the hub has no way to queue a
+  // response that concerns no watcher of its own; they are sent after the hub's).
+  auth::TokenTable tokens;
+  auth::AuthThrottle throttle;
+  std::map<watch::StreamId, std::deque<watch::WatchResponse>> watch_refusals;
 
   bool published = false;
   uint64_t publishing = 0;  // the publish request in flight (0: none)

@@ -84,6 +84,8 @@ void KvNode::Impl::expire_leases() {
     PendingRequest p;
     p.origin = Origin::kLeaseExpiry;
     p.request = LeaseRevokeRequest{id};
+    // As etcd's (WithRoot): the node revokes as itself, whatever the lease's keys.
+    if (sm.auth().enabled()) p.stamp = auth::node_stamp();
     track(std::move(p));
   }
 }

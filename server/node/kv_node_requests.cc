@@ -41,7 +41,7 @@ bool KvNode::Impl::try_propose(uint64_t id, PendingRequest& p) {
   try {
     switch (p.what) {
       case PendingRequest::What::kWrite:
-        raft->propose(encode_request(id, *p.request));
+        raft->propose(encode_request(id, *p.request, p.stamp));
         p.request.reset();
         break;
       case PendingRequest::What::kMember:
@@ -245,10 +245,13 @@ void KvNode::tick() {
   r.expire_leases();
   r.sm.watches().sync(r.sm.store());  // watchers behind catch up, a batch per tick
   r.sm.watches().tick(r.sm.store());
+  r.tokens.expire(r.ticks);
 }
 
-uint64_t KvNode::submit(Request request) {
-  auto& r = *impl_;
+uint64_t KvNode::submit(Request request) { return impl_->submit_stamped(std::move(request), {}); }
+
+uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthStamp> stamp) {
+  auto& r = *this;
   if (auto* grant = std::get_if<LeaseGrantRequest>(&request); grant && grant->id == 0) {
     // As etcd: the server picks a positive id from its request id generator.
     grant->id = static_cast<int64_t>(r.new_id() & 0x7FFFFFFFFFFFFFFFULL);
@@ -274,6 +277,7 @@ uint64_t KvNode::submit(Request request) {
   }
   PendingRequest p;
   p.request = std::move(request);
+  p.stamp = std::move(stamp);
   return r.track(std::move(p));
 }
 

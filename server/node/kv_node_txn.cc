@@ -76,7 +76,11 @@ void KvNode::Impl::complete_now(uint64_t id, Result result) {
 }
 
 uint64_t KvNode::txn(TxnRequest request) {
-  auto& r = *impl_;
+  return impl_->txn_as(std::move(request), std::nullopt, /*check=*/false);
+}
+
+uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check) {
+  auto& r = *this;
   TxnPath path;
   try {
     path = txn_path(request, r.options.max_txn_ops);
@@ -93,10 +97,14 @@ uint64_t KvNode::txn(TxnRequest request) {
   }
   switch (path) {
     case TxnPath::kLog:
-      return submit(std::move(request));
+      return submit_stamped(std::move(request), std::move(who));
     case TxnPath::kLocal: {
       uint64_t id = r.new_id();
-      r.complete_now(id, read_txn(r.sm.store(), request));
+      if (auto refused = check ? check_reads(request, who) : std::nullopt) {
+        r.fail_now(id, *refused);
+      } else {
+        r.complete_now(id, read_txn(r.sm.store(), request));
+      }
       return id;
     }
     case TxnPath::kAfterReadIndex:
@@ -105,6 +113,8 @@ uint64_t KvNode::txn(TxnRequest request) {
   PendingRequest p;
   p.what = PendingRequest::What::kRead;
   p.request = std::move(request);
+  p.stamp = std::move(who);
+  p.check_reads = check;
   return r.track(std::move(p));
 }
 

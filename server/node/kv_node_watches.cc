@@ -1,5 +1,7 @@
 // KvNode: watches. The hub (lab 4) lives in the state machine, which tells it of every write;
 // here are the client's side of it, over this member's applied store.
+#include <algorithm>
+
 #include "kv_node.h"
 #include "kv_node_impl.h"
 
@@ -9,6 +11,7 @@ watch::StreamId KvNode::open_watch_stream() { return impl_->sm.watches().open_st
 
 void KvNode::close_watch_stream(watch::StreamId stream) {
   impl_->sm.watches().close_stream(stream);
+  impl_->watch_refusals.erase(stream);
 }
 
 watch::WatchId KvNode::watch(watch::StreamId stream, const watch::WatchRequest& request) {
@@ -29,11 +32,26 @@ void KvNode::request_watch_progress(watch::StreamId stream) {
 
 std::vector<watch::WatchResponse> KvNode::take_watch_responses(watch::StreamId stream,
                                                                size_t max) {
-  return impl_->sm.watches().take(stream, max);
+  auto& r = *impl_;
+  std::vector<watch::WatchResponse> out = r.sm.watches().take(stream, max);
+  // Auth refusals (kv_node_auth.cc) concern no watcher: they go after the hub's responses.
+  auto it = r.watch_refusals.find(stream);
+  if (it == r.watch_refusals.end()) return out;
+  while (!it->second.empty() && out.size() < max) {
+    out.push_back(std::move(it->second.front()));
+    it->second.pop_front();
+  }
+  if (it->second.empty()) r.watch_refusals.erase(it);
+  return out;
 }
 
 std::vector<watch::StreamId> KvNode::take_watch_ready() {
-  return impl_->sm.watches().take_ready();
+  auto& r = *impl_;
+  std::vector<watch::StreamId> ready = r.sm.watches().take_ready();
+  for (const auto& [stream, refusals] : r.watch_refusals) {
+    if (std::find(ready.begin(), ready.end(), stream) == ready.end()) ready.push_back(stream);
+  }
+  return ready;
 }
 
 const watch::WatchHub& KvNode::watches() const { return impl_->sm.watches(); }

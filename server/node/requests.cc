@@ -2,12 +2,14 @@
 
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
+#include "auth_codec.h"
 #include "txn_codec.h"
 
 namespace etcdlab::server {
 namespace {
 
-constexpr uint64_t kRequestVersion = 1;
+constexpr uint64_t kVersionPlain = 1;   // kinds 1-8, no stamp
+constexpr uint64_t kVersionStamped = 2;  // kinds 1-20, then the stamp (auth_codec.h)
 enum class Kind : uint64_t {
   kPut = 1,
   kDeleteRange = 2,
@@ -18,6 +20,8 @@ enum class Kind : uint64_t {
   kLeaseRevoke = 7,
   kTxn = 8,  // txn_codec.h
 };
+
+Request decode_plain(Reader& r, uint64_t kind, size_t at);  // kinds 1-8 (below)
 
 struct Encoder {
   Writer& w;
@@ -67,6 +71,8 @@ struct Encoder {
     w.u64(r.client_urls.size());
     for (const auto& u : r.client_urls) w.bytes(u);
   }
+  template <typename Auth>
+  void operator()(const Auth&) const {}  // (the auth kinds: encode_auth_request)
 };
 
 }  // namespace
@@ -80,25 +86,50 @@ const char* to_string(AlarmType type) {
   return "NONE";
 }
 
-std::string encode_request(uint64_t id, const Request& request) {
+std::string encode_request(uint64_t id, const Request& request,
+                           const std::optional<auth::AuthStamp>& stamp) {
+  bool stamped = stamp.has_value() || is_auth_request(request);
   std::string out;
   Writer w(out);
-  w.u64(kRequestVersion);
+  w.u64(stamped ? kVersionStamped : kVersionPlain);
   w.u64(id);
-  std::visit(Encoder{w}, request);
+  if (!encode_auth_request(w, request)) std::visit(Encoder{w}, request);
+  if (stamped) encode_stamp(w, stamp);
   return out;
 }
 
 std::pair<uint64_t, Request> decode_request(std::string_view data) {
+  DecodedRequest d = decode_stamped_request(data);
+  return {d.id, std::move(d.request)};
+}
+
+DecodedRequest decode_stamped_request(std::string_view data) {
   Reader r(data);
   uint64_t version = r.u64("request version");
-  if (version != kRequestVersion) {
-    throw DecodeError("unknown request version " + std::to_string(version), 0);
+  if (version != kVersionPlain && version != kVersionStamped) {
+    throw DecodeError("unknown request version " + std::to_string(version) +
+                          " (this build reads versions 1 and 2)", 0);
   }
   uint64_t id = r.u64("request id");
   size_t at = r.offset();
   Request request;
-  switch (static_cast<Kind>(r.u64("request kind"))) {
+  uint64_t kind = r.u64("request kind");
+  if (version == kVersionStamped && kind >= kFirstAuthKind && kind <= kLastAuthKind) {
+    request = decode_auth_request(r, kind);
+  } else {
+    request = decode_plain(r, kind, at);
+  }
+  DecodedRequest out{id, std::move(request), std::nullopt};
+  if (version == kVersionStamped) out.stamp = decode_stamp(r);
+  r.expect_done("request");
+  return out;
+}
+
+namespace {
+
+Request decode_plain(Reader& r, uint64_t kind, size_t at) {
+  Request request;
+  switch (static_cast<Kind>(kind)) {
     case Kind::kPut: {
       PutRequest p;
       p.key = r.bytes("put.key");
@@ -165,8 +196,9 @@ std::pair<uint64_t, Request> decode_request(std::string_view data) {
     default:
       throw DecodeError("unknown request kind", at);
   }
-  r.expect_done("request");
-  return {id, std::move(request)};
+  return request;
 }
+
+}  // namespace
 
 }  // namespace etcdlab::server

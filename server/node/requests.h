@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "api_error.h"
+#include "auth/auth_types.h"
 #include "etcdlab/lease/errors.h"
 #include "etcdlab/mvcc/errors.h"
 #include "etcdlab/mvcc/types.h"
@@ -86,8 +88,64 @@ struct LeaseRevokeRequest {
 // etcd's Txn (lab 5: etcdlab/txn/txn.h), validated before it is proposed.
 using TxnRequest = txn::TxnRequest;
 
+// ---- auth (etcd 3.4's AuthRequests). Admin writes need root once auth is on (except
+// AuthEnable while it is off); they are decided at apply, from the entry's stamp, on every
+// member. Passwords never reach the log: the rpc layer hashes them on a worker thread.
+struct AuthEnableRequest {};
+struct AuthDisableRequest {};
+struct UserAddRequest {
+  std::string name;
+  std::string hash;  // bcrypt "$2b$..", never a password
+};
+struct UserDeleteRequest {
+  std::string name;
+};
+struct UserChangePasswordRequest {
+  std::string name;
+  std::string hash;
+};
+struct UserGrantRoleRequest {  // (field names as etcd's proto: user, role)
+  std::string user;
+  std::string role;
+};
+struct UserRevokeRoleRequest {  // (name, role)
+  std::string name;
+  std::string role;
+};
+struct RoleAddRequest {
+  std::string name;
+};
+struct RoleDeleteRequest {
+  std::string role;
+};
+struct RoleGrantPermissionRequest {  // (name, perm)
+  std::string name;
+  auth::Permission perm;
+};
+struct RoleRevokePermissionRequest {  // (role, key, range_end)
+  std::string role;
+  std::string key;
+  std::string range_end;
+};
+// Registers token "<token_prefix>.<raft index>" on every member if the auth revision is still
+// checked_revision (else the result's auth_error is kAuthOldRevision and the rpc retries).
+// The rpc layer checked the password against the hash auth_lookup gave it at that revision.
+struct AuthenticateRequest {
+  std::string name;
+  std::string token_prefix;
+  uint64_t checked_revision = 0;
+};
+
 using Request = std::variant<PutRequest, DeleteRangeRequest, CompactionRequest, AttributesRequest,
-                             AlarmRequest, LeaseGrantRequest, LeaseRevokeRequest, TxnRequest>;
+                             AlarmRequest, LeaseGrantRequest, LeaseRevokeRequest, TxnRequest,
+                             AuthEnableRequest, AuthDisableRequest, UserAddRequest,
+                             UserDeleteRequest, UserChangePasswordRequest, UserGrantRoleRequest,
+                             UserRevokeRoleRequest, RoleAddRequest, RoleDeleteRequest,
+                             RoleGrantPermissionRequest, RoleRevokePermissionRequest,
+                             AuthenticateRequest>;
+
+// Whether a request is one of the auth kinds above (AuthEnableRequest to AuthenticateRequest).
+bool is_auth_request(const Request& request);
 
 // Errors a request can end with that are neither the store's (mvcc::MvccError) nor the
 // lessor's (lease::LeaseError).
@@ -128,6 +186,10 @@ struct LeaseTimeToLiveResult {
 struct LeasesResult {
   std::vector<int64_t> ids;
 };
+// An auth request applied: Authenticate's token (empty for the others).
+struct AuthResult {
+  std::string token;
+};
 
 // What applying a request produced, as every member computes it.
 struct Result {
@@ -135,16 +197,32 @@ struct Result {
   std::optional<mvcc::MvccError::Code> store_error;
   std::optional<lease::LeaseError::Code> lease_error;
   RequestError error = RequestError::kNone;
+  // Refused by auth (etcd's code and text): permission denied, a stale stamp, an auth rule.
+  std::optional<ApiError> auth_error;
   std::variant<std::monostate, mvcc::PutResult, mvcc::DeleteResult, CompactionResult,
                AttributesResult, MembershipResult, AlarmResult, LeaseGrantResult,
                LeaseRevokeResult, LeaseKeepAliveResult, LeaseTimeToLiveResult, LeasesResult,
-               txn::TxnResult>
+               txn::TxnResult, AuthResult>
       value;
-  bool ok() const { return !store_error && !lease_error && error == RequestError::kNone; }
+  bool ok() const {
+    return !store_error && !lease_error && error == RequestError::kNone && !auth_error;
+  }
 };
 
 // The entry data for a request, and back. decode_request throws DecodeError.
-std::string encode_request(uint64_t id, const Request& request);
+//
+// Versions: 1 is the version byte, the request id, the kind and its fields (kinds 1-8);
+// 2 adds the auth kinds (9-20) and a trailing stamp (bool present, then bytes user, u64 auth
+// revision). An entry is written as version 1 when it can be (a kind 1-8 without a stamp), so
+// a cluster with auth off writes the bytes it always wrote; both versions are read.
+std::string encode_request(uint64_t id, const Request& request,
+                           const std::optional<auth::AuthStamp>& stamp = std::nullopt);
 std::pair<uint64_t, Request> decode_request(std::string_view data);
+struct DecodedRequest {
+  uint64_t id = 0;
+  Request request;
+  std::optional<auth::AuthStamp> stamp;
+};
+DecodedRequest decode_stamped_request(std::string_view data);
 
 }  // namespace etcdlab::server

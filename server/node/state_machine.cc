@@ -3,6 +3,7 @@
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
 #include "etcdlab/sqlite/companion.h"
+#include "etcdlab/sqlite/companion_set.h"
 
 namespace etcdlab::server {
 namespace {
@@ -53,27 +54,33 @@ std::unique_ptr<KvStateMachine> KvStateMachine::open(const mvcc::StoreOptions& s
                                                      const std::vector<Member>& members,
                                                      const lease::LessorConfig& leases,
                                                      const watch::WatchConfig& watches) {
-  // The lease table rides in the store's database: attached while the store opens it.
+  // The lease and auth tables ride in the store's database: attached while the store opens it.
   auto table = std::make_shared<lease::SqliteLeaseTable>();
+  auto auth_table = std::make_shared<auth::SqliteAuthTable>();
   std::unique_ptr<mvcc::KvStore> opened;
   {
-    sqlite::CompanionScope scope(table);
+    sqlite::CompanionScope scope(std::make_shared<sqlite::CompanionSet>(
+        std::vector<std::shared_ptr<sqlite::Companion>>{table, auth_table}));
     opened = mvcc::KvStore::open(store);
   }
-  return std::make_unique<KvStateMachine>(std::move(opened), members, table, leases, watches);
+  return std::make_unique<KvStateMachine>(std::move(opened), members, table, leases, watches,
+                                          auth_table);
 }
 
 KvStateMachine::KvStateMachine(std::unique_ptr<mvcc::KvStore> store,
                                const std::vector<Member>& members,
                                std::shared_ptr<lease::LeaseTable> leases,
                                const lease::LessorConfig& lessor,
-                               const watch::WatchConfig& watches)
+                               const watch::WatchConfig& watches,
+                               std::shared_ptr<auth::AuthTable> auth)
     : store_(std::move(store)),
       lease_table_(leases ? std::move(leases) : std::make_shared<lease::MemoryLeaseTable>()),
       lessor_config_(lessor),
+      auth_table_(auth ? std::move(auth) : std::make_shared<auth::MemoryAuthTable>()),
       watches_(watches),
       compacting_(true) {  // true: finish a compaction a crash cut
   lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
+  auth_ = std::make_unique<auth::AuthStore>(*auth_table_);
   for (const auto& m : members) members_[m.id] = m;
 }
 
@@ -92,7 +99,18 @@ void KvStateMachine::written(int64_t revision, const std::vector<mvcc::Event>& e
 }
 
 Result KvStateMachine::apply_request(const Request& request) {
+  return apply_request(request, std::nullopt);
+}
+
+Result KvStateMachine::apply_request(const Request& request,
+                                     const std::optional<auth::AuthStamp>& stamp, uint64_t index) {
+  if (is_auth_request(request)) return apply_auth(request, stamp, index);
   Result result;
+  if (auto refused = check_write(request, stamp)) {
+    result.auth_error = std::move(refused);
+    result.revision = store_->revision();
+    return result;
+  }
   try {
     if (const auto* put = std::get_if<PutRequest>(&request)) {
       if (put->lease != lease::kNoLease && !lessor_->exists(put->lease)) {
@@ -179,12 +197,12 @@ bool KvStateMachine::first_time(uint64_t request_id) {
 }
 
 std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
-  auto [id, request] = decode_request(e.data);
-  if (!first_time(id)) {
+  DecodedRequest decoded = decode_stamped_request(e.data);
+  if (!first_time(decoded.id)) {
     ++duplicates_skipped_;
     return std::nullopt;
   }
-  AppliedRequest applied{id, std::move(request), {}};
+  AppliedRequest applied{decoded.id, std::move(decoded.request), {}, std::move(decoded.stamp)};
   if (apply_node_state(applied.request)) {
     if (const auto* alarm = std::get_if<AlarmRequest>(&applied.request)) {
       // etcd's AlarmResponse names the alarm the request raised or cleared.
@@ -193,6 +211,12 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
       applied.result.value = AttributesResult{};
     }
     applied.result.revision = store_->revision();
+  } else if (is_auth_request(applied.request)) {
+    applied.result = apply_auth(applied.request, applied.stamp, e.index);
+  } else if (auto refused = check_write(applied.request, applied.stamp)) {
+    // etcd's auth applier runs before its quota applier: a refused write is refused for that.
+    applied.result.auth_error = std::move(refused);
+    applied.result.revision = store_->revision();
   } else if (has_alarm(AlarmType::kNoSpace) && adds_data(applied.request)) {
     // etcd's capped applier: under NOSPACE every member refuses writes that add data (puts,
     // txns with a put, lease grants); deletes, revokes and compaction still run, so an
@@ -200,7 +224,7 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
     applied.result.error = RequestError::kNoSpace;
     applied.result.revision = store_->revision();
   } else {
-    applied.result = apply_request(applied.request);
+    applied.result = apply_request(applied.request);  // (its stamp was checked above)
     if (applied.result.ok()) {
       if (std::holds_alternative<CompactionRequest>(applied.request)) compacting_ = true;
       if (std::holds_alternative<PutRequest>(applied.request)) ++puts_applied_;
@@ -379,8 +403,10 @@ void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)
     at += chunk.size();
     return chunk;
   });
-  // The store's database came with its lease table: the lessor reads both again.
+  // The store's database came with its lease and auth tables: the lessor reads both again,
+  // the auth store its tables.
   lessor_ = lease::Lessor::open(lessor_config_, *lease_table_, *store_);
+  auth_->reload();
   watches_.restored(*store_);
   adopt(std::move(header));
   compacting_ = true;  // the snapshot may hold a compaction's unfinished work

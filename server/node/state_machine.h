@@ -42,6 +42,15 @@
 // and no result. The window is part of the replicated state (in the snapshot header, rebuilt
 // from the log after it), so every member skips the same entries.
 //
+// Auth (auth/auth_store.h). The users, roles, permissions, the enabled flag and the auth
+// revision live in tables of the store's database too (auth/auth_table.h: SqliteAuthTable,
+// attached with the lease table through a sqlite::CompanionSet), so they commit with each
+// batch, come back on restart and travel inside every node snapshot (no header change). An
+// entry's stamp (requests.h: the proposer's {user, auth revision}) is checked at apply, on
+// every member, against the auth state at that entry (state_machine_auth.cc): a write the
+// user may not make is refused with "permission denied" and changes nothing; an auth admin
+// request needs root while auth is on. Tokens are not replicated state: the node keeps them.
+//
 // A configuration change's context (ConfChange::context) is: u64 request id (0: none, as in
 // a new cluster's first entries), then the member as in the header.
 
@@ -57,6 +66,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "auth/auth_store.h"
+#include "auth/auth_table.h"
 #include "etcdlab/lease/lessor.h"
 #include "etcdlab/mvcc/store.h"
 #include "etcdlab/types.h"
@@ -70,6 +81,7 @@ struct AppliedRequest {
   uint64_t id = 0;
   Request request;
   Result result;
+  std::optional<auth::AuthStamp> stamp;  // who proposed it (absent: auth was off, or the node)
 };
 
 // How many recently applied request ids every member remembers to skip duplicates.
@@ -84,14 +96,20 @@ class KvStateMachine {
                                               const watch::WatchConfig& watches = {});
   // Over a store already open (tests): its leases are kept in memory, and do not come back
   // with a restore.
+  // Its auth state likewise, unless `auth` is given.
   KvStateMachine(std::unique_ptr<mvcc::KvStore> store, const std::vector<Member>& members,
                  std::shared_ptr<lease::LeaseTable> leases = nullptr,
-                 const lease::LessorConfig& lessor = {}, const watch::WatchConfig& watches = {});
+                 const lease::LessorConfig& lessor = {}, const watch::WatchConfig& watches = {},
+                 std::shared_ptr<auth::AuthTable> auth = nullptr);
   ~KvStateMachine();
 
   // Applies one request to the store and the lessor at once, outside any batch and without
   // the log (what every member does with it; the gateway's tests use it directly).
+  // With a stamp, the write is checked as at apply (state_machine_auth.cc); `index` names an
+  // Authenticate's token ("<prefix>.<index>").
   Result apply_request(const Request& request);
+  Result apply_request(const Request& request, const std::optional<auth::AuthStamp>& stamp,
+                       uint64_t index = 0);
 
   // Applies committed entries as one store batch and returns the requests they held (not the
   // duplicates it skipped). Entries the store already holds (index <= consistent_index(),
@@ -135,6 +153,11 @@ class KvStateMachine {
   mvcc::KvStore& store() { return *store_; }
   const lease::Lessor& lessor() const { return *lessor_; }
   lease::Lessor& lessor() { return *lessor_; }
+  const auth::AuthStore& auth() const { return *auth_; }
+  // Whether `stamp` may make `request` (a put, delete, txn or lease revoke; others need nothing)
+  // on the auth state as it is now: nullopt, or the refusal (state_machine_auth.cc).
+  std::optional<ApiError> check_write(const Request& request,
+                                      const std::optional<auth::AuthStamp>& stamp) const;
   const watch::WatchHub& watches() const { return watches_; }
   watch::WatchHub& watches() { return watches_; }
 
@@ -151,11 +174,17 @@ class KvStateMachine {
   void written(int64_t revision, const std::vector<mvcc::Event>& events);
   static bool adds_data(const Request& request);  // refused under a NOSPACE alarm
   void count_writes(const txn::TxnResult& t);
+  // state_machine_auth.cc: an auth request (admin checks, then the change), and the permission
+  // check of a write (nullopt: it may go).
+  Result apply_auth(const Request& request, const std::optional<auth::AuthStamp>& stamp,
+                    uint64_t index);
 
   std::unique_ptr<mvcc::KvStore> store_;
   std::shared_ptr<lease::LeaseTable> lease_table_;
   lease::LessorConfig lessor_config_;
   std::unique_ptr<lease::Lessor> lessor_;
+  std::shared_ptr<auth::AuthTable> auth_table_;
+  std::unique_ptr<auth::AuthStore> auth_;
   watch::WatchHub watches_;
   uint64_t puts_applied_ = 0;
   uint64_t deletes_applied_ = 0;

@@ -32,7 +32,8 @@ void bootstrap(LogStorage& storage, const std::vector<NodeId>& voters) {
 
 class KvNodeLogic final : public NodeLogic {
  public:
-  KvNodeLogic(const NodeSetup& setup, NodeHost& host, const KvSimOptions& o) : host_(host) {
+  KvNodeLogic(const NodeSetup& setup, NodeHost& host, const KvSimOptions& o)
+      : host_(host), applied_(o.applied) {
     LogStorage& storage = *setup.raft.storage;
     if (storage.last_index() == 0 && storage.hard_state().empty() && !setup.raft.voters.empty()) {
       bootstrap(storage, setup.raft.voters);
@@ -58,6 +59,9 @@ class KvNodeLogic final : public NodeLogic {
   void apply(const Ready& rd) override {
     for (const Entry& e : rd.committed_entries) host_.applying(e);
     node_->apply(rd);
+    if (applied_ && !rd.committed_entries.empty()) {
+      applied_(node_->id(), rd.committed_entries, *node_);
+    }
     drain();
   }
   void advance(const Ready& rd) override {
@@ -77,8 +81,11 @@ class KvNodeLogic final : public NodeLogic {
 
   void propose(uint64_t op, const std::string& payload) override {
     server::Request request;
+    server::Credentials who;
     try {
-      request = server::decode_request(payload).second;
+      server::DecodedRequest decoded = server::decode_stamped_request(payload);
+      request = std::move(decoded.request);
+      if (decoded.stamp) who.cert_user = decoded.stamp->user;  // (kv_node_logic.h)
     } catch (const DecodeError& e) {
       host_.answer(op, Outcome::kFailed,
                    encode_error_output(ApiError(GrpcCode::kInvalidArgument,
@@ -88,10 +95,15 @@ class KvNodeLogic final : public NodeLogic {
     }
     if (auto* t = std::get_if<server::TxnRequest>(&request)) {
       // As the gateway: validated by the node, read-only txns without the log.
-      track(node_->txn(std::move(*t)), op, Kind::kWrite, "");
+      track(node_->txn(std::move(*t), who), op, Kind::kWrite, "");
       return;
     }
-    track(node_->submit(std::move(request)), op, Kind::kWrite, "");
+    if (auto* a = std::get_if<server::AuthenticateRequest>(&request)) {
+      // The rpc layer's steps without bcrypt (the simulator has no passwords): the hash's
+      // revision, then the proposal.
+      a->checked_revision = node_->auth_lookup(a->name).revision;
+    }
+    track(node_->submit(std::move(request), who), op, Kind::kWrite, "");
   }
 
   void read(uint64_t op, const std::string& query, bool linearizable) override {
@@ -238,6 +250,9 @@ class KvNodeLogic final : public NodeLogic {
           host_.answer(w.op, c.proposed ? Outcome::kUnknown : Outcome::kFailed,
                        encode_error_output(*c.error), 0);
         }
+      } else if (c.result.auth_error) {
+        // Refused at apply (auth), on every member alike: it changed nothing.
+        host_.answer(w.op, Outcome::kFailed, encode_error_output(*c.result.auth_error), 0);
       } else if (w.kind == Kind::kRead) {
         host_.answer(w.op, Outcome::kOk, read_local(w.query), node_->applied_index());
       } else {
@@ -247,6 +262,7 @@ class KvNodeLogic final : public NodeLogic {
   }
 
   NodeHost& host_;
+  std::function<void(NodeId, const std::vector<Entry>&, const server::KvNode&)> applied_;
   std::unique_ptr<server::KvNode> node_;
   std::map<uint64_t, Waiting> waiting_;  // the node's request id -> the client waiting
 };

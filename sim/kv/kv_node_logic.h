@@ -4,6 +4,11 @@
 // MVCC store is in memory (":memory:"): a simulated crash destroys it and the node rebuilds it
 // from its Raft snapshot and log, as kv_node.h describes.
 //
+// Credentials. A client's payload is an encoded request (requests.h); a version-2 payload
+// with a stamp names the client's user in the stamp's `user` (its revision is ignored): it
+// is passed as the TLS certificate's user (Credentials::cert_user), and the node stamps the
+// entry itself. A payload without a stamp is an anonymous client, as before auth existed.
+//
 // Clients call the node as the JSON gateway does, and are told what the gateway would answer
 // (kv_outputs.h): a write is KvNode::submit(), a linearizable read is KvNode::read_index()
 // then a range on the store, a serializable read is a range at once, a membership change is
@@ -16,6 +21,8 @@
 // bootstraps one.
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "auto_compactor.h"
 #include "kv_node.h"
@@ -25,6 +32,9 @@ namespace etcdlab::sim {
 
 struct KvSimOptions {
   uint64_t quota_bytes = 0;  // a put past it raises NOSPACE (0: no quota)
+  // Called on every member after each batch of committed entries is applied (the auth
+  // checkers of sim/tests/kv_auth_sim_test.cc watch every member's applied state with it).
+  std::function<void(NodeId, const std::vector<Entry>&, const server::KvNode&)> applied;
   server::AutoCompaction auto_compaction;
   int request_timeout_ms = 0;      // 0: etcd's (5 s plus two election timeouts)
   int64_t compaction_batch = 1000;  // revisions removed per compaction step

@@ -159,8 +159,10 @@ inline bool in_leaders_conf(const Cluster& c, int i) {
 }
 
 // Runs until every operation is done and every member (of the leader's configuration) has
-// applied what the leader committed. Returns whether it got there.
-inline bool settle(Cluster& c, double timeout_ms = 30000) {
+// applied what the leader committed. Returns whether it got there. `last_write` is the write
+// it makes through the leader (with auth on, one with credentials).
+inline bool settle(Cluster& c, double timeout_ms = 30000,
+                   const std::string& last_write = delete_request("settled")) {
   auto all_done = [&] {
     for (const auto& op : c.history()) {
       if (!op.done()) return false;
@@ -172,7 +174,7 @@ inline bool settle(Cluster& c, double timeout_ms = 30000) {
   // its term, so its commit index is the cluster's.
   for (int attempt = 0;; ++attempt) {
     if (attempt == 5) return false;
-    uint64_t last = c.propose(delete_request("settled"));  // (allowed under NOSPACE too)
+    uint64_t last = c.propose(last_write);  // (a delete: allowed under NOSPACE too)
     c.run_until([&] { return c.op(last).done(); }, timeout_ms);
     if (c.op(last).outcome == Outcome::kOk) break;
   }

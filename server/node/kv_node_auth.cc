@@ -1,0 +1,209 @@
+// KvNode: auth on this member — resolving credentials, stamping writes, the checks of what is
+// served without the log, tokens, the throttle, and the auth reads. What is decided at apply
+// (every member alike) is in state_machine_auth.cc.
+#include <fmt/format.h>
+
+#include "kv_node.h"
+#include "kv_node_impl.h"
+
+namespace etcdlab::server {
+namespace {
+
+using namespace rpctypes;
+
+// gRPC's names of its codes, as etcd's watch refusals spell them in cancel_reason.
+const char* grpc_code_name(GrpcCode code) {
+  switch (code) {
+    case GrpcCode::kInvalidArgument: return "InvalidArgument";
+    case GrpcCode::kPermissionDenied: return "PermissionDenied";
+    case GrpcCode::kUnauthenticated: return "Unauthenticated";
+    case GrpcCode::kFailedPrecondition: return "FailedPrecondition";
+    default: return "Unknown";
+  }
+}
+
+// etcd's maintenance server and alarm pass the auth package's errors through untranslated.
+ApiError untranslated(const ApiError& e) {
+  std::string_view text = e.what();
+  if (text == kUserEmpty) return auth_error(kAuthPkgUserEmpty);
+  if (text == kInvalidAuthToken) return auth_error(kAuthPkgInvalidToken);
+  return auth_error(kAuthPkgPermissionDenied);
+}
+
+}  // namespace
+
+std::optional<auth::AuthInfo> KvNode::Impl::resolve(const Credentials& who) {
+  const auth::AuthStore& a = sm.auth();
+  if (who.token) {
+    // etcd looks every token up, whether auth is on or not; with auth off there is none (a
+    // disable clears them), so any token is refused.
+    std::optional<std::string> user;
+    if (a.enabled()) user = tokens.lookup(*who.token, ticks);
+    if (!user) throw auth_error(kInvalidAuthToken);
+    return auth::AuthInfo{*user, a.revision()};
+  }
+  if (!a.enabled()) return std::nullopt;
+  if (who.cert_user && !who.cert_user->empty()) return auth::AuthInfo{*who.cert_user, a.revision()};
+  return std::nullopt;
+}
+
+std::optional<ApiError> KvNode::Impl::check_reads(const TxnRequest& t,
+                                                  const std::optional<auth::AuthInfo>& who) {
+  std::optional<auth::AuthStamp> now;
+  if (who) now = auth::AuthStamp{who->user, sm.auth().revision()};  // (served now: not stale)
+  return sm.check_write(t, now);
+}
+
+uint64_t KvNode::submit(Request request, const Credentials& who) {
+  auto& r = *impl_;
+  if (std::holds_alternative<AuthenticateRequest>(request)) {
+    return r.submit_stamped(std::move(request), std::nullopt);  // (the rpc checked the password)
+  }
+  std::optional<auth::AuthInfo> info;
+  try {
+    info = r.resolve(who);
+  } catch (const ApiError& e) {
+    uint64_t id = r.new_id();
+    r.fail_now(id, e);
+    return id;
+  }
+  return r.submit_stamped(std::move(request), std::move(info));
+}
+
+uint64_t KvNode::txn(TxnRequest request, const Credentials& who) {
+  auto& r = *impl_;
+  std::optional<auth::AuthInfo> info;
+  try {
+    info = r.resolve(who);
+  } catch (const ApiError& e) {
+    uint64_t id = r.new_id();
+    r.fail_now(id, e);
+    return id;
+  }
+  return r.txn_as(std::move(request), std::move(info), /*check=*/true);
+}
+
+std::optional<ApiError> KvNode::authorize(const Credentials& who, Access access,
+                                          const mvcc::KeyRange& keys) {
+  auto& r = *impl_;
+  const auth::AuthStore& a = r.sm.auth();
+  std::optional<auth::AuthInfo> info;
+  try {
+    info = r.resolve(who);
+  } catch (const ApiError& e) {
+    if (access == Access::kMaintenance || access == Access::kAlarm) return untranslated(e);
+    return e;
+  }
+  switch (access) {
+    case Access::kRange: {
+      if (!a.enabled()) return std::nullopt;
+      if (!info) return auth_error(kUserEmpty);
+      if (!a.permitted(info->user, keys.key, keys.range_end, auth::PermType::kRead)) {
+        return auth_error(kPermissionDenied);
+      }
+      return std::nullopt;
+    }
+    case Access::kAdmin:
+      return a.check_admin(info);
+    case Access::kMaintenance:
+      if (auto refused = a.check_admin(info)) return untranslated(*refused);
+      return std::nullopt;
+    case Access::kAlarm:
+    case Access::kTokenOnly:
+      return std::nullopt;  // (a bad token was refused above)
+  }
+  return std::nullopt;
+}
+
+void KvNode::Impl::refuse_watch(watch::StreamId stream, const ApiError& error) {
+  watch::WatchResponse refusal;
+  refusal.watch_id = watch::kNoWatchId;
+  refusal.revision = sm.store().revision();
+  refusal.created = true;
+  refusal.canceled = true;
+  refusal.cancel_reason =
+      fmt::format("rpc error: code = {} desc = {}", grpc_code_name(error.code()), error.what());
+  watch_refusals[stream].push_back(std::move(refusal));
+}
+
+watch::WatchId KvNode::watch(watch::StreamId stream, const watch::WatchRequest& request,
+                             const Credentials& who) {
+  auto& r = *impl_;
+  if (auto refused = authorize(who, Access::kRange, request.range)) {
+    r.refuse_watch(stream, *refused);
+    return watch::kNoWatchId;
+  }
+  return watch(stream, request);
+}
+
+AuthLookup KvNode::auth_lookup(const std::string& name) {
+  auto& r = *impl_;
+  const auth::AuthStore& a = r.sm.auth();
+  AuthLookup out;
+  out.enabled = a.enabled();
+  out.revision = a.revision();
+  if (const auth::User* u = a.user(name)) out.hash = u->hash;
+  out.delay_ms = r.throttle.delay_ms(name, r.ticks);
+  return out;
+}
+
+void KvNode::auth_failed(const std::string& name) { impl_->throttle.failed(name, impl_->ticks); }
+
+void KvNode::Impl::on_auth_applied(const AppliedRequest& a) {
+  if (!a.result.ok()) return;
+  if (const auto* authenticate = std::get_if<AuthenticateRequest>(&a.request)) {
+    const auto& token = std::get<AuthResult>(a.result.value).token;
+    tokens.assign(token, authenticate->name, ticks);
+    throttle.succeeded(authenticate->name);
+  } else if (const auto* del = std::get_if<UserDeleteRequest>(&a.request)) {
+    tokens.invalidate_user(del->name);
+  } else if (const auto* changed = std::get_if<UserChangePasswordRequest>(&a.request)) {
+    tokens.invalidate_user(changed->name);
+  } else if (std::holds_alternative<AuthDisableRequest>(a.request)) {
+    tokens.clear();
+  }
+}
+
+// ---- auth reads (etcd 3.4's authApplierV3 UserGet/RoleGet and the admin-only lists)
+
+auth::User KvNode::user_get(const Credentials& who, const std::string& name) {
+  auto& r = *impl_;
+  const auth::AuthStore& a = r.sm.auth();
+  std::optional<auth::AuthInfo> info = r.resolve(who);  // throws
+  if (auto refused = a.check_admin(info); refused && !(info && info->user == name)) throw *refused;
+  const auth::User* u = a.user(name);
+  if (u == nullptr) throw auth_error(kUserNotFound);
+  auth::User out = *u;
+  out.hash.clear();
+  return out;
+}
+
+std::vector<std::string> KvNode::user_list(const Credentials& who) {
+  auto& r = *impl_;
+  if (auto refused = r.sm.auth().check_admin(r.resolve(who))) throw *refused;
+  return r.sm.auth().user_names();
+}
+
+auth::Role KvNode::role_get(const Credentials& who, const std::string& name) {
+  auto& r = *impl_;
+  const auth::AuthStore& a = r.sm.auth();
+  std::optional<auth::AuthInfo> info = r.resolve(who);
+  if (auto refused = a.check_admin(info); refused && !(info && a.has_role(info->user, name))) {
+    throw *refused;
+  }
+  const auth::Role* role = a.role(name);
+  if (role == nullptr) throw auth_error(kRoleNotFound);
+  return *role;
+}
+
+std::vector<std::string> KvNode::role_list(const Credentials& who) {
+  auto& r = *impl_;
+  if (auto refused = r.sm.auth().check_admin(r.resolve(who))) throw *refused;
+  return r.sm.auth().role_names();
+}
+
+bool KvNode::auth_enabled() const { return impl_->sm.auth().enabled(); }
+
+const auth::AuthStore& KvNode::auth() const { return impl_->sm.auth(); }
+
+}  // namespace etcdlab::server
