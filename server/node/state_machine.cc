@@ -224,7 +224,9 @@ std::optional<AppliedRequest> KvStateMachine::apply_normal(const Entry& e) {
     applied.result.error = RequestError::kNoSpace;
     applied.result.revision = store_->revision();
   } else {
-    applied.result = apply_request(applied.request);  // (its stamp was checked above)
+    // (With its stamp: apply_request checks it again, as it must for callers without a log;
+    // here it passed just above, on the same state.)
+    applied.result = apply_request(applied.request, applied.stamp, e.index);
     if (applied.result.ok()) {
       if (std::holds_alternative<CompactionRequest>(applied.request)) compacting_ = true;
       if (std::holds_alternative<PutRequest>(applied.request)) ++puts_applied_;
