@@ -127,16 +127,18 @@ TEST(RequestCodec, TrailingBytesAreADecodeError) {
 TEST(RequestCodec, UnknownVersionIsRefused) {
   std::string data;
   Writer w(data);
-  w.u64(2);  // version 2 does not exist
+  w.u64(3);  // version 3 does not exist (2 added auth: auth_codec_test.cc)
   w.u64(1);
   w.u64(3);  // a compaction, otherwise well formed
   w.u64(5);
   w.boolean(false);
+  w.boolean(false);  // (version 2's "no stamp")
   try {
     decode_request(data);
-    FAIL() << "version 2 decoded";
+    FAIL() << "version 3 decoded";
   } catch (const DecodeError& e) {
-    EXPECT_STREQ(e.what(), "unknown request version 2 (at byte 0)");
+    EXPECT_STREQ(e.what(),
+                 "unknown request version 3 (this build reads versions 1 and 2) (at byte 0)");
   }
 }
 
