@@ -223,6 +223,7 @@ void KvNode::apply(const Ready& rd) {
   r.read_states(rd.read_states);
   r.finish_reads();
   r.confirmed_keep_alives();
+  if (!r.held_for_token.empty()) r.release_held();
 }
 
 void KvNode::Impl::apply_committed(const SnapshotMeta* snapshot, const std::vector<Entry>& entries) {

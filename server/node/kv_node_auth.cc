@@ -54,6 +54,63 @@ std::optional<ApiError> KvNode::Impl::check_reads(const TxnRequest& t,
   return sm.check_write(t, now);
 }
 
+namespace {
+
+// The Raft index a simple token names ("<prefix>.<index>"), if it has the form.
+std::optional<uint64_t> token_index(const std::string& token) {
+  size_t dot = token.rfind('.');
+  if (dot == std::string::npos || dot + 1 == token.size() || token.size() - dot > 21) {
+    return std::nullopt;
+  }
+  uint64_t index = 0;
+  for (size_t i = dot + 1; i < token.size(); ++i) {
+    if (token[i] < '0' || token[i] > '9') return std::nullopt;
+    index = index * 10 + static_cast<uint64_t>(token[i] - '0');
+  }
+  return index;
+}
+
+constexpr size_t kMaxHeldForToken = 1024;
+
+}  // namespace
+
+bool KvNode::Impl::hold_for_token(uint64_t id, Request& request, const Credentials& who,
+                                  bool is_txn) {
+  // etcd 3.4 waits, without a deadline, for the index a token names before it looks the token
+  // up (captured: a made-up token naming a future index hangs). Here the wait ends at the
+  // request's deadline, and only while auth is on and few requests wait.
+  if (!who.token || !sm.auth().enabled() || held_for_token.size() >= kMaxHeldForToken) {
+    return false;
+  }
+  std::optional<uint64_t> index = token_index(*who.token);
+  if (!index || *index <= applied) return false;
+  held_for_token[id] = HeldForToken{std::move(request), who, is_txn, *index, ticks + timeout_ticks};
+  return true;
+}
+
+void KvNode::Impl::release_held() {
+  std::vector<uint64_t> ready;
+  for (const auto& [id, h] : held_for_token) {
+    if (h.index <= applied || h.deadline <= ticks || !sm.auth().enabled()) ready.push_back(id);
+  }
+  for (uint64_t id : ready) {
+    HeldForToken h = std::move(held_for_token.at(id));
+    held_for_token.erase(id);
+    std::optional<auth::AuthInfo> info;
+    try {
+      info = resolve(h.who);  // (past the deadline, still unknown: invalid auth token)
+    } catch (const ApiError& e) {
+      fail_now(id, e);
+      continue;
+    }
+    if (h.is_txn) {
+      txn_as(std::get<TxnRequest>(std::move(h.request)), std::move(info), /*check=*/true, id);
+    } else {
+      submit_stamped(std::move(h.request), std::move(info), id);
+    }
+  }
+}
+
 uint64_t KvNode::submit(Request request, const Credentials& who) {
   auto& r = *impl_;
   if (std::holds_alternative<AuthenticateRequest>(request)) {
@@ -64,7 +121,7 @@ uint64_t KvNode::submit(Request request, const Credentials& who) {
     info = r.resolve(who);
   } catch (const ApiError& e) {
     uint64_t id = r.new_id();
-    r.fail_now(id, e);
+    if (!r.hold_for_token(id, request, who, /*is_txn=*/false)) r.fail_now(id, e);
     return id;
   }
   return r.submit_stamped(std::move(request), std::move(info));
@@ -77,7 +134,8 @@ uint64_t KvNode::txn(TxnRequest request, const Credentials& who) {
     info = r.resolve(who);
   } catch (const ApiError& e) {
     uint64_t id = r.new_id();
-    r.fail_now(id, e);
+    Request held = std::move(request);
+    if (!r.hold_for_token(id, held, who, /*is_txn=*/true)) r.fail_now(id, e);
     return id;
   }
   return r.txn_as(std::move(request), std::move(info), /*check=*/true);

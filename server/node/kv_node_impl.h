@@ -63,7 +63,8 @@ struct KvNode::Impl {
   // kv_node_txn.cc
   void complete_now(uint64_t id, Result result);  // answered at once, with a result
   // A txn by `who` (the log's are stamped with it; with `check`, read-only ones are checked).
-  uint64_t txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check);
+  uint64_t txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check,
+                  uint64_t id = 0);
   void read_states(const std::vector<ReadState>& states);
 
   // kv_node_requests.cc
@@ -96,7 +97,12 @@ struct KvNode::Impl {
   // The caller as this member knows it now: nullopt when no one (no token, no certificate);
   // throws ApiError "invalid auth token" for a token while auth is off, or an unknown one.
   std::optional<auth::AuthInfo> resolve(const Credentials& who);
-  uint64_t submit_stamped(Request request, std::optional<auth::AuthStamp> stamp);
+  uint64_t submit_stamped(Request request, std::optional<auth::AuthStamp> stamp, uint64_t id = 0);
+  // A request whose token names a Raft index this member has not applied yet (a token just
+  // issued through another member): held until that index applies, then resolved again.
+  // false: the token names no such index (or too many wait): refuse it now.
+  bool hold_for_token(uint64_t id, Request& request, const Credentials& who, bool is_txn);
+  void release_held();  // from apply() and tick(): what may resolve now, or has waited too long
   // A read (a read-only txn) by `who` on this member's auth state now: nullopt, or the refusal.
   std::optional<ApiError> check_reads(const TxnRequest& t, const std::optional<auth::AuthInfo>& who);
   void on_auth_applied(const AppliedRequest& a);  // tokens and the throttle, on every member
@@ -162,6 +168,14 @@ struct KvNode::Impl {
   auth::TokenTable tokens;
   auth::AuthThrottle throttle;
   std::map<watch::StreamId, std::deque<watch::WatchResponse>> watch_refusals;
+  struct HeldForToken {
+    Request request;
+    Credentials who;
+    bool is_txn = false;
+    uint64_t index = 0;     // the token's Raft index
+    int64_t deadline = 0;   // a tick
+  };
+  std::map<uint64_t, HeldForToken> held_for_token;  // by request id
 
   bool published = false;
   uint64_t publishing = 0;  // the publish request in flight (0: none)

@@ -246,11 +246,13 @@ void KvNode::tick() {
   r.sm.watches().sync(r.sm.store());  // watchers behind catch up, a batch per tick
   r.sm.watches().tick(r.sm.store());
   r.tokens.expire(r.ticks);
+  if (!r.held_for_token.empty()) r.release_held();
 }
 
 uint64_t KvNode::submit(Request request) { return impl_->submit_stamped(std::move(request), {}); }
 
-uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthStamp> stamp) {
+uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthStamp> stamp,
+                                      uint64_t given_id) {
   auto& r = *this;
   if (auto* grant = std::get_if<LeaseGrantRequest>(&request); grant && grant->id == 0) {
     // As etcd: the server picks a positive id from its request id generator.
@@ -270,7 +272,7 @@ uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthS
         p.request = AlarmRequest{true, r.options.raft.id, AlarmType::kNoSpace};
         r.raising_nospace = r.track(std::move(p));
       }
-      uint64_t id = r.new_id();
+      uint64_t id = given_id != 0 ? given_id : r.new_id();
       r.fail_now(id, ApiError(GrpcCode::kResourceExhausted, kNoSpace));
       return id;
     }
@@ -278,7 +280,7 @@ uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthS
   PendingRequest p;
   p.request = std::move(request);
   p.stamp = std::move(stamp);
-  return r.track(std::move(p));
+  return r.track(std::move(p), given_id);
 }
 
 uint64_t KvNode::read_index() {
@@ -377,7 +379,10 @@ void KvNode::Impl::leader_moved() {
   }
 }
 
-void KvNode::forget(uint64_t id) { impl_->pending.erase(id); }
+void KvNode::forget(uint64_t id) {
+  impl_->pending.erase(id);
+  impl_->held_for_token.erase(id);
+}
 
 void KvNode::Impl::removal_confirmed() {
   // A peer refused this member as removed: its own removal, if it asked for it, is done.
@@ -399,7 +404,7 @@ void KvNode::Impl::removal_confirmed() {
 size_t KvNode::pending_requests() const {
   size_t n = 0;
   for (const auto& [id, p] : impl_->pending) n += p.origin == Origin::kClient;
-  return n;
+  return n + impl_->held_for_token.size();
 }
 
 }  // namespace etcdlab::server

@@ -79,17 +79,19 @@ uint64_t KvNode::txn(TxnRequest request) {
   return impl_->txn_as(std::move(request), std::nullopt, /*check=*/false);
 }
 
-uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check) {
+uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check,
+                              uint64_t given_id) {
   auto& r = *this;
+  auto take_id = [&] { return given_id != 0 ? given_id : r.new_id(); };
   TxnPath path;
   try {
     path = txn_path(request, r.options.max_txn_ops);
   } catch (const ApiError& e) {
-    uint64_t id = r.new_id();
+    uint64_t id = take_id();
     r.fail_now(id, e);
     return id;
   } catch (const mvcc::MvccError& e) {
-    uint64_t id = r.new_id();
+    uint64_t id = take_id();
     Result refused;
     refused.store_error = e.code();
     r.complete_now(id, std::move(refused));
@@ -97,9 +99,9 @@ uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> 
   }
   switch (path) {
     case TxnPath::kLog:
-      return submit_stamped(std::move(request), std::move(who));
+      return submit_stamped(std::move(request), std::move(who), given_id);
     case TxnPath::kLocal: {
-      uint64_t id = r.new_id();
+      uint64_t id = take_id();
       if (auto refused = check ? check_reads(request, who) : std::nullopt) {
         r.fail_now(id, *refused);
       } else {
@@ -115,7 +117,7 @@ uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> 
   p.request = std::move(request);
   p.stamp = std::move(who);
   p.check_reads = check;
-  return r.track(std::move(p));
+  return r.track(std::move(p), given_id);
 }
 
 }  // namespace etcdlab::server
