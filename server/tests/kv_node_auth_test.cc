@@ -230,6 +230,22 @@ TEST(KvNodeAuth, PutNeedsReadForPrevKvAndWriteOnTheLeasesOtherKeys) {
   EXPECT_EQ(refusal(write_as(*n, LeaseRevokeRequest{102}, token(root))), "");
 }
 
+TEST(KvNodeAuth, AnExpiredLeaseIsRevokedByTheNodeWhateverItsKeys) {
+  // etcd revokes expired leases as root (WithRoot): no user's permission can keep a key alive.
+  auto n = single();
+  std::string root = enable_auth(*n);
+  EXPECT_EQ(refusal(write_as(*n, LeaseGrantRequest{7, 2}, token(root))), "");
+  PutRequest leased = put("b", "x");
+  leased.lease = 7;
+  EXPECT_EQ(refusal(write_as(*n, leased, token(root))), "");
+  for (int i = 0; i < 200 && !n->node->store().range({"b", ""}).kvs.empty(); ++i) {
+    n->node->tick();
+    n->pump();
+  }
+  EXPECT_TRUE(n->node->store().range({"b", ""}).kvs.empty()) << "the expired lease's key is gone";
+  EXPECT_TRUE(n->node->leases().empty());
+}
+
 TEST(KvNodeAuth, TxnChecksEveryCompareAndBothBranchesAndNestedTxns) {
   auto n = single();
   std::string root = enable_auth(*n);
