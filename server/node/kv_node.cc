@@ -90,6 +90,10 @@ void KvNode::Impl::restore_store_if_behind() {
 
 void KvNode::Impl::restore_from(const SnapshotReader& reader) {
   sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); });
+  // The entries the snapshot folds in never apply here: a password change, a deleted user or
+  // an auth disable among them would not drop the tokens they kill. So every token goes (its
+  // clients authenticate again, as after a restart).
+  tokens.clear();
 }
 
 void KvNode::Impl::note_membership() {
