@@ -262,7 +262,7 @@ class KvNodeLogic final : public NodeLogic {
   }
 
   NodeHost& host_;
-  std::function<void(NodeId, const std::vector<Entry>&, const server::KvNode&)> applied_;
+  std::function<void(NodeId, const std::vector<Entry>&, server::KvNode&)> applied_;
   std::unique_ptr<server::KvNode> node_;
   std::map<uint64_t, Waiting> waiting_;  // the node's request id -> the client waiting
 };

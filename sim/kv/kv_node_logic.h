@@ -34,7 +34,7 @@ struct KvSimOptions {
   uint64_t quota_bytes = 0;  // a put past it raises NOSPACE (0: no quota)
   // Called on every member after each batch of committed entries is applied (the auth
   // checkers of sim/tests/kv_auth_sim_test.cc watch every member's applied state with it).
-  std::function<void(NodeId, const std::vector<Entry>&, const server::KvNode&)> applied;
+  std::function<void(NodeId, const std::vector<Entry>&, server::KvNode&)> applied;
   server::AutoCompaction auto_compaction;
   int request_timeout_ms = 0;      // 0: etcd's (5 s plus two election timeouts)
   int64_t compaction_batch = 1000;  // revisions removed per compaction step
