@@ -93,6 +93,15 @@ int main(int argc, char** argv) {
                  "small disks use less)")
       ->check(CLI::Range(uint64_t{64} << 10, uint64_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--auth-token", c.auth_token,
+                 "kind of auth token: only \"simple\" (etcd's default; jwt is not built)")
+      ->capture_default_str();
+  app.add_option("--auth-token-ttl", c.auth_token_ttl_s,
+                 "seconds an auth token lives after its last use")
+      ->capture_default_str();
+  app.add_option("--bcrypt-cost", c.bcrypt_cost, "cost of the bcrypt hash of users' passwords")
+      ->check(CLI::Range(4, 31))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (runs++ % 1000 == 0) service->reset();  // bounded memory
   fuzz::FuzzInput in(data, size);
   const char* path = kPaths[in.byte() % std::size(kPaths)];
-  HttpRequest request{in.byte() < 240 ? "POST" : "GET", path, std::string(in.rest())};
+  HttpRequest request{in.byte() < 240 ? "POST" : "GET", path, std::string(in.rest()), {}};
   boost::asio::io_context io;
   bool answered = false;
   boost::asio::co_spawn(io, ask(*service, std::move(request), answered), rethrow);

@@ -34,36 +34,41 @@ json::object header_only(KvService& s, int64_t revision) {
 
 }  // namespace
 
-boost::asio::awaitable<HttpResponse> campaign(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> campaign(KvService& s, const json::object& body,
+                                              const Credentials& who) {
   std::string name = get_bytes(body, "name");  // (g++ 12: no temporaries inside co_await)
   std::string value = get_bytes(body, "value");
   int64_t lease = get_int(body, "lease");
-  rpc::CampaignResult won = co_await rpc::campaign(s, std::move(name), lease, std::move(value));
+  rpc::CampaignResult won =
+      co_await rpc::campaign(s, std::move(name), lease, std::move(value), who);
   json::object out;
   out["header"] = header(s, won.revision);
   out["leader"] = leader_json(won.leader);
   co_return ok(out);
 }
 
-boost::asio::awaitable<HttpResponse> proclaim(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> proclaim(KvService& s, const json::object& body,
+                                              const Credentials& who) {
   std::optional<rpc::LeaderKey> l = leader_key(body);
   std::string value = get_bytes(body, "value");
-  int64_t revision = co_await rpc::proclaim(s, std::move(l), std::move(value));
+  int64_t revision = co_await rpc::proclaim(s, std::move(l), std::move(value), who);
   co_return ok(header_only(s, revision));
 }
 
-boost::asio::awaitable<HttpResponse> leader(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> leader(KvService& s, const json::object& body,
+                                            const Credentials& who) {
   std::string name = get_bytes(body, "name");
-  rpc::LeaderResult r = co_await rpc::leader(s, std::move(name));
+  rpc::LeaderResult r = co_await rpc::leader(s, std::move(name), who);
   json::object out;
   out["header"] = header(s, r.revision);
   out["kv"] = kv_json(r.kv);
   co_return ok(out);
 }
 
-boost::asio::awaitable<HttpResponse> resign(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> resign(KvService& s, const json::object& body,
+                                            const Credentials& who) {
   std::optional<rpc::LeaderKey> l = leader_key(body);
-  int64_t revision = co_await rpc::resign(s, std::move(l));
+  int64_t revision = co_await rpc::resign(s, std::move(l), who);
   co_return ok(header_only(s, revision));
 }
 
@@ -91,8 +96,9 @@ boost::asio::awaitable<std::optional<std::string>> observe_next(KvService& s,
 
 }  // namespace
 
-boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body) {
-  auto observer = std::make_shared<rpc::Observer>(s, get_bytes(body, "name"));
+boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body,
+                                             const Credentials& who) {
+  auto observer = std::make_shared<rpc::Observer>(s, get_bytes(body, "name"), who);
   auto ended = std::make_shared<bool>(false);
   HttpResponse r;
   r.grpc_ok = true;

@@ -6,11 +6,16 @@
 
 namespace etcdlab::gateway {
 
-boost::asio::awaitable<HttpResponse> campaign(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> proclaim(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> leader(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> resign(KvService& s, const json::object& body);
+boost::asio::awaitable<HttpResponse> campaign(KvService& s, const json::object& body,
+                                              const Credentials& who);
+boost::asio::awaitable<HttpResponse> proclaim(KvService& s, const json::object& body,
+                                              const Credentials& who);
+boost::asio::awaitable<HttpResponse> leader(KvService& s, const json::object& body,
+                                            const Credentials& who);
+boost::asio::awaitable<HttpResponse> resign(KvService& s, const json::object& body,
+                                            const Credentials& who);
 // A stream of the leader's key-value, one line per change: {"result": {"header", "kv"}}.
-boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body);
+boost::asio::awaitable<HttpResponse> observe(KvService& s, const json::object& body,
+                                             const Credentials& who);
 
 }  // namespace etcdlab::gateway

@@ -15,6 +15,7 @@ namespace etcdlab::gateway {
 using rpc::check;
 using rpc::lease_error;
 using rpc::store_error;
+using server::Credentials;
 
 std::string require_key(const json::object& body);  // a non-empty "key", else etcd's 400
 
@@ -33,7 +34,9 @@ HttpResponse ok(const json::object& body);
 // A text/plain answer (404s, 405s, /version's neighbours), as etcd's gateway writes them.
 HttpResponse plain(int status, std::string body);
 
-// A handler of one POST path: the service and the request body as one JSON object.
-using Handler = boost::asio::awaitable<HttpResponse> (*)(KvService&, const json::object&);
+// A handler of one POST path: the service, the request body as one JSON object, and who sent
+// it (the Authorization header's token).
+using Handler = boost::asio::awaitable<HttpResponse> (*)(KvService&, const json::object&,
+                                                         const Credentials&);
 
 }  // namespace etcdlab::gateway

@@ -8,11 +8,12 @@
 #include <map>
 
 #include "../rpc/rpcs.h"
+#include "auth_handlers.h"
+#include "election_handlers.h"
+#include "failpoint_handlers.h"
 #include "handler_support.h"
 #include "json_fields.h"
 #include "lease_handlers.h"
-#include "election_handlers.h"
-#include "failpoint_handlers.h"
 #include "lock_handlers.h"
 #include "txn_handlers.h"
 
@@ -32,17 +33,17 @@ mvcc::KeyRange key_range(const json::object& body) {
   return range;
 }
 
-awaitable<HttpResponse> range(KvService& s, const json::object& body) {
+awaitable<HttpResponse> range(KvService& s, const json::object& body, const Credentials& who) {
   mvcc::KeyRange r = key_range(body);
   mvcc::RangeOptions o = range_options(body);
-  mvcc::RangeResult result = co_await rpc::range(s, r, o, get_bool(body, "serializable"));
+  mvcc::RangeResult result = co_await rpc::range(s, r, o, get_bool(body, "serializable"), who);
   json::object out;
   out["header"] = header(s, result.revision);
   add_range_fields(out, result);
   co_return ok(out);
 }
 
-awaitable<HttpResponse> put(KvService& s, const json::object& body) {
+awaitable<HttpResponse> put(KvService& s, const json::object& body, const Credentials& who) {
   server::PutRequest p;
   p.key = require_key(body);
   p.value = get_bytes(body, "value");
@@ -50,29 +51,30 @@ awaitable<HttpResponse> put(KvService& s, const json::object& body) {
   p.options.prev_kv = get_bool(body, "prev_kv");
   p.options.ignore_value = get_bool(body, "ignore_value");
   p.options.ignore_lease = get_bool(body, "ignore_lease");
-  Result result = co_await rpc::put(s, std::move(p));
+  Result result = co_await rpc::put(s, std::move(p), who);
   json::object out;
   out["header"] = header(s, result.revision);
   add_put_fields(out, std::get<mvcc::PutResult>(result.value));
   co_return ok(out);
 }
 
-awaitable<HttpResponse> delete_range(KvService& s, const json::object& body) {
+awaitable<HttpResponse> delete_range(KvService& s, const json::object& body,
+                                     const Credentials& who) {
   server::DeleteRangeRequest d;
   d.range = key_range(body);
   d.prev_kv = get_bool(body, "prev_kv");
-  Result result = co_await rpc::delete_range(s, std::move(d));
+  Result result = co_await rpc::delete_range(s, std::move(d), who);
   json::object out;
   out["header"] = header(s, result.revision);
   add_delete_fields(out, std::get<mvcc::DeleteResult>(result.value));
   co_return ok(out);
 }
 
-awaitable<HttpResponse> compaction(KvService& s, const json::object& body) {
+awaitable<HttpResponse> compaction(KvService& s, const json::object& body, const Credentials& who) {
   server::CompactionRequest c;
   c.revision = get_int(body, "revision");
   c.physical = get_bool(body, "physical");
-  Result result = co_await rpc::compact(s, c);
+  Result result = co_await rpc::compact(s, c, who);
   json::object out;
   out["header"] = header(s, result.revision);
   co_return ok(out);
@@ -93,7 +95,8 @@ json::object member_json(const server::Member& m) {
   return o;
 }
 
-awaitable<HttpResponse> member_list(KvService& s, const json::object&) {
+awaitable<HttpResponse> member_list(KvService& s, const json::object& /*body*/,
+                                    const Credentials& /*who*/) {
   json::object out;
   out["header"] = header(s, 0, false);
   json::array members;
@@ -125,13 +128,13 @@ json::array members_json(KvService& s) {
 
 // member/add, remove, update, promote: the leader applies them (handle() forwards).
 awaitable<HttpResponse> member_change(KvService& s, const json::object& body,
-                                      MemberRequest::Kind kind) {
+                                      MemberRequest::Kind kind, const Credentials& who) {
   MemberRequest r;
   r.kind = kind;
   r.id = get_uint(body, "ID");
   r.peer_urls = get_strings(body, "peerURLs");
   r.learner = get_bool(body, "isLearner");
-  server::Member m = co_await rpc::member_change(s, r);
+  server::Member m = co_await rpc::member_change(s, r, who);
   json::object out;
   out["header"] = header(s, 0, false);
   if (kind == MemberRequest::Kind::kAdd) {
@@ -147,17 +150,20 @@ awaitable<HttpResponse> member_change(KvService& s, const json::object& body,
   co_return ok(out);
 }
 
-awaitable<HttpResponse> member_add(KvService& s, const json::object& body) {
-  co_return co_await member_change(s, body, MemberRequest::Kind::kAdd);
+awaitable<HttpResponse> member_add(KvService& s, const json::object& body, const Credentials& who) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kAdd, who);
 }
-awaitable<HttpResponse> member_remove(KvService& s, const json::object& body) {
-  co_return co_await member_change(s, body, MemberRequest::Kind::kRemove);
+awaitable<HttpResponse> member_remove(KvService& s, const json::object& body,
+                                      const Credentials& who) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kRemove, who);
 }
-awaitable<HttpResponse> member_update(KvService& s, const json::object& body) {
-  co_return co_await member_change(s, body, MemberRequest::Kind::kUpdate);
+awaitable<HttpResponse> member_update(KvService& s, const json::object& body,
+                                      const Credentials& who) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kUpdate, who);
 }
-awaitable<HttpResponse> member_promote(KvService& s, const json::object& body) {
-  co_return co_await member_change(s, body, MemberRequest::Kind::kPromote);
+awaitable<HttpResponse> member_promote(KvService& s, const json::object& body,
+                                       const Credentials& who) {
+  co_return co_await member_change(s, body, MemberRequest::Kind::kPromote, who);
 }
 
 json::object alarms_json(const std::vector<server::Alarm>& alarms) {
@@ -174,12 +180,12 @@ json::object alarms_json(const std::vector<server::Alarm>& alarms) {
   return out;
 }
 
-awaitable<HttpResponse> alarm(KvService& s, const json::object& body) {
+awaitable<HttpResponse> alarm(KvService& s, const json::object& body, const Credentials& who) {
   int action = get_enum(body, "action", {"GET", "ACTIVATE", "DEACTIVATE"},
                         "etcdserverpb.AlarmRequest_AlarmAction");
   uint64_t member = get_uint(body, "memberID");
   int type = get_enum(body, "alarm", {"NONE", "NOSPACE", "CORRUPT"}, "etcdserverpb.AlarmType");
-  co_return ok(alarms_json(co_await rpc::alarm(s, action, member, type)));
+  co_return ok(alarms_json(co_await rpc::alarm(s, action, member, type, who)));
 }
 
 // maintenance/snapshot: the database in 32 KiB pieces, then its SHA-256, each as one line of
@@ -196,26 +202,48 @@ awaitable<std::optional<std::string>> next_snapshot_piece(
   co_return serialize(line) + "\n";
 }
 
-awaitable<HttpResponse> snapshot(KvService& s, const json::object&) {
-  std::shared_ptr<rpc::SnapshotReader> reader = co_await rpc::snapshot(s);
+// A stream of one piece (then its end).
+awaitable<std::optional<std::string>> take_once(std::shared_ptr<std::optional<std::string>> piece) {
+  std::optional<std::string> out = std::move(*piece);
+  piece->reset();
+  co_return out;
+}
+
+awaitable<HttpResponse> snapshot(KvService& s, const json::object& /*body*/,
+                                 const Credentials& who) {
+  std::shared_ptr<rpc::SnapshotReader> reader;
+  try {
+    reader = co_await rpc::snapshot(s, who);
+  } catch (const server::ApiError& e) {
+    // A refused snapshot is answered as etcd 3.4's gateway does (captured): a chunked stream
+    // with the code's status and one piece in the stream's error shape, not the unary body.
+    HttpResponse refused;
+    refused.status = http_status(e.code());
+    auto line = std::make_shared<std::optional<std::string>>(stream_error(e));
+    refused.stream = [line] { return take_once(line); };
+    co_return refused;
+  }
   HttpResponse r;
   r.grpc_ok = true;
   r.stream = [reader] { return next_snapshot_piece(reader); };
   co_return r;
 }
 
-awaitable<HttpResponse> defragment(KvService& s, const json::object&) {
-  co_await rpc::defragment(s);
+awaitable<HttpResponse> defragment(KvService& s, const json::object& /*body*/,
+                                   const Credentials& who) {
+  co_await rpc::defragment(s, who);
   co_return ok(json::object{});  // etcd 3.4 answers {} (no header)
 }
 
 // etcd 3.4's gateway path for MoveLeader; {} (no header), as etcd answers.
-awaitable<HttpResponse> transfer_leadership(KvService& s, const json::object& body) {
+awaitable<HttpResponse> transfer_leadership(KvService& s, const json::object& body,
+                                            const Credentials& /*who*/) {
   co_await rpc::move_leader(s, get_uint(body, "targetID"));
   co_return ok(json::object{});
 }
 
-awaitable<HttpResponse> status(KvService& s, const json::object&) {
+awaitable<HttpResponse> status(KvService& s, const json::object& /*body*/,
+                               const Credentials& /*who*/) {
   ServerStatus st = rpc::status(s);
   json::object out;
   out["header"] = header(s, rpc::current_revision(s));
@@ -235,10 +263,10 @@ awaitable<HttpResponse> status(KvService& s, const json::object&) {
   co_return ok(out);
 }
 
-awaitable<HttpResponse> hash(KvService& s, const json::object&) {
+awaitable<HttpResponse> hash(KvService& s, const json::object& /*body*/, const Credentials& who) {
   json::object out;
   out["header"] = header(s, rpc::current_revision(s));
-  uint32_t h = rpc::hash(s);
+  uint32_t h = rpc::hash(s, who);
   if (h != 0) out["hash"] = h;  // a uint32 is a JSON number
   co_return ok(out);
 }
@@ -342,7 +370,12 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   if (v3.starts_with("/v3beta/")) v3 = "/v3/" + v3.substr(8);  // 3.4's alias
   if (!v3.starts_with("/v3/")) co_return plain(404, "404 page not found\n");
   auto route = routes().find(v3);
-  if (route == routes().end() && v3 != "/v3/lease/keepalive") co_return plain(404, "Not Found\n");
+  if (route == routes().end()) {
+    route = auth_routes().find(v3);
+    if (route == auth_routes().end() && v3 != "/v3/lease/keepalive") {
+      co_return plain(404, "Not Found\n");
+    }
+  }
   if (request.method != "POST") co_return plain(405, "Method Not Allowed\n");
   if (v3.starts_with("/v3/cluster/member/") && v3 != "/v3/cluster/member/list" &&
       !service.is_leader()) {
@@ -358,7 +391,10 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
       co_return co_await lease_keep_alive(service, std::move(request.body));
     }
     json::object body = parse_body(request.body);
-    co_return co_await route->second(service, body);
+    // etcd's gateway passes the header on as the token (the JSON door never uses a TLS CN).
+    Credentials who;
+    if (!request.authorization.empty()) who.token = request.authorization;
+    co_return co_await route->second(service, body, who);
   } catch (const GatewayError& e) {
     co_return error_response(e);
   } catch (const std::exception& e) {

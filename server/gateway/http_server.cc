@@ -175,7 +175,7 @@ struct HttpServer::Impl {
       if (ec) break;  // closed, reset, timed out, or not HTTP
       auto req = parser.release();
       HttpRequest r{std::string(req.method_string()), std::string(req.target()),
-                    std::move(req.body())};
+                    std::move(req.body()), std::string(req[http::field::authorization])};
       HttpResponse answer = co_await handle(service, std::move(r));
       bool keep_alive = req.keep_alive() && !stopping;
       if (answer.stream) {

@@ -13,6 +13,9 @@ struct HttpRequest {
   std::string method;  // "POST", "GET", ...
   std::string target;  // the path and query
   std::string body;
+  // The Authorization header as sent: etcd's gateway takes the raw token ("Bearer <t>" is an
+  // invalid token, as etcd 3.4 answers it). Empty: no header.
+  std::string authorization;
 };
 
 struct HttpResponse {

@@ -12,11 +12,12 @@ namespace etcdlab::gateway {
 
 using boost::asio::awaitable;
 
-awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body) {
+awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body,
+                                    const Credentials& who) {
   server::LeaseGrantRequest g;
   g.id = get_int(body, "ID");
   g.ttl = get_int(body, "TTL");
-  server::Result result = co_await rpc::lease_grant(s, g);
+  server::Result result = co_await rpc::lease_grant(s, g, who);
   const auto& granted = std::get<server::LeaseGrantResult>(result.value);
   json::object out;
   out["header"] = header(s, result.revision);
@@ -25,14 +26,16 @@ awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body) {
   co_return ok(out);
 }
 
-awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body) {
-  server::Result result = co_await rpc::lease_revoke(s, get_int(body, "ID"));
+awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body,
+                                     const Credentials& who) {
+  server::Result result = co_await rpc::lease_revoke(s, get_int(body, "ID"), who);
   json::object out;
   out["header"] = header(s, result.revision);
   co_return ok(out);
 }
 
-awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& body) {
+awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& body,
+                                           const Credentials& /*who*/) {
   server::LeaseTimeToLiveResult ttl =
       co_await rpc::lease_time_to_live(s, get_int(body, "ID"), get_bool(body, "keys"));
   json::object out;
@@ -48,7 +51,8 @@ awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& bod
   co_return ok(out);
 }
 
-awaitable<HttpResponse> lease_leases(KvService& s, const json::object&) {
+awaitable<HttpResponse> lease_leases(KvService& s, const json::object& /*body*/,
+                                     const Credentials& /*who*/) {
   json::object out;
   out["header"] = header(s, rpc::current_revision(s));
   std::vector<int64_t> ids = rpc::lease_leases(s);

@@ -8,10 +8,14 @@
 
 namespace etcdlab::gateway {
 
-boost::asio::awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> lease_leases(KvService& s, const json::object& body);
+boost::asio::awaitable<HttpResponse> lease_grant(KvService& s, const json::object& body,
+                                                 const Credentials& who);
+boost::asio::awaitable<HttpResponse> lease_revoke(KvService& s, const json::object& body,
+                                                  const Credentials& who);
+boost::asio::awaitable<HttpResponse> lease_time_to_live(KvService& s, const json::object& body,
+                                                        const Credentials& who);
+boost::asio::awaitable<HttpResponse> lease_leases(KvService& s, const json::object& body,
+                                                  const Credentials& who);
 // A stream: the body holds one or more {"ID": ...} objects; each gets one line
 // {"result":{header, ID, TTL}} (no TTL when the lease is unknown or expired). A malformed first
 // request is a 500 before the stream; a malformed later one ends it after the answers so far;

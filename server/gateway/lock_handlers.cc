@@ -7,18 +7,20 @@
 
 namespace etcdlab::gateway {
 
-boost::asio::awaitable<HttpResponse> lock(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> lock(KvService& s, const json::object& body,
+                                          const Credentials& who) {
   std::string name = get_bytes(body, "name");  // (g++ 12: no temporaries inside co_await)
-  rpc::LockResult held = co_await rpc::lock(s, std::move(name), get_int(body, "lease"));
+  rpc::LockResult held = co_await rpc::lock(s, std::move(name), get_int(body, "lease"), who);
   json::object out;
   out["header"] = header(s, held.revision);
   put_bytes(out, "key", held.key);
   co_return ok(out);
 }
 
-boost::asio::awaitable<HttpResponse> unlock(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> unlock(KvService& s, const json::object& body,
+                                            const Credentials& who) {
   std::string key = get_bytes(body, "key");
-  int64_t revision = co_await rpc::unlock(s, std::move(key));
+  int64_t revision = co_await rpc::unlock(s, std::move(key), who);
   json::object out;
   out["header"] = header(s, revision);
   co_return ok(out);

@@ -5,7 +5,9 @@
 
 namespace etcdlab::gateway {
 
-boost::asio::awaitable<HttpResponse> lock(KvService& s, const json::object& body);
-boost::asio::awaitable<HttpResponse> unlock(KvService& s, const json::object& body);
+boost::asio::awaitable<HttpResponse> lock(KvService& s, const json::object& body,
+                                          const Credentials& who);
+boost::asio::awaitable<HttpResponse> unlock(KvService& s, const json::object& body,
+                                            const Credentials& who);
 
 }  // namespace etcdlab::gateway

@@ -59,4 +59,46 @@ boost::asio::awaitable<std::unique_ptr<DbSnapshot>> KvService::open_db_snapshot(
   co_return nullptr;
 }
 
+// ---- a service without auth: credentials are not looked at.
+
+boost::asio::awaitable<server::Result> KvService::write(server::Request request,
+                                                        const server::Credentials&) {
+  co_return co_await write(std::move(request));
+}
+
+boost::asio::awaitable<server::Result> KvService::txn(server::TxnRequest request,
+                                                      const server::Credentials&) {
+  co_return co_await txn(std::move(request));
+}
+
+server::auth::User KvService::user_get(const server::Credentials&, const std::string&) {
+  unimplemented("auth");
+}
+
+std::vector<std::string> KvService::user_list(const server::Credentials&) {
+  unimplemented("auth");
+}
+
+server::auth::Role KvService::role_get(const server::Credentials&, const std::string&) {
+  unimplemented("auth");
+}
+
+std::vector<std::string> KvService::role_list(const server::Credentials&) {
+  unimplemented("auth");
+}
+
+boost::asio::awaitable<void> KvService::run_blocking(std::function<void()>&& work) {
+  std::function<void()> mine = std::move(work);
+  mine();
+  co_return;
+}
+
+boost::asio::awaitable<void> KvService::pause(std::chrono::milliseconds) {
+  co_return;
+}
+
+std::string KvService::random_bytes(size_t) {
+  unimplemented("randomness");
+}
+
 }  // namespace etcdlab::gateway

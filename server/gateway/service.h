@@ -3,9 +3,11 @@
 // handlers stay functions of (service, request) and can be tested without sockets.
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,6 +122,46 @@ class KvService {
   // Counted for the metrics: a range served, a /health answered.
   virtual void count_range() {}
   virtual void count_health(bool /*healthy*/) {}
+
+  // ---- auth (etcd 3.4's model: server/node/auth decides every rule; the rpc layer hashes
+  // passwords and asks). The defaults are a service without auth: credentials are ignored,
+  // auth is never on, and blocking work runs inline.
+  // A write or txn with the caller's credentials: resolved by the node now, the permission
+  // decided at apply on every member (KvNode::submit / txn with Credentials).
+  virtual boost::asio::awaitable<server::Result> write(server::Request request,
+                                                       const server::Credentials& who);
+  virtual boost::asio::awaitable<server::Result> txn(server::TxnRequest request,
+                                                     const server::Credentials& who);
+  // What is served without the log, checked on this member's applied auth state (nullopt: go).
+  virtual std::optional<server::ApiError> authorize(const server::Credentials& /*who*/,
+                                                    server::KvNode::Access /*access*/,
+                                                    const mvcc::KeyRange& /*keys*/ = {}) {
+    return std::nullopt;
+  }
+  // A watch created with the caller's credentials: a refusal is a created+canceled response on
+  // the stream, as etcd sends it.
+  virtual void watch(uint64_t stream, const watch::WatchRequest& request,
+                     const server::Credentials& /*who*/) {
+    watch(stream, request);
+  }
+  // Authentication's steps on this member (KvNode::auth_lookup, auth_failed).
+  virtual server::KvNode::AuthLookup auth_lookup(const std::string& /*name*/) { return {}; }
+  virtual void auth_failed(const std::string& /*name*/) {}
+  // Auth reads, from this member's applied auth state; throw ApiError with etcd's texts.
+  virtual server::auth::User user_get(const server::Credentials& who, const std::string& name);
+  virtual std::vector<std::string> user_list(const server::Credentials& who);
+  virtual server::auth::Role role_get(const server::Credentials& who, const std::string& name);
+  virtual std::vector<std::string> role_list(const server::Credentials& who);
+  // Runs `work` off the node's and the io's threads (bcrypt: ~100 ms at cost 10) and resumes
+  // here once it is done, rethrowing what it threw. `work` is moved away before the first
+  // suspension (g++ 12 mishandles temporaries in co_await expressions: pass a named one).
+  virtual boost::asio::awaitable<void> run_blocking(std::function<void()>&& work);
+  // Waits without holding a thread (the throttle's delay before a password is checked).
+  virtual boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long);
+  // Unpredictable bytes (the runtime: OpenSSL's RAND_bytes), for salts and token prefixes.
+  virtual std::string random_bytes(size_t n);
+  // --bcrypt-cost: the cost of the hashes this member makes.
+  virtual int bcrypt_cost() const { return 10; }
 };
 
 }  // namespace etcdlab::gateway

@@ -163,9 +163,10 @@ void add_txn_fields(json::object& out, const txn::TxnResult& r) {
   if (!r.responses.empty()) out["responses"] = responses_json(r);
 }
 
-boost::asio::awaitable<HttpResponse> txn(KvService& s, const json::object& body) {
+boost::asio::awaitable<HttpResponse> txn(KvService& s, const json::object& body,
+                                         const Credentials& who) {
   server::TxnRequest t = parse_txn(body);
-  server::Result result = co_await rpc::txn(s, std::move(t));
+  server::Result result = co_await rpc::txn(s, std::move(t), who);
   json::object out;
   out["header"] = header(s, result.revision);
   add_txn_fields(out, std::get<txn::TxnResult>(result.value));

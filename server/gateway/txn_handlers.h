@@ -4,7 +4,8 @@
 
 namespace etcdlab::gateway {
 
-boost::asio::awaitable<HttpResponse> txn(KvService& s, const json::object& body);
+boost::asio::awaitable<HttpResponse> txn(KvService& s, const json::object& body,
+                                         const Credentials& who);
 
 // The request as the gateway reads it (etcd's jsonpb rules: proto names or lowerCamel, a
 // oneof's fields by field number when several are given). Throws GatewayError.

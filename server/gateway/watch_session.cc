@@ -45,8 +45,9 @@ json::object event_json(const mvcc::Event& e) {
 }  // namespace
 
 WatchSession::WatchSession(KvService& service, uint64_t max_request_bytes,
-                           std::function<void()> wake)
+                           std::function<void()> wake, server::Credentials who)
     : service_(service),
+      who_(std::move(who)),
       // An object larger than a request etcd would take, as base64 in JSON, ends the stream.
       max_object_bytes_((max_request_bytes + kGrpcOverheadBytes) / 3 * 4 + 64 * 1024) {
   stream_ = service_.open_watch_stream(std::move(wake));
@@ -115,7 +116,7 @@ void WatchSession::act(const json::value& v) {
   const json::object& o = v.as_object();
   try {
     if (const json::object* create = get_object(o, "create_request")) {
-      service_.watch(stream_, create_request(*create));
+      service_.watch(stream_, create_request(*create), who_);
     } else if (const json::object* cancel = get_object(o, "cancel_request")) {
       service_.cancel_watch(stream_, get_int(*cancel, "watch_id"));
     } else if (get_object(o, "progress_request") != nullptr) {

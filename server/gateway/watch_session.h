@@ -35,8 +35,11 @@ namespace etcdlab::gateway {
 
 class WatchSession {
  public:
-  // `wake` runs whenever lines may be waiting (the node made responses).
-  WatchSession(KvService& service, uint64_t max_request_bytes, std::function<void()> wake);
+  // `wake` runs whenever lines may be waiting (the node made responses). `who`: the caller's
+  // credentials (the Authorization header), checked on every create request (READ on its
+  // range); a refused create is a created+canceled line, as etcd 3.4 answers.
+  WatchSession(KvService& service, uint64_t max_request_bytes, std::function<void()> wake,
+               server::Credentials who = {});
   ~WatchSession();
   WatchSession(const WatchSession&) = delete;
   WatchSession& operator=(const WatchSession&) = delete;
@@ -61,6 +64,7 @@ class WatchSession {
   void fail(const std::string& message);
 
   KvService& service_;
+  server::Credentials who_;
   uint64_t max_object_bytes_;
   uint64_t stream_ = 0;
   boost::json::stream_parser parser_;

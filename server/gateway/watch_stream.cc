@@ -143,6 +143,10 @@ asio::awaitable<void> serve_watch(beast::tcp_stream& stream, beast::flat_buffer&
   stream.expires_never();  // a watch lives as long as its client: no idle deadline
   auto& socket = stream.socket();
   const unsigned version = header_parser.get().version();
+  server::Credentials who;  // the Authorization header's token checks every create request
+  if (auto auth = header_parser.get()[http::field::authorization]; !auth.empty()) {
+    who.token = std::string(auth);
+  }
 
   std::unique_ptr<WatchSession> session;
   std::unique_ptr<http::request_parser<http::buffer_body>> parser;
@@ -150,7 +154,7 @@ asio::awaitable<void> serve_watch(beast::tcp_stream& stream, beast::flat_buffer&
     // The body is read into a fixed piece at a time: a declared length is never reserved.
     parser = std::make_unique<http::request_parser<http::buffer_body>>(std::move(header_parser));
     parser->body_limit(boost::none);  // a stream's body is unbounded; each object is bounded
-    session = std::make_unique<WatchSession>(service, max_request_bytes, wake);
+    session = std::make_unique<WatchSession>(service, max_request_bytes, wake, std::move(who));
   } catch (const std::exception&) {
     co_return;  // (a service without watches, a parser that cannot change: the connection closes)
   }

@@ -44,6 +44,16 @@ class Door {
  public:
   Door(boost::asio::io_context& io, KvService& service) : io_(io), service_(service) {}
   KvService& service() { return service_; }
+
+  // Who a call comes from: the token of its metadata (`token`, as clientv3 sends it, else
+  // `authorization`, as etcd reads both) and, when the call sent no token, the verified TLS
+  // client certificate's CN of its connection (cert_user_lookup). Any thread.
+  server::Credentials credentials(const grpc::CallbackServerContext& context) const;
+  // TLS HOOK: the client-certificate CN of a connection, by gRPC's peer string (an adopted
+  // descriptor is "fd:N"); nullopt when it has none. Set once before calls arrive (the TLS
+  // listener's registry, with --client-cert-auth); unset, no call has a cert_user.
+  using CertUserLookup = std::function<std::optional<std::string>(const std::string& peer)>;
+  void set_cert_user_lookup(CertUserLookup lookup) { cert_user_lookup_ = std::move(lookup); }
   boost::asio::io_context& io() { return io_; }
 
   // Registers a call; false (the call must be ended at once) once the door has stopped.
@@ -61,6 +71,7 @@ class Door {
 
   boost::asio::io_context& io_;
   KvService& service_;
+  CertUserLookup cert_user_lookup_;
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;  // waiting for the io thread
   std::mutex mu_;
@@ -75,8 +86,10 @@ class Door {
 template <class Response>
 class UnaryCall : public Call {
  public:
-  UnaryCall(Door& door, grpc::ServerUnaryReactor* reactor, Response* out)
-      : door_(door), reactor_(reactor), out_(out) {}
+  UnaryCall(Door& door, grpc::ServerUnaryReactor* reactor, Response* out,
+            server::Credentials caller)
+      : who(std::move(caller)), door_(door), reactor_(reactor), out_(out) {}
+  const server::Credentials who;  // the caller's (the work's coroutine holds a reference)
   Response result;
   void end(const grpc::Status& status) override {
     {
@@ -110,19 +123,21 @@ awaitable<void> run_unary(std::shared_ptr<UnaryCall<Response>> call, awaitable<v
   call->end(status);
 }
 
-// Serves a unary call: `work(service, response)` returns the coroutine that answers it (a
-// named coroutine: it runs on the io thread; an ApiError it throws is the call's status).
+// Serves a unary call: `work(service, response, credentials)` returns the coroutine that
+// answers it (a named coroutine: it runs on the io thread; an ApiError it throws is the call's
+// status).
 template <class Response, class Work>
 grpc::ServerUnaryReactor* serve_unary(Door& door, grpc::CallbackServerContext* context,
                                       Response* response, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call = std::make_shared<UnaryCall<Response>>(door, reactor, response);
+  auto call =
+      std::make_shared<UnaryCall<Response>>(door, reactor, response, door.credentials(*context));
   if (!door.open(call)) {
     reactor->Finish(stopped_status());
     return reactor;
   }
   door.post([&door, call, work = std::move(work)]() mutable {
-    boost::asio::co_spawn(door.io(), run_unary(call, work(door.service(), call->result)),
+    boost::asio::co_spawn(door.io(), run_unary(call, work(door.service(), call->result, call->who)),
                           boost::asio::detached);
   });
   return reactor;

@@ -46,7 +46,7 @@ struct Changed {
   std::vector<server::Member> members;
 };
 
-awaitable<Changed> forward(KvService& s, const MemberRequest& r) {
+awaitable<Changed> forward(KvService& s, const MemberRequest& r, const server::Credentials& who) {
   static const char* const kPaths[] = {"add", "remove", "update", "promote"};
   json::object body;
   gateway::put_uint(body, "ID", r.id);
@@ -56,10 +56,13 @@ awaitable<Changed> forward(KvService& s, const MemberRequest& r) {
     body["peerURLs"] = std::move(urls);
   }
   if (r.learner) body["isLearner"] = true;
-  gateway::HttpRequest request{"POST",
-                               std::string("/v3/cluster/member/") +
-                                   kPaths[static_cast<int>(r.kind)],
-                               gateway::serialize(body)};
+  gateway::HttpRequest request{
+      "POST",
+      std::string("/v3/cluster/member/") + kPaths[static_cast<int>(r.kind)],
+      gateway::serialize(body),
+      {}};
+  // The leader checks the change against the caller's token (a CN is not forwarded).
+  if (who.token) request.authorization = *who.token;
   gateway::HttpResponse answer = co_await s.forward_to_leader(std::move(request));
   json::object out;
   try {
@@ -87,10 +90,10 @@ awaitable<Changed> forward(KvService& s, const MemberRequest& r) {
   co_return c;
 }
 
-awaitable<Changed> change(KvService& s, MemberRequest r) {
-  if (!s.is_leader()) co_return co_await forward(s, r);
+awaitable<Changed> change(KvService& s, MemberRequest r, const server::Credentials& who) {
+  if (!s.is_leader()) co_return co_await forward(s, r, who);
   Changed c;
-  c.member = co_await rpc::member_change(s, std::move(r));
+  c.member = co_await rpc::member_change(s, std::move(r), who);
   c.members = rpc::member_list(s);
   co_return c;
 }
@@ -106,9 +109,10 @@ MemberRequest request_of(MemberRequest::Kind kind, uint64_t id,
   return r;
 }
 
-awaitable<void> add(KvService& s, const pb::MemberAddRequest& req, pb::MemberAddResponse& out) {
+awaitable<void> add(KvService& s, const pb::MemberAddRequest& req, pb::MemberAddResponse& out,
+                    const server::Credentials& who) {
   MemberRequest r = request_of(MemberRequest::Kind::kAdd, 0, &req.peerurls(), req.islearner());
-  Changed c = co_await change(s, std::move(r));
+  Changed c = co_await change(s, std::move(r), who);
   fill_header(out.mutable_header(), s, 0);
   pb::Member* added = out.mutable_member();
   added->set_id(c.member.id);
@@ -118,30 +122,31 @@ awaitable<void> add(KvService& s, const pb::MemberAddRequest& req, pb::MemberAdd
 }
 
 awaitable<void> remove(KvService& s, const pb::MemberRemoveRequest& req,
-                       pb::MemberRemoveResponse& out) {
+                       pb::MemberRemoveResponse& out, const server::Credentials& who) {
   MemberRequest r = request_of(MemberRequest::Kind::kRemove, req.id(), nullptr, false);
-  Changed c = co_await change(s, std::move(r));
+  Changed c = co_await change(s, std::move(r), who);
   fill_header(out.mutable_header(), s, 0);
   fill_members(out.mutable_members(), c.members);
 }
 
 awaitable<void> update(KvService& s, const pb::MemberUpdateRequest& req,
-                       pb::MemberUpdateResponse& out) {
+                       pb::MemberUpdateResponse& out, const server::Credentials& who) {
   MemberRequest r = request_of(MemberRequest::Kind::kUpdate, req.id(), &req.peerurls(), false);
-  Changed c = co_await change(s, std::move(r));
+  Changed c = co_await change(s, std::move(r), who);
   fill_header(out.mutable_header(), s, 0);
   fill_members(out.mutable_members(), c.members);
 }
 
 awaitable<void> promote(KvService& s, const pb::MemberPromoteRequest& req,
-                        pb::MemberPromoteResponse& out) {
+                        pb::MemberPromoteResponse& out, const server::Credentials& who) {
   MemberRequest r = request_of(MemberRequest::Kind::kPromote, req.id(), nullptr, false);
-  Changed c = co_await change(s, std::move(r));
+  Changed c = co_await change(s, std::move(r), who);
   fill_header(out.mutable_header(), s, 0);
   fill_members(out.mutable_members(), c.members);
 }
 
-awaitable<void> list(KvService& s, const pb::MemberListRequest&, pb::MemberListResponse& out) {
+awaitable<void> list(KvService& s, const pb::MemberListRequest&, pb::MemberListResponse& out,
+                     const server::Credentials& /*who*/) {
   fill_header(out.mutable_header(), s, 0);
   fill_members(out.mutable_members(), rpc::member_list(s));
   co_return;
@@ -154,27 +159,35 @@ class ClusterService final : public pb::Cluster::CallbackService {
   grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* c,
                                       const pb::MemberAddRequest* req,
                                       pb::MemberAddResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return add(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return add(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* c,
                                          const pb::MemberRemoveRequest* req,
                                          pb::MemberRemoveResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return remove(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return remove(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* c,
                                          const pb::MemberUpdateRequest* req,
                                          pb::MemberUpdateResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return update(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return update(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* c,
                                        const pb::MemberListRequest* req,
                                        pb::MemberListResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return list(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return list(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* c,
                                           const pb::MemberPromoteRequest* req,
                                           pb::MemberPromoteResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return promote(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return promote(s, *req, o, who);
+    });
   }
 
  private:

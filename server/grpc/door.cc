@@ -23,6 +23,20 @@ grpc::Status stopped_status() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, server::rpctypes::kStopped);
 }
 
+server::Credentials Door::credentials(const grpc::CallbackServerContext& context) const {
+  server::Credentials who;
+  const auto& metadata = context.client_metadata();
+  for (const char* key : {"token", "authorization"}) {
+    if (auto it = metadata.find(key); it != metadata.end()) {
+      who.token = std::string(it->second.data(), it->second.size());
+      break;
+    }
+  }
+  // As etcd: a certificate's CN stands for the user only when no token was sent.
+  if (!who.token && cert_user_lookup_) who.cert_user = cert_user_lookup_(context.peer());
+  return who;
+}
+
 bool Door::open(const std::shared_ptr<Call>& call) {
   std::lock_guard lock(mu_);
   if (stopped_) return false;
@@ -83,8 +97,9 @@ GrpcDoor::GrpcDoor(boost::asio::io_context& io, gateway::KvService& service,
   // to get right.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Door& d = impl_->door;
-  for (auto make : {make_kv_service, make_lease_service, make_watch_service, make_cluster_service,
-                    make_maintenance_service, make_lock_service, make_election_service}) {
+  for (auto make :
+       {make_kv_service, make_lease_service, make_watch_service, make_cluster_service,
+        make_maintenance_service, make_lock_service, make_election_service, make_auth_service}) {
     impl_->services.push_back(make(d));
   }
   grpc::ServerBuilder builder;
@@ -99,6 +114,10 @@ GrpcDoor::GrpcDoor(boost::asio::io_context& io, gateway::KvService& service,
 }
 
 GrpcDoor::~GrpcDoor() { stop(); }
+
+void GrpcDoor::set_cert_user_lookup(Door::CertUserLookup lookup) {
+  impl_->door.set_cert_user_lookup(std::move(lookup));
+}
 
 void GrpcDoor::adopt(int fd) { grpc::AddInsecureChannelFromFd(impl_->server.get(), fd); }
 

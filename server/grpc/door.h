@@ -7,7 +7,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "../gateway/service.h"
 
@@ -25,6 +28,11 @@ class GrpcDoor {
   // An accepted connection whose first bytes are HTTP/2's preface (still unread): gRPC owns
   // the descriptor from now on.
   void adopt(int fd);
+  // TLS HOOK (issue 19's TLS listener): how a call's connection names its verified client
+  // certificate's CN, by gRPC's peer string ("fd:N" for an adopted descriptor). Call before
+  // adopting connections. Without it, gRPC callers are known by their token only.
+  void set_cert_user_lookup(
+      std::function<std::optional<std::string>(const std::string& peer)> lookup);
   // Ends every call in progress ("etcdserver: server stopped", Unavailable) and stops gRPC.
   // Call on the io thread, before the service goes away.
   void stop();

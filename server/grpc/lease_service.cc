@@ -11,8 +11,10 @@
 namespace etcdlab::grpc_door {
 namespace {
 
-awaitable<void> grant(KvService& s, const pb::LeaseGrantRequest& req, pb::LeaseGrantResponse& out) {
-  server::Result r = co_await rpc::lease_grant(s, server::LeaseGrantRequest{req.id(), req.ttl()});
+awaitable<void> grant(KvService& s, const pb::LeaseGrantRequest& req, pb::LeaseGrantResponse& out,
+                      const server::Credentials& who) {
+  server::Result r =
+      co_await rpc::lease_grant(s, server::LeaseGrantRequest{req.id(), req.ttl()}, who);
   const auto& granted = std::get<server::LeaseGrantResult>(r.value);
   fill_header(out.mutable_header(), s, r.revision);
   out.set_id(granted.id);
@@ -20,13 +22,13 @@ awaitable<void> grant(KvService& s, const pb::LeaseGrantRequest& req, pb::LeaseG
 }
 
 awaitable<void> revoke(KvService& s, const pb::LeaseRevokeRequest& req,
-                       pb::LeaseRevokeResponse& out) {
-  server::Result r = co_await rpc::lease_revoke(s, req.id());
+                       pb::LeaseRevokeResponse& out, const server::Credentials& who) {
+  server::Result r = co_await rpc::lease_revoke(s, req.id(), who);
   fill_header(out.mutable_header(), s, r.revision);
 }
 
 awaitable<void> time_to_live(KvService& s, const pb::LeaseTimeToLiveRequest& req,
-                             pb::LeaseTimeToLiveResponse& out) {
+                             pb::LeaseTimeToLiveResponse& out, const server::Credentials& /*who*/) {
   server::LeaseTimeToLiveResult ttl = co_await rpc::lease_time_to_live(s, req.id(), req.keys());
   fill_header(out.mutable_header(), s, rpc::current_revision(s));
   out.set_id(ttl.id);
@@ -35,7 +37,8 @@ awaitable<void> time_to_live(KvService& s, const pb::LeaseTimeToLiveRequest& req
   for (const auto& k : ttl.keys) out.add_keys(k);
 }
 
-awaitable<void> leases(KvService& s, const pb::LeaseLeasesRequest&, pb::LeaseLeasesResponse& out) {
+awaitable<void> leases(KvService& s, const pb::LeaseLeasesRequest&, pb::LeaseLeasesResponse& out,
+                       const server::Credentials& /*who*/) {
   fill_header(out.mutable_header(), s, rpc::current_revision(s));
   for (int64_t id : rpc::lease_leases(s)) out.add_leases()->set_id(id);
   co_return;
@@ -104,23 +107,29 @@ class LeaseService final : public pb::Lease::CallbackService {
   grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* c,
                                        const pb::LeaseGrantRequest* req,
                                        pb::LeaseGrantResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return grant(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return grant(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* c,
                                         const pb::LeaseRevokeRequest* req,
                                         pb::LeaseRevokeResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return revoke(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return revoke(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* LeaseTimeToLive(grpc::CallbackServerContext* c,
                                             const pb::LeaseTimeToLiveRequest* req,
                                             pb::LeaseTimeToLiveResponse* out) override {
-    return serve_unary(door_, c, out,
-                       [req](auto& s, auto& o) { return time_to_live(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return time_to_live(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* c,
                                         const pb::LeaseLeasesRequest* req,
                                         pb::LeaseLeasesResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return leases(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return leases(s, *req, o, who);
+    });
   }
   grpc::ServerBidiReactor<pb::LeaseKeepAliveRequest, pb::LeaseKeepAliveResponse>*
   LeaseKeepAlive(grpc::CallbackServerContext*) override {

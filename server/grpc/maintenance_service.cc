@@ -9,9 +9,10 @@
 namespace etcdlab::grpc_door {
 namespace {
 
-awaitable<void> alarm(KvService& s, const pb::AlarmRequest& req, pb::AlarmResponse& out) {
+awaitable<void> alarm(KvService& s, const pb::AlarmRequest& req, pb::AlarmResponse& out,
+                      const server::Credentials& who) {
   std::vector<server::Alarm> alarms =
-      co_await rpc::alarm(s, req.action(), req.memberid(), req.alarm());
+      co_await rpc::alarm(s, req.action(), req.memberid(), req.alarm(), who);
   // (no header: etcd's Alarm answer is the applier's, which fills none)
   for (const auto& a : alarms) {
     pb::AlarmMember* m = out.add_alarms();
@@ -20,7 +21,8 @@ awaitable<void> alarm(KvService& s, const pb::AlarmRequest& req, pb::AlarmRespon
   }
 }
 
-awaitable<void> status(KvService& s, const pb::StatusRequest&, pb::StatusResponse& out) {
+awaitable<void> status(KvService& s, const pb::StatusRequest&, pb::StatusResponse& out,
+                       const server::Credentials& /*who*/) {
   gateway::ServerStatus st = rpc::status(s);
   fill_header(out.mutable_header(), s, rpc::current_revision(s));
   out.set_version(st.version);
@@ -35,28 +37,30 @@ awaitable<void> status(KvService& s, const pb::StatusRequest&, pb::StatusRespons
   co_return;
 }
 
-awaitable<void> defragment(KvService& s, const pb::DefragmentRequest&,
-                           pb::DefragmentResponse&) {
-  co_await rpc::defragment(s);  // (no header, as etcd's)
+awaitable<void> defragment(KvService& s, const pb::DefragmentRequest&, pb::DefragmentResponse&,
+                           const server::Credentials& who) {
+  co_await rpc::defragment(s, who);  // (no header, as etcd's)
   co_return;
 }
 
-awaitable<void> hash(KvService& s, const pb::HashRequest&, pb::HashResponse& out) {
+awaitable<void> hash(KvService& s, const pb::HashRequest&, pb::HashResponse& out,
+                     const server::Credentials& who) {
   fill_header(out.mutable_header(), s, rpc::current_revision(s));
-  out.set_hash(rpc::hash(s));
+  out.set_hash(rpc::hash(s, who));
   co_return;
 }
 
-awaitable<void> hash_kv(KvService& s, const pb::HashKVRequest& req, pb::HashKVResponse& out) {
-  rpc::KvHash h = rpc::hash_kv(s, req.revision());
+awaitable<void> hash_kv(KvService& s, const pb::HashKVRequest& req, pb::HashKVResponse& out,
+                        const server::Credentials& who) {
+  rpc::KvHash h = rpc::hash_kv(s, req.revision(), who);
   fill_header(out.mutable_header(), s, h.revision);
   out.set_hash(h.hash);
   out.set_compact_revision(h.compact_revision);
   co_return;
 }
 
-awaitable<void> move_leader(KvService& s, const pb::MoveLeaderRequest& req,
-                            pb::MoveLeaderResponse&) {
+awaitable<void> move_leader(KvService& s, const pb::MoveLeaderRequest& req, pb::MoveLeaderResponse&,
+                            const server::Credentials& /*who*/) {
   co_await rpc::move_leader(s, req.targetid());  // (no header, as etcd's)
 }
 
@@ -64,14 +68,15 @@ awaitable<void> move_leader(KvService& s, const pb::MoveLeaderRequest& req,
 class SnapshotStream : public WriteOutbox<pb::SnapshotResponse>,
                        public std::enable_shared_from_this<SnapshotStream> {
  public:
-  explicit SnapshotStream(Door& door) : WriteOutbox<pb::SnapshotResponse>(door), door_(door) {}
+  SnapshotStream(Door& door, server::Credentials who)
+      : WriteOutbox<pb::SnapshotResponse>(door), door_(door), who_(std::move(who)) {}
   void opened() { spawn_stream(door_, shared_from_this(), open(shared_from_this())); }
   void drained() { next(); }
   void closed() { reader_.reset(); }
 
  private:
   static awaitable<void> open(std::shared_ptr<SnapshotStream> self) {
-    self->reader_ = co_await rpc::snapshot(self->door_.service());
+    self->reader_ = co_await rpc::snapshot(self->door_.service(), self->who_);
     self->next();
   }
   void next() {
@@ -95,6 +100,7 @@ class SnapshotStream : public WriteOutbox<pb::SnapshotResponse>,
   }
 
   Door& door_;
+  const server::Credentials who_;
   std::unique_ptr<rpc::SnapshotReader> reader_;  // (io thread)
 };
 
@@ -104,36 +110,44 @@ class MaintenanceService final : public pb::Maintenance::CallbackService {
 
   grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* c, const pb::AlarmRequest* req,
                                   pb::AlarmResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return alarm(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return alarm(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* c, const pb::StatusRequest* req,
                                    pb::StatusResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return status(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return status(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* c,
                                        const pb::DefragmentRequest* req,
                                        pb::DefragmentResponse* out) override {
-    return serve_unary(door_, c, out,
-                       [req](auto& s, auto& o) { return defragment(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return defragment(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* c, const pb::HashRequest* req,
                                  pb::HashResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return hash(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return hash(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* c, const pb::HashKVRequest* req,
                                    pb::HashKVResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return hash_kv(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return hash_kv(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* c,
                                        const pb::MoveLeaderRequest* req,
                                        pb::MoveLeaderResponse* out) override {
-    return serve_unary(door_, c, out,
-                       [req](auto& s, auto& o) { return move_leader(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return move_leader(s, *req, o, who);
+    });
   }
-  grpc::ServerWriteReactor<pb::SnapshotResponse>* Snapshot(grpc::CallbackServerContext*,
+  grpc::ServerWriteReactor<pb::SnapshotResponse>* Snapshot(grpc::CallbackServerContext* c,
                                                            const pb::SnapshotRequest*) override {
     return new WriteStream<pb::SnapshotResponse, SnapshotStream>(
-        door_, std::make_shared<SnapshotStream>(door_));
+        door_, std::make_shared<SnapshotStream>(door_, door_.credentials(*c)));
   }
 
  private:

@@ -12,17 +12,18 @@ namespace {
 namespace lockpb = v3lockpb;
 namespace electionpb = v3electionpb;
 
-awaitable<void> lock(KvService& s, const lockpb::LockRequest& req, lockpb::LockResponse& out) {
+awaitable<void> lock(KvService& s, const lockpb::LockRequest& req, lockpb::LockResponse& out,
+                     const server::Credentials& who) {
   std::string name = req.name();  // (g++ 12: no temporaries with destructors inside co_await)
-  rpc::LockResult held = co_await rpc::lock(s, std::move(name), req.lease());
+  rpc::LockResult held = co_await rpc::lock(s, std::move(name), req.lease(), who);
   fill_header(out.mutable_header(), s, held.revision);
   out.set_key(held.key);
 }
 
-awaitable<void> unlock(KvService& s, const lockpb::UnlockRequest& req,
-                       lockpb::UnlockResponse& out) {
+awaitable<void> unlock(KvService& s, const lockpb::UnlockRequest& req, lockpb::UnlockResponse& out,
+                       const server::Credentials& who) {
   std::string key = req.key();
-  int64_t revision = co_await rpc::unlock(s, std::move(key));
+  int64_t revision = co_await rpc::unlock(s, std::move(key), who);
   fill_header(out.mutable_header(), s, revision);
 }
 
@@ -32,10 +33,11 @@ std::optional<rpc::LeaderKey> leader_key(const electionpb::LeaderKey* l) {
 }
 
 awaitable<void> campaign(KvService& s, const electionpb::CampaignRequest& req,
-                         electionpb::CampaignResponse& out) {
+                         electionpb::CampaignResponse& out, const server::Credentials& who) {
   std::string name = req.name();
   std::string value = req.value();
-  rpc::CampaignResult won = co_await rpc::campaign(s, std::move(name), req.lease(), std::move(value));
+  rpc::CampaignResult won =
+      co_await rpc::campaign(s, std::move(name), req.lease(), std::move(value), who);
   fill_header(out.mutable_header(), s, won.revision);
   electionpb::LeaderKey* l = out.mutable_leader();
   l->set_name(won.leader.name);
@@ -45,25 +47,25 @@ awaitable<void> campaign(KvService& s, const electionpb::CampaignRequest& req,
 }
 
 awaitable<void> proclaim(KvService& s, const electionpb::ProclaimRequest& req,
-                         electionpb::ProclaimResponse& out) {
+                         electionpb::ProclaimResponse& out, const server::Credentials& who) {
   std::optional<rpc::LeaderKey> l = leader_key(req.has_leader() ? &req.leader() : nullptr);
   std::string value = req.value();
-  int64_t revision = co_await rpc::proclaim(s, std::move(l), std::move(value));
+  int64_t revision = co_await rpc::proclaim(s, std::move(l), std::move(value), who);
   fill_header(out.mutable_header(), s, revision);
 }
 
 awaitable<void> leader(KvService& s, const electionpb::LeaderRequest& req,
-                       electionpb::LeaderResponse& out) {
+                       electionpb::LeaderResponse& out, const server::Credentials& who) {
   std::string name = req.name();
-  rpc::LeaderResult r = co_await rpc::leader(s, std::move(name));
+  rpc::LeaderResult r = co_await rpc::leader(s, std::move(name), who);
   fill_header(out.mutable_header(), s, r.revision);
   fill_kv(out.mutable_kv(), r.kv);
 }
 
 awaitable<void> resign(KvService& s, const electionpb::ResignRequest& req,
-                       electionpb::ResignResponse& out) {
+                       electionpb::ResignResponse& out, const server::Credentials& who) {
   std::optional<rpc::LeaderKey> l = leader_key(req.has_leader() ? &req.leader() : nullptr);
-  int64_t revision = co_await rpc::resign(s, std::move(l));
+  int64_t revision = co_await rpc::resign(s, std::move(l), who);
   fill_header(out.mutable_header(), s, revision);
 }
 
@@ -72,8 +74,10 @@ awaitable<void> resign(KvService& s, const electionpb::ResignRequest& req,
 class Observation : public WriteOutbox<electionpb::LeaderResponse>,
                     public std::enable_shared_from_this<Observation> {
  public:
-  Observation(Door& door, std::string name)
-      : WriteOutbox<electionpb::LeaderResponse>(door), door_(door), observer_(door.service(), std::move(name)) {}
+  Observation(Door& door, std::string name, server::Credentials who)
+      : WriteOutbox<electionpb::LeaderResponse>(door),
+        door_(door),
+        observer_(door.service(), std::move(name), std::move(who)) {}
   void opened() { spawn_stream(door_, shared_from_this(), follow(shared_from_this())); }
   void drained() {}
   void closed() {}
@@ -98,12 +102,15 @@ class LockService final : public lockpb::Lock::CallbackService {
   explicit LockService(Door& door) : door_(door) {}
   grpc::ServerUnaryReactor* Lock(grpc::CallbackServerContext* c, const lockpb::LockRequest* req,
                                  lockpb::LockResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return lock(s, *req, o); });
+    return serve_unary(door_, c, out,
+                       [req](auto& s, auto& o, const auto& who) { return lock(s, *req, o, who); });
   }
   grpc::ServerUnaryReactor* Unlock(grpc::CallbackServerContext* c,
                                    const lockpb::UnlockRequest* req,
                                    lockpb::UnlockResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return unlock(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return unlock(s, *req, o, who);
+    });
   }
 
  private:
@@ -116,27 +123,35 @@ class ElectionService final : public electionpb::Election::CallbackService {
   grpc::ServerUnaryReactor* Campaign(grpc::CallbackServerContext* c,
                                      const electionpb::CampaignRequest* req,
                                      electionpb::CampaignResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return campaign(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return campaign(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* Proclaim(grpc::CallbackServerContext* c,
                                      const electionpb::ProclaimRequest* req,
                                      electionpb::ProclaimResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return proclaim(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return proclaim(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* Leader(grpc::CallbackServerContext* c,
                                    const electionpb::LeaderRequest* req,
                                    electionpb::LeaderResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return leader(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return leader(s, *req, o, who);
+    });
   }
   grpc::ServerUnaryReactor* Resign(grpc::CallbackServerContext* c,
                                    const electionpb::ResignRequest* req,
                                    electionpb::ResignResponse* out) override {
-    return serve_unary(door_, c, out, [req](auto& s, auto& o) { return resign(s, *req, o); });
+    return serve_unary(door_, c, out, [req](auto& s, auto& o, const auto& who) {
+      return resign(s, *req, o, who);
+    });
   }
   grpc::ServerWriteReactor<electionpb::LeaderResponse>* Observe(
-      grpc::CallbackServerContext*, const electionpb::LeaderRequest* req) override {
+      grpc::CallbackServerContext* c, const electionpb::LeaderRequest* req) override {
     return new WriteStream<electionpb::LeaderResponse, Observation>(
-        door_, std::make_shared<Observation>(door_, req->name()));
+        door_, std::make_shared<Observation>(door_, req->name(), door_.credentials(*c)));
   }
 
  private:

@@ -17,5 +17,6 @@ std::unique_ptr<grpc::Service> make_cluster_service(Door& door);
 std::unique_ptr<grpc::Service> make_maintenance_service(Door& door);
 std::unique_ptr<grpc::Service> make_lock_service(Door& door);
 std::unique_ptr<grpc::Service> make_election_service(Door& door);
+std::unique_ptr<grpc::Service> make_auth_service(Door& door);
 
 }  // namespace etcdlab::grpc_door

@@ -34,7 +34,12 @@ watch::WatchRequest create_request(const pb::WatchCreateRequest& c) {
 class Watches : public BidiOutbox<pb::WatchRequest, pb::WatchResponse>,
                 public std::enable_shared_from_this<Watches> {
  public:
-  explicit Watches(Door& door) : BidiOutbox<pb::WatchRequest, pb::WatchResponse>(door), service_(door.service()) {}
+  // `who`: the caller's credentials, checked on every create request (READ on its range); a
+  // refused create is a created+canceled response, as etcd 3.4 sends it.
+  Watches(Door& door, server::Credentials who)
+      : BidiOutbox<pb::WatchRequest, pb::WatchResponse>(door),
+        service_(door.service()),
+        who_(std::move(who)) {}
 
   void opened() {
     std::weak_ptr<Watches> weak = shared_from_this();
@@ -47,7 +52,7 @@ class Watches : public BidiOutbox<pb::WatchRequest, pb::WatchResponse>,
     if (!open_) return;
     switch (r.request_union_case()) {
       case pb::WatchRequest::kCreateRequest:
-        service_.watch(stream_, create_request(r.create_request()));
+        service_.watch(stream_, create_request(r.create_request()), who_);
         break;
       case pb::WatchRequest::kCancelRequest:
         service_.cancel_watch(stream_, r.cancel_request().watch_id());
@@ -90,6 +95,7 @@ class Watches : public BidiOutbox<pb::WatchRequest, pb::WatchResponse>,
   }
 
   KvService& service_;
+  const server::Credentials who_;
   uint64_t stream_ = 0;
   bool open_ = false;  // (io thread)
 };
@@ -98,9 +104,9 @@ class WatchService final : public pb::Watch::CallbackService {
  public:
   explicit WatchService(Door& door) : door_(door) {}
   grpc::ServerBidiReactor<pb::WatchRequest, pb::WatchResponse>* Watch(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* c) override {
     return new BidiStream<pb::WatchRequest, pb::WatchResponse, Watches>(
-        door_, std::make_shared<Watches>(door_));
+        door_, std::make_shared<Watches>(door_, door_.credentials(*c)));
   }
 
  private:

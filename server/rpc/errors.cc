@@ -20,6 +20,8 @@ ApiError lease_error(lease::LeaseError::Code code) {
 }
 
 void check(const server::Result& r) {
+  // An auth refusal comes first: a refused write did nothing else.
+  if (r.auth_error) throw *r.auth_error;
   if (r.store_error) throw store_error(*r.store_error);
   if (r.lease_error) throw lease_error(*r.lease_error);
   if (r.error == server::RequestError::kNoSpace) {

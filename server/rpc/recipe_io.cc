@@ -32,10 +32,11 @@ constexpr int64_t kSessionTtl = 60;  // etcd's concurrency.Session default
 
 }  // namespace
 
-asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest t) {
+asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest t,
+                                           const server::Credentials& who) {
   server::Result r;
   try {
-    r = co_await s.txn(std::move(t));
+    r = co_await s.txn(std::move(t), who);
   } catch (const ApiError& e) {
     recipe_error(e.what());
   }
@@ -44,9 +45,11 @@ asio::awaitable<txn::TxnResult> recipe_txn(KvService& s, txn::TxnRequest t) {
 }
 
 asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange range,
-                                                mvcc::RangeOptions options) {
+                                                mvcc::RangeOptions options,
+                                                const server::Credentials& who) {
   try {
     co_await s.read_barrier();
+    if (auto refused = s.authorize(who, server::KvNode::Access::kRange, range)) throw *refused;
   } catch (const ApiError& e) {
     recipe_error(e.what());
   }
@@ -57,8 +60,9 @@ asio::awaitable<mvcc::RangeResult> recipe_range(KvService& s, mvcc::KeyRange ran
   }
 }
 
-asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range,
-                                         int64_t from_revision, bool no_put, bool no_delete) {
+asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range, int64_t from_revision,
+                                         bool no_put, bool no_delete,
+                                         const server::Credentials& who) {
   auto executor = co_await asio::this_coro::executor;
   // The stream's wake-ups come on this thread; one that comes while we are not waiting is
   // remembered, so none is lost.
@@ -85,7 +89,7 @@ asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range,
   request.start_revision = from_revision;
   request.no_put = no_put;
   request.no_delete = no_delete;
-  s.watch(stream, request);
+  s.watch(stream, request, who);
   for (;;) {
     wakes->woken = false;
     for (watch::WatchResponse& r : s.take_watch_responses(stream, 64)) {
@@ -104,16 +108,21 @@ asio::awaitable<WatchedEvent> next_event(KvService& s, mvcc::KeyRange range,
   }
 }
 
-asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision) {
+asio::awaitable<void> wait_deleted(KvService& s, std::string key, int64_t from_revision,
+                                   const server::Credentials& who) {
   mvcc::KeyRange range{std::move(key), ""};
-  co_await next_event(s, std::move(range), from_revision, /*no_put=*/true, /*no_delete=*/false);
+  co_await next_event(s, std::move(range), from_revision, /*no_put=*/true, /*no_delete=*/false,
+                      who);
 }
 
-asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease) {
+asio::awaitable<int64_t> session_lease(KvService& s, int64_t lease,
+                                       const server::Credentials& who) {
   if (lease != 0) co_return lease;
   server::Result r;
   server::Request grant = server::LeaseGrantRequest{0, kSessionTtl};  // (g++ 12: no temporaries
   try {                                                              // inside co_await)
+    // A grant needs no permission (3.4), but a bad token is refused.
+    if (auto refused = s.authorize(who, server::KvNode::Access::kTokenOnly)) throw *refused;
     r = co_await s.write(std::move(grant));
   } catch (const ApiError& e) {
     recipe_error(e.what());

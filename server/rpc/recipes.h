@@ -28,10 +28,14 @@ struct LockResult {
   int64_t revision = 0;  // the header of the last answer, as etcd's Mutex keeps it
   std::string key;       // the lock's key: unlock deletes it
 };
+// Every call is checked through its inner KV requests with the caller's credentials (a refusal
+// is Unknown with the etcdserver: text, as 3.4 answers).
 // Waits until the lock `name` is held by a new key under the lease (0: a new 60 s session).
-boost::asio::awaitable<LockResult> lock(KvService& s, std::string name, int64_t lease);
+boost::asio::awaitable<LockResult> lock(KvService& s, std::string name, int64_t lease,
+                                        const server::Credentials& who);
 // Deletes the key (an empty one is refused); returns the revision after.
-boost::asio::awaitable<int64_t> unlock(KvService& s, std::string key);
+boost::asio::awaitable<int64_t> unlock(KvService& s, std::string key,
+                                       const server::Credentials& who);
 
 // A candidate as the requests name it (etcd's LeaderKey).
 struct LeaderKey {
@@ -45,29 +49,33 @@ struct CampaignResult {
   LeaderKey leader;
 };
 boost::asio::awaitable<CampaignResult> campaign(KvService& s, std::string name, int64_t lease,
-                                                std::string value);
+                                                std::string value, const server::Credentials& who);
 // Proclaim and resign need the leader key (nullopt: etcd's "\"leader\" field must be
 // provided"); each returns the revision of its header.
 boost::asio::awaitable<int64_t> proclaim(KvService& s, std::optional<LeaderKey> leader,
-                                         std::string value);
-boost::asio::awaitable<int64_t> resign(KvService& s, std::optional<LeaderKey> leader);
+                                         std::string value, const server::Credentials& who);
+boost::asio::awaitable<int64_t> resign(KvService& s, std::optional<LeaderKey> leader,
+                                       const server::Credentials& who);
 struct LeaderResult {
   int64_t revision = 0;
   mvcc::KeyValue kv;  // the leader's key and proclaimed value
 };
 // The current leader ("election: no leader" when there is none).
-boost::asio::awaitable<LeaderResult> leader(KvService& s, std::string name);
+boost::asio::awaitable<LeaderResult> leader(KvService& s, std::string name,
+                                            const server::Credentials& who);
 
 // etcd's Election.Observe: finds the leader (or waits for the first candidate), answers it,
 // then follows its key: each put is answered, its delete starts the search again.
 class Observer {
  public:
-  Observer(KvService& s, std::string name) : s_(s), prefix_(std::move(name) + "/") {}
+  Observer(KvService& s, std::string name, server::Credentials who)
+      : s_(s), prefix_(std::move(name) + "/"), who_(std::move(who)) {}
   boost::asio::awaitable<LeaderResult> next();
 
  private:
   KvService& s_;
   std::string prefix_;
+  server::Credentials who_;
   bool following_ = false;
   mvcc::KeyValue leader_;
   int64_t seen_ = 0;  // the revision of the last change answered

@@ -18,6 +18,15 @@ void ServerConfig::resolve() {
   if (heartbeat_ms <= 0 || election_ms < 5 * heartbeat_ms) {
     throw std::invalid_argument("--election-timeout must be at least 5 x --heartbeat-interval");
   }
+  if (auth_token != "simple") {
+    throw std::invalid_argument("--auth-token \"" + auth_token +
+                                "\" is not supported: etcdlab makes only etcd's \"simple\" "
+                                "tokens (jwt is not built)");
+  }
+  if (auth_token_ttl_s <= 0) throw std::invalid_argument("--auth-token-ttl must be positive");
+  if (bcrypt_cost < 4 || bcrypt_cost > 31) {
+    throw std::invalid_argument("--bcrypt-cost must be in [4, 31]");
+  }
 }
 
 uint64_t ServerConfig::quota_bytes() const {

@@ -34,6 +34,11 @@ struct ServerConfig {
   // --experimental-watch-progress-notify-interval: how often an idle watcher that asked for
   // progress notifications gets one.
   int64_t watch_progress_notify_ms = 600000;
+  // Auth (etcd's flags): the token kind (only etcd's default, "simple"; "jwt" is not built),
+  // how long a token lives after its last use, and the bcrypt cost of stored passwords.
+  std::string auth_token = "simple";
+  int64_t auth_token_ttl_s = 300;
+  int bcrypt_cost = 10;
 
   // Fills in the defaults that depend on other flags (data dir, advertised URLs, the initial
   // cluster, the request timeout); throws std::invalid_argument for inconsistent flags.

@@ -14,6 +14,9 @@
 //   etcdlab_network_client_connections_refused_total
 //       client connections closed at once: over --max-client-conns, or too few descriptors
 //       left for the storage (the member refuses clients rather than fail a write)
+//   etcdlab_node_tick_lag_seconds
+//       how late each tick ran after its time: the node thread was busy (long work on it
+//       delays heartbeats and can cost the leadership; bcrypt, for one, must not run there)
 
 #include "metrics.h"
 
@@ -41,5 +44,10 @@ inline constexpr MetricSpec kClientConnectionsRefusedTotal{
     "The total number of client connections closed at once (connection limit or descriptors "
     "kept for the storage).",
     kCounter};
+
+inline constexpr auto kTickLagBuckets = exponential_buckets<13>(0.001, 2);  // 1 ms .. 4.096 s
+inline constexpr MetricSpec kNodeTickLagSeconds{
+    "etcdlab_node_tick_lag_seconds", "How late each tick of the node ran after its scheduled time.",
+    kHistogram, kTickLagBuckets};
 
 }  // namespace etcdlab::runtime::etcdlab_metrics

@@ -36,6 +36,8 @@ asio::awaitable<gateway::HttpResponse> forward_http(asio::io_context& io, std::s
   http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
   req.set(http::field::host, fmt::format("{}:{}", host, port));
   req.set(http::field::content_type, "application/json");
+  // The caller's token goes along: the leader checks a member change against it.
+  if (!request.authorization.empty()) req.set(http::field::authorization, request.authorization);
   req.body() = std::move(request.body);
   req.prepare_payload();
   auto [wec, wn] = co_await http::async_write(stream, req, tuple);

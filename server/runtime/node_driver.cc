@@ -234,6 +234,10 @@ asio::awaitable<void> NodeDriver::tick_loop() {
     ticker_->expires_at(next);
     co_await ticker_->async_wait(kTuple);
     if (stopping_) break;
+    if (metrics_.tick_lag_seconds) {
+      metrics_.tick_lag_seconds->observe(
+          std::chrono::duration<double>(Clock::now() - next).count());
+    }
     next += period;
     if (next < Clock::now()) next = Clock::now() + period;  // do not burst after a stall
     node_->tick();

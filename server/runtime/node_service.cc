@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <openssl/rand.h>
 #include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,13 +29,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
 // The answer of a completion, or the node's error as the exception the handlers map.
-server::Result result_of(Completion c) {
+server::Result NodeService::result_of(Completion c) {
   if (c.error) throw *c.error;
   return std::move(c.result);
 }
-
-}  // namespace
 
 NodeService::NodeService(asio::io_context& io, NodeDriver& driver, const ServerConfig& config,
                          uint64_t cluster, uint64_t member, ServerMetrics& metrics,

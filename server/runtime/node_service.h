@@ -3,7 +3,10 @@
 // hands one request to the node and turns its completion into the answer, or into the error
 // the node decided (etcd's code and text). No rule of etcd's lives here.
 
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "../gateway/service.h"
@@ -62,7 +65,31 @@ class NodeService final : public gateway::KvService {
   void count_range() override;
   void count_health(bool healthy) override;
 
+  // ---- auth: the node decides (KvNode's credentials overloads); bcrypt runs on auth_, a
+  // thread of its own (never the node's, which is the io thread).
+  boost::asio::awaitable<server::Result> write(server::Request request,
+                                               const server::Credentials& who) override;
+  boost::asio::awaitable<server::Result> txn(server::TxnRequest request,
+                                             const server::Credentials& who) override;
+  std::optional<server::ApiError> authorize(const server::Credentials& who,
+                                            server::KvNode::Access access,
+                                            const mvcc::KeyRange& keys) override;
+  void watch(uint64_t stream, const watch::WatchRequest& request,
+             const server::Credentials& who) override;
+  server::KvNode::AuthLookup auth_lookup(const std::string& name) override;
+  void auth_failed(const std::string& name) override;
+  server::auth::User user_get(const server::Credentials& who, const std::string& name) override;
+  std::vector<std::string> user_list(const server::Credentials& who) override;
+  server::auth::Role role_get(const server::Credentials& who, const std::string& name) override;
+  std::vector<std::string> role_list(const server::Credentials& who) override;
+  boost::asio::awaitable<void> run_blocking(std::function<void()>&& work) override;
+  boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long) override;
+  std::string random_bytes(size_t n) override;
+  int bcrypt_cost() const override { return config_.bcrypt_cost; }
+
  private:
+  static server::Result result_of(server::Completion c);
+
   boost::asio::io_context& io_;
   NodeDriver& driver_;
   const ServerConfig& config_;
@@ -72,6 +99,9 @@ class NodeService final : public gateway::KvService {
   PeerTransport* const& transport_;
   FileSystem& fs_;
   uint64_t snapshot_outs_ = 0;
+  // bcrypt's thread (hash, verify): one, so a flood of authentications queues here instead of
+  // taking the machine's cores. Declared last: joined first, before what its work uses.
+  boost::asio::thread_pool auth_{1};
 };
 
 }  // namespace etcdlab::runtime

@@ -100,6 +100,7 @@ void Server::Impl::open() {
   options.max_txn_ops = config.max_txn_ops;
   options.auto_compaction = config.auto_compaction;
   options.watch_progress_notify_ms = config.watch_progress_notify_ms;
+  options.auth_token_ttl_ms = config.auth_token_ttl_s * 1000;
   // As etcd's watch server: a response past the largest request plus gRPC's margin is cut
   // into fragments (for watchers that asked for them), and ends a catch-up batch.
   options.watch.max_response_bytes = config.max_request_bytes + 512 * 1024;

@@ -66,6 +66,7 @@ void register_server_metrics(ServerMetrics& m, const NodeDriver& driver,
   r.counter_func(l::kPeerConnectionsTimedOutTotal, peer_stat(&PeerStats::connections_timed_out));
   r.counter_func(l::kPeerBadFramesTotal, peer_stat(&PeerStats::bad_frames));
   m.client_connections_refused = &r.counter(l::kClientConnectionsRefusedTotal);
+  m.tick_lag_seconds = &r.histogram(l::kNodeTickLagSeconds);
 }
 
 void sync_peer_metrics(ServerMetrics& m, const PeerTransport& transport) {

@@ -28,6 +28,7 @@ struct ServerMetrics {
   Histogram* commit_seconds = nullptr;
   Histogram* defrag_seconds = nullptr;
   Histogram* snapshot_save_seconds = nullptr;
+  Histogram* tick_lag_seconds = nullptr;
 };
 
 // Registers every family; the gauges read `driver` (and its node) and `transport` when

@@ -81,7 +81,7 @@ HttpResponse call(KvService& service, std::string method, std::string target,
                   std::string body = "{}") {
   boost::asio::io_context io;
   std::optional<HttpResponse> out;
-  boost::asio::co_spawn(io, handle(service, HttpRequest{method, target, body}),
+  boost::asio::co_spawn(io, handle(service, HttpRequest{method, target, body, {}}),
                         [&](std::exception_ptr e, HttpResponse r) {
                           if (e) {
                             ADD_FAILURE() << "handle() threw for " << method << " " << target;

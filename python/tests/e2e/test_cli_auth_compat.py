@@ -36,12 +36,9 @@ from test_cli_compat import mask, mask_protobuf
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 FAST_HASHES = ["--bcrypt-cost", "4"]  # etcd 3.4's flag; etcdlab's design (issue 19 §0) too
-ETCDLAB_AUTH_MISSING = (
-    "etcdlab does not serve /v3/auth/* yet: the auth store and its gateway endpoints come with "
-    "branches issue-19-node and issue-19-rpc (switch this parameter on when they land)")
 SERVERS = [
     pytest.param("etcd", id="etcd"),
-    pytest.param("etcdlab", id="etcdlab", marks=pytest.mark.skip(reason=ETCDLAB_AUTH_MISSING)),
+    pytest.param("etcdlab", id="etcdlab"),
 ]
 TXN = b'value("r/1") = "one"\n\nput w/t x\n\nput b y\n\n'
 # Kills every token: auth disable then enable (etcd 3.4, captured).
@@ -185,6 +182,9 @@ def mask_ids(text: str) -> str:
     """test_cli_compat.mask, with the decimal ids in json and fields masked first (a member id
     of 16 digits or fewer would pass for hex there, and be masked another way)."""
     text = re.sub(r'"(cluster_id|member_id)":\d+', r'"\1":0', text)
+    # A remaining TTL depends on when the command ran (etcdlab counts it in ticks: within the
+    # first second after a grant it says the full TTL, etcd one less; test_cli_compat masks it).
+    text = re.sub(r"remaining\(\d+s\)", "remaining(<ttl>)", text)
     return mask(re.sub(r'"(ClusterID|MemberID)" : \d+', r'"\1" : 0', text))
 
 
@@ -241,11 +241,30 @@ def outputs(request):
     return theirs, ours
 
 
-def test_etcdlabctl_with_auth_prints_what_etcdctl_prints(outputs):
+# Known difference of etcdlab's server (not of etcdlabctl), checked to differ: the order of a
+# role's permissions that share a key. etcd 3.4 re-sorts them on every grant with Go's
+# insertion sort and a non-strict Less (key <=), so two equal keys swap places at each later
+# grant; etcdlab's auth store keeps them by (key, range_end). Same permissions, another order
+# (reported to the node's side in issue 19's contract notes, 08:18).
+PERM_ORDER = {"role get fr", "role get fr -w json", "role get fr -w fields"}
+
+
+def test_etcdlabctl_with_auth_prints_what_etcdctl_prints(outputs, request):
     theirs, ours = outputs
-    diffs = [f"$ {case.cmd}  (stdin {case.stdin!r})\n    etcdctl:    {a!r}\n    etcdlabctl: {b!r}"
-             for case, a, b in zip(CASES, theirs, ours) if a != b]
+    etcdlab = "etcdlab" in request.node.callspec.id
+    diffs, known = [], []
+    for case, a, b in zip(CASES, theirs, ours):
+        name = case.cmd.split("--user=root:rootpw ")[-1]
+        if etcdlab and name in PERM_ORDER:
+            known.append(name)
+            # the same characters, in another order
+            assert a != b and a[0] == b[0] and sorted(a[1]) == sorted(b[1]), (case.cmd, a, b)
+            continue
+        if a != b:
+            diffs.append(f"$ {case.cmd}  (stdin {case.stdin!r})\n    etcdctl:    {a!r}\n"
+                         f"    etcdlabctl: {b!r}")
     assert not diffs, f"{len(diffs)} of {len(CASES)} commands differ:\n" + "\n".join(diffs)
+    assert not etcdlab or sorted(known) == sorted(PERM_ORDER)
 
 
 def test_the_flow_meets_every_refusal_it_is_meant_to(outputs):
