@@ -19,9 +19,10 @@ Deliberate differences (docs/api.md lists them), each checked to differ as docum
               may only read r/, wrote b); etcdlab checks them and answers permission denied.
               To keep both stores equal for the steps after, etcdlab then runs the same txn as
               root (the write etcd let through).
-  FUTURE_TOKEN a well-formed token naming a Raft index not yet applied: etcd waits for that
-              index (no answer: a request can hang on a made-up token); etcdlab refuses it at
-              once as an invalid token.
+  FUTURE_TOKEN a well-formed token naming a Raft index not yet applied, on a range: etcd waits
+              for that index (no answer: a request can hang on a made-up token); etcdlab
+              refuses a read at once as an invalid token (a write waits at most until its
+              deadline: the node's rule).
   THROTTLE    repeated failed authentications: etcd answers each at once (bcrypt only), etcdlab
               slows the 4th and later of a name down (same error text); checked in
               test_failed_authentications_are_slowed_down_with_etcds_text.
