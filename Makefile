@@ -7,12 +7,13 @@
 #   make lab1 ... make lab5   one lab's tests against your code   [TEST=Suite.Name] [OWN=1,2,3]
 #   make grade LAB=n          grade a lab as the instructor would  [SUBMISSION=dir]
 #   make cluster              a 3-member cluster on loopback (Ctrl-C stops it)  [OWN=1,2,3]
+#   make check-tls            the e2e suite with every LocalCluster over TLS (ETCDLAB_TLS=1)
 #   make bench                benchmarks (figures, never pass/fail)
 #   make fuzz                 libFuzzer targets, 60 s each  [FUZZ_SECONDS=n | FUZZ_RUNS=n] [FUZZ_TARGETS="a b"]
 #   make mutants LAB=n        mutation run of lab n's tests (long; resumable)  [SAMPLE=k]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz mutants clean
+.PHONY: all build deps check check-tls cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz mutants clean
 
 all: build
 
@@ -25,6 +26,10 @@ deps:
 
 check:
 	@tools/check.sh
+
+# Clients, peers and the tests' own clients over mutual TLS, with certificates made at run time.
+check-tls: build
+	ETCDLAB_TLS=1 ETCDLAB_E2E_REQUIRED=1 PYTHONPATH=build/python $(PY) -m pytest -q -p no:cacheprovider --timeout 300 python/tests/e2e
 
 lab1 lab2 lab3 lab4 lab5:
 	@tools/lab.sh $(subst lab,,$@) "$(OWN)" "$(TEST)"

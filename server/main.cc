@@ -102,6 +102,19 @@ int main(int argc, char** argv) {
   app.add_option("--bcrypt-cost", c.bcrypt_cost, "cost of the bcrypt hash of users' passwords")
       ->check(CLI::Range(4, 31))
       ->capture_default_str();
+  // TLS, as etcd's flags (runtime/tls_context.h).
+  app.add_option("--cert-file", c.client_tls.cert_file, "path to the client server TLS cert file");
+  app.add_option("--key-file", c.client_tls.key_file, "path to the client server TLS key file");
+  app.add_option("--trusted-ca-file", c.client_tls.trusted_ca_file,
+                 "path to the client server TLS trusted CA cert file");
+  app.add_flag("--client-cert-auth", c.client_tls.client_cert_auth,
+               "enable client cert authentication (its CN is the user of gRPC calls)");
+  app.add_option("--peer-cert-file", c.peer_tls.cert_file, "path to the peer server TLS cert file");
+  app.add_option("--peer-key-file", c.peer_tls.key_file, "path to the peer server TLS key file");
+  app.add_option("--peer-trusted-ca-file", c.peer_tls.trusted_ca_file,
+                 "path to the peer server TLS trusted CA file");
+  app.add_flag("--peer-client-cert-auth", c.peer_tls.client_cert_auth,
+               "enable peer client cert authentication");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

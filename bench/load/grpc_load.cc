@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -254,6 +256,12 @@ void drain(Loop& loop, const std::vector<Client*>& clients) {
   }
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::string target_of(std::string e) {
   if (e.starts_with("http://")) e = e.substr(7);
   while (!e.empty() && e.back() == '/') e.pop_back();
@@ -285,6 +293,14 @@ LoadResult run_grpc_load(const LoadOptions& options) {
   std::vector<std::unique_ptr<Loop>> loops;
   for (uint32_t i = 0; i < o.threads; i++) loops.push_back(std::make_unique<Loop>(o, i));
 
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!o.cacert.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = read_file(o.cacert);
+    if (!o.cert.empty()) tls.pem_cert_chain = read_file(o.cert);
+    if (!o.key.empty()) tls.pem_private_key = read_file(o.key);
+    credentials = grpc::SslCredentials(tls);
+  }
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<pb::KV::Stub>> stubs;
   uint32_t used = std::min(o.conns, o.clients);
@@ -300,7 +316,7 @@ LoadResult run_grpc_load(const LoadOptions& options) {
     args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     channels.push_back(grpc::CreateCustomChannel(target_of(o.endpoints[c % o.endpoints.size()]),
-                                                 grpc::InsecureChannelCredentials(), args));
+                                                 credentials, args));
     stubs.push_back(pb::KV::NewStub(channels.back()));
   }
 

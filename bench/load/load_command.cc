@@ -46,6 +46,9 @@ void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the random key choice")->capture_default_str();
   cmd->add_flag("--json", o.json, "print one JSON object");
+  cmd->add_option("--cacert", o.cacert, "gRPC over TLS: the server's CA (PEM)");
+  cmd->add_option("--cert", o.cert, "gRPC over TLS: the client certificate (PEM)");
+  cmd->add_option("--key", o.key, "gRPC over TLS: the client key (PEM)");
 }
 
 void add_consistency_option(CLI::App* cmd, std::shared_ptr<std::string> consistency) {
@@ -82,6 +85,9 @@ void run(Command& c) {
   o.protocol = c.protocol == "grpc" ? Protocol::kGrpc : Protocol::kHttp;
   // A connection beyond the number of clients would carry nothing.
   if (o.conns == 0 || o.conns > o.clients) o.conns = o.clients;
+  if (!o.cacert.empty() && o.protocol != Protocol::kGrpc) {
+    throw CLI::ValidationError("--cacert", "TLS is implemented for --protocol grpc only");
+  }
   LoadResult result = o.protocol == Protocol::kGrpc ? run_grpc_load(o) : run_http_load(o);
   if (o.json) {
     print_json(o, result);

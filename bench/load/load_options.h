@@ -44,6 +44,10 @@ struct LoadOptions {
   double timeout = 10;       // seconds a request may take before it counts as an error
   uint64_t seed = 1;
   bool json = false;
+  // gRPC over TLS (etcdctl's --cacert, --cert, --key): set cacert to dial with TLS.
+  std::string cacert;
+  std::string cert;
+  std::string key;
 };
 
 }  // namespace etcdlab::bench

@@ -40,6 +40,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import time
 from typing import Any, Iterable, Optional
 
@@ -151,10 +152,50 @@ def decode(value: Any, key: str = "") -> Any:
     return value
 
 
+def _bare(endpoint: str) -> str:
+    """host:port of an endpoint given with or without its scheme."""
+    return endpoint.replace("https://", "").replace("http://", "")
+
+
+def tls_context(ca: Optional[str] = None, cert: Optional[str] = None,
+                key: Optional[str] = None) -> ssl.SSLContext:
+    """A client TLS context as etcdctl's --cacert/--cert/--key make one: the server checked
+    against `ca` (the system's roots if None), `cert`/`key` presented when given."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+_default_tls: Optional[tuple] = None
+
+
+def set_default_tls(ca: Optional[str], cert: Optional[str] = None,
+                    key: Optional[str] = None) -> None:
+    """What Clients made without ca/cert/key use from now on in this process (None: plaintext).
+    LocalCluster(tls=True) sets it to its test CA, so tests written for plaintext run over TLS
+    unchanged (ETCDLAB_TLS=1)."""
+    global _default_tls
+    _default_tls = None if ca is None else (ca, cert, key)
+
+
 class Client(AuthAdmin):
     def __init__(self, endpoints: Iterable[str], timeout: float = 5.0, *,
-                 user: Optional[str] = None, password: Optional[str] = None):
-        self.endpoints = [e.replace("http://", "") for e in endpoints]
+                 user: Optional[str] = None, password: Optional[str] = None,
+                 ca: Optional[str] = None, cert: Optional[str] = None,
+                 key: Optional[str] = None, tls: Optional[bool] = None):
+        """`ca`, `cert`, `key`: TLS (as etcdctl's --cacert, --cert, --key); also on when an
+        endpoint is written https://. Without them, set_default_tls's files if set. `tls=False`:
+        plaintext whatever the default."""
+        endpoints = list(endpoints)
+        if ca is None and cert is None and tls is not False and _default_tls is not None:
+            ca, cert, key = _default_tls
+        if tls is None:
+            tls = ca is not None or cert is not None or \
+                any(e.startswith("https://") for e in endpoints)
+        self.ssl_context: Optional[ssl.SSLContext] = tls_context(ca, cert, key) if tls else None
+        self.endpoints = [_bare(e) for e in endpoints]
         self.timeout = timeout
         self._conns: dict[str, http.client.HTTPConnection] = {}
         if (user is None) != (password is None):
@@ -162,6 +203,12 @@ class Client(AuthAdmin):
         self.user, self._password = user, password
         self.token: Optional[str] = None  # once signed in (None: auth off, or no user)
         self._signed_in = False
+
+    def _connection(self, host: str, port: int) -> http.client.HTTPConnection:
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout,
+                                               context=self.ssl_context)
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
     def close(self) -> None:
         for conn in self._conns.values():
@@ -175,7 +222,7 @@ class Client(AuthAdmin):
         connection could not be made, OSError when the exchange failed after sending. With
         resend, a failed exchange is retried once on a new connection (only for requests that
         are safe to repeat)."""
-        endpoint = endpoint.replace("http://", "")
+        endpoint = _bare(endpoint)
         for attempt in range(2):
             conn = self._conns.get(endpoint)
             if conn is not None and _dropped(conn):
@@ -183,7 +230,7 @@ class Client(AuthAdmin):
                 conn = None
             if conn is None:
                 host, port = endpoint.rsplit(":", 1)
-                conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+                conn = self._connection(host, int(port))
                 try:
                     conn.connect()
                 except OSError as e:
@@ -402,7 +449,7 @@ class Client(AuthAdmin):
         if self.user is not None and not self._signed_in:
             self._sign_in()
         return Watch([endpoint] if endpoint else self.endpoints, body, self.timeout, resume,
-                     token=self.token)
+                     token=self.token, ssl_context=self.ssl_context)
 
     # ---- locks and elections (etcdlab/concurrency.py: etcd's concurrency recipes)
     def session(self, ttl_s: int = 60, *, timeout_s: Optional[float] = None):
@@ -470,8 +517,8 @@ class Client(AuthAdmin):
         """Saves the member's database to `path` as etcdctl snapshot save does: the database,
         then its SHA-256 (checked here). Streams; returns the database's size."""
         import hashlib
-        host, port = endpoint.replace("http://", "").rsplit(":", 1)
-        conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+        host, port = _bare(endpoint).rsplit(":", 1)
+        conn = self._connection(host, int(port))
         try:
             if self.user is not None and not self._signed_in:
                 self._sign_in()

@@ -17,6 +17,14 @@ failure: the path is in every error message).
                       peer_ports=[32380, 32480, 32580], data_dir="cluster-data") as cluster:
         ...
 
+``tls=True`` (or ETCDLAB_TLS=1 in the environment, which runs a whole test suite over TLS)
+serves clients and peers over https:// with mutual TLS: members get --cert-file, --key-file,
+--trusted-ca-file, --client-cert-auth and the --peer-* twins, with certificates of one CA made
+at run time for the whole process (certs.py; ``cluster.pki``); ``cluster.client()`` trusts that
+CA and presents its client certificate (CN ``root``). With ETCDLAB_TLS=1 every Python client
+and every etcdctl/etcdlabctl started afterwards does too (TestPki.make_default), so tests
+written for plaintext run unchanged.
+
 ``link_proxies=True`` puts a TCP proxy in front of each member's peer port (link_proxy.py):
 members advertise the proxy's port and listen on another, so they reach each other only
 through the proxies, and ``cluster.links`` cuts, delays or drops each directed link A→B.
@@ -34,6 +42,8 @@ import tempfile
 import time
 from typing import Optional
 
+from . import client as _client
+from .certs import CertAuthority, CertPair
 from .client import Client, EtcdError
 from .link_proxy import LinkProxies
 
@@ -63,6 +73,53 @@ def free_ports(count: int) -> list[int]:
     for s in socks:
         s.close()
     return ports
+
+
+class TestPki:
+    """The CA of this process's TLS clusters, its client certificate (CN root) and one server
+    certificate per member name (made on first use; removed at exit)."""
+
+    _shared: Optional["TestPki"] = None
+
+    def __init__(self) -> None:
+        import atexit
+        self.dir = tempfile.mkdtemp(prefix="etcdlab-pki-")
+        atexit.register(shutil.rmtree, self.dir, True)
+        self.ca = CertAuthority(self.dir)
+        self.client = self.ca.issue("client-root", cn="root", server=False)
+        self._members: dict[str, CertPair] = {}
+
+    @classmethod
+    def shared(cls) -> "TestPki":
+        if cls._shared is None:
+            cls._shared = cls()
+            if os.environ.get("ETCDLAB_TLS") == "1":
+                cls._shared.make_default()
+        return cls._shared
+
+    def make_default(self) -> None:
+        """For a whole suite over TLS (ETCDLAB_TLS=1): Python clients made without TLS
+        arguments, and etcdctl/etcdlabctl started from here on (ETCDCTL_CACERT, _CERT, _KEY),
+        use this CA and its client certificate. Never in a mixed run: plaintext clusters'
+        clients would then speak TLS."""
+        _client.set_default_tls(self.ca.cert, self.client.cert, self.client.key)
+        os.environ.update(ETCDCTL_CACERT=self.ca.cert, ETCDCTL_CERT=self.client.cert,
+                          ETCDCTL_KEY=self.client.key)
+
+    def member(self, name: str) -> CertPair:
+        if name not in self._members:
+            self._members[name] = self.ca.issue(f"member-{name}")
+        return self._members[name]
+
+    def flags(self, name: str) -> list[str]:
+        m = self.member(name)
+        return ["--cert-file", m.cert, "--key-file", m.key, "--trusted-ca-file", self.ca.cert,
+                "--client-cert-auth", "--peer-cert-file", m.cert, "--peer-key-file", m.key,
+                "--peer-trusted-ca-file", self.ca.cert, "--peer-client-cert-auth"]
+
+
+if os.environ.get("ETCDLAB_TLS") == "1":
+    TestPki.shared()  # (now: clients made before the first cluster speak TLS too)
 
 
 def _port(p, what: str) -> int:
@@ -104,7 +161,8 @@ class LocalCluster:
                  peer_ports: Optional[list[int]] = None,
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
                  extra_args: Optional[list[str]] = None, token: Optional[str] = None,
-                 failpoints: bool = False, link_proxies: bool = False, link_seed: int = 0):
+                 failpoints: bool = False, link_proxies: bool = False, link_seed: int = 0,
+                 tls: Optional[bool] = None):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster has at least one member, not n={n!r}")
         client_ports = _ports(client_ports, n, "client_ports")
@@ -114,6 +172,10 @@ class LocalCluster:
             raise ValueError(f"client_ports and peer_ports share {sorted(clash)}: each port serves "
                              f"one member's clients or peers")
         self.n = n
+        if tls is None:
+            tls = os.environ.get("ETCDLAB_TLS") == "1"
+        self.pki: Optional[TestPki] = TestPki.shared() if tls else None
+        self.scheme = "https" if tls else "http"
         self.binary = binary or find_binary()
         self._own_dir = data_dir is None
         if data_dir is not None:
@@ -142,7 +204,7 @@ class LocalCluster:
         self.names = [f"m{i}" for i in range(n)]
         self.procs: list[Optional[subprocess.Popen]] = [None] * n
         self.initial_cluster = ",".join(
-            f"{self.names[i]}=http://127.0.0.1:{self.peer_ports[i]}" for i in range(n))
+            f"{self.names[i]}={self.scheme}://127.0.0.1:{self.peer_ports[i]}" for i in range(n))
         self._initial = [self.initial_cluster] * n  # per member: its --initial-cluster
         self._state = ["new"] * n                  # per member: its --initial-cluster-state
         self.removed: set[int] = set()
@@ -174,10 +236,10 @@ class LocalCluster:
         return [
             self.binary, "--name", self.names[i],
             "--data-dir", os.path.join(self.data_dir, self.names[i]),
-            "--listen-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
-            "--advertise-client-urls", f"http://127.0.0.1:{self.client_ports[i]}",
-            "--listen-peer-urls", f"http://127.0.0.1:{self.listen_peer_ports[i]}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_ports[i]}",
+            "--listen-client-urls", f"{self.scheme}://127.0.0.1:{self.client_ports[i]}",
+            "--advertise-client-urls", f"{self.scheme}://127.0.0.1:{self.client_ports[i]}",
+            "--listen-peer-urls", f"{self.scheme}://127.0.0.1:{self.listen_peer_ports[i]}",
+            "--initial-advertise-peer-urls", f"{self.scheme}://127.0.0.1:{self.peer_ports[i]}",
             "--initial-cluster", self._initial[i],
             "--initial-cluster-state", state,
             "--initial-cluster-token", self.token,
@@ -185,7 +247,7 @@ class LocalCluster:
             "--election-timeout", str(self.election_ms),
             "--snapshot-count", str(self.snapshot_count),
             "--log-level", "info",
-        ] + self.extra_args
+        ] + (self.pki.flags(self.names[i]) if self.pki else []) + self.extra_args
 
     def start_member(self, i: int, state: Optional[str] = None) -> None:
         assert self.procs[i] is None or self.procs[i].poll() is not None, "already running"
@@ -252,7 +314,7 @@ class LocalCluster:
     def member_id(self, i: int) -> int:
         """Member i's id (asked once, then remembered)."""
         if i not in self._ids:
-            c = Client([self.endpoint(i)], timeout=2.0)
+            c = self._client([self.endpoint(i)], timeout=2.0)
             try:
                 ident = c.wait(lambda: c.status(self.endpoint(i))["header"]["member_id"], 15)
             finally:
@@ -294,7 +356,7 @@ class LocalCluster:
             self.links.add(i, self.listen_peer_ports[i], peer_port)
         self.names.append(f"m{i}")
         self.procs.append(None)
-        peer_url = f"http://127.0.0.1:{peer_port}"
+        peer_url = f"{self.scheme}://127.0.0.1:{peer_port}"
         c = self._through(i, via)
         try:
             answer = c.member_add([peer_url], learner=learner)
@@ -309,7 +371,7 @@ class LocalCluster:
         self._ids[i] = answer["member"]["ID"]
         if self.links is not None:
             self.links.learn(i, self._ids[i])
-        cluster = [f"{self.names[j]}=http://127.0.0.1:{self.peer_ports[j]}"
+        cluster = [f"{self.names[j]}={self.scheme}://127.0.0.1:{self.peer_ports[j]}"
                    for j in self.members if j != i]
         cluster.append(f"{self.names[i]}={peer_url}")
         self._initial.append(",".join(cluster))
@@ -352,7 +414,7 @@ class LocalCluster:
         for i in ids:
             mine = next((g for g in groups if i in g), {i})
             others = [ids[j] for j in ids if j not in mine]
-            c = Client([self.endpoint(i)], timeout=2.0)
+            c = self._client([self.endpoint(i)], timeout=2.0)
             try:
                 c.set_failpoints(self.endpoint(i), drop_to=others, drop_from=others)
             finally:
@@ -365,20 +427,27 @@ class LocalCluster:
         for i in self.members:
             if not self.running(i):
                 continue
-            c = Client([self.endpoint(i)], timeout=2.0)
+            c = self._client([self.endpoint(i)], timeout=2.0)
             try:
                 c.set_failpoints(self.endpoint(i))
             finally:
                 c.close()
 
     # ---- observation
+    def _client(self, endpoints: list[str], timeout: float) -> Client:
+        """A client speaking this cluster's scheme (TLS: the test CA's client certificate)."""
+        if self.pki is None:
+            return Client(endpoints, timeout=timeout, tls=False)
+        return Client(endpoints, timeout=timeout, ca=self.pki.ca.cert,
+                      cert=self.pki.client.cert, key=self.pki.client.key)
+
     def client(self, members: Optional[list[int]] = None, timeout: float = 5.0) -> Client:
         idx = self.members if members is None else members
-        return Client([self.endpoint(i) for i in idx], timeout=timeout)
+        return self._client([self.endpoint(i) for i in idx], timeout=timeout)
 
     def leader(self) -> Optional[int]:
         """The index of the member that says it is leader (asked directly), or None."""
-        c = Client(self.endpoints, timeout=1.0)
+        c = self._client(self.endpoints, timeout=1.0)
         try:
             for i in self.members:
                 if not self.running(i):
@@ -403,7 +472,7 @@ class LocalCluster:
         raise TimeoutError(f"no leader within {timeout} s; logs in {self.data_dir}")
 
     def wait_healthy(self, i: int, timeout: float = 15.0) -> None:
-        c = Client([self.endpoint(i)], timeout=1.0)
+        c = self._client([self.endpoint(i)], timeout=1.0)
         try:
             if not c.wait(lambda: c.health(self.endpoint(i)), timeout):
                 raise TimeoutError(f"member {i} not healthy within {timeout} s; log {self.log_path(i)}")

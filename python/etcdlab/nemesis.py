@@ -290,7 +290,8 @@ class Nemesis:
             return
         self.unsure = False
         by_url = {u: m for m in listed for u in m.get("peerURLs", [])}
-        ours = {f"http://127.0.0.1:{c.peer_ports[i]}" for i in c.members}
+        scheme = getattr(c, "scheme", "http")  # (https: a LocalCluster(tls=True))
+        ours = {f"{scheme}://127.0.0.1:{c.peer_ports[i]}" for i in c.members}
         for url, m in by_url.items():
             if url not in ours:  # an add whose answer was lost, committed after we gave up
                 cl = c.client([i for i in c.members if c.running(i)], timeout=2.0)
@@ -303,7 +304,7 @@ class Nemesis:
                 finally:
                     cl.close()
         for i in list(c.members):
-            m = by_url.get(f"http://127.0.0.1:{c.peer_ports[i]}")
+            m = by_url.get(f"{scheme}://127.0.0.1:{c.peer_ports[i]}")
             if m is None:
                 c.removed.add(i)
                 c.stop(i, timeout=5)

@@ -45,14 +45,16 @@ class WatchStream:
     (its status and etcd's error body) and ConnectionError when the connection ends."""
 
     def __init__(self, endpoint: str, timeout: float = 5.0, body: Optional[bytes] = None,
-                 chunked: bool = False, token: Optional[str] = None):
+                 chunked: bool = False, token: Optional[str] = None, ssl_context=None):
         """`body`: the whole body at once, with its exact length (as curl sends one): nothing
         can be sent after it. `chunked`: the body in chunked encoding (etcdlab reads it as it
         comes; etcd 3.4 loses what comes after its answer starts)."""
-        self.endpoint = endpoint.replace("http://", "")
+        self.endpoint = endpoint.replace("https://", "").replace("http://", "")
         host, port = self.endpoint.rsplit(":", 1)
         try:
             self._sock = socket.create_connection((host, int(port)), timeout=timeout)
+            if ssl_context is not None:  # (`ssl_context`: TLS, etcdlab.client.tls_context)
+                self._sock = ssl_context.wrap_socket(self._sock, server_hostname=host)
         except OSError as e:
             raise ConnectionRefusedError(f"{self.endpoint}: cannot connect: {e}") from e
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -118,7 +120,10 @@ class WatchStream:
             if self.status is None and self._nudge:
                 wait = _NUDGE_S if wait is None else min(wait, _NUDGE_S)
             try:
-                ready, _, _ = select.select([self._sock], [], [], wait)
+                # (TLS: bytes already decrypted wait in the SSL object, unseen by select.)
+                pending = getattr(self._sock, "pending", None)
+                ready = [self._sock] if pending and pending() else \
+                    select.select([self._sock], [], [], wait)[0]
             except (OSError, ValueError) as e:
                 raise ConnectionError(f"{self.endpoint}: the watch stream is closed") from e
             if ready:
@@ -290,7 +295,8 @@ class Watch:
     simulated one is."""
 
     def __init__(self, endpoints: list[str], create: dict, timeout: float = 5.0,
-                 resume: bool = True, token: Optional[str] = None):
+                 resume: bool = True, token: Optional[str] = None, ssl_context=None):
+        self._ssl_context = ssl_context
         self._endpoints = list(endpoints)
         self._token = token  # the signed-in client's (Authorization on every stream)
         self._create = dict(create)
@@ -322,7 +328,8 @@ class Watch:
         while True:
             for endpoint in self._endpoints:
                 try:
-                    stream = WatchStream(endpoint, self._timeout, token=self._token)
+                    stream = WatchStream(endpoint, self._timeout, token=self._token,
+                                         ssl_context=self._ssl_context)
                 except ConnectionRefusedError as e:
                     last = e
                     continue

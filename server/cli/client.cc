@@ -3,13 +3,24 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <thread>
 #include <variant>
 
+#include "../runtime/tls_context.h"
+
 namespace etcdlab::cli {
+
+// How to dial: TLS with this context (null: plaintext) for every endpoint or https:// ones.
+struct TlsUse {
+  boost::asio::ssl::context* context = nullptr;
+  bool all = false;
+  bool verify_host = true;
+};
+
 namespace {
 
 namespace asio = boost::asio;
@@ -34,8 +45,20 @@ struct Connection {
 
   asio::io_context io;
   beast::tcp_stream stream{io};
+  // TLS over `stream` (whose deadlines bound the TLS layer's reads and writes too), or null.
+  std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls;
   std::string host;
   beast::error_code ec;
+
+  // Runs f on the stream HTTP goes over: TLS or the plain one.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(stream);
+    }
+  }
 
   void run() {
     io.run();
@@ -43,8 +66,8 @@ struct Connection {
   }
 
   // Connects within the dial timeout and the deadline.
-  Dial dial(const std::string& endpoint, std::chrono::nanoseconds dial_timeout,
-            Deadline deadline) {
+  Dial dial(const std::string& endpoint, std::chrono::nanoseconds dial_timeout, Deadline deadline,
+            const TlsUse& use) {
     std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed) return Dial::kUnreachable;
@@ -59,8 +82,23 @@ struct Connection {
         std::chrono::duration_cast<Clock::duration>(dial_timeout), deadline - now));
     stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
     run();
+    if (!ec && use.context && (use.all || url.starts_with("https://"))) handshake(use);
     if (!ec) return Dial::kOk;
     return Clock::now() >= deadline ? Dial::kTimedOut : Dial::kUnreachable;
+  }
+
+  // The TLS handshake, within what is left of the dial's deadline. A refusal is not a
+  // connection problem to retry elsewhere: it is thrown with OpenSSL's reason (as etcdctl
+  // reports x509 errors).
+  void handshake(const TlsUse& use) {
+    tls = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream, *use.context);
+    if (use.verify_host) runtime::expect_host(tls->native_handle(), host);
+    tls->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+    run();
+    if (ec && ec != beast::error::timeout) {
+      throw EtcdError("tls: handshake with " + host +
+                      " refused: " + runtime::tls_failure(ec, tls->native_handle()));
+    }
   }
 
   // Sends a POST of `body` to `path`; false (ec set) if it could not be written in time.
@@ -73,7 +111,8 @@ struct Connection {
     req.body() = body;
     req.prepare_payload();
     stream.expires_at(deadline);
-    http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
+    with_stream(
+        [&](auto& s) { http::async_write(s, req, [&](beast::error_code e, size_t) { ec = e; }); });
     run();
     return !ec;
   }
@@ -87,9 +126,9 @@ struct Connection {
 // One try: connect, send, read the answer.
 Attempt attempt(const std::string& endpoint, const std::string& path, const std::string& body,
                 const std::string& token, std::chrono::nanoseconds dial_timeout,
-                Deadline deadline) {
+                Deadline deadline, const TlsUse& use) {
   Connection c;
-  switch (c.dial(endpoint, dial_timeout, deadline)) {
+  switch (c.dial(endpoint, dial_timeout, deadline, use)) {
     case Connection::Dial::kOk: break;
     case Connection::Dial::kUnreachable: return Unreachable{};
     case Connection::Dial::kTimedOut: return TimedOut{};
@@ -98,7 +137,9 @@ Attempt attempt(const std::string& endpoint, const std::string& path, const std:
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ULL << 32);
   if (c.post(path, body, token, deadline)) {
-    http::async_read(c.stream, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    c.with_stream([&](auto& s) {
+      http::async_read(s, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    });
     c.run();
   }
   if (c.ec == beast::error::timeout) return TimedOut{};
@@ -131,7 +172,7 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
                        const json::object& body, Deadline deadline,
                        const std::function<void(std::string_view)>& sink) const {
   Connection c;
-  switch (c.dial(endpoint, dial_timeout_, deadline)) {
+  switch (c.dial(endpoint, dial_timeout_, deadline, tls_use())) {
     case Connection::Dial::kOk: break;
     case Connection::Dial::kUnreachable:
       throw EtcdError(c.ec ? c.ec.message() : "bad endpoint " + endpoint);
@@ -146,8 +187,9 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);  // a database: as large as it is
-  http::async_read_header(c.stream, buffer, parser,
-                          [&](beast::error_code e, size_t) { c.ec = e; });
+  c.with_stream([&](auto& s) {
+    http::async_read_header(s, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+  });
   c.run();
   if (c.ec) fail();
   const bool ok = parser.get().result() == http::status::ok;
@@ -156,7 +198,9 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
-    http::async_read(c.stream, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    c.with_stream([&](auto& s) {
+      http::async_read(s, buffer, parser, [&](beast::error_code e, size_t) { c.ec = e; });
+    });
     c.run();
     if (c.ec == http::error::need_buffer) c.ec = {};
     if (c.ec) fail();
@@ -171,8 +215,26 @@ void Client::stream_at(const std::string& endpoint, const std::string& path,
   c.close();
 }
 
-Client::Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout)
-    : endpoints_(std::move(endpoints)), dial_timeout_(dial_timeout) {}
+Client::Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
+               const TlsOptions& tls)
+    : endpoints_(std::move(endpoints)), dial_timeout_(dial_timeout) {
+  tls_for_all_ = !tls.cacert.empty() || !tls.cert.empty() || !tls.key.empty();
+  bool any_https = false;
+  for (const auto& e : endpoints_) any_https = any_https || e.starts_with("https://");
+  if (!tls_for_all_ && !any_https) return;
+  runtime::TlsFiles files{tls.cert, tls.key, tls.cacert, false};
+  try {
+    // ALPN http/1.1: the gateway's protocol (the server would pick it anyway).
+    tls_ = runtime::make_client_tls(files, tls.insecure_skip_verify, "http/1.1");
+  } catch (const std::invalid_argument& e) {
+    throw EtcdError(e.what());
+  }
+  verify_host_ = !tls.insecure_skip_verify;
+}
+
+TlsUse Client::tls_use() const {
+  return TlsUse{static_cast<asio::ssl::context*>(tls_.get()), tls_for_all_, verify_host_};
+}
 
 json::object Client::call(const std::string& path, const json::object& body, Deadline deadline,
                           Retry retry) const {
@@ -227,7 +289,7 @@ json::object Client::send_on(const std::vector<std::string>& endpoints, const st
   auto pause = std::chrono::milliseconds(50);
   while (true) {
     for (const auto& ep : endpoints) {
-      Attempt a = attempt(ep, path, request, auth_token, dial_timeout_, deadline);
+      Attempt a = attempt(ep, path, request, auth_token, dial_timeout_, deadline, tls_use());
       if (std::holds_alternative<TimedOut>(a)) throw EtcdError(kDeadlineExceeded);
       if (std::holds_alternative<Unreachable>(a)) continue;
       const Answer& answer = std::get<Answer>(a);

@@ -35,9 +35,22 @@ inline constexpr const char* kDeadlineExceeded = "context deadline exceeded";
 // policies: reads are repeatable, writes are not).
 enum class Retry { kRepeatable, kNotRepeatable };
 
+// etcdctl's --cacert, --cert, --key and --insecure-skip-tls-verify. TLS is used when any file
+// is given or an endpoint is https://; the server's certificate must chain to cacert (the
+// system's roots without it) and name the endpoint's host, unless insecure_skip_verify.
+struct TlsOptions {
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  bool insecure_skip_verify = false;
+};
+
+struct TlsUse;
+
 class Client {
  public:
-  Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout);
+  Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
+         const TlsOptions& tls = {});
 
   // POSTs `body` to `path` (a "/v3/..." path) on the endpoints, in order; throws EtcdError.
   boost::json::object call(const std::string& path, const boost::json::object& body,
@@ -74,6 +87,7 @@ class Client {
   boost::json::object send_on(const std::vector<std::string>& endpoints, const std::string& path,
                               const boost::json::object& body, Deadline deadline,
                               Retry retry) const;
+  TlsUse tls_use() const;
   boost::json::object call_on(const std::vector<std::string>& endpoints, const std::string& path,
                               const boost::json::object& body, Deadline deadline,
                               Retry retry) const;
@@ -81,6 +95,9 @@ class Client {
   std::vector<std::string> endpoints_;
   std::chrono::nanoseconds dial_timeout_;
   std::shared_ptr<Auth> auth_ = std::make_shared<Auth>();
+  std::shared_ptr<void> tls_;  // a boost::asio::ssl::context (kept out of this header), or null
+  bool tls_for_all_ = false;   // files given: every endpoint; else only https:// ones
+  bool verify_host_ = true;
 };
 
 }  // namespace etcdlab::cli

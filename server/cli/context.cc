@@ -40,6 +40,12 @@ void Context::add_global_flags(Command& root) {
   f.add_duration("dial-timeout", &global_.dial_timeout, "dial timeout for client connections");
   f.add_string_slice("endpoints", &global_.endpoints, "gRPC endpoints");
   f.add_bool("hex", &global_.hex, "print byte strings as hex encoded strings");
+  f.add_string("cacert", &global_.tls.cacert,
+               "verify certificates of TLS-enabled secure servers using this CA bundle");
+  f.add_string("cert", &global_.tls.cert, "identify secure client using this TLS certificate file");
+  f.add_string("key", &global_.tls.key, "identify secure client using this TLS key file");
+  f.add_bool("insecure-skip-tls-verify", &global_.tls.insecure_skip_verify,
+             "skip server certificate verification");
   f.add_string("password", &global_.password,
                "password for authentication (if this option is used, --user option shouldn't "
                "include password)");
@@ -102,7 +108,7 @@ const Client& Context::client(const Command& cmd) {
     if (global_.endpoints.empty()) {
       throw ExitError(kExitBadConnection, "etcdclient: no available endpoints");
     }
-    client_ = std::make_unique<Client>(global_.endpoints, global_.dial_timeout);
+    client_ = std::make_unique<Client>(global_.endpoints, global_.dial_timeout, global_.tls);
     if (const std::optional<Login>& who = login()) {
       try {
         sign_in(*client_, *who, sign_in_deadline());

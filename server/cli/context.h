@@ -53,6 +53,7 @@ struct GlobalOptions {
   std::chrono::nanoseconds dial_timeout = std::chrono::seconds(2);
   std::string user;      // --user name[:password]
   std::string password;  // --password
+  TlsOptions tls;  // --cacert, --cert, --key, --insecure-skip-tls-verify
 };
 
 class Context {

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <list>
@@ -81,7 +82,7 @@ struct HttpServer::Impl {
   };
 
   // What the connection's first bytes say it speaks, read without taking them from the socket.
-  enum class Protocol { kHttp1, kHttp2, kGone };
+  enum class Protocol { kHttp1, kHttp2, kTls, kGone };
   asio::awaitable<Protocol> sniff(beast::tcp_stream& stream) {
     static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     tcp::socket& socket = stream.socket();
@@ -101,6 +102,7 @@ struct HttpServer::Impl {
       ssize_t n = ::recv(socket.native_handle(), head.data(), head.size(), MSG_PEEK);
       if (n <= 0) co_return Protocol::kGone;
       std::string_view got(head.data(), static_cast<size_t>(n));
+      if (got[0] == 0x16) co_return Protocol::kTls;  // a TLS handshake record
       if (!kPreface.starts_with(got)) co_return Protocol::kHttp1;
       if (got.size() == kPreface.size()) co_return Protocol::kHttp2;
       // A prefix of the preface so far: wait a moment for the rest (the socket stays
@@ -115,6 +117,15 @@ struct HttpServer::Impl {
     if (limits.adopt_http2) {
       Protocol p = co_await sniff(*stream);
       if (p == Protocol::kGone) co_return;
+      if (p == Protocol::kTls) {
+        beast::error_code ec;
+        auto ep = stream->socket().remote_endpoint(ec);
+        spdlog::warn("gateway: refused a TLS handshake from {} on a plaintext client port",
+                     ec ? std::string("a client")
+                        : fmt::format("{}:{}", ep.address().to_string(), ep.port()));
+        stream->socket().close(ec);
+        co_return;
+      }
       if (p == Protocol::kHttp2) {
         stream->expires_never();
         limits.adopt_http2(stream->release_socket().release());
@@ -240,7 +251,7 @@ struct HttpServer::Impl {
     stream.socket().close(ec);
   }
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Take take) {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec == asio::error::operation_aborted || stopping) co_return;
@@ -268,11 +279,19 @@ struct HttpServer::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-      sessions.remove_if([](const auto& w) { return w.expired(); });
-      sessions.push_back(stream);
-      asio::co_spawn(io, session(stream), asio::detached);
+      if (take) {
+        take(std::move(socket));
+        continue;
+      }
+      start(std::move(socket));
     }
+  }
+
+  void start(tcp::socket socket) {
+    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+    sessions.remove_if([](const auto& w) { return w.expired(); });
+    sessions.push_back(stream);
+    asio::co_spawn(io, session(stream), asio::detached);
   }
 };
 
@@ -281,15 +300,27 @@ HttpServer::HttpServer(asio::io_context& io, KvService& service, HttpLimits limi
 
 HttpServer::~HttpServer() = default;
 
-uint16_t HttpServer::listen(const std::string& host, uint16_t port) {
+uint16_t HttpServer::listen(const std::string& host, uint16_t port, Take take) {
   tcp::endpoint endpoint(asio::ip::make_address(host), port);
   auto& acceptor = impl_->acceptors.emplace_back(impl_->io);
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(impl_->io, impl_->accept_loop(acceptor), asio::detached);
+  asio::co_spawn(impl_->io, impl_->accept_loop(acceptor, std::move(take)), asio::detached);
   return acceptor.local_endpoint().port();
+}
+
+void HttpServer::adopt(int fd) {
+  // (A tcp::socket over a Unix socketpair end: the session only reads and writes it.)
+  tcp::socket socket(impl_->io);
+  beast::error_code ec;
+  socket.assign(tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  impl_->start(std::move(socket));
 }
 
 void HttpServer::stop() {

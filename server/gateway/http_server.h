@@ -7,6 +7,7 @@
 // pipelining is capped at one request in progress; the rest wait in the socket).
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,8 +36,13 @@ class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, KvService& service, HttpLimits limits);
   ~HttpServer();
-  // Starts accepting on host:port (port 0 picks one); returns the port.
-  uint16_t listen(const std::string& host, uint16_t port);
+  // Starts accepting on host:port (port 0 picks one); returns the port. With `take`, accepted
+  // connections (within the limits) go to it instead (a TLS front, which adopt()s the
+  // plaintext).
+  using Take = std::function<void(boost::asio::ip::tcp::socket)>;
+  uint16_t listen(const std::string& host, uint16_t port, Take take = {});
+  // Serves a connected stream socket (any family) as an accepted connection.
+  void adopt(int fd);
   void stop();  // closes the listeners and every open connection
 
   struct Impl;

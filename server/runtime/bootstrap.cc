@@ -11,6 +11,7 @@
 #include "db_check.h"
 #include "etcdlab/codec.h"
 #include "peer_transport.h"
+#include "tls_context.h"
 
 namespace etcdlab::runtime {
 namespace {
@@ -30,9 +31,10 @@ void join_existing(const ServerConfig& config, OpenedMember& out) {
       std::optional<std::string> answer;
       try {
         auto [host, port] = parse_host_port(url);
-        answer = fetch_members(host, port, config.initial_cluster_token,
-                               config.initial_advertise_peer_urls,
-                               std::chrono::milliseconds(2000));
+        answer =
+            fetch_members(host, port, config.initial_cluster_token,
+                          config.initial_advertise_peer_urls, std::chrono::milliseconds(2000),
+                          is_tls_url(url) ? make_client_tls(config.peer_tls, false, "") : nullptr);
       } catch (const std::exception& e) {
         spdlog::warn("etcdlab {}: {}: {}", config.name, url, e.what());
       }

@@ -5,6 +5,36 @@
 
 namespace etcdlab::runtime {
 
+namespace {
+
+// etcd's start errors for a TLS URL without its files (its texts).
+void check_tls_urls(const ServerConfig& c) {
+  for (const auto* list : {&c.listen_client_urls, &c.advertise_client_urls}) {
+    for (const auto& u : *list) {
+      if (u.starts_with("https://") && c.client_tls.empty()) {
+        throw std::invalid_argument(
+            "TLS key/cert (--cert-file, --key-file) must be provided for "
+            "client url " +
+            u + " with HTTPS scheme");
+      }
+    }
+  }
+  for (const auto& u : c.listen_peer_urls) {
+    if (u.starts_with("https://") && c.peer_tls.empty()) {
+      throw std::invalid_argument("cannot listen on TLS for " + u.substr(8) +
+                                  ": KeyFile and CertFile are not presented");
+    }
+  }
+  if (c.client_tls.client_cert_auth && c.client_tls.trusted_ca_file.empty()) {
+    throw std::invalid_argument("--client-cert-auth needs --trusted-ca-file");
+  }
+  if (c.peer_tls.client_cert_auth && c.peer_tls.trusted_ca_file.empty()) {
+    throw std::invalid_argument("--peer-client-cert-auth needs --peer-trusted-ca-file");
+  }
+}
+
+}  // namespace
+
 void ServerConfig::resolve() {
   if (data_dir.empty()) data_dir = name + ".etcdlab";
   if (advertise_client_urls.empty()) advertise_client_urls = listen_client_urls;
@@ -15,6 +45,7 @@ void ServerConfig::resolve() {
     }
   }
   if (request_timeout_ms <= 0) request_timeout_ms = 5000 + 2 * election_ms;
+  check_tls_urls(*this);
   if (heartbeat_ms <= 0 || election_ms < 5 * heartbeat_ms) {
     throw std::invalid_argument("--election-timeout must be at least 5 x --heartbeat-interval");
   }

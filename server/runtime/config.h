@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../node/auto_compactor.h"
+#include "tls_files.h"
 
 namespace etcdlab::runtime {
 
@@ -39,9 +40,12 @@ struct ServerConfig {
   std::string auth_token = "simple";
   int64_t auth_token_ttl_s = 300;
   int bcrypt_cost = 10;
+  TlsFiles client_tls;  // for https:// client URLs (--cert-file, --key-file, ...)
+  TlsFiles peer_tls;    // for https:// peer URLs, served and dialled (--peer-cert-file, ...)
 
   // Fills in the defaults that depend on other flags (data dir, advertised URLs, the initial
-  // cluster, the request timeout); throws std::invalid_argument for inconsistent flags.
+  // cluster, the request timeout); throws std::invalid_argument for inconsistent flags (an
+  // https:// URL without its cert and key files, as etcd).
   void resolve();
   uint64_t quota_bytes() const;  // 0: none
 };

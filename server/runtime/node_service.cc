@@ -16,6 +16,7 @@
 #include "node_driver.h"
 #include "peer_transport.h"
 #include "server_metrics.h"
+#include "tls_context.h"
 
 namespace etcdlab::runtime {
 
@@ -80,8 +81,12 @@ asio::awaitable<gateway::HttpResponse> NodeService::forward_to_leader(gateway::H
     for (const auto& m : driver_.node().members()) {
       if (lead == kNoNode || m.id != lead || m.client_urls.empty()) continue;
       auto [host, port] = parse_host_port(m.client_urls.front());
+      // (TLS: this member's client certificate, the leader's checked against its CA.)
+      auto tls = is_tls_url(m.client_urls.front())
+                     ? make_client_tls(config_.client_tls, false, "http/1.1")
+                     : nullptr;
       co_return co_await forward_http(io_, host, port, std::move(request),
-                                      std::chrono::milliseconds(config_.request_timeout_ms));
+                                      std::chrono::milliseconds(config_.request_timeout_ms), tls);
     }
     if (Clock::now() >= deadline) {
       throw ApiError(GrpcCode::kUnavailable, lead == kNoNode

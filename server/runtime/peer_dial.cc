@@ -60,11 +60,12 @@ std::string resolve_host_now(const std::string& host) {
 std::optional<std::string> fetch_members(const std::string& host, uint16_t port,
                                          const std::string& cluster_token,
                                          const std::vector<std::string>& peer_urls,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout,
+                                         std::shared_ptr<asio::ssl::context> tls) {
   // A private io_context: this runs before the server's loop starts.
   asio::io_context io;
   std::optional<std::string> result;
-  auto sock = std::make_shared<tcp::socket>(io);
+  auto sock = std::make_shared<PeerStream>(io);
   asio::steady_timer deadline(io, timeout);
   deadline.async_wait([&](const boost::system::error_code& ec) {
     if (!ec) sock->close();
@@ -76,8 +77,15 @@ std::optional<std::string> fetch_members(const std::string& host, uint16_t port,
       spdlog::warn("members request: {}", error);
       co_return;
     }
-    auto [cec] = co_await sock->async_connect(*ep, kTuple);
+    auto [cec] = co_await sock->socket().async_connect(*ep, kTuple);
     if (cec) co_return;
+    if (tls) {
+      std::string why = co_await sock->handshake(*tls, false, host, timeout);
+      if (!why.empty()) {
+        spdlog::warn("members request: TLS handshake with {}:{} refused: {}", host, port, why);
+        co_return;
+      }
+    }
     peer::MembersRequest req;
     req.token_hash = peer::token_hash(cluster_token);
     req.peer_urls = peer_urls;

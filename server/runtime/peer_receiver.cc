@@ -37,7 +37,7 @@ struct Slot {
 
 }  // namespace
 
-asio::awaitable<std::optional<peer::Frame>> read_frame(tcp::socket& sock,
+asio::awaitable<std::optional<peer::Frame>> read_frame(PeerStream& sock,
                                                        peer::FrameDecoder& decoder,
                                                        std::vector<char>& buffer,
                                                        std::chrono::milliseconds timeout,
@@ -106,7 +106,7 @@ std::string PeerTransport::Impl::judge(const peer::Hello& hello) {
 
 // Stages a snapshot's payload (the chunks after its begin frame) in a file; a cut stream leaves
 // no file behind. Returns the file, or empty if the stream ended first.
-asio::awaitable<std::string> PeerTransport::Impl::stage_snapshot(tcp::socket& sock,
+asio::awaitable<std::string> PeerTransport::Impl::stage_snapshot(PeerStream& sock,
                                                                  peer::FrameDecoder& decoder,
                                                                  std::vector<char>& buffer,
                                                                  NodeId from, uint64_t size) {
@@ -140,7 +140,7 @@ asio::awaitable<std::string> PeerTransport::Impl::stage_snapshot(tcp::socket& so
 
 // A member's stream after its hello: messages and snapshots until it closes or misbehaves.
 // Returns why it ended (empty: closed by the peer).
-asio::awaitable<std::string> PeerTransport::Impl::serve_member(tcp::socket& sock,
+asio::awaitable<std::string> PeerTransport::Impl::serve_member(PeerStream& sock,
                                                                peer::FrameDecoder& decoder,
                                                                std::vector<char>& buffer,
                                                                NodeId from) {
@@ -187,7 +187,7 @@ asio::awaitable<std::string> PeerTransport::Impl::serve_member(tcp::socket& sock
   co_return std::string();
 }
 
-asio::awaitable<void> PeerTransport::Impl::reader(std::shared_ptr<tcp::socket> sock) {
+asio::awaitable<void> PeerTransport::Impl::reader(std::shared_ptr<PeerStream> sock, bool tls) {
   auto self = shared_from_this();
   Slot open_slot(open_incoming);
   boost::system::error_code ec;
@@ -200,9 +200,17 @@ asio::awaitable<void> PeerTransport::Impl::reader(std::shared_ptr<tcp::socket> s
     bool timed_out = false;
     {
       Slot handshake_slot(handshaking);
-      first = co_await read_frame(*sock, decoder, buffer, options.handshake_timeout, timed_out);
+      if (tls) {
+        // Refused here, before a byte of the peer protocol is read.
+        why = co_await sock->handshake(*options.tls_server, true, "", options.handshake_timeout);
+        if (!why.empty()) why = "TLS handshake refused: " + why;
+      }
+      if (why.empty()) {
+        first = co_await read_frame(*sock, decoder, buffer, options.handshake_timeout, timed_out);
+      }
     }
-    if (timed_out) {
+    if (!why.empty()) {
+    } else if (timed_out) {
       stats.connections_timed_out++;
       why = "no hello before the deadline";
     } else if (!first) {
@@ -235,7 +243,7 @@ asio::awaitable<void> PeerTransport::Impl::reader(std::shared_ptr<tcp::socket> s
   sock->close(ec);
 }
 
-asio::awaitable<void> PeerTransport::Impl::answer_members_request(tcp::socket& sock,
+asio::awaitable<void> PeerTransport::Impl::answer_members_request(PeerStream& sock,
                                                                   const std::string& payload) {
   peer::MembersRequest req = peer::decode_members_request(payload);
   std::string answer;
@@ -255,7 +263,7 @@ asio::awaitable<void> PeerTransport::Impl::answer_members_request(tcp::socket& s
   (void)n;
 }
 
-asio::awaitable<void> PeerTransport::Impl::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> PeerTransport::Impl::accept_loop(tcp::acceptor& acceptor, bool tls) {
   auto self = shared_from_this();
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
@@ -282,10 +290,10 @@ asio::awaitable<void> PeerTransport::Impl::accept_loop(tcp::acceptor& acceptor) 
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    auto sock = std::make_shared<PeerStream>(std::move(socket));
     incoming.remove_if([](const auto& w) { return w.expired(); });
     incoming.push_back(sock);
-    asio::co_spawn(io, reader(sock), asio::detached);
+    asio::co_spawn(io, reader(sock, tls), asio::detached);
   }
 }
 

@@ -64,10 +64,17 @@ asio::awaitable<bool> PeerTransport::Impl::connect(Peer& p) {
   // Resolved on every dial: a peer whose name now points elsewhere is found there.
   std::string error;
   auto ep = co_await resolve(io, p.host, p.port, error);
-  auto sock = std::make_shared<tcp::socket>(io);
+  auto sock = std::make_shared<PeerStream>(io);
   if (ep) {
-    auto [ec] = co_await sock->async_connect(*ep, kTuple);
+    auto [ec] = co_await sock->socket().async_connect(*ep, kTuple);
     if (ec) error = fmt::format("cannot connect to {}:{}: {}", p.host, p.port, ec.message());
+  }
+  if (error.empty() && p.tls) {
+    std::string why =
+        co_await sock->handshake(*options.tls_client, false, p.host, options.handshake_timeout);
+    if (!why.empty()) {
+      error = fmt::format("TLS handshake with {}:{} refused: {}", p.host, p.port, why);
+    }
   }
   if (!error.empty()) {
     if (error != p.last_dial_error) {
@@ -97,7 +104,7 @@ asio::awaitable<bool> PeerTransport::Impl::connect(Peer& p) {
 // A receiver only ever answers on our connection to say we were removed; otherwise its close
 // (an idle deadline, a restart) is seen here, and the next message redials.
 asio::awaitable<void> PeerTransport::Impl::watch_outgoing(std::shared_ptr<Peer> peer,
-                                                          std::shared_ptr<tcp::socket> sock) {
+                                                          std::shared_ptr<PeerStream> sock) {
   auto self = shared_from_this();
   peer::FrameDecoder decoder(options.max_first_frame_bytes);
   std::vector<char> buffer(256);
@@ -217,22 +224,32 @@ PeerTransport::PeerTransport(asio::io_context& io, TransportOptions options,
 
 PeerTransport::~PeerTransport() { stop(); }
 
-uint16_t PeerTransport::listen(const std::string& host, uint16_t port) {
+uint16_t PeerTransport::listen(const std::string& host, uint16_t port, bool tls) {
+  if (tls && !impl_->options.tls_server) {
+    throw std::invalid_argument("a TLS peer listener needs --peer-cert-file and --peer-key-file");
+  }
   tcp::endpoint endpoint(asio::ip::make_address(resolve_host_now(host)), port);
   auto& acceptor = impl_->acceptors.emplace_back(impl_->io);
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(endpoint);
   acceptor.listen();
-  asio::co_spawn(impl_->io, impl_->accept_loop(acceptor), asio::detached);
+  asio::co_spawn(impl_->io, impl_->accept_loop(acceptor, tls), asio::detached);
   return acceptor.local_endpoint().port();
 }
 
-void PeerTransport::set_peer(NodeId id, const std::string& host, uint16_t port) {
+void PeerTransport::set_peer(NodeId id, const std::string& host, uint16_t port, bool tls) {
   if (id == impl_->options.self) return;
+  if (tls && !impl_->options.tls_client) {
+    spdlog::warn(
+        "peer transport: member {:x} has an https:// peer URL but this member has no "
+        "peer TLS files (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file)",
+        id);
+    tls = false;  // (its listener refuses the plaintext; the dial is logged there)
+  }
   auto& p = impl_->peers[id];
   if (!p) p = std::make_shared<Impl::Peer>();
-  if ((p->host != host || p->port != port) && p->socket) {
+  if ((p->host != host || p->port != port || p->tls != tls) && p->socket) {
     boost::system::error_code ignored;
     p->socket->close(ignored);
     p->socket.reset();
@@ -240,6 +257,7 @@ void PeerTransport::set_peer(NodeId id, const std::string& host, uint16_t port) 
   p->id = id;
   p->host = host;
   p->port = port;
+  p->tls = tls;
   p->removed = false;
 }
 

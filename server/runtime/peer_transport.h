@@ -35,6 +35,7 @@
 // staged in a file on the receiver; the message is delivered once the whole payload is there.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,13 @@ struct TransportOptions {
   size_t max_incoming = 1024;
   // Whether a new connection with this descriptor may be kept (descriptors.h); unset: any.
   std::function<bool(int fd)> descriptor_allowed;
+  // TLS (https:// peer URLs, tls_context.h): what this member serves with (with
+  // --peer-client-cert-auth, dialers must present a certificate of the cluster's CA fit for
+  // clientAuth) and dials with (the server's must chain to the CA, be fit for serverAuth and
+  // name the dialled host). The handshake comes before the hello, within handshake_timeout: a
+  // refused peer is logged in one line and no frame of it reaches the node.
+  std::shared_ptr<boost::asio::ssl::context> tls_server;
+  std::shared_ptr<boost::asio::ssl::context> tls_client;
 };
 
 struct TransportHandlers {
@@ -109,8 +117,8 @@ class PeerTransport {
   PeerTransport(boost::asio::io_context& io, TransportOptions options, TransportHandlers handlers);
   ~PeerTransport();
 
-  uint16_t listen(const std::string& host, uint16_t port);
-  void set_peer(NodeId id, const std::string& host, uint16_t port);
+  uint16_t listen(const std::string& host, uint16_t port, bool tls = false);
+  void set_peer(NodeId id, const std::string& host, uint16_t port, bool tls = false);
   void remove_peer(NodeId id);
   void send(Message m);
   void send_snapshot(Message m, std::shared_ptr<SnapshotReader> payload);
@@ -139,7 +147,8 @@ class PeerTransport {
 std::optional<std::string> fetch_members(const std::string& host, uint16_t port,
                                          const std::string& cluster_token,
                                          const std::vector<std::string>& peer_urls,
-                                         std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout,
+                                         std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
 // Parses "http://host:port" (or "host:port"); the host may be an address or a name (resolved
 // when dialled or listened on). Throws std::invalid_argument.

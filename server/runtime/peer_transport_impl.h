@@ -16,6 +16,7 @@
 #include <string>
 
 #include "peer_frames.h"
+#include "peer_stream.h"
 #include "peer_transport.h"
 
 namespace etcdlab::runtime {
@@ -38,9 +39,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     NodeId id = kNoNode;
     std::string host;
     uint16_t port = 0;
+    bool tls = false;  // an https:// peer URL
     std::deque<Outgoing> queue;
     std::unique_ptr<asio::steady_timer> wake;  // cancelled when the queue gets work
-    std::shared_ptr<tcp::socket> socket;
+    std::shared_ptr<PeerStream> socket;
     std::string last_dial_error;  // logged once per change, not once per retry
     bool removed = false;
     bool writer_running = false;
@@ -54,7 +56,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   TransportHandlers handlers;
   std::map<NodeId, std::shared_ptr<Peer>> peers;
   std::list<tcp::acceptor> acceptors;
-  std::list<std::weak_ptr<tcp::socket>> incoming;
+  std::list<std::weak_ptr<PeerStream>> incoming;
   PeerStats stats;
   PeerFaults faults;
   std::set<NodeId> members;  // who may send to us (set_members)
@@ -69,26 +71,26 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   void enqueue_now(NodeId to, Outgoing item);
   asio::awaitable<bool> connect(Peer& p);
   asio::awaitable<void> watch_outgoing(std::shared_ptr<Peer> peer,
-                                       std::shared_ptr<tcp::socket> sock);
+                                       std::shared_ptr<PeerStream> sock);
   asio::awaitable<bool> write_snapshot(Peer& p, Outgoing& item);
   asio::awaitable<void> writer(std::shared_ptr<Peer> peer);
 
   // ---- receiving (peer_receiver.cc)
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
-  asio::awaitable<void> reader(std::shared_ptr<tcp::socket> sock);
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls);
+  asio::awaitable<void> reader(std::shared_ptr<PeerStream> sock, bool tls);
   std::string judge(const peer::Hello& hello);
-  asio::awaitable<std::string> serve_member(tcp::socket& sock, peer::FrameDecoder& decoder,
+  asio::awaitable<std::string> serve_member(PeerStream& sock, peer::FrameDecoder& decoder,
                                             std::vector<char>& buffer, NodeId from);
-  asio::awaitable<std::string> stage_snapshot(tcp::socket& sock, peer::FrameDecoder& decoder,
+  asio::awaitable<std::string> stage_snapshot(PeerStream& sock, peer::FrameDecoder& decoder,
                                               std::vector<char>& buffer, NodeId from,
                                               uint64_t size);
-  asio::awaitable<void> answer_members_request(tcp::socket& sock, const std::string& payload);
+  asio::awaitable<void> answer_members_request(PeerStream& sock, const std::string& payload);
 };
 
 // Reads the next frame through `decoder`, reading from `sock` as needed, each read bounded by
 // `timeout` (a stalled or silent sender is cut off). nullopt: the connection ended or timed
 // out (`timed_out` says which). Throws DecodeError for a bad frame.
-asio::awaitable<std::optional<peer::Frame>> read_frame(tcp::socket& sock,
+asio::awaitable<std::optional<peer::Frame>> read_frame(PeerStream& sock,
                                                        peer::FrameDecoder& decoder,
                                                        std::vector<char>& buffer,
                                                        std::chrono::milliseconds timeout,

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +25,8 @@
 #include "node_service.h"
 #include "peer_transport.h"
 #include "server_metrics.h"
+#include "tls_context.h"
+#include "tls_pump.h"
 
 namespace etcdlab::runtime {
 
@@ -33,6 +37,7 @@ struct Server::Impl {
 
   void open();
   void start_listening();
+  std::shared_ptr<const TlsFront> client_tls_front();
   void update_peers();
   void stop_soon(std::chrono::milliseconds after);
   bool added_in_log(NodeId id) const;
@@ -120,6 +125,10 @@ void Server::Impl::start_listening() {
   t.cluster_token = config.initial_cluster_token;
   t.staging_dir = DataDir(config.data_dir).member() + "/snap-incoming";
   t.descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
+  if (!config.peer_tls.empty()) {
+    t.tls_server = make_server_tls(config.peer_tls, false);
+    t.tls_client = make_client_tls(config.peer_tls, false, "");
+  }
   TransportHandlers h;
   h.on_message = [this](Message m, const std::string& staged) {
     if (!stopping) driver->receive(std::move(m), staged);
@@ -142,7 +151,7 @@ void Server::Impl::start_listening() {
   transport_view = transport.get();
   for (const auto& url : config.listen_peer_urls) {
     auto [host, port] = parse_host_port(url);
-    transport->listen(host, port);
+    transport->listen(host, port, is_tls_url(url));
   }
 
   DriverOutputs outputs;
@@ -170,11 +179,33 @@ void Server::Impl::start_listening() {
   grpc = std::make_unique<grpc_door::GrpcDoor>(io, *service, config.max_request_bytes);
   limits.adopt_http2 = [this](int fd) { grpc->adopt(fd); };
   http = std::make_unique<gateway::HttpServer>(io, *service, limits);
+  std::shared_ptr<const TlsFront> front;  // for the https:// URLs
   for (const auto& url : config.listen_client_urls) {
     auto [host, port] = parse_host_port(url);
-    http->listen(resolve_host_now(host), port);
+    gateway::HttpServer::Take take;
+    if (is_tls_url(url)) {
+      if (!front) front = client_tls_front();
+      take = [this, front](asio::ip::tcp::socket s) {
+        asio::co_spawn(io, serve_tls_client(std::move(s), front), asio::detached);
+      };
+    } else if (!config.client_tls.empty()) {
+      spdlog::warn(
+          "etcdlab {}: scheme of {} is HTTP while key and cert files are present; "
+          "ignoring key and cert files",
+          config.name, url);
+    }
+    http->listen(resolve_host_now(host), port, std::move(take));
     spdlog::info("etcdlab {}: serving clients on {}", config.name, url);
   }
+}
+
+std::shared_ptr<const TlsFront> Server::Impl::client_tls_front() {
+  auto front = std::make_shared<TlsFront>();
+  front->context = make_server_tls(config.client_tls, true);
+  front->handshake_timeout = std::chrono::milliseconds(config.client_read_timeout_ms);
+  front->client_cert_auth = config.client_tls.client_cert_auth;
+  front->adopt = [this](int fd) { http->adopt(fd); };
+  return front;
 }
 
 // Peers are dialled at their first peer URL; members that left are forgotten.
@@ -185,7 +216,7 @@ void Server::Impl::update_peers() {
     if (m.id == member.id || m.peer_urls.empty()) continue;
     try {
       auto [host, port] = parse_host_port(m.peer_urls.front());
-      transport->set_peer(m.id, host, port);
+      transport->set_peer(m.id, host, port, is_tls_url(m.peer_urls.front()));
     } catch (const std::exception& e) {
       spdlog::warn("etcdlab {}: member {:x} has a bad peer URL: {}", config.name, m.id, e.what());
     }

@@ -143,7 +143,7 @@ def test_snapshot_save_then_restore_starts_a_new_cluster_with_the_same_data(tmp_
                                 "--initial-cluster", restored.initial_cluster,
                                 "--initial-cluster-token", restored.token,
                                 "--initial-advertise-peer-urls",
-                                f"http://127.0.0.1:{restored.peer_ports[i]}"],
+                                f"{restored.scheme}://127.0.0.1:{restored.peer_ports[i]}"],
                                capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
         restored.start()
@@ -190,7 +190,7 @@ def test_membership_errors_are_etcds():
     with LocalCluster(n=1) as c:
         c.wait_leader()
         client = c.client()
-        url = f"http://127.0.0.1:{c.peer_ports[0]}"
+        url = f"{c.scheme}://127.0.0.1:{c.peer_ports[0]}"
         with pytest.raises(EtcdError) as e:
             client.member_add([url])
         assert (e.value.message, e.value.status) == ("etcdserver: Peer URLs already exists", 412)

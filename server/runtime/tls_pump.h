@@ -1,0 +1,34 @@
+#pragma once
+// The TLS front of an https:// client URL. gRPC 1.51 adopts only plaintext descriptors
+// (grpc_server_add_channel_from_fd refuses any other credentials), so this front ends TLS
+// itself: it refuses plaintext (answering an HTTP request as Go's server does, with 400
+// "Client sent an HTTP request to an HTTPS server."), does the handshake (deadline, TLS 1.2+,
+// client certificates with --client-cert-auth, ALPN: http/1.1 when offered, else h2), then
+// pumps the plaintext both ways through a socketpair whose other end goes where a plaintext
+// connection goes (the gateway's listener, which sends HTTP/2 to gRPC and HTTP/1.1 to Beast).
+// With a verified client certificate its CN is registered for that end's descriptor
+// (grpc/tls_peers.h) while the connection lasts. Every refusal logs one line naming OpenSSL's
+// reason. Cost: one more copy of every byte each way (the benchmark shows it).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace etcdlab::runtime {
+
+struct TlsFront {
+  std::shared_ptr<boost::asio::ssl::context> context;  // make_server_tls(files, alpn = true)
+  std::chrono::milliseconds handshake_timeout{5000};
+  bool client_cert_auth = false;      // register verified CNs for the gRPC door
+  std::function<void(int fd)> adopt;  // the plaintext end: served as an accepted connection
+};
+
+// Serves one accepted connection of a TLS client port until either side closes it.
+boost::asio::awaitable<void> serve_tls_client(boost::asio::ip::tcp::socket socket,
+                                              std::shared_ptr<const TlsFront> front);
+
+}  // namespace etcdlab::runtime

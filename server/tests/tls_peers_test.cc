@@ -1,0 +1,104 @@
+// The registry that gives gRPC calls over TLS their client certificate's CN (grpc/tls_peers.h),
+// and the start errors of TLS URLs without their files (runtime/config.h).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../grpc/tls_peers.h"
+#include "../runtime/config.h"
+
+namespace etcdlab {
+namespace {
+
+using grpc_door::register_tls_peer;
+using grpc_door::tls_peer_user;
+using grpc_door::unregister_tls_peer;
+
+struct Pair {
+  int fd[2] = {-1, -1};
+  Pair() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0); }
+  ~Pair() { close(); }
+  void close() {
+    for (int& f : fd) {
+      if (f >= 0) ::close(f);
+      f = -1;
+    }
+  }
+};
+
+std::string peer(int fd) {
+  return "fd:" + std::to_string(fd);
+}
+
+TEST(TlsPeers, ACallOnARegisteredDescriptorGetsItsCn) {
+  Pair p;
+  uint64_t t = register_tls_peer(p.fd[1], "alice");
+  EXPECT_EQ(tls_peer_user(peer(p.fd[1])), "alice");
+  EXPECT_EQ(tls_peer_user(peer(p.fd[0])), std::nullopt);  // never registered
+  unregister_tls_peer(p.fd[1], t);
+  EXPECT_EQ(tls_peer_user(peer(p.fd[1])), std::nullopt);
+}
+
+TEST(TlsPeers, ADescriptorNumberReusedByAnotherSocketDoesNotInheritTheCn) {
+  // gRPC may close its end (and the number be reused, perhaps by a plaintext connection)
+  // before the TLS front removes the entry.
+  Pair first;
+  int number = first.fd[1];
+  uint64_t t = register_tls_peer(number, "alice");
+  first.close();
+  Pair second;  // the lowest free numbers again
+  ASSERT_TRUE(second.fd[0] == number || second.fd[1] == number);
+  EXPECT_EQ(tls_peer_user(peer(number)), std::nullopt);
+  unregister_tls_peer(number, t);
+}
+
+TEST(TlsPeers, AStaleRemovalLeavesTheNewerEntry) {
+  Pair p;
+  uint64_t old_ticket = register_tls_peer(p.fd[1], "alice");
+  uint64_t new_ticket = register_tls_peer(p.fd[1], "bob");
+  unregister_tls_peer(p.fd[1], old_ticket);
+  EXPECT_EQ(tls_peer_user(peer(p.fd[1])), "bob");
+  unregister_tls_peer(p.fd[1], new_ticket);
+}
+
+TEST(TlsPeers, PeersThatAreNotDescriptorsHaveNoCn) {
+  EXPECT_EQ(tls_peer_user("ipv4:127.0.0.1:2379"), std::nullopt);
+  EXPECT_EQ(tls_peer_user("fd:"), std::nullopt);
+  EXPECT_EQ(tls_peer_user("fd:12x"), std::nullopt);
+}
+
+TEST(TlsConfig, AnHttpsClientUrlWithoutCertAndKeyIsAStartErrorWithEtcdsText) {
+  runtime::ServerConfig c;
+  c.listen_client_urls = {"https://127.0.0.1:2379"};
+  try {
+    c.resolve();
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "TLS key/cert (--cert-file, --key-file) must be provided for client "
+                 "url https://127.0.0.1:2379 with HTTPS scheme");
+  }
+}
+
+TEST(TlsConfig, AnHttpsPeerUrlWithoutCertAndKeyIsAStartErrorWithEtcdsText) {
+  runtime::ServerConfig c;
+  c.listen_peer_urls = {"https://127.0.0.1:2380"};
+  try {
+    c.resolve();
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented");
+  }
+}
+
+TEST(TlsConfig, ClientCertAuthNeedsATrustedCa) {
+  runtime::ServerConfig c;
+  c.client_tls = {"s.crt", "s.key", "", true};
+  EXPECT_THROW(c.resolve(), std::invalid_argument);
+  c.client_tls.trusted_ca_file = "ca.crt";
+  EXPECT_NO_THROW(c.resolve());
+}
+
+}  // namespace
+}  // namespace etcdlab
