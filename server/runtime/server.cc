@@ -14,6 +14,7 @@
 
 #include "../gateway/http_server.h"
 #include "../grpc/door.h"
+#include "../grpc/tls_peers.h"
 #include "bootstrap.h"
 #include "data_dir.h"
 #include "descriptors.h"
@@ -177,6 +178,9 @@ void Server::Impl::start_listening() {
   limits.descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
   limits.on_refused = [this] { metrics.client_connections_refused->inc(); };
   grpc = std::make_unique<grpc_door::GrpcDoor>(io, *service, config.max_request_bytes);
+  // As etcd with --client-cert-auth: a gRPC call that sends no token is made by its verified
+  // client certificate's CN (the TLS front registers it; grpc/tls_peers.h). Not the gateway's.
+  if (config.client_tls.client_cert_auth) grpc->set_cert_user_lookup(grpc_door::tls_peer_user);
   limits.adopt_http2 = [this](int fd) { grpc->adopt(fd); };
   http = std::make_unique<gateway::HttpServer>(io, *service, limits);
   std::shared_ptr<const TlsFront> front;  // for the https:// URLs

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from etcdlab.certs import CertAuthority
-from etcdlab.client import Client
+from etcdlab.client import Client, EtcdError
 from etcdlab.local import LocalCluster, find_binary
 
 GO_PLAINTEXT_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
@@ -315,3 +315,44 @@ def test_a_member_change_through_a_follower_is_forwarded_to_the_leader_over_tls(
         cl.close()
     c.remove_member(added, via=[follower])
     assert added not in c.members
+
+
+def test_with_client_cert_auth_the_certificates_cn_is_the_grpc_user_not_the_gateways():
+    """Rule (etcd 3.4): with --client-cert-auth and auth on, a gRPC call without a token is
+    made by its client certificate's CN (etcdctl with no --user); the JSON gateway does not
+    take the CN (a call there without a token is refused)."""
+    etcdctl = shutil.which("etcdctl")
+    if etcdctl is None:
+        pytest.skip("etcdctl is not installed")
+    with LocalCluster(n=1, tls=True, extra_args=["--bcrypt-cost", "4"]) as c:
+        c.wait_leader()
+        p = c.pki
+        alice = p.ca.issue("alice-client", cn="alice", server=False)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY")}
+        env["ETCDCTL_API"] = "3"
+        url = f"https://127.0.0.1:{c.client_ports[0]}"
+
+        def ctl(cert, *args):
+            return subprocess.run([etcdctl, "--endpoints", url, "--cacert", p.ca.cert,
+                                   "--cert", cert.cert, "--key", cert.key,
+                                   "--command-timeout", "5s", *args],
+                                  capture_output=True, text=True, env=env, timeout=30)
+
+        for step in (["user", "add", "root:rootpw"], ["user", "grant-role", "root", "root"],
+                     ["user", "add", "alice:alicepw"], ["auth", "enable"]):
+            r = ctl(p.client, *step)
+            assert r.returncode == 0, (step, r.stdout, r.stderr)
+        # The certificate with CN root writes as root; CN alice has no permission.
+        r = ctl(p.client, "put", "cn-key", "by-root")
+        assert r.returncode == 0 and r.stdout == "OK\n", r.stderr
+        r = ctl(alice, "put", "cn-key", "by-alice")
+        assert r.returncode != 0 and "permission denied" in r.stderr, r.stderr
+        # The gateway does not take the CN: no token, no user.
+        cl = c.client()
+        try:
+            with pytest.raises(EtcdError) as e:
+                cl.put("cn-key", "by-gateway")
+            assert "user name is empty" in str(e.value)
+        finally:
+            cl.close()
