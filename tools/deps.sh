@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="cmake g++ ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libssl-dev libcrypt-dev openssl libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev pybind11-dev python3-dev
   python3-pytest python3-hypothesis python3-pytest-timeout python3-pytest-xdist
   python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel
