@@ -100,11 +100,42 @@ struct Loop {
   size_t active = 0;  // clients that have not finished
 };
 
+// One channel (one HTTP/2 connection) and, with --user, the token it signed in for. All the
+// clients of a channel run on one completion queue's thread, which alone touches `token`.
+struct Session {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KV::Stub> kv;
+  std::string token;  // sent as "token" metadata, as etcd's clients do
+};
+
+// Signs the session in through etcdserverpb.Auth/Authenticate (a blocking call: once per
+// channel before the run, and again after "invalid auth token"); "" or the error's kind.
+std::string authenticate(Session& session, const LoadOptions& o) {
+  session.token.clear();
+  auto auth = pb::Auth::NewStub(session.channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                       std::chrono::duration<double>(o.timeout)));
+  pb::AuthenticateRequest request;
+  request.set_name(o.user);
+  request.set_password(o.password);
+  pb::AuthenticateResponse response;
+  grpc::Status status = auth->Authenticate(&ctx, request, &response);
+  if (!status.ok()) {
+    return fmt::format("authenticate: gRPC {}: {}", code_name(status.error_code()),
+                       status.error_message());
+  }
+  if (response.token().empty()) return "authenticate: answered without a token";
+  session.token = response.token();
+  return {};
+}
+
 // One closed-loop client: a request (or a pause before one) in flight at a time.
 class Client {
  public:
-  Client(Run& run, Loop& loop, pb::KV::Stub& stub)
-      : run_(run), loop_(loop), stub_(stub), ready_(run.start) {
+  Client(Run& run, Loop& loop, Session& session)
+      : run_(run), loop_(loop), session_(session), stub_(*session.kv), ready_(run.start) {
     const LoadOptions& o = run.options;
     put_.set_value(loop.source.value());
     range_.set_serializable(!o.linearizable);
@@ -128,6 +159,15 @@ class Client {
     auto done = Clock::now();
     ready_ = done;
     std::string failure = ok ? outcome() : "gRPC: the completion queue failed the call";
+    if (!run_.options.user.empty() &&
+        (failure.find("invalid auth token") != std::string::npos || session_.token.empty())) {
+      // The token expired or the auth revision moved on (or signing in failed before): this
+      // request counts as failed; the channel signs in again before the next.
+      if (std::string renewed = authenticate(session_, run_.options); !renewed.empty()) {
+        if (measured_) loop_.result.errors[renewed]++;
+        ready_ = done + std::chrono::milliseconds(100);  // do not spin on a refusing server
+      }
+    }
     reader_put_.reset();
     reader_range_.reset();
     reader_txn_.reset();
@@ -185,6 +225,7 @@ class Client {
     ctx_->set_deadline(
         std::chrono::system_clock::now() +
         std::chrono::duration_cast<std::chrono::system_clock::duration>(run_.timeout));
+    if (!session_.token.empty()) ctx_->AddMetadata("token", session_.token);
     RequestSource::Choice next = loop_.source.next_choice();
     if (run_.options.workload == Workload::kTxn) {
       txn_.mutable_compare(0)->set_key(next.key);
@@ -222,6 +263,7 @@ class Client {
 
   Run& run_;
   Loop& loop_;
+  Session& session_;
   pb::KV::Stub& stub_;
   Waiting waiting_ = Waiting::kNothing;
   Clock::time_point ready_;  // when the next request is due (closed loop)
@@ -301,8 +343,7 @@ LoadResult run_grpc_load(const LoadOptions& options) {
     if (!o.key.empty()) tls.pem_private_key = read_file(o.key);
     credentials = grpc::SslCredentials(tls);
   }
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  std::vector<std::unique_ptr<pb::KV::Stub>> stubs;
+  std::vector<std::unique_ptr<Session>> sessions;
   uint32_t used = std::min(o.conns, o.clients);
   for (uint32_t c = 0; c < used; c++) {
     grpc::ChannelArguments args;
@@ -315,9 +356,18 @@ LoadResult run_grpc_load(const LoadOptions& options) {
     args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
     args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    channels.push_back(grpc::CreateCustomChannel(target_of(o.endpoints[c % o.endpoints.size()]),
-                                                 credentials, args));
-    stubs.push_back(pb::KV::NewStub(channels.back()));
+    auto session = std::make_unique<Session>();
+    session->channel = grpc::CreateCustomChannel(target_of(o.endpoints[c % o.endpoints.size()]),
+                                                 credentials, args);
+    session->kv = pb::KV::NewStub(session->channel);
+    if (!o.user.empty()) {
+      // Before the run, so that signing in (a bcrypt hash on the server) is not measured.
+      if (std::string failure = authenticate(*session, o); !failure.empty()) {
+        throw std::runtime_error(fmt::format("--user {} on {}: {}", o.user,
+                                             o.endpoints[c % o.endpoints.size()], failure));
+      }
+    }
+    sessions.push_back(std::move(session));
   }
 
   run.start = Clock::now();
@@ -328,7 +378,7 @@ LoadResult run_grpc_load(const LoadOptions& options) {
   for (uint32_t k = 0; k < o.clients; k++) {
     uint32_t channel = k % used;
     Loop& loop = *loops[channel % o.threads];
-    clients.push_back(std::make_unique<Client>(run, loop, *stubs[channel]));
+    clients.push_back(std::make_unique<Client>(run, loop, *sessions[channel]));
     by_loop[channel % o.threads].push_back(clients.back().get());
   }
   std::vector<std::thread> threads;

@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -58,22 +59,44 @@ std::vector<Endpoint> resolve(const std::vector<std::string>& endpoints) {
   return out;
 }
 
-// The message of a gateway error body ({"error":..,"message":"..","code":N}), or the start of
-// a body that is not one (routing errors are plain text).
-std::string error_message(std::string_view body) {
-  constexpr std::string_view kField = "\"message\":\"";
-  auto p = body.find(kField);
-  if (p == std::string_view::npos) {
-    std::string text(body.substr(0, 80));
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
-  }
+// The string value of the first "name":"..." in a JSON body ("" if there is none).
+std::string string_field(std::string_view body, std::string_view name) {
+  std::string field = fmt::format("\"{}\":\"", name);
+  auto p = body.find(field);
+  if (p == std::string_view::npos) return {};
   std::string out;
-  for (size_t i = p + kField.size(); i < body.size() && body[i] != '"'; i++) {
+  for (size_t i = p + field.size(); i < body.size() && body[i] != '"'; i++) {
     if (body[i] == '\\' && i + 1 < body.size()) i++;
     out += body[i];
   }
   return out;
+}
+
+// The message of a gateway error body ({"error":..,"message":"..","code":N}), or the start of
+// a body that is not one (routing errors are plain text).
+std::string error_message(std::string_view body) {
+  if (body.find("\"message\":\"") != std::string_view::npos) {
+    return string_field(body, "message");
+  }
+  std::string text(body.substr(0, 80));
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  return out + '"';
 }
 
 // What every connection of the run shares.
@@ -134,8 +157,9 @@ class Connection {
       std::string failure = co_await exchange(timeout);
       auto done = Clock::now();
       ready_[turn] = done;
-      if (!connected_ && failure.starts_with("connect")) {
-        pause.expires_after(std::chrono::milliseconds(100));  // do not spin on a dead server
+      if ((!connected_ && failure.starts_with("connect")) || failure.starts_with("authenticate")) {
+        // Do not spin on a dead server, or one that refuses to sign this user in.
+        pause.expires_after(std::chrono::milliseconds(100));
         co_await pause.async_wait(kTuple);
       }
       if (!measured) continue;
@@ -157,10 +181,15 @@ class Connection {
  private:
   // One measured operation; returns "" on success, else the error's kind.
   asio::awaitable<std::string> exchange(Clock::duration timeout) {
-    if (!connected_) {
-      std::string failure = co_await connect(timeout);
-      if (!failure.empty()) co_return failure;
-    }
+    std::string failure = co_await session(timeout);
+    if (failure.empty()) failure = co_await operation(timeout);
+    // A token the server no longer takes (expired, or the auth revision moved on): the
+    // request counts as failed and the next one signs in again.
+    if (failure.find("invalid auth token") != std::string::npos) token_.clear();
+    co_return failure;
+  }
+
+  asio::awaitable<std::string> operation(Clock::duration timeout) {
     switch (run_.options.workload) {
       case Workload::kLeaseChurn:
         co_return co_await lease_churn(timeout);
@@ -195,7 +224,10 @@ class Connection {
   // leases the workload would measure errors.
   asio::awaitable<void> grant_leases(size_t n, Clock::duration timeout) {
     while (leases_.size() < n) {
-      if (!connected_) (void)co_await connect(timeout);
+      if (std::string failure = co_await session(timeout); !failure.empty()) {
+        throw std::runtime_error(fmt::format("granting the keep-alive workload's leases on {}: {}",
+                                             endpoint_.host, failure));
+      }
       loop_.source.lease_grant(request_, endpoint_.host);
       std::string failure = co_await roundtrip(timeout, "\"ID\"");
       if (!failure.empty() || id_in(body_) == 0) {
@@ -207,7 +239,7 @@ class Connection {
   }
   asio::awaitable<void> revoke_leases(Clock::duration timeout) {
     for (int64_t lease : leases_) {
-      if (!connected_) (void)co_await connect(timeout);
+      (void)co_await session(timeout);
       loop_.source.lease_revoke(request_, endpoint_.host, lease);
       (void)co_await roundtrip(timeout, "\"header\"");
     }
@@ -215,6 +247,30 @@ class Connection {
   }
 
  private:
+  // Connects if this connection is not, and with --user signs in if it has no token; "" or the
+  // error's kind.
+  asio::awaitable<std::string> session(Clock::duration timeout) {
+    if (!connected_) {
+      std::string failure = co_await connect(timeout);
+      if (!failure.empty()) co_return failure;
+    }
+    const LoadOptions& o = run_.options;
+    if (o.user.empty() || !token_.empty()) co_return std::string();
+    request_.clear();
+    std::string body = fmt::format("{{\"name\":{},\"password\":{}}}", json_string(o.user),
+                                   json_string(o.password));
+    fmt::format_to(std::back_inserter(request_),
+                   "POST /v3/auth/authenticate HTTP/1.1\r\nHost: {}\r\nContent-Type: "
+                   "application/json\r\nContent-Length: {}\r\n\r\n{}",
+                   endpoint_.host, body.size(), body);
+    std::string failure = co_await roundtrip(timeout, "\"token\"");
+    if (!failure.empty()) co_return "authenticate: " + failure;
+    token_ = string_field(body_, "token");
+    if (token_.empty()) co_return "authenticate: answered without a token";
+    authorization_ = fmt::format("Authorization: {}\r\n", token_);
+    co_return std::string();
+  }
+
   asio::awaitable<std::string> connect(Clock::duration timeout) {
     buffer_.clear();
     stream_.expires_after(timeout);
@@ -241,6 +297,9 @@ class Connection {
   // Sends request_ and reads its answer into body_; returns "" when the status is 200 and the
   // body has `expect` (a field every good answer has) near its start, else the error's kind.
   asio::awaitable<std::string> roundtrip(Clock::duration timeout, std::string_view expect) {
+    if (!token_.empty()) {  // etcd's gateway takes the token raw, without "Bearer"
+      request_.insert(request_.find("\r\n") + 2, authorization_);
+    }
     stream_.expires_after(timeout);
     auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(request_), kTuple);
     (void)wn;
@@ -283,6 +342,8 @@ class Connection {
   beast::flat_buffer buffer_;
   std::string request_;
   std::string body_;            // the last answer's body
+  std::string token_;           // --user: the token this connection signed in for
+  std::string authorization_;   // "Authorization: <token_>\r\n"
   std::vector<int64_t> leases_;  // kLeaseKeepAlive: this connection's leases
   size_t next_lease_ = 0;
   std::vector<Clock::time_point> ready_;  // per client of this connection: when it is due

@@ -3,6 +3,7 @@
 // counts).
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,12 @@ void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
   cmd->add_option("--key", o.key, "gRPC over TLS: the client key (PEM)");
 }
 
+void add_user_option(CLI::App* cmd, std::string& user) {
+  cmd->add_option("--user", user,
+                  "name:password: sign in once per connection (gRPC: per channel) and send the "
+                  "token with each request; sign in again after \"invalid auth token\"");
+}
+
 void add_consistency_option(CLI::App* cmd, std::shared_ptr<std::string> consistency) {
   cmd->add_option("--consistency", *consistency,
                   "range reads: l (linearizable) or s (serializable)")
@@ -76,6 +83,7 @@ struct Command {
   std::string endpoints = "127.0.0.1:2379";
   std::shared_ptr<std::string> consistency = std::make_shared<std::string>("l");
   std::string protocol = "http";
+  std::string user;  // --user name:password
 };
 
 void run(Command& c) {
@@ -83,6 +91,13 @@ void run(Command& c) {
   o.endpoints = split_commas(c.endpoints);
   o.linearizable = *c.consistency == "l";
   o.protocol = c.protocol == "grpc" ? Protocol::kGrpc : Protocol::kHttp;
+  if (!c.user.empty()) {
+    try {
+      set_user(o, c.user);
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError("--user", e.what());
+    }
+  }
   // A connection beyond the number of clients would carry nothing.
   if (o.conns == 0 || o.conns > o.clients) o.conns = o.clients;
   if (!o.cacert.empty() && o.protocol != Protocol::kGrpc) {
@@ -101,11 +116,22 @@ CLI::App* add_load(CLI::App& app, const char* name, const char* help, Workload w
   c->options.workload = w;
   CLI::App* cmd = app.add_subcommand(name, help);
   add_common_options(cmd, c->options, c->endpoints);
+  add_user_option(cmd, c->user);
   cmd->callback([c] { run(*c); });
   return cmd;
 }
 
 }  // namespace
+
+void set_user(LoadOptions& options, const std::string& name_colon_password) {
+  auto colon = name_colon_password.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw std::invalid_argument("--user takes name:password (got \"" + name_colon_password +
+                                "\")");
+  }
+  options.user = name_colon_password.substr(0, colon);
+  options.password = name_colon_password.substr(colon + 1);
+}
 
 void add_load_commands(CLI::App& app) {
   auto put = std::make_shared<Command>();

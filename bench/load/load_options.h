@@ -48,6 +48,16 @@ struct LoadOptions {
   std::string cacert;
   std::string cert;
   std::string key;
+  // --user name:password: each connection (gRPC: each channel) signs in once through
+  // /v3/auth/authenticate (gRPC: etcdserverpb.Auth) and sends the token with every request
+  // (the Authorization header; gRPC: "token" metadata), signing in again after "invalid auth
+  // token". Empty user: no auth.
+  std::string user;
+  std::string password;
 };
+
+// Splits --user's "name:password" at the first ':' into options.user and options.password;
+// throws std::invalid_argument when there is no ':' or no name.
+void set_user(LoadOptions& options, const std::string& name_colon_password);
 
 }  // namespace etcdlab::bench
