@@ -22,4 +22,4 @@ TIMEFORMAT='lab 2 suite (reference): %R s'
 time build/bin/lab02-tests-reference > /dev/null
 echo
 echo "etcdlab against etcd 3.4 (not run here: it takes minutes; see docs/performance.md):"
-echo "  bench/compare-etcd [--quick] [--memory] [--grpc | --only-grpc] [--tls | --only-tls]"
+echo "  bench/compare-etcd [--quick] [--memory] [--grpc | --only-grpc] [--tls | --only-tls] [--auth | --only-auth]"
