@@ -160,7 +160,7 @@ class Client {
     ready_ = done;
     std::string failure = ok ? outcome() : "gRPC: the completion queue failed the call";
     if (!run_.options.user.empty() &&
-        (failure.find("invalid auth token") != std::string::npos || session_.token.empty())) {
+        (needs_new_token(failure) || session_.token.empty())) {
       // The token expired or the auth revision moved on (or signing in failed before): this
       // request counts as failed; the channel signs in again before the next.
       if (std::string renewed = authenticate(session_, run_.options); !renewed.empty()) {

@@ -183,9 +183,9 @@ class Connection {
   asio::awaitable<std::string> exchange(Clock::duration timeout) {
     std::string failure = co_await session(timeout);
     if (failure.empty()) failure = co_await operation(timeout);
-    // A token the server no longer takes (expired, or the auth revision moved on): the
-    // request counts as failed and the next one signs in again.
-    if (failure.find("invalid auth token") != std::string::npos) token_.clear();
+    // A token the server no longer takes (needs_new_token): the request counts as failed and
+    // the next one signs in again.
+    if (needs_new_token(failure)) token_.clear();
     co_return failure;
   }
 

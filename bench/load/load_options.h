@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace etcdlab::bench {
@@ -50,11 +51,19 @@ struct LoadOptions {
   std::string key;
   // --user name:password: each connection (gRPC: each channel) signs in once through
   // /v3/auth/authenticate (gRPC: etcdserverpb.Auth) and sends the token with every request
-  // (the Authorization header; gRPC: "token" metadata), signing in again after "invalid auth
-  // token". Empty user: no auth.
+  // (the Authorization header; gRPC: "token" metadata), signing in again after the failures
+  // needs_new_token names. Empty user: no auth.
   std::string user;
   std::string password;
 };
+
+// True for the failures after which a --user client signs in again, as etcd's clientv3 does
+// (shouldRefreshToken): the token is unknown or expired, or was issued before the auth
+// store's revision moved on.
+inline bool needs_new_token(std::string_view failure) {
+  return failure.find("invalid auth token") != std::string_view::npos ||
+         failure.find("revision of auth store is old") != std::string_view::npos;
+}
 
 // Splits --user's "name:password" at the first ':' into options.user and options.password;
 // throws std::invalid_argument when there is no ':' or no name.
