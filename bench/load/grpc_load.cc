@@ -159,8 +159,7 @@ class Client {
     auto done = Clock::now();
     ready_ = done;
     std::string failure = ok ? outcome() : "gRPC: the completion queue failed the call";
-    if (!run_.options.user.empty() &&
-        (needs_new_token(failure) || session_.token.empty())) {
+    if (!run_.options.user.empty() && (needs_new_token(failure) || session_.token.empty())) {
       // The token expired or the auth revision moved on (or signing in failed before): this
       // request counts as failed; the channel signs in again before the next.
       if (std::string renewed = authenticate(session_, run_.options); !renewed.empty()) {

@@ -341,9 +341,9 @@ class Connection {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string request_;
-  std::string body_;            // the last answer's body
-  std::string token_;           // --user: the token this connection signed in for
-  std::string authorization_;   // "Authorization: <token_>\r\n"
+  std::string body_;             // the last answer's body
+  std::string token_;            // --user: the token this connection signed in for
+  std::string authorization_;    // "Authorization: <token_>\r\n"
   std::vector<int64_t> leases_;  // kLeaseKeepAlive: this connection's leases
   size_t next_lease_ = 0;
   std::vector<Clock::time_point> ready_;  // per client of this connection: when it is due

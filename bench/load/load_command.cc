@@ -126,8 +126,7 @@ CLI::App* add_load(CLI::App& app, const char* name, const char* help, Workload w
 void set_user(LoadOptions& options, const std::string& name_colon_password) {
   auto colon = name_colon_password.find(':');
   if (colon == std::string::npos || colon == 0) {
-    throw std::invalid_argument("--user takes name:password (got \"" + name_colon_password +
-                                "\")");
+    throw std::invalid_argument("--user takes name:password (got \"" + name_colon_password + "\")");
   }
   options.user = name_colon_password.substr(0, colon);
   options.password = name_colon_password.substr(colon + 1);
