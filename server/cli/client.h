@@ -47,6 +47,19 @@ struct TlsOptions {
 
 struct TlsUse;
 
+// How a stream of its own (the watch stream) dials as the client does: TLS with `context`
+// (a boost::asio::ssl::context kept out of this header; null: plaintext) for every endpoint
+// (`all`: files were given) or https:// ones, checking the host unless insecure.
+struct StreamDial {
+  std::shared_ptr<void> context;
+  bool all = false;
+  bool verify_host = true;
+
+  bool tls_for(const std::string& endpoint) const {
+    return context && (all || endpoint.starts_with("https://"));
+  }
+};
+
 class Client {
  public:
   Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
@@ -68,6 +81,8 @@ class Client {
                  const std::function<void(std::string_view)>& sink) const;
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
+  // What a watch stream needs to dial as this client does.
+  StreamDial stream_dial() const { return StreamDial{tls_, tls_for_all_, verify_host_}; }
 
   // Auth: `token` goes raw in the Authorization header of every request from now on (etcd's
   // gateway reads it there; empty: none). When the server refuses it ("invalid auth token",

@@ -96,7 +96,8 @@ struct Env {
 [[noreturn]] void interactive(Context& ctx, const Command& cmd, const Env& env) {
   const Client& client = ctx.client(cmd);
   const GlobalOptions& g = ctx.global();
-  auto mux = std::make_shared<WatchMux>(g.endpoints, g.dial_timeout, client.token());
+  auto mux = std::make_shared<WatchMux>(g.endpoints, g.dial_timeout, client.token(),
+                                        client.stream_dial());
   Printer* printer = &ctx.printer();
   std::thread([mux, printer] {
     try {
@@ -171,7 +172,7 @@ void watch_command(Context& ctx, const WatchFlags& flags, const Args& os_args, c
     throw ExitError(kExitBadArgs, e.what());
   }
   const GlobalOptions& g = ctx.global();
-  WatchMux mux(g.endpoints, g.dial_timeout, client.token());
+  WatchMux mux(g.endpoints, g.dial_timeout, client.token(), client.stream_dial());
   mux.add(w);
   Printer& printer = ctx.printer();
   mux.run([&printer](Watcher& each, const WatchResponse& r) { print_response(printer, each, r); },

@@ -11,8 +11,11 @@ namespace etcdlab::cli {
 namespace json = boost::json;
 
 WatchMux::WatchMux(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
-                   std::string token)
-    : endpoints_(std::move(endpoints)), dial_timeout_(dial_timeout), token_(std::move(token)) {}
+                   std::string token, StreamDial dial)
+    : endpoints_(std::move(endpoints)),
+      dial_timeout_(dial_timeout),
+      token_(std::move(token)),
+      dial_(std::move(dial)) {}
 
 namespace {
 
@@ -59,7 +62,7 @@ void WatchMux::connect() {
     for (size_t tried = 0; tried < endpoints_.size(); ++tried) {
       const std::string& endpoint = endpoints_[next_endpoint_];
       next_endpoint_ = (next_endpoint_ + 1) % endpoints_.size();
-      auto stream = WatchStream::open(endpoint, dial_timeout_, token_);
+      auto stream = WatchStream::open(endpoint, dial_timeout_, token_, dial_);
       if (!stream) continue;
       std::lock_guard lock(mutex_);
       if (closed_) return;

@@ -35,9 +35,10 @@ class WatchMux {
  public:
   using Deliver = std::function<void(Watcher&, const WatchResponse&)>;
 
-  // `token`: sent with every stream (the signed-in client's, Client::token()).
+  // `token`: sent with every stream (the signed-in client's, Client::token()); `dial`: TLS
+  // as the client dials (Client::stream_dial()).
   WatchMux(std::vector<std::string> endpoints, std::chrono::nanoseconds dial_timeout,
-           std::string token = "");
+           std::string token = "", StreamDial dial = {});
 
   // Adds a watcher, from any thread: created on the stream now, or once there is one.
   void add(std::shared_ptr<Watcher> w);
@@ -62,6 +63,7 @@ class WatchMux {
   std::vector<std::string> endpoints_;
   std::chrono::nanoseconds dial_timeout_;
   std::string token_;
+  StreamDial dial_;
   size_t next_endpoint_ = 0;
 
   std::mutex mutex_;  // everything below; stream_ is replaced only by run()'s thread

@@ -1,18 +1,24 @@
 #include "watch_stream.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <array>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
-#include "client.h"
+#include "../runtime/tls_context.h"
 
 namespace etcdlab::cli {
 
@@ -28,59 +34,121 @@ constexpr uint64_t kDeclaredLength = uint64_t{1} << 50;
 constexpr auto kNudgeEvery = std::chrono::milliseconds(20);
 }  // namespace
 
+// The connection lives on `io`, run by `runner` once open() has sent the header: reads,
+// writes, the nudges and the shutdown all happen there (one thread: what an OpenSSL stream
+// needs). The users' threads see only what is under `mu`.
 struct WatchStream::Impl {
   asio::io_context io;
   tcp::socket socket{io};
-  std::mutex send_mutex;
-  // The nudger's: it sends newlines until the answer's header came or the stream closed.
-  std::mutex nudge_mutex;
-  std::condition_variable nudge_wake;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;  // over `socket`, or null
+  std::shared_ptr<void> tls_context;                      // kept alive while `tls` is
+  // Made when `runner` starts (before, open() runs `io` until its steps are done).
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread runner;
+
+  // The I/O thread's.
+  asio::steady_timer nudge_timer{io};
   bool header_seen = false;
-  bool closed = false;
-  std::thread nudger;
-  // The reader's.
+  std::deque<std::string> outbox;  // front: being written
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  std::string pending;  // answer bytes not yet a whole line
-  bool ended = false;
+  std::array<char, 64 * 1024> piece;
 
-  bool write(std::string_view bytes) {
-    std::lock_guard lock(send_mutex);
-    boost::system::error_code ec;
-    asio::write(socket, asio::buffer(bytes.data(), bytes.size()), ec);
-    return !ec;
+  // Shared with the users' threads.
+  std::mutex mu;
+  std::condition_variable got;
+  std::string pending;  // answer bytes not yet handed out as lines
+  int status = 0;       // the answer's, once its header came
+  bool ended = false;   // the connection is done (closed, failed, or the answer complete)
+  bool broken = false;  // a write failed
+  bool closed = false;  // shutdown()
+
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(socket);
+    }
+  }
+
+  // --- on the I/O thread ---
+  void queue(std::string bytes) {
+    outbox.push_back(std::move(bytes));
+    if (outbox.size() == 1) write_front();
+  }
+
+  void write_front() {
+    with_stream([this](auto& s) {
+      asio::async_write(s, asio::buffer(outbox.front()), [this](beast::error_code ec, size_t) {
+        outbox.pop_front();
+        if (ec) {
+          std::lock_guard lock(mu);
+          broken = true;
+          outbox.clear();
+          return;
+        }
+        if (!outbox.empty()) write_front();
+      });
+    });
   }
 
   void nudge() {
-    std::unique_lock lock(nudge_mutex);
-    while (!header_seen && !closed) {
-      if (nudge_wake.wait_for(lock, kNudgeEvery, [&] { return header_seen || closed; })) break;
-      lock.unlock();
-      bool ok = write("\n");
-      lock.lock();
-      if (!ok) break;
-    }
+    nudge_timer.expires_after(kNudgeEvery);
+    nudge_timer.async_wait([this](beast::error_code ec) {
+      if (ec || header_seen) return;
+      if (outbox.empty()) queue("\n");
+      nudge();
+    });
   }
 
-  void stop_nudging() {
-    {
-      std::lock_guard lock(nudge_mutex);
-      header_seen = true;
-    }
-    nudge_wake.notify_all();
+  void read_header() {
+    with_stream([this](auto& s) {
+      http::async_read_header(s, buffer, parser, [this](beast::error_code ec, size_t) {
+        header_seen = true;
+        nudge_timer.cancel();
+        if (ec) return finish();
+        {
+          std::lock_guard lock(mu);
+          status = static_cast<int>(parser.get().result_int());
+        }
+        got.notify_all();
+        read_body();
+      });
+    });
   }
 
-  // Reads what the socket has into `pending`; false at the end of the stream.
-  bool read_more() {
-    if (parser.is_done()) return false;
-    std::array<char, 64 * 1024> piece;
+  void read_body() {
+    if (parser.is_done()) return finish();
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
-    boost::system::error_code ec;
-    http::read_some(socket, buffer, parser, ec);
-    if (ec == http::error::need_buffer) ec = {};
-    pending.append(piece.data(), piece.size() - parser.get().body().size);
-    return !ec;
+    with_stream([this](auto& s) {
+      http::async_read_some(s, buffer, parser, [this](beast::error_code ec, size_t) {
+        if (ec == http::error::need_buffer) ec = {};
+        {
+          std::lock_guard lock(mu);
+          pending.append(piece.data(), piece.size() - parser.get().body().size);
+        }
+        got.notify_all();
+        if (ec) return finish();
+        read_body();
+      });
+    });
+  }
+
+  void finish() {
+    {
+      std::lock_guard lock(mu);
+      ended = true;
+    }
+    got.notify_all();
+  }
+
+  void close_connection() {
+    nudge_timer.cancel();
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 };
 
@@ -89,12 +157,14 @@ WatchStream::WatchStream(std::unique_ptr<Impl> impl, std::string endpoint)
 
 WatchStream::~WatchStream() {
   shutdown();
-  if (impl_->nudger.joinable()) impl_->nudger.join();
+  impl_->work.reset();
+  if (impl_->runner.joinable()) impl_->runner.join();
 }
 
 std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
                                                std::chrono::nanoseconds dial_timeout,
-                                               const std::string& token) {
+                                               const std::string& token,
+                                               const StreamDial& dial) {
   auto impl = std::make_unique<Impl>();
   std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
   auto parsed = boost::urls::parse_uri(url);
@@ -104,14 +174,35 @@ std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
   boost::system::error_code ec;
   auto addresses = tcp::resolver(impl->io).resolve(host, port, ec);
   if (ec) return nullptr;
-  // Connect within the dial timeout (the only step with a deadline: a watch waits for ever).
+  // Connect (and shake hands) within the dial timeout: the only steps with a deadline, since
+  // a watch waits for ever. The io_context runs here in the caller's thread until then.
+  const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout);
+  const auto until = std::chrono::steady_clock::now() + budget;
   bool connected = false;
   asio::async_connect(impl->socket, addresses, [&](boost::system::error_code e, const auto&) {
     connected = !e;
   });
-  impl->io.run_for(std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout));
+  impl->io.run_until(until);
   if (!connected) return nullptr;
   impl->socket.set_option(tcp::no_delay(true), ec);
+  if (dial.tls_for(url)) {
+    impl->tls_context = dial.context;
+    auto* context = static_cast<asio::ssl::context*>(dial.context.get());
+    impl->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(impl->socket, *context);
+    if (dial.verify_host) runtime::expect_host(impl->tls->native_handle(), host);
+    bool done = false;
+    impl->tls->async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code e) {
+      done = true;
+      ec = e;
+    });
+    impl->io.restart();
+    impl->io.run_until(until);
+    if (!done) return nullptr;  // timed out: as an endpoint that does not answer
+    if (ec) {
+      throw EtcdError("tls: handshake with " + host +
+                      " refused: " + runtime::tls_failure(ec, impl->tls->native_handle()));
+    }
+  }
 
   http::request<http::empty_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, host);
@@ -119,55 +210,67 @@ std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
   if (!token.empty()) req.set(http::field::authorization, token);
   req.content_length(kDeclaredLength);
   http::request_serializer<http::empty_body> head{req};
-  http::write_header(impl->socket, head, ec);
+  impl->with_stream([&](auto& s) { http::write_header(s, head, ec); });
   if (ec) return nullptr;
   Impl* raw = impl.get();
-  impl->nudger = std::thread([raw] { raw->nudge(); });
+  impl->io.restart();
+  impl->work.emplace(impl->io.get_executor());
+  asio::post(impl->io, [raw] {
+    raw->read_header();
+    raw->nudge();
+  });
+  impl->runner = std::thread([raw] { raw->io.run(); });
   return std::unique_ptr<WatchStream>(new WatchStream(std::move(impl), endpoint));
 }
 
 bool WatchStream::send(const json::object& request) {
-  return impl_->write(json::serialize(request) + "\n");
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->broken || impl_->ended || impl_->closed) return false;
+  }
+  Impl* raw = impl_.get();
+  asio::post(raw->io, [raw, bytes = json::serialize(request) + "\n"]() mutable {
+    raw->queue(std::move(bytes));
+  });
+  return true;
 }
 
 std::optional<json::object> WatchStream::next() {
   Impl& s = *impl_;
-  if (s.ended) return std::nullopt;
-  if (!s.parser.is_header_done()) {
-    boost::system::error_code ec;
-    http::read_header(s.socket, s.buffer, s.parser, ec);
-    s.stop_nudging();
-    if (ec) {
-      s.ended = true;
-      return std::nullopt;
+  std::unique_lock lock(s.mu);
+  for (;;) {
+    if (s.closed) return std::nullopt;
+    if (s.status == 0) {
+      if (s.ended) return std::nullopt;  // no answer at all
+      s.got.wait(lock);
+      continue;
     }
-    if (s.parser.get().result() != http::status::ok) {
-      // etcd refused the first request: {"error", "message", "code"}.
-      while (s.read_more()) {
+    if (s.status != static_cast<int>(http::status::ok)) {
+      // etcd refused the first request: {"error", "message", "code"}, read whole.
+      if (!s.ended) {
+        s.got.wait(lock);
+        continue;
       }
-      s.ended = true;
+      boost::system::error_code ec;
       json::value v = json::parse(s.pending, ec);
       if (!ec && v.is_object() && v.as_object().contains("message") &&
           v.as_object().at("message").is_string()) {
         throw EtcdError(std::string(v.as_object().at("message").as_string()));
       }
-      throw EtcdError("HTTP " + std::to_string(s.parser.get().result_int()) + ": " + s.pending);
+      throw EtcdError("HTTP " + std::to_string(s.status) + ": " + s.pending);
     }
-  }
-  for (;;) {
     size_t end = s.pending.find('\n');
-    if (end == std::string::npos && !s.read_more()) {
-      s.ended = true;
-      end = s.pending.empty() ? std::string::npos : s.pending.size();
-      if (end == std::string::npos) return std::nullopt;
+    if (end == std::string::npos) {
+      if (!s.ended) {
+        s.got.wait(lock);
+        continue;
+      }
+      if (s.pending.empty()) return std::nullopt;
+      end = s.pending.size();  // a last line without its newline
     }
-    if (end == std::string::npos) continue;
     std::string line = s.pending.substr(0, end);
     s.pending.erase(0, std::min(end + 1, s.pending.size()));
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      if (s.ended) return std::nullopt;
-      continue;
-    }
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     boost::system::error_code ec;
     json::value v = json::parse(line, ec);
     if (ec || !v.is_object()) throw EtcdError("unexpected answer from " + endpoint_ + ": " + line);
@@ -177,12 +280,13 @@ std::optional<json::object> WatchStream::next() {
 
 void WatchStream::shutdown() {
   {
-    std::lock_guard lock(impl_->nudge_mutex);
+    std::lock_guard lock(impl_->mu);
+    if (impl_->closed) return;
     impl_->closed = true;
   }
-  impl_->nudge_wake.notify_all();
-  boost::system::error_code ignored;
-  impl_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  impl_->got.notify_all();
+  Impl* raw = impl_.get();
+  asio::post(raw->io, [raw] { raw->close_connection(); });
 }
 
 }  // namespace etcdlab::cli

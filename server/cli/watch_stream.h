@@ -1,7 +1,9 @@
 #pragma once
 // etcdlabctl's /v3/watch stream: one POST whose body carries requests as they are made and
 // whose chunked answer carries one {"result": ...} line per watch response, read as it comes.
-// Blocking: one thread reads (next()), any thread sends or shuts the stream down.
+// Blocking for its users: one thread reads (next()), any thread sends or shuts the stream
+// down. Underneath, every read and write of the connection happens on the stream's own I/O
+// thread, because a TLS stream (OpenSSL) must not be read and written from two threads at once.
 //
 // It works against etcdlab's gateway and etcd 3.4's alike (python/etcdlab/watches.py says
 // why in full): the body declares a length it never reaches, so that Go's HTTP/1 server does
@@ -15,15 +17,20 @@
 #include <optional>
 #include <string>
 
+#include "client.h"
+
 namespace etcdlab::cli {
 
 class WatchStream {
  public:
-  // Connects to `endpoint` ("host:port" or a URL) within `dial_timeout` and sends the header
-  // (with `token` in Authorization, if not empty); nullptr if it cannot.
+  // Connects to `endpoint` ("host:port" or a URL) within `dial_timeout` (TCP, then the TLS
+  // handshake if `dial` says so) and sends the header (with `token` in Authorization, if not
+  // empty); nullptr if it cannot. A TLS handshake the server refuses, or a certificate that
+  // does not verify, throws EtcdError with OpenSSL's reason (retrying would not help).
   static std::unique_ptr<WatchStream> open(const std::string& endpoint,
                                            std::chrono::nanoseconds dial_timeout,
-                                           const std::string& token = "");
+                                           const std::string& token = "",
+                                           const StreamDial& dial = {});
   ~WatchStream();
   WatchStream(const WatchStream&) = delete;
   WatchStream& operator=(const WatchStream&) = delete;
