@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import select
+import ssl
 import socket
 import time
 from typing import Any, Iterable, Optional
@@ -128,7 +129,9 @@ class WatchStream:
                 raise ConnectionError(f"{self.endpoint}: the watch stream is closed") from e
             if ready:
                 try:
-                    data = self._sock.recv(65536)
+                    data = self._recv_ready()
+                except ssl.SSLWantReadError:
+                    continue  # a TLS record that was not data (a session ticket): none yet
                 except OSError as e:
                     raise ConnectionError(f"{self.endpoint}: {e}") from e
                 if not data:
@@ -144,6 +147,20 @@ class WatchStream:
                     pass  # (the server may have answered and closed: the answer is read next)
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+
+    def _recv_ready(self) -> bytes:
+        """recv once select said the socket is readable. Over TLS, readable may mean a record
+        that holds no data (Go's TLS 1.3 server sends session tickets after the handshake): a
+        blocking recv would then wait for data the server sends only after more nudges, so it
+        does not block there (SSLWantReadError: nothing yet)."""
+        if not isinstance(self._sock, ssl.SSLSocket):
+            return self._sock.recv(65536)
+        timeout = self._sock.gettimeout()
+        self._sock.settimeout(0)
+        try:
+            return self._sock.recv(65536)
+        finally:
+            self._sock.settimeout(timeout)
 
     def _parse(self) -> None:
         if self.status is None:

@@ -15,6 +15,7 @@ pause would, and lets it go on once the lock has passed to someone else."""
 
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -52,7 +53,11 @@ def main() -> None:
     p.add_argument("--hold", type=float, default=0.05)
     p.add_argument("--gate", action="store_true")
     a = p.parse_args()
-    client = Client(a.endpoints.split(","), timeout=2.0)
+    # A cluster over TLS (ETCDLAB_TLS=1): the suite's CA and client certificate, which the
+    # test process exports for etcdctl (LocalCluster's TestPki.make_default).
+    tls = {k: os.environ[v] for k, v in (("ca", "ETCDCTL_CACERT"), ("cert", "ETCDCTL_CERT"),
+                                         ("key", "ETCDCTL_KEY")) if os.environ.get(v)}
+    client = Client(a.endpoints.split(","), timeout=2.0, **tls)
     done = 0
     while done < a.rounds:
         lock = client.lock(a.name, ttl_s=a.ttl)

@@ -6,6 +6,7 @@ a Python lock waits for `etcdctl lock` and etcdctl for Python, `etcdctl elect -l
 leader and Python sees etcdctl's; against both, the server's own /v3/lock and a Python lock
 exclude each other. Waits poll with deadlines."""
 
+import os
 import subprocess
 import threading
 import time
@@ -185,6 +186,9 @@ def etcd(member):
 
 def ctl(member, *args, **kw):
     env = {"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}
+    # (ETCDLAB_TLS=1: the suite's CA and client certificate, as LocalCluster exported them)
+    env.update({k: v for k, v in os.environ.items()
+                if k in ("ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY")})
     return subprocess.Popen([ETCDCTL, f"--endpoints={member.endpoint(0)}", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, **kw)

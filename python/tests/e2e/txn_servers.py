@@ -1,10 +1,8 @@
 """The servers the txn, lock and election client tests run against: a real etcd 3.4 and
 etcdlab, started the same way (LocalCluster, free ports), so one test body checks both."""
 
-import json
 import os
 import shutil
-import urllib.request
 
 import pytest
 
@@ -24,14 +22,18 @@ def need(path: str, what: str) -> None:
         pytest.skip(message)
 
 
-def serves_txn(endpoint: str) -> bool:
-    request = urllib.request.Request(f"http://{endpoint}/v3/kv/txn", data=json.dumps({}).encode(),
-                                     headers={"Content-Type": "application/json"})
+def serves_txn(cluster: LocalCluster) -> bool:
+    """Whether member 0 answers an empty txn; through the cluster's own client, so in its
+    scheme (https:// and the test CA under ETCDLAB_TLS=1)."""
+    client = cluster.client([0])
     try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status == 200
+        status, _ = client.raw(cluster.endpoint(0), "POST", "/v3/kv/txn", b"{}",
+                               {"Content-Type": "application/json"})
+        return status == 200
     except OSError:
         return False
+    finally:
+        client.close()
 
 
 def start(server: str, n: int = 1) -> LocalCluster:
@@ -43,7 +45,7 @@ def start(server: str, n: int = 1) -> LocalCluster:
     cluster.start()
     try:
         cluster.wait_leader()
-        if not serves_txn(cluster.endpoint(0)):
+        if not serves_txn(cluster):
             pytest.fail(f"{server} does not serve /v3/kv/txn")
     except BaseException:
         cluster.close()
