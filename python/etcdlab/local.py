@@ -39,6 +39,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from typing import Optional
 
@@ -88,6 +89,7 @@ class TestPki:
         self.ca = CertAuthority(self.dir)
         self.client = self.ca.issue("client-root", cn="root", server=False)
         self._members: dict[str, CertPair] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def shared(cls) -> "TestPki":
@@ -107,9 +109,12 @@ class TestPki:
                           ETCDCTL_KEY=self.client.key)
 
     def member(self, name: str) -> CertPair:
-        if name not in self._members:
-            self._members[name] = self.ca.issue(f"member-{name}")
-        return self._members[name]
+        # (clusters started from several threads at once share member names: one issue each,
+        # else one overwrites the other's key under its certificate)
+        with self._lock:
+            if name not in self._members:
+                self._members[name] = self.ca.issue(f"member-{name}")
+            return self._members[name]
 
     def flags(self, name: str) -> list[str]:
         m = self.member(name)

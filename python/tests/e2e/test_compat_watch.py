@@ -246,7 +246,8 @@ def run_session(endpoint: str, client: Client, session: Session, marks: dict) ->
     """{"status", "headers", "lines": [...], "short": [steps that got less than etcd's count],
     "refused": an error body}."""
     record = {"lines": [], "short": [], "status": None, "headers": {}}
-    stream = WatchStream(endpoint, timeout=10, body=session.body)
+    stream = WatchStream(endpoint, timeout=10, body=session.body,
+                         ssl_context=client.ssl_context)  # (TLS under ETCDLAB_TLS=1)
     try:
         for i, step in enumerate(session.steps):
             kind = step[0]
