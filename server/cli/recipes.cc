@@ -87,8 +87,7 @@ std::string lease_key(const std::string& prefix, int64_t lease) {
 
 WatchOutcome watch(const Link& link, Cancel& ctx, json::object create,
                    const std::function<bool(const WatchResponse&)>& on_response) {
-  WatchMux mux(link.endpoints, link.dial_timeout, link.client.token(),
-               link.client.stream_dial());
+  WatchMux mux(link.endpoints, link.dial_timeout, link.client.token(), link.client.stream_dial());
   auto w = std::make_shared<Watcher>();
   w->create = std::move(create);
   mux.add(w);

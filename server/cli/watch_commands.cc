@@ -96,8 +96,8 @@ struct Env {
 [[noreturn]] void interactive(Context& ctx, const Command& cmd, const Env& env) {
   const Client& client = ctx.client(cmd);
   const GlobalOptions& g = ctx.global();
-  auto mux = std::make_shared<WatchMux>(g.endpoints, g.dial_timeout, client.token(),
-                                        client.stream_dial());
+  auto mux =
+      std::make_shared<WatchMux>(g.endpoints, g.dial_timeout, client.token(), client.stream_dial());
   Printer* printer = &ctx.printer();
   std::thread([mux, printer] {
     try {
@@ -185,12 +185,12 @@ void watch_command(Context& ctx, const WatchFlags& flags, const Args& os_args, c
 void add_watch_commands(Command& root, Context& ctx, std::vector<std::string> os_args) {
   auto flags = std::make_shared<WatchFlags>();
   auto argv = std::make_shared<Args>(std::move(os_args));
-  Command& w = root.add(
-      "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
-      "Watches events stream on keys or prefixes", "",
-      [&ctx, flags, argv](Command& self, const Args& args) {
-        watch_command(ctx, *flags, *argv, self, args);
-      });
+  Command& w =
+      root.add("watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
+               "Watches events stream on keys or prefixes", "",
+               [&ctx, flags, argv](Command& self, const Args& args) {
+                 watch_command(ctx, *flags, *argv, self, args);
+               });
   w.flags().add_bool("interactive", &flags->interactive, "Interactive mode", 'i');
   w.flags().add_bool("prefix", &flags->prefix, "Watch on a prefix if prefix is set");
   w.flags().add_int64("rev", &flags->rev, "Revision to start watching");

@@ -101,9 +101,8 @@ void WatchMux::run(const Deliver& deliver, bool forever) {
     } catch (const EtcdError&) {
       line.reset();  // refused: as if lost (its watchers are made again, elsewhere first)
     }
-    const json::object* result = line ? line->if_contains("result") ? line->at("result").if_object()
-                                                                     : nullptr
-                                      : nullptr;
+    const json::object* result =
+        line ? line->if_contains("result") ? line->at("result").if_object() : nullptr : nullptr;
     if (!result) {
       // Lost (or a stream error line): a new stream, after a moment, on the next endpoint.
       {

@@ -24,11 +24,11 @@
 namespace etcdlab::cli {
 
 struct Watcher {
-  boost::json::object create;      // its create_request
-  std::vector<std::string> exec;   // the command run per event (etcdctl's "-- cmd ...")
-  int64_t id = -1;                 // on the current stream; -1 until created
-  int64_t next_revision = 0;       // where a new stream resumes it (0: its own start)
-  bool done = false;               // cancelled
+  boost::json::object create;     // its create_request
+  std::vector<std::string> exec;  // the command run per event (etcdctl's "-- cmd ...")
+  int64_t id = -1;                // on the current stream; -1 until created
+  int64_t next_revision = 0;      // where a new stream resumes it (0: its own start)
+  bool done = false;              // cancelled
 };
 
 class WatchMux {

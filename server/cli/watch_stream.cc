@@ -1,5 +1,6 @@
 #include "watch_stream.h"
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -41,7 +41,7 @@ struct WatchStream::Impl {
   asio::io_context io;
   tcp::socket socket{io};
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;  // over `socket`, or null
-  std::shared_ptr<void> tls_context;                      // kept alive while `tls` is
+  std::shared_ptr<void> tls_context;                     // kept alive while `tls` is
   // Made when `runner` starts (before, open() runs `io` until its steps are done).
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread runner;
@@ -163,8 +163,7 @@ WatchStream::~WatchStream() {
 
 std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
                                                std::chrono::nanoseconds dial_timeout,
-                                               const std::string& token,
-                                               const StreamDial& dial) {
+                                               const std::string& token, const StreamDial& dial) {
   auto impl = std::make_unique<Impl>();
   std::string url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
   auto parsed = boost::urls::parse_uri(url);
@@ -179,9 +178,8 @@ std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
   const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout);
   const auto until = std::chrono::steady_clock::now() + budget;
   bool connected = false;
-  asio::async_connect(impl->socket, addresses, [&](boost::system::error_code e, const auto&) {
-    connected = !e;
-  });
+  asio::async_connect(impl->socket, addresses,
+                      [&](boost::system::error_code e, const auto&) { connected = !e; });
   impl->io.run_until(until);
   if (!connected) return nullptr;
   impl->socket.set_option(tcp::no_delay(true), ec);

@@ -10,8 +10,8 @@
 // not throw the later requests away once its answer has started, and until the answer's header
 // has come a newline is sent every 20 ms, so that the server can start that answer.
 
-#include <boost/json.hpp>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
