@@ -108,7 +108,7 @@ class FakeAuthService final : public KvService {
   std::vector<size_t> failed_at_verify;  // how many attempts the throttle had at each verify
   int dummy_cost = 0;
   mutable int cost_asked = 0;
-  bool busy = false;                     // run_blocking answers as a full bcrypt queue does
+  bool busy = false;  // run_blocking answers as a full bcrypt queue does
   std::vector<int64_t> paused;
   int lookups = 0;
   int barriers = 0;
