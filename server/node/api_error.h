@@ -55,6 +55,9 @@ inline constexpr const char* kLearnerNotReady =
     "etcdserver: can only promote a learner member which is in sync with leader";
 inline constexpr const char* kStopped = "etcdserver: server stopped";
 inline constexpr const char* kNotLeader = "etcdserver: not leader";
+// etcd answers it (ResourceExhausted) when its apply falls too far behind its commits; here
+// also when too many authentications wait for the bcrypt thread (runtime/bounded_worker.h).
+inline constexpr const char* kTooManyRequests = "etcdserver: too many requests";
 inline constexpr const char* kBadLeaderTransferee = "etcdserver: bad leader transferee";
 inline constexpr const char* kLeaderTransferTimedOut =
     "etcdserver: request timed out, leader transfer took too long";

@@ -123,6 +123,10 @@ struct AuthLookup {
   std::optional<std::string> hash;  // nullopt: no such user (the rpc verifies a dummy hash)
   uint64_t revision = 0;            // the auth revision the answer is from
   int64_t delay_ms = 0;             // the throttle: wait this long before verifying
+  // With no hash: the bcrypt cost most stored hashes have (0: none stored), so the rpc's
+  // dummy verify for an unknown name costs what a real user's verify costs even when the
+  // hashes were made at another --bcrypt-cost than this member's.
+  int dummy_cost = 0;
 };
 
 class KvNode final : public DrivenNode {
@@ -213,7 +217,8 @@ class KvNode final : public DrivenNode {
   watch::WatchId watch(watch::StreamId stream, const watch::WatchRequest& request,
                        const Credentials& who);
   // Authentication in three steps: auth_lookup; the rpc verifies the password (after waiting
-  // delay_ms); a wrong one: auth_failed (feeds the throttle); a right one: submit
+  // delay_ms), having first called auth_failed (the throttle counts every attempt as a failure
+  // when it starts: runs at once see each other); a right one: submit
   // AuthenticateRequest{name, prefix, lookup.revision} with empty Credentials, whose result is
   // an AuthResult with the token "<prefix>.<raft index>" (every member registers it).
   AuthLookup auth_lookup(const std::string& name);

@@ -3,6 +3,8 @@
 // (every member alike) is in state_machine_auth.cc.
 #include <fmt/format.h>
 
+#include <map>
+
 #include "kv_node.h"
 #include "kv_node_impl.h"
 
@@ -181,7 +183,17 @@ void KvNode::Impl::refuse_watch(watch::StreamId stream, const ApiError& error) {
   refusal.canceled = true;
   refusal.cancel_reason =
       fmt::format("rpc error: code = {} desc = {}", grpc_code_name(error.code()), error.what());
-  watch_refusals[stream].push_back(std::move(refusal));
+  // A client that sends creates and never reads would otherwise grow this without limit
+  // (security review, finding 5: anonymous callers, about 250 bytes each). Bounded as the hub
+  // bounds a stream (stream_capacity, etcd's 128 responses); past it a refusal is dropped: it
+  // is for a client that has not read the last 128, and it created nothing. (etcd stops
+  // reading such a stream instead; the doors here keep reading.)
+  auto& queued = watch_refusals[stream];
+  if (queued.size() >= options.watch.stream_capacity) {
+    ++watch_refusals_dropped;
+    return;
+  }
+  queued.push_back(std::move(refusal));
 }
 
 watch::WatchId KvNode::watch(watch::StreamId stream, const watch::WatchRequest& request,
@@ -194,13 +206,40 @@ watch::WatchId KvNode::watch(watch::StreamId stream, const watch::WatchRequest& 
   return watch(stream, request);
 }
 
+// The cost most stored bcrypt hashes have ("$2b$10$...": 10), ties to the higher; 0 if none.
+// Worked out again only when the auth revision moved.
+int KvNode::Impl::common_bcrypt_cost() {
+  const auth::AuthStore& a = sm.auth();
+  if (bcrypt_cost_revision == a.revision()) return bcrypt_cost;
+  std::map<int, size_t> seen;
+  for (const auto& [name, user] : a.state().users) {
+    const std::string& h = user.hash;
+    // "$2" + variant letter + "$" + two digits + "$"
+    if (h.size() < 7 || !h.starts_with("$2") || h[3] != '$' || h[6] != '$') continue;
+    if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') continue;
+    ++seen[(h[4] - '0') * 10 + (h[5] - '0')];
+  }
+  bcrypt_cost = 0;
+  size_t most = 0;
+  for (const auto& [cost, n] : seen) {
+    if (cost >= 4 && cost <= 31 && n >= most) {
+      most = n;
+      bcrypt_cost = cost;
+    }
+  }
+  bcrypt_cost_revision = a.revision();
+  return bcrypt_cost;
+}
+
 AuthLookup KvNode::auth_lookup(const std::string& name) {
   auto& r = *impl_;
   const auth::AuthStore& a = r.sm.auth();
   AuthLookup out;
   out.enabled = a.enabled();
   out.revision = a.revision();
-  if (const auth::User* u = a.user(name)) out.hash = u->hash;
+  const auth::User* u = a.user(name);
+  if (u != nullptr) out.hash = u->hash;
+  if (u == nullptr || !u->hash.starts_with("$2")) out.dummy_cost = r.common_bcrypt_cost();
   out.delay_ms = r.throttle.delay_ms(name, r.ticks);
   return out;
 }

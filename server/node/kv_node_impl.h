@@ -168,6 +168,12 @@ struct KvNode::Impl {
   auth::TokenTable tokens;
   auth::AuthThrottle throttle;
   std::map<watch::StreamId, std::deque<watch::WatchResponse>> watch_refusals;
+  uint64_t watch_refusals_dropped = 0;  // past a stream's capacity (refuse_watch)
+  // The cost of most stored hashes, for the dummy verify of unknown names (kv_node_auth.cc),
+  // as of auth revision bcrypt_cost_revision (0: not worked out yet).
+  int common_bcrypt_cost();
+  int bcrypt_cost = 0;
+  uint64_t bcrypt_cost_revision = 0;
   struct HeldForToken {
     Request request;
     Credentials who;

@@ -65,14 +65,21 @@ awaitable<std::string> authenticate(KvService& s, std::string name, std::string 
     co_await s.read_barrier();
     server::KvNode::AuthLookup found = s.auth_lookup(name);
     if (!found.enabled) throw server::auth_error(server::rpctypes::kAuthNotEnabled);
-    // The throttle's wait (repeated failures for this name), before any bcrypt is spent.
+    // The attempt counts with the throttle now, as a failure, before any wait or bcrypt (a
+    // success clears the name when its entry applies): attempts made at the same time for one
+    // name each see those before them, instead of all finding no delay and failing together
+    // (security review, finding 3). Once per call, not per stale-revision retry.
+    if (attempt == 0) s.auth_failed(name);
+    // The throttle's wait (recent attempts for this name), before any bcrypt is spent.
     if (found.delay_ms > 0) co_await s.pause(std::chrono::milliseconds(found.delay_ms));
     bool match = false;
-    int cost = s.bcrypt_cost();
+    // (Only an unknown name's dummy uses it: at the cost most stored hashes have, else at
+    // --bcrypt-cost. A user whose hash has another cost than most still verifies in another
+    // time than an unknown name: that much of the timing leak remains.)
+    int cost = found.dummy_cost > 0 ? found.dummy_cost : s.bcrypt_cost();
     std::function<void()> work = [&] { match = verify_or_pay(password, found.hash, cost); };
     co_await s.run_blocking(std::move(work));
     if (!match) {
-      s.auth_failed(name);
       throw server::auth_error(server::rpctypes::kAuthFailed);
     }
     server::Request request = server::AuthenticateRequest{name, token_prefix(s), found.revision};

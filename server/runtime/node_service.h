@@ -3,13 +3,13 @@
 // hands one request to the node and turns its completion into the answer, or into the error
 // the node decided (etcd's code and text). No rule of etcd's lives here.
 
-#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "../gateway/service.h"
+#include "bounded_worker.h"
 #include "config.h"
 #include "etcdlab/fs/file_system.h"
 
@@ -100,8 +100,9 @@ class NodeService final : public gateway::KvService {
   FileSystem& fs_;
   uint64_t snapshot_outs_ = 0;
   // bcrypt's thread (hash, verify): one, so a flood of authentications queues here instead of
-  // taking the machine's cores. Declared last: joined first, before what its work uses.
-  boost::asio::thread_pool auth_{1};
+  // taking the machine's cores, and at most 64 waiting (bounded_worker.h). Declared last:
+  // joined first, before what its work uses.
+  BoundedWorker auth_;
 };
 
 }  // namespace etcdlab::runtime

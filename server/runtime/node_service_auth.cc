@@ -70,13 +70,7 @@ std::vector<std::string> NodeService::role_list(const server::Credentials& who) 
 asio::awaitable<void> NodeService::run_blocking(std::function<void()>&& work) {
   std::function<void()> mine = std::move(work);
   // On the auth thread; the awaiting coroutine resumes on its own executor (the io thread).
-  co_await asio::co_spawn(
-      auth_,
-      [&mine]() -> asio::awaitable<void> {
-        mine();
-        co_return;
-      },
-      asio::use_awaitable);
+  co_await auth_.run(std::move(mine));
 }
 
 asio::awaitable<void> NodeService::pause(std::chrono::milliseconds how_long) {

@@ -209,6 +209,8 @@ std::shared_ptr<const TlsFront> Server::Impl::client_tls_front() {
   front->handshake_timeout = std::chrono::milliseconds(config.client_read_timeout_ms);
   front->client_cert_auth = config.client_tls.client_cert_auth;
   front->adopt = [this](int fd) { http->adopt(fd); };
+  front->descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
+  front->on_refused = [this] { metrics.client_connections_refused->inc(); };
   return front;
 }
 

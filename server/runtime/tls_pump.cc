@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -152,6 +154,21 @@ asio::awaitable<bool> is_tls(tcp::socket& s, const std::string& from, const bool
 
 }  // namespace
 
+bool open_plaintext_pair(const TlsFront& front, int (&sv)[2], std::string& why) {
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    why = std::string("socketpair: ") + std::strerror(errno);
+    return false;
+  }
+  if (front.descriptor_allowed && !front.descriptor_allowed(std::max(sv[0], sv[1]))) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    sv[0] = sv[1] = -1;
+    why = "descriptors are kept for the storage";
+    return false;
+  }
+  return true;
+}
+
 // GCC warns, wrongly, that this coroutine's frame is freed by a mismatched operator delete
 // (asio's frames bring their own operator new and sized delete: GCC bug 109224).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -184,10 +201,14 @@ asio::awaitable<void> serve_tls_client(tcp::socket socket, std::shared_ptr<const
     co_return;
   }
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    spdlog::warn("tls: dropped a client connection from {}: socketpair: {}", from,
-                 std::strerror(errno));
-    co_return;
+  std::string why;
+  if (!open_plaintext_pair(*front, sv, why)) {
+    // (At most one line a second would be kinder to the log under a flood; the plaintext
+    // listener's refusals log one line per hundred. Kept per connection: this needs a
+    // handshake first, so it comes at the handshake's rate.)
+    spdlog::warn("tls: refused a client connection from {}: {}", from, why);
+    if (front->on_refused) front->on_refused();
+    co_return;  // (the TLS socket closes as `tls` goes)
   }
   asio::local::stream_protocol::socket inner(ex);
   inner.assign(asio::local::stream_protocol(), sv[0]);

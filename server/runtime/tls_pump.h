@@ -25,7 +25,19 @@ struct TlsFront {
   std::chrono::milliseconds handshake_timeout{5000};
   bool client_cert_auth = false;      // register verified CNs for the gRPC door
   std::function<void(int fd)> adopt;  // the plaintext end: served as an accepted connection
+  // Whether a connection may keep descriptor `fd` (DescriptorBudget::allows; unset: yes), and
+  // what counts a refusal (the client_connections_refused metric).
+  std::function<bool(int fd)> descriptor_allowed;
+  std::function<void()> on_refused;
 };
+
+// The socketpair that carries a handshaken connection's plaintext: opened, and kept only if
+// neither end is in the storage's descriptor reserve (descriptors.h). The accept was checked
+// before the handshake, but many connections can pass that check together and then each take
+// two more descriptors here: without this check about 32 TLS clients would empty the reserve,
+// and the storage's next file would fail with EMFILE and stop the member. Returns false (both
+// ends closed, `why` set) if refused or if socketpair failed.
+bool open_plaintext_pair(const TlsFront& front, int (&sv)[2], std::string& why);
 
 // Serves one accepted connection of a TLS client port until either side closes it.
 boost::asio::awaitable<void> serve_tls_client(boost::asio::ip::tcp::socket socket,

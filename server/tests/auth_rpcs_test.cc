@@ -68,6 +68,7 @@ class FakeAuthService final : public KvService {
     l.enabled = enabled;
     l.revision = 5 + lookups;
     l.delay_ms = delay_ms;
+    if (name != "alice") l.dummy_cost = dummy_cost;
     if (name == "alice") l.hash = alice_hash;
     return l;
   }
@@ -75,6 +76,8 @@ class FakeAuthService final : public KvService {
   awaitable<void> run_blocking(std::function<void()>&& work) override {
     std::function<void()> mine = std::move(work);
     ++blocking;
+    failed_at_verify.push_back(failed.size());
+    if (busy) throw ApiError(server::GrpcCode::kResourceExhausted, "etcdserver: too many requests");
     in_blocking = true;
     mine();
     in_blocking = false;
@@ -89,7 +92,10 @@ class FakeAuthService final : public KvService {
     for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(next_byte++));
     return out;
   }
-  int bcrypt_cost() const override { return 4; }
+  int bcrypt_cost() const override {
+    ++cost_asked;
+    return 4;
+  }
 
   // ---- what the test sets and reads
   bool enabled = true;
@@ -99,6 +105,10 @@ class FakeAuthService final : public KvService {
   std::vector<server::Request> proposed;
   std::vector<server::Credentials> callers;
   std::vector<std::string> failed;
+  std::vector<size_t> failed_at_verify;  // how many attempts the throttle had at each verify
+  int dummy_cost = 0;
+  mutable int cost_asked = 0;
+  bool busy = false;  // run_blocking answers as a full bcrypt queue does
   std::vector<int64_t> paused;
   int lookups = 0;
   int barriers = 0;
@@ -183,6 +193,40 @@ TEST(AuthRpcs, WrongPasswordAndUnknownUserFailAlikeAndFeedTheThrottle) {
   EXPECT_EQ(s.blocking, 3);  // an unknown name pays a (dummy) verify too: no timing leak
   EXPECT_EQ(s.failed, (std::vector<std::string>{"alice", "mallory", ""}));
   EXPECT_TRUE(s.proposed.empty());
+}
+
+// Review finding 3: attempts sent together must not all see "no delay" because none has
+// failed yet: each counts with the throttle before its wait and its bcrypt.
+TEST(AuthRpcs, AnAttemptCountsWithTheThrottleWhenItStartsNotWhenItFails) {
+  FakeAuthService s;
+  EXPECT_TRUE(run(authenticate(s, "alice", "wrong"), static_cast<std::string*>(nullptr)));
+  EXPECT_EQ(s.failed_at_verify, (std::vector<size_t>{1}));
+  EXPECT_EQ(s.failed, (std::vector<std::string>{"alice"})) << "counted once, not again";
+  std::string token;
+  EXPECT_FALSE(run(authenticate(s, "alice", "alicepw"), &token));
+  EXPECT_EQ(s.failed_at_verify, (std::vector<size_t>{1, 2})) << "a right one counts too";
+  // (its AuthenticateRequest clears the name when it applies: kv_node_auth_test.)
+}
+
+TEST(AuthRpcs, AFullBcryptQueueAnswersEtcdsOverloadErrorAndProposesNothing) {
+  FakeAuthService s;
+  s.busy = true;
+  std::optional<ApiError> e =
+      run(authenticate(s, "alice", "alicepw"), static_cast<std::string*>(nullptr));
+  ASSERT_TRUE(e);
+  EXPECT_STREQ(e->what(), "etcdserver: too many requests");
+  EXPECT_EQ(e->code(), server::GrpcCode::kResourceExhausted);
+  EXPECT_TRUE(s.proposed.empty());
+}
+
+TEST(AuthRpcs, AnUnknownNamesDummyIsVerifiedAtTheCostTheNodeNamesElseAtTheFlags) {
+  FakeAuthService s;
+  s.dummy_cost = 5;
+  EXPECT_TRUE(run(authenticate(s, "mallory", "x"), static_cast<std::string*>(nullptr)));
+  EXPECT_EQ(s.cost_asked, 0) << "the node's cost, not --bcrypt-cost";
+  s.dummy_cost = 0;  // no stored hash
+  EXPECT_TRUE(run(authenticate(s, "mallory", "x"), static_cast<std::string*>(nullptr)));
+  EXPECT_EQ(s.cost_asked, 1);
 }
 
 TEST(AuthRpcs, TheThrottlesDelayIsWaitedBeforeTheVerify) {

@@ -326,6 +326,62 @@ TEST(KvNodeAuth, WatchRefusalIsACreatedCanceledResponseWithEtcdsReason) {
   EXPECT_TRUE(n->node->take_watch_responses(s, 100).empty());
 }
 
+// Review finding 5: an anonymous client that streams creates and never reads must not grow
+// node memory without limit. Refusals queue up to the hub's per-stream capacity (128); one
+// that reads as it goes still gets every answer.
+TEST(KvNodeAuth, RefusedWatchCreatesQueueNoMoreThanAStreamsCapacity) {
+  auto n = single();
+  enable_auth(*n);
+  const size_t capacity = watch::WatchConfig{}.stream_capacity;
+  watch::StreamId s = n->node->open_watch_stream();
+  watch::WatchRequest w;
+  w.range = {"a", ""};
+  for (size_t i = 0; i < 10 * capacity; ++i) {
+    EXPECT_EQ(n->node->watch(s, w, {}), watch::kNoWatchId);
+  }
+  auto out = n->node->take_watch_responses(s, SIZE_MAX);
+  EXPECT_EQ(out.size(), capacity);
+  EXPECT_EQ(out.back().cancel_reason,
+            "rpc error: code = InvalidArgument desc = etcdserver: user name is empty");
+
+  watch::StreamId reader = n->node->open_watch_stream();
+  size_t answered = 0;
+  for (size_t i = 0; i < 10 * capacity; ++i) {
+    n->node->watch(reader, w, {});
+    answered += n->node->take_watch_responses(reader, SIZE_MAX).size();
+  }
+  EXPECT_EQ(answered, 10 * capacity);
+}
+
+// The throttle counts an attempt when the rpc layer starts it (auth_failed before the
+// verify: auth_rpcs.cc); the success's entry clears the name, so a right password is never
+// slowed by its own attempts.
+TEST(KvNodeAuth, ASuccessfulAuthenticateClearsTheThrottlesCountForTheName) {
+  auto n = single();
+  enable_auth(*n);
+  for (int i = 0; i < 6; ++i) n->node->auth_failed("alice");
+  EXPECT_GT(n->node->auth_lookup("alice").delay_ms, 0);
+  login(*n, "alice");
+  EXPECT_EQ(n->node->auth_lookup("alice").delay_ms, 0);
+}
+
+// Review finding 7: an unknown name's dummy verify should cost what a real user's does, also
+// when the hashes were made at another --bcrypt-cost than this member's: the lookup names the
+// cost most stored hashes have.
+TEST(KvNodeAuth, AnUnknownNamesLookupNamesTheCostMostStoredHashesHave) {
+  auto n = single();
+  enable_auth(*n);  // root, alice, bob: "$2b$04$..."
+  EXPECT_EQ(n->node->auth_lookup("nobody").dummy_cost, 4);
+  EXPECT_EQ(n->node->auth_lookup("alice").dummy_cost, 0) << "a real hash needs no dummy";
+  std::string root = login(*n, "root");
+  for (const char* name : {"u1", "u2", "u3", "u4"}) {
+    EXPECT_EQ(refusal(write_as(*n, UserAddRequest{name, "$2b$12$xyz"}, token(root))), "");
+  }
+  EXPECT_EQ(n->node->auth_lookup("nobody").dummy_cost, 12);
+  EXPECT_EQ(refusal(write_as(*n, UserAddRequest{"nopw", ""}, token(root))), "");
+  EXPECT_EQ(n->node->auth_lookup("nopw").dummy_cost, 12) << "no password: a dummy too";
+}
+
 TEST(KvNodeAuth, AuthReadsAreRootOnlyExceptSelfUserGetAndOwnRoleGet) {
   auto n = single();
   std::string root = enable_auth(*n);

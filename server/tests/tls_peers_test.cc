@@ -1,11 +1,16 @@
-// The registry that gives gRPC calls over TLS their client certificate's CN (grpc/tls_peers.h),
+// The TLS front's plaintext pair and the storage's descriptor reserve (runtime/tls_pump.h);
+// the registry that gives gRPC calls over TLS their client certificate's CN (grpc/tls_peers.h),
 // and the start errors of TLS URLs without their files (runtime/config.h).
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "../grpc/tls_peers.h"
 #include "../runtime/config.h"
+#include "../runtime/descriptors.h"
+#include "../runtime/tls_pump.h"
 
 namespace etcdlab {
 namespace {
@@ -98,6 +103,35 @@ TEST(TlsConfig, ClientCertAuthNeedsATrustedCa) {
   EXPECT_THROW(c.resolve(), std::invalid_argument);
   c.client_tls.trusted_ca_file = "ca.crt";
   EXPECT_NO_THROW(c.resolve());
+}
+
+// Review finding 2: the socketpair made after a handshake must not take descriptors from the
+// storage's reserve (descriptors.h), or enough TLS clients stop the member (EMFILE on its
+// next WAL segment or snapshot file).
+TEST(TlsFront, APlaintextPairThatWouldReachTheStoragesReserveIsRefusedAndClosed) {
+  Pair probe;  // the two numbers the next pair gets
+  int highest = std::max(probe.fd[0], probe.fd[1]);
+  probe.close();
+  runtime::TlsFront front;
+  runtime::DescriptorBudget budget{static_cast<uint64_t>(highest) + 8, 8};  // highest: reserved
+  ASSERT_FALSE(budget.allows(highest));
+  ASSERT_TRUE(budget.allows(highest - 1));
+  front.descriptor_allowed = [budget](int fd) { return budget.allows(fd); };
+  int sv[2] = {-1, -1};
+  std::string why;
+  EXPECT_FALSE(runtime::open_plaintext_pair(front, sv, why));
+  EXPECT_EQ(why, "descriptors are kept for the storage");
+  EXPECT_EQ(sv[0], -1);
+  Pair again;  // both numbers were given back
+  EXPECT_EQ(std::max(again.fd[0], again.fd[1]), highest);
+  again.close();
+
+  budget.limit += 1;  // now the pair fits below the reserve
+  front.descriptor_allowed = [budget](int fd) { return budget.allows(fd); };
+  ASSERT_TRUE(runtime::open_plaintext_pair(front, sv, why)) << why;
+  EXPECT_EQ(std::max(sv[0], sv[1]), highest);
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 }  // namespace
