@@ -1,6 +1,7 @@
 #include "auth_responses.h"
 
 #include "../gateway/json_fields.h"
+#include "context.h"
 
 namespace etcdlab::cli {
 namespace {
@@ -19,10 +20,14 @@ std::vector<std::string> strings(const json::object& body, std::string_view name
 
 const char* perm_type_name(int type) {
   switch (type) {
-    case 0: return "READ";
-    case 1: return "WRITE";
-    case 2: return "READWRITE";
-    default: return "UNKNOWN";
+    case 0:
+      return "READ";
+    case 1:
+      return "WRITE";
+    case 2:
+      return "READWRITE";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -54,6 +59,16 @@ RoleGetResponse decode_role_get(const json::object& body) {
 
 RoleListResponse decode_role_list(const json::object& body) {
   return {decode_header(body), strings(body, "roles")};
+}
+
+boost::json::object auth_request(Context& ctx, const Command& cmd, const std::string& path,
+                                 const boost::json::object& body, Retry retry) {
+  const Client& client = ctx.client(cmd);
+  try {
+    return client.call(path, body, ctx.deadline(), retry);
+  } catch (const EtcdError& e) {
+    throw ExitError(kExitError, e.what());
+  }
 }
 
 }  // namespace etcdlab::cli

@@ -6,9 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "client.h"
 #include "responses.h"
 
 namespace etcdlab::cli {
+
+class Command;
+class Context;
 
 // Every auth response that carries a header alone: auth enable/disable, user add, delete,
 // changepw, grant, revoke, role add, delete, grant, revoke.
@@ -52,5 +56,11 @@ UserGetResponse decode_user_get(const boost::json::object& body);
 UserListResponse decode_user_list(const boost::json::object& body);
 RoleGetResponse decode_role_get(const boost::json::object& body);
 RoleListResponse decode_role_list(const boost::json::object& body);
+
+// One auth request within --command-timeout (the user and role commands); a refusal is exit 1
+// with etcd's message.
+boost::json::object auth_request(Context& ctx, const Command& cmd, const std::string& path,
+                                 const boost::json::object& body,
+                                 Retry retry = Retry::kNotRepeatable);
 
 }  // namespace etcdlab::cli

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "../gateway/json_fields.h"
+#include "auth_responses.h"
 #include "context.h"
 
 namespace etcdlab::cli {
@@ -19,17 +20,6 @@ struct PermFlags {
   bool prefix = false;
   bool from_key = false;
 };
-
-// One auth request within --command-timeout; a refusal is exit 1 with etcd's message.
-json::object request(Context& ctx, const Command& cmd, const std::string& path,
-                     const json::object& body, Retry retry = Retry::kNotRepeatable) {
-  const Client& client = ctx.client(cmd);
-  try {
-    return client.call(path, body, ctx.deadline(), retry);
-  } catch (const EtcdError& e) {
-    throw ExitError(kExitError, e.what());
-  }
-}
 
 // clientv3.StrToPermissionType: READ, WRITE, READWRITE in any case.
 std::string perm_type(const std::string& word) {
@@ -62,7 +52,7 @@ void add_command(Context& ctx, const Command& cmd, const Args& args) {
   if (args.size() != 1) {
     throw ExitError(kExitBadArgs, "role add command requires role name as its argument");
   }
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/role/add", {{"name", args[0]}}));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/role/add", {{"name", args[0]}}));
   ctx.printer().role_add(args[0], r);
 }
 
@@ -70,7 +60,7 @@ void delete_command(Context& ctx, const Command& cmd, const Args& args) {
   if (args.size() != 1) {
     throw ExitError(kExitBadArgs, "role delete command requires role name as its argument");
   }
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/role/delete", {{"role", args[0]}}));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/role/delete", {{"role", args[0]}}));
   ctx.printer().role_delete(args[0], r);
 }
 
@@ -79,14 +69,14 @@ void get_command(Context& ctx, const Command& cmd, const Args& args) {
     throw ExitError(kExitBadArgs, "role get command requires role name as its argument");
   }
   RoleGetResponse r = decode_role_get(
-      request(ctx, cmd, "/v3/auth/role/get", {{"role", args[0]}}, Retry::kRepeatable));
+      auth_request(ctx, cmd, "/v3/auth/role/get", {{"role", args[0]}}, Retry::kRepeatable));
   ctx.printer().role_get(args[0], r);
 }
 
 void list_command(Context& ctx, const Command& cmd, const Args& args) {
   if (!args.empty()) throw ExitError(kExitBadArgs, "role list command requires no arguments");
   RoleListResponse r = decode_role_list(
-      request(ctx, cmd, "/v3/auth/role/list", json::object{}, Retry::kRepeatable));
+      auth_request(ctx, cmd, "/v3/auth/role/list", json::object{}, Retry::kRepeatable));
   ctx.printer().role_list(r);
 }
 
@@ -101,8 +91,8 @@ void grant_command(Context& ctx, const PermFlags& f, const Command& cmd, const A
   json::object perm{{"permType", type}};
   gateway::put_bytes(perm, "key", key);
   gateway::put_bytes(perm, "range_end", end);
-  AuthResponse r = decode_auth(
-      request(ctx, cmd, "/v3/auth/role/grant", {{"name", args[0]}, {"perm", std::move(perm)}}));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/role/grant",
+                                            {{"name", args[0]}, {"perm", std::move(perm)}}));
   ctx.printer().role_grant_permission(args[0], r);
 }
 
@@ -117,7 +107,7 @@ void revoke_command(Context& ctx, const PermFlags& f, const Command& cmd, const 
   json::object body{{"role", args[0]}};
   gateway::put_bytes(body, "key", key);
   gateway::put_bytes(body, "range_end", end);
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/role/revoke", body));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/role/revoke", body));
   ctx.printer().role_revoke_permission(args[0], args[1], end, r);
 }
 
@@ -136,8 +126,7 @@ void add_role_commands(Command& root, Context& ctx) {
 
   auto grant = std::make_shared<PermFlags>();
   Command& g = r.add("grant-permission [options] <role name> <permission type> <key> [endkey]",
-                     "Grants a key to a role", "",
-                     [&ctx, grant](Command& self, const Args& args) {
+                     "Grants a key to a role", "", [&ctx, grant](Command& self, const Args& args) {
                        grant_command(ctx, *grant, self, args);
                      });
   g.flags().add_bool("prefix", &grant->prefix, "grant a prefix permission");

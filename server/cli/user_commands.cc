@@ -8,6 +8,7 @@
 
 #include <iostream>
 
+#include "auth_responses.h"
 #include "context.h"
 
 namespace etcdlab::cli {
@@ -47,17 +48,6 @@ std::string read_password_interactive(const std::string& name) {
   return first;
 }
 
-// One auth request within --command-timeout; a refusal is exit 1 with etcd's message.
-json::object request(Context& ctx, const Command& cmd, const std::string& path,
-                     const json::object& body, Retry retry = Retry::kNotRepeatable) {
-  const Client& client = ctx.client(cmd);
-  try {
-    return client.call(path, body, ctx.deadline(), retry);
-  } catch (const EtcdError& e) {
-    throw ExitError(kExitError, e.what());
-  }
-}
-
 struct AddOptions {
   bool interactive = true;
   std::string password;  // --new-user-password
@@ -83,7 +73,7 @@ void add_command(Context& ctx, const AddOptions& o, const Command& cmd, const Ar
   }
   json::object body{{"name", user}, {"password", password}};
   if (o.no_password) body["options"] = json::object{{"no_password", true}};
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/user/add", body));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/user/add", body));
   ctx.printer().user_add(user, r);
 }
 
@@ -97,7 +87,7 @@ void get_command(Context& ctx, const GetOptions& o, const Command& cmd, const Ar
     throw ExitError(kExitBadArgs, "user get command requires user name as its argument");
   }
   UserGetResponse r = decode_user_get(
-      request(ctx, cmd, "/v3/auth/user/get", {{"name", args[0]}}, Retry::kRepeatable));
+      auth_request(ctx, cmd, "/v3/auth/user/get", {{"name", args[0]}}, Retry::kRepeatable));
   Printer& printer = ctx.printer();
   if (!o.detail) {
     printer.user_get(args[0], r);
@@ -106,15 +96,15 @@ void get_command(Context& ctx, const GetOptions& o, const Command& cmd, const Ar
   std::cout << "User: " << args[0] << "\n";
   for (const std::string& role : r.roles) {
     std::cout << "\n";
-    printer.role_get(role, decode_role_get(request(ctx, cmd, "/v3/auth/role/get",
-                                                   {{"role", role}}, Retry::kRepeatable)));
+    printer.role_get(role, decode_role_get(auth_request(ctx, cmd, "/v3/auth/role/get",
+                                                        {{"role", role}}, Retry::kRepeatable)));
   }
 }
 
 void list_command(Context& ctx, const Command& cmd, const Args& args) {
   if (!args.empty()) throw ExitError(kExitBadArgs, "user list command requires no arguments");
   UserListResponse r = decode_user_list(
-      request(ctx, cmd, "/v3/auth/user/list", json::object{}, Retry::kRepeatable));
+      auth_request(ctx, cmd, "/v3/auth/user/list", json::object{}, Retry::kRepeatable));
   ctx.printer().user_list(r);
 }
 
@@ -122,7 +112,7 @@ void delete_command(Context& ctx, const Command& cmd, const Args& args) {
   if (args.size() != 1) {
     throw ExitError(kExitBadArgs, "user delete command requires user name as its argument");
   }
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/user/delete", {{"name", args[0]}}));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/user/delete", {{"name", args[0]}}));
   ctx.printer().user_delete(args[0], r);
 }
 
@@ -135,8 +125,8 @@ void passwd_command(Context& ctx, const PasswdOptions& o, const Command& cmd, co
     throw ExitError(kExitBadArgs, "user passwd command requires user name as its argument");
   }
   std::string password = o.interactive ? read_password_interactive(args[0]) : scan_word();
-  AuthResponse r = decode_auth(request(ctx, cmd, "/v3/auth/user/changepw",
-                                       {{"name", args[0]}, {"password", password}}));
+  AuthResponse r = decode_auth(auth_request(ctx, cmd, "/v3/auth/user/changepw",
+                                            {{"name", args[0]}, {"password", password}}));
   ctx.printer().user_change_password(r);
 }
 
@@ -146,7 +136,7 @@ void grant_role_command(Context& ctx, const Command& cmd, const Args& args) {
                     "user grant command requires user name and role name as its argument");
   }
   AuthResponse r = decode_auth(
-      request(ctx, cmd, "/v3/auth/user/grant", {{"user", args[0]}, {"role", args[1]}}));
+      auth_request(ctx, cmd, "/v3/auth/user/grant", {{"user", args[0]}, {"role", args[1]}}));
   ctx.printer().user_grant_role(args[0], args[1], r);
 }
 
@@ -156,7 +146,7 @@ void revoke_role_command(Context& ctx, const Command& cmd, const Args& args) {
                     "user revoke-role requires user name and role name as its argument");
   }
   AuthResponse r = decode_auth(
-      request(ctx, cmd, "/v3/auth/user/revoke", {{"name", args[0]}, {"role", args[1]}}));
+      auth_request(ctx, cmd, "/v3/auth/user/revoke", {{"name", args[0]}, {"role", args[1]}}));
   ctx.printer().user_revoke_role(args[0], args[1], r);
 }
 
@@ -166,10 +156,9 @@ void add_user_commands(Command& root, Context& ctx) {
   Command& u = root.add("user <subcommand>", "User related commands");
 
   auto add = std::make_shared<AddOptions>();
-  Command& a = u.add("add <user name or user:password> [options]", "Adds a new user", "",
-                     [&ctx, add](Command& self, const Args& args) {
-                       add_command(ctx, *add, self, args);
-                     });
+  Command& a =
+      u.add("add <user name or user:password> [options]", "Adds a new user", "",
+            [&ctx, add](Command& self, const Args& args) { add_command(ctx, *add, self, args); });
   a.flags().add_bool("interactive", &add->interactive,
                      "Read password from stdin instead of interactive terminal");
   a.flags().add_string("new-user-password", &add->password,
@@ -181,10 +170,9 @@ void add_user_commands(Command& root, Context& ctx) {
         [&ctx](Command& self, const Args& args) { delete_command(ctx, self, args); });
 
   auto get = std::make_shared<GetOptions>();
-  Command& g = u.add("get <user name> [options]", "Gets detailed information of a user", "",
-                     [&ctx, get](Command& self, const Args& args) {
-                       get_command(ctx, *get, self, args);
-                     });
+  Command& g =
+      u.add("get <user name> [options]", "Gets detailed information of a user", "",
+            [&ctx, get](Command& self, const Args& args) { get_command(ctx, *get, self, args); });
   g.flags().add_bool("detail", &get->detail, "Show permissions of roles granted to the user");
 
   u.add("list", "Lists all users", "",
