@@ -47,12 +47,14 @@
     var hi = 0, lo = Infinity;
     for (var i = 0; i < nodes.length; i++) {
       var n = nodes[i];
-      hi = Math.max(hi, n.last_index || 0);
+      if (!n.last_index) continue; // down (the simulator sends no log then) or empty
+      hi = Math.max(hi, n.last_index);
       var from = n.snapshot_index ? Math.min(n.log_from || Infinity, n.snapshot_index) :
                                     (n.log_from || n.first_index || 1);
       lo = Math.min(lo, from);
     }
     if (hi < 1) hi = 1;
+    if (lo === Infinity) lo = 1;
     lo = Math.max(1, Math.min(lo, hi), hi - MAX_COLS + 1);
     return {lo: lo, hi: hi};
   }

@@ -182,8 +182,10 @@
       if (nodes[j].up && nodes[j].role === 'leader') leader = nodes[j];
     }
     if (!up) {
-      P.panels.status('no answer from ' + conns.map(function (c) { return c.url; }).join(', ') +
-                      ' (trying again)', 'warn');
+      var urls = conns.map(function (c) { return c.url; }).join(', ');
+      P.panels.status('no answer from ' + urls + ' (trying again' +
+                      (/https:/.test(urls) ? '; over TLS the browser must trust the members\' CA' :
+                                             '') + ')', 'warn');
       return;
     }
     P.panels.status('real cluster: ' + up + ' / ' + nodes.length + ' members answering' +

@@ -68,7 +68,9 @@
       took = 'since ' + c.call_ms.toFixed(0) + ' ms';
     }
     li.appendChild(P.el('span', {'class': 'took'}, took));
-    if (c.text) li.appendChild(P.el('span', {'class': 'text'}, c.text));
+    var text = (c.text || '') + (typeof c.revision === 'number' && c.revision ?
+                                 (c.text ? ', ' : '') + 'rev ' + c.revision : '');
+    if (text) li.appendChild(P.el('span', {'class': 'text'}, text));
     li.title = what + ': ' + c.outcome + (c.text ? ' (' + c.text + ')' : '');
     return li;
   }

@@ -1,7 +1,8 @@
 // Source (c): real members started with --enable-view. Each member is watched on its own:
 //
 //  - without credentials: one GET /etcdlab/state (to see a 401 or 404 and say why: an
-//    EventSource cannot show a status code), then the member's /etcdlab/events stream;
+//    EventSource cannot show a status code), then the member's /etcdlab/events stream (or
+//    polling, if a stream fails before its first event: a 429, too many open);
 //  - with user/password: a token from POST /v3/auth/authenticate, then GET /etcdlab/state
 //    with `Authorization: <token>` every POLL_MS (so the token never appears in a URL).
 //
@@ -51,8 +52,10 @@
   M.add = function (url) {
     url = normUrl(url);
     for (var i = 0; i < M.conns.length; i++) if (M.conns[i].url === url) return null;
+    // noStream: a stream failed before its first event although the member had just answered
+    // (it refuses more streams: 429), so it is polled instead.
     var c = {url: url, up: false, state: null, pageMs: 0, es: null, timer: null, problem: '',
-             seenMs: 0};
+             seenMs: 0, noStream: false};
     M.conns.push(c);
     return c;
   };
@@ -99,7 +102,7 @@
     if (gen !== M.gen) return;
     fetchState(c, gen).then(function (ok) {
       if (gen !== M.gen) return;
-      if (ok && !M.token) openStream(c, gen);
+      if (ok && !M.token && !c.noStream) openStream(c, gen);
       else c.timer = setTimeout(function () { connect(c, gen); }, ok ? POLL_MS : RETRY_MS);
     });
   }
@@ -146,10 +149,13 @@
       return;
     }
     c.es = es;
+    var got = false;
     es.onmessage = function (ev) {
       if (gen !== M.gen || c.es !== es) return;
       var body = parseJson(ev.data);
-      if (body && body.node) onState(c, body);
+      if (!body || !body.node) return;
+      got = true;
+      onState(c, body);
     };
     es.onerror = function () {
       if (gen !== M.gen || c.es !== es) return;
@@ -157,6 +163,13 @@
       // with a plain GET first, so a 401 or 404 is seen and explained.
       es.close();
       c.es = null;
+      if (!got) {
+        // It answered the GET a moment ago: poll it from now on (a dead member shows as
+        // down at the first poll that fails).
+        c.noStream = true;
+        connect(c, gen);
+        return;
+      }
       markDown(c);
       c.timer = setTimeout(function () { connect(c, gen); }, RETRY_MS);
     };
