@@ -31,7 +31,11 @@
         e = els[id] = {g: makeDot(m), key: key};
         layer.appendChild(e.g);
       }
-      e.g.setAttribute('transform', 'translate(' + pos.x.toFixed(1) + ',' + pos.y.toFixed(1) + ')');
+      var tr = 'translate(' + pos.x.toFixed(1) + ',' + pos.y.toFixed(1) + ')';
+      if (e.tr !== tr) {
+        e.g.setAttribute('transform', tr);
+        e.tr = tr;
+      }
     }
     for (var k in els) {
       if (!seen[k]) {

@@ -15,7 +15,9 @@
     next: 0,       // the next frame number to ask for
     simNow: 0,     // our estimate of the simulator's virtual time (>= the last frame's)
     busy: false,   // a request is on its way
+    gen: 0,        // bumped by stop(): answers to an older start are dropped
   });
+  var pollTimer = null;
 
   // fetch() with a JSON body either way; rejects with a readable message.
   S.api = function (method, path, body) {
@@ -48,6 +50,7 @@
 
   // Starts showing the server's frames (info from probe()).
   S.start = function (info) {
+    S.stop();
     S.info = info;
     S.next = 0;
     T.reset();
@@ -63,8 +66,15 @@
       P.panels.status(info.source === 'sim' ?
                       'simulator: paused (' + T.frames.length + ' frames)' :
                       'trace: ' + T.frames.length + ' frames');
-      if (info.source === 'sim') setInterval(pollWhilePaused, 500);
+      if (info.source === 'sim') pollTimer = setInterval(pollWhilePaused, 500);
     });
+  };
+
+  // Stops polling (another source was opened).
+  S.stop = function () {
+    S.gen++;
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
   };
 
   // Fetches the frames made since the last fetch and appends them. Fetches run one after
@@ -76,7 +86,9 @@
     return p;
   };
   function fetchOnce() {
+    var gen = S.gen;
     return S.api('GET', 'api/frames?since=' + S.next).then(function (r) {
+      if (gen !== S.gen) return 0;
       var frames = r.frames || [];
       if (typeof r.next === 'number') S.next = r.next;
       else S.next += frames.length;

@@ -33,6 +33,7 @@
   V.stopSources = function () {
     T.stopAll();
     P.members.stop();
+    P.server.stop();
     P.controls.enable(false);
     P.panels.replayCommand(null);
   };
