@@ -31,7 +31,8 @@ MIN_BODY = 40
 ALLOWED_LINES = {
     # labs/03-mvcc/tests/mvcc_model.h: the tests' model of a range restates etcd's ordering
     # rule (a sort by another field than the key is ascending unless told), as the handout does.
-    "if (order == SortOrder::kNone && o.sort_target != SortTarget::kKey) order = SortOrder::kAscend;",
+    "if (order == SortOrder::kNone && o.sort_target != SortTarget::kKey) "
+    "order = SortOrder::kAscend;",
 }
 
 # Functions of solution/ whose body the skeleton gives on purpose, by their head.
@@ -173,7 +174,8 @@ def fingerprint(solution: Path, api_headers: list[Path]) -> Fingerprint:
         text = data.decode("utf-8")
         for n, line in enumerate(text.splitlines(), 1):
             s = line.strip()
-            if len(s) >= MIN_LINE and not s.startswith("#include") and not is_given(s, header_lines):
+            if (len(s) >= MIN_LINE and not s.startswith("#include")
+                    and not is_given(s, header_lines)):
                 fp.lines.setdefault(s, f"{rel}:{n}")
         if path.suffix not in _SOURCE_SUFFIXES:
             continue

@@ -70,6 +70,11 @@ def clone(release):
     path = WORK / "clone"
     proc = run(["git", "clone", "-q", release, path])
     assert proc.returncode == 0, proc.output
+    # Warnings as errors, as make check's build/: the release must build cleanly, and its
+    # objects are then build/'s in the compiler cache (`make lab1` keeps the cached option).
+    proc = run(["cmake", "--preset", "default", "-DETCDLAB_WERROR=ON"], cwd=path,
+               env=build_env())
+    assert proc.returncode == 0, proc.output[-3000:]
     return path
 
 
