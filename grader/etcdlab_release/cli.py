@@ -47,22 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_labs(text: str | None, known: list[int]) -> list[int]:
+def parse_labs(parser: argparse.ArgumentParser, text: str | None, known: list[int]) -> list[int]:
     if not text or text == "all":
         return known
     try:
         labs = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise SystemExit(f"grader/release: --labs takes lab numbers such as 1,2, not {text!r}")
+        parser.error(f"--labs takes lab numbers such as 1,2, not {text!r}")
     unknown = [n for n in labs if n not in known]
     if unknown or not labs:
-        raise SystemExit(f"grader/release: no lab {unknown or text} in the rubric (labs: "
-                         f"{', '.join(map(str, known))})")
+        parser.error(f"no lab {', '.join(map(str, unknown)) or text} in the rubric (labs: "
+                     f"{', '.join(map(str, known))})")
     return labs
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     root = INSTRUCTOR_ROOT
     try:
         if args.prebuild_in_place:
@@ -74,15 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.gradescope:
             lab = args.lab
             if lab != "all" and (not lab.isdigit() or int(lab) not in layout.labs_of(root)):
-                raise SystemExit(f"grader/release: --lab takes a lab of the rubric or `all`, "
-                                 f"not {lab!r}")
+                parser.error(f"--lab takes a lab of the rubric or `all`, not {lab!r}")
             path = bundle.make_bundle(root, args.gradescope.resolve(), lab, args.visibility)
             export.say(f"Gradescope bundle for lab {lab}: {path}")
         if args.out is None:
             if not args.gradescope:
-                build_parser().error("give OUT (the release's folder) or --gradescope OUT.zip")
+                parser.error("give OUT (the release's folder) or --gradescope OUT.zip")
             return 0
-        labs = parse_labs(args.labs, list(layout.labs_of(root)))
+        labs = parse_labs(parser, args.labs, list(layout.labs_of(root)))
         release = export.make_release(root, args.out, labs, args.lib_build_dir, args.jobs,
                                       update=args.update)
     except (export.ReleaseError, bundle.BundleError) as e:

@@ -43,7 +43,7 @@ def source_info(root: Path) -> dict:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
                               text=True).stdout.strip()
     return {"commit": git("rev-parse", "HEAD"),
-            "clean": git("status", "--porcelain", "--untracked-files=normal") == ""}
+            "clean": git("status", "--porcelain", "--untracked-files=no") == ""}
 
 
 def write_tree(root: Path, tree: Path, labs: list[int]) -> int:
@@ -78,7 +78,7 @@ def make_release(root: Path, out: Path, labs: list[int], lib_build_dir: Path, jo
         raise ReleaseError(f"{out} exists and is not empty (--update adds a commit to an "
                            f"earlier release)")
     source = source_info(root)
-    log = lib_build_dir.resolve().parent / f"{lib_build_dir.name}.log"
+    log = lib_build_dir.resolve() / "etcdlab-release.log"
     say(f"building the reference libraries in {lib_build_dir} (log: {log})")
     try:
         libs = prebuilt.build_libs(root, lib_build_dir.resolve(), jobs, log)
@@ -138,7 +138,7 @@ def prebuild_in_place(tree: Path, lib_build_dir: Path, jobs: int) -> dict:
     here can read the reference's source. Returns the manifest."""
     if not (tree / "solution").is_dir():
         raise ReleaseError(f"{tree} has no solution/ to compile")
-    log = lib_build_dir.resolve().parent / f"{lib_build_dir.name}.log"
+    log = lib_build_dir.resolve() / "etcdlab-release.log"
     say(f"building the reference libraries of {tree} in {lib_build_dir} (log: {log})")
     try:
         libs = prebuilt.build_libs(tree, lib_build_dir.resolve(), jobs, log)

@@ -1,6 +1,6 @@
 """What a student release holds, file by file.
 
-The instructor's repository (its tracked files, and new ones git does not ignore) without:
+The instructor's repository (the files git tracks) without:
 solution/, the tools that work on it, the grader's own tests and the release tooling
 (EXCLUDED, each with its reason). A lab that is not released yet keeps what the rest of the
 code compiles against (its API headers and its skeleton) and loses its tests; its handout
@@ -57,10 +57,10 @@ def labs_of(root: Path) -> dict[int, LabInfo]:
 
 
 def repository_files(root: Path) -> list[str]:
-    """The instructor's files: tracked, and untracked ones git does not ignore (work not yet
-    committed is released as it is on disk; the manifest records whether the tree was clean)."""
-    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
-                          "--exclude-standard"], capture_output=True, check=True).stdout
+    """The instructor's files: those git tracks (a new file is released once it is added), as
+    they are on disk; the manifest and the commit message say when that differs from HEAD."""
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached"],
+                         capture_output=True, check=True).stdout
     names = sorted({n for n in out.decode().split("\0") if n})
     return [n for n in names if (root / n).is_file() or (root / n).is_symlink()]
 

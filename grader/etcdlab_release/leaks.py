@@ -50,6 +50,9 @@ _HEAD = re.compile(r"^[^;{}]*\)\s*(const\s*)?(noexcept\s*)?(override\s*)?"
                    r"(->\s*[^;{}]+)?(:\s*[^;{}]+)?\{\s*\}?$|=\s*default;$")
 
 
+_DECLARATOR = re.compile(r"[\w:<>,&*~ \[\]]+")
+
+
 @dataclass(frozen=True)
 class Leak:
     path: str  # in the exported tree
@@ -99,6 +102,11 @@ def is_given(line: str, header_lines: set[str]) -> bool:
     or listed in ALLOWED_LINES."""
     if line in header_lines or line in ALLOWED_LINES:
         return True
+    # Before its first parenthesis a head has a type and a name only: no `=` of an assignment,
+    # no call (`auto it = std::find_if(...) {` opens a lambda, not a definition).
+    declarator = line.split("(", 1)[0]
+    if not (_DECLARATOR.fullmatch(declarator) or "operator" in declarator):
+        return False
     return not _CONTROL.match(line) and _HEAD.search(line) is not None
 
 

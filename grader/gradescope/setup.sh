@@ -87,7 +87,7 @@ fi
 
 # The grader's Python: 3.11 or newer (tomllib).
 python=""
-for candidate in python3.11 python3; do
+for candidate in /usr/bin/python3 /usr/bin/python3.11 python3.11 python3; do
   if command -v "$candidate" > /dev/null && "$candidate" -c 'import tomllib' 2> /dev/null; then
     python=$(command -v "$candidate")
     break
@@ -108,7 +108,7 @@ else
   set +a
   libs=$root/build-reference
   "$python" "$tree/grader/release" --prebuild-in-place "$tree" --lib-build-dir "$libs"
-  rm -rf "$libs" "$libs.log"
+  rm -rf "$libs"
 fi
 
 if [ "${ETCDLAB_SETUP_VERIFY:-}" != skip ]; then

@@ -118,6 +118,54 @@ def test_release_the_references_sources_in_src_pass_lab1(clone):
     assert "PASSED" in proc.output
 
 
+def test_release_the_build_refuses_another_toolchain_or_a_changed_header(clone):
+    def configure(*options):
+        shutil.rmtree(clone / "build-pin", ignore_errors=True)
+        return run(["cmake", "-S", clone, "-B", clone / "build-pin", "-G", "Ninja",
+                    "-DETCDLAB_TESTS_ONLY=ON", "-DETCDLAB_BUILD_PYTHON=OFF", *options])
+    manifest = clone / "prebuilt" / "manifest.json"
+    header = clone / "labs" / "01-log" / "include" / "etcdlab" / "log" / "wal.h"
+    try:
+        data = json.loads(manifest.read_text())
+        data["toolchain"].update(os_version_id="11", description="g++ 10.2.1 on Debian 11")
+        manifest.write_text(json.dumps(data))
+        proc = configure()
+        assert proc.returncode != 0
+        assert "built for g++ 10.2.1 on Debian 11" in proc.output, proc.output
+        assert "Build on Debian 12 with its g++ 12" in " ".join(proc.output.split())
+        proc = configure("-DETCDLAB_PREBUILT_ANY_TOOLCHAIN=ON")
+        assert proc.returncode == 0 and "Linking it anyway" in proc.output, proc.output
+        run(["git", "-C", clone, "checkout", "--", "prebuilt"])
+        header.write_text(header.read_text() + "// mine\n")
+        proc = configure()
+        assert proc.returncode != 0
+        assert "labs/01-log/include/etcdlab/log/wal.h" in proc.output, proc.output
+    finally:
+        run(["git", "-C", clone, "checkout", "--", "prebuilt", "labs"])
+        shutil.rmtree(clone / "build-pin", ignore_errors=True)
+
+
+def test_release_an_update_is_one_more_commit_a_students_clone_pulls(release):
+    student = WORK / "student"
+    git = ["git", "-c", "user.name=student", "-c", "user.email=s@example.invalid", "-C", student]
+    assert run(["git", "clone", "-q", release, student]).returncode == 0
+    mine = student / "labs" / "01-log" / "src" / "wal.cc"
+    mine.write_text(mine.read_text() + "// my work\n")
+    assert run([*git, "commit", "-qam", "my lab 1"]).returncode == 0
+
+    proc = run([PY, REPO / "grader" / "release", release, "--labs", "1,2", "--update",
+                "--lib-build-dir", REPO / "build"], cwd=REPO)
+    assert proc.returncode == 0, proc.output
+    log = run(["git", "-C", release, "log", "--format=%s"]).stdout.split()
+    assert log.count("etcdlab:") == 2 and (release / "labs" / "02-raft" / "tests").is_dir()
+
+    proc = run([*git, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main"])
+    assert proc.returncode == 0, proc.output
+    assert mine.read_text().endswith("// my work\n")
+    assert (student / "labs" / "02-raft" / "tests").is_dir()
+    assert "Not released yet" not in (student / "labs" / "02-raft" / "README.md").read_text()
+
+
 # ---- the Gradescope bundle in a Gradescope-like layout -----------------------------------------
 
 @pytest.fixture(scope="module")

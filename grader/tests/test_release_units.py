@@ -94,6 +94,10 @@ def test_leaks_rule_definition_heads_and_header_declarations_are_given():
                               set())
     assert not leaks.is_given("// a follower must reject an append whose previous entry differs",
                               set())
+    assert not leaks.is_given("auto it = std::find_if(entries.begin(), entries.end(), "
+                              "[&](const Entry& e) {", set())
+    assert leaks.is_given("LockRecipe& LockRecipe::operator=(LockRecipe&&) noexcept = default;",
+                          set())
 
 
 # ---- layout: what a lab-by-lab release holds ---------------------------------------------------
