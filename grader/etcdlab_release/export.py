@@ -100,12 +100,16 @@ def make_release(root: Path, out: Path, labs: list[int], lib_build_dir: Path, jo
             listed = "\n  ".join(str(leak) for leak in report.leaks[:20])
             raise ReleaseError(f"the release would hold solution/ code; nothing was written "
                                f"to {out}:\n  {listed}")
-        if update:
+        if update:  # the old tree goes only once the new one is in place
             shutil.move(str(out / ".git"), str(staging / ".git"))
-            shutil.rmtree(out)
-        elif out.exists():
-            out.rmdir()
-        staging.rename(out)
+            old = out.with_name(f".{out.name}.old")
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old)
+        else:
+            if out.exists():
+                out.rmdir()
+            staging.rename(out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -146,7 +150,16 @@ def prebuild_in_place(tree: Path, lib_build_dir: Path, jobs: int) -> dict:
         raise ReleaseError(str(e)) from None
     manifest = prebuilt.install(lib_build_dir.resolve(), libs, tree, {"commit": "bundle",
                                                                        "clean": True})
+    headers = [p for p in tree.glob("labs/*/include/**/*") if p.is_file()]
+    fingerprint = leaks.fingerprint(tree / "solution", headers)
     shutil.rmtree(tree / "solution")
+    # The rest of the instructors' tree stays (the grader's tests, the mutation tools): none of
+    # it may hold the reference's code either.
+    report = leaks.check_tree(tree, fingerprint)
+    say(report.summary())
+    if not report.clean:
+        listed = "\n  ".join(str(leak) for leak in report.leaks[:20])
+        raise ReleaseError(f"{tree} still holds solution/ code:\n  {listed}")
     say(f"{len(libs)} libraries in {tree / 'prebuilt'} for "
         f"{manifest['toolchain']['description']}; solution/ removed")
     return manifest
