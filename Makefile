@@ -57,4 +57,4 @@ release:
 	$(PY) grader/release $(OUT) $(if $(LABS),--labs $(LABS)) $(if $(UPDATE),--update)
 
 clean:
-	rm -rf build build-asan build-release build-release-libs build-fuzz build-mutants .grade
+	rm -rf build build-asan build-release build-release-libs build-release-test build-release-long build-fuzz build-mutants .grade

@@ -76,6 +76,7 @@ if [ "${ETCDLAB_SETUP_PACKAGES:-}" != skip ]; then
   if [ -n "$missing" ]; then
     echo "setup.sh: installing$missing"
     apt-get update -q
+    # shellcheck disable=SC2086  # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
   fi
   cmake_version=$(cmake --version 2>/dev/null | sed -n 's/^cmake version \([0-9]*\.[0-9]*\).*/\1/p')

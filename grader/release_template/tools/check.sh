@@ -3,7 +3,7 @@
 # reference libraries (prebuilt/). Your own lab's tests are `make labN`. Prints how long each
 # phase took.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 PY=/usr/bin/python3
 started=$(date +%s)
