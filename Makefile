@@ -11,9 +11,10 @@
 #   make bench                benchmarks (figures, never pass/fail)
 #   make fuzz                 libFuzzer targets, 60 s each  [FUZZ_SECONDS=n | FUZZ_RUNS=n] [FUZZ_TARGETS="a b"]
 #   make mutants LAB=n        mutation run of lab n's tests (long; resumable)  [SAMPLE=k]
+#   make release OUT=dir      the student release in dir (no solution/)  [LABS=1,2] [UPDATE=1]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check check-tls cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz mutants clean
+.PHONY: all build deps check check-tls cluster lab1 lab2 lab3 lab4 lab5 grade bench fuzz mutants release clean
 
 all: build
 
@@ -51,5 +52,9 @@ mutants:
 	@test -n "$(LAB)" || { echo "usage: make mutants LAB=n [SAMPLE=k]"; exit 2; }
 	$(PY) tools/mutants.py --lab $(LAB) $(if $(SAMPLE),--sample $(SAMPLE))
 
+release:
+	@test -n "$(OUT)" || { echo "usage: make release OUT=dir [LABS=1,2] [UPDATE=1]"; exit 2; }
+	$(PY) grader/release $(OUT) $(if $(LABS),--labs $(LABS)) $(if $(UPDATE),--update)
+
 clean:
-	rm -rf build build-asan build-release build-fuzz build-mutants .grade
+	rm -rf build build-asan build-release build-release-libs build-release-test build-release-long build-fuzz build-mutants .grade

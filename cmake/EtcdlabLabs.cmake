@@ -9,7 +9,8 @@
 #   etcdlab_L_api              the headers (and the APIs of the layers below): what provided
 #                              code such as the simulator compiles against
 #   etcdlab_<lib>_student      the student's implementation (static library)
-#   etcdlab_<lib>_reference    the reference implementation, when solution/ is present
+#   etcdlab_<lib>_reference    the reference implementation: built from solution/, or in a
+#                              student release imported from prebuilt/ (EtcdlabPrebuilt.cmake)
 #   etcdlab_L                  the implementation everything links: the reference, or the
 #                              student's when ETCDLAB_OWN_LABS lists N (every layer of the lab)
 #                              or L (that layer alone: `OWN=lease` keeps the reference watch)
@@ -24,6 +25,8 @@
 # Libraries of provided code that call into a layer (the simulator, the node) are OBJECT
 # libraries linked against etcdlab_L_api only; executables link the implementations. That way
 # one binary can hold the simulator with the student's Raft, another with the reference's.
+
+include(${CMAKE_CURRENT_LIST_DIR}/EtcdlabPrebuilt.cmake)
 
 string(REPLACE "," ";" ETCDLAB_OWN_LABS_LIST "${ETCDLAB_OWN_LABS}")
 set_property(GLOBAL PROPERTY ETCDLAB_LAYERS "")
@@ -74,7 +77,16 @@ function(etcdlab_add_lab)
 
   file(GLOB ref_sources CONFIGURE_DEPENDS ${ref_dir}/*.cc)
   set(has_reference FALSE)
-  if(ref_sources)
+  set(broken_variants ${LAB_BROKEN_VARIANTS})
+  if(NOT ref_sources)
+    # A student release: no solution/, the reference prebuilt (cmake/EtcdlabPrebuilt.cmake),
+    # and no broken variants (they are compiled from the reference's sources).
+    etcdlab_prebuilt_reference(${lib} has_reference)
+    set(broken_variants FALSE)
+    if(has_reference)
+      target_link_libraries(etcdlab_${lib}_reference INTERFACE etcdlab_${L}_api ${lower_impls})
+    endif()
+  else()
     set(has_reference TRUE)
     add_library(etcdlab_${lib}_reference STATIC ${ref_sources})
     target_include_directories(etcdlab_${lib}_reference PRIVATE ${ref_dir})
@@ -106,10 +118,10 @@ function(etcdlab_add_lab)
   set_property(GLOBAL APPEND PROPERTY ETCDLAB_LAB${nn}_LAYERS ${L})
   set_property(GLOBAL PROPERTY ETCDLAB_LAYER_${L}_LIB ${lib})
   set_property(GLOBAL PROPERTY ETCDLAB_LAYER_${L}_LOWER "${LAB_LOWER}")
-  set_property(GLOBAL PROPERTY ETCDLAB_LAYER_${L}_BROKEN ${LAB_BROKEN_VARIANTS})
+  set_property(GLOBAL PROPERTY ETCDLAB_LAYER_${L}_BROKEN ${broken_variants})
   set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_DIR ${lab_dir})
   set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_HAS_REFERENCE ${has_reference})
-  if(LAB_BROKEN_VARIANTS)
+  if(broken_variants)
     set_property(GLOBAL PROPERTY ETCDLAB_LAB${nn}_BROKEN TRUE)
   endif()
   set_property(GLOBAL APPEND PROPERTY ETCDLAB_LAB${nn}_TEST_DEPENDS ${LAB_TEST_DEPENDS})
