@@ -97,26 +97,17 @@ std::vector<ViewMessage> messages_in_flight(const Cluster::Impl& c) {
   return out;
 }
 
-std::vector<ViewClient> view_clients(const Cluster::Impl& c, std::vector<ViewClient>& cache) {
-  size_t from = c.ops.size() > kViewClients ? c.ops.size() - kViewClients : 0;
-  cache.resize(c.ops.size());
-  std::vector<ViewClient> out;
-  out.reserve(c.ops.size() - from);
-  for (size_t k = from; k < c.ops.size(); ++k) {
-    const Operation& op = c.ops[k];
-    ViewClient& v = cache[k];
-    if (v.op != op.id) {  // first seen
-      v.op = op.id;
-      v.kind = op.kind;
-      if (op.via >= 0) v.via = static_cast<NodeId>(op.via + 1);
-      v.call_us = op.call_us;
-      v.text = client_text(op, c.clients[k]);
-    }
-    v.outcome = op.outcome;
-    v.return_us = op.return_us;
-    out.push_back(v);
-  }
-  return out;
+ViewClient view_client(const Cluster::Impl& c, size_t k) {
+  const Operation& op = c.ops[k];
+  ViewClient v;
+  v.op = op.id;
+  v.kind = op.kind;
+  if (op.via >= 0) v.via = static_cast<NodeId>(op.via + 1);
+  v.outcome = op.outcome;
+  v.call_us = op.call_us;
+  v.return_us = op.return_us;
+  v.text = client_text(op, c.clients[k]);
+  return v;
 }
 
 ViewNode view_node(const ViewState& state, const ConfState& conf, const ViewLog& log) {
@@ -150,8 +141,10 @@ ViewFrame view_frame(const Cluster& c) {
   for (const auto& n : r.nodes) f.nodes.push_back(view_node(view_state(*n), n->conf, view_log(*n)));
   f.messages = messages_in_flight(r);
   f.blocked = view_links(r);
-  std::vector<ViewClient> cache;
-  f.clients = view_clients(r, cache);
+  for (size_t k = r.ops.size() > kViewClients ? r.ops.size() - kViewClients : 0; k < r.ops.size();
+       ++k) {
+    f.clients.push_back(view_client(r, k));
+  }
   return f;
 }
 

@@ -79,7 +79,13 @@ bool ViewRecorder::update(const Cluster::Impl& c) {
   }
   if (client_changes_ != c.client_changes) {
     client_changes_ = c.client_changes;
-    std::vector<ViewClient> clients = view_clients(c, client_cache_);
+    size_t from = c.ops.size() > kViewClients ? c.ops.size() - kViewClients : 0;
+    std::vector<ClientRow> clients;
+    clients.reserve(c.ops.size() - from);
+    for (size_t k = from; k < c.ops.size(); ++k) {
+      while (client_info_.size() <= k) client_info_.push_back(view_client(c, client_info_.size()));
+      clients.push_back(ClientRow{c.ops[k].id, c.ops[k].outcome, c.ops[k].return_us});
+    }
     if (first || !(clients == *clients_.latest())) {
       clients_.set(recorded_, std::move(clients));
       changed = true;
@@ -130,7 +136,11 @@ ViewFrame ViewRecorder::frame(uint64_t k) const {
     if (k < m.to_frame) f.messages.push_back(m.message);
   }
   f.blocked = blocked_.at(k);
-  f.clients = clients_.at(k);
+  for (const ClientRow& row : clients_.at(k)) {
+    ViewClient& v = f.clients.emplace_back(client_info_[row.op - 1]);
+    v.outcome = row.outcome;
+    v.return_us = row.return_us;
+  }
   return f;
 }
 

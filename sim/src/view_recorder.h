@@ -62,9 +62,7 @@ ViewLinks view_links(const Cluster::Impl& c);
 // A kDeliver event's message; sent_us is kNever (unknown) unless given.
 ViewMessage view_message(const Event& e, uint64_t sent_us = kNever);
 std::vector<ViewMessage> messages_in_flight(const Cluster::Impl& c);  // in the queue now
-// The last kViewClients operations. `cache` (by op id - 1) keeps each one's view, so that only
-// those that changed are made again (their text is made once).
-std::vector<ViewClient> view_clients(const Cluster::Impl& c, std::vector<ViewClient>& cache);
+ViewClient view_client(const Cluster::Impl& c, size_t k);             // operation k + 1
 ViewNode view_node(const ViewState& state, const ConfState& conf, const ViewLog& log);
 
 // ---- the recorder (view_recorder.cc)
@@ -135,14 +133,21 @@ class ViewRecorder {
   std::vector<uint64_t> touches_;           // SimNode::touches when it was read
   std::vector<uint64_t> log_changed_from_;  // kNever: not since it was read
   std::optional<uint64_t> blocked_changes_, client_changes_;
-  std::vector<ViewClient> client_cache_;
+  std::vector<ViewClient> client_info_;  // by op id - 1, made once (outcomes: in clients_)
   // The parts, each as versions: a node's state changes after one event in several, the others
   // seldom.
   std::vector<Versions<ViewState>> states_;
   std::vector<Versions<ConfState>> confs_;
   std::vector<Versions<ViewLog>> logs_;
   Versions<ViewLinks> blocked_;
-  Versions<std::vector<ViewClient>> clients_;
+  // The last kViewClients operations: their ids and how they stand.
+  struct ClientRow {
+    uint64_t op = 0;
+    Outcome outcome = Outcome::kPending;
+    uint64_t return_us = kNever;
+    friend bool operator==(const ClientRow&, const ClientRow&) = default;
+  };
+  Versions<std::vector<ClientRow>> clients_;
   // By id from flights_[flights_from_] on; those before were shown by no kept frame. (A vector
   // rather than a deque: arrived() searches it, and indexing a vector is cheaper.)
   std::vector<Flight> flights_;
