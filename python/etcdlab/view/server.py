@@ -64,7 +64,7 @@ class SimSource:
 
     def info(self) -> dict:
         return {"source": "sim", "seed": self.seed, "nodes": self.nodes,
-                "title": f"simulated cluster of {self.nodes}, seed {self.seed}",
+                "title": "simulated cluster",  # (the page shows the seed and size beside it)
                 "controls": True}
 
     def frames_json(self, since: int) -> str:
