@@ -8,9 +8,9 @@
 // client operations. A recording is the frames of a run. With ClusterOptions::view_frames = N
 // the cluster keeps the last N frames as it runs: one after each event (or fault, or client
 // call) that changed something a frame shows; a follower's tick that changes nothing adds none.
-// Frames are kept as structs (the parts that did not change shared with the frame before) and
-// written as JSON only when asked. Recording only observes: the run and its trace hash are the
-// same with it on or off.
+// Frames are kept compact (what changes seldom, once per change: sim/src/view_recorder.h),
+// made into these structs when read, and into JSON only when asked. Recording only observes:
+// the run and its trace hash are the same with it on or off.
 //
 // Nodes are named by Raft id (node index + 1) everywhere in a frame, as trace lines name them.
 
