@@ -126,10 +126,16 @@ Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(
     tick.time = nodes[i]->tick_phase;
     push(std::move(tick));
   }
+  if (o.view_frames > 0) {
+    view = std::make_unique<ViewRecorder>(o.view_frames, nodes.size());
+    trace.keep_first(true);
+    observe_view();  // frame 0: the cluster before anything happened
+  }
 }
 
 void Cluster::Impl::push(Event e) {
   e.seq = ++seq;
+  if (view && e.kind == Event::Kind::kDeliver) view->sent(e, now);
   queue.push_back(std::move(e));
   std::push_heap(queue.begin(), queue.end(), later);
 }
@@ -159,11 +165,14 @@ void Cluster::Impl::process_next() {
   queue.pop_back();
   now = e.time;
   event_count++;
+  if (view && e.kind == Event::Kind::kDeliver) view->arrived(e.seq);
   try {
     dispatch(e);
   } catch (const InvariantViolation& v) {
+    observe_view(true);       // the moment a rule broke, named by its event, ends the film
     rethrow_with_context(v);  // the checker knows the rule; the trace knows what led to it
   }
+  observe_view();
 }
 
 void Cluster::Impl::dispatch(Event& e) {
@@ -417,7 +426,9 @@ void Cluster::partition(const std::vector<std::vector<int>>& groups) {
   }
   std::string desc;
   for (const auto& g : groups) desc += fmt::format(" [{}]", fmt::join(g, " "));
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1, "partition" + desc);
+  r.observe_view();
 }
 
 void Cluster::isolate(int node) {
@@ -427,7 +438,9 @@ void Cluster::isolate(int node) {
     if (static_cast<int>(o) == node) continue;
     r.blocked[node][o] = r.blocked[o][node] = true;
   }
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, node, "isolated");
+  r.observe_view();
 }
 
 void Cluster::cut(int a, int b, bool one_way) {
@@ -437,14 +450,18 @@ void Cluster::cut(int a, int b, bool one_way) {
   if (a == b) throw std::invalid_argument(fmt::format("cut needs two nodes, not {} twice", a));
   r.blocked[a][b] = true;
   if (!one_way) r.blocked[b][a] = true;
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1,
               fmt::format("cut {} {} {}", a, one_way ? "->" : "<->", b));
+  r.observe_view();
 }
 
 void Cluster::heal() {
   auto& r = *impl_;
   for (auto& row : r.blocked) std::fill(row.begin(), row.end(), false);
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1, "heal");
+  r.observe_view();
 }
 
 void Cluster::set_network(const NetworkOptions& network) {
@@ -454,6 +471,7 @@ void Cluster::set_network(const NetworkOptions& network) {
       TraceEvent::Kind::kFault, -1,
       fmt::format("network delay {}-{} ms drop {} duplicate {} reorder {}", network.delay_min_ms,
                   network.delay_max_ms, network.drop, network.duplicate, network.reorder));
+  impl_->observe_view();  // nothing a frame shows; takes the trace line, though
 }
 
 void Cluster::crash(int node, CrashMode mode) {
@@ -473,8 +491,11 @@ void Cluster::crash(int node, CrashMode mode) {
   n.storage.reset();
   n.role = Role::kFollower;
   n.lead = kNoNode;
+  n.touches++;
+  r.log_changed(n, 0);
   n.disk.crash(r.rng.next(), mode);
   if (r.checker) r.checker->crashed(node);
+  r.observe_view();
 }
 
 void Cluster::restart(int node) {
@@ -490,6 +511,7 @@ void Cluster::restart(int node) {
       TraceEvent::Kind::kRestart, node,
       fmt::format("term {} commit {} snapshot {}", n.term, n.commit, n.storage->snapshot().index));
   r.drive(n);
+  r.observe_view();
 }
 
 std::optional<int> Cluster::leader() const {

@@ -18,6 +18,7 @@
 #include "etcdlab/sim/invariants.h"
 #include "etcdlab/sim/node_logic.h"
 #include "etcdlab/node/ready_loop.h"
+#include "view_recorder.h"
 
 namespace etcdlab::sim {
 
@@ -98,6 +99,10 @@ struct SimNode {
   uint64_t applied = 0;
   uint64_t last_snapshot_at = 0;
   ConfState conf;
+  // The view rereads a node's fields only after they may have changed: `touches` is bumped
+  // when the node was driven (everything above changes in its Ready loop), crashed or started.
+  // (Its log: Impl::log_changed.)
+  uint64_t touches = 0;
 
   std::optional<Ready> in_flight;  // being persisted
   bool in_flight_leader = false;   // it was taken as leader (its messages went out early)
@@ -140,13 +145,16 @@ struct Cluster::Impl {
   std::vector<std::unique_ptr<SimNode>> nodes;
   NetworkOptions network;
   std::vector<std::vector<bool>> blocked;  // blocked[a][b]: a cannot send to b
+  uint64_t blocked_changes = 0;            // bumped when `blocked` is set (the view rereads it)
   Trace trace;
   std::optional<InvariantChecker> checker;
   std::vector<Operation> ops;
   std::vector<ClientState> clients;
+  uint64_t client_changes = 0;  // bumped when an operation starts or ends (the view rereads them)
   std::vector<RoleChange> role_changes;
   std::unique_ptr<SimApp> command_app;  // encodes client commands (SimApp::command); none
                                         // with a node logic, which takes the data as it is
+  std::unique_ptr<ViewRecorder> view;   // ClusterOptions::view_frames > 0
 
   // cluster.cc: events and faults
   void push(Event e);
@@ -157,6 +165,17 @@ struct Cluster::Impl {
   void add_trace(TraceEvent::Kind kind, int node, std::string text, uint64_t a = 0, uint64_t b = 0);
   [[noreturn]] void rethrow_with_context(const InvariantViolation& v);
   void check_node(int node) const;  // throws std::out_of_range unless 0 <= node < nodes.size()
+  // The node's log changed from index `from` on (0: all of it, a snapshot, a crash, a start).
+  void log_changed(SimNode& n, uint64_t from) {
+    if (view) view->log_changed(n.index, from);
+  }
+  // After an event, a fault or a client call: the view records a frame if anything changed
+  // (or anyway: the event that broke an invariant).
+  void observe_view(bool always = false) {
+    if (!view) return;
+    view->observe(*this, trace.first(), always);
+    trace.forget_first();
+  }
 
   // cluster_node.cc: driving a node
   RaftConfig raft_config(int index);
