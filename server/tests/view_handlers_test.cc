@@ -183,8 +183,9 @@ TEST(ViewHandlers, EventsSendTheStateAtOnceAndEndWhenTheServerStops) {
   EXPECT_EQ(next_piece(r), std::nullopt) << "no wait for the next tick or heartbeat";
   r = HttpResponse{};  // (the session ends: its place is given back)
   EXPECT_EQ(s.streams().open_count(), 0u);
-  EXPECT_EQ(get(s, "/etcdlab/events").body,
-            R"({"error":"etcdserver: server stopped","message":"etcdserver: server stopped","code":14})")
+  EXPECT_EQ(
+      get(s, "/etcdlab/events").body,
+      R"({"error":"etcdserver: server stopped","message":"etcdserver: server stopped","code":14})")
       << "none opens once stopping";
 }
 
@@ -209,7 +210,8 @@ TEST(ViewHandlers, WithTheViewOffItsPathsAre404) {
   auto n = server::kvtest::single();
   NodeBacked s(*n, 4);
   s.view_on = false;
-  for (const char* path : {"/etcdlab/state", "/etcdlab/events", "/etcdlab/view/", "/etcdlab/view"}) {
+  for (const char* path :
+       {"/etcdlab/state", "/etcdlab/events", "/etcdlab/view/", "/etcdlab/view"}) {
     EXPECT_EQ(get(s, path).status, 404) << path;
   }
 }
@@ -231,16 +233,16 @@ TEST(ViewHandlers, WithAuthOnOnlyARootTokenSeesStateAndEvents) {
   auto n = server::kvtest::single();
   NodeBacked s(*n, 4);
   using namespace server;
-  for (const Request& req : std::vector<Request>{
-           UserAddRequest{"root", "$2b$04$root"}, RoleAddRequest{"root"},
-           UserGrantRoleRequest{"root", "root"}, UserAddRequest{"alice", "$2b$04$alice"},
-           AuthEnableRequest{}}) {
+  for (const Request& req :
+       std::vector<Request>{UserAddRequest{"root", "$2b$04$root"}, RoleAddRequest{"root"},
+                            UserGrantRoleRequest{"root", "root"},
+                            UserAddRequest{"alice", "$2b$04$alice"}, AuthEnableRequest{}}) {
     kvtest::write(*n, req);
   }
   auto login = [&](const std::string& name) {
     uint64_t revision = n->node->auth_lookup(name).revision;
-    Result r = kvtest::write(*n, AuthenticateRequest{name, name + "prefix", revision})
-                   .completion.result;
+    Result r =
+        kvtest::write(*n, AuthenticateRequest{name, name + "prefix", revision}).completion.result;
     return std::get<AuthResult>(r.value).token;
   };
   std::string root = login("root");
@@ -257,8 +259,9 @@ TEST(ViewHandlers, WithAuthOnOnlyARootTokenSeesStateAndEvents) {
     EXPECT_EQ(get(s, path, root).status, 200) << path;
     EXPECT_EQ(get(s, std::string(path) + "?token=" + root).status, 200) << path;
   }
-  EXPECT_EQ(get(s, "/etcdlab/state", alice).body,
-            R"({"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7})");
+  EXPECT_EQ(
+      get(s, "/etcdlab/state", alice).body,
+      R"({"error":"etcdserver: permission denied","message":"etcdserver: permission denied","code":7})");
 }
 
 }  // namespace
