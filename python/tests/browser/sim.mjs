@@ -1,0 +1,73 @@
+// The page on a simulated cluster (`python -m etcdlab.view --seed 3 --nodes 5`):
+//  1. play until a leader shows; crash it with its own button; another member becomes leader
+//     at a higher term (rule: a crashed leader is replaced, Raft §5.2);
+//  2. restart it, cut the new leader and one follower off from the other three, play until
+//     the three elect a leader of their own: the screenshot of that is docs' picture of a
+//     partition (sim-partition.png).
+// Usage: node sim.mjs <view url> <artifact dir> <nodes>
+
+import { run, until, members, leaders, setInput, log, text } from './lib.mjs';
+
+const PLAY_MS = 20000; // wall time for an election in the page's play mode (virtual time)
+
+async function playing(page, on) {
+  const label = await text(page, '#play');
+  if ((label === 'Pause') !== on) await page.click('#play');
+  await until(`#play to read ${on ? 'Pause' : 'Play'}`,
+    async () => (await text(page, '#play')) === (on ? 'Pause' : 'Play'));
+}
+
+await run('sim', async ({ page, url, args, shot }) => {
+  const n = Number(args[0] || 5);
+  await page.goto(url);
+  await until(`${n} members on the page`, async () => (await members(page)).length === n);
+  if ((await page.evaluate(() => window.etcdlabView && window.etcdlabView.source)) !== 'sim') {
+    throw new Error('window.etcdlabView.source is not "sim"');
+  }
+  await setInput(page, '#speed', 20); // virtual ms per request: elections within seconds
+
+  // 1. a leader, crashed, is replaced at a higher term.
+  await playing(page, true);
+  const [first] = await until('a leader', async () => leaders(await members(page)), PLAY_MS);
+  log(`leader ${first.id} at term ${first.term}`);
+  await page.click(`[data-member="${first.id}"] [data-action="crash"]`);
+  await until(`member ${first.id} shown down after its crash button`, async () =>
+    (await members(page)).find((m) => m.id === first.id && !m.up), PLAY_MS);
+  const [second] = await until(`a new leader (not ${first.id}) above term ${first.term}`,
+    async () => leaders(await members(page)).filter((m) => m.id !== first.id && m.up && m.term > first.term),
+    PLAY_MS);
+  log(`after the crash: leader ${second.id} at term ${second.term}`);
+  await shot('sim-new-leader.png');
+
+  // 2. a partition: the new leader and one follower against the other three.
+  await page.click(`[data-member="${first.id}"] [data-action="restart"]`);
+  await until(`member ${first.id} up again after restart`, async () =>
+    (await members(page)).find((m) => m.id === first.id && m.up), PLAY_MS);
+  const ids = (await members(page)).map((m) => m.id);
+  const minority = [second.id, ids.find((id) => id !== second.id)];
+  const majority = ids.filter((id) => !minority.includes(id));
+  const groups = `${minority.join(',')}|${majority.join(',')}`;
+  await setInput(page, '#partition-groups', groups);
+  await page.click('#partition');
+  log(`partition ${groups}`);
+  const [third] = await until(`a leader among ${majority} above term ${second.term}`,
+    async () => leaders(await members(page)).filter((m) => majority.includes(m.id) && m.term > second.term),
+    PLAY_MS);
+  log(`majority side: leader ${third.id} at term ${third.term}`);
+  await until('the cut links on the page (blocked pairs in the frame)', async () =>
+    page.evaluate(() => (window.etcdlabView.current().blocked || []).length > 0));
+  // Proposals through the majority's leader lengthen its log in the new term: the picture
+  // shows the two sides' logs apart.
+  for (let i = 0; i < 3; i++) {
+    await setInput(page, '#propose-data', `x${i}`);
+    await page.click('#propose');
+  }
+  await until(`member ${third.id}'s commit to move past the minority's`, async () =>
+    page.evaluate(([a, b]) => {
+      const f = window.etcdlabView.current();
+      const node = (id) => f.nodes.find((x) => x.id === id);
+      return node(a).commit > node(b).commit;
+    }, [third.id, second.id]), PLAY_MS);
+  await playing(page, false);
+  await shot('sim-partition.png');
+});
