@@ -126,6 +126,11 @@ Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(
     tick.time = nodes[i]->tick_phase;
     push(std::move(tick));
   }
+  if (o.view_frames > 0) {
+    view = std::make_unique<ViewRecorder>(o.view_frames);
+    trace.keep_first(true);
+    observe_view();  // frame 0: the cluster before anything happened
+  }
 }
 
 void Cluster::Impl::push(Event e) {
@@ -162,8 +167,10 @@ void Cluster::Impl::process_next() {
   try {
     dispatch(e);
   } catch (const InvariantViolation& v) {
+    observe_view();           // the picture of the moment a rule broke is the one to see
     rethrow_with_context(v);  // the checker knows the rule; the trace knows what led to it
   }
+  observe_view();
 }
 
 void Cluster::Impl::dispatch(Event& e) {
@@ -312,6 +319,7 @@ void Cluster::Impl::send(SimNode& from, Message m) {
     e.node = to;
     e.message = msg;
     e.snapshot = payload;
+    e.sent = now;
     e.time = now + random_delay(network.delay_min_ms, network.delay_max_ms);
     if (network.reorder > 0 && rng.chance(network.reorder)) {
       e.time += random_delay(0, network.reorder_max_ms);
@@ -418,6 +426,7 @@ void Cluster::partition(const std::vector<std::vector<int>>& groups) {
   std::string desc;
   for (const auto& g : groups) desc += fmt::format(" [{}]", fmt::join(g, " "));
   r.add_trace(TraceEvent::Kind::kFault, -1, "partition" + desc);
+  r.observe_view();
 }
 
 void Cluster::isolate(int node) {
@@ -428,6 +437,7 @@ void Cluster::isolate(int node) {
     r.blocked[node][o] = r.blocked[o][node] = true;
   }
   r.add_trace(TraceEvent::Kind::kFault, node, "isolated");
+  r.observe_view();
 }
 
 void Cluster::cut(int a, int b, bool one_way) {
@@ -439,12 +449,14 @@ void Cluster::cut(int a, int b, bool one_way) {
   if (!one_way) r.blocked[b][a] = true;
   r.add_trace(TraceEvent::Kind::kFault, -1,
               fmt::format("cut {} {} {}", a, one_way ? "->" : "<->", b));
+  r.observe_view();
 }
 
 void Cluster::heal() {
   auto& r = *impl_;
   for (auto& row : r.blocked) std::fill(row.begin(), row.end(), false);
   r.add_trace(TraceEvent::Kind::kFault, -1, "heal");
+  r.observe_view();
 }
 
 void Cluster::set_network(const NetworkOptions& network) {
@@ -454,6 +466,7 @@ void Cluster::set_network(const NetworkOptions& network) {
       TraceEvent::Kind::kFault, -1,
       fmt::format("network delay {}-{} ms drop {} duplicate {} reorder {}", network.delay_min_ms,
                   network.delay_max_ms, network.drop, network.duplicate, network.reorder));
+  impl_->observe_view();  // nothing a frame shows; takes the trace line, though
 }
 
 void Cluster::crash(int node, CrashMode mode) {
@@ -473,8 +486,10 @@ void Cluster::crash(int node, CrashMode mode) {
   n.storage.reset();
   n.role = Role::kFollower;
   n.lead = kNoNode;
+  n.log_writes++;
   n.disk.crash(r.rng.next(), mode);
   if (r.checker) r.checker->crashed(node);
+  r.observe_view();
 }
 
 void Cluster::restart(int node) {
@@ -490,6 +505,7 @@ void Cluster::restart(int node) {
       TraceEvent::Kind::kRestart, node,
       fmt::format("term {} commit {} snapshot {}", n.term, n.commit, n.storage->snapshot().index));
   r.drive(n);
+  r.observe_view();
 }
 
 std::optional<int> Cluster::leader() const {

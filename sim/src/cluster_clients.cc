@@ -30,6 +30,7 @@ uint64_t Cluster::Impl::new_op(Operation::Kind kind, std::optional<int> via) {
   c.deadline = now + us(options.client_deadline_ms);
   c.next_node = static_cast<int>(rng.uniform(0, nodes.size() - 1));
   clients.push_back(c);
+  client_changes++;
   schedule_attempt(op.id, 0);
   return op.id;
 }
@@ -141,6 +142,7 @@ void Cluster::Impl::complete(uint64_t id, Outcome outcome, std::string output, u
   op.output = std::move(output);
   if (index > 0) op.index = index;
   if (outcome == Outcome::kOk || outcome == Outcome::kFailed) op.return_us = now;
+  client_changes++;
   add_trace(TraceEvent::Kind::kClientDone, -1, op.output, id, static_cast<uint64_t>(outcome));
 }
 
@@ -155,6 +157,7 @@ uint64_t Cluster::propose(std::string data, std::optional<int> via) {
   uint64_t id = impl_->new_op(Operation::Kind::kPropose, via);
   impl_->ops[id - 1].input = std::move(data);
   impl_->clients[id - 1].payload = std::move(payload);
+  impl_->observe_view();
   return id;
 }
 
@@ -166,6 +169,7 @@ uint64_t Cluster::read(std::string query, std::optional<int> via) {
   uint64_t id = impl_->new_op(Operation::Kind::kRead, via);
   impl_->ops[id - 1].input = query;
   impl_->clients[id - 1].payload = std::move(query);
+  impl_->observe_view();
   return id;
 }
 
@@ -178,6 +182,7 @@ uint64_t membership_op(Cluster::Impl& r, ConfChange::Type type, int node, const 
   c.is_conf_change = true;
   c.change.type = type;
   c.change.node_id = static_cast<NodeId>(node + 1);
+  r.observe_view();
   return id;
 }
 }  // namespace
@@ -199,6 +204,7 @@ uint64_t Cluster::transfer_leader(int to) {
   uint64_t id = impl_->new_op(Operation::Kind::kTransfer, std::nullopt);
   impl_->ops[id - 1].input = fmt::format("transfer-leader {}", to);
   impl_->clients[id - 1].transfer_to = to;
+  impl_->observe_view();
   return id;
 }
 

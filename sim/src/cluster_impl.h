@@ -18,6 +18,7 @@
 #include "etcdlab/sim/invariants.h"
 #include "etcdlab/sim/node_logic.h"
 #include "etcdlab/node/ready_loop.h"
+#include "view_recorder.h"
 
 namespace etcdlab::sim {
 
@@ -43,6 +44,7 @@ struct Event {
   int node = -1;
   uint64_t incarnation = 0;  // kPersistDone, kSnapshotStatus: stale after a crash
   std::shared_ptr<const Message> message;
+  uint64_t sent = 0;                         // kDeliver: when it was sent (the view draws it)
   std::shared_ptr<SnapshotReader> snapshot;  // kDeliver of a kSnapshot message
   std::shared_ptr<const PeerMessage> peer_message;  // kDeliverPeer
   uint64_t op = 0;
@@ -98,6 +100,7 @@ struct SimNode {
   uint64_t applied = 0;
   uint64_t last_snapshot_at = 0;
   ConfState conf;
+  uint64_t log_writes = 0;  // bumped whenever its log may have changed (the view rereads it)
 
   std::optional<Ready> in_flight;  // being persisted
   bool in_flight_leader = false;   // it was taken as leader (its messages went out early)
@@ -144,9 +147,11 @@ struct Cluster::Impl {
   std::optional<InvariantChecker> checker;
   std::vector<Operation> ops;
   std::vector<ClientState> clients;
+  uint64_t client_changes = 0;  // bumped when an operation starts or ends (the view rereads them)
   std::vector<RoleChange> role_changes;
   std::unique_ptr<SimApp> command_app;  // encodes client commands (SimApp::command); none
                                         // with a node logic, which takes the data as it is
+  std::unique_ptr<ViewRecorder> view;   // ClusterOptions::view_frames > 0
 
   // cluster.cc: events and faults
   void push(Event e);
@@ -157,6 +162,10 @@ struct Cluster::Impl {
   void add_trace(TraceEvent::Kind kind, int node, std::string text, uint64_t a = 0, uint64_t b = 0);
   [[noreturn]] void rethrow_with_context(const InvariantViolation& v);
   void check_node(int node) const;  // throws std::out_of_range unless 0 <= node < nodes.size()
+  // After an event, a fault or a client call: the view records a frame if anything changed.
+  void observe_view() {
+    if (view) view->observe(*this, trace.take_first());
+  }
 
   // cluster_node.cc: driving a node
   RaftConfig raft_config(int index);

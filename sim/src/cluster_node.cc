@@ -95,6 +95,7 @@ void Cluster::Impl::start_node(int index) {
   n.conf = s.conf;
   n.role = Role::kFollower;
   n.lead = kNoNode;
+  n.log_writes++;
 }
 
 void Cluster::Impl::submit(int index, Input in) {
@@ -197,6 +198,7 @@ void Cluster::Impl::take_snapshot(SimNode& n) {
   w->commit();
   n.logic->snapshot_done();
   n.last_snapshot_at = meta.index;
+  n.log_writes++;
   add_trace(TraceEvent::Kind::kSnapshot, n.index, fmt::format("took snapshot at {}", meta.index));
   if (checker) checker->snapshot_durable(n.index, meta.index, false);
 }
@@ -256,6 +258,7 @@ void SimDriver::install_snapshot(const SnapshotMeta& meta) {
   in.reset();
   n_.disk.remove(staged->second);
   n_.incoming.erase(staged);
+  n_.log_writes++;
   // The logic restores itself from the storage when it applies this Ready; what the checks
   // read about the node moves now.
   n_.applied = meta.index;
@@ -270,7 +273,10 @@ void SimDriver::install_snapshot(const SnapshotMeta& meta) {
 }
 
 void SimDriver::write(const Ready& rd) {
-  if (!rd.entries.empty()) n_.storage->append(rd.entries);
+  if (!rd.entries.empty()) {
+    n_.storage->append(rd.entries);
+    n_.log_writes++;
+  }
   if (rd.hard_state) n_.storage->set_hard_state(*rd.hard_state);
 }
 

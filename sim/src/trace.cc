@@ -117,6 +117,7 @@ void Trace::add(TraceEvent event) {
   // The hash covers what decides a run (time, kind, node, message header), not log text.
   if (event.kind != TraceEvent::Kind::kLog) hash_event(event);
   if (recording_) all_.push_back(event);
+  if (keep_first_ && !first_) first_ = event;
   auto& ring = event.node >= 0 && static_cast<size_t>(event.node) < recent_.size()
                    ? recent_[event.node]
                    : global_recent_;

@@ -25,6 +25,8 @@
 
 namespace etcdlab::sim {
 
+struct ViewFrame;
+
 // One node as an observer sees it.
 struct NodeView {
   int index = 0;
@@ -122,6 +124,8 @@ class Cluster {
   struct Impl;
 
  private:
+  friend ViewFrame view_frame(const Cluster& c);                // view.h
+  friend std::vector<ViewFrame> view_frames(const Cluster& c);  // view.h
   std::unique_ptr<Impl> impl_;
 };
 

@@ -57,6 +57,7 @@ struct ClusterOptions {
 
   bool check_invariants = true;  // check every invariant after every event
   bool record_trace = false;     // keep every event (for Python); the hash is always kept
+  size_t view_frames = 0;        // keep the live view's last N frames (view.h; 0: none)
 };
 
 }  // namespace etcdlab::sim

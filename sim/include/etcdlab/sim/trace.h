@@ -4,7 +4,9 @@
 // is kept only when asked (ClusterOptions::record_trace).
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "etcdlab/types.h"
@@ -61,6 +63,10 @@ class Trace {
   const std::vector<TraceEvent>& all() const { return all_; }
   // The last events of every node, one block per node, for failure messages.
   std::string recent() const;
+  // The live view (view.h) names each frame by the first event added since its last frame:
+  // with keep_first(true), add() keeps a copy of it until take_first().
+  void keep_first(bool on) { keep_first_ = on; }
+  std::optional<TraceEvent> take_first() { return std::exchange(first_, std::nullopt); }
 
  private:
   // A fixed-size ring of the latest events (no allocation per event once full).
@@ -76,6 +82,8 @@ class Trace {
 
   size_t recent_cap_;
   bool recording_ = false;
+  bool keep_first_ = false;
+  std::optional<TraceEvent> first_;
   uint64_t hash_ = 0xcbf29ce484222325ULL;
   std::vector<Ring> recent_;
   Ring global_recent_;
