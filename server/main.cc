@@ -88,6 +88,15 @@ int main(int argc, char** argv) {
   app.add_flag("--enable-failpoints", c.enable_failpoints,
                "serve /etcdlab/failpoints, which drops or delays peer traffic, and "
                "/etcdlab/failpoints/disk, which slows the disk's syncs (tests only)");
+  app.add_flag("--enable-view", c.enable_view,
+               "serve the live cluster view on the client port: /etcdlab/state, "
+               "/etcdlab/events (Server-Sent Events) and the page at /etcdlab/view/ (with "
+               "auth on, state and events need a root user's token)");
+  app.add_option("--view-max-streams", c.view_max_streams,
+                 "most /etcdlab/events streams open at once (--enable-view); more are "
+                 "answered 429")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}))
+      ->capture_default_str();
   app.add_option("--experimental-wal-segment-bytes", c.wal_segment_bytes,
                  "size of each preallocated WAL segment (etcd's is fixed at 64 MiB; tests of "
                  "small disks use less)")

@@ -158,7 +158,9 @@ class LocalCluster:
     :meth:`close`) place the cluster; see the module docstring. ``heartbeat_ms``,
     ``election_ms`` and ``snapshot_count`` are the members' flags of the same names.
     ``failpoints=True`` starts the members with ``--enable-failpoints``, which
-    :meth:`partition` and :meth:`heal` need. ``binary`` may be a real etcd (same flags), as the
+    :meth:`partition` and :meth:`heal` need. ``enable_view=True`` starts them with
+    ``--enable-view``: the live cluster view's /etcdlab/state, /etcdlab/events and the page at
+    /etcdlab/view/ (docs/api.md). ``binary`` may be a real etcd (same flags), as the
     compatibility tests do."""
 
     def __init__(self, n: int = 3, *, binary: Optional[str] = None, data_dir: Optional[str] = None,
@@ -167,7 +169,7 @@ class LocalCluster:
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
                  extra_args: Optional[list[str]] = None, token: Optional[str] = None,
                  failpoints: bool = False, link_proxies: bool = False, link_seed: int = 0,
-                 tls: Optional[bool] = None):
+                 tls: Optional[bool] = None, enable_view: bool = False):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster has at least one member, not n={n!r}")
         client_ports = _ports(client_ports, n, "client_ports")
@@ -193,6 +195,8 @@ class LocalCluster:
         self.extra_args = list(extra_args or [])
         if failpoints:
             self.extra_args.append("--enable-failpoints")
+        if enable_view:
+            self.extra_args.append("--enable-view")
         self.token = token or f"etcdlab-test-{os.getpid()}-{time.monotonic_ns()}"
         free = iter(free_ports((client_ports is None) * n + (peer_ports is None) * n))
         self.client_ports = client_ports or [next(free) for _ in range(n)]

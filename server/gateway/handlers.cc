@@ -16,6 +16,7 @@
 #include "lease_handlers.h"
 #include "lock_handlers.h"
 #include "txn_handlers.h"
+#include "view_handlers.h"
 
 namespace etcdlab::gateway {
 namespace {
@@ -360,6 +361,7 @@ awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   if (path == "/version") {
     co_return request.method == "GET" ? version() : plain(405, "Method Not Allowed\n");
   }
+  if (is_view_path(path) && service.view_streams()) co_return handle_view(service, request);
   if (path == "/etcdlab/failpoints" && service.failpoints_enabled()) {
     co_return co_await failpoints(service, request);
   }

@@ -44,6 +44,7 @@ void set_headers(http::response<Body>& res, const HttpResponse& r, bool keep_ali
   res.set(http::field::server, "etcdlab");
   res.set(http::field::content_type, r.content_type);
   if (r.grpc_ok) res.set("Grpc-Metadata-Content-Type", "application/grpc");
+  for (const auto& [name, value] : r.headers) res.set(name, value);
   res.set(http::field::access_control_allow_origin, "*");
   res.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
   res.set(http::field::access_control_allow_headers, "accept, content-type, authorization");

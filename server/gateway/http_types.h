@@ -6,6 +6,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace etcdlab::gateway {
 
@@ -23,6 +25,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   bool grpc_ok = false;  // etcd's gateway adds Grpc-Metadata-Content-Type on success
+  // Headers beyond those every answer gets (http_server.cc: Server, Content-Type, CORS).
+  std::vector<std::pair<std::string, std::string>> headers;
   // A streamed answer (a server-streaming call: maintenance/snapshot, later watch): `body` is
   // empty and each call gives the next piece, sent as one HTTP chunk; nullopt ends it.
   std::function<boost::asio::awaitable<std::optional<std::string>>()> stream;

@@ -17,6 +17,8 @@
 
 namespace etcdlab::gateway {
 
+class ViewStreams;  // view_streams.h
+
 struct ServerStatus {
   std::string version;
   uint64_t db_size = 0;
@@ -122,6 +124,12 @@ class KvService {
   // Counted for the metrics: a range served, a /health answered.
   virtual void count_range() {}
   virtual void count_health(bool /*healthy*/) {}
+
+  // ---- the live cluster view (--enable-view; view_handlers.h). Off unless a service has one:
+  // nullptr, and the view's paths answer 404. On: the node's view of itself (node_view.h).
+  virtual ViewStreams* view_streams() { return nullptr; }
+  virtual server::NodeView view_state() const { return {}; }
+  virtual std::vector<server::RequestRecord> recent_requests() const { return {}; }
 
   // ---- auth (etcd 3.4's model: server/node/auth decides every rule; the rpc layer hashes
   // passwords and asks). The defaults are a service without auth: credentials are ignored,

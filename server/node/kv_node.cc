@@ -279,8 +279,10 @@ void KvNode::compaction_step() {
 }
 
 std::vector<Completion> KvNode::take_completions() {
+  auto& r = *impl_;
   std::vector<Completion> out;
-  out.swap(impl_->completions);
+  out.swap(r.completions);
+  for (const Completion& c : out) r.request_log.completed(c, r.now_ms(), r.sm.store().revision());
   return out;
 }
 

@@ -34,6 +34,7 @@
 #include "etcdlab/raft/raft.h"
 #include "membership.h"
 #include "etcdlab/node/ready_loop.h"
+#include "node_view.h"
 #include "requests.h"
 #include "state_machine.h"
 
@@ -310,6 +311,12 @@ class KvNode final : public DrivenNode {
   std::vector<Alarm> alarms() const;
   std::set<NodeId> removed() const;  // members removed from the cluster
   bool healthy() const;  // a leader is known and no alarm is raised (etcd's /health)
+
+  // ---- the live view (node_view.h; the server's --enable-view): this member's Raft state and
+  // log tail now, and the last client requests it completed (oldest first, at most
+  // kViewRecentRequests), timed on the node's clock. Never a key or a value.
+  NodeView view_state() const;
+  std::vector<RequestRecord> recent_requests() const;
 
   struct Impl;
 

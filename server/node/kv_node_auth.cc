@@ -115,32 +115,35 @@ void KvNode::Impl::release_held() {
 
 uint64_t KvNode::submit(Request request, const Credentials& who) {
   auto& r = *impl_;
+  RequestNote note = describe(request);
   if (std::holds_alternative<AuthenticateRequest>(request)) {
-    return r.submit_stamped(std::move(request), std::nullopt);  // (the rpc checked the password)
+    // (The rpc checked the password.)
+    return r.noted(r.submit_stamped(std::move(request), std::nullopt), std::move(note));
   }
   std::optional<auth::AuthInfo> info;
   try {
     info = r.resolve(who);
   } catch (const ApiError& e) {
-    uint64_t id = r.new_id();
+    uint64_t id = r.noted(r.new_id(), std::move(note));
     if (!r.hold_for_token(id, request, who, /*is_txn=*/false)) r.fail_now(id, e);
     return id;
   }
-  return r.submit_stamped(std::move(request), std::move(info));
+  return r.noted(r.submit_stamped(std::move(request), std::move(info)), std::move(note));
 }
 
 uint64_t KvNode::txn(TxnRequest request, const Credentials& who) {
   auto& r = *impl_;
+  RequestNote note = describe_txn(request);
   std::optional<auth::AuthInfo> info;
   try {
     info = r.resolve(who);
   } catch (const ApiError& e) {
-    uint64_t id = r.new_id();
+    uint64_t id = r.noted(r.new_id(), std::move(note));
     Request held = std::move(request);
     if (!r.hold_for_token(id, held, who, /*is_txn=*/true)) r.fail_now(id, e);
     return id;
   }
-  return r.txn_as(std::move(request), std::move(info), /*check=*/true);
+  return r.noted(r.txn_as(std::move(request), std::move(info), /*check=*/true), std::move(note));
 }
 
 std::optional<ApiError> KvNode::authorize(const Credentials& who, Access access,

@@ -14,6 +14,7 @@
 #include "auth/auth_throttle.h"
 #include "auth/token_table.h"
 #include "kv_node.h"
+#include "request_log.h"
 
 namespace etcdlab::server {
 
@@ -115,6 +116,9 @@ struct KvNode::Impl {
   void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }
 
+  // kv_node_view.cc: a client handed request `id` in (the live view's log); returns `id`.
+  uint64_t noted(uint64_t id, RequestNote note);
+
   NodeOptions options;
   LogStorage* storage;
   std::unique_ptr<KvStateMachine> state;
@@ -161,6 +165,7 @@ struct KvNode::Impl {
   size_t confs_in_raft = 0;  // conf changes of the backlog that Raft has applied already
 
   std::vector<NodeMessage> outbox;  // to other members
+  RequestLog request_log;           // client requests, for the live view (node_view.h)
 
   // Auth that is this member's alone (not replicated): its tokens, its throttle of failed
   // authentications, and watch refusals waiting to be taken (the hub has no way to queue a

@@ -249,7 +249,10 @@ void KvNode::tick() {
   if (!r.held_for_token.empty()) r.release_held();
 }
 
-uint64_t KvNode::submit(Request request) { return impl_->submit_stamped(std::move(request), {}); }
+uint64_t KvNode::submit(Request request) {
+  RequestNote note = describe(request);
+  return impl_->noted(impl_->submit_stamped(std::move(request), {}), std::move(note));
+}
 
 uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthStamp> stamp,
                                       uint64_t given_id) {
@@ -286,12 +289,12 @@ uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthS
 uint64_t KvNode::read_index() {
   PendingRequest p;
   p.what = PendingRequest::What::kRead;
-  return impl_->track(std::move(p));
+  return impl_->noted(impl_->track(std::move(p)), {"read", "linearizable read"});
 }
 
 uint64_t KvNode::change_member(const MemberChange& change) {
   auto& r = *impl_;
-  uint64_t id = r.new_id();
+  uint64_t id = r.noted(r.new_id(), describe(change));
   if (r.role != Role::kLeader) {
     r.fail_now(id, ApiError(GrpcCode::kUnavailable, kNoLeader));
     return id;
@@ -330,7 +333,8 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
   if (alarm.type == AlarmType::kNone || (!activate && !is_raised)) {
     // Nothing to change: a NONE alarm lists them all; clearing one that is not raised clears
     // nothing (etcd answers with no alarm).
-    uint64_t id = r.new_id();
+    uint64_t id = r.noted(r.new_id(), {"alarm", alarm.type == AlarmType::kNone ? "alarm list"
+                                                                                : "alarm clear"});
     Result result;
     result.revision = r.sm.store().revision();
     result.value = AlarmResult{alarm.type == AlarmType::kNone ? raised : std::vector<Alarm>{}};
@@ -345,7 +349,7 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
 
 uint64_t KvNode::move_leader(NodeId to) {
   auto& r = *impl_;
-  uint64_t id = r.new_id();
+  uint64_t id = r.noted(r.new_id(), {"move_leader", "move leader"});
   if (r.role != Role::kLeader) {
     r.fail_now(id, ApiError(GrpcCode::kFailedPrecondition, rpctypes::kNotLeader));
     return id;
@@ -380,6 +384,7 @@ void KvNode::Impl::leader_moved() {
 }
 
 void KvNode::forget(uint64_t id) {
+  impl_->request_log.forgotten(id);
   impl_->pending.erase(id);
   impl_->held_for_token.erase(id);
 }

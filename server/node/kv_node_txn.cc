@@ -76,7 +76,9 @@ void KvNode::Impl::complete_now(uint64_t id, Result result) {
 }
 
 uint64_t KvNode::txn(TxnRequest request) {
-  return impl_->txn_as(std::move(request), std::nullopt, /*check=*/false);
+  RequestNote note = describe_txn(request);
+  return impl_->noted(impl_->txn_as(std::move(request), std::nullopt, /*check=*/false),
+                      std::move(note));
 }
 
 uint64_t KvNode::Impl::txn_as(TxnRequest request, std::optional<auth::AuthInfo> who, bool check,

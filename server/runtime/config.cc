@@ -58,6 +58,9 @@ void ServerConfig::resolve() {
   if (bcrypt_cost < 4 || bcrypt_cost > 31) {
     throw std::invalid_argument("--bcrypt-cost must be in [4, 31]");
   }
+  if (view_max_streams < 1 || view_max_streams > 4096) {
+    throw std::invalid_argument("--view-max-streams must be in [1, 4096]");
+  }
 }
 
 uint64_t ServerConfig::quota_bytes() const {

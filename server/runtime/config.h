@@ -28,6 +28,10 @@ struct ServerConfig {
   int64_t quota_backend_bytes = 0;   // 0: 2 GiB (etcd's default); negative: no quota
   server::AutoCompaction auto_compaction;  // --auto-compaction-mode and -retention
   bool enable_failpoints = false;    // serve /etcdlab/failpoints (tests drop peer traffic)
+  // The live cluster view (docs/api.md): /etcdlab/state, /etcdlab/events (at most
+  // view_max_streams open at once) and the page at /etcdlab/view/, on the client port.
+  bool enable_view = false;
+  uint64_t view_max_streams = 32;
   uint64_t wal_segment_bytes = 64ULL << 20;  // each WAL segment, preallocated (etcd: 64 MiB)
   int client_read_timeout_ms = 30000;
   uint64_t max_client_connections = 0;  // 0: unlimited (etcd has no limit)

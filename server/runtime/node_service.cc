@@ -42,7 +42,9 @@ NodeService::NodeService(asio::io_context& io, NodeDriver& driver, const ServerC
                          uint64_t cluster, uint64_t member, ServerMetrics& metrics,
                          PeerTransport* const& transport, FileSystem& fs)
     : io_(io), driver_(driver), config_(config), cluster_(cluster), member_(member),
-      metrics_(metrics), transport_(transport), fs_(fs) {}
+      metrics_(metrics), transport_(transport), fs_(fs),
+      view_(config.enable_view ? std::make_unique<gateway::ViewStreams>(config.view_max_streams)
+                               : nullptr) {}
 
 asio::awaitable<server::Result> NodeService::write(server::Request request) {
   Completion c = co_await driver_.call([&](KvNode& n) { return n.submit(std::move(request)); });
@@ -71,6 +73,10 @@ std::vector<server::Member> NodeService::members() const { return driver_.node()
 bool NodeService::healthy() const { return driver_.node().healthy(); }
 bool NodeService::is_leader() const { return driver_.node().role() == Role::kLeader; }
 std::vector<server::Alarm> NodeService::alarms() const { return driver_.node().alarms(); }
+server::NodeView NodeService::view_state() const { return driver_.node().view_state(); }
+std::vector<server::RequestRecord> NodeService::recent_requests() const {
+  return driver_.node().recent_requests();
+}
 
 asio::awaitable<gateway::HttpResponse> NodeService::forward_to_leader(gateway::HttpRequest request) {
   // The leader's client URLs come with its publish, a moment after it is elected: wait for

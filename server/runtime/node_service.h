@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../gateway/service.h"
+#include "../gateway/view_streams.h"
 #include "bounded_worker.h"
 #include "config.h"
 #include "etcdlab/fs/file_system.h"
@@ -64,6 +65,10 @@ class NodeService final : public gateway::KvService {
   boost::asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> open_db_snapshot() override;
   void count_range() override;
   void count_health(bool healthy) override;
+  // --enable-view (the node's view of itself; the gateway writes it out).
+  gateway::ViewStreams* view_streams() override { return view_.get(); }
+  server::NodeView view_state() const override;
+  std::vector<server::RequestRecord> recent_requests() const override;
 
   // ---- auth: the node decides (KvNode's credentials overloads); bcrypt runs on auth_, a
   // thread of its own (never the node's, which is the io thread).
@@ -99,6 +104,7 @@ class NodeService final : public gateway::KvService {
   PeerTransport* const& transport_;
   FileSystem& fs_;
   uint64_t snapshot_outs_ = 0;
+  std::unique_ptr<gateway::ViewStreams> view_;  // null without --enable-view
   // bcrypt's thread (hash, verify): one, so a flood of authentications queues here instead of
   // taking the machine's cores, and at most 64 waiting (bounded_worker.h). Declared last:
   // joined first, before what its work uses.

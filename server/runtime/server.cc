@@ -297,6 +297,8 @@ void Server::stop() {
   if (r.stopping) return;
   r.stopping = true;
   if (r.http) r.http->stop();
+  // The view's event streams end now, not at their next heartbeat.
+  if (r.service && r.service->view_streams()) r.service->view_streams()->stop();
   if (r.grpc) r.grpc->stop();
   if (r.transport) r.transport->stop();
   if (r.driver) r.driver->stop();
