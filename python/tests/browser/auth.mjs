@@ -20,6 +20,8 @@ await run('auth', async ({ page, url, args, shot }) => {
   if (shown.length) throw new Error(`members shown up without credentials: ${JSON.stringify(shown)}`);
   await shot('auth-refused.png');
 
+  // The user and password boxes are in the Source panel: open it if it is folded.
+  if (!(await page.isVisible('#connect'))) await page.click('#source-panel > summary');
   await setInput(page, '#view-user', user);
   await setInput(page, '#view-password', password);
   await page.click('#connect');
