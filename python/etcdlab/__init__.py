@@ -12,7 +12,7 @@ Python (etcdlab.checkers) and work without the extension, e.g. on histories reco
 __all__ = ["Cluster", "Node", "Op", "Role", "RoleChange", "LogEntry", "EntryType",
            "LeaseView", "LeaseChange", "WatchResponse", "WatchEvent", "KeyValue",
            "InvariantViolation", "INVARIANTS", "checkers", "Client", "EtcdError",
-           "LocalCluster", "LeaseKeepalive", "LockSim"]
+           "LocalCluster", "LeaseKeepalive", "LockSim", "view"]
 
 _FROM_CORE = {"InvariantViolation", "INVARIANTS"}
 _FROM_CLUSTER = {"Cluster", "Node", "Op"}
@@ -44,7 +44,7 @@ def __getattr__(name):
     if name == "LocalCluster":
         from .local import LocalCluster
         return LocalCluster
-    if name == "checkers":
+    if name in ("checkers", "view"):
         import importlib
-        return importlib.import_module(".checkers", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'etcdlab' has no attribute {name!r}")

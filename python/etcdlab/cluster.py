@@ -35,6 +35,7 @@ from .checkers.history import Operation as HistoryOperation
 from .cluster_kv import KvCalls
 from .cluster_leases import (ANSWERED_AS_WRITES, LEASE_KINDS, LeaseCalls, LeaseRecorder, int64,
                              lease_value, member_leases)
+from .cluster_view import ViewCalls
 from .cluster_watches import WatchCalls
 from .views import LeaseView, LogEntry, Role, RoleChange, WatchEvent
 
@@ -243,7 +244,7 @@ class Node:
                 f"applied={v.applied}, last_index={v.last_index})")
 
 
-class Cluster(KvCalls, LeaseCalls, WatchCalls):
+class Cluster(KvCalls, LeaseCalls, WatchCalls, ViewCalls):
     """A simulated cluster of ``n`` Raft nodes, numbered ``0 .. n-1``.
 
     Options (all keyword): ``seed``, ``pre_vote``, ``check_quorum``, ``election_ticks``,
@@ -253,7 +254,9 @@ class Cluster(KvCalls, LeaseCalls, WatchCalls):
     0 = never), ``linearizable_reads`` (False answers reads from local state: stale reads become
     possible, which is what ReadIndex prevents), ``fsync_ms=(lo, hi)``, ``delay_ms=(lo, hi)``,
     ``drop``, ``duplicate``, ``reorder``, ``client_retry_ms``, ``client_deadline_ms``,
-    ``check_invariants``, ``record_trace``, ``kv``, ``record_leases``, ``record_events``.
+    ``check_invariants``, ``record_trace``, ``kv``, ``record_leases``, ``record_events``,
+    ``view_frames`` (keep the live view's last N frames: :meth:`view_recording`,
+    :mod:`etcdlab.view`).
 
     With ``kv=True`` every node runs the server's node (``KvNode``: the request tracking and
     answers, the apply and the MVCC store of ``etcdlab`` itself, in memory, and etcd's
@@ -283,7 +286,8 @@ class Cluster(KvCalls, LeaseCalls, WatchCalls):
                  reorder: float = 0.0, reorder_max_ms: float = 2000,
                  client_retry_ms: float = 1000, client_deadline_ms: float = 10000,
                  check_invariants: bool = True, record_trace: bool = False, kv: bool = False,
-                 record_leases: bool = False, record_events: bool = False):
+                 record_leases: bool = False, record_events: bool = False,
+                 view_frames: int = 0):
         o = _core.ClusterOptions()
         o.nodes = n
         o.seed = seed
@@ -303,6 +307,7 @@ class Cluster(KvCalls, LeaseCalls, WatchCalls):
         o.client_deadline_ms = client_deadline_ms
         o.check_invariants = check_invariants
         o.record_trace = record_trace
+        o.view_frames = view_frames
         o.kv = kv
         self.kv = kv
         self.seed = seed

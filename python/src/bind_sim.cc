@@ -11,6 +11,7 @@
 
 #include "bindings.h"
 #include "etcdlab/sim/cluster.h"
+#include "etcdlab/sim/view.h"
 
 namespace py = pybind11;
 
@@ -18,6 +19,11 @@ namespace etcdlab::python {
 namespace {
 
 py::bytes to_bytes(const std::string& s) { return py::bytes(s); }
+
+// The live view's JSON as Python values (json.loads): the page and the recordings take JSON.
+py::object from_json(const std::string& text) {
+  return py::module_::import("json").attr("loads")(py::str(text));
+}
 
 // Python's one spelling of the roles (etcdlab.Role has the same values; C++'s to_string says
 // "pre-candidate" in log lines, which trace hashes depend on).
@@ -80,7 +86,8 @@ void bind_options(py::module_& m) {
       .def_readwrite("client_retry_ms", &sim::ClusterOptions::client_retry_ms)
       .def_readwrite("client_deadline_ms", &sim::ClusterOptions::client_deadline_ms)
       .def_readwrite("check_invariants", &sim::ClusterOptions::check_invariants)
-      .def_readwrite("record_trace", &sim::ClusterOptions::record_trace);
+      .def_readwrite("record_trace", &sim::ClusterOptions::record_trace)
+      .def_readwrite("view_frames", &sim::ClusterOptions::view_frames);
 }
 
 void bind_views(py::module_& m) {
@@ -234,7 +241,18 @@ void bind_cluster(py::module_& m) {
       .def("trace", [](const Cluster& c) { return c.trace().all(); })
       .def("recent_events", [](const Cluster& c) { return c.trace().recent(); })
       .def("trace_hash", &Cluster::trace_hash)
-      .def("check_invariants", &Cluster::check_invariants);
+      .def("check_invariants", &Cluster::check_invariants)
+      // The live view (sim/include/etcdlab/sim/view.h): frames as dicts, or as JSON text for
+      // a server that passes them on.
+      .def("view_frame", [](const Cluster& c) { return from_json(sim::view_frame_json(c)); })
+      .def("view_frames_recorded", &sim::view_frames_recorded)
+      .def("view_frames_json", &sim::view_frames_json, py::arg("since") = 0)
+      .def(
+          "view_recording",
+          [](const Cluster& c, const std::string& title, std::optional<std::string> replay) {
+            return from_json(sim::view_recording_json(c, title, replay));
+          },
+          py::arg("title") = "", py::arg("replay") = py::none());
 }
 
 }  // namespace

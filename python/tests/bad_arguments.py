@@ -49,6 +49,7 @@ TYPES = {
     "bool": (False, ["yes", None, 2, 1.5]),
     "bytes": (b"k", ["str", 5, None, b"", b"\xff" * 9, b"\x01" * 3]),
     "str": (None, [5, None, b"none", "", "no-such-choice"]),  # None: the parameter's default
+    "Optional[str]": (None, [5, b"none", 1.5]),
     "Optional[int]": (None, INTS),
     "List[List[int]]": ([[0], [1, 2]],
                         [[[0], [0]], [[0, 1], [1]], [[-1]], [[BIG]], [[2**64]], [0, 1], [[0.5]],

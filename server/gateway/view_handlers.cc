@@ -122,8 +122,8 @@ awaitable<std::optional<std::string>> next_event(std::shared_ptr<EventStream> es
 
 HttpResponse events(KvService& s, ViewStreams& streams, Credentials who) {
   if (streams.stopping()) {
-    return error_response(server::ApiError(server::GrpcCode::kUnavailable,
-                                           server::rpctypes::kStopped));
+    return error_response(
+        server::ApiError(server::GrpcCode::kUnavailable, server::rpctypes::kStopped));
   }
   auto slot = streams.open();
   if (!slot) {
@@ -153,8 +153,8 @@ HttpResponse handle_view(KvService& s, const HttpRequest& request) {
   if (request.method != "GET") return plain(405, "Method Not Allowed\n");
   if (path == "/etcdlab/view") {  // (the page's files are named relative to the folder)
     HttpResponse r = plain(301, "");
-    r.headers.emplace_back("Location", std::string(kViewDir) +
-                                           std::string(request.target.substr(path.size())));
+    r.headers.emplace_back("Location",
+                           std::string(kViewDir) + std::string(request.target.substr(path.size())));
     return r;
   }
   if (path.starts_with(kViewDir)) return page_file(path.substr(kViewDir.size()));

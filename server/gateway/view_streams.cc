@@ -41,16 +41,24 @@ ViewStreams::ViewStreams(size_t max_open) : shared_(std::make_shared<Shared>()) 
   shared_->max_open = max_open;
 }
 
-ViewStreams::~ViewStreams() { stop(); }
+ViewStreams::~ViewStreams() {
+  stop();
+}
 
 std::shared_ptr<ViewStreams::Slot> ViewStreams::open() {
   if (shared_->stopping || shared_->open >= shared_->max_open) return nullptr;
   return std::make_shared<Slot>(shared_);
 }
 
-size_t ViewStreams::open_count() const { return shared_->open; }
-size_t ViewStreams::max_open() const { return shared_->max_open; }
-bool ViewStreams::stopping() const { return shared_->stopping; }
+size_t ViewStreams::open_count() const {
+  return shared_->open;
+}
+size_t ViewStreams::max_open() const {
+  return shared_->max_open;
+}
+bool ViewStreams::stopping() const {
+  return shared_->stopping;
+}
 
 void ViewStreams::stop() {
   shared_->stopping = true;
@@ -61,9 +69,13 @@ ViewStreams::Slot::Slot(std::shared_ptr<Shared> shared) : shared_(std::move(shar
   ++shared_->open;
 }
 
-ViewStreams::Slot::~Slot() { --shared_->open; }
+ViewStreams::Slot::~Slot() {
+  --shared_->open;
+}
 
-bool ViewStreams::Slot::stopping() const { return shared_->stopping; }
+bool ViewStreams::Slot::stopping() const {
+  return shared_->stopping;
+}
 
 asio::awaitable<void> ViewStreams::Slot::wait(std::chrono::milliseconds how_long) {
   if (shared_->stopping) co_return;

@@ -41,6 +41,8 @@ NodeView KvNode::view_state() const {
   return v;
 }
 
-std::vector<RequestRecord> KvNode::recent_requests() const { return impl_->request_log.recent(); }
+std::vector<RequestRecord> KvNode::recent_requests() const {
+  return impl_->request_log.recent();
+}
 
 }  // namespace etcdlab::server

@@ -42,12 +42,12 @@ struct NodeView {
 
 // A client request this member completed (answered, or refused, or timed out).
 struct RequestRecord {
-  uint64_t id = 0;       // the node's request id
-  std::string kind;      // "put", "delete", "txn", "read", "compact", "lease_grant", ...
-  std::string text;      // a short description: the kind and sizes, never a key or a value
-  std::string outcome;   // "ok", or etcd's error text
-  int64_t revision = 0;  // the store's revision in the answer (0: none)
-  int64_t call_ms = 0;   // the node's clock when the request arrived,
+  uint64_t id = 0;        // the node's request id
+  std::string kind;       // "put", "delete", "txn", "read", "compact", "lease_grant", ...
+  std::string text;       // a short description: the kind and sizes, never a key or a value
+  std::string outcome;    // "ok", or etcd's error text
+  int64_t revision = 0;   // the store's revision in the answer (0: none)
+  int64_t call_ms = 0;    // the node's clock when the request arrived,
   int64_t return_ms = 0;  // and when it completed
 };
 

@@ -24,8 +24,8 @@ RequestNote describe(const Request& request) {
   return std::visit(
       Overloaded{
           [](const PutRequest& p) {
-            return RequestNote{"put", fmt::format("put, key {} B{}", p.key.size(),
-                                                  p.lease ? ", a lease" : "")};
+            return RequestNote{
+                "put", fmt::format("put, key {} B{}", p.key.size(), p.lease ? ", a lease" : "")};
           },
           [](const DeleteRangeRequest& d) {
             return RequestNote{"delete", key_text("delete", d.range.key, d.range.range_end)};
@@ -33,7 +33,9 @@ RequestNote describe(const Request& request) {
           [](const CompactionRequest& c) {
             return RequestNote{"compact", fmt::format("compact to revision {}", c.revision)};
           },
-          [](const AttributesRequest&) { return RequestNote{"publish", "publish client URLs"}; },
+          [](const AttributesRequest&) {
+            return RequestNote{"publish", "publish client URLs"};
+          },
           [](const AlarmRequest& a) {
             return RequestNote{"alarm", fmt::format("alarm {} {}", a.activate ? "raise" : "clear",
                                                     to_string(a.alarm))};
@@ -41,25 +43,47 @@ RequestNote describe(const Request& request) {
           [](const LeaseGrantRequest& g) {
             return RequestNote{"lease_grant", fmt::format("lease grant, ttl {} s", g.ttl)};
           },
-          [](const LeaseRevokeRequest&) { return RequestNote{"lease_revoke", "lease revoke"}; },
+          [](const LeaseRevokeRequest&) {
+            return RequestNote{"lease_revoke", "lease revoke"};
+          },
           [](const TxnRequest& t) { return describe_txn(t); },
           // Auth admin requests: their kind alone (no user or role names).
-          [](const AuthEnableRequest&) { return RequestNote{"auth", "auth enable"}; },
-          [](const AuthDisableRequest&) { return RequestNote{"auth", "auth disable"}; },
-          [](const UserAddRequest&) { return RequestNote{"auth", "user add"}; },
-          [](const UserDeleteRequest&) { return RequestNote{"auth", "user delete"}; },
-          [](const UserChangePasswordRequest&) { return RequestNote{"auth", "user passwd"}; },
-          [](const UserGrantRoleRequest&) { return RequestNote{"auth", "user grant role"}; },
-          [](const UserRevokeRoleRequest&) { return RequestNote{"auth", "user revoke role"}; },
-          [](const RoleAddRequest&) { return RequestNote{"auth", "role add"}; },
-          [](const RoleDeleteRequest&) { return RequestNote{"auth", "role delete"}; },
+          [](const AuthEnableRequest&) {
+            return RequestNote{"auth", "auth enable"};
+          },
+          [](const AuthDisableRequest&) {
+            return RequestNote{"auth", "auth disable"};
+          },
+          [](const UserAddRequest&) {
+            return RequestNote{"auth", "user add"};
+          },
+          [](const UserDeleteRequest&) {
+            return RequestNote{"auth", "user delete"};
+          },
+          [](const UserChangePasswordRequest&) {
+            return RequestNote{"auth", "user passwd"};
+          },
+          [](const UserGrantRoleRequest&) {
+            return RequestNote{"auth", "user grant role"};
+          },
+          [](const UserRevokeRoleRequest&) {
+            return RequestNote{"auth", "user revoke role"};
+          },
+          [](const RoleAddRequest&) {
+            return RequestNote{"auth", "role add"};
+          },
+          [](const RoleDeleteRequest&) {
+            return RequestNote{"auth", "role delete"};
+          },
           [](const RoleGrantPermissionRequest&) {
             return RequestNote{"auth", "role grant permission"};
           },
           [](const RoleRevokePermissionRequest&) {
             return RequestNote{"auth", "role revoke permission"};
           },
-          [](const AuthenticateRequest&) { return RequestNote{"authenticate", "authenticate"}; },
+          [](const AuthenticateRequest&) {
+            return RequestNote{"authenticate", "authenticate"};
+          },
       },
       request);
 }
@@ -71,8 +95,7 @@ RequestNote describe_txn(const TxnRequest& t) {
 
 RequestNote describe(const MemberChange& change) {
   using K = MemberChange::Kind;
-  const char* what = change.kind == K::kAdd      ? (change.learner ? "member add learner"
-                                                                     : "member add")
+  const char* what = change.kind == K::kAdd ? (change.learner ? "member add learner" : "member add")
                      : change.kind == K::kRemove ? "member remove"
                      : change.kind == K::kUpdate ? "member update"
                                                  : "member promote";
@@ -116,7 +139,9 @@ void RequestLog::completed(const Completion& c, int64_t now_ms, int64_t revision
   while (recent_.size() > kViewRecentRequests) recent_.pop_front();
 }
 
-void RequestLog::forgotten(uint64_t id) { calls_.erase(id); }
+void RequestLog::forgotten(uint64_t id) {
+  calls_.erase(id);
+}
 
 std::vector<RequestRecord> RequestLog::recent() const {
   return {recent_.begin(), recent_.end()};

@@ -34,7 +34,7 @@ class RequestLog {
   // Its completion was taken at `now_ms`; `revision` is the store's now (the answer of a read,
   // whose completion carries none). A completion of an id never noted is not recorded.
   void completed(const Completion& c, int64_t now_ms, int64_t revision);
-  void forgotten(uint64_t id);  // no completion will come (the client went away)
+  void forgotten(uint64_t id);                // no completion will come (the client went away)
   std::vector<RequestRecord> recent() const;  // oldest first
   size_t in_flight() const { return calls_.size(); }
 

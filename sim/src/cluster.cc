@@ -127,7 +127,7 @@ Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(
     push(std::move(tick));
   }
   if (o.view_frames > 0) {
-    view = std::make_unique<ViewRecorder>(o.view_frames);
+    view = std::make_unique<ViewRecorder>(o.view_frames, nodes.size());
     trace.keep_first(true);
     observe_view();  // frame 0: the cluster before anything happened
   }
@@ -135,6 +135,7 @@ Cluster::Impl::Impl(const ClusterOptions& o) : options(o), rng(o.seed), network(
 
 void Cluster::Impl::push(Event e) {
   e.seq = ++seq;
+  if (view && e.kind == Event::Kind::kDeliver) view->sent(e, now);
   queue.push_back(std::move(e));
   std::push_heap(queue.begin(), queue.end(), later);
 }
@@ -164,10 +165,11 @@ void Cluster::Impl::process_next() {
   queue.pop_back();
   now = e.time;
   event_count++;
+  if (view && e.kind == Event::Kind::kDeliver) view->arrived(e.seq);
   try {
     dispatch(e);
   } catch (const InvariantViolation& v) {
-    observe_view();           // the picture of the moment a rule broke is the one to see
+    observe_view(true);       // the moment a rule broke, named by its event, ends the film
     rethrow_with_context(v);  // the checker knows the rule; the trace knows what led to it
   }
   observe_view();
@@ -319,7 +321,6 @@ void Cluster::Impl::send(SimNode& from, Message m) {
     e.node = to;
     e.message = msg;
     e.snapshot = payload;
-    e.sent = now;
     e.time = now + random_delay(network.delay_min_ms, network.delay_max_ms);
     if (network.reorder > 0 && rng.chance(network.reorder)) {
       e.time += random_delay(0, network.reorder_max_ms);
@@ -425,6 +426,7 @@ void Cluster::partition(const std::vector<std::vector<int>>& groups) {
   }
   std::string desc;
   for (const auto& g : groups) desc += fmt::format(" [{}]", fmt::join(g, " "));
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1, "partition" + desc);
   r.observe_view();
 }
@@ -436,6 +438,7 @@ void Cluster::isolate(int node) {
     if (static_cast<int>(o) == node) continue;
     r.blocked[node][o] = r.blocked[o][node] = true;
   }
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, node, "isolated");
   r.observe_view();
 }
@@ -447,6 +450,7 @@ void Cluster::cut(int a, int b, bool one_way) {
   if (a == b) throw std::invalid_argument(fmt::format("cut needs two nodes, not {} twice", a));
   r.blocked[a][b] = true;
   if (!one_way) r.blocked[b][a] = true;
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1,
               fmt::format("cut {} {} {}", a, one_way ? "->" : "<->", b));
   r.observe_view();
@@ -455,6 +459,7 @@ void Cluster::cut(int a, int b, bool one_way) {
 void Cluster::heal() {
   auto& r = *impl_;
   for (auto& row : r.blocked) std::fill(row.begin(), row.end(), false);
+  r.blocked_changes++;
   r.add_trace(TraceEvent::Kind::kFault, -1, "heal");
   r.observe_view();
 }
@@ -486,7 +491,8 @@ void Cluster::crash(int node, CrashMode mode) {
   n.storage.reset();
   n.role = Role::kFollower;
   n.lead = kNoNode;
-  n.log_writes++;
+  n.touches++;
+  r.log_changed(n, 0);
   n.disk.crash(r.rng.next(), mode);
   if (r.checker) r.checker->crashed(node);
   r.observe_view();

@@ -44,7 +44,6 @@ struct Event {
   int node = -1;
   uint64_t incarnation = 0;  // kPersistDone, kSnapshotStatus: stale after a crash
   std::shared_ptr<const Message> message;
-  uint64_t sent = 0;                         // kDeliver: when it was sent (the view draws it)
   std::shared_ptr<SnapshotReader> snapshot;  // kDeliver of a kSnapshot message
   std::shared_ptr<const PeerMessage> peer_message;  // kDeliverPeer
   uint64_t op = 0;
@@ -100,7 +99,10 @@ struct SimNode {
   uint64_t applied = 0;
   uint64_t last_snapshot_at = 0;
   ConfState conf;
-  uint64_t log_writes = 0;  // bumped whenever its log may have changed (the view rereads it)
+  // The view rereads a node's fields only after they may have changed: `touches` is bumped
+  // when the node was driven (everything above changes in its Ready loop), crashed or started.
+  // (Its log: Impl::log_changed.)
+  uint64_t touches = 0;
 
   std::optional<Ready> in_flight;  // being persisted
   bool in_flight_leader = false;   // it was taken as leader (its messages went out early)
@@ -143,6 +145,7 @@ struct Cluster::Impl {
   std::vector<std::unique_ptr<SimNode>> nodes;
   NetworkOptions network;
   std::vector<std::vector<bool>> blocked;  // blocked[a][b]: a cannot send to b
+  uint64_t blocked_changes = 0;            // bumped when `blocked` is set (the view rereads it)
   Trace trace;
   std::optional<InvariantChecker> checker;
   std::vector<Operation> ops;
@@ -162,9 +165,16 @@ struct Cluster::Impl {
   void add_trace(TraceEvent::Kind kind, int node, std::string text, uint64_t a = 0, uint64_t b = 0);
   [[noreturn]] void rethrow_with_context(const InvariantViolation& v);
   void check_node(int node) const;  // throws std::out_of_range unless 0 <= node < nodes.size()
-  // After an event, a fault or a client call: the view records a frame if anything changed.
-  void observe_view() {
-    if (view) view->observe(*this, trace.take_first());
+  // The node's log changed from index `from` on (0: all of it, a snapshot, a crash, a start).
+  void log_changed(SimNode& n, uint64_t from) {
+    if (view) view->log_changed(n.index, from);
+  }
+  // After an event, a fault or a client call: the view records a frame if anything changed
+  // (or anyway: the event that broke an invariant).
+  void observe_view(bool always = false) {
+    if (!view) return;
+    view->observe(*this, trace.first(), always);
+    trace.forget_first();
   }
 
   // cluster_node.cc: driving a node

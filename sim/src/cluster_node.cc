@@ -95,7 +95,8 @@ void Cluster::Impl::start_node(int index) {
   n.conf = s.conf;
   n.role = Role::kFollower;
   n.lead = kNoNode;
-  n.log_writes++;
+  n.touches++;
+  log_changed(n, 0);
 }
 
 void Cluster::Impl::submit(int index, Input in) {
@@ -130,6 +131,7 @@ void Cluster::Impl::handle_input(SimNode& n, const Input& in) {
 }
 
 void Cluster::Impl::drive(SimNode& n) {
+  n.touches++;
   while (n.up && !n.busy()) {
     if (n.logic->has_ready()) {
       n.loop->step();
@@ -198,7 +200,7 @@ void Cluster::Impl::take_snapshot(SimNode& n) {
   w->commit();
   n.logic->snapshot_done();
   n.last_snapshot_at = meta.index;
-  n.log_writes++;
+  log_changed(n, 0);
   add_trace(TraceEvent::Kind::kSnapshot, n.index, fmt::format("took snapshot at {}", meta.index));
   if (checker) checker->snapshot_durable(n.index, meta.index, false);
 }
@@ -258,7 +260,7 @@ void SimDriver::install_snapshot(const SnapshotMeta& meta) {
   in.reset();
   n_.disk.remove(staged->second);
   n_.incoming.erase(staged);
-  n_.log_writes++;
+  c_.log_changed(n_, 0);
   // The logic restores itself from the storage when it applies this Ready; what the checks
   // read about the node moves now.
   n_.applied = meta.index;
@@ -275,7 +277,7 @@ void SimDriver::install_snapshot(const SnapshotMeta& meta) {
 void SimDriver::write(const Ready& rd) {
   if (!rd.entries.empty()) {
     n_.storage->append(rd.entries);
-    n_.log_writes++;
+    c_.log_changed(n_, rd.entries.front().index);
   }
   if (rd.hard_state) n_.storage->set_hard_state(*rd.hard_state);
 }

@@ -90,11 +90,15 @@ void message_json(Out& out, const ViewMessage& m) {
   auto o = std::back_inserter(out);
   fmt::format_to(o,
                  R"({{"id":{},"from":{},"to":{},"kind":"{}","term":{},"index":{},"log_term":{},)"
-                 R"("commit":{},"entries":{},"reject":{},"sent_ms":)",
+                 R"("commit":{},"entries":{},"reject":{},)",
                  m.id, m.from, m.to, to_string(m.kind), m.term, m.index, m.log_term, m.commit,
                  m.entries, m.reject);
-  ms(out, m.sent_us);
-  fmt::format_to(o, R"(,"due_ms":)");
+  if (m.sent_us != kNever) {
+    fmt::format_to(o, R"("sent_ms":)");
+    ms(out, m.sent_us);
+    out.push_back(',');
+  }
+  fmt::format_to(o, R"("due_ms":)");
   ms(out, m.due_us);
   out.push_back('}');
 }
@@ -155,6 +159,12 @@ std::string to_json(const ViewFrame& frame) {
 
 std::string view_frame_json(const Cluster& c) {
   return to_json(view_frame(c));
+}
+
+std::string view_frames_json(const Cluster& c, uint64_t since) {
+  Out out;
+  array(out, view_frames(c, since), frame_json);
+  return fmt::to_string(out);
 }
 
 std::string view_recording_json(const Cluster& c, const std::string& title,

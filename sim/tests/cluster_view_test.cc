@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace etcdlab::sim {
 namespace {
@@ -36,9 +37,14 @@ void scripted_run(Cluster& c) {
   c.run_ms(500);
 }
 
-// Everything but the event line and the moment: what a frame shows of the cluster.
+// Everything but the event line and the moment: what a frame shows of the cluster. (When a
+// message was sent is known to the recorder only.)
 bool same_picture(const ViewFrame& a, const ViewFrame& b) {
-  return a.nodes == b.nodes && a.messages == b.messages && a.blocked == b.blocked &&
+  auto unsent = [](std::vector<ViewMessage> ms) {
+    for (auto& m : ms) m.sent_us = kNever;
+    return ms;
+  };
+  return a.nodes == b.nodes && unsent(a.messages) == unsent(b.messages) && a.blocked == b.blocked &&
          a.clients == b.clients;
 }
 
@@ -85,7 +91,7 @@ TEST(SimView, FrameShowsEachNodeAsNodeAndLogSeeIt) {
 }
 
 TEST(SimView, MessagesInFlightAreTheQueuedDeliveries) {
-  Cluster c(opts(4, 3));
+  Cluster c(opts(4, 3, 100));
   ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }, 5000));
   c.propose("x");
   // Run until something is on the wire; every message shown is between two nodes, sent in the
@@ -97,12 +103,19 @@ TEST(SimView, MessagesInFlightAreTheQueuedDeliveries) {
     EXPECT_LE(m.from, 3u);
     EXPECT_GE(m.to, 1u);
     EXPECT_LE(m.to, 3u);
-    EXPECT_LE(m.sent_us, f.time_us);
+    EXPECT_EQ(m.sent_us, kNever);  // not known in a frame of now
     EXPECT_GE(m.due_us, f.time_us);
   }
   EXPECT_TRUE(
       std::is_sorted(f.messages.begin(), f.messages.end(),
                      [](const ViewMessage& a, const ViewMessage& b) { return a.id < b.id; }));
+  // The recorder knows when each was sent: in the past.
+  ViewFrame recorded = view_frames(c).back();
+  ASSERT_TRUE(same_picture(recorded, f));
+  for (const ViewMessage& m : recorded.messages) {
+    EXPECT_LE(m.sent_us, recorded.time_us);
+    EXPECT_LT(m.sent_us, m.due_us);
+  }
 }
 
 TEST(SimView, BlockedLinksAndDownNodesShow) {
@@ -154,10 +167,53 @@ TEST(SimView, RecorderKeepsTheLastNFrames) {
   }
   // The newest frame is the cluster now.
   EXPECT_TRUE(same_picture(frames.back(), view_frame(c)));
+  // Frames keep their numbers as older ones drop out: the last 5 are numbered recorded - 5 ..
+  uint64_t recorded = view_frames_recorded(c);
+  ASSERT_GT(recorded, 50u);
+  std::vector<ViewFrame> last = view_frames(c, recorded - 5);
+  ASSERT_EQ(last.size(), 5u);
+  EXPECT_EQ(last[0].seq, frames[45].seq);
+  EXPECT_EQ(last[0].event, frames[45].event);
+  EXPECT_EQ(view_frames(c, 0).size(), 50u);  // what was dropped is gone
+  EXPECT_TRUE(view_frames(c, recorded).empty());
+  EXPECT_EQ(view_frames_json(c, recorded), "[]");
   // Off by default: nothing is kept.
   Cluster off(opts(8, 5));
   scripted_run(off);
   EXPECT_TRUE(view_frames(off).empty());
+  EXPECT_EQ(view_frames_recorded(off), 0u);
+}
+
+TEST(SimView, EachRecordedFrameIsTheClusterAtItsMoment) {
+  // Step by step under faults, with a small ring (old frames and their messages drop out):
+  // each frame recorded is the cluster as view_frame() saw it then, and stays so while kept.
+  ClusterOptions o = opts(12, 5, 64);
+  o.network = NetworkOptions{1, 30, 0.1, 0.1, 0, 0};
+  Cluster c(o);
+  std::map<uint64_t, ViewFrame> seen;  // frame number -> the cluster when it was recorded
+  auto check_kept = [&] {
+    uint64_t recorded = view_frames_recorded(c);
+    std::vector<ViewFrame> kept = view_frames(c);
+    ASSERT_EQ(kept.size(), std::min<uint64_t>(64, recorded));
+    for (size_t k = 0; k < kept.size(); ++k) {
+      uint64_t number = recorded - kept.size() + k;
+      if (!seen.count(number)) continue;  // recorded by a fault or a client call
+      ASSERT_TRUE(same_picture(kept[k], seen[number])) << "frame " << number;
+      ASSERT_EQ(kept[k].time_us, seen[number].time_us);
+    }
+  };
+  for (int k = 0; k < 4000; ++k) {
+    if (k % 500 == 100) c.crash(k / 500 % 5);
+    if (k % 500 == 300) c.restart(k / 500 % 5);
+    if (k % 50 == 0) c.propose("p" + std::to_string(k));
+    uint64_t before = view_frames_recorded(c);
+    c.step();
+    if (view_frames_recorded(c) > before) seen[view_frames_recorded(c) - 1] = view_frame(c);
+    if (k % 100 == 99) {
+      SCOPED_TRACE("after step " + std::to_string(k));
+      ASSERT_NO_FATAL_FAILURE(check_kept());
+    }
+  }
 }
 
 TEST(SimView, FrameOnlyWhenSomethingVisibleChanged) {

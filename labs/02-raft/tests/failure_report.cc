@@ -41,8 +41,9 @@ std::string_view log_level() {
 
 }  // namespace
 
-FailureReport::FailureReport(std::function<std::string()> report, std::string marker)
-    : report_(std::move(report)), marker_(std::move(marker)) {
+FailureReport::FailureReport(std::function<std::string()> report, std::string marker,
+                             std::function<std::string()> note)
+    : report_(std::move(report)), marker_(std::move(marker)), note_(std::move(note)) {
   install_listener();
   live().push_back(this);
 }
@@ -53,12 +54,17 @@ FailureReport::~FailureReport() {
 }
 
 void FailureReport::on_failure(const std::string& message) {
-  if (message.find(marker_) != std::string::npos) return;  // the failure carries it already
-  if (printed_) {
+  if (message.find(marker_) != std::string::npos) {
+    // The failure carries the report already.
+  } else if (printed_) {
     std::printf("(the report after the first failure above still holds)\n");
   } else {
     printed_ = true;
     std::printf("%s\n", report_().c_str());
+  }
+  if (note_ && !noted_) {
+    noted_ = true;
+    std::printf("%s\n", note_().c_str());
   }
   std::fflush(stdout);
 }

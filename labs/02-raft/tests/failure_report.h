@@ -17,8 +17,11 @@ namespace etcdlab::lab2 {
 class FailureReport {
  public:
   // `report` makes the text; `marker` is a line of it by which a failure message that already
-  // contains the report is recognized.
-  FailureReport(std::function<std::string()> report, std::string marker);
+  // contains the report is recognized. `note`, if given, makes a line printed once, after the
+  // first failure's report, or alone when the failure message holds the report already (a
+  // scenario cluster's trace file: failure_trace.h).
+  FailureReport(std::function<std::string()> report, std::string marker,
+                std::function<std::string()> note = {});
   ~FailureReport();
   FailureReport(const FailureReport&) = delete;
   FailureReport& operator=(const FailureReport&) = delete;
@@ -29,7 +32,9 @@ class FailureReport {
  private:
   std::function<std::string()> report_;
   std::string marker_;
+  std::function<std::string()> note_;
   bool printed_ = false;  // the full report once per test; later failures point to it
+  bool noted_ = false;
 };
 
 // Whether ETCDLAB_LOG asks for a verbose run (info or debug), and whether it is debug.

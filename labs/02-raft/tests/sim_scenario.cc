@@ -2,15 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "etcdlab/sim/app.h"
 
 namespace etcdlab::lab2 {
 namespace {
 
-ClusterOptions recording_if_verbose(ClusterOptions o) {
+ClusterOptions recording(ClusterOptions o) {
   if (verbose_log()) o.record_trace = true;  // keeps events; the run itself is the same
+  o.view_frames = std::max(o.view_frames, kTraceFrames);  // the trace file of a failure
   return o;
 }
 
@@ -28,11 +31,28 @@ bool shown(const sim::TraceEvent& e) {
 }  // namespace
 
 Cluster::Cluster(const ClusterOptions& options)
-    : sim::Cluster(recording_if_verbose(options)),
+    : sim::Cluster(recording(options)),
       replay_(testing::replay_command(options.seed, ETCDLAB_LAB_NUMBER)),
-      report_([this] { return cluster_report(*this, replay_); }, "last events of node") {}
+      test_(running_test_name()),
+      uncaught_(std::uncaught_exceptions()),
+      report_([this] { return cluster_report(*this, replay_); }, "last events of node",
+              [this] { return trace_line(); }) {}
+
+const std::string& Cluster::trace_line() {
+  if (trace_line_.empty()) trace_line_ = write_failure_trace(*this, test_, replay_);
+  return trace_line_;
+}
 
 Cluster::~Cluster() {
+  if (std::uncaught_exceptions() > uncaught_ && trace_line_.empty()) {
+    // An exception ends the test through this cluster (an invariant broke; its message holds
+    // the report, printed once gtest catches it): the trace is written now or never.
+    try {
+      std::printf("%s\n", trace_line().c_str());
+      std::fflush(stdout);
+    } catch (...) {  // never throw while unwinding
+    }
+  }
   if (!verbose_log()) return;
   std::printf("-- the whole run of seed %llu (ETCDLAB_LOG=%s), %zu events:\n",
               static_cast<unsigned long long>(options().seed), debug_log() ? "debug" : "info",

@@ -20,6 +20,7 @@
 #include "etcdlab/sim/invariants.h"
 #include "etcdlab/testing/seeds.h"
 #include "failure_report.h"
+#include "failure_trace.h"
 
 namespace etcdlab::lab2 {
 
@@ -28,13 +29,21 @@ using sim::NetworkOptions;
 using sim::Outcome;
 
 // The simulator's cluster, reporting on every failing assertion while it lives (see above).
+// It records the pictures of its last events (kTraceFrames); on its first failure it writes
+// them to a trace file and prints how to watch it (failure_trace.h), also when an exception
+// (a broken invariant) ends the test through it.
 class Cluster : public sim::Cluster {
  public:
   explicit Cluster(const ClusterOptions& options);
   ~Cluster();
 
  private:
+  const std::string& trace_line();  // writes the trace file once
+
   std::string replay_;  // made here: the listener may not ask gtest for the running test
+  std::string test_;
+  std::string trace_line_;
+  int uncaught_ = 0;  // exceptions in flight when it was made
   FailureReport report_;
 };
 

@@ -125,7 +125,8 @@ class Cluster {
 
  private:
   friend ViewFrame view_frame(const Cluster& c);                // view.h
-  friend std::vector<ViewFrame> view_frames(const Cluster& c);  // view.h
+  friend std::vector<ViewFrame> view_frames(const Cluster& c, uint64_t since);  // view.h
+  friend uint64_t view_frames_recorded(const Cluster& c);                    // view.h
   std::unique_ptr<Impl> impl_;
 };
 

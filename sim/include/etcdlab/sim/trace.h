@@ -64,9 +64,10 @@ class Trace {
   // The last events of every node, one block per node, for failure messages.
   std::string recent() const;
   // The live view (view.h) names each frame by the first event added since its last frame:
-  // with keep_first(true), add() keeps a copy of it until take_first().
+  // with keep_first(true), add() keeps a copy of it until forget_first().
   void keep_first(bool on) { keep_first_ = on; }
-  std::optional<TraceEvent> take_first() { return std::exchange(first_, std::nullopt); }
+  std::optional<TraceEvent>& first() { return first_; }
+  void forget_first() { first_.reset(); }
 
  private:
   // A fixed-size ring of the latest events (no allocation per event once full).

@@ -8,9 +8,9 @@
 // client operations. A recording is the frames of a run. With ClusterOptions::view_frames = N
 // the cluster keeps the last N frames as it runs: one after each event (or fault, or client
 // call) that changed something a frame shows; a follower's tick that changes nothing adds none.
-// Frames are kept as structs (the parts that did not change shared with the frame before) and
-// written as JSON only when asked. Recording only observes: the run and its trace hash are the
-// same with it on or off.
+// Frames are kept compact (what changes seldom, once per change: sim/src/view_recorder.h),
+// made into these structs when read, and into JSON only when asked. Recording only observes:
+// the run and its trace hash are the same with it on or off.
 //
 // Nodes are named by Raft id (node index + 1) everywhere in a frame, as trace lines name them.
 
@@ -59,7 +59,7 @@ struct ViewMessage {
   uint64_t commit = 0;
   uint64_t entries = 0;
   bool reject = false;
-  uint64_t sent_us = 0;
+  uint64_t sent_us = kNever;  // kNever: not known (in a frame of now, not recorded)
   uint64_t due_us = 0;
   friend bool operator==(const ViewMessage&, const ViewMessage&) = default;
 };
@@ -87,12 +87,17 @@ struct ViewFrame {
 
 // The cluster now.
 ViewFrame view_frame(const Cluster& c);
-// The frames recorded so far, oldest first (none unless ClusterOptions::view_frames > 0).
-std::vector<ViewFrame> view_frames(const Cluster& c);
+// Frames are numbered 0, 1, ... in the order they were recorded; the recorder keeps the last
+// ClusterOptions::view_frames of them. How many were recorded so far (0 when it is off):
+uint64_t view_frames_recorded(const Cluster& c);
+// The frames numbered `since` and later that are still kept, oldest first.
+std::vector<ViewFrame> view_frames(const Cluster& c, uint64_t since = 0);
 
 // JSON (the shapes of the contract's sections 1 and 2).
 std::string to_json(const ViewFrame& frame);
 std::string view_frame_json(const Cluster& c);
+// view_frames(c, since) as a JSON array.
+std::string view_frames_json(const Cluster& c, uint64_t since);
 // The recording {"format": "etcdlab-view/1", "source": "sim", ...}: the recorded frames, or
 // when recording is off the one frame of now. `replay` is a command that replays the run.
 std::string view_recording_json(const Cluster& c, const std::string& title,
