@@ -56,17 +56,20 @@ await run('sim', async ({ page, url, args, shot }) => {
   log(`majority side: leader ${third.id} at term ${third.term}`);
   await until('the cut links on the page (blocked pairs in the frame)', async () =>
     page.evaluate(() => (window.etcdlabView.current().blocked || []).length > 0));
-  // Proposals through the majority's leader lengthen its log in the new term: the picture
-  // shows the two sides' logs apart.
+  // Three proposals: the majority commits them in the new term, so the picture shows the
+  // two sides' logs apart. The play loop animates behind the simulator, so wait for the
+  // picture itself (the client rows and the current frame), not just the simulator.
   for (let i = 0; i < 3; i++) {
     await setInput(page, '#propose-data', `x${i}`);
     await page.click('#propose');
   }
-  await until(`member ${third.id}'s commit to move past the minority's`, async () =>
+  await until('three client rows shown ok (the proposals)', async () =>
+    (await page.$$('#clients [data-op][data-outcome="ok"]')).length >= 3, PLAY_MS);
+  await until(`member ${third.id}'s log and commit past the minority's in the picture`, async () =>
     page.evaluate(([a, b]) => {
       const f = window.etcdlabView.current();
       const node = (id) => f.nodes.find((x) => x.id === id);
-      return node(a).commit > node(b).commit;
+      return node(a).commit >= node(b).last_index + 3;
     }, [third.id, second.id]), PLAY_MS);
   await playing(page, false);
   await shot('sim-partition.png');
