@@ -62,7 +62,7 @@ export async function dump(page, screenshot) {
     console.log(`page: #status ${JSON.stringify(shown.status)}`);
     console.log(`page: #event ${JSON.stringify(shown.event)}`);
     console.log(`page: #frame-index ${JSON.stringify(shown.frame)}`);
-    console.log(`page: members ${shown.members.length ? '' : '(none)'}`);
+    console.log(`page: ${shown.members.length} members`);
     for (const m of shown.members) console.log(`page:   ${m}`);
   } catch (e) {
     console.log(`page: could not be read (${e.message})`);
