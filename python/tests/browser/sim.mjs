@@ -24,7 +24,9 @@ await run('sim', async ({ page, url, args, shot }) => {
   if ((await page.evaluate(() => window.etcdlabView && window.etcdlabView.source)) !== 'sim') {
     throw new Error('window.etcdlabView.source is not "sim"');
   }
-  await setInput(page, '#speed', 20); // virtual ms per request: elections within seconds
+  // Virtual ms per play request (one every ~100 ms): about 1 virtual s per wall second, so an
+  // election takes well under a second to watch and the run stays short.
+  await setInput(page, '#speed', 100);
 
   // 1. a leader, crashed, is replaced at a higher term.
   await playing(page, true);
