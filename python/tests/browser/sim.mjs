@@ -32,6 +32,8 @@ await run('sim', async ({ page, url, args, shot }) => {
   await playing(page, true);
   const [first] = await until('a leader', async () => leaders(await members(page)), PLAY_MS);
   log(`leader ${first.id} at term ${first.term}`);
+  await until('message dots in flight (#messages [data-msg]) while playing', async () =>
+    (await page.$$('#messages [data-msg]')).length > 0);
   await page.click(`[data-member="${first.id}"] [data-action="crash"]`);
   await until(`member ${first.id} shown down after its crash button`, async () =>
     (await members(page)).find((m) => m.id === first.id && !m.up), PLAY_MS);
