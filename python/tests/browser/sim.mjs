@@ -1,9 +1,9 @@
 // The page on a simulated cluster (`python -m etcdlab.view --seed 3 --nodes 5`):
-//  1. play until a leader shows; crash it with its own button; another member becomes leader
-//     at a higher term (rule: a crashed leader is replaced, Raft §5.2);
+//  1. play until a leader shows (and message dots fly); crash it with its own button; another
+//     member becomes leader at a higher term (rule: a crashed leader is replaced, Raft §5.2);
 //  2. restart it, cut the new leader and one follower off from the other three, play until
-//     the three elect a leader of their own: the screenshot of that is docs' picture of a
-//     partition (sim-partition.png).
+//     the three elect a leader of their own and commit three proposals: the screenshot of that
+//     is the README's picture of a partition (sim-partition.png).
 // Usage: node sim.mjs <view url> <artifact dir> <nodes>
 
 import { run, until, members, leaders, setInput, log, text } from './lib.mjs';
