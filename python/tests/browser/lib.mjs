@@ -14,7 +14,7 @@ import * as readline from 'node:readline';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-// Runs `body({page, url, artifacts, args, shot})` in a fresh page of one chromium.
+// Runs `body({page, url, artifacts, args, shot, view})` in a fresh page of one chromium.
 export async function run(name, body) {
   const [url, artifacts, ...args] = process.argv.slice(2);
   if (!url || !artifacts) {
@@ -33,12 +33,14 @@ export async function run(name, body) {
       await page.screenshot({ path: where });
       console.log(`screenshot ${where}`);
     };
+    // ctx.view: the document a failure reports on, when not the page's own (an iframe).
+    const ctx = { page, url, artifacts, args, shot, view: null };
     try {
-      await body({ page, url, artifacts, args, shot });
+      await body(ctx);
     } catch (e) {
       failed = true;
       console.log(`FAIL ${e.message}`);
-      await dump(page, path.join(artifacts, `${name}-failure.png`));
+      await dump(page, path.join(artifacts, `${name}-failure.png`), ctx.view || page);
     }
   } finally {
     await browser.close();
@@ -47,10 +49,10 @@ export async function run(name, body) {
   process.exit(failed ? 1 : 0);
 }
 
-// What the page shows now, for a failure report.
-export async function dump(page, screenshot) {
+// What the page (or `view`, an iframe in it) shows now, for a failure report.
+export async function dump(page, screenshot, view = page) {
   try {
-    const shown = await page.evaluate(() => {
+    const shown = await view.evaluate(() => {
       const text = (sel) => { const e = document.querySelector(sel); return e ? e.textContent.trim() : '(absent)'; };
       return {
         status: text('#status'), event: text('#event'), frame: text('#frame-index'),
@@ -58,7 +60,7 @@ export async function dump(page, screenshot) {
           `${e.dataset.member}: role=${e.dataset.role} term=${e.dataset.term} up=${e.dataset.up} leader=${e.dataset.leader}`),
       };
     });
-    console.log(`page: url ${page.url()}`);
+    console.log(`page: url ${view.url()}`);
     console.log(`page: #status ${JSON.stringify(shown.status)}`);
     console.log(`page: #event ${JSON.stringify(shown.event)}`);
     console.log(`page: #frame-index ${JSON.stringify(shown.frame)}`);

@@ -1,6 +1,7 @@
 // The page on a simulated cluster (`python -m etcdlab.view --seed 3 --nodes 5`):
-//  1. play until a leader shows (and message dots fly); crash it with its own button; another
-//     member becomes leader at a higher term (rule: a crashed leader is replaced, Raft §5.2);
+//  1. play until a leader shows; pause and step until a message dot shows; crash the leader
+//     with its own button, play: another member becomes leader at a higher term (rule: a
+//     crashed leader is replaced, Raft §5.2);
 //  2. restart it, cut the new leader and one follower off from the other three, play until
 //     the three elect a leader of their own and commit three proposals: the screenshot of that
 //     is the README's picture of a partition (sim-partition.png).
@@ -32,9 +33,17 @@ await run('sim', async ({ page, url, args, shot }) => {
   await playing(page, true);
   const [first] = await until('a leader', async () => leaders(await members(page)), PLAY_MS);
   log(`leader ${first.id} at term ${first.term}`);
-  await until('message dots in flight (#messages [data-msg]) while playing', async () =>
-    (await page.$$('#messages [data-msg]')).length > 0);
+  // Paused, step one event at a time until a message is in flight: its dot shows. (Not while
+  // playing: at this speed the clock can step over a whole 1-5 ms flight between two
+  // animation frames.)
+  await playing(page, false);
+  await until('a message dot (#messages [data-msg]) after stepping event by event', async () => {
+    if ((await page.$$('#messages [data-msg]')).length > 0) return true;
+    await page.click('#step');
+    return false;
+  });
   await page.click(`[data-member="${first.id}"] [data-action="crash"]`);
+  await playing(page, true);
   await until(`member ${first.id} shown down after its crash button`, async () =>
     (await members(page)).find((m) => m.id === first.id && !m.up), PLAY_MS);
   const [second] = await until(`a new leader (not ${first.id}) above term ${first.term}`,

@@ -184,16 +184,25 @@ def record(path: pathlib.Path) -> dict:
 
 def test_trace_page_replays_a_recording_with_the_slider_and_offers_no_controls(tmp_path):
     """A recording cannot be changed: no control shows. Dragging the slider moves the frame
-    index and the picture to the frame chosen (no leader in the first frame, one in the last)."""
+    index and the picture to the frame chosen (no leader in the first frame, one in the last).
+    The same recording three ways: served by `etcdlab.view --trace`, in a notebook's embed saved
+    as HTML (file://, no server), and given to the file:// page's "Open recording…"."""
     need_browser()
+    import etcdlab.view
+    from etcdlab.view.server import STATIC
     recording = record(tmp_path / "run.json")
     frames = recording["frames"]
     # What the page is asked to show, checked first, so that a failure below is the page's.
     assert len(frames) >= 3 and not any(n["role"] == "leader" for n in frames[0]["nodes"]) \
         and any(n["role"] == "leader" for n in frames[-1]["nodes"]), \
         "the recording does not start before the first election and end after one"
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text("<!doctype html><html><body><h1>a notebook saved as HTML</h1>\n"
+                        + etcdlab.view.embed(recording)._repr_html_()
+                        + "\n</body></html>", encoding="utf-8")
     with ViewServer("--trace", str(tmp_path / "run.json")) as view:
-        run_script("trace.mjs", view.url, len(frames), NODES)
+        run_script("trace.mjs", view.url, len(frames), NODES, notebook, STATIC / "index.html",
+                   tmp_path / "run.json")
 
 
 # ---- (3) and (4) real members --------------------------------------------------------------
