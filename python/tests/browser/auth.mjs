@@ -17,7 +17,9 @@ await run('auth', async ({ page, url, args, shot }) => {
   }, SEE_MS);
   log(`without credentials: #status ${JSON.stringify(status)}`);
   const shown = (await members(page)).filter((m) => m.up);
-  if (shown.length) throw new Error(`members shown up without credentials: ${JSON.stringify(shown)}`);
+  if (shown.length) {
+    throw new Error(`members shown up without credentials: ${JSON.stringify(shown)}`);
+  }
   await shot('auth-refused.png');
 
   // The user and password boxes are in the Source panel: open it if it is folded.
@@ -30,6 +32,8 @@ await run('auth', async ({ page, url, args, shot }) => {
     return ms.length === n && ms.every((m) => m.up) && leaders(ms).length === 1;
   }, SEE_MS);
   const after = await text(page, '#status');
-  if (after.includes(reason)) throw new Error(`#status still shows the refusal after signing in: ${after}`);
+  if (after.includes(reason)) {
+    throw new Error(`#status still shows the refusal after signing in: ${after}`);
+  }
   await shot('auth-signed-in.png');
 });

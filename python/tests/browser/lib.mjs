@@ -27,7 +27,9 @@ export async function run(name, body) {
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') console.log(`page console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.log(`page console: ${m.text()}`);
+    });
     const shot = async (file) => {
       const where = path.join(artifacts, file);
       await page.screenshot({ path: where });
@@ -53,11 +55,16 @@ export async function run(name, body) {
 export async function dump(page, screenshot, view = page) {
   try {
     const shown = await view.evaluate(() => {
-      const text = (sel) => { const e = document.querySelector(sel); return e ? e.textContent.trim() : '(absent)'; };
+      const text = (sel) => {
+        const e = document.querySelector(sel);
+        return e ? e.textContent.trim() : '(absent)';
+      };
       return {
         status: text('#status'), event: text('#event'), frame: text('#frame-index'),
-        members: [...document.querySelectorAll('[data-member]')].map((e) =>
-          `${e.dataset.member}: role=${e.dataset.role} term=${e.dataset.term} up=${e.dataset.up} leader=${e.dataset.leader}`),
+        members: [...document.querySelectorAll('[data-member]')].map((e) => {
+          const d = e.dataset;
+          return `${d.member}: role=${d.role} term=${d.term} up=${d.up} leader=${d.leader}`;
+        }),
       };
     });
     console.log(`page: url ${view.url()}`);
@@ -86,7 +93,8 @@ export async function until(what, check, ms = 10000) {
     last = await check();
     if (last && !(Array.isArray(last) && last.length === 0)) return last;
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what} (last seen: ${JSON.stringify(last)})`);
+      throw new Error(`timed out after ${ms} ms waiting for ${what} ` +
+                      `(last seen: ${JSON.stringify(last)})`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

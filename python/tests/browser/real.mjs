@@ -18,7 +18,9 @@ await run('real', async ({ page, url, args, shot }) => {
     return ms.length === n && ms.every((m) => m.up) && leaders(ms).length === 1;
   }, SEE_MS);
   const source = await page.evaluate(() => window.etcdlabView.source);
-  if (source !== 'real') throw new Error(`window.etcdlabView.source is ${JSON.stringify(source)}, not "real"`);
+  if (source !== 'real') {
+    throw new Error(`window.etcdlabView.source is ${JSON.stringify(source)}, not "real"`);
+  }
   await shot('real-up.png');
 
   // The page's ids are positions in the member list; the test knows members by name.
@@ -42,5 +44,7 @@ await run('real', async ({ page, url, args, shot }) => {
     const all = JSON.stringify(window.etcdlabView.frames()) + document.body.innerText;
     return [k, v, btoa(k), btoa(v)].filter((s) => all.includes(s));
   }, [key, value]);
-  if (leak.length) throw new Error(`the page holds what was written to the cluster: ${leak.join(', ')}`);
+  if (leak.length) {
+    throw new Error(`the page holds what was written to the cluster: ${leak.join(', ')}`);
+  }
 });

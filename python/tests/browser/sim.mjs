@@ -47,7 +47,8 @@ await run('sim', async ({ page, url, args, shot }) => {
   await until(`member ${first.id} shown down after its crash button`, async () =>
     (await members(page)).find((m) => m.id === first.id && !m.up), PLAY_MS);
   const [second] = await until(`a new leader (not ${first.id}) above term ${first.term}`,
-    async () => leaders(await members(page)).filter((m) => m.id !== first.id && m.up && m.term > first.term),
+    async () => leaders(await members(page))
+      .filter((m) => m.id !== first.id && m.up && m.term > first.term),
     PLAY_MS);
   log(`after the crash: leader ${second.id} at term ${second.term}`);
   await shot('sim-new-leader.png');
@@ -64,7 +65,8 @@ await run('sim', async ({ page, url, args, shot }) => {
   await page.click('#partition');
   log(`partition ${groups}`);
   const [third] = await until(`a leader among ${majority} above term ${second.term}`,
-    async () => leaders(await members(page)).filter((m) => majority.includes(m.id) && m.term > second.term),
+    async () => leaders(await members(page))
+      .filter((m) => majority.includes(m.id) && m.term > second.term),
     PLAY_MS);
   log(`majority side: leader ${third.id} at term ${third.term}`);
   await until('the cut links on the page (blocked pairs in the frame)', async () =>

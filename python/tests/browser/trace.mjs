@@ -42,13 +42,18 @@ const index = async (view) => {
 async function replays(page, view, { how, source, frames, n }) {
   await until(`${how}: ${n} members on the page`, async () => (await members(view)).length === n);
   const shown = await view.evaluate(() => window.etcdlabView && window.etcdlabView.source);
-  if (shown !== source) throw new Error(`${how}: window.etcdlabView.source is ${JSON.stringify(shown)}, not "${source}"`);
+  if (shown !== source) {
+    throw new Error(`${how}: window.etcdlabView.source is ${JSON.stringify(shown)}, ` +
+                    `not "${source}"`);
+  }
   await until(`${how}: all ${frames} frames loaded`,
     async () => view.evaluate((f) => window.etcdlabView.frames().length === f, frames));
 
   for (const control of CONTROLS) {
     for (const e of await view.$$(control)) {
-      if (await e.isVisible()) throw new Error(`${how}: ${control} is shown (a recording has no controls)`);
+      if (await e.isVisible()) {
+        throw new Error(`${how}: ${control} is shown (a recording has no controls)`);
+      }
     }
   }
 
@@ -65,10 +70,15 @@ async function replays(page, view, { how, source, frames, n }) {
   await until(`${how}: no leader in the first frame (the picture follows the slider)`,
     async () => leaders(await members(view)).length === 0);
   const eventAtStart = await text(view, '#event');
-  if (eventAtStart === eventAtEnd) throw new Error(`${how}: #event did not change with the slider: ${eventAtEnd}`);
+  if (eventAtStart === eventAtEnd) {
+    throw new Error(`${how}: #event did not change with the slider: ${eventAtEnd}`);
+  }
   const [current, first] = await view.evaluate(() =>
     [window.etcdlabView.current().seq, window.etcdlabView.frames()[0].seq]);
-  if (current !== first) throw new Error(`${how}: the slider is at the start but current() is seq ${current}, not ${first}`);
+  if (current !== first) {
+    throw new Error(`${how}: the slider is at the start but current() is seq ${current}, ` +
+                    `not ${first}`);
+  }
 
   await drag(page, view, 0.5);
   const middle = await until(`${how}: #frame-index in the middle after dragging the slider`,
@@ -94,7 +104,8 @@ await run('trace', async (ctx) => {
   await shot('notebook-embed.png');
 
   await page.goto(pathToFileURL(staticIndex).href);
-  await until('the file:// page to offer "Open recording…"', async () => page.$('#open-recording'));
+  await until('the file:// page to offer "Open recording…"',
+    async () => page.$('#open-recording'));
   await page.setInputFiles('#open-recording', recording);
   await replays(page, page, { how: 'file:// + Open recording', source: 'recording', frames, n });
 });
