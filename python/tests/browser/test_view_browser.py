@@ -153,9 +153,9 @@ class ViewServer:
 
 def test_sim_page_crashing_the_leader_elects_another_at_a_higher_term():
     """Rule (Raft §5.2): a crashed leader is replaced by another member at a higher term. The
-    page's own buttons drive the simulation: play, crash, restart, partition, propose. The
-    partition's screenshot (5 members, the majority's new leader, the cut links) is the
-    README's picture."""
+    page's own buttons drive the simulation: play, step, crash, restart, partition, propose.
+    The partition's screenshot (5 members, the majority's new leader and its committed
+    proposals, the cut links) is the README's picture."""
     need_browser()
     (ARTIFACTS / "sim-partition.png").unlink(missing_ok=True)
     with ViewServer("--seed", str(SEED), "--nodes", str(NODES)) as view:
