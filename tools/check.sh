@@ -48,7 +48,14 @@ python_tests() {
   local dirs=(grader/tests tools/tests)
   [ -d python/tests ] && dirs+=(python/tests)
   # e2e tests need the server and etcd 3.4: under make check their absence is an error.
-  ETCDLAB_E2E_REQUIRED=1 PYTHONPATH=build/python $PY -m pytest -q -p no:cacheprovider "${dirs[@]}"
+  ETCDLAB_E2E_REQUIRED=1 PYTHONPATH=build/python $PY -m pytest -q -p no:cacheprovider \
+    --ignore=python/tests/browser "${dirs[@]}"
+}
+# The cluster view in chromium (python/tests/browser), a phase of its own so that its time
+# shows in the summary; chromium and playwright-core missing is an error here too.
+browser_tests() {
+  ETCDLAB_E2E_REQUIRED=1 PYTHONPATH=build/python $PY -m pytest -q -p no:cacheprovider \
+    python/tests/browser
 }
 notebooks() {
   PYTHONPATH=build/python $PY python/notebooks/run_notebooks.py
@@ -62,6 +69,7 @@ phase "asan configure" configure_asan
 phase "asan build" cmake --build --preset asan
 phase "asan tests" ctest --preset asan
 phase "python tests" python_tests
+[ -d python/tests/browser ] && phase "browser tests" browser_tests
 [ -f python/notebooks/run_notebooks.py ] && phase "notebooks" notebooks
 phase "grader self-check" $PY grader/grade --self-check --quiet
 summary

@@ -2,8 +2,10 @@
 # Installs the Debian packages etcdlab needs (idempotent). Run as root, or it prints the exact
 # command to run and stops. The real etcd 3.4 (etcd-server, etcd-client) is among them: the
 # compatibility tests and the benchmarks run it as a peer. Its package is kept from starting
-# a service on 2379/2380, where `make cluster` runs. Then the npm etcd3 client of the
-# compatibility tests, pinned by its package-lock.json (npm's registry).
+# a service on 2379/2380, where `make cluster` runs. Debian's chromium runs the browser tests
+# of the cluster view. Then the npm packages the tests drive, each pinned by its
+# package-lock.json (npm's registry): the etcd3 client of the compatibility tests and
+# playwright-core (which drives /usr/bin/chromium; it downloads no browser).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,8 @@ PACKAGES="cmake g++ ninja-build pkg-config
   python3-matplotlib python3-nbclient python3-nbformat python3-ipykernel
   clang-14 libfuzzer-14-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  python3-protobuf python3-grpcio python3-etcd3"
+  python3-protobuf python3-grpcio python3-etcd3
+  chromium"
 ETCD_PACKAGES="etcd-server etcd-client"
 
 missing=""
@@ -34,20 +37,24 @@ check "$ETCD_PACKAGES"
 # already has them from elsewhere.
 command -v npm > /dev/null 2>&1 || missing="$missing nodejs npm"
 
-# The npm etcd3 client the compatibility tests drive, installed beside its session script
-# (again only when its lock file changed).
-node_client() {
-  dir=python/tests/e2e/clients/node
+# The npm packages the tests drive, each installed beside its scripts (again only when its
+# lock file changed): npm_ci DIR MODULE.
+npm_ci() {
+  dir=$1
   [ -d "$dir" ] || return 0
-  if [ ! -d "$dir/node_modules/etcd3" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+  if [ ! -d "$dir/node_modules/$2" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "deps: npm ci in $dir"
     npm ci --ignore-scripts --no-audit --no-fund --prefix "$dir" > /dev/null || return 1
     touch "$dir/node_modules"
   fi
 }
+node_packages() {
+  npm_ci python/tests/e2e/clients/node etcd3 &&
+    npm_ci python/tests/browser playwright-core
+}
 
 if [ -z "$missing" ]; then
-  node_client || exit 1
+  node_packages || exit 1
   echo "deps: all packages present"
   exit 0
 fi
@@ -75,4 +82,4 @@ esac
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
-node_client
+node_packages
