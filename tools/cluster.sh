@@ -1,7 +1,7 @@
 #!/bin/bash
 # `make cluster [OWN=1,2,3]`: builds etcdlab, starts a 3-member cluster on loopback (clients on
-# 2379, 22379, 32379; peers on 2380, 22380, 32380), prints commands to try, and stops the
-# members cleanly on Ctrl-C. OWN runs it on your own labs (see docs/lab-map.md).
+# 2379, 22379, 32379; peers on 2380, 22380, 32380) with the live view on (--enable-view: it is
+# loopback only), prints commands to try, and stops the members cleanly on Ctrl-C. OWN runs it on your own labs (see docs/lab-map.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 own=${1:-}
@@ -36,7 +36,7 @@ for i in 1 2 3; do
     --listen-peer-urls "http://127.0.0.1:$peer" \
     --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
     --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token etcdlab-cluster > "$data/n$i.log" 2>&1 &
+    --initial-cluster-token etcdlab-cluster --enable-view > "$data/n$i.log" 2>&1 &
   pids+=($!)
 done
 
@@ -66,6 +66,9 @@ etcdlab is running: 3 members, logs in $data/n{1,2,3}.log. Try:
   build/bin/etcdlabctl --endpoints=127.0.0.1:2379 put greeting hello
   build/bin/etcdlabctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379 member list -w table
   build/bin/etcdlabctl --endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379 endpoint status -w table
+
+Watch it live (roles, terms, logs, members up or down; stop one member and see it):
+  open http://127.0.0.1:2379/etcdlab/view/ in a browser
 
 Press Ctrl-C to stop the cluster.
 TRY
