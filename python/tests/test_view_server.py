@@ -84,7 +84,7 @@ def test_info_says_what_the_source_is(serve):
     status, info = c.get("/api/info")
     assert status == 200
     assert info == {"source": "sim", "seed": 3, "nodes": 5, "controls": True,
-                    "title": "simulated cluster"}
+                    "title": "simulated cluster of 5, seed 3"}
     answer = c.frames()
     assert answer["next"] == len(answer["frames"]) == 1, "frame 0: before anything happened"
     assert [n["id"] for n in answer["frames"][0]["nodes"]] == [1, 2, 3, 4, 5]

@@ -64,7 +64,9 @@ class SimSource:
 
     def info(self) -> dict:
         return {"source": "sim", "seed": self.seed, "nodes": self.nodes,
-                "title": "simulated cluster",  # (the page shows the seed and size beside it)
+                # Titled as Cluster.view_recording titles a recording of it; the page shows
+                # a source's title as is.
+                "title": f"simulated cluster of {self.nodes}, seed {self.seed}",
                 "controls": True}
 
     def frames_json(self, since: int) -> str:

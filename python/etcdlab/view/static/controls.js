@@ -33,6 +33,9 @@
     }, function () {});
   }
 
+  // "simulator: paused at <t> virtual ms": t is the time of the frame on screen (the one
+  // #event describes), kept so as frames are shown (see bind), unless a warning or an error
+  // holds the line.
   function statusLine(extra) {
     var f = T.current();
     P.panels.status('simulator: ' + (Ct.playing ? 'playing' : 'paused') +
@@ -60,8 +63,9 @@
     clearInterval(timer);
     timer = null;
     T.stop();
-    // The picture stays where it is; "Live" is lit only if that is the newest frame.
-    T.follow = T.cur === T.frames.length - 1;
+    // The picture stays where it is, also when a run sent before the pause brings newer
+    // frames; "Live" is lit only if it shows the newest frame and none is on its way.
+    T.follow = T.cur === T.frames.length - 1 && !P.server.busy;
     T.syncSlider();
     P.text($('play'), 'Play');
     P.attr($('play'), 'aria-pressed', 'false');
@@ -140,5 +144,8 @@
     P.cluster.onAction = function (action, id) { act({action: action, node: id}); };
     // Dragging the slider (or the frame buttons) stops playing: the past is being watched.
     T.onStop.push(function () { Ct.pause(); });
+    T.onShow.push(function () {
+      if (Ct.enabled && !$('status').className) statusLine();
+    });
   };
 })();

@@ -17,6 +17,17 @@
     P.text(document.getElementById('title'), text || '');
   };
 
+  // One rule for a source's title: its own title, shown as is, when it has one (the python
+  // side writes whole titles: "simulated cluster of 5, seed 3", lab 2's "Suite.Test seed 7");
+  // else "<fallback> · seed S · N nodes" from what is known.
+  Pn.sourceTitle = function (title, seed, nodes, fallback) {
+    if (typeof title === 'string' && title.trim()) return title;
+    var t = fallback;
+    if (seed !== undefined && seed !== null) t += ' \u00b7 seed ' + seed;
+    if (nodes) t += ' \u00b7 ' + nodes + ' nodes';
+    return t;
+  };
+
   Pn.replayCommand = function (cmd) {
     var e = document.getElementById('replay-command');
     e.hidden = !cmd;

@@ -33,11 +33,7 @@
     T.append(rec.frames);
     // A recording opens at its last frame (for a failed test, where it failed); Replay starts
     // over from the first.
-    var title = rec.title || where;
-    if (rec.seed !== undefined && rec.seed !== null && String(title).indexOf('seed') < 0) {
-      title += ' \u00b7 seed ' + rec.seed;
-    }
-    P.panels.title(title);
+    P.panels.title(P.panels.sourceTitle(rec.title, rec.seed, rec.nodes, where));
     P.panels.replayCommand(rec.replay || null);
     if (!rec.format || rec.format === 'etcdlab-view/1') {
       P.panels.status('recording (' + (rec.source || '?') + '): ' + rec.frames.length +

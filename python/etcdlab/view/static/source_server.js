@@ -54,10 +54,8 @@
     S.info = info;
     S.next = 0;
     T.reset();
-    var title = info.title || (info.source === 'sim' ? 'simulator' : 'recording');
-    if (info.seed !== undefined && info.seed !== null) title += ' \u00b7 seed ' + info.seed;
-    if (info.nodes) title += ' \u00b7 ' + info.nodes + ' nodes';
-    P.panels.title(title);
+    P.panels.title(P.panels.sourceTitle(info.title, info.seed, info.nodes,
+                                        info.source === 'sim' ? 'simulated cluster' : 'recording'));
     T.horizon = function () {
       var last = T.frames.length ? T.frames[T.frames.length - 1].t_ms : 0;
       return Math.max(last, S.simNow);

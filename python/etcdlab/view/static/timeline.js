@@ -3,21 +3,23 @@
 // Two numbers say what is on screen: `cur`, the frame drawn (its nodes, logs, clients), and
 // `vt`, the virtual time the message dots are drawn at (vt >= frames[cur].t_ms). While the
 // clock runs (the simulator plays, or a recording replays) vt grows with real time and cur
-// follows it frame by frame, so every message crosses the screen instead of blinking. When
+// follows it through EVERY frame in order (a frame is never jumped over while a message is in
+// the air), so every message crosses the screen instead of blinking or being skipped. When
 // the clock stops, vt sits at the shown frame's time. `follow` means "stay at the newest frame"
 // (the slider's right end): new frames are then shown as they arrive.
 (function () {
   'use strict';
   var P = (window.etcdlabViewParts = window.etcdlabViewParts || {});
 
-  // Slow motion: while a message is in flight the clock slows so that a 4 ms flight takes
-  // 0.3 s on screen (SLOW_RATE, virtual ms per real ms), but never by more than SLOW_MAX
-  // times: messages fly only a small part of the time, so a run still advances at about the
-  // chosen speed (an election is not ten times longer to watch). Flights longer than
-  // SLOW_FLIGHT_MAX_MS (messages the network delays on purpose) do not slow the clock, or
-  // one of them would stall it.
-  var SLOW_RATE = 4 / 300;
-  var SLOW_MAX = 4;
+  // Slow motion (#slowmo): while a message is in flight the clock runs at most SLOW_RATE
+  // virtual ms per real ms (a 3 ms flight takes 150 ms on screen), or at 1/SLOW_MAX of the
+  // chosen speed when that is faster, so a high speed still fast-forwards. Messages fly only
+  // a small part of the time (a heartbeat round every ~100 ms), so the quiet stretches between
+  // them pass at the chosen speed. A frame that brings a new message ends the animation frame
+  // (it is drawn before the clock goes on). Flights longer than SLOW_FLIGHT_MAX_MS (messages
+  // the network delays on purpose) do not slow the clock, or one of them would stall it.
+  var SLOW_RATE = 1 / 50;
+  var SLOW_MAX = 50;
   var SLOW_FLIGHT_MAX_MS = 50;
 
   var T = (P.timeline = {
@@ -91,20 +93,35 @@
   T.start = function () { T.running = true; };
   T.stop = function () { T.running = false; };
 
-  // Called once per animation frame with the real ms since the previous one.
+  // Called once per animation frame with the real ms since the previous one. The clock
+  // walks frame by frame: each piece of the way (up to the next frame, or to the landing of
+  // the first message in the air) goes at its own rate.
   T.advance = function (dtMs) {
     if (!T.running || !T.frames.length) return;
-    dtMs = Math.min(dtMs, 100); // a background tab must not jump the clock
-    var rate = T.rate();
-    if (T.slowmo && messagesFlying(T.current(), T.vt)) {
-      rate = Math.min(rate, Math.max(SLOW_RATE, rate / SLOW_MAX));
-    }
+    var budget = Math.min(dtMs, 100); // a background tab must not jump the clock
     var h = T.horizon();
-    var next = T.vt + dtMs * rate;
-    if (next > h) next = Math.max(T.vt, h);
-    T.vt = next;
     var i = T.cur;
-    while (i + 1 < T.frames.length && T.frames[i + 1].t_ms <= T.vt) i++;
+    while (budget > 0 && T.vt < h) {
+      var rate = T.rate();
+      if (!(rate > 0)) break;
+      var end = i + 1 < T.frames.length ? Math.min(T.frames[i + 1].t_ms, h) : h;
+      var landing = T.slowmo ? firstLanding(T.frames[i], T.vt) : null;
+      if (landing !== null) {
+        rate = Math.min(rate, Math.max(SLOW_RATE, rate / SLOW_MAX));
+        end = Math.min(end, landing);
+      }
+      var need = Math.max(0, end - T.vt) / rate;
+      if (need > budget) {
+        T.vt += budget * rate;
+        break;
+      }
+      budget -= need;
+      T.vt = Math.max(T.vt, end);
+      if (i + 1 < T.frames.length && T.frames[i + 1].t_ms <= T.vt) {
+        i++;
+        if (T.slowmo && newMessage(T.frames[i - 1], T.frames[i])) break;
+      }
+    }
     if (i !== T.cur) {
       show(i, false);
       syncSlider();
@@ -124,14 +141,29 @@
     return m.id in T.firstSeen ? T.firstSeen[m.id] : null;
   };
 
-  function messagesFlying(frame, vt) {
+  // The earliest due_ms of a (short) flight in the air at vt in `frame`, or null.
+  function firstLanding(frame, vt) {
     var msgs = (frame && frame.messages) || [];
+    var first = null;
     for (var i = 0; i < msgs.length; i++) {
       var sent = T.sentMs(msgs[i]);
       var due = msgs[i].due_ms;
       if (sent === null || typeof due !== 'number') continue;
-      if (due - sent <= SLOW_FLIGHT_MAX_MS && vt >= sent && vt < due) return true;
+      if (due - sent <= SLOW_FLIGHT_MAX_MS && vt >= sent && vt < due &&
+          (first === null || due < first)) {
+        first = due;
+      }
     }
+    return first;
+  }
+
+  // Whether `frame` holds a message `prev` did not.
+  function newMessage(prev, frame) {
+    var had = {};
+    var before = (prev && prev.messages) || [];
+    for (var i = 0; i < before.length; i++) had[before[i].id] = true;
+    var now = (frame && frame.messages) || [];
+    for (var j = 0; j < now.length; j++) if (!had[now[j].id]) return true;
     return false;
   }
 
