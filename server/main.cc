@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
                  "path to the peer server TLS trusted CA file");
   app.add_flag("--peer-client-cert-auth", c.peer_tls.client_cert_auth,
                "enable peer client cert authentication");
+  app.add_option("--peer-cert-allowed-cn", c.peer_tls.allowed_cn,
+                 "required CN for peer certs, both ways: of peers dialling in and of peers "
+                 "dialled (needs --peer-trusted-ca-file)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -29,6 +29,17 @@ Faults, per directed link (``LinkProxies.set(a, b, ...)``):
 Frames are forwarded byte for byte as they were read: the proxy never rewrites one. Members
 requests (a joining member's first frame) pass unconditionally. Everything runs on one asyncio
 loop in a daemon thread; the public methods are called from any thread.
+
+Over TLS (``LinkProxies(seed, tls=(serving, dialling))``, as LocalCluster passes when its
+members use https:// peer URLs) a proxy cannot read frames in the middle of a member's TLS
+stream, so it ends TLS on both sides: it serves the dialling member with a certificate of the
+cluster's CA (and asks for the member's, as --peer-client-cert-auth does), and dials the member
+behind it with the same certificate as its client certificate. It is a man in the middle that
+the test owns and the members trust, because the test gave it a certificate of their CA: the
+frames it forwards are the plaintext frames, byte for byte, re-encrypted. What it does not
+keep: which certificate the dialling member showed (the member behind sees the proxy's), so a
+test of certificate checks between members (--peer-cert-allowed-cn) runs without proxies. A
+reset cut aborts the TLS connection (RST, no close_notify), as a firewall's reset would.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -84,10 +96,13 @@ class LinkProxies:
     """One proxy per member (``add``), all on one event loop. ``seed`` drives the drop and delay
     draws. Members are named by index; ``learn(index, member_id)`` tells the proxies which
     member an id in a hello is (each proxy also learns its own member's id from the hellos it
-    sees, which are addressed to it)."""
+    sees, which are addressed to it). ``tls``: (serving, dialling) ssl contexts with a
+    certificate of the members' CA, for members on https:// peer URLs (module docstring)."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0,
+                 tls: Optional[tuple[ssl.SSLContext, ssl.SSLContext]] = None):
         self.rng = random.Random(seed)
+        self._serving, self._dialling = tls if tls is not None else (None, None)
         self.ids: dict[int, int] = {}            # member id -> index
         self.rules: dict[tuple[int, int], LinkRule] = {}
         self.stats: Counter = Counter()          # (what, a, b) -> count
@@ -111,7 +126,8 @@ class LinkProxies:
         async def start():
             server = await asyncio.start_server(
                 lambda r, wr: self._serve(index, target_port, r, wr), "127.0.0.1", listen_port,
-                reuse_address=True)
+                reuse_address=True, ssl=self._serving,
+                ssl_handshake_timeout=_FIRST_FRAME_S if self._serving else None)
             self._servers[index] = server
             return server.sockets[0].getsockname()[1]
         return self._run(start())
@@ -197,6 +213,9 @@ class LinkProxies:
                                         struct.pack("ii", 1, 0))
                     except OSError:
                         pass
+                # (abort: at once, with no TLS close_notify exchange first)
+                wr.transport.abort()
+                continue
             wr.close()
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
@@ -225,8 +244,11 @@ class LinkProxies:
                 if c not in self._conns:       # (reset while it was held)
                     return
             try:
-                back_reader, c.backend = await asyncio.open_connection("127.0.0.1", target_port)
-            except OSError:
+                back_reader, c.backend = await asyncio.open_connection(
+                    "127.0.0.1", target_port, ssl=self._dialling,
+                    server_hostname="127.0.0.1" if self._dialling else None,
+                    ssl_handshake_timeout=_FIRST_FRAME_S if self._dialling else None)
+            except (OSError, asyncio.TimeoutError):
                 self._close(c, reset=True)  # B is down: the sender sees a refused connection
                 return
             c.backend.write(first)

@@ -21,13 +21,14 @@ failure: the path is in every error message).
 serves clients and peers over https:// with mutual TLS: members get --cert-file, --key-file,
 --trusted-ca-file, --client-cert-auth and the --peer-* twins, with certificates of one CA made
 at run time for the whole process (certs.py; ``cluster.pki``); ``cluster.client()`` trusts that
-CA and presents its client certificate (CN ``root``). With ETCDLAB_TLS=1 every Python client
-and every etcdctl/etcdlabctl started afterwards does too (TestPki.make_default), so tests
-written for plaintext run unchanged.
+CA and presents its client certificate (no CN: it names no user). With ETCDLAB_TLS=1 every
+Python client and every etcdctl/etcdlabctl started afterwards does too
+(TestPki.make_default), so tests written for plaintext run unchanged.
 
 ``link_proxies=True`` puts a TCP proxy in front of each member's peer port (link_proxy.py):
 members advertise the proxy's port and listen on another, so they reach each other only
-through the proxies, and ``cluster.links`` cuts, delays or drops each directed link A→B.
+through the proxies, and ``cluster.links`` cuts, delays or drops each directed link A→B. Over
+TLS the proxies end TLS on both sides with a peer certificate of the test CA (link_proxy.py).
 """
 
 from __future__ import annotations
@@ -39,16 +40,14 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from typing import Optional
 
-from . import client as _client
-from .certs import CertAuthority, CertPair
+from .certs import TestPki
 from .client import Client, EtcdError
 from .link_proxy import LinkProxies
 
-__all__ = ["LocalCluster", "find_binary"]
+__all__ = ["LocalCluster", "TestPki", "find_binary"]
 
 
 def find_binary(name: str = "etcdlab") -> str:
@@ -74,53 +73,6 @@ def free_ports(count: int) -> list[int]:
     for s in socks:
         s.close()
     return ports
-
-
-class TestPki:
-    """The CA of this process's TLS clusters, its client certificate (CN root) and one server
-    certificate per member name (made on first use; removed at exit)."""
-
-    _shared: Optional["TestPki"] = None
-
-    def __init__(self) -> None:
-        import atexit
-        self.dir = tempfile.mkdtemp(prefix="etcdlab-pki-")
-        atexit.register(shutil.rmtree, self.dir, True)
-        self.ca = CertAuthority(self.dir)
-        self.client = self.ca.issue("client-root", cn="root", server=False)
-        self._members: dict[str, CertPair] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> "TestPki":
-        if cls._shared is None:
-            cls._shared = cls()
-            if os.environ.get("ETCDLAB_TLS") == "1":
-                cls._shared.make_default()
-        return cls._shared
-
-    def make_default(self) -> None:
-        """For a whole suite over TLS (ETCDLAB_TLS=1): Python clients made without TLS
-        arguments, and etcdctl/etcdlabctl started from here on (ETCDCTL_CACERT, _CERT, _KEY),
-        use this CA and its client certificate. Never in a mixed run: plaintext clusters'
-        clients would then speak TLS."""
-        _client.set_default_tls(self.ca.cert, self.client.cert, self.client.key)
-        os.environ.update(ETCDCTL_CACERT=self.ca.cert, ETCDCTL_CERT=self.client.cert,
-                          ETCDCTL_KEY=self.client.key)
-
-    def member(self, name: str) -> CertPair:
-        # (clusters started from several threads at once share member names: one issue each,
-        # else one overwrites the other's key under its certificate)
-        with self._lock:
-            if name not in self._members:
-                self._members[name] = self.ca.issue(f"member-{name}")
-            return self._members[name]
-
-    def flags(self, name: str) -> list[str]:
-        m = self.member(name)
-        return ["--cert-file", m.cert, "--key-file", m.key, "--trusted-ca-file", self.ca.cert,
-                "--client-cert-auth", "--peer-cert-file", m.cert, "--peer-key-file", m.key,
-                "--peer-trusted-ca-file", self.ca.cert, "--peer-client-cert-auth"]
 
 
 if os.environ.get("ETCDLAB_TLS") == "1":
@@ -161,7 +113,9 @@ class LocalCluster:
     :meth:`partition` and :meth:`heal` need. ``enable_view=True`` starts them with
     ``--enable-view``: the live cluster view's /etcdlab/state, /etcdlab/events and the page at
     /etcdlab/view/ (docs/api.md). ``binary`` may be a real etcd (same flags), as the
-    compatibility tests do."""
+    compatibility tests do. Over TLS, ``client_cert_auth=False`` leaves out
+    --client-cert-auth: clients still present certificates, which then name no user (tests of
+    token auth against etcd 3.4, whose gateway otherwise calls as its own certificate's CN)."""
 
     def __init__(self, n: int = 3, *, binary: Optional[str] = None, data_dir: Optional[str] = None,
                  client_ports: Optional[list[int]] = None,
@@ -169,7 +123,8 @@ class LocalCluster:
                  heartbeat_ms: int = 50, election_ms: int = 500, snapshot_count: int = 100000,
                  extra_args: Optional[list[str]] = None, token: Optional[str] = None,
                  failpoints: bool = False, link_proxies: bool = False, link_seed: int = 0,
-                 tls: Optional[bool] = None, enable_view: bool = False):
+                 tls: Optional[bool] = None, client_cert_auth: bool = True,
+                 enable_view: bool = False):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster has at least one member, not n={n!r}")
         client_ports = _ports(client_ports, n, "client_ports")
@@ -183,6 +138,7 @@ class LocalCluster:
             tls = os.environ.get("ETCDLAB_TLS") == "1"
         self.pki: Optional[TestPki] = TestPki.shared() if tls else None
         self.scheme = "https" if tls else "http"
+        self.client_cert_auth = client_cert_auth
         self.binary = binary or find_binary()
         self._own_dir = data_dir is None
         if data_dir is not None:
@@ -206,7 +162,10 @@ class LocalCluster:
         self.links: Optional[LinkProxies] = None
         self.listen_peer_ports = list(self.peer_ports)
         if link_proxies:
-            self.links = LinkProxies(link_seed)
+            # Over TLS each proxy ends TLS on both sides with a certificate of the test CA (a
+            # man in the middle the test owns), so it can still read, drop and delay frames.
+            self.links = LinkProxies(link_seed, tls=self.pki.peer_tls("link-proxy")
+                                     if self.pki else None)
             self.listen_peer_ports = free_ports(n)
             for i in range(n):
                 self.links.add(i, self.listen_peer_ports[i], self.peer_ports[i])
@@ -256,7 +215,8 @@ class LocalCluster:
             "--election-timeout", str(self.election_ms),
             "--snapshot-count", str(self.snapshot_count),
             "--log-level", "info",
-        ] + (self.pki.flags(self.names[i]) if self.pki else []) + self.extra_args
+        ] + (self.pki.flags(self.names[i], self.client_cert_auth) if self.pki else []) + \
+            self.extra_args
 
     def start_member(self, i: int, state: Optional[str] = None) -> None:
         assert self.procs[i] is None or self.procs[i].poll() is not None, "already running"

@@ -82,7 +82,10 @@ struct Connection {
         std::chrono::duration_cast<Clock::duration>(dial_timeout), deadline - now));
     stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
     run();
-    if (!ec && use.context && (use.all || url.starts_with("https://"))) handshake(use);
+    // As clientv3: an https:// endpoint is TLS, an http:// one plaintext even with TLS files
+    // given, one without a scheme TLS when files were given.
+    bool secure = url.starts_with("https://") || (use.all && !endpoint.starts_with("http://"));
+    if (!ec && use.context && secure) handshake(use);
     if (!ec) return Dial::kOk;
     return Clock::now() >= deadline ? Dial::kTimedOut : Dial::kUnreachable;
   }
@@ -145,6 +148,12 @@ Attempt attempt(const std::string& endpoint, const std::string& path, const std:
   if (c.ec == beast::error::timeout) return TimedOut{};
   if (c.ec) throw EtcdError(c.ec.message());
   c.close();
+  // A TLS port's answer to plaintext (Go's, and etcdlab's TLS front): etcdctl's gRPC client
+  // cannot connect there and retries until its deadline, so this endpoint is unreachable.
+  if (!c.tls && parser.get().result_int() == 400 &&
+      parser.get().body() == "Client sent an HTTP request to an HTTPS server.\n") {
+    return Unreachable{};
+  }
   return Answer{static_cast<int>(parser.get().result_int()), parser.get().body()};
 }
 
@@ -222,7 +231,8 @@ Client::Client(std::vector<std::string> endpoints, std::chrono::nanoseconds dial
   bool any_https = false;
   for (const auto& e : endpoints_) any_https = any_https || e.starts_with("https://");
   if (!tls_for_all_ && !any_https) return;
-  runtime::TlsFiles files{tls.cert, tls.key, tls.cacert, false};
+  runtime::TlsFiles files{
+      .cert_file = tls.cert, .key_file = tls.key, .trusted_ca_file = tls.cacert};
   try {
     // ALPN http/1.1: the gateway's protocol (the server would pick it anyway).
     tls_ = runtime::make_client_tls(files, tls.insecure_skip_verify, "http/1.1");

@@ -55,8 +55,9 @@ struct StreamDial {
   bool all = false;
   bool verify_host = true;
 
-  bool tls_for(const std::string& endpoint) const {
-    return context && (all || endpoint.starts_with("https://"));
+  bool tls_for(const std::string& endpoint) const {  // (as Client's: an http:// one never)
+    return context &&
+           (endpoint.starts_with("https://") || (all && !endpoint.starts_with("http://")));
   }
 };
 

@@ -197,7 +197,7 @@ void endpoint_health_command(Context& ctx, const EndpointOptions& o, const Comma
   std::vector<std::thread> checks;
   for (const std::string& ep : endpoints) {
     checks.emplace_back([&, ep] {
-      Client client({ep}, g.dial_timeout);
+      Client client({ep}, g.dial_timeout, g.tls);  // (--cacert etc.: every endpoint's)
       if (who) {
         // As etcdctl's, each endpoint's client signs in; one that cannot is unhealthy.
         try {

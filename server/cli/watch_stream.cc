@@ -183,7 +183,7 @@ std::unique_ptr<WatchStream> WatchStream::open(const std::string& endpoint,
   impl->io.run_until(until);
   if (!connected) return nullptr;
   impl->socket.set_option(tcp::no_delay(true), ec);
-  if (dial.tls_for(url)) {
+  if (dial.tls_for(endpoint)) {  // (as given: an explicit http:// is plaintext)
     impl->tls_context = dial.context;
     auto* context = static_cast<asio::ssl::context*>(dial.context.get());
     impl->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(impl->socket, *context);

@@ -266,12 +266,13 @@ struct HttpServer::Impl {
         co_await pause.async_wait(kTuple);
         continue;
       }
-      bool over = limits.max_connections > 0 && open_sessions >= limits.max_connections;
+      uint64_t open = open_sessions + (limits.pending ? limits.pending() : 0);
+      bool over = limits.max_connections > 0 && open >= limits.max_connections;
       if (over || (limits.descriptor_allowed &&
                    !limits.descriptor_allowed(socket.native_handle()))) {
         if (refused++ % 100 == 0) {
           spdlog::warn("gateway: refusing a client connection: {} ({} refused so far)",
-                       over ? fmt::format("{} open (--max-client-connections)", open_sessions)
+                       over ? fmt::format("{} open (--max-client-connections)", open)
                             : std::string("descriptors are kept for the storage"),
                        refused);
         }

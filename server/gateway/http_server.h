@@ -23,6 +23,9 @@ struct HttpLimits {
                                          // above this + 512 KiB the connection's answer is 429
   std::chrono::milliseconds read_timeout{30000};  // idle time allowed while reading a request
   uint64_t max_connections = 0;  // open at once; more are closed at once (0: unlimited)
+  // Connections handed to a Take and not yet adopted (a TLS front's handshakes): counted as
+  // open against max_connections. Unset: none.
+  std::function<uint64_t()> pending;
   // Whether a new connection with this descriptor may be kept (the runtime keeps the last
   // descriptors for its files); unset: every one.
   std::function<bool(int fd)> descriptor_allowed;

@@ -31,6 +31,20 @@ void check_tls_urls(const ServerConfig& c) {
   if (c.peer_tls.client_cert_auth && c.peer_tls.trusted_ca_file.empty()) {
     throw std::invalid_argument("--peer-client-cert-auth needs --peer-trusted-ca-file");
   }
+  // A CN is only worth checking on a certificate verified against the cluster's CA, on peer
+  // connections that are TLS.
+  if (!c.peer_tls.allowed_cn.empty()) {
+    if (c.peer_tls.trusted_ca_file.empty() || c.peer_tls.empty()) {
+      throw std::invalid_argument(
+          "--peer-cert-allowed-cn needs --peer-trusted-ca-file, --peer-cert-file and "
+          "--peer-key-file");
+    }
+    for (const auto& u : c.listen_peer_urls) {
+      if (!u.starts_with("https://")) {
+        throw std::invalid_argument("--peer-cert-allowed-cn needs https:// peer URLs, not " + u);
+      }
+    }
+  }
 }
 
 }  // namespace

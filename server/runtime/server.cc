@@ -1,7 +1,9 @@
 #include "server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +30,7 @@
 #include "server_metrics.h"
 #include "tls_context.h"
 #include "tls_pump.h"
+#include "tls_thread.h"
 
 namespace etcdlab::runtime {
 
@@ -56,6 +59,10 @@ struct Server::Impl {
   std::unique_ptr<NodeService> service;
   std::unique_ptr<grpc_door::GrpcDoor> grpc;  // (before http: it is handed the connections)
   std::unique_ptr<gateway::HttpServer> http;
+  std::shared_ptr<const TlsFront> tls_front;  // for the https:// client URLs (if any)
+  // Their handshakes and pumps (tls_thread.h); declared after what its connections call back
+  // into, so it stops (and its connections close) first.
+  std::unique_ptr<TlsThread> tls_thread;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> stop_timer;
   std::set<NodeId> known_peers;
@@ -182,16 +189,18 @@ void Server::Impl::start_listening() {
   // client certificate's CN (the TLS front registers it; grpc/tls_peers.h). Not the gateway's.
   if (config.client_tls.client_cert_auth) grpc->set_cert_user_lookup(grpc_door::tls_peer_user);
   limits.adopt_http2 = [this](int fd) { grpc->adopt(fd); };
+  if (std::any_of(config.listen_client_urls.begin(), config.listen_client_urls.end(), is_tls_url)) {
+    tls_front = client_tls_front();
+    tls_thread = std::make_unique<TlsThread>();
+    // Handshakes in progress count as open connections (each ends by its deadline).
+    limits.pending = [front = tls_front] { return front->handshaking.load(); };
+  }
   http = std::make_unique<gateway::HttpServer>(io, *service, limits);
-  std::shared_ptr<const TlsFront> front;  // for the https:// URLs
   for (const auto& url : config.listen_client_urls) {
     auto [host, port] = parse_host_port(url);
     gateway::HttpServer::Take take;
     if (is_tls_url(url)) {
-      if (!front) front = client_tls_front();
-      take = [this, front](asio::ip::tcp::socket s) {
-        asio::co_spawn(io, serve_tls_client(std::move(s), front), asio::detached);
-      };
+      take = [this](asio::ip::tcp::socket s) { tls_thread->take(std::move(s), tls_front); };
     } else if (!config.client_tls.empty()) {
       spdlog::warn(
           "etcdlab {}: scheme of {} is HTTP while key and cert files are present; "
@@ -208,9 +217,21 @@ std::shared_ptr<const TlsFront> Server::Impl::client_tls_front() {
   front->context = make_server_tls(config.client_tls, true);
   front->handshake_timeout = std::chrono::milliseconds(config.client_read_timeout_ms);
   front->client_cert_auth = config.client_tls.client_cert_auth;
-  front->adopt = [this](int fd) { http->adopt(fd); };
+  // (Called on the TLS thread: what touches the gateway or the metrics is posted to the node
+  // thread. The descriptor budget is read-only.)
+  front->adopt = [this](int fd) {
+    asio::post(io, [this, fd] {
+      if (stopping) {
+        ::close(fd);
+        return;
+      }
+      http->adopt(fd);
+    });
+  };
   front->descriptor_allowed = [this](int fd) { return descriptors.allows(fd); };
-  front->on_refused = [this] { metrics.client_connections_refused->inc(); };
+  front->on_refused = [this] {
+    asio::post(io, [this] { metrics.client_connections_refused->inc(); });
+  };
   return front;
 }
 
@@ -299,6 +320,7 @@ void Server::stop() {
   if (r.http) r.http->stop();
   // The view's event streams end now, not at their next heartbeat.
   if (r.service && r.service->view_streams()) r.service->view_streams()->stop();
+  if (r.tls_thread) r.tls_thread->stop();  // (its connections close when it goes)
   if (r.grpc) r.grpc->stop();
   if (r.transport) r.transport->stop();
   if (r.driver) r.driver->stop();

@@ -45,6 +45,55 @@ void load_pair(ssl::context& ctx, const TlsFiles& f) {
   }
 }
 
+// The subject CN of a certificate (nullopt: none).
+std::optional<std::string> common_name(X509* cert) {
+  std::optional<std::string> cn;
+  X509_NAME* subject = X509_get_subject_name(cert);
+  int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at >= 0) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    if (n >= 0) cn = std::string(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+    OPENSSL_free(utf8);
+  }
+  return cn;
+}
+
+// Why an allowed-CN check refused, naming the CN seen, kept on the SSL object for
+// tls_failure's line (freed with the SSL object).
+void free_refused_cn(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(ptr);
+}
+int refused_cn_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_refused_cn);
+  return index;
+}
+
+// --peer-cert-allowed-cn: once the chain verified, the other side's own certificate (depth 0)
+// must carry exactly that CN, else the handshake fails with a bad-certificate alert, as etcd's
+// VerifyPeerCertificate refuses it.
+void require_cn(ssl::context& ctx, const std::string& allowed) {
+  refused_cn_index();  // (made once, before any handshake)
+  ctx.set_verify_callback([allowed](bool preverified, ssl::verify_context& vc) {
+    X509_STORE_CTX* store = vc.native_handle();
+    if (!preverified || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+    std::optional<std::string> cn = common_name(X509_STORE_CTX_get_current_cert(store));
+    if (cn == allowed) return true;
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (ssl != nullptr) {
+      delete static_cast<std::string*>(SSL_get_ex_data(ssl, refused_cn_index()));
+      std::string seen = cn ? "certificate CN \"" + *cn + "\"" : "a certificate without a CN";
+      SSL_set_ex_data(ssl, refused_cn_index(),
+                      new std::string(seen + " is not the allowed \"" + allowed +
+                                      "\" (--peer-cert-allowed-cn)"));
+    }
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return false;
+  });
+}
+
 void load_ca(ssl::context& ctx, const std::string& ca) {
   boost::system::error_code ec;
   if (ctx.load_verify_file(ca, ec)) fail("trusted CA file", ca, ec);
@@ -79,7 +128,8 @@ std::shared_ptr<ssl::context> make_server_tls(const TlsFiles& files, bool alpn) 
   auto ctx = base(ssl::context::tls_server);
   load_pair(*ctx, files);
   if (!files.trusted_ca_file.empty()) load_ca(*ctx, files.trusted_ca_file);
-  if (files.client_cert_auth) {
+  // (An allowed CN is a client certificate check: it asks for one, as --peer-client-cert-auth.)
+  if (files.client_cert_auth || !files.allowed_cn.empty()) {
     if (files.trusted_ca_file.empty()) {
       throw std::invalid_argument("client certificate auth needs a trusted CA file");
     }
@@ -91,6 +141,7 @@ std::shared_ptr<ssl::context> make_server_tls(const TlsFiles& files, bool alpn) 
       SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
     }
   }
+  if (!files.allowed_cn.empty()) require_cn(*ctx, files.allowed_cn);
   SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext,
                                  sizeof(kSessionContext) - 1);
   if (alpn) SSL_CTX_set_alpn_select_cb(ctx->native_handle(), select_alpn, nullptr);
@@ -112,6 +163,7 @@ std::shared_ptr<ssl::context> make_client_tls(const TlsFiles& files, bool insecu
     ctx->set_verify_mode(ssl::verify_peer);
     // The server's certificate must be fit for serverAuth (a client-only one cannot serve).
     SSL_CTX_set_purpose(ctx->native_handle(), X509_PURPOSE_SSL_SERVER);
+    if (!files.allowed_cn.empty()) require_cn(*ctx, files.allowed_cn);
   }
   if (!alpn.empty()) {
     std::string wire(1, static_cast<char>(alpn.size()));
@@ -136,16 +188,7 @@ std::optional<std::string> peer_common_name(SSL* ssl) {
   if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return std::nullopt;
-  std::optional<std::string> cn;
-  X509_NAME* subject = X509_get_subject_name(cert);
-  int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (at >= 0) {
-    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, data);
-    if (n >= 0) cn = std::string(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
-    OPENSSL_free(utf8);
-  }
+  std::optional<std::string> cn = common_name(cert);
   X509_free(cert);
   return cn;
 }
@@ -153,6 +196,11 @@ std::optional<std::string> peer_common_name(SSL* ssl) {
 std::string tls_failure(const boost::system::error_code& ec, SSL* ssl) {
   if (ssl != nullptr) {
     long v = SSL_get_verify_result(ssl);
+    if (v == X509_V_ERR_APPLICATION_VERIFICATION) {
+      if (auto* why = static_cast<std::string*>(SSL_get_ex_data(ssl, refused_cn_index()))) {
+        return *why;
+      }
+    }
     if (v != X509_V_OK) {
       return std::string("certificate verify failed (") + X509_verify_cert_error_string(v) + ")";
     }

@@ -12,6 +12,10 @@ struct TlsFiles {
   std::string trusted_ca_file;    // --trusted-ca-file / --peer-trusted-ca-file
   bool client_cert_auth = false;  // --client-cert-auth / --peer-client-cert-auth: every client
                                   // must present a certificate chaining to trusted_ca_file
+  // --peer-cert-allowed-cn: the only subject CN the other side's certificate may carry, in
+  // both directions as etcd checks it (a dialling peer's client certificate, and the server
+  // certificate of a peer this member dials); empty: any CN. Peer side only.
+  std::string allowed_cn = {};
   bool empty() const { return cert_file.empty() && key_file.empty(); }
 };
 

@@ -177,6 +177,15 @@ bool open_plaintext_pair(const TlsFront& front, int (&sv)[2], std::string& why) 
 #endif
 asio::awaitable<void> serve_tls_client(tcp::socket socket, std::shared_ptr<const TlsFront> front) {
   auto ex = co_await asio::this_coro::executor;
+  // Uncounted from handshaking when the handshake is over, whichever way it ended.
+  struct Handshaking {
+    const TlsFront* front;
+    ~Handshaking() { done(); }
+    void done() {
+      if (front != nullptr) front->handshaking.fetch_sub(1);
+      front = nullptr;
+    }
+  } handshaking{front.get()};
   const std::string from = describe(socket);
   ssl::stream<tcp::socket> tls(std::move(socket), *front->context);
   tcp::socket& raw = tls.next_layer();
@@ -200,6 +209,9 @@ asio::awaitable<void> serve_tls_client(tcp::socket socket, std::shared_ptr<const
         *expired ? std::string("the handshake timed out") : tls_failure(hec, tls.native_handle()));
     co_return;
   }
+  // From here it is a session, counted as one once the node thread has adopted it (a moment
+  // after this, when the post runs).
+  handshaking.done();
   int sv[2];
   std::string why;
   if (!open_plaintext_pair(*front, sv, why)) {

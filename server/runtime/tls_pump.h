@@ -10,6 +10,7 @@
 // (grpc/tls_peers.h) while the connection lasts. Every refusal logs one line naming OpenSSL's
 // reason. Cost: one more copy of every byte each way (the benchmark shows it).
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -20,6 +21,8 @@
 
 namespace etcdlab::runtime {
 
+// The callbacks are called on the thread that serves the connection (tls_thread.h: not the
+// node's), so they must post what belongs to the node thread.
 struct TlsFront {
   std::shared_ptr<boost::asio::ssl::context> context;  // make_server_tls(files, alpn = true)
   std::chrono::milliseconds handshake_timeout{5000};
@@ -29,6 +32,11 @@ struct TlsFront {
   // what counts a refusal (the client_connections_refused metric).
   std::function<bool(int fd)> descriptor_allowed;
   std::function<void()> on_refused;
+  // Connections taken and not yet through their handshake (each ends by its deadline at the
+  // latest). The client port counts them against --max-client-connections, so connections
+  // that never handshake cannot take more than the limit. Atomic: it is read on the node
+  // thread while the front's thread changes it; mutable: the front is shared const.
+  mutable std::atomic<uint64_t> handshaking{0};
 };
 
 // The socketpair that carries a handshaken connection's plaintext: opened, and kept only if
@@ -39,7 +47,8 @@ struct TlsFront {
 // ends closed, `why` set) if refused or if socketpair failed.
 bool open_plaintext_pair(const TlsFront& front, int (&sv)[2], std::string& why);
 
-// Serves one accepted connection of a TLS client port until either side closes it.
+// Serves one accepted connection of a TLS client port until either side closes it. The caller
+// counted it in front->handshaking; this uncounts it when the handshake ends (either way).
 boost::asio::awaitable<void> serve_tls_client(boost::asio::ip::tcp::socket socket,
                                               std::shared_ptr<const TlsFront> front);
 

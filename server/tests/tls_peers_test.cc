@@ -99,9 +99,23 @@ TEST(TlsConfig, AnHttpsPeerUrlWithoutCertAndKeyIsAStartErrorWithEtcdsText) {
 
 TEST(TlsConfig, ClientCertAuthNeedsATrustedCa) {
   runtime::ServerConfig c;
-  c.client_tls = {"s.crt", "s.key", "", true};
+  c.client_tls = {
+      .cert_file = "s.crt", .key_file = "s.key", .trusted_ca_file = "", .client_cert_auth = true};
   EXPECT_THROW(c.resolve(), std::invalid_argument);
   c.client_tls.trusted_ca_file = "ca.crt";
+  EXPECT_NO_THROW(c.resolve());
+}
+
+TEST(TlsConfig, PeerCertAllowedCnNeedsTheCaTheFilesAndHttpsPeerUrls) {
+  runtime::ServerConfig c;
+  c.peer_tls.allowed_cn = "etcd-peer";
+  EXPECT_THROW(c.resolve(), std::invalid_argument);  // no peer TLS files at all
+  c.peer_tls.cert_file = "p.crt";
+  c.peer_tls.key_file = "p.key";
+  EXPECT_THROW(c.resolve(), std::invalid_argument);  // no CA to verify the CN's certificate
+  c.peer_tls.trusted_ca_file = "ca.crt";
+  EXPECT_THROW(c.resolve(), std::invalid_argument);  // the default peer URL is http://
+  c.listen_peer_urls = {"https://127.0.0.1:2380"};
   EXPECT_NO_THROW(c.resolve());
 }
 

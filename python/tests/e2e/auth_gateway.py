@@ -7,11 +7,17 @@ Raft, no store: it checks what a client sends, not what a server does.
         gw.refuse_next("etcdserver: invalid auth token")
         ... run a client against gw.endpoint ...
         gw.requests  # [(path, authorization or None, body), ...]
+
+When the suite runs over TLS (ETCDLAB_TLS=1) it serves over TLS too, with a certificate of the
+suite's CA, so the clients under test speak to it as they do to the clusters.
 """
 
 import http.server
 import json
+import os
 import threading
+
+from etcdlab.certs import TestPki, server_context
 
 # etcd 3.4's gateway: message -> (gRPC code, HTTP status)
 ERRORS = {
@@ -58,6 +64,10 @@ class ScriptedGateway:
                 self.close_connection = True
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if os.environ.get("ETCDLAB_TLS") == "1":
+            pki = TestPki.shared()
+            tls = server_context(pki.ca.cert, pki.member("scripted-gateway"))
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.endpoint = f"127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.02}, daemon=True)

@@ -12,11 +12,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 from etcdlab.local import LocalCluster, find_binary  # noqa: E402
 
 
-# Modules whose clients cannot run over TLS unchanged (see the hook below).
-_NOT_OVER_TLS = {"test_cli_compat.py", "test_cli_lock_compat.py", "test_cli_txn_compat.py",
-                 "test_cli_watch_compat.py", "test_real_clients.py"}
-
-
 def pytest_collection_modifyitems(config, items):
     """Without a built server the e2e tests are skipped, except under make check
     (ETCDLAB_E2E_REQUIRED=1), where a missing binary is an error rather than a quiet pass.
@@ -25,13 +20,6 @@ def pytest_collection_modifyitems(config, items):
     ours = [item for item in items if here in pathlib.Path(str(item.fspath)).resolve().parents]
     if not ours:
         return
-    if os.environ.get("ETCDLAB_TLS") == "1":
-        # Over TLS (make check-tls) these run etcdctl, etcdlabctl watch or third-party clients
-        # with an environment and flags of their own: not TLS-aware yet (docs/tls.md).
-        skip_tls = pytest.mark.skip(reason="ETCDLAB_TLS=1: this module's clients do not speak TLS")
-        for item in ours:
-            if pathlib.Path(str(item.fspath)).name in _NOT_OVER_TLS:
-                item.add_marker(skip_tls)
     try:
         find_binary()
     except FileNotFoundError as e:

@@ -1,6 +1,6 @@
-"""Forged peer frames for the e2e tests (the protocol's bytes are etcdlab.peer_wire's), and
-what a test watches for the member's verdict: whether it closes the connection, and its
-metrics."""
+"""Forged peer frames for the e2e tests (the protocol's bytes are etcdlab.peer_wire's), the
+connection they are sent on (plain TCP, or TLS when the cluster's peers speak it), and what a
+test watches for the member's verdict: whether it closes the connection, and its metrics."""
 
 import re
 import socket
@@ -33,6 +33,18 @@ def node_message(sender: int, to: int, kind: int, request: int, lease: int) -> b
     data = (varint(1) + varint(kind) + varint(sender) + varint(to) + varint(request) +
             varint(lease) + varint(0) + varint(0) + varint(0) + varint(0) + varint(0))
     return frame(NODE_MESSAGE, varint(sender) + varint(to) + blob(data))
+
+
+def dial_peer(cluster, port: int) -> socket.socket:
+    """A connection to a member's peer port, as an outsider opens one. Over TLS (the cluster's
+    peer URLs are https://) it is a TLS connection with a peer certificate of the cluster's own
+    CA (a member's, no CN): an insider's certificate, which the member's TLS accepts, so the
+    test reaches what the member checks past TLS (the hello, the sender's id, frame sizes)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    if cluster.pki is None:
+        return s
+    _, dialling = cluster.pki.peer_tls("outsider")
+    return dialling.wrap_socket(s, server_hostname="127.0.0.1")
 
 
 def closed_by_server(s: socket.socket, within: float) -> bool:

@@ -9,12 +9,12 @@ here) runs on a worker thread, so 20 authentications in a row neither lose the l
 delay the node's ticks by half an election timeout (etcdlab_node_tick_lag_seconds)."""
 
 import base64
-import http.client
 import json
 import re
 import time
 
 from etcdlab.local import LocalCluster
+from suite_tls import http_connection
 
 FAST = ["--bcrypt-cost", "4"]
 
@@ -25,7 +25,7 @@ def b64(s):
 
 def call(endpoint, path, body, token=None, timeout=10):
     host, port = endpoint.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    conn = http_connection(host, int(port), timeout=timeout)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = token
@@ -114,7 +114,7 @@ def test_tokens_and_permission_changes_hold_on_every_member():
 def tick_lag(endpoint):
     """(observations, observations over 0.256 s) of etcdlab_node_tick_lag_seconds."""
     host, port = endpoint.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn = http_connection(host, int(port), timeout=10)
     conn.request("GET", "/metrics")
     text = conn.getresponse().read().decode()
     conn.close()

@@ -30,6 +30,7 @@ from typing import Optional
 import pytest
 
 from etcdlab.local import LocalCluster, find_binary
+from suite_tls import ctl_environment
 
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -403,7 +404,7 @@ def mask_protobuf(data: bytes) -> str:
     n, i = varint(data, 1)
     header = [[f, 0 if f in (1, 2) else v] for f, v in pb_fields(data[i:i + n])]
     rest = data[i + n:]
-    if b"http://" not in rest:
+    if b"http://" not in rest and b"https://" not in rest:  # (members' URLs: https over TLS)
         return repr(header) + repr([[f, _kv_without_lease(v) if f in (2, 3) else v]
                                     for f, v in pb_fields(rest)])
     members = [[f, [[n, 0 if n == 1 else re.sub(rb":\d+", b":<port>", v) if n in (3, 4) else v]
@@ -418,7 +419,7 @@ def run_all(ctl: str, endpoint: str) -> list:
         cmd = case.cmd.replace("{ctl}", ctl).replace("{ep}", endpoint).replace("{tmp}", tmp)
         if "--endpoints" not in cmd and "ETCDCTL_ENDPOINTS" not in case.env:
             cmd = f"--endpoints={endpoint} {cmd}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+        env = ctl_environment()
         env.update({k: v.replace("{ep}", endpoint) for k, v in case.env.items()})
         env["ETCDCTL_API"] = "3"
         p = subprocess.run(["bash", "-c", f"{ctl} {cmd}"], input=case.stdin, capture_output=True,

@@ -27,13 +27,13 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
 
 from etcdlab.client import Client, EtcdError
 from etcdlab.local import LocalCluster, find_binary
+from suite_tls import ctl_environment, http_connection
 
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -44,7 +44,7 @@ class Proc:
     """A running command line: its output collected as it comes."""
 
     def __init__(self, ctl, endpoint, cmd, env=None):
-        full = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+        full = ctl_environment()
         full.update(env or {})
         full["ETCDCTL_API"] = "3"
         self.p = subprocess.Popen([ctl, f"--endpoints={endpoint}", *shlex.split(cmd)],
@@ -168,8 +168,14 @@ def history(c: Client):
 
 def watchers(endpoint: str):
     """etcd's gauge of the watchers it serves (None where /metrics has none: etcdlab's)."""
-    with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=5) as r:
-        m = re.search(rb"^etcd_debugging_mvcc_watcher_total (\d+)", r.read(), re.M)
+    host, port = endpoint.rsplit(":", 1)
+    conn = http_connection(host, int(port), timeout=5)  # (over TLS as the suite's clients)
+    try:
+        conn.request("GET", "/metrics")
+        m = re.search(rb"^etcd_debugging_mvcc_watcher_total (\d+)", conn.getresponse().read(),
+                      re.M)
+    finally:
+        conn.close()
     return int(m[1]) if m else None
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from etcdlab.client import Client, EtcdError
 from etcdlab.local import LocalCluster, find_binary
+from suite_tls import ctl_environment
 
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -186,7 +187,7 @@ def mask_protobuf(data: bytes) -> str:
 def run_case(ctl: str, endpoint: str, marks: dict, case: Case, timeout: float = TIMEOUT):
     stdin = case.stdin if isinstance(case.stdin, bytes) else case.stdin.encode()
     stdin = stdin.replace(b"{lease}", marks["lease"].encode())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+    env = ctl_environment()
     env["ETCDCTL_API"] = "3"
     argv = [ctl, f"--endpoints={endpoint}", *shlex.split(case.cmd)]
     try:

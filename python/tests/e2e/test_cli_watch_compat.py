@@ -24,6 +24,7 @@ import pytest
 
 from etcdlab.client import Client
 from etcdlab.local import LocalCluster, find_binary
+from suite_tls import ctl_environment
 
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -223,7 +224,7 @@ def run_case(ctl, endpoint, client, marks, case, targets=None):
     cmd = fill(case.cmd, marks, endpoint)
     if "--endpoints" not in cmd:
         cmd = f"--endpoints={endpoint} {cmd}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
+    env = ctl_environment()
     env.update(case.env)
     env["ETCDCTL_API"] = "3"
     run = Running(["bash", "-c", f"exec {ctl} {cmd}"], env)

@@ -15,7 +15,6 @@ test_a_keep_alive_without_a_quorum_fails_as_etcds does that on two members of ea
 
 import base64
 import concurrent.futures
-import http.client
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import pytest
 
 from etcdlab.client import Client, EtcdError
 from etcdlab.local import LocalCluster, find_binary
+from suite_tls import http_connection
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
@@ -151,9 +151,10 @@ SCRIPT = [
 
 
 def exchange(endpoint: str, method: str, path: str, body) -> tuple:
-    """One request on a fresh connection: (status, {header: value}, raw body)."""
+    """One request on a fresh connection: (status, {header: value}, raw body). Over TLS as a
+    Client made here would be (ETCDLAB_TLS=1: the test CA and its client certificate)."""
     host, port = endpoint.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn = http_connection(host, int(port), timeout=10)
     try:
         data = None if body is None else (body if isinstance(body, str) else json.dumps(body))
         conn.request(method, path, body=None if data is None else data.encode(),
@@ -217,9 +218,19 @@ def normalize(value, any_id=False):
     return out
 
 
+# Over TLS etcd 3.4 serves gRPC through Go's net/http (not grpc-go's own transport), which sends
+# an error's headers before its trailers, so its gateway copies Grpc-Metadata-Content-Type onto
+# error answers too; in plaintext it does not, nor does etcdlab (docs/tls.md). Not compared on
+# errors over TLS.
+ERROR_HEADERS_DIFFER = os.environ.get("ETCDLAB_TLS") == "1"
+
+
 def same(step, a, b) -> bool:
     flags = step[3]
     (s1, h1, b1), (s2, h2, b2) = a, b
+    if ERROR_HEADERS_DIFFER and s1 != 200:
+        h1, h2 = ({k: v for k, v in h.items() if k != "Grpc-Metadata-Content-Type"}
+                  for h in (h1, h2))
     if SYNTAX in flags:
         return s1 == s2 and isinstance(b1, dict) and isinstance(b2, dict) and \
             b1.get("code") == b2.get("code")
@@ -320,9 +331,13 @@ def keep_alive_without_a_quorum(binary) -> tuple:
             return status, headers, parse(raw)
 
         def cli():
+            # (the TLS files a suite over TLS gives every etcdctl: ETCDLAB_TLS=1)
+            tls = {k: v for k, v in os.environ.items()
+                   if k in ("ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY")}
             p = subprocess.run([ctl, f"--endpoints={endpoint}", "--command-timeout=15s", "lease",
                                 "keep-alive", "--once", "4d"], capture_output=True, text=True,
-                               timeout=30, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+                               timeout=30,
+                               env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin", **tls})
             # etcdctl's JSON log lines on stderr are not compared
             return p.returncode, p.stdout, [line for line in p.stderr.splitlines()
                                             if not line.startswith("{")]

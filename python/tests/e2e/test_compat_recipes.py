@@ -21,6 +21,7 @@ import pytest
 from compat_script import ETCD, b64, normalize
 from etcdlab.client import Client
 from etcdlab.local import LocalCluster
+from suite_tls import http_connection
 
 WAIT_S = 0.5  # how long a waiting request must stay unanswered before its holder lets go
 
@@ -110,7 +111,7 @@ class Observer(threading.Thread):
     def __init__(self, endpoint, name):
         super().__init__(daemon=True)
         host, port = endpoint.replace("http://", "").rsplit(":", 1)
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.conn = http_connection(host, int(port), timeout=30)
         self.conn.request("POST", "/v3/election/observe", body=json.dumps({"name": b64(name)}))
         self.got = []
         self.start()

@@ -4,7 +4,8 @@ the same answers — each gRPC answer printed as etcd's gateway prints protobuf 
 (int64 as strings, bytes as base64, defaults left out), each gRPC error as the gateway's
 {"error", "code"}. Both doors call the same function per RPC (server/rpc); this checks that the
 translations on either side lose and add nothing. One port serves both: the test dials the
-member's client URL for each."""
+member's client URL for each. Over TLS (ETCDLAB_TLS=1) both doors are dialled over TLS with
+the test CA's client certificate, and the first-bytes sniffing is tried inside TLS records."""
 
 import base64
 import pathlib
@@ -12,6 +13,7 @@ import pathlib
 import pytest
 
 from compat_script import run_script
+from etcdlab.client import tls_context
 from etcdlab.local import LocalCluster, find_binary
 
 grpc = pytest.importorskip("grpc")
@@ -104,9 +106,34 @@ def message_classes():
     return methods
 
 
-def grpc_answers(endpoint, script):
+def grpc_channel(member):
+    """A gRPC channel to member 0's client URL: plaintext, or over TLS with the cluster's CA
+    and its client certificate."""
+    if member.pki is None:
+        return grpc.insecure_channel(member.endpoint(0))
+    pki = member.pki
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=pathlib.Path(pki.ca.cert).read_bytes(),
+        private_key=pathlib.Path(pki.client.key).read_bytes(),
+        certificate_chain=pathlib.Path(pki.client.cert).read_bytes())
+    return grpc.secure_channel(member.endpoint(0), credentials)
+
+
+def connect(member, timeout=10):
+    """A raw connection to member 0's client port (TLS when the cluster's clients use it)."""
+    import socket
+
+    host, port = member.endpoint(0).rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    if member.pki is None:
+        return s
+    ctx = tls_context(member.pki.ca.cert, member.pki.client.cert, member.pki.client.key)
+    return ctx.wrap_socket(s, server_hostname=host)
+
+
+def grpc_answers(member, script):
     methods = message_classes()
-    channel = grpc.insecure_channel(endpoint.replace("http://", ""))
+    channel = grpc_channel(member)
     answers = []
     for method, _, body in script:
         req_cls, resp_cls = methods[method]
@@ -135,7 +162,7 @@ def json_answers(endpoint, script):
 def test_the_grpc_door_and_the_json_door_answer_the_same_script_alike():
     with LocalCluster(n=1) as member:
         member.wait_leader()
-        over_grpc = grpc_answers(member.endpoint(0), SCRIPT)
+        over_grpc = grpc_answers(member, SCRIPT)
     with LocalCluster(n=1) as member:
         member.wait_leader()
         over_json = json_answers(member.endpoint(0), SCRIPT)
@@ -156,19 +183,18 @@ def test_one_port_tells_http2_from_http1_by_the_first_bytes_even_when_they_trick
 
     with LocalCluster(n=1) as member:
         member.wait_leader()
-        host, port = member.endpoint(0).replace("http://", "").rsplit(":", 1)
-        stalled = socket.create_connection((host, int(port)), timeout=10)
+        stalled = connect(member)
         stalled.sendall(b"PRI * HTTP/2.0\r\n")  # the first half of the preface, then nothing
         body = b'{"key": "Zm9v", "value": "YmFy"}'
         request = (b"POST /v3/kv/put HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        with socket.create_connection((host, int(port)), timeout=10) as s:
+        with connect(member) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.sendall(request[:1])
+            s.sendall(request[:1])  # (over TLS: a record of its own, passed on alone)
             time.sleep(0.05)  # (the server sees "P" alone first)
             s.sendall(request[1:])
             answer = s.recv(65536)
         assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
         read = ("etcdserverpb.KV/Range", "/v3/kv/range", {"key": b64("foo")})
-        assert grpc_answers(member.endpoint(0), [read])[0]["kvs"][0]["value"] == b64("bar")
+        assert grpc_answers(member, [read])[0]["kvs"][0]["value"] == b64("bar")
         stalled.close()

@@ -13,7 +13,7 @@ import pytest
 
 from etcdlab.local import LocalCluster, find_binary
 
-from peer_wire import append, closed_by_server, hello, metric, struct
+from peer_wire import append, closed_by_server, dial_peer, hello, metric, struct
 
 
 def rss_bytes(pid: int) -> int:
@@ -53,7 +53,7 @@ def test_a_forged_append_from_an_id_that_is_not_a_member_is_dropped_and_counted(
     cluster, me, term = (int(status["header"]["cluster_id"]), member.member_id(0),
                          int(status["raftTerm"]))
     before = metric(member, 0, "etcdlab_network_peer_unknown_sender_dropped_total")
-    s = socket.create_connection(("127.0.0.1", peer_port(member)))
+    s = dial_peer(member, peer_port(member))
     s.sendall(hello(cluster, member.token, 0xDEADBEEF, me) +
               append(0xDEADBEEF, me, term + 1000, 0, 0, 100,
                      [(1, term + 1000, b"forged entry")]))
@@ -80,7 +80,7 @@ def test_frame_headers_claiming_64_mib_cost_nothing(member):
     claim = struct.pack("<II", 64 << 20, 0)
     socks = []
     for _ in range(10):
-        s = socket.create_connection(("127.0.0.1", peer_port(member)))
+        s = dial_peer(member, peer_port(member))
         s.sendall(claim)
         socks.append(s)
     for s in socks:
@@ -96,7 +96,7 @@ def test_idle_peer_connections_are_closed_after_the_handshake_deadline(member):
     more). A connection must send its hello within 5 s."""
     before = metric(member, 0, "etcdlab_network_peer_connections_timed_out_total")
     start = time.monotonic()
-    socks = [socket.create_connection(("127.0.0.1", peer_port(member))) for _ in range(10)]
+    socks = [dial_peer(member, peer_port(member)) for _ in range(10)]
     for s in socks:
         assert closed_by_server(s, 15), "an idle peer connection is closed by its deadline"
         s.close()

@@ -4,14 +4,14 @@ over the peer transport (frame kind 8), and proposes revokes through Raft. A nod
 frame from an id that is not a member, or too large to be one, is refused. Every wait polls
 with a deadline."""
 
-import socket
 import time
 
 import pytest
 
 from etcdlab.local import LocalCluster
 
-from peer_wire import KEEP_ALIVE, closed_by_server, hello, metric, node_message, struct
+from peer_wire import (KEEP_ALIVE, closed_by_server, dial_peer, hello, metric, node_message,
+                       struct)
 
 TTL = 3  # seconds: above the minimum TTL (1.5 election timeouts of 500 ms)
 KEY = "leased"
@@ -113,7 +113,7 @@ def test_node_message_frames_from_a_non_member_or_oversized_are_refused(three):
         start = time.monotonic()
         while c.get(KEY, endpoint=three.endpoint(follower)).get("kvs"):
             assert time.monotonic() - start < TTL + 4, "forged keep-alives kept the lease alive"
-            s = socket.create_connection(("127.0.0.1", three.peer_ports[leader]))
+            s = dial_peer(three, three.peer_ports[leader])
             s.sendall(hello(cluster, three.token, 0xDEADBEEF, leader_id) +
                       node_message(0xDEADBEEF, leader_id, KEEP_ALIVE, 1, lease))
             assert closed_by_server(s, 5), "the forger's connection is dropped"
@@ -126,7 +126,7 @@ def test_node_message_frames_from_a_non_member_or_oversized_are_refused(three):
             assert "id deadbeef is not a member of the cluster" in f.read()
 
         bad_before = metric(three, leader, bad)
-        s = socket.create_connection(("127.0.0.1", three.peer_ports[leader]))
+        s = dial_peer(three, three.peer_ports[leader])
         s.sendall(struct.pack("<II", 64 << 20, 0) + bytes([8]))  # kind 8, claiming 64 MiB
         assert closed_by_server(s, 2), "refused at the header, before any wait"
         s.close()

@@ -1,20 +1,30 @@
 """The link proxies (etcdlab/link_proxy.py) on real sockets: fake members that send and record
 peer frames, then one real cluster whose members reach each other only through the proxies.
 Negative checks ("nothing arrived") are made after a later frame on the same path did arrive,
-never by waiting an arbitrary time."""
+never by waiting an arbitrary time. Under ETCDLAB_TLS=1 the fake members speak TLS too (as
+members with https:// peer URLs do), so every fault is also tried through a proxy that ends
+TLS on both sides."""
 
+import os
 import pathlib
 import random
 import socket
+import ssl
 import struct
 import threading
 import time
 
 from etcdlab import peer_wire as w
 from etcdlab.link_proxy import LinkProxies
-from etcdlab.local import LocalCluster
+from etcdlab.local import LocalCluster, TestPki
 
 A, B, C = 0xA, 0xB, 0xC  # member ids of indexes 0, 1, 2
+
+# Over TLS: the fake members' (serving, dialling) contexts, and the proxies' own, all with
+# certificates of the one test CA.
+PKI = TestPki.shared() if os.environ.get("ETCDLAB_TLS") == "1" else None
+MEMBER_TLS = PKI.peer_tls("fake-member") if PKI else (None, None)
+PROXY_TLS = PKI.peer_tls("link-proxy") if PKI else None
 
 
 class Sink:
@@ -36,6 +46,11 @@ class Sink:
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn):
+        if MEMBER_TLS[0] is not None:
+            try:
+                conn = MEMBER_TLS[0].wrap_socket(conn, server_side=True)
+            except OSError:
+                return
         f = conn.makefile("rb")
         try:
             while True:
@@ -63,23 +78,27 @@ class Sink:
 
 def dial(port: int, sender: int, to: int) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port))
+    if MEMBER_TLS[1] is not None:
+        # (ragged EOFs not turned into b"": closed() tells an abrupt end from a clean one)
+        s = MEMBER_TLS[1].wrap_socket(s, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
     s.sendall(w.hello(1, "t", sender, to))
     return s
 
 
 def closed(s: socket.socket, within: float = 5.0) -> str:
-    """'reset', 'eof' or 'open' (still open after `within` s)."""
+    """'reset', 'eof' or 'open' (still open after `within` s). Over TLS a reset reaches Python's
+    ssl as an end without close_notify (SSLEOFError), a clean close as close_notify (b"")."""
     s.settimeout(within)
     try:
         return "eof" if s.recv(1) == b"" else "open"
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLEOFError):
         return "reset"
     except socket.timeout:
         return "open"
 
 
 def proxies_for(*sinks):
-    links = LinkProxies(seed=7)
+    links = LinkProxies(seed=7, tls=PROXY_TLS)
     ports = [links.add(i, s.port) for i, s in enumerate(sinks)]
     for i, ident in enumerate((A, B, C)[:len(sinks)]):
         links.learn(i, ident)

@@ -344,7 +344,7 @@ def test_with_client_cert_auth_the_certificates_cn_is_the_grpc_user_not_the_gate
             r = ctl(p.client, *step)
             assert r.returncode == 0, (step, r.stdout, r.stderr)
         # The certificate with CN root writes as root; CN alice has no permission.
-        r = ctl(p.client, "put", "cn-key", "by-root")
+        r = ctl(p.root, "put", "cn-key", "by-root")
         assert r.returncode == 0 and r.stdout == "OK\n", r.stderr
         r = ctl(alice, "put", "cn-key", "by-alice")
         assert r.returncode != 0 and "permission denied" in r.stderr, r.stderr

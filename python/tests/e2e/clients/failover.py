@@ -62,8 +62,9 @@ class PythonEtcd3:
     def __init__(self, endpoints):
         import etcd3
         self.etcd3 = etcd3
+        from python_etcd3_session import tls_files
         self.clients = [etcd3.client(host=e.rsplit(":", 1)[0], port=int(e.rsplit(":", 1)[1]),
-                                     timeout=3) for e in endpoints]
+                                     timeout=3, **tls_files()) for e in endpoints]
         self.current = 0
 
     def _call(self, fn):

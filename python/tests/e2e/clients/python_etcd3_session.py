@@ -134,9 +134,19 @@ def free_port() -> int:
     return port
 
 
+def tls_files() -> dict:
+    """python-etcd3's TLS arguments when the suite runs over TLS (ETCDLAB_TLS=1 gives every
+    client the test CA and a client certificate as etcdctl's ETCDCTL_CACERT, _CERT, _KEY)."""
+    ca = os.environ.get("ETCDCTL_CACERT")
+    if not ca:
+        return {}
+    return {"ca_cert": ca, "cert_cert": os.environ.get("ETCDCTL_CERT"),
+            "cert_key": os.environ.get("ETCDCTL_KEY")}
+
+
 def connect(endpoint: str):
     host, port = endpoint.rsplit(":", 1)
-    return etcd3.client(host=host, port=int(port), timeout=TIMEOUT)
+    return etcd3.client(host=host, port=int(port), timeout=TIMEOUT, **tls_files())
 
 
 def session(endpoints: list[str], rec: Recorder, tmp: str) -> None:

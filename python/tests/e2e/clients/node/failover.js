@@ -5,6 +5,7 @@
 'use strict';
 
 const { Etcd3 } = require('etcd3');
+const { hostsAndCredentials } = require('./tls');
 
 const PAUSE_MS = 50; // after a failed operation
 
@@ -15,7 +16,7 @@ function emit(line) {
 async function main() {
   const endpoints = process.argv[2].split(',');
   const client = new Etcd3({
-    hosts: endpoints.map((e) => `http://${e}`),
+    ...hostsAndCredentials(endpoints),
     dialTimeout: 2000,
     defaultCallOptions: () => ({ deadline: Date.now() + 5000 }),
   });

@@ -12,6 +12,7 @@ const os = require('os');
 const path = require('path');
 const net = require('net');
 const { Etcd3 } = require('etcd3');
+const { hostsAndCredentials } = require('./tls');
 
 const TIMEOUT_MS = 10000; // per request
 const SESSION_MS = 60000; // the whole session
@@ -109,8 +110,8 @@ function freePort() {
 }
 
 async function session(endpoints, tmp) {
-  const hosts = endpoints.map((e) => `http://${e}`);
-  const client = new Etcd3({ hosts, defaultCallOptions: () => ({ deadline: Date.now() + TIMEOUT_MS }) });
+  const client = new Etcd3({ ...hostsAndCredentials(endpoints),
+    defaultCallOptions: () => ({ deadline: Date.now() + TIMEOUT_MS }) });
   record('endpoints', { _ids: { endpoint: endpoints } });
 
   // ---- put / get / delete, prefixes, revisions
@@ -334,7 +335,7 @@ async function session(endpoints, tmp) {
   }));
 
   // Each member's status through a client of its own; moveLeader goes to the leader's.
-  const own = endpoints.map((e) => new Etcd3({ hosts: [`http://${e}`] }));
+  const own = endpoints.map((e) => new Etcd3(hostsAndCredentials([e])));
   const statuses = [];
   for (const one of own) {
     const s = await one.maintenance.status();
