@@ -60,14 +60,14 @@ struct Server::Impl {
   std::unique_ptr<grpc_door::GrpcDoor> grpc;  // (before http: it is handed the connections)
   std::unique_ptr<gateway::HttpServer> http;
   std::shared_ptr<const TlsFront> tls_front;  // for the https:// client URLs (if any)
-  // Their handshakes and pumps (tls_thread.h); declared after what its connections call back
-  // into, so it stops (and its connections close) first.
-  std::unique_ptr<TlsThread> tls_thread;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> stop_timer;
   std::set<NodeId> known_peers;
   DescriptorBudget descriptors;
   bool stopping = false;
+  // The client port's handshakes and pumps (tls_thread.h). Last: destroyed first, so its
+  // thread is joined (and its connections closed) before anything it calls back into goes.
+  std::unique_ptr<TlsThread> tls_thread;
 };
 
 void Server::Impl::open() {
