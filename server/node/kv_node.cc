@@ -210,7 +210,6 @@ Ready KvNode::ready() {
     r.lead = rd.soft_state->leader;
     r.role = rd.soft_state->role;
     if (r.role != before) r.role_changed(before);
-    r.leader_moved();
   }
   if (rd.hard_state) r.term = rd.hard_state->term;
   return rd;

@@ -238,6 +238,9 @@ void KvNode::tick() {
   r.raft->tick();
   ++r.ticks;
   r.sm.lessor().tick();
+  // As etcd's MoveLeader, which looks at the leader once per tick: a move completes at the
+  // first tick after the target leads, by when the other members have heard from it too.
+  r.leader_moved();
   r.expire();
   if (!r.waiting.empty()) r.retry_waiting();
   r.reask_leader();

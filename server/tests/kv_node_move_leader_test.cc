@@ -20,6 +20,22 @@ TEST(KvNodeMoveLeader, TheLeaderHandsOverAndTheRequestCompletesOnceTheTargetLead
   EXPECT_EQ(c.at(target).node->leader(), target);
 }
 
+TEST(KvNodeMoveLeader, TheRequestCompletesAtTheFirstTickAfterTheTargetLeadsAsEtcdPollsForIt) {
+  // etcd's MoveLeader looks at the leader once per tick (TickMs), so it answers a tick after
+  // the change, by when every member has heard from the new leader: a client that asks the
+  // others at once finds them following it (npm etcd3's session does).
+  Cluster c;
+  NodeId lead = c.elect();
+  NodeId target = lead % 3 + 1;
+  uint64_t id = c.at(lead).node->move_leader(target);
+  c.settle();  // the hand-over needs no tick (TimeoutNow)
+  ASSERT_EQ(c.at(lead).node->leader(), target);
+  EXPECT_EQ(c.at(lead).find(id), nullptr) << "not answered before a tick";
+  ASSERT_TRUE(c.tick_until([&] { return c.at(lead).find(id) != nullptr; }, 1))
+      << "answered at the next tick";
+  EXPECT_FALSE(c.at(lead).find(id)->completion.error);
+}
+
 TEST(KvNodeMoveLeader, AMoveToTheLeaderItselfCompletesAtOnce) {
   Cluster c;
   NodeId lead = c.elect();
