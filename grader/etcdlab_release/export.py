@@ -67,6 +67,16 @@ def check_leaks(root: Path, tree: Path) -> leaks.Report:
     return leaks.check_tree(tree, leaks.fingerprint(root / "solution", headers))
 
 
+def build_libs(tree: Path, lib_build_dir: Path, jobs: int, what: str):
+    """prebuilt.build_libs with its log beside the build and its failure as a ReleaseError."""
+    log = lib_build_dir.resolve() / "etcdlab-release.log"
+    say(f"building {what} (log: {log})")
+    try:
+        return prebuilt.build_libs(tree, lib_build_dir.resolve(), jobs, log)
+    except prebuilt.PrebuiltError as e:
+        raise ReleaseError(str(e)) from None
+
+
 def make_release(root: Path, out: Path, labs: list[int], lib_build_dir: Path, jobs: int,
                  update: bool = False) -> Release:
     out = out.resolve()
@@ -78,12 +88,7 @@ def make_release(root: Path, out: Path, labs: list[int], lib_build_dir: Path, jo
         raise ReleaseError(f"{out} exists and is not empty (--update adds a commit to an "
                            f"earlier release)")
     source = source_info(root)
-    log = lib_build_dir.resolve() / "etcdlab-release.log"
-    say(f"building the reference libraries in {lib_build_dir} (log: {log})")
-    try:
-        libs = prebuilt.build_libs(root, lib_build_dir.resolve(), jobs, log)
-    except prebuilt.PrebuiltError as e:
-        raise ReleaseError(str(e)) from None
+    libs = build_libs(root, lib_build_dir, jobs, f"the reference libraries in {lib_build_dir}")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
@@ -142,12 +147,8 @@ def prebuild_in_place(tree: Path, lib_build_dir: Path, jobs: int) -> dict:
     here can read the reference's source. Returns the manifest."""
     if not (tree / "solution").is_dir():
         raise ReleaseError(f"{tree} has no solution/ to compile")
-    log = lib_build_dir.resolve() / "etcdlab-release.log"
-    say(f"building the reference libraries of {tree} in {lib_build_dir} (log: {log})")
-    try:
-        libs = prebuilt.build_libs(tree, lib_build_dir.resolve(), jobs, log)
-    except prebuilt.PrebuiltError as e:
-        raise ReleaseError(str(e)) from None
+    libs = build_libs(tree, lib_build_dir, jobs,
+                      f"the reference libraries of {tree} in {lib_build_dir}")
     manifest = prebuilt.install(lib_build_dir.resolve(), libs, tree, {"commit": "bundle",
                                                                        "clean": True})
     headers = [p for p in tree.glob("labs/*/include/**/*") if p.is_file()]

@@ -281,7 +281,9 @@ std::vector<Completion> KvNode::take_completions() {
   auto& r = *impl_;
   std::vector<Completion> out;
   out.swap(r.completions);
-  for (const Completion& c : out) r.request_log.completed(c, r.now_ms(), r.sm.store().revision());
+  if (r.options.view_requests) {
+    for (const Completion& c : out) r.request_log.completed(c, r.now_ms(), r.sm.store().revision());
+  }
   return out;
 }
 

@@ -64,6 +64,10 @@ struct NodeOptions {
   // (etcd's: 128 responses per stream...) are watch::WatchConfig's.
   int64_t watch_progress_notify_ms = 600000;
   watch::WatchConfig watch;  // its progress_interval_ticks is set from the line above
+  // Keep the live view's log of recent client requests (recent_requests(); the server's
+  // --enable-view). Off, no request is described or remembered: that costs a format and an
+  // allocation per request, on the path every put takes.
+  bool view_requests = false;
 };
 
 // A message between members that is not Raft's: a follower asks the leader, whose clock the

@@ -115,7 +115,7 @@ void KvNode::Impl::release_held() {
 
 uint64_t KvNode::submit(Request request, const Credentials& who) {
   auto& r = *impl_;
-  RequestNote note = describe(request);
+  auto note = r.note_if_viewed([&] { return describe(request); });
   if (std::holds_alternative<AuthenticateRequest>(request)) {
     // (The rpc checked the password.)
     return r.noted(r.submit_stamped(std::move(request), std::nullopt), std::move(note));
@@ -133,7 +133,7 @@ uint64_t KvNode::submit(Request request, const Credentials& who) {
 
 uint64_t KvNode::txn(TxnRequest request, const Credentials& who) {
   auto& r = *impl_;
-  RequestNote note = describe_txn(request);
+  auto note = r.note_if_viewed([&] { return describe_txn(request); });
   std::optional<auth::AuthInfo> info;
   try {
     info = r.resolve(who);

@@ -116,8 +116,17 @@ struct KvNode::Impl {
   void removal_confirmed();     // a peer says this member was removed
   int64_t now_ms() const { return ticks * options.tick_ms; }
 
-  // kv_node_view.cc: a client handed request `id` in (the live view's log); returns `id`.
-  uint64_t noted(uint64_t id, RequestNote note);
+  // The live view's note of a request, made only when the view keeps them
+  // (options.view_requests); then noted() logs it: a client handed request `id` in.
+  template <class Describe>
+  std::optional<RequestNote> note_if_viewed(Describe&& describe) const {
+    if (!options.view_requests) return std::nullopt;
+    return describe();
+  }
+  uint64_t noted(uint64_t id, std::optional<RequestNote> note);  // returns `id`
+  uint64_t noted(uint64_t id, const char* kind, const char* text) {
+    return noted(id, note_if_viewed([&] { return RequestNote{kind, text}; }));
+  }
 
   NodeOptions options;
   LogStorage* storage;

@@ -197,7 +197,7 @@ uint64_t KvNode::keep_alive(int64_t lease) {
   PendingRequest p;
   p.what = PendingRequest::What::kKeepAlive;
   p.lease = lease;
-  return impl_->noted(impl_->track(std::move(p)), {"lease_keep_alive", "lease keep-alive"});
+  return impl_->noted(impl_->track(std::move(p)), "lease_keep_alive", "lease keep-alive");
 }
 
 uint64_t KvNode::time_to_live(int64_t lease, bool with_keys) {
@@ -205,7 +205,7 @@ uint64_t KvNode::time_to_live(int64_t lease, bool with_keys) {
   p.what = PendingRequest::What::kTimeToLive;
   p.lease = lease;
   p.with_keys = with_keys;
-  return impl_->noted(impl_->track(std::move(p)), {"lease_ttl", "lease time-to-live"});
+  return impl_->noted(impl_->track(std::move(p)), "lease_ttl", "lease time-to-live");
 }
 
 std::vector<int64_t> KvNode::leases() const { return impl_->sm.lessor().leases(); }

@@ -253,7 +253,7 @@ void KvNode::tick() {
 }
 
 uint64_t KvNode::submit(Request request) {
-  RequestNote note = describe(request);
+  auto note = impl_->note_if_viewed([&] { return describe(request); });
   return impl_->noted(impl_->submit_stamped(std::move(request), {}), std::move(note));
 }
 
@@ -292,12 +292,12 @@ uint64_t KvNode::Impl::submit_stamped(Request request, std::optional<auth::AuthS
 uint64_t KvNode::read_index() {
   PendingRequest p;
   p.what = PendingRequest::What::kRead;
-  return impl_->noted(impl_->track(std::move(p)), {"read", "linearizable read"});
+  return impl_->noted(impl_->track(std::move(p)), "read", "linearizable read");
 }
 
 uint64_t KvNode::change_member(const MemberChange& change) {
   auto& r = *impl_;
-  uint64_t id = r.noted(r.new_id(), describe(change));
+  uint64_t id = r.noted(r.new_id(), r.note_if_viewed([&] { return describe(change); }));
   if (r.role != Role::kLeader) {
     r.fail_now(id, ApiError(GrpcCode::kUnavailable, kNoLeader));
     return id;
@@ -336,8 +336,8 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
   if (alarm.type == AlarmType::kNone || (!activate && !is_raised)) {
     // Nothing to change: a NONE alarm lists them all; clearing one that is not raised clears
     // nothing (etcd answers with no alarm).
-    uint64_t id = r.noted(r.new_id(), {"alarm", alarm.type == AlarmType::kNone ? "alarm list"
-                                                                                : "alarm clear"});
+    uint64_t id =
+        r.noted(r.new_id(), "alarm", alarm.type == AlarmType::kNone ? "alarm list" : "alarm clear");
     Result result;
     result.revision = r.sm.store().revision();
     result.value = AlarmResult{alarm.type == AlarmType::kNone ? raised : std::vector<Alarm>{}};
@@ -352,7 +352,7 @@ uint64_t KvNode::change_alarm(bool activate, const Alarm& alarm) {
 
 uint64_t KvNode::move_leader(NodeId to) {
   auto& r = *impl_;
-  uint64_t id = r.noted(r.new_id(), {"move_leader", "move leader"});
+  uint64_t id = r.noted(r.new_id(), "move_leader", "move leader");
   if (r.role != Role::kLeader) {
     r.fail_now(id, ApiError(GrpcCode::kFailedPrecondition, rpctypes::kNotLeader));
     return id;

@@ -76,7 +76,7 @@ void KvNode::Impl::complete_now(uint64_t id, Result result) {
 }
 
 uint64_t KvNode::txn(TxnRequest request) {
-  RequestNote note = describe_txn(request);
+  auto note = impl_->note_if_viewed([&] { return describe_txn(request); });
   return impl_->noted(impl_->txn_as(std::move(request), std::nullopt, /*check=*/false),
                       std::move(note));
 }

@@ -6,8 +6,8 @@
 
 namespace etcdlab::server {
 
-uint64_t KvNode::Impl::noted(uint64_t id, RequestNote note) {
-  request_log.called(id, std::move(note), now_ms());
+uint64_t KvNode::Impl::noted(uint64_t id, std::optional<RequestNote> note) {
+  if (note) request_log.called(id, std::move(*note), now_ms());
   return id;
 }
 

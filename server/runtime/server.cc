@@ -111,6 +111,7 @@ void Server::Impl::open() {
   options.request_timeout_ms = config.request_timeout_ms;
   options.quota_bytes = config.quota_bytes();
   options.max_txn_ops = config.max_txn_ops;
+  options.view_requests = config.enable_view;
   options.auto_compaction = config.auto_compaction;
   options.watch_progress_notify_ms = config.watch_progress_notify_ms;
   options.auth_token_ttl_ms = config.auth_token_ttl_s * 1000;

@@ -60,6 +60,7 @@ struct TestNode {
     o.snapshot_count = snapshot_count;
     o.request_epoch = epoch;
     o.store.compaction_batch = compaction_batch;
+    o.view_requests = true;  // the live view's request log runs in every node test
     if (tweak) tweak(o);
     node = std::make_unique<KvNode>(o);
   }

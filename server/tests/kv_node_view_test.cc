@@ -110,6 +110,16 @@ TEST(KvNodeRecentRequests, ACompletedPutIsRecordedWithItsKindOutcomeRevisionAndT
   EXPECT_EQ(r.return_ms, now) << "a single voter answers within the same tick";
 }
 
+TEST(KvNodeRecentRequests, WithoutTheViewNoRequestIsKept) {
+  // NodeOptions::view_requests off (a member without --enable-view): nothing is described or
+  // remembered on the request path.
+  auto n = single(1, 1, 0, 1000, [](NodeOptions& o) { o.view_requests = false; });
+  write(*n, put("key", "value"));
+  n->node->read_index();
+  n->pump();
+  EXPECT_TRUE(n->node->recent_requests().empty());
+}
+
 TEST(KvNodeRecentRequests, ARequestThatWaitedIsTimedFromItsCallToItsAnswer) {
   Cluster c;
   // No leader yet: the put waits, and goes once one is elected, some ticks later.
