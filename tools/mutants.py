@@ -9,7 +9,7 @@
 
 `make mutants LAB=2` runs the first. The operators are in tools/mutation/operators.py, the
 reviewed equivalent mutants in tools/mutation/equivalent.toml, and how each mutant is built in
-tools/mutation/build.py. Results accumulate in build-mutants/mutants-labN.jsonl.
+tools/mutation/build.py. Results accumulate in tools/mutation/results/labN.jsonl (kept in git).
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ def main() -> int:
         print(f"{len(mutants)} mutants")
         return 0
     equivalent = equivalents(args.lab)
-    results = load_results(results_path(args.build_dir, args.lab))
+    results = load_results(results_path(args.lab))
     if not args.report:
         todo = [m for m in mutants if m.id not in results
                 or (args.rerun_survivors and results[m.id]["status"] == SURVIVED)]
         print(f"lab {args.lab}: {len(mutants)} mutants, {len(todo)} to run "
-              f"(results in {results_path(args.build_dir, args.lab)})", flush=True)
+              f"(results in {results_path(args.lab)})", flush=True)
         if todo:
             print(f"building the baseline in {args.build_dir} ...", flush=True)
             build.baseline(args.build_dir, args.lab, args.jobs)

@@ -6,10 +6,13 @@ Verdicts:
   equivalent  survived, and listed in equivalent.toml with the reason it cannot be noticed
   stillborn   the mutant does not compile (not counted)
 
-Results are appended to build-mutants/mutants-labN.jsonl as they come, one line per mutant,
+Results are appended to tools/mutation/results/labN.jsonl as they come, one line per mutant,
 so a run that stops (Ctrl-C, a session ending) resumes where it was: mutants already decided
-are skipped. `--rerun-survivors` runs the survivors again, after tests were added. A killed
-mutant stays killed: tests are only ever added or made stricter.
+are skipped. The file is kept in git: a run takes hours of machine time, and the figures in
+docs/instructor-guide.md must be reproducible on another machine. Git merges it as a union
+(.gitattributes), so two branches that each ran some mutants merge without a conflict.
+`--rerun-survivors` runs the survivors again, after tests were added. A killed mutant stays
+killed, whatever order its lines are in: tests are only ever added or made stricter.
 """
 
 from __future__ import annotations
@@ -68,8 +71,11 @@ def equivalents(lab: int, path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
     return out
 
 
-def results_path(build_dir: Path, lab: int) -> Path:
-    return build_dir / f"mutants-lab{lab}.jsonl"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def results_path(lab: int) -> Path:
+    return RESULTS / f"lab{lab}.jsonl"
 
 
 def load_results(path: Path) -> dict[str, dict]:
@@ -78,7 +84,8 @@ def load_results(path: Path) -> dict[str, dict]:
         for line in path.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                out[r["id"]] = r  # the latest verdict wins
+                if out.get(r["id"], {}).get("status") != KILLED:
+                    out[r["id"]] = r  # the latest verdict wins, except over a kill
     return out
 
 
@@ -94,7 +101,8 @@ class Run:
 
     def execute(self, mutants: list[Mutant]) -> None:
         recipe = build.recipe(self.build_dir, self.lab)
-        out = results_path(self.build_dir, self.lab)
+        out = results_path(self.lab)
+        out.parent.mkdir(exist_ok=True)
         todo = list(mutants)
         done = [0]
         start = time.monotonic()
@@ -133,7 +141,7 @@ class Run:
         result = {"id": m.id, "path": m.path, "line": m.line, "op": m.op,
                   "mutant": m.describe(), "status": STILLBORN, "test": "", "detail": ""}
         if not built:
-            result["detail"] = output[-500:]
+            result["detail"] = output[-300:]
         else:
             result.update(self._test(worker.binary))
         result["seconds"] = round(time.monotonic() - t0, 1)
