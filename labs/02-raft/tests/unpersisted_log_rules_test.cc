@@ -131,6 +131,10 @@ TEST(SnapshotRules, AnAppendRightAfterAReceivedSnapshotBuildsOnIt) {
   EXPECT_EQ(index_terms(rd.entries),
             (std::vector<std::pair<uint64_t, uint64_t>>{{11, 2}, {12, 2}}))
       << "the Ready installs the snapshot and appends what followed it" << s.trail();
+  EXPECT_TRUE(rd.committed_entries.empty())
+      << "entry 11 is committed, but nothing is handed out to apply in the Ready that installs "
+         "the snapshot (as in NothingIsAppliedWhileAReceivedSnapshotWaits)"
+      << s.trail();
 }
 
 }  // namespace etcdlab::lab2
