@@ -5,6 +5,23 @@
 #include "raft_script.h"
 
 namespace etcdlab::lab2 {
+namespace {
+
+Message rejection(NodeId from, NodeId to, uint64_t term, uint64_t index, uint64_t hint,
+                  uint64_t hint_term) {
+  Message m;
+  m.type = MessageType::kAppendResponse;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.index = index;
+  m.reject = true;
+  m.reject_hint = hint;
+  m.log_term = hint_term;
+  return m;
+}
+
+}  // namespace
 
 TEST(ReplicationRules, ProbingRestartsFromMatchPlusOneNotFromThePipelinesNext) {
   Script s({1, 2, 3});
@@ -26,6 +43,50 @@ TEST(ReplicationRules, ProbingRestartsFromMatchPlusOneNotFromThePipelinesNext) {
       << s.trail();
   s.stabilize();
   EXPECT_EQ(s.status(2).last_index, 3u) << s.trail();
+}
+
+TEST(ReplicationRules, ARejectionAtTheMatchedIndexIsStale) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.propose(1, "b");
+  s.stabilize();
+  ProgressStatus before = s.status(1).progress.at(2);
+  ASSERT_EQ(before.state, ProgressStatus::State::kReplicate) << s.trail();
+  ASSERT_EQ(before.match, 3u) << s.trail();
+  // Node 2 once rejected an append after entry 3; since then it acknowledged 3.
+  s.step(rejection(2, 1, s.term(1), 3, 2, 1));
+  ProgressStatus after = s.status(1).progress.at(2);
+  EXPECT_EQ(after.state, ProgressStatus::State::kReplicate)
+      << "a rejection of an append after an entry the follower has acknowledged is an old "
+         "answer (the network reorders): the leader keeps pipelining"
+      << s.trail();
+  EXPECT_EQ(after.next, before.next) << s.trail();
+  EXPECT_TRUE(s.take([](const Message& m) { return m.type == MessageType::kAppend; }).empty())
+      << "and resends nothing" << s.trail();
+}
+
+TEST(ReplicationRules, AProbeIgnoresARejectionOfAnotherAppend) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.propose(1, "b");
+  s.stabilize();
+  s.campaign(2);  // a new leader probes everyone from its last index + 1
+  for (const auto& m : s.take()) s.step(m);  // the vote requests
+  for (const auto& m : s.take()) s.step(m);  // the votes
+  ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
+  s.take();  // the probes (after entry 3) are in flight
+  ProgressStatus before = s.status(2).progress.at(3);
+  ASSERT_EQ(before.state, ProgressStatus::State::kProbe) << s.trail();
+  ASSERT_EQ(before.next, 4u) << s.trail();
+  // A rejection of an append after entry 7, which this leader never sent: it is not the answer
+  // to the probe in flight.
+  s.step(rejection(3, 2, s.term(2), 7, 1, 1));
+  EXPECT_EQ(s.status(2).progress.at(3).next, 4u)
+      << "while probing, only the answer to the append in flight (after next - 1 = 3) moves "
+         "next; a rejection of another append is stale"
+      << s.trail();
 }
 
 }  // namespace etcdlab::lab2
