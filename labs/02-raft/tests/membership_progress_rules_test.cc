@@ -9,9 +9,12 @@ namespace etcdlab::lab2 {
 TEST(MembershipRules, ANewMemberIsProbedFromTheLeadersLastIndexPlusOne) {
   Script s({1, 2, 3});
   s.elect(1);
+  s.isolate(3);  // node 3 falls behind: the leader probes it at next 2
+  s.raft(1).report_unreachable(3);
   s.propose(1, "a");
   s.propose(1, "b");
   s.stabilize();
+  ASSERT_EQ(s.status(1).progress.at(3).next, 2u) << s.trail();
   s.isolate(4);  // never started: what the leader sends it is lost
   s.change(1, ConfChange::Type::kAddVoter, 4);
   s.stabilize();
@@ -24,6 +27,8 @@ TEST(MembershipRules, ANewMemberIsProbedFromTheLeadersLastIndexPlusOne) {
       << s.trail();
   EXPECT_EQ(st.progress.at(2).match, st.last_index)
       << "members that stay keep their progress across the change" << s.trail();
+  EXPECT_EQ(st.progress.at(3).next, 2u)
+      << "node 3 is still probed where it was, not from the leader's last index" << s.trail();
 }
 
 TEST(MembershipRules, ANewMemberGetsAnElectionTimeoutOfGraceBeforeQuorumChecks) {
