@@ -89,4 +89,36 @@ TEST(ReplicationRules, AProbeIgnoresARejectionOfAnotherAppend) {
       << s.trail();
 }
 
+TEST(ReplicationRules, AStaleRejectionWhileProbingSendsNothing) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.stabilize();
+  s.raft(1).report_unreachable(2);  // probing from next 3; nothing in flight yet
+  s.step(rejection(2, 1, s.term(1), 1, 0, 0));  // an old answer, about the append after 1
+  EXPECT_TRUE(s.take([](const Message& m) { return m.type == MessageType::kAppend; }).empty())
+      << "the rejection is not about the probe position (after 2): it changes nothing and "
+         "causes no send"
+      << s.trail();
+  EXPECT_EQ(s.status(1).progress.at(2).next, 3u) << s.trail();
+}
+
+TEST(ReplicationRules, AnOlderAcknowledgementNeverMovesMatchBack) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.propose(1, "b");
+  s.stabilize();
+  ASSERT_EQ(s.status(1).progress.at(2).match, 3u) << s.trail();
+  Message old;  // node 2's acknowledgement of entry 1, delayed by the network
+  old.type = MessageType::kAppendResponse;
+  old.from = 2;
+  old.to = 1;
+  old.term = s.term(1);
+  old.index = 1;
+  s.step(old);
+  EXPECT_EQ(s.status(1).progress.at(2).match, 3u)
+      << "match only grows: node 2 holds 3 durably whatever an old answer says" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
