@@ -121,4 +121,23 @@ TEST(ReplicationRules, AnOlderAcknowledgementNeverMovesMatchBack) {
       << "match only grows: node 2 holds 3 durably whatever an old answer says" << s.trail();
 }
 
+TEST(ReplicationRules, AHeartbeatResponseFreesASlotOfAFullPipeline) {
+  Script::Options o;
+  o.max_inflight = 2;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  for (int i = 0; i < 3; ++i) s.propose(1, "p" + std::to_string(i));
+  auto lost = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  ASSERT_EQ(lost.size(), 2u) << "the pipeline to node 2 is full, and both appends are lost"
+                             << s.trail();
+  s.tick(1);  // a heartbeat; node 2 answers it
+  for (const auto& hb : s.take([](const Message& m) { return m.to == 2; })) s.step(hb);
+  for (const auto& r : s.take([](const Message& m) { return m.from == 2; })) s.step(r);
+  auto sent = s.take([](const Message& m) { return m.type == MessageType::kAppend && m.to == 2; });
+  EXPECT_EQ(sent.size(), 1u)
+      << "node 2 is alive but acknowledges nothing: its appends were lost. The heartbeat "
+         "response frees one slot so that an append goes out, or the pipeline stays full forever"
+      << s.trail();
+}
+
 }  // namespace etcdlab::lab2
