@@ -1,0 +1,119 @@
+// Lab 2, part A: what a message's term does (§5.1), around the leader lease (§9.6, check-quorum)
+// and pre-vote: a higher term from a leader is always followed, the lease lasts exactly an
+// election timeout, a stale leader is told the newer term, and other stale messages get no
+// answer at all.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
+}  // namespace
+
+TEST(ElectionRules, AFollowerInItsLeaseStillFollowsANewLeaderOfAHigherTerm) {
+  Script::Options o;
+  o.check_quorum = true;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.propose(1, "x");
+  s.stabilize();
+  s.isolate(3);  // node 3 misses the transfer: for it, leader 1 is alive
+  s.transfer_leader(1, 2);
+  s.stabilize();
+  ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
+  s.heal();
+  s.tick(2);  // leader 2's heartbeat, of term 2, reaches node 3
+  s.stabilize();
+  EXPECT_EQ(s.term(3), s.term(2))
+      << "the lease only makes a follower ignore vote requests; a leader of a higher term is "
+         "followed at once"
+      << s.trail();
+  EXPECT_EQ(s.leader_of(3), 2u) << s.trail();
+}
+
+TEST(ElectionRules, TheLeaseEndsAfterExactlyAnElectionTimeout) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  Message vote = msg(MessageType::kVote, 3, 2, 2);
+  vote.index = 100;
+  vote.log_term = 1;
+  s.tick(2, 9);
+  s.take();
+  ASSERT_EQ(s.role(2), Role::kFollower) << s.trail();
+  s.step(vote);
+  EXPECT_EQ(s.term(2), 1u) << "9 ticks after hearing from its leader node 2 is in its lease"
+                           << s.trail();
+  s.tick(2);
+  s.take();
+  ASSERT_EQ(s.role(2), Role::kFollower) << s.trail();
+  s.step(vote);
+  EXPECT_EQ(s.term(2), 2u)
+      << "after election_ticks (10) ticks without a word from the leader, the lease is over: "
+         "the vote request is considered"
+      << s.trail();
+  auto r = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
+  ASSERT_EQ(r.size(), 1u) << s.trail();
+  EXPECT_FALSE(r[0].reject) << s.trail();
+}
+
+TEST(ElectionRules, WithPreVoteAloneAStaleLeaderLearnsTheNewTerm) {
+  Script::Options o;
+  o.pre_vote = true;  // check_quorum off: the old leader never steps down by itself
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(1);
+  s.elect(2);
+  ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
+  ASSERT_EQ(s.term(3), 2u) << s.trail();
+  s.heal();
+  s.take();
+  s.tick(1);  // the stale leader's heartbeats, of term 1
+  for (const auto& hb : s.take([](const Message& m) { return m.to == 3; })) s.step(hb);
+  auto answer = s.take([](const Message& m) { return m.from == 3; });
+  ASSERT_EQ(answer.size(), 1u)
+      << "with pre-vote on, node 3 answers a heartbeat of an older term: otherwise the stale "
+         "leader keeps its term, and its pre-votes (for term 2) never win"
+      << s.trail();
+  EXPECT_EQ(answer[0].term, 2u) << s.trail();
+  s.step(answer[0]);
+  EXPECT_EQ(s.role(1), Role::kFollower) << s.trail();
+  EXPECT_EQ(s.term(1), 2u) << s.trail();
+  EXPECT_EQ(s.leader_of(1), kNoNode)
+      << "node 3 is not a leader: node 1 knows no leader until leader 2 speaks" << s.trail();
+}
+
+TEST(ElectionRules, AStaleMessageOtherThanAnAppendOrPreVoteGetsNoAnswer) {
+  Script::Options o;
+  o.pre_vote = true;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.transfer_leader(1, 2);
+  s.stabilize();
+  ASSERT_EQ(s.term(3), 2u) << s.trail();
+  s.take();
+  for (MessageType type : {MessageType::kVoteResponse, MessageType::kAppendResponse,
+                           MessageType::kHeartbeatResponse, MessageType::kVote,
+                           MessageType::kTimeoutNow}) {
+    s.step(msg(type, 1, 3, 1));
+  }
+  EXPECT_TRUE(s.take().empty()) << "messages of an older term are dropped without an answer"
+                                << s.trail();
+  EXPECT_EQ(s.term(3), 2u) << s.trail();
+}
+
+}  // namespace etcdlab::lab2
