@@ -116,4 +116,21 @@ TEST(ElectionRules, AStaleMessageOtherThanAnAppendOrPreVoteGetsNoAnswer) {
   EXPECT_EQ(s.term(3), 2u) << s.trail();
 }
 
+TEST(ElectionRules, AStalePreVoteIsAnsweredWithAPreVoteRejection) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.step(msg(MessageType::kHeartbeat, 1, 2, 5));  // node 2 follows a leader of term 5
+  s.take();
+  s.campaign(3);  // node 3, at term 0, asks for term 1
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  auto answers = s.take([](const Message& m) { return m.to == 3; });
+  ASSERT_EQ(answers.size(), 1u) << s.trail();
+  EXPECT_EQ(answers[0].type, MessageType::kPreVoteResponse)
+      << "the answer is a pre-vote rejection, nothing that claims leadership" << s.trail();
+  s.step(answers[0]);
+  EXPECT_EQ(s.term(3), 5u) << s.trail();
+  EXPECT_EQ(s.leader_of(3), kNoNode) << "node 2 is not a leader: node 3 knows none" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
