@@ -133,4 +133,64 @@ TEST(ElectionRules, AStalePreVoteIsAnsweredWithAPreVoteRejection) {
   EXPECT_EQ(s.leader_of(3), kNoNode) << "node 2 is not a leader: node 3 knows none" << s.trail();
 }
 
+TEST(ElectionRules, APreVoteForTheVotersOwnTermIsRefusedWhileItFollowsALeader) {
+  Script::Options o;
+  o.pre_vote = true;  // check_quorum off: no lease, only the pre-vote rule itself
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  Message pv = msg(MessageType::kPreVote, 3, 2, s.term(2));  // asks for term 1, node 2's own
+  pv.index = 100;
+  pv.log_term = 1;
+  s.step(pv);
+  auto r = s.take([](const Message& m) { return m.type == MessageType::kPreVoteResponse; });
+  ASSERT_EQ(r.size(), 1u) << s.trail();
+  EXPECT_TRUE(r[0].reject)
+      << "a pre-vote is granted regardless of vote and leader only for a term above the "
+         "voter's; in its own term node 2 follows leader 1 and would not vote for node 3"
+      << s.trail();
+}
+
+TEST(ElectionRules, APreVoteIsGrantedAtTheTermTheCandidateAskedFor) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.step(msg(MessageType::kHeartbeat, 2, 1, 2));  // node 1 is at term 2
+  s.step(msg(MessageType::kHeartbeat, 3, 2, 1));  // nodes 2 and 3 at term 1
+  s.step(msg(MessageType::kHeartbeat, 2, 3, 1));
+  s.take();
+  s.campaign(1);  // pre-vote for term 3
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader)
+      << "nodes 2 and 3, at term 1, grant the pre-vote with the term asked for (3): a grant "
+         "carrying their own term 1 would be dropped as stale by node 1 at term 2"
+      << s.trail();
+  EXPECT_EQ(s.term(1), 3u) << s.trail();
+}
+
+TEST(ElectionRules, GrantingAVoteRestartsTheElectionTimer) {
+  Script s({1, 2, 3});
+  // Node 2 moves to term 1 by refusing node 3, whose log is behind node 2's.
+  s.storage(2).append({Entry{1, 1, EntryType::kNormal, "x"}});
+  s.restart(2);
+  Message stale = msg(MessageType::kVote, 3, 2, 1);
+  s.step(stale);
+  s.take();
+  ASSERT_EQ(s.term(2), 1u) << s.trail();
+  s.tick(2, 9);
+  ASSERT_EQ(s.role(2), Role::kFollower) << s.trail();
+  Message good = msg(MessageType::kVote, 1, 2, 1);  // same term, an up-to-date log
+  good.index = 1;
+  good.log_term = 1;
+  s.step(good);
+  auto r = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
+  ASSERT_EQ(r.size(), 1u) << s.trail();
+  ASSERT_FALSE(r[0].reject) << s.trail();
+  s.tick(2, 9);
+  EXPECT_EQ(s.role(2), Role::kFollower)
+      << "granting a vote restarts the election timer (§5.2): node 2 waits a whole timeout "
+         "for the candidate it voted for before it campaigns itself"
+      << s.trail();
+}
+
 }  // namespace etcdlab::lab2
