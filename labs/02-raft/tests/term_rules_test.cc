@@ -193,4 +193,26 @@ TEST(ElectionRules, GrantingAVoteRestartsTheElectionTimer) {
       << s.trail();
 }
 
+TEST(ElectionRules, ANewLeaderWaitsAWholeHeartbeatIntervalBeforeItsFirstHeartbeat) {
+  Script::Options o;
+  o.heartbeat_ticks = 3;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.tick(1, 2);  // two ticks into a heartbeat interval
+  s.step(msg(MessageType::kHeartbeat, 2, 1, s.term(1) + 1));  // a newer leader: 1 steps down
+  ASSERT_EQ(s.role(1), Role::kFollower) << s.trail();
+  s.take();
+  s.elect(1);  // leader again
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  s.take();
+  s.tick(1);
+  auto hb = [](const Message& m) { return m.type == MessageType::kHeartbeat; };
+  EXPECT_TRUE(s.take(hb).empty())
+      << "one tick into its leadership: the heartbeat interval (3 ticks) starts at the "
+         "election, not where its previous leadership left off"
+      << s.trail();
+  s.tick(1, 2);
+  EXPECT_EQ(s.take(hb).size(), 2u) << "at 3 ticks it heartbeats both followers" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
