@@ -1,4 +1,4 @@
-// Lab 2, part A: what a message's term does (§5.1), around the leader lease (§9.6, check-quorum)
+// Lab 2, parts A and F: what a message's term does (§5.1), around the leader lease (§9.6, check-quorum)
 // and pre-vote: a higher term from a leader is always followed, the lease lasts exactly an
 // election timeout, a stale leader is told the newer term, and other stale messages get no
 // answer at all.
@@ -213,6 +213,45 @@ TEST(ElectionRules, ANewLeaderWaitsAWholeHeartbeatIntervalBeforeItsFirstHeartbea
       << s.trail();
   s.tick(1, 2);
   EXPECT_EQ(s.take(hb).size(), 2u) << "at 3 ticks it heartbeats both followers" << s.trail();
+}
+
+TEST(ElectionRules, CampaignOnALeaderDoesNothing) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  uint64_t term = s.term(1);
+  s.take();
+  s.campaign(1);
+  EXPECT_EQ(s.role(1), Role::kLeader) << "a leader has no election to start" << s.trail();
+  EXPECT_EQ(s.term(1), term) << s.trail();
+  EXPECT_TRUE(s.take().empty()) << s.trail();
+}
+
+TEST(ElectionRules, AnOrdinaryCampaignDoesNotOverrideTheLease) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.take();
+  s.campaign(3);  // node 3 times out early (or is told to campaign): no transfer
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  EXPECT_EQ(s.term(2), 1u)
+      << "only a leader transfer's vote requests override the lease; node 2 heard from leader "
+         "1 less than an election timeout ago and ignores this one"
+      << s.trail();
+}
+
+TEST(MembershipRules, ALearnerToldToCampaignDoesNot) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  s.campaign(4);
+  EXPECT_EQ(s.role(4), Role::kFollower) << "a learner cannot be elected: it does not campaign"
+                                        << s.trail();
+  EXPECT_TRUE(s.take().empty()) << s.trail();
+  s.step(msg(MessageType::kTimeoutNow, 1, 4, s.term(1)));
+  EXPECT_EQ(s.role(4), Role::kFollower) << "not even when a leader tells it to" << s.trail();
 }
 
 }  // namespace etcdlab::lab2
