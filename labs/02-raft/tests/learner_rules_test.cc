@@ -33,8 +33,8 @@ TEST(ReadIndexRules, ALearnersHeartbeatAnswerDoesNotConfirmLeadership) {
   s.heal();
   s.tick(1);
   s.stabilize();
-  EXPECT_EQ(s.read_states(1).size(), 1u) << "voters 2 and 3 answer: the read is served"
-                                         << s.trail();
+  EXPECT_EQ(s.read_states(1).size(), 1u)
+      << "voters 2 and 3 answer: the read is served" << s.trail();
 }
 
 TEST(ElectionRules, CheckQuorumDoesNotCountALearner) {

@@ -72,7 +72,7 @@ TEST(ReplicationRules, AProbeIgnoresARejectionOfAnotherAppend) {
   s.propose(1, "a");
   s.propose(1, "b");
   s.stabilize();
-  s.campaign(2);  // a new leader probes everyone from its last index + 1
+  s.campaign(2);                             // a new leader probes everyone from its last index + 1
   for (const auto& m : s.take()) s.step(m);  // the vote requests
   for (const auto& m : s.take()) s.step(m);  // the votes
   ASSERT_EQ(s.role(2), Role::kLeader) << s.trail();
@@ -94,7 +94,7 @@ TEST(ReplicationRules, AStaleRejectionWhileProbingSendsNothing) {
   s.elect(1);
   s.propose(1, "a");
   s.stabilize();
-  s.raft(1).report_unreachable(2);  // probing from next 3; nothing in flight yet
+  s.raft(1).report_unreachable(2);              // probing from next 3; nothing in flight yet
   s.step(rejection(2, 1, s.term(1), 1, 0, 0));  // an old answer, about the append after 1
   EXPECT_TRUE(s.take([](const Message& m) { return m.type == MessageType::kAppend; }).empty())
       << "the rejection is not about the probe position (after 2): it changes nothing and "

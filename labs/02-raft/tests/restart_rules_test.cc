@@ -20,8 +20,8 @@ TEST(SnapshotRules, ASnapshotInTheStorageIsCommittedWhateverTheHardStateSays) {
   s.restart(1);
   EXPECT_EQ(s.commit(1), 5u) << "entries up to a snapshot's index are committed by definition"
                              << s.trail();
-  EXPECT_EQ(s.status(1).applied, 5u) << "and applied (the snapshot is the state machine)"
-                                     << s.trail();
+  EXPECT_EQ(s.status(1).applied, 5u)
+      << "and applied (the snapshot is the state machine)" << s.trail();
 }
 
 TEST(PersistenceRules, ACommitIndexPastTheRestoredLogIsFatal) {

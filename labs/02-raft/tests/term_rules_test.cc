@@ -1,7 +1,7 @@
-// Lab 2, parts A and F: what a message's term does (§5.1), around the leader lease (§9.6, check-quorum)
-// and pre-vote: a higher term from a leader is always followed, the lease lasts exactly an
-// election timeout, a stale leader is told the newer term, and other stale messages get no
-// answer at all.
+// Lab 2, parts A and F: terms (§5.1), the leader lease (§9.6, check-quorum) and pre-vote. A
+// higher term from a leader is always followed, the lease lasts exactly an election timeout and
+// only a transfer overrides it, a stale leader is told the newer term, other stale messages get
+// no answer, and only a voter that is not leader yet campaigns.
 #include <gtest/gtest.h>
 
 #include "raft_script.h"
@@ -106,9 +106,9 @@ TEST(ElectionRules, AStaleMessageOtherThanAnAppendOrPreVoteGetsNoAnswer) {
   s.stabilize();
   ASSERT_EQ(s.term(3), 2u) << s.trail();
   s.take();
-  for (MessageType type : {MessageType::kVoteResponse, MessageType::kAppendResponse,
-                           MessageType::kHeartbeatResponse, MessageType::kVote,
-                           MessageType::kTimeoutNow}) {
+  for (MessageType type :
+       {MessageType::kVoteResponse, MessageType::kAppendResponse, MessageType::kHeartbeatResponse,
+        MessageType::kVote, MessageType::kTimeoutNow}) {
     s.step(msg(type, 1, 3, 1));
   }
   EXPECT_TRUE(s.take().empty()) << "messages of an older term are dropped without an answer"
@@ -198,7 +198,7 @@ TEST(ElectionRules, ANewLeaderWaitsAWholeHeartbeatIntervalBeforeItsFirstHeartbea
   o.heartbeat_ticks = 3;
   Script s({1, 2, 3}, o);
   s.elect(1);
-  s.tick(1, 2);  // two ticks into a heartbeat interval
+  s.tick(1, 2);                                               // two ticks into a heartbeat interval
   s.step(msg(MessageType::kHeartbeat, 2, 1, s.term(1) + 1));  // a newer leader: 1 steps down
   ASSERT_EQ(s.role(1), Role::kFollower) << s.trail();
   s.take();
@@ -247,8 +247,8 @@ TEST(MembershipRules, ALearnerToldToCampaignDoesNot) {
   s.change(1, ConfChange::Type::kAddLearner, 4);
   s.stabilize();
   s.campaign(4);
-  EXPECT_EQ(s.role(4), Role::kFollower) << "a learner cannot be elected: it does not campaign"
-                                        << s.trail();
+  EXPECT_EQ(s.role(4), Role::kFollower)
+      << "a learner cannot be elected: it does not campaign" << s.trail();
   EXPECT_TRUE(s.take().empty()) << s.trail();
   s.step(msg(MessageType::kTimeoutNow, 1, 4, s.term(1)));
   EXPECT_EQ(s.role(4), Role::kFollower) << "not even when a leader tells it to" << s.trail();

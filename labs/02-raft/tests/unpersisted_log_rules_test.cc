@@ -24,8 +24,8 @@ Message append(NodeId from, NodeId to, uint64_t term, uint64_t prev_index, uint6
 }
 
 Entry entry(uint64_t index, uint64_t term) {
-  return Entry{index, term, EntryType::kNormal, "e" + std::to_string(index) + "/" +
-                                                    std::to_string(term)};
+  return Entry{index, term, EntryType::kNormal,
+               "e" + std::to_string(index) + "/" + std::to_string(term)};
 }
 
 // Steps `m` into its node and leaves the Ready alone: what it appends stays unpersisted.
@@ -54,10 +54,10 @@ TEST(ReplicationRules, UnpersistedEntriesAreMatchedAndReplacedLikePersistedOnes)
   Script s({1, 2, 3});
   step_only(s, append(2, 1, 1, 0, 0, {entry(1, 1), entry(2, 1), entry(3, 1)}, 0));
   // Each of these checks (prev index, prev term) against entries that are not persisted yet.
-  step_only(s, append(2, 1, 1, 3, 1, {entry(4, 1)}, 0));   // after the last one, 3/1
-  step_only(s, append(3, 1, 2, 1, 1, {entry(2, 2)}, 0));   // after the first; 2/2 replaces 2..4
-  step_only(s, append(3, 1, 2, 2, 2, {entry(3, 2)}, 0));   // after the replacing 2/2
-  step_only(s, append(3, 1, 2, 5, 2, {entry(6, 2)}, 0));   // after 5: past the end
+  step_only(s, append(2, 1, 1, 3, 1, {entry(4, 1)}, 0));  // after the last one, 3/1
+  step_only(s, append(3, 1, 2, 1, 1, {entry(2, 2)}, 0));  // after the first; 2/2 replaces 2..4
+  step_only(s, append(3, 1, 2, 2, 2, {entry(3, 2)}, 0));  // after the replacing 2/2
+  step_only(s, append(3, 1, 2, 5, 2, {entry(6, 2)}, 0));  // after 5: past the end
   Ready rd = s.raft(1).ready();
   auto r = append_responses(rd);
   ASSERT_EQ(r.size(), 5u) << s.trail();
@@ -121,8 +121,7 @@ TEST(SnapshotRules, AnAppendRightAfterAReceivedSnapshotBuildsOnIt) {
   EXPECT_TRUE(r[1].reject) << "the log ends at 10: nothing matches at 12" << s.trail();
   EXPECT_EQ(r[1].reject_hint, 10u) << s.trail();
   EXPECT_EQ(r[1].log_term, 2u)
-      << "the term of the snapshot's last entry is known although the entry is gone"
-      << s.trail();
+      << "the term of the snapshot's last entry is known although the entry is gone" << s.trail();
   EXPECT_FALSE(r[2].reject)
       << "an append after (10, 2), the snapshot's last entry, matches before the snapshot is "
          "persisted"
@@ -132,10 +131,8 @@ TEST(SnapshotRules, AnAppendRightAfterAReceivedSnapshotBuildsOnIt) {
   EXPECT_EQ(r[3].index, 12u) << s.trail();
   ASSERT_TRUE(rd.snapshot.has_value()) << s.trail();
   EXPECT_EQ(rd.snapshot->index, 10u) << s.trail();
-  EXPECT_EQ(index_terms(rd.entries),
-            (std::vector<std::pair<uint64_t, uint64_t>>{{11, 2}, {12, 2}}))
-      << "the Ready installs the snapshot and appends what followed it; 1..3 are gone"
-      << s.trail();
+  EXPECT_EQ(index_terms(rd.entries), (std::vector<std::pair<uint64_t, uint64_t>>{{11, 2}, {12, 2}}))
+      << "the Ready installs the snapshot and appends what followed it; 1..3 are gone" << s.trail();
   EXPECT_TRUE(rd.committed_entries.empty())
       << "entry 11 is committed, but nothing is handed out to apply in the Ready that installs "
          "the snapshot (as in NothingIsAppliedWhileAReceivedSnapshotWaits)"
