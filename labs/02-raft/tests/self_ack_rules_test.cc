@@ -74,4 +74,30 @@ TEST(SnapshotRules, ANewLeaderDoesNotCountAStoredLogAReceivedSnapshotReplaced) {
       << s.trail();
 }
 
+TEST(SnapshotRules, ALeaderSendsTheSnapshotItHasNotPersistedYet) {
+  Script s({1, 2, 3});
+  SnapshotMeta meta{10, 2, ConfState{{1, 2, 3}, {}}};
+  step_only(s, snapshot_message(2, 1, 2, meta));
+  win_before_persisting(s);
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail();
+  // Node 2 has nothing: it rejects the first append and hints index 0.
+  Message reject;
+  reject.type = MessageType::kAppendResponse;
+  reject.from = 2;
+  reject.to = 1;
+  reject.term = s.term(1);
+  reject.index = 10;
+  reject.reject = true;
+  step_only(s, reject);
+  Ready rd = s.raft(1).ready();
+  std::vector<Message> snapshots;
+  for (const auto& m : rd.messages) {
+    if (m.type == MessageType::kSnapshot && m.to == 2) snapshots.push_back(m);
+  }
+  ASSERT_EQ(snapshots.size(), 1u)
+      << "node 2 needs entries before 11, which only the snapshot holds" << s.trail();
+  EXPECT_EQ(snapshots[0].snapshot.index, 10u)
+      << "the leader's latest snapshot is the one it received, installed or not" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
