@@ -94,8 +94,8 @@ TEST(SnapshotRules, ALeaderSendsTheSnapshotItHasNotPersistedYet) {
   for (const auto& m : rd.messages) {
     if (m.type == MessageType::kSnapshot && m.to == 2) snapshots.push_back(m);
   }
-  ASSERT_EQ(snapshots.size(), 1u)
-      << "node 2 needs entries before 11, which only the snapshot holds" << s.trail();
+  ASSERT_EQ(snapshots.size(), 1u) << "node 2 needs entries before 11, which only the snapshot holds"
+                                  << s.trail();
   EXPECT_EQ(snapshots[0].snapshot.index, 10u)
       << "the leader's latest snapshot is the one it received, installed or not" << s.trail();
 }
