@@ -1,0 +1,52 @@
+// Lab 2, part D: when a leader sends a snapshot, and when it holds one back.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+size_t snapshots_to(Script& s, NodeId id) {
+  size_t n = 0;
+  for (const auto& m : s.in_flight()) n += m.type == MessageType::kSnapshot && m.to == id;
+  return n;
+}
+
+}  // namespace
+
+TEST(SnapshotRules, NoSnapshotIsStreamedToAFollowerNotHeardFromRecently) {
+  Script::Options o;
+  o.check_quorum = true;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.propose(1, "a");
+  s.stabilize();
+  s.isolate(3);
+  // Two election timeouts with node 2 answering: the quorum checks pass, and node 3, silent
+  // since the first, is no longer recently active.
+  for (int i = 0; i < 2 * o.election_ticks; ++i) {
+    s.tick(1);
+    s.stabilize();
+  }
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail(30);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.raft(1).report_unreachable(3);  // probe node 3 from its match
+  s.compact(1);                     // which is now inside the snapshot
+  ASSERT_LT(s.status(1).progress.at(3).next, s.status(1).first_index)
+      << "what node 3 needs next is compacted away" << s.trail(30);
+  s.heal();
+  s.propose(1, "b");
+  EXPECT_EQ(snapshots_to(s, 3), 0u)
+      << "node 3 has not answered for an election timeout: it is probably down, and a "
+         "snapshot (possibly large) is not streamed to a node that is down"
+      << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe) << s.trail(30);
+  // Node 3 answers a heartbeat: now it gets the snapshot and catches up.
+  s.tick(1);
+  s.stabilize();
+  EXPECT_EQ(s.status(3).first_index, s.status(1).first_index) << s.trail(30);
+  EXPECT_EQ(s.commit(3), s.commit(1)) << s.trail(30);
+}
+
+}  // namespace etcdlab::lab2
