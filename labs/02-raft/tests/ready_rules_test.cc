@@ -124,4 +124,20 @@ TEST(PersistenceRules, LoneVoterPersistsCommitsAndAppliesWithNoOneToTalkTo) {
   EXPECT_EQ(s.read_states(1)[0], (ReadState{2, "r"})) << s.trail();
 }
 
+TEST(PersistenceRules, RestartedAppliedIsNeverAboveTheCommitIndex) {
+  MemoryStorage storage;
+  storage.append({Entry{1, 1, EntryType::kNormal, "a"}, Entry{2, 1, EntryType::kNormal, "b"},
+                  Entry{3, 1, EntryType::kNormal, "c"}});
+  storage.set_hard_state({1, kNoNode, 2});
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.storage = &storage;
+  c.applied = 3;  // more than the persisted commit index says is committed
+  Raft raft(c);
+  EXPECT_EQ(raft.status().applied, 2u)
+      << "applied is config.applied, but never above commit: invariant applied <= committed";
+  EXPECT_EQ(raft.status().hard_state.commit, 2u);
+}
+
 }  // namespace etcdlab::lab2

@@ -49,4 +49,29 @@ TEST(SnapshotRules, NoSnapshotIsStreamedToAFollowerNotHeardFromRecently) {
   EXPECT_EQ(s.commit(3), s.commit(1)) << s.trail(30);
 }
 
+TEST(SnapshotRules, AFollowerThatAnswersFromBehindTheSnapshotGetsItAtOnce) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "p0");
+  // The append carrying entry 2 to node 3 is delayed on the way; the rest to 3 are lost.
+  std::vector<Message> held = s.take([](const Message& m) { return m.to == 3; });
+  s.cut(1, 3);
+  for (int i = 1; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.heal();
+  s.compact(1);  // snapshot at 11
+  s.raft(1).report_unreachable(3);  // probe node 3 from its match (1)
+  ASSERT_EQ(s.status(1).progress.at(3).next, 2u) << s.trail(30);
+  ASSERT_FALSE(held.empty());
+  ASSERT_EQ(held[0].index, 1u) << "the first delayed append carries entry 2" << s.trail(30);
+  s.step(held[0]);  // arrives late; node 3 acknowledges 2
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1; })) s.step(m);
+  EXPECT_EQ(s.status(1).progress.at(3).match, 2u) << s.trail(30);
+  EXPECT_EQ(snapshots_to(s, 3), 1u)
+      << "node 3 needs entry 3 next, which the leader has compacted: the answer itself makes the "
+         "leader send the snapshot, without waiting for a heartbeat"
+      << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+}
+
 }  // namespace etcdlab::lab2
