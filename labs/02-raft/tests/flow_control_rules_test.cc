@@ -1,0 +1,48 @@
+// Lab 2, part B: flow control. A follower in replicate state is sent appends back to back, as
+// many as max_inflight_appends allows; every acknowledgement frees room and refills the window.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+namespace {
+
+std::vector<Message> appends_to(Script& s, NodeId id) {
+  std::vector<Message> out;
+  for (const auto& m : s.in_flight()) {
+    if (m.type == MessageType::kAppend && m.to == id) out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(ReplicationRules, AnAcknowledgedProbeRefillsThePipelineUpToTheInflightLimit) {
+  Script::Options o;
+  o.max_append_bytes = 1;  // one entry per append
+  o.max_inflight = 3;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(3);
+  s.raft(1).report_unreachable(2);  // node 2 is probed: one append until it answers
+  for (int i = 0; i < 6; ++i) s.propose(1, "p" + std::to_string(i));  // entries 2..7
+  std::vector<Message> probe = appends_to(s, 2);
+  ASSERT_EQ(probe.size(), 1u) << "probing: one append in flight" << s.trail();
+  ASSERT_EQ(probe[0].entries.size(), 1u) << s.trail();
+  s.take([](const Message& m) { return m.to == 2; });
+  s.step(probe[0]);  // node 2 takes entry 2 ...
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    s.step(m);  // ... and its acknowledgement reaches the leader
+  }
+  ASSERT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kReplicate) << s.trail();
+  std::vector<Message> sent = appends_to(s, 2);
+  ASSERT_EQ(sent.size(), 3u)
+      << "the answer switches node 2 to replicate: the leader fills the window at once, three "
+         "appends (max_inflight_appends) of one entry each, not one per acknowledgement"
+      << s.trail();
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].index, 2 + i) << "entries 3, 4, 5 back to back" << s.trail();
+  }
+}
+
+}  // namespace etcdlab::lab2
