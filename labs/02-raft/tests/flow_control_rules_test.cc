@@ -45,4 +45,37 @@ TEST(ReplicationRules, AnAcknowledgedProbeRefillsThePipelineUpToTheInflightLimit
   }
 }
 
+TEST(ReplicationRules, ARejectedLeaderSkipsBackOverItsOwnEntriesOfLaterTerms) {
+  Script s({1, 2, 3});
+  // Node 1 led terms 1 and 3; node 2 led term 2 and wrote entries node 1 never saw.
+  auto entries = [](std::vector<uint64_t> terms) {
+    std::vector<Entry> out;
+    for (uint64_t i = 0; i < terms.size(); ++i) {
+      out.push_back(Entry{i + 1, terms[i], EntryType::kNormal, "t" + std::to_string(terms[i])});
+    }
+    return out;
+  };
+  s.storage(1).append(entries({1, 1, 3, 3, 3}));
+  s.storage(1).set_hard_state({3, 1, 2});
+  s.storage(2).append(entries({1, 1, 2, 2, 2, 2}));
+  s.storage(2).set_hard_state({2, 2, 2});
+  s.restart(1);
+  s.restart(2);
+  int rejections = 0;
+  s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
+    for (const auto& m : rd.messages) {
+      if (id == 2 && m.type == MessageType::kAppendResponse && m.reject) rejections++;
+    }
+  });
+  s.elect(1);  // term 4; its first append to node 2 follows 6/4, which node 2 does not have
+  ASSERT_EQ(s.role(1), Role::kLeader) << s.trail(30);
+  EXPECT_EQ(s.status(2).last_index, 6u) << s.trail(30);
+  EXPECT_EQ(s.commit(2), 6u) << "node 2 took node 1's log" << s.trail(30);
+  EXPECT_EQ(rejections, 1)
+      << "node 2 rejects once, hinting 6/2 (its last entry at or below 6 of term <= 4): node 1 "
+         "skips back over its own entries of terms above 2 (3..6) to 2/1 and matches at once, "
+         "instead of one entry per round trip"
+      << s.trail(30);
+}
+
 }  // namespace etcdlab::lab2
