@@ -62,20 +62,55 @@ TEST(ReplicationRules, ARejectedLeaderSkipsBackOverItsOwnEntriesOfLaterTerms) {
   s.restart(1);
   s.restart(2);
   int rejections = 0;
+  std::vector<uint64_t> probes;  // where node 1's appends to node 2 start, in order
   s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
     for (const auto& m : rd.messages) {
       if (id == 2 && m.type == MessageType::kAppendResponse && m.reject) rejections++;
+      if (id == 1 && m.type == MessageType::kAppend && m.to == 2) probes.push_back(m.index);
     }
   });
-  s.elect(1);  // term 4; its first append to node 2 follows 6/4, which node 2 does not have
+  s.elect(1);  // term 4; its first append to node 2 follows 5/3, which node 2 does not have
   ASSERT_EQ(s.role(1), Role::kLeader) << s.trail(30);
   EXPECT_EQ(s.status(2).last_index, 6u) << s.trail(30);
   EXPECT_EQ(s.commit(2), 6u) << "node 2 took node 1's log" << s.trail(30);
   EXPECT_EQ(rejections, 1)
-      << "node 2 rejects once, hinting 6/2 (its last entry at or below 6 of term <= 4): node 1 "
-         "skips back over its own entries of terms above 2 (3..6) to 2/1 and matches at once, "
+      << "node 2 rejects once, hinting 5/2 (its last entry at or below 5 of term <= 3): node 1 "
+         "skips back over its own entries of terms above 2 (3..5) to 2/1 and matches at once, "
          "instead of one entry per round trip"
       << s.trail(30);
+  ASSERT_GE(probes.size(), 2u) << s.trail(30);
+  EXPECT_EQ(probes[0], 5u) << "the first append follows node 1's last entry of term 3" << s.trail(30);
+  EXPECT_EQ(probes[1], 2u) << "the second follows 2/1, where the logs agree (not 0: the hint "
+                              "says how far back to go, no further)"
+                           << s.trail(30);
+}
+
+TEST(ReplicationRules, AFollowerThatRejectsIsProbedNotPipelined) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.propose(1, "a");
+  s.stabilize();
+  ASSERT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kReplicate) << s.trail();
+  s.propose(1, "b");
+  s.take([](const Message& m) { return m.to == 2; });  // entry 3 never reaches node 2
+  s.propose(1, "c");
+  std::vector<Message> sent = appends_to(s, 2);
+  ASSERT_EQ(sent.size(), 1u) << s.trail();
+  s.take([](const Message& m) { return m.to == 2; });
+  s.step(sent[0]);  // entry 4 after 3/1: node 2 lacks 3 and rejects
+  for (const auto& m : s.take([](const Message& m) { return m.to == 1 && m.from == 2; })) {
+    ASSERT_TRUE(m.reject) << s.trail();
+    s.step(m);
+  }
+  EXPECT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kProbe)
+      << "a rejection means the leader's guess of node 2's log was wrong: it stops pipelining "
+         "and probes until it finds where they match"
+      << s.trail();
+  s.propose(1, "d");
+  EXPECT_EQ(appends_to(s, 2).size(), 1u)
+      << "probing: one append in flight, however much there is to send" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.commit(2), s.commit(1)) << s.trail();
 }
 
 }  // namespace etcdlab::lab2

@@ -74,4 +74,57 @@ TEST(SnapshotRules, AFollowerThatAnswersFromBehindTheSnapshotGetsItAtOnce) {
   EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
 }
 
+TEST(SnapshotRules, AFollowerThatAcknowledgesTheSnapshotIsPipelinedAgain) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);  // snapshot at 11
+  s.heal();
+  s.tick(1);
+  s.stabilize();
+  ASSERT_EQ(s.status(3).first_index, 12u) << "node 3 installed the snapshot" << s.trail(30);
+  ProgressStatus p = s.status(1).progress.at(3);
+  EXPECT_EQ(p.match, 11u) << s.trail(30);
+  EXPECT_EQ(p.state, ProgressStatus::State::kReplicate)
+      << "the follower's answer to the snapshot says where its log ends: the leader knows, and "
+         "replicates to it (no need to probe)"
+      << s.trail(30);
+  EXPECT_EQ(p.next, 12u) << s.trail(30);
+}
+
+TEST(SnapshotRules, AnOldAcknowledgementDoesNotEndASnapshotTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);  // snapshot at 11
+  s.heal();
+  s.tick(1);
+  for (int i = 0; i < 4; ++i) {
+    for (const auto& m : s.take()) {
+      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot is still on its way
+    }
+  }
+  ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
+  ASSERT_EQ(s.status(1).progress.at(3).match, 1u) << s.trail(30);
+  s.take();  // whatever is still on its way is lost
+  // A delayed acknowledgement of entry 2 (sent before node 3 was cut off) arrives.
+  Message ack;
+  ack.type = MessageType::kAppendResponse;
+  ack.from = 3;
+  ack.to = 1;
+  ack.term = 1;
+  ack.index = 2;
+  s.step(ack);
+  EXPECT_EQ(s.status(1).progress.at(3).match, 2u) << s.trail(30);
+  EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot)
+      << "node 3 holds 2, still short of the snapshot at 11 that is on its way: the leader "
+         "keeps waiting for it"
+      << s.trail(30);
+  EXPECT_EQ(snapshots_to(s, 3), 0u) << "and sends no second snapshot" << s.trail(30);
+}
+
 }  // namespace etcdlab::lab2
