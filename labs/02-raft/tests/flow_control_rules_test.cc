@@ -79,7 +79,8 @@ TEST(ReplicationRules, ARejectedLeaderSkipsBackOverItsOwnEntriesOfLaterTerms) {
          "instead of one entry per round trip"
       << s.trail(30);
   ASSERT_GE(probes.size(), 2u) << s.trail(30);
-  EXPECT_EQ(probes[0], 5u) << "the first append follows node 1's last entry of term 3" << s.trail(30);
+  EXPECT_EQ(probes[0], 5u) << "the first append follows node 1's last entry of term 3"
+                           << s.trail(30);
   EXPECT_EQ(probes[1], 2u) << "the second follows 2/1, where the logs agree (not 0: the hint "
                               "says how far back to go, no further)"
                            << s.trail(30);
@@ -111,6 +112,47 @@ TEST(ReplicationRules, AFollowerThatRejectsIsProbedNotPipelined) {
       << "probing: one append in flight, however much there is to send" << s.trail();
   s.stabilize();
   EXPECT_EQ(s.commit(2), s.commit(1)) << s.trail();
+}
+
+TEST(ReplicationRules, AHeartbeatResponseFreesASlotInAFullPipeline) {
+  Script::Options o;
+  o.max_inflight = 2;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  ASSERT_EQ(s.status(1).progress.at(2).state, ProgressStatus::State::kReplicate) << s.trail();
+  s.propose(1, "a");
+  s.propose(1, "b");
+  s.take([](const Message& m) { return m.to == 2; });  // both appends to node 2 are lost
+  s.propose(1, "c");
+  ASSERT_TRUE(appends_to(s, 2).empty()) << "two unacknowledged appends: the window is full";
+  s.stabilize();
+  s.tick(1);  // a heartbeat; node 2 answers it
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.from == 2; })) s.step(m);
+  EXPECT_EQ(appends_to(s, 2).size(), 1u)
+      << "the heartbeat response shows node 2 is alive while its acknowledgements do not come: "
+         "the leader frees one slot and sends again, or a lost window would stall it for good"
+      << s.trail();
+}
+
+TEST(ReplicationRules, AProbedFollowerLearnsTheCommitIndexAsSoonAsItAnswers) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.raft(1).report_unreachable(3);
+  s.propose(1, "x");  // entry 2; the probe to node 3 carries it with commit 1
+  std::vector<Message> probe = appends_to(s, 3);
+  ASSERT_EQ(probe.size(), 1u) << s.trail();
+  s.take([](const Message& m) { return m.to == 3; });
+  s.stabilize();  // node 2 acknowledges: entry 2 commits
+  ASSERT_EQ(s.commit(1), 2u) << s.trail();
+  s.step(probe[0]);
+  for (const auto& m : s.take([](const Message& m) { return m.from == 3; })) s.step(m);
+  // Only what the leader sends in answer to node 3 is delivered: no heartbeat.
+  for (const auto& m : s.take([](const Message& m) { return m.to == 3; })) s.step(m);
+  EXPECT_EQ(s.commit(3), 2u)
+      << "node 3 answered a probe sent before entry 2 committed: nothing new is left to send "
+         "it, yet the leader answers with an append that carries the commit index"
+      << s.trail();
 }
 
 }  // namespace etcdlab::lab2

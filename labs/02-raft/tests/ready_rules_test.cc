@@ -78,9 +78,9 @@ TEST(PersistenceRules, ReadyAsksToSyncNewEntriesWithinATerm) {
     for (const Ready& rd : readys_of(s, id, mark)) {
       if (rd.entries.empty()) continue;
       ++with_entries;
-      EXPECT_TRUE(rd.must_sync)
-          << "node " << id << ": new entries must be synced before they are acknowledged, "
-          << "even when term and vote did not change" << s.trail();
+      EXPECT_TRUE(rd.must_sync) << "node " << id
+                                << ": new entries must be synced before they are acknowledged, "
+                                << "even when term and vote did not change" << s.trail();
     }
   }
   EXPECT_EQ(with_entries, 3) << "each node appended entry 2 once" << s.trail();

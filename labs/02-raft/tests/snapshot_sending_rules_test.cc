@@ -59,7 +59,7 @@ TEST(SnapshotRules, AFollowerThatAnswersFromBehindTheSnapshotGetsItAtOnce) {
   for (int i = 1; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
   s.stabilize();
   s.heal();
-  s.compact(1);  // snapshot at 11
+  s.compact(1);                     // snapshot at 11
   s.raft(1).report_unreachable(3);  // probe node 3 from its match (1)
   ASSERT_EQ(s.status(1).progress.at(3).next, 2u) << s.trail(30);
   ASSERT_FALSE(held.empty());

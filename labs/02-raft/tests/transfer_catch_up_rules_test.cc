@@ -1,0 +1,36 @@
+// Lab 2, part E: a leader transfer to a lagging follower sends TimeoutNow only once the target
+// holds the leader's whole log; an acknowledgement of part of it is not enough.
+#include <gtest/gtest.h>
+
+#include "raft_script.h"
+
+namespace etcdlab::lab2 {
+
+TEST(LeaderTransferRules, TimeoutNowWaitsUntilTheTargetHasTheWholeLog) {
+  Script::Options o;
+  o.max_append_bytes = 1;  // one entry per append: catching up takes several
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));  // entries 2..6
+  s.stabilize();
+  s.heal();
+  s.raft(1).report_unreachable(3);  // probe node 3 from its match, 1
+  s.transfer_leader(1, 3);
+  auto first = s.take([](const Message& m) { return m.to == 3; });
+  ASSERT_EQ(first.size(), 1u) << "one probe carrying entry 2" << s.trail();
+  ASSERT_EQ(first[0].type, MessageType::kAppend) << s.trail();
+  s.step(first[0]);
+  for (const auto& m : s.take([](const Message& m) { return m.from == 3; })) s.step(m);
+  ASSERT_EQ(s.status(1).progress.at(3).match, 2u) << s.trail();
+  for (const auto& m : s.in_flight()) {
+    EXPECT_NE(m.type, MessageType::kTimeoutNow)
+        << "node 3 holds 2 of the leader's 6 entries: told to campaign now it would lose (node 2 "
+           "holds entries it lacks and votes no) and the transfer would fail"
+        << s.trail();
+  }
+  s.stabilize();
+  EXPECT_EQ(s.role(3), Role::kLeader) << "once caught up, node 3 takes over" << s.trail();
+}
+
+}  // namespace etcdlab::lab2
