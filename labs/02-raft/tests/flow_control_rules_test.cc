@@ -135,6 +135,29 @@ TEST(ReplicationRules, AHeartbeatResponseFreesASlotInAFullPipeline) {
       << s.trail();
 }
 
+TEST(ReplicationRules, AHeartbeatResponseFreesNoSlotWhileThePipelineHasRoom) {
+  Script::Options o;
+  o.max_inflight = 2;
+  Script s({1, 2, 3}, o);
+  s.elect(1);
+  s.cut(1, 2);
+  s.propose(1, "a");  // its append to node 2 is lost: one of node 2's two slots stays taken
+  s.stabilize();
+  s.heal();
+  s.tick(1);  // a heartbeat; node 2 answers it
+  for (const auto& m : s.take([](const Message& m) { return m.to == 2; })) s.step(m);
+  for (const auto& m : s.take([](const Message& m) { return m.from == 2; })) s.step(m);
+  s.take([](const Message& m) { return m.to == 2; });
+  s.propose(1, "b");
+  s.propose(1, "c");
+  size_t with_entries = 0;
+  for (const auto& m : appends_to(s, 2)) with_entries += !m.entries.empty();
+  EXPECT_EQ(with_entries, 1u)
+      << "a heartbeat response acknowledges no append: with one of two slots taken, one more "
+         "append goes out, not two"
+      << s.trail();
+}
+
 TEST(ReplicationRules, AProbedFollowerLearnsTheCommitIndexAsSoonAsItAnswers) {
   Script s({1, 2, 3});
   s.elect(1);
