@@ -80,4 +80,18 @@ TEST(ElectionRules, ConfigNeedsRoomForAtLeastOneInflightAppend) {
   expect_usable(c, "max_inflight_appends 1");
 }
 
+TEST(ElectionRules, StateChangesReachTheConfiguredLogger) {
+  MemoryStorage storage;
+  RaftConfig c = valid_config(storage);
+  std::vector<std::string> lines;
+  c.logger = [&](const std::string& line) { lines.push_back(line); };
+  Raft r(c);
+  r.campaign();
+  ASSERT_EQ(r.status().soft_state.role, Role::kLeader);
+  bool told = false;
+  for (const auto& line : lines) told |= line.find("leader") != std::string::npos;
+  EXPECT_TRUE(told) << "config.logger receives a line per state change (\"node 1 became leader "
+                       "at term 1\"): the driver's log shows who led when";
+}
+
 }  // namespace etcdlab::lab2

@@ -33,4 +33,14 @@ TEST(LeaderTransferRules, TimeoutNowWaitsUntilTheTargetHasTheWholeLog) {
   EXPECT_EQ(s.role(3), Role::kLeader) << "once caught up, node 3 takes over" << s.trail();
 }
 
+TEST(LeaderTransferRules, TransferToANonMemberIsIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  EXPECT_NO_THROW(s.transfer_leader(1, 9)) << "node 9 is not in the cluster" << s.trail();
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode) << "no transfer starts" << s.trail();
+  EXPECT_NO_THROW(s.propose(1, "x")) << "so proposals are not refused" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+}
+
 }  // namespace etcdlab::lab2
