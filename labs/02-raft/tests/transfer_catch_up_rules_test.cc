@@ -43,4 +43,29 @@ TEST(LeaderTransferRules, TransferToANonMemberIsIgnored) {
   EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
 }
 
+TEST(LeaderTransferRules, TransferToALearnerIsIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  s.change(1, ConfChange::Type::kAddLearner, 4);
+  s.stabilize();
+  ASSERT_EQ(s.status(1).conf.learners, std::vector<NodeId>{4}) << s.trail();
+  s.transfer_leader(1, 4);
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "a learner cannot be elected: no transfer to it starts" << s.trail();
+  EXPECT_NO_THROW(s.propose(1, "x")) << "so proposals are not refused" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+}
+
+TEST(LeaderTransferRules, TransferToTheLeaderItselfIsIgnored) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.transfer_leader(1, 1);
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode) << "node 1 already leads" << s.trail();
+  EXPECT_NO_THROW(s.propose(1, "x")) << "proposals go on" << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+}
+
 }  // namespace etcdlab::lab2
