@@ -33,6 +33,28 @@ TEST(LeaderTransferRules, TimeoutNowWaitsUntilTheTargetHasTheWholeLog) {
   EXPECT_EQ(s.role(3), Role::kLeader) << "once caught up, node 3 takes over" << s.trail();
 }
 
+TEST(LeaderTransferRules, ATransferHasOneElectionTimeoutFromWhenItWasAsked) {
+  Script s({1, 2, 3});  // election_ticks 10
+  s.elect(1);
+  s.isolate(3);
+  s.propose(1, "x");  // node 3 lags: the transfer has to wait for it
+  s.stabilize();
+  s.tick(1, 7);
+  s.transfer_leader(1, 3);
+  s.tick(1, 5);
+  EXPECT_EQ(s.status(1).lead_transferee, 3u)
+      << "5 ticks after it was asked the transfer is still under way: its election timeout "
+         "counts from the request, not from the leader's last timeout"
+      << s.trail();
+  s.transfer_leader(1, 3);  // asked again while under way: changes nothing
+  s.tick(1, 5);
+  EXPECT_EQ(s.status(1).lead_transferee, kNoNode)
+      << "10 ticks after the first request the transfer is given up; asking again for the same "
+         "target does not restart its clock"
+      << s.trail();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+}
+
 TEST(LeaderTransferRules, TransferToANonMemberIsIgnored) {
   Script s({1, 2, 3});
   s.elect(1);
