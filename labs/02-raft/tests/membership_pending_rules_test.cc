@@ -38,4 +38,22 @@ TEST(MembershipRules, AnUnappliedCommandDoesNotHoldBackAChange) {
       << "once the first change is applied the next may go" << s.trail();
 }
 
+TEST(MembershipRules, AnAppliedConfigurationComesBackSorted) {
+  MemoryStorage storage;
+  RaftConfig c;
+  c.id = 5;
+  c.voters = {5, 3, 4};  // in any order
+  c.storage = &storage;
+  Raft r(c);
+  EXPECT_EQ(r.status().conf.voters, (std::vector<NodeId>{3, 4, 5}));
+  ConfState after = r.apply_conf_change(ConfChange{ConfChange::Type::kAddVoter, 1, ""});
+  EXPECT_EQ(after.voters, (std::vector<NodeId>{1, 3, 4, 5}))
+      << "ConfState's invariant: both lists sorted, whatever order the members joined in";
+  after = r.apply_conf_change(ConfChange{ConfChange::Type::kAddLearner, 7, ""});
+  after = r.apply_conf_change(ConfChange{ConfChange::Type::kAddLearner, 2, ""});
+  EXPECT_EQ(after.learners, (std::vector<NodeId>{2, 7})) << "learners too";
+  EXPECT_EQ(after.voters, (std::vector<NodeId>{1, 3, 4, 5}));
+  EXPECT_EQ(r.status().conf, after) << "status() reports the configuration applied";
+}
+
 }  // namespace etcdlab::lab2
