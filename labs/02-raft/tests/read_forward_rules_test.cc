@@ -26,4 +26,11 @@ TEST(ReadIndexRules, AReadOnAFollowerGoesToTheLeaderAndComesBackWithItsContext) 
   EXPECT_TRUE(s.read_states(1).empty()) << "the read was node 2's, not node 1's" << s.trail();
 }
 
+TEST(ReadIndexRules, AReadWithoutAKnownLeaderIsRefused) {
+  Script s({1, 2, 3});
+  EXPECT_THROW(s.read_index(2, "r"), ProposalDropped)
+      << "no leader is known: the read cannot be served here, and the client retries" << s.trail();
+  EXPECT_TRUE(s.in_flight().empty()) << "nothing is sent" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
