@@ -56,4 +56,65 @@ TEST(MembershipRules, AnAppliedConfigurationComesBackSorted) {
   EXPECT_EQ(r.status().conf, after) << "status() reports the configuration applied";
 }
 
+TEST(MembershipRules, AChangeThatChangesNothingLeavesTheConfigurationAsItWas) {
+  MemoryStorage storage;
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.learners = {4};
+  c.storage = &storage;
+  Raft r(c);
+  ConfState before = r.status().conf;
+  EXPECT_EQ(r.apply_conf_change(ConfChange{ConfChange::Type::kAddVoter, 2, ""}), before)
+      << "node 2 is a voter already: no second copy";
+  EXPECT_EQ(r.apply_conf_change(ConfChange{ConfChange::Type::kAddLearner, 4, ""}), before)
+      << "node 4 is a learner already";
+  EXPECT_EQ(r.apply_conf_change(ConfChange{ConfChange::Type::kAddLearner, 3, ""}), before)
+      << "adding a voter as a learner does not demote it, nor list it twice";
+}
+
+TEST(MembershipRules, PromotingOrRemovingALearnerTakesItOffTheLearners) {
+  MemoryStorage storage;
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1, 2, 3};
+  c.learners = {4, 5};
+  c.storage = &storage;
+  Raft r(c);
+  ConfState after = r.apply_conf_change(ConfChange{ConfChange::Type::kAddVoter, 4, ""});
+  EXPECT_EQ(after.voters, (std::vector<NodeId>{1, 2, 3, 4})) << "kAddVoter promotes a learner";
+  EXPECT_EQ(after.learners, std::vector<NodeId>{5}) << "which is then no longer a learner";
+  after = r.apply_conf_change(ConfChange{ConfChange::Type::kRemoveNode, 5, ""});
+  EXPECT_TRUE(after.learners.empty()) << "a removed learner is gone";
+  EXPECT_EQ(after.voters, (std::vector<NodeId>{1, 2, 3, 4}));
+}
+
+TEST(MembershipRules, AChangeThatKeepsTheTransferTargetDoesNotAbortTheTransfer) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  s.add_node(4);
+  // Everything but what involves node 2 is delivered.
+  auto deliver_without_2 = [&] {
+    for (int round = 0; round < 20; ++round) {
+      auto batch = s.take();
+      if (batch.empty()) break;
+      for (const auto& m : batch) {
+        if (m.to != 2 && m.from != 2) s.step(m);
+      }
+    }
+  };
+  s.cut(1, 3);
+  s.change(1, ConfChange::Type::kAddLearner, 4);  // cannot commit yet
+  s.transfer_leader(1, 2);  // node 2 lacks the change: the leader first catches it up
+  ASSERT_EQ(s.status(1).lead_transferee, 2u) << s.trail();
+  s.heal();
+  deliver_without_2();  // node 3 takes the change, which commits and is applied
+  ASSERT_EQ(s.status(1).conf.learners, std::vector<NodeId>{4}) << s.trail();
+  EXPECT_EQ(s.status(1).lead_transferee, 2u)
+      << "node 2 is still a voter: the change does not concern the transfer" << s.trail();
+  s.tick(1);  // a heartbeat: node 2 answers, is caught up, and is told to campaign
+  s.stabilize();
+  EXPECT_EQ(s.role(2), Role::kLeader) << "once caught up, node 2 takes over" << s.trail();
+}
+
 }  // namespace etcdlab::lab2
