@@ -140,4 +140,29 @@ TEST(PersistenceRules, RestartedAppliedIsNeverAboveTheCommitIndex) {
   EXPECT_EQ(raft.status().hard_state.commit, 2u);
 }
 
+TEST(PersistenceRules, ARestartedLoneVoterCommitsNothingUntilItLeads) {
+  MemoryStorage storage;
+  storage.append({Entry{1, 1, EntryType::kNormal, "a"}, Entry{2, 1, EntryType::kNormal, "b"}});
+  storage.set_hard_state({1, 1, 0});  // the commit index was not saved before the restart
+  RaftConfig c;
+  c.id = 1;
+  c.voters = {1};
+  c.storage = &storage;
+  Raft raft(c);
+  raft.advance(raft.ready());  // a driver's loop may run a Ready with nothing in it
+  raft.tick();
+  while (raft.has_ready()) raft.advance(raft.ready());
+  ASSERT_EQ(raft.status().soft_state.role, Role::kFollower);
+  EXPECT_EQ(raft.status().hard_state.commit, 0u)
+      << "a follower learns commits from a leader; even a lone voter commits only as leader";
+  raft.campaign();
+  while (raft.has_ready()) {
+    Ready rd = raft.ready();
+    if (!rd.entries.empty()) storage.append(rd.entries);
+    raft.advance(rd);
+  }
+  EXPECT_EQ(raft.status().hard_state.commit, 3u)
+      << "as leader of term 2 it commits its empty entry, and the two before it with it";
+}
+
 }  // namespace etcdlab::lab2
