@@ -135,4 +135,28 @@ TEST(ReadIndexRules, AReadForwardedToAFollowerGoesOnToItsLeaderOrIsDropped) {
   EXPECT_EQ(sent[0].context, "r") << s.trail();
 }
 
+TEST(ElectionRules, ALatePreVoteResponseIsIgnoredByTheCandidate) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.campaign(1);  // pre-candidate: pre-votes to 2 and 3
+  auto prevotes = s.take();
+  ASSERT_EQ(prevotes.size(), 2u) << s.trail();
+  for (const auto& m : prevotes) s.step(m);
+  auto answers = s.take([](const Message& m) { return m.type == MessageType::kPreVoteResponse; });
+  ASSERT_EQ(answers.size(), 2u) << s.trail();
+  s.step(answers[0]);  // one grant and its own: node 1 wins the pre-vote and campaigns
+  ASSERT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  ASSERT_EQ(s.term(1), 1u) << s.trail();
+  s.step(answers[1]);  // the other grant arrives late
+  EXPECT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  EXPECT_EQ(s.term(1), 1u)
+      << "a pre-vote answer means nothing to a candidate: it must not be counted as a vote, nor "
+         "start another campaign at a higher term"
+      << s.trail();
+  s.stabilize();
+  EXPECT_EQ(s.role(1), Role::kLeader) << s.trail();
+  EXPECT_EQ(s.term(1), 1u) << s.trail();
+}
+
 }  // namespace etcdlab::lab2
