@@ -165,4 +165,33 @@ TEST(PersistenceRules, ARestartedLoneVoterCommitsNothingUntilItLeads) {
       << "as leader of term 2 it commits its empty entry, and the two before it with it";
 }
 
+TEST(PersistenceRules, AFollowerCommitsOnlyWhatItsLeaderSays) {
+  // Node 2 knows of no other voter (say it has applied a change the leader has not), so its own
+  // copy would be a majority of its configuration: still, it is a follower, and a follower's
+  // commit index comes from its leader alone (§5.3).
+  MemoryStorage storage;
+  RaftConfig c;
+  c.id = 2;
+  c.voters = {2};
+  c.storage = &storage;
+  Raft raft(c);
+  Message app;
+  app.type = MessageType::kAppend;
+  app.from = 1;
+  app.to = 2;
+  app.term = 1;
+  app.entries = {Entry{1, 1, EntryType::kNormal, "a"}, Entry{2, 1, EntryType::kNormal, "b"}};
+  app.commit = 0;
+  raft.step(app);
+  while (raft.has_ready()) {
+    Ready rd = raft.ready();
+    if (!rd.entries.empty()) storage.append(rd.entries);
+    if (rd.hard_state) storage.set_hard_state(*rd.hard_state);
+    raft.advance(rd);
+  }
+  ASSERT_EQ(raft.status().soft_state.role, Role::kFollower);
+  EXPECT_EQ(raft.status().hard_state.commit, 0u)
+      << "the leader said commit 0: persisting the entries does not commit them";
+}
+
 }  // namespace etcdlab::lab2
