@@ -159,4 +159,25 @@ TEST(ElectionRules, ALatePreVoteResponseIsIgnoredByTheCandidate) {
   EXPECT_EQ(s.term(1), 1u) << s.trail();
 }
 
+TEST(ElectionRules, ALateVoteResponseIsIgnoredByAPreCandidate) {
+  Script::Options o;
+  o.pre_vote = true;
+  Script s({1, 2, 3}, o);
+  s.campaign(1);
+  for (const auto& m : s.take()) s.step(m);  // pre-votes granted
+  for (const auto& m : s.take()) s.step(m);  // node 1 campaigns at term 1
+  ASSERT_EQ(s.role(1), Role::kCandidate) << s.trail();
+  for (const auto& m : s.take()) s.step(m);  // votes granted by 2 and 3 ...
+  auto late = s.take([](const Message& m) { return m.type == MessageType::kVoteResponse; });
+  ASSERT_EQ(late.size(), 2u) << s.trail();  // ... but the answers are delayed
+  s.tick(1, 2 * o.election_ticks);  // the candidate times out and starts over with a pre-vote
+  ASSERT_EQ(s.role(1), Role::kPreCandidate) << s.trail();
+  s.take();
+  for (const auto& m : late) s.step(m);
+  EXPECT_EQ(s.role(1), Role::kPreCandidate)
+      << "votes of the earlier campaign are no pre-votes: counting them would make node 1 "
+         "leader without a pre-vote round or a campaign"
+      << s.trail();
+}
+
 }  // namespace etcdlab::lab2

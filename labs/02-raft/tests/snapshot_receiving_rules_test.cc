@@ -53,4 +53,20 @@ TEST(SnapshotRules, ASnapshotMatchingTheLogCommitsUpToItAndIsAnsweredWithIt) {
       << s.trail();
 }
 
+TEST(SnapshotRules, AnOlderSnapshotIsIgnoredEvenWhenTheLogWasCompactedPastIt) {
+  Script s({1, 2, 3});
+  s.elect(1);
+  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(2);  // node 2's own snapshot at 6: its log before 7 is gone
+  ASSERT_EQ(s.status(2).first_index, 7u) << s.trail();
+  s.step(snapshot_message(1, 2, 1, SnapshotMeta{3, 1, {{1, 2, 3}, {}}}));  // a delayed one
+  EXPECT_EQ(s.status(2).first_index, 7u)
+      << "a snapshot at 3 holds less than node 2 has committed (6): it is ignored, even though "
+         "node 2 can no longer compare it with its log"
+      << s.trail();
+  EXPECT_EQ(s.commit(2), 6u) << s.trail();
+  EXPECT_EQ(s.status(2).applied, 6u) << s.trail();
+}
+
 }  // namespace etcdlab::lab2
