@@ -8,6 +8,7 @@
 #include <map>
 
 #include "../rpc/rpcs.h"
+#include "answering.h"
 #include "auth_handlers.h"
 #include "election_handlers.h"
 #include "failpoint_handlers.h"
@@ -112,7 +113,8 @@ std::vector<std::string> get_strings(const json::object& body, std::string_view 
     for (const auto& v : *a) {
       if (!v.is_string()) {
         throw GatewayError(GrpcCode::kInvalidArgument,
-                           "json: cannot unmarshal " + std::string(v.is_number() ? "number" : "value") +
+                           "json: cannot unmarshal " +
+                               std::string(v.is_number() ? "number" : "value") +
                                " into Go value of type string");
       }
       out.emplace_back(v.as_string());
@@ -302,7 +304,6 @@ HttpResponse metrics(KvService& s) {
   return r;
 }
 
-
 const std::map<std::string, Handler, std::less<>>& routes() {
   static const std::map<std::string, Handler, std::less<>> table = {
       {"/v3/kv/range", range},
@@ -341,71 +342,46 @@ const std::map<std::string, Handler, std::less<>>& routes() {
 
 }  // namespace
 
-// GCC warns, wrongly, that this coroutine's frame is freed by a mismatched operator delete
-// (asio's frames bring their own operator new and sized delete: GCC bug 109224). It started
-// with the keep-alive stream's co_await below; the frame is asio's, allocated and freed by it.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+// A plain function, not a coroutine: it picks the coroutine that answers (answering.h says why).
 awaitable<HttpResponse> handle(KvService& service, HttpRequest request) {
   std::string_view path = request.target;
   if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-  if (request.method == "OPTIONS") co_return plain(200, "");
+  if (request.method == "OPTIONS") return answer_now(plain(200, ""));
   if (path == "/health") {
-    co_return request.method == "GET" ? health(service) : plain(405, "Method Not Allowed\n");
+    return answer_now(request.method == "GET" ? health(service)
+                                              : plain(405, "Method Not Allowed\n"));
   }
   if (path == "/metrics") {
-    co_return request.method == "GET" ? metrics(service) : plain(405, "Method Not Allowed\n");
+    return answer_now(request.method == "GET" ? metrics(service)
+                                              : plain(405, "Method Not Allowed\n"));
   }
   if (path == "/version") {
-    co_return request.method == "GET" ? version() : plain(405, "Method Not Allowed\n");
+    return answer_now(request.method == "GET" ? version() : plain(405, "Method Not Allowed\n"));
   }
-  if (is_view_path(path) && service.view_streams()) co_return handle_view(service, request);
-  if (path == "/etcdlab/failpoints" && service.failpoints_enabled()) {
-    co_return co_await failpoints(service, request);
-  }
-  if (path == "/etcdlab/failpoints/disk" && service.failpoints_enabled()) {
-    co_return co_await disk_failpoints(service, request);
+  if (is_view_path(path) && service.view_streams())
+    return answer_now(handle_view(service, request));
+  if ((path == "/etcdlab/failpoints" || path == "/etcdlab/failpoints/disk") &&
+      service.failpoints_enabled()) {
+    bool disk = path.ends_with("/disk");
+    return answer_failpoint(service, std::move(request), disk);
   }
   std::string v3(path);
   if (v3.starts_with("/v3beta/")) v3 = "/v3/" + v3.substr(8);  // 3.4's alias
-  if (!v3.starts_with("/v3/")) co_return plain(404, "404 page not found\n");
+  if (!v3.starts_with("/v3/")) return answer_now(plain(404, "404 page not found\n"));
   auto route = routes().find(v3);
   if (route == routes().end()) {
     route = auth_routes().find(v3);
     if (route == auth_routes().end() && v3 != "/v3/lease/keepalive") {
-      co_return plain(404, "Not Found\n");
+      return answer_now(plain(404, "Not Found\n"));
     }
   }
-  if (request.method != "POST") co_return plain(405, "Method Not Allowed\n");
+  if (request.method != "POST") return answer_now(plain(405, "Method Not Allowed\n"));
   if (v3.starts_with("/v3/cluster/member/") && v3 != "/v3/cluster/member/list" &&
       !service.is_leader()) {
-    // Membership changes are checked against the leader's view of the cluster.
-    try {
-      co_return co_await service.forward_to_leader(std::move(request));
-    } catch (const GatewayError& e) {
-      co_return error_response(e);
-    }
+    return answer_forwarded(service, std::move(request));
   }
-  try {
-    if (v3 == "/v3/lease/keepalive") {  // a stream: its body is read one request at a time
-      co_return co_await lease_keep_alive(service, std::move(request.body));
-    }
-    json::object body = parse_body(request.body);
-    // etcd's gateway passes the header on as the token (the JSON door never uses a TLS CN).
-    Credentials who;
-    if (!request.authorization.empty()) who.token = request.authorization;
-    co_return co_await route->second(service, body, who);
-  } catch (const GatewayError& e) {
-    co_return error_response(e);
-  } catch (const std::exception& e) {
-    spdlog::error("gateway: {} {}: {}", request.method, request.target, e.what());
-    co_return error_response(GatewayError(GrpcCode::kUnknown, e.what()));
-  }
+  if (v3 == "/v3/lease/keepalive") return answer_keep_alive(service, std::move(request));
+  return answer_json(service, route->second, std::move(request));
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 }  // namespace etcdlab::gateway

@@ -24,11 +24,11 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // How much longer than the node's own deadline a call waits before it gives up on the node.
 constexpr std::chrono::milliseconds kBackstop{2000};
 
-double seconds_since(Clock::time_point t) {
+}  // namespace
+
+double NodeDriver::seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-}  // namespace
 
 struct NodeDriver::Waiter {
   explicit Waiter(asio::io_context& io) : timer(io) {}
@@ -37,10 +37,14 @@ struct NodeDriver::Waiter {
 };
 
 NodeDriver::NodeDriver(asio::io_context& io, FileSystem& fs, WalStorage& storage,
-                       const server::NodeOptions& options, ServerMetrics& metrics,
-                       std::string name)
-    : io_(io), fs_(fs), storage_(storage), metrics_(metrics), name_(std::move(name)),
-      tick_ms_(options.tick_ms), request_timeout_ms_(options.request_timeout_ms) {
+                       const server::NodeOptions& options, ServerMetrics& metrics, std::string name)
+    : io_(io),
+      fs_(fs),
+      storage_(storage),
+      metrics_(metrics),
+      name_(std::move(name)),
+      tick_ms_(options.tick_ms),
+      request_timeout_ms_(options.request_timeout_ms) {
   node_ = std::make_unique<server::KvNode>(options);
   loop_ = std::make_unique<ReadyLoop>(*node_, *this);
   const auto& sm = node_->state_machine();
@@ -53,7 +57,9 @@ NodeDriver::~NodeDriver() {
   disk_.join();
 }
 
-void NodeDriver::set_outputs(DriverOutputs outputs) { outputs_ = std::move(outputs); }
+void NodeDriver::set_outputs(DriverOutputs outputs) {
+  outputs_ = std::move(outputs);
+}
 
 void NodeDriver::fatal(const std::string& what) const {
   // A failed fsync (or a storage that cannot be written) must not be retried and acknowledged:
@@ -77,7 +83,8 @@ asio::awaitable<server::Completion> NodeDriver::call(
   waiters_.erase(id);
   if (!waiter->done) {
     node_->forget(id);
-    if (stopping_) throw server::ApiError(server::GrpcCode::kUnavailable, server::rpctypes::kStopped);
+    if (stopping_)
+      throw server::ApiError(server::GrpcCode::kUnavailable, server::rpctypes::kStopped);
     spdlog::warn("etcdlab {}: the node never answered request {:x}", name_, id);
     metrics_.proposals_failed->inc();
     throw server::ApiError(server::GrpcCode::kUnavailable, server::rpctypes::kRequestTimedOut);
@@ -88,7 +95,8 @@ asio::awaitable<server::Completion> NodeDriver::call(
 
 void NodeDriver::send_node_messages() {
   for (const server::NodeMessage& m : node_->take_messages()) {
-    if (outputs_.send_node_message) outputs_.send_node_message(m.to, server::encode_node_message(m));
+    if (outputs_.send_node_message)
+      outputs_.send_node_message(m.to, server::encode_node_message(m));
   }
 }
 
@@ -172,43 +180,6 @@ void NodeDriver::removed_by(NodeId peer) {
 }
 
 // ---- the loop
-
-asio::awaitable<void> NodeDriver::beside(std::function<void()>&& work) {
-  auto timer = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
-  auto error = std::make_shared<std::exception_ptr>();
-  auto finished = std::make_shared<bool>(false);
-  {
-    std::lock_guard lock(beside_mutex_);
-    ++beside_running_;
-  }
-  asio::post(snapshots_, [this, work = std::move(work), timer, error, finished]() mutable {
-    try {
-      work();
-    } catch (...) {
-      *error = std::current_exception();
-    }
-    work = nullptr;  // what it holds (a copy's database connection) goes here, not later
-    {
-      std::lock_guard lock(beside_mutex_);
-      --beside_running_;
-    }
-    beside_idle_.notify_all();
-    asio::post(io_, [timer, finished] {
-      *finished = true;
-      timer->cancel();
-    });
-  });
-  while (!*finished) co_await timer->async_wait(kTuple);
-  if (*error) std::rethrow_exception(*error);
-}
-
-void NodeDriver::wait_beside() {
-  std::unique_lock lock(beside_mutex_);
-  if (beside_running_ > 0) {
-    spdlog::info("etcdlab {}: waiting for a snapshot copy to finish", name_);
-  }
-  beside_idle_.wait(lock, [this] { return beside_running_ == 0; });
-}
 
 void NodeDriver::end_defragment() {
   node_->end_defragment();
@@ -328,7 +299,8 @@ void NodeDriver::install_snapshot(const SnapshotMeta& meta) {
     node_->snapshot_abandoned();
   }
   auto it = staged_.find({meta.term, meta.index});
-  if (it == staged_.end()) fatal(fmt::format("snapshot {} was installed but never arrived", meta.index));
+  if (it == staged_.end())
+    fatal(fmt::format("snapshot {} was installed but never arrived", meta.index));
   auto in = fs_.open(it->second);
   auto w = storage_.begin_snapshot(meta);
   for (uint64_t at = 0; at < in->size(); at += 1 << 20) w->write(in->read_at(at, 1 << 20));
@@ -368,7 +340,9 @@ void NodeDriver::start_sync(Ready rd, bool leader) {
   });
 }
 
-void NodeDriver::persisted(const Ready&) { apply_started_ = Clock::now(); }
+void NodeDriver::persisted(const Ready&) {
+  apply_started_ = Clock::now();
+}
 
 void NodeDriver::applied(const Ready& rd) {
   if (rd.committed_entries.empty()) return;
@@ -383,7 +357,9 @@ void NodeDriver::applied(const Ready& rd) {
   if (took > 0.1) metrics_.slow_applies->inc();  // etcd's warnApplyDuration
 }
 
-void NodeDriver::advanced(const Ready&) { settle(); }
+void NodeDriver::advanced(const Ready&) {
+  settle();
+}
 
 void NodeDriver::settle() {
   deliver_completions();
@@ -393,69 +369,6 @@ void NodeDriver::settle() {
     outputs_.membership_changed();
   }
   maybe_snapshot();
-}
-
-// A staged snapshot at or below what the node has applied can never be installed: Raft
-// declined it (it came late, or a newer one won). Its file goes now, not at the next start.
-void NodeDriver::drop_stale_staged() {
-  uint64_t applied = node_->applied_index();
-  for (auto it = staged_.begin(); it != staged_.end();) {
-    if (it->first.second > applied) {
-      ++it;
-      continue;
-    }
-    if (fs_.exists(it->second)) fs_.remove(it->second);
-    it = staged_.erase(it);
-  }
-}
-
-void NodeDriver::maybe_snapshot() {
-  if (stopping_ || !node_->wants_snapshot()) return;
-  // Taken now, on the node thread (wants_snapshot() is false until it is done); written beside.
-  snapshot_started_ = Clock::now();
-  SnapshotMeta meta;
-  std::shared_ptr<server::StateCopy> copy = node_->begin_snapshot(meta);
-  std::shared_ptr<SnapshotWriter> writer = storage_.begin_snapshot(meta);
-  asio::co_spawn(io_, write_snapshot_beside(std::move(copy), std::move(writer), meta),
-                 asio::detached);
-}
-
-asio::awaitable<void> NodeDriver::write_snapshot_beside(std::shared_ptr<server::StateCopy> copy,
-                                                        std::shared_ptr<SnapshotWriter> writer,
-                                                        SnapshotMeta meta) {
-  // (A named function, not a temporary in the co_await: g++ 12 destroys such temporaries
-  // twice.)
-  std::function<void()> work = [copy = std::move(copy), writer]() mutable {
-    copy->write([&](std::string_view chunk) { writer->write(chunk); });
-    copy.reset();  // closes its connection to the database here, not on the node thread
-    writer->sync_payload();
-  };
-  try {
-    co_await beside(std::move(work));
-  } catch (const std::exception& e) {
-    spdlog::error("etcdlab {}: snapshot at index {} failed (tried again later): {}", name_,
-                  meta.index, e.what());
-    node_->snapshot_abandoned();
-    co_return;
-  }
-  if (stopping_) co_return;
-  snapshot_meta_ = meta;
-  snapshot_ready_ = std::move(writer);
-  schedule_pump();  // committed by pump() between two syncs
-}
-
-void NodeDriver::commit_snapshot() {
-  if (!snapshot_ready_) return;
-  std::shared_ptr<SnapshotWriter> writer = std::move(snapshot_ready_);
-  if (storage_.snapshot().index >= snapshot_meta_.index) {
-    node_->snapshot_abandoned();  // a newer one (the leader's) came meanwhile
-    return;
-  }
-  writer->commit();
-  node_->snapshot_done(snapshot_meta_.index);
-  metrics_.snapshot_save_seconds->observe(seconds_since(snapshot_started_));
-  spdlog::info("etcdlab {}: snapshot at index {} ({:.3f} s, written beside the node)", name_,
-               snapshot_meta_.index, seconds_since(snapshot_started_));
 }
 
 }  // namespace etcdlab::runtime

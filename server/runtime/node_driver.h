@@ -14,6 +14,7 @@
 //                 meanwhile; a written snapshot is committed on the node thread between two
 //                 syncs (a few small writes). Defragmenting (the node's StoreJob) runs here
 //                 too: the node writes nothing meanwhile and applies its backlog after.
+//                 (node_driver_beside.cc: the snapshot thread's side.)
 //
 // A client call (call()) hands a request to the node and waits, without blocking the thread,
 // for the node's completion; the node always completes a request by its deadline, and the
@@ -50,7 +51,7 @@ struct DriverOutputs {
   std::function<void(Message m, std::shared_ptr<SnapshotReader> payload)> send_snapshot;
   // A message to another member that is not Raft's (server::NodeMessage, encoded).
   std::function<void(NodeId to, std::string data)> send_node_message;
-  std::function<void()> membership_changed;              // re-read the peers
+  std::function<void()> membership_changed;               // re-read the peers
   std::function<void(const std::string& why)> must_stop;  // the node says this member stops
 };
 
@@ -110,6 +111,7 @@ class NodeDriver final : public DriverIo {
   void advanced(const Ready& rd) override;
 
  private:
+  static double seconds_since(std::chrono::steady_clock::time_point t);
   struct Waiter;
   void schedule_pump();
   void pump();

@@ -180,7 +180,9 @@ def test_a_delayed_link_delivers_every_frame_in_order_even_after_the_sender_clos
         for p in sent:
             s.sendall(w.frame(w.MESSAGE, p))
         s.close()  # what was sent before the close is still delivered, late
-        assert sink.wait_for(sent[-1], within=20)
+        assert sink.wait_for(sent[-1], within=20), \
+            f"{len(sink.payloads())} of {len(sent)} frames arrived (the last: " \
+            f"{sink.payloads()[-1:]}); the proxy counted {dict(links.stats)}"
         assert time.monotonic() - t0 >= 0.001 * len(sent) / 300
         assert sink.payloads() == sent, "every frame, once, in the order sent"
         assert links.stats[("delayed", 1, 0)] == 300

@@ -174,12 +174,10 @@ def test_election_campaign_proclaim_observe_resign(member, name):
     first.close()
 
 
-# ---- etcdctl 3.4 (gRPC): against etcd only
+# ---- etcdctl 3.4 (gRPC's Lock and Election services): against both servers
 
 @pytest.fixture
-def etcd(member):
-    if member.server != "etcd":
-        pytest.skip("etcdctl speaks gRPC (issue 17 serves it on etcdlab)")
+def ctl_member(member):
     need(ETCDCTL, "etcdctl 3.4")
     return member
 
@@ -194,9 +192,9 @@ def ctl(member, *args, **kw):
                             env=env, **kw)
 
 
-def test_a_python_lock_waits_for_etcdctl_and_etcdctl_for_python(etcd, name):
-    c, locker = etcd.client(), etcd.client()  # a client is used by one thread at a time
-    holder = ctl(etcd, "lock", name)
+def test_a_python_lock_waits_for_etcdctl_and_etcdctl_for_python(ctl_member, name):
+    c, locker = ctl_member.client(), ctl_member.client()  # one thread per client
+    holder = ctl(ctl_member, "lock", name)
     try:
         key = holder.stdout.readline().strip()
         assert key.startswith(name + "/")
@@ -211,7 +209,7 @@ def test_a_python_lock_waits_for_etcdctl_and_etcdctl_for_python(etcd, name):
         assert mine.held and c.get(key).get("kvs") is None
     finally:
         holder.kill()
-    waiting = ctl(etcd, "lock", name, "--", "sh", "-c", "echo got $ETCD_LOCK_KEY")
+    waiting = ctl(ctl_member, "lock", name, "--", "sh", "-c", "echo got $ETCD_LOCK_KEY")
     try:
         assert wait_for(lambda: waiters(c, name) == 2) and waiting.poll() is None
         mine.release()
@@ -222,11 +220,11 @@ def test_a_python_lock_waits_for_etcdctl_and_etcdctl_for_python(etcd, name):
     assert waiters(c, name) == 0
 
 
-def test_etcdctl_elect_sees_a_python_leader_and_python_sees_etcdctls(etcd, name):
-    c = etcd.client()
+def test_etcdctl_elect_sees_a_python_leader_and_python_sees_etcdctls(ctl_member, name):
+    c = ctl_member.client()
     with c.election(name, ttl_s=10) as mine:
         assert mine.campaign("from-python")
-        observer = ctl(etcd, "elect", "-l", name)
+        observer = ctl(ctl_member, "elect", "-l", name)
         try:
             assert observer.stdout.readline().strip() == mine.key.decode()
             assert observer.stdout.readline().strip() == "from-python"
@@ -235,7 +233,7 @@ def test_etcdctl_elect_sees_a_python_leader_and_python_sees_etcdctls(etcd, name)
             assert observer.stdout.readline().strip() == "again"
         finally:
             observer.kill()
-    theirs = ctl(etcd, "elect", name, "from-etcdctl")
+    theirs = ctl(ctl_member, "elect", name, "from-etcdctl")
     try:
         key = theirs.stdout.readline().strip()
         assert theirs.stdout.readline().strip() == "from-etcdctl"

@@ -8,8 +8,11 @@
 //   - One writer per file: open() takes an exclusive lock on "<path>.lock" (flock) for as long
 //     as the Database lives, so a second process, or a second Database in this one, gets
 //     SqliteError SQLITE_BUSY. Readers (open_reader) take no lock: in WAL mode they read a
-//     consistent snapshot beside the writer, from another thread. (Until December 2026 the
-//     lock was locking_mode=EXCLUSIVE, which also kept every reader out.)
+//     consistent snapshot beside the writer, from another thread of the same process: files
+//     are opened through SQLite's "unix-excl" VFS, which locks the file for this process once
+//     and keeps the WAL index in memory (no fcntl per read transaction), so another process
+//     cannot read it while it is open. (Until December 2026 the lock was
+//     locking_mode=EXCLUSIVE, which also kept every reader out.)
 //   - A new database gets the caller's schema, application_id and user_version in one
 //     transaction; an existing one must carry the same application_id and user_version, or
 //     open() throws SchemaError naming the file.

@@ -28,6 +28,8 @@ class ProposalDropped : public std::runtime_error {
 class Raft {
  public:
   // Starts (or restarts) the node from config.storage: its hard state, snapshot and log.
+  // Throws std::invalid_argument for a config that cannot work: id 0, no storage,
+  // heartbeat_ticks <= 0, election_ticks <= heartbeat_ticks, or max_inflight_appends == 0.
   explicit Raft(const RaftConfig& config);
   ~Raft();
   Raft(const Raft&) = delete;
