@@ -30,6 +30,8 @@ class Raft {
   // Starts (or restarts) the node from config.storage: its hard state, snapshot and log.
   // Throws std::invalid_argument for a config that cannot work: id 0, no storage,
   // heartbeat_ticks <= 0, election_ticks <= heartbeat_ticks, or max_inflight_appends == 0.
+  // Throws (any exception) when the storage's hard state commits past its last index: an
+  // earlier Ready persisted a commit beyond its log, or the log was lost.
   explicit Raft(const RaftConfig& config);
   ~Raft();
   Raft(const Raft&) = delete;
