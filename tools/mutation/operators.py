@@ -214,7 +214,7 @@ def _dead_variant_code(text: str, code: list[bool]) -> list[tuple[int, int]]:
             if text.startswith("{", body):
                 end = _close(text, code, body, "{", "}") + 1
             else:
-                end = _operand_end(text, code, body) + 1  # up to and with the `;`
+                end = _statement_end(text, code, body) + 1  # up to and with the `;`
             spans.append((if_at, end))
         elif (text.startswith(")", after) and text[:before + 1].endswith("&&")
               and (stmt := _dead_if_ending_in(text, code, after)) is not None):
@@ -249,7 +249,22 @@ def _dead_if_ending_in(text: str, code: list[bool], close: int) -> tuple[int, in
     body = _skip_space(text, close + 1)
     if text.startswith("{", body):
         return if_at, _close(text, code, body, "{", "}") + 1
-    return if_at, _operand_end(text, code, body) + 1
+    return if_at, _statement_end(text, code, body) + 1
+
+
+def _statement_end(text: str, code: list[bool], k: int) -> int:
+    """From k, the `;` that ends the statement (at bracket depth 0), or the end of the text."""
+    depth = 0
+    while k < len(text):
+        if code[k]:
+            if text[k] in "([{":
+                depth += 1
+            elif text[k] in ")]}":
+                depth -= 1
+            elif text[k] == ";" and depth == 0:
+                return k
+        k += 1
+    return k
 
 
 def _mutable_code(line: str, mask: list[bool]) -> str:

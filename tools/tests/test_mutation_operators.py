@@ -95,3 +95,10 @@ def test_an_if_whose_and_chain_ends_in_a_broken_switch_is_dead_code():
     # `||` before it: the condition can still be true; the other operand is mutated.
     assert mutated('  if (a < b || ETCDLAB_BROKEN("z")) f();\n', "ror") == [
         '  if (a <= b || ETCDLAB_BROKEN("z")) f();\n']
+
+
+def test_the_whole_statement_an_if_on_a_broken_switch_guards_is_dead_code():
+    # The body's own `||` or `?:` does not end it: the statement runs to its `;`.
+    src = ('  if (ETCDLAB_BROKEN("x")) synced = start == 0 || start >= current;\n'
+           '  if (ETCDLAB_BROKEN("y")) n = a < b ? a : b;\n')
+    assert mutants_of("x.cc", src) == []
