@@ -27,13 +27,33 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The labs: number -> (reference folder, library target, test target)
+# The labs: number -> (reference folder, its library targets, test target). Lab 4 has two
+# layers, each in a subfolder of its reference (lease/, watch/) built into its own library;
+# a mutant of either is compiled into a copy of that library only.
 LABS = {
-    1: ("solution/01-log", "etcdlab_lab01_reference", "lab01-tests-reference"),
-    2: ("solution/02-raft", "etcdlab_lab02_reference", "lab02-tests-reference"),
-    3: ("solution/03-mvcc", "etcdlab_lab03_reference", "lab03-tests-reference"),
-    5: ("solution/05-txn", "etcdlab_lab05_reference", "lab05-tests-reference"),
+    1: ("solution/01-log", ("etcdlab_lab01_reference",), "lab01-tests-reference"),
+    2: ("solution/02-raft", ("etcdlab_lab02_reference",), "lab02-tests-reference"),
+    3: ("solution/03-mvcc", ("etcdlab_lab03_reference",), "lab03-tests-reference"),
+    4: ("solution/04-lease-watch", ("etcdlab_lab04_lease_reference",
+                                    "etcdlab_lab04_watch_reference"), "lab04-tests-reference"),
+    5: ("solution/05-txn", ("etcdlab_lab05_reference",), "lab05-tests-reference"),
 }
+
+
+def reference_files(ref_dir: Path) -> list[Path]:
+    """The sources and headers of a reference folder, its subfolders' included (lab 4's
+    lease/ and watch/), in a stable order."""
+    return sorted(p for p in ref_dir.rglob("*") if p.is_file() and p.suffix in (".cc", ".h"))
+
+
+def reference_name(ref_dir: Path, path: Path) -> str | None:
+    """A file's name relative to the reference folder ("lessor.cc", "lease/lessor.cc"), or
+    None if it is outside it. Files are keyed by this name, not their base name: two layers
+    may hold files of the same name."""
+    try:
+        return path.resolve().relative_to(ref_dir.resolve()).as_posix()
+    except ValueError:
+        return None
 
 CONFIGURE = [
     "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DETCDLAB_TESTS_ONLY=ON",
@@ -78,46 +98,56 @@ PCH_HEADERS = ["algorithm", "deque", "map", "memory", "optional", "set", "stdexc
 class Recipe:
     """How the baseline builds the lab's reference and links its tests."""
     ref_dir: Path  # the reference folder in the source tree
-    compile: dict[str, tuple[list[str], str]]  # source name -> (command, object file)
-    headers_of: dict[str, set[str]]  # source name -> reference headers it includes
-    library: str  # the reference library, relative to the build dir
-    link: str  # the link command (run in the build dir), output and library as placeholders
+    # source name (relative to ref_dir) -> (command, object file, its library)
+    compile: dict[str, tuple[list[str], str, str]]
+    headers_of: dict[str, set[str]]  # source name -> reference headers it includes (same keys)
+    libraries: list[str]  # the reference libraries, relative to the build dir
+    link: str  # the link command (run in the build dir), output and libraries as placeholders
     pch: Path | None = None  # the precompiled header to -include, if it could be made
 
 
 def recipe(build_dir: Path, lab: int) -> Recipe:
-    ref_rel, lib_target, test_target = LABS[lab]
+    ref_rel, lib_targets, test_target = LABS[lab]
     ref_dir = ROOT / ref_rel
     commands = json.loads((build_dir / "compile_commands.json").read_text())
-    compile: dict[str, tuple[list[str], str]] = {}
+    compile: dict[str, tuple[list[str], str, str]] = {}
     for entry in commands:
-        src = Path(entry["file"])
-        if src.parent != ref_dir or f"{lib_target}.dir" not in entry.get("output", entry["command"]):
+        name = reference_name(ref_dir, Path(entry["directory"]) / entry["file"])
+        where = entry.get("output", entry["command"])
+        lib = next((t for t in lib_targets if f"/{t}.dir/" in where), None)
+        if name is None or lib is None:
             continue
         args = shlex.split(entry["command"])
-        args = [a for a in args if a not in ("-g", "-Werror")]
+        args = [("-O1" if a in ("-O2", "-O3") else a) for a in args if a not in ("-g", "-Werror")]
         out = args[args.index("-o") + 1]
-        compile[src.name] = (args, out)
+        compile[name] = (args, out, f"lib/lib{lib}.a")
     if not compile:
         raise BuildError(f"no compile command for {ref_rel} in {build_dir}/compile_commands.json")
     headers_of = {}
-    for name, (_, out) in compile.items():
-        proc = _run(["ninja", "-t", "deps", out], build_dir)
-        deps = {Path(line.strip()).name for line in proc.stdout.splitlines()
-                if line.startswith("    ")
-                and (build_dir / line.strip()).resolve().parent == ref_dir}
-        headers_of[name] = deps
+    for name, (_, out, _) in compile.items():
+        deps = _run(["ninja", "-t", "deps", out], build_dir).stdout
+        headers_of[name] = reference_headers(deps, build_dir, ref_dir)
     link_lines = _run(["ninja", "-t", "commands", test_target], build_dir).stdout.splitlines()
     link = link_lines[-1]
-    library = f"lib/lib{lib_target}.a"
-    if library not in link or f"-o bin/{test_target}" not in link:
+    libraries = [f"lib/lib{t}.a" for t in lib_targets]
+    if any(lib not in link for lib in libraries) or f"-o bin/{test_target}" not in link:
         raise BuildError(f"unexpected link command for {test_target}: {link[:300]}")
-    link = link.replace(f"-o bin/{test_target}", "-o {output}").replace(library, "{library}")
-    for name, (args, out) in compile.items():
-        compile[name] = ([("-O1" if a in ("-O2", "-O3") else a) for a in args], out)
-    r = Recipe(ref_dir, compile, headers_of, library, link)
+    link = link.replace(f"-o bin/{test_target}", "-o {output}")
+    r = Recipe(ref_dir, compile, headers_of, libraries, link)
     r.pch = _precompiled_header(build_dir, lab, next(iter(compile.values()))[0])
     return r
+
+
+def reference_headers(deps: str, build_dir: Path, ref_dir: Path) -> set[str]:
+    """The reference's own files in the output of `ninja -t deps <object>` (one indented path
+    per line, relative to the build dir or absolute), by name relative to ref_dir."""
+    out = set()
+    for line in deps.splitlines():
+        if line.startswith("    "):
+            name = reference_name(ref_dir, build_dir / line.strip())
+            if name is not None and not name.endswith(".cc"):
+                out.add(name)
+    return out
 
 
 def _precompiled_header(build_dir: Path, lab: int, args: list[str]) -> Path | None:
@@ -153,8 +183,8 @@ class Worker:
         shutil.copytree(self.recipe.ref_dir, self.src)
 
     def build(self, name: str, mutated_text: str) -> tuple[bool, str]:
-        """Builds the test binary with reference file `name` replaced by `mutated_text`.
-        Returns (built, compiler output)."""
+        """Builds the test binary with reference file `name` (relative to the reference folder)
+        replaced by `mutated_text`. Returns (built, compiler output)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self._fresh_sources()
         (self.src / name).write_text(mutated_text)
@@ -164,12 +194,13 @@ class Worker:
             units = [u for u, hs in self.recipe.headers_of.items() if name in hs]
             if not units:
                 raise BuildError(f"no reference source includes {name}")
-        objects = []
+        objects: dict[str, list[Path]] = {}  # library -> its mutated objects
         ref = str(self.recipe.ref_dir)
         for unit in units:
-            args, _ = self.recipe.compile[unit]
-            obj = self.dir / "obj" / f"{unit}.o"
-            obj.parent.mkdir(exist_ok=True)
+            args, out, lib = self.recipe.compile[unit]
+            # The object keeps the baseline's base name: `ar r` replaces members by base name.
+            obj = self.dir / "obj" / Path(unit).parent / Path(out).name
+            obj.parent.mkdir(parents=True, exist_ok=True)
             args = [a.replace(ref, str(self.src)) for a in args]
             args[args.index("-o") + 1] = str(obj)
             if self.recipe.pch is not None:
@@ -177,16 +208,16 @@ class Worker:
             proc = _run(["nice", "ccache", *args], self.build_dir, timeout=600)
             if proc.returncode != 0:
                 return False, proc.stdout
-            objects.append(obj)
-        library = self.dir / "lib.a"
-        shutil.copyfile(self.build_dir / self.recipe.library, library)
-        if objects:
-            proc = _run(["ar", "r", str(library), *map(str, objects)], self.build_dir)
+            objects.setdefault(lib, []).append(obj)
+        link = self.recipe.link.replace("{output}", str(self.binary))
+        for lib, objs in objects.items():
+            library = self.dir / Path(lib).name
+            shutil.copyfile(self.build_dir / lib, library)
+            proc = _run(["ar", "r", str(library), *map(str, objs)], self.build_dir)
             if proc.returncode != 0:
                 return False, proc.stdout
+            link = link.replace(lib, str(library))
         self.binary.unlink(missing_ok=True)
-        link = self.recipe.link.replace("{output}", str(self.binary)).replace("{library}",
-                                                                              str(library))
         proc = _run("nice " + strip_ninja_wrapper(link), self.build_dir)
         if proc.returncode != 0 or not self.binary.exists():
             return False, proc.stdout

@@ -214,14 +214,57 @@ def _dead_variant_code(text: str, code: list[bool]) -> list[tuple[int, int]]:
             if text.startswith("{", body):
                 end = _close(text, code, body, "{", "}") + 1
             else:
-                end = _operand_end(text, code, body) + 1  # up to and with the `;`
+                end = _statement_end(text, code, body) + 1  # up to and with the `;`
             spans.append((if_at, end))
+        elif (text.startswith(")", after) and text[:before + 1].endswith("&&")
+              and (stmt := _dead_if_ending_in(text, code, after)) is not None):
+            spans.append(stmt)  # `if (X && ETCDLAB_BROKEN(..)) body`: never taken either
         elif text.startswith("&&", after) or text.startswith("?", after):
             end = _operand_end(text, code, after + 2 if text.startswith("&&", after) else after + 1)
             spans.append((m.start(), end))
         else:
             spans.append((m.start(), call_end))
     return spans
+
+
+def _dead_if_ending_in(text: str, code: list[bool], close: int) -> tuple[int, int] | None:
+    """The span of the `if` statement whose condition closes at `close`, if that condition is a
+    chain of `&&` only (its last operand, a broken-variant switch, makes it false); else None."""
+    depth = 0
+    k = close
+    while k >= 0:
+        if code[k]:
+            if text[k] == ")":
+                depth += 1
+            elif text[k] == "(":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif depth == 1 and (text.startswith("||", k) or text[k] in "?;{}"):
+                return None
+        k -= 1
+    if_at = text.rfind("if", 0, k)
+    if k < 0 or if_at < 0 or text[if_at:k].replace(" ", "") != "if":
+        return None
+    body = _skip_space(text, close + 1)
+    if text.startswith("{", body):
+        return if_at, _close(text, code, body, "{", "}") + 1
+    return if_at, _statement_end(text, code, body) + 1
+
+
+def _statement_end(text: str, code: list[bool], k: int) -> int:
+    """From k, the `;` that ends the statement (at bracket depth 0), or the end of the text."""
+    depth = 0
+    while k < len(text):
+        if code[k]:
+            if text[k] in "([{":
+                depth += 1
+            elif text[k] in ")]}":
+                depth -= 1
+            elif text[k] == ";" and depth == 0:
+                return k
+        k += 1
+    return k
 
 
 def _mutable_code(line: str, mask: list[bool]) -> str:

@@ -35,12 +35,9 @@ EQUIVALENTS = Path(__file__).resolve().parent / "equivalent.toml"
 
 
 def all_mutants(lab: int) -> list[Mutant]:
-    ref = build.ROOT / build.LABS[lab][0]
     out: list[Mutant] = []
-    for path in sorted(ref.iterdir()):
-        if path.suffix in (".cc", ".h"):
-            rel = str(path.relative_to(build.ROOT))
-            out += mutants_of(rel, path.read_text())
+    for path in build.reference_files(build.ROOT / build.LABS[lab][0]):
+        out += mutants_of(path.relative_to(build.ROOT).as_posix(), path.read_text())
     return out
 
 
@@ -137,7 +134,8 @@ class Run:
     def _run_one(self, worker: build.Worker, m: Mutant) -> dict:
         t0 = time.monotonic()
         source = (build.ROOT / m.path).read_text()
-        built, output = worker.build(Path(m.path).name, m.apply(source))
+        name = build.reference_name(worker.recipe.ref_dir, build.ROOT / m.path)
+        built, output = worker.build(name, m.apply(source))
         result = {"id": m.id, "path": m.path, "line": m.line, "op": m.op,
                   "mutant": m.describe(), "status": STILLBORN, "test": "", "detail": ""}
         if not built:

@@ -75,9 +75,11 @@ def checkpoint_counts(text: str) -> list[tuple[str, int]]:
 
 def total_counts(text: str) -> list[int]:
     flat = " ".join(text.split())
-    # "all 153 tests", "runs all 122." -- not "all 200 revisions"
+    # "all 153 tests", "runs all 122." -- not "all 200 revisions"; a grading table's
+    # "| total | 100 | 105 tests |"
     return ([int(m.group(1)) for m in re.finditer(r"\ball (\d+)(?= tests\b|\.)", flat)]
-            + [int(m.group(1)) for m in re.finditer(r"\b(\d+) tests;", flat)])
+            + [int(m.group(1)) for m in re.finditer(r"\b(\d+) tests;", flat)]
+            + [int(m.group(1)) for m in re.finditer(r"\| total \| \d+ \| (\d+) tests \|", flat)])
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -85,3 +85,20 @@ def test_ids_depend_on_the_line_not_its_position():
     assert a == b
     twice = mutants_of("x.cc", "x = y + 1;\nx = y + 1;\n")
     assert len({m.id for m in twice}) == len(twice) == 4, "equal lines are told apart"
+
+
+def test_an_if_whose_and_chain_ends_in_a_broken_switch_is_dead_code():
+    # ETCDLAB_BROKEN is false in the reference: `X && ETCDLAB_BROKEN("y")` is never true.
+    src = ('  if (lease == kNoLease && ETCDLAB_BROKEN("keeps-it")) return;\n'
+           '  if (a < b && ETCDLAB_BROKEN("z")) {\n    x = y + 1;\n  }\n')
+    assert mutants_of("x.cc", src) == []
+    # `||` before it: the condition can still be true; the other operand is mutated.
+    assert mutated('  if (a < b || ETCDLAB_BROKEN("z")) f();\n', "ror") == [
+        '  if (a <= b || ETCDLAB_BROKEN("z")) f();\n']
+
+
+def test_the_whole_statement_an_if_on_a_broken_switch_guards_is_dead_code():
+    # The body's own `||` or `?:` does not end it: the statement runs to its `;`.
+    src = ('  if (ETCDLAB_BROKEN("x")) synced = start == 0 || start >= current;\n'
+           '  if (ETCDLAB_BROKEN("y")) n = a < b ? a : b;\n')
+    assert mutants_of("x.cc", src) == []

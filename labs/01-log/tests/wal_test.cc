@@ -313,6 +313,30 @@ TEST_F(WalTest, EntriesBelowTheBaseOfAReleasedLogStayDropped) {
          "that base and must not come back, nor survive the marker at 12";
 }
 
+TEST_F(WalTest, AReplayedOverwriteAtOrBelowTheBaseEndsTheLogAtTheBase) {
+  {
+    auto wal = open();
+    wal->append_entries(make_entries(1, 11, 1, std::string(350, 'a')));
+    // 11..12 do not fit: segment 2 starts at index 11 (replay's base 10 once segment 1 goes).
+    wal->append_entries(make_entries(11, 13, 1, std::string(350, 'a')));
+    wal->append_entries(make_entries(9, 11, 2));  // a new leader's 9..10 replace 9..12
+    wal->append_snapshot({10, 2});
+    wal->sync();
+    wal->release_before(11);
+    ASSERT_EQ(wal->segments(), std::vector<std::string>{wal_segment_name(2, 11)});
+  }
+  auto wal = open();
+  EXPECT_EQ(wal->replayed().base_index, 10u);
+  EXPECT_TRUE(wal->replayed().entries.empty());
+  EXPECT_THROW(wal->append_entries(make_entries(12, 13, 3)), std::invalid_argument)
+      << "replay read 11..12 and then 9..10, which replace them: the log ends at 10, and an "
+         "append at 12 would leave a gap";
+  wal->append_entries(make_entries(11, 12, 3));
+  wal->sync();
+  wal.reset();
+  EXPECT_EQ(open()->replayed().entries, make_entries(11, 12, 3));
+}
+
 TEST_F(WalTest, ReleasedSegmentsStayGoneAfterACrash) {
   auto wal = open();
   for (uint64_t i = 1; i <= 60; ++i) {

@@ -139,6 +139,22 @@ TEST(WatchCatchUp, AResponseEndsAtTheFirstRevisionBoundaryPastTheByteLimit) {
       << "bigger than the limit still travels whole";
 }
 
+TEST(WatchCatchUp, AResponseHoldsOneRevisionAtLeastWhateverTheByteLimit) {
+  WatchConfig c = watch_config();
+  c.max_response_bytes = 0;  // every revision is past it
+  Watched w(c);
+  w.put("k1", "a");  // 2
+  w.put("k2", "b");  // 3
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(prefix("k"), 2), *w.store);
+  w.take(s);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "#0 @3: PUT k1=a@2") << "one revision per response, never none";
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "#0 @3: PUT k2=b@3");
+  EXPECT_EQ(w.hub.unsynced(), 0u);
+}
+
 TEST(WatchCatchUp, EachWatcherOfABatchGetsItsOwnRangeFiltersAndPrevKv) {
   Watched w;
   w.put("a", "1");

@@ -67,6 +67,23 @@ TEST(WatchProgress, CancellingTheLastWatcherBehindAnswersAWaitingRequest) {
   EXPECT_EQ(w.take(s), "created #0 @2\ncanceled #0 @2\nprogress #-1 @2");
 }
 
+TEST(WatchProgress, ARequestIsAnsweredOnceNotAgainAtALaterCancelOrSync) {
+  WatchConfig c = watch_config();
+  c.max_revisions_per_response = 1;
+  Watched w(c);
+  w.put("b", "1");  // 2
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(key("a")), *w.store);
+  w.hub.watch(s, on(key("b")), *w.store);
+  w.hub.request_progress(s, *w.store);
+  EXPECT_EQ(w.take(s), "created #0 @2\ncreated #1 @2\nprogress #-1 @2");
+  w.hub.cancel(s, 1, *w.store);
+  w.hub.watch(s, on(key("b"), 2), *w.store);  // behind: caught up by the next sync
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s), "canceled #1 @2\ncreated #2 @2\n#2 @2: PUT b=1@2")
+      << "the request was answered: a cancel or a sync later does not answer it again";
+}
+
 TEST(WatchProgress, AnIdleSyncedWatcherThatAskedGetsANotificationEachInterval) {
   Watched w;  // progress_interval_ticks = 10
   StreamId s = w.hub.open_stream();
@@ -82,6 +99,19 @@ TEST(WatchProgress, AnIdleSyncedWatcherThatAskedGetsANotificationEachInterval) {
   EXPECT_EQ(w.take(s), "progress #0 @2") << "its id, the store's revision, no events";
   for (int i = 0; i < 10; ++i) w.hub.tick(*w.store);
   EXPECT_EQ(w.take(s), "progress #0 @2") << "and again each interval";
+}
+
+TEST(WatchProgress, AnIntervalOfZeroTicksMeansNoNotifications) {
+  WatchConfig c = watch_config();
+  c.progress_interval_ticks = 0;  // never (WatchConfig)
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  WatchRequest r = on(key("a"));
+  r.progress_notify = true;
+  w.hub.watch(s, r, *w.store);
+  w.take(s);
+  for (int i = 0; i < 50; ++i) w.hub.tick(*w.store);
+  EXPECT_EQ(w.take(s), "") << "0 turns notifications off (and is no divisor)";
 }
 
 TEST(WatchProgress, AWatcherThatSentEventsInTheIntervalGetsNoNotification) {

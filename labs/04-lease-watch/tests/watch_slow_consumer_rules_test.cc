@@ -250,5 +250,80 @@ TEST(WatchSlowConsumer, AfterARestoreOnlyAWatcherThatMissedACompactedRevisionIsC
   EXPECT_EQ(std::count(got.begin(), got.end(), '\n'), 1) << got << "\nand nothing else";
 }
 
+TEST(WatchSlowConsumer, AfterARestoreAWatcherIsNotCancelledForWritesItSawGoByUnconcerned) {
+  Watched leader;
+  leader.put("a", "1");  // 2
+  leader.put("b", "1");  // 3
+  leader.put("b", "2");  // 4
+  leader.put("a", "2");  // 5
+  leader.store->compact(4);
+  std::string snapshot;
+  leader.store->snapshot([&](std::string_view chunk) { snapshot += chunk; });
+
+  Watched follower;  // it applied revisions 2 to 4; no watch() call came after them
+  StreamId s = follower.hub.open_stream();
+  follower.hub.watch(s, on(key("a")), *follower.store);
+  follower.put("a", "1");  // 2: sent to #0
+  follower.put("b", "1");  // 3, 4: not for #0, but it has seen them go by
+  follower.put("b", "2");
+  follower.take(s);
+  bool given = false;
+  follower.store->restore([&]() -> std::string {
+    if (given) return "";
+    given = true;
+    return snapshot;
+  });
+  follower.hub.restored(*follower.store);
+  EXPECT_EQ(follower.drain(s), "#0 @5: PUT a=2@5")
+      << "the hub heard of revision 4 (notify): #0 goes on from 5, though its last event was 2";
+}
+
+TEST(WatchSlowConsumer, AWatcherWhoseStreamIsFullTakesNoPlaceInASyncBatch) {
+  WatchConfig c = watch_config();
+  c.max_watchers_per_sync = 1;
+  c.stream_capacity = 1;
+  Watched w(c);
+  w.put("a", "1");  // 2
+  StreamId s1 = w.hub.open_stream();
+  StreamId s2 = w.hub.open_stream();
+  w.hub.watch(s1, on(key("a"), 2), *w.store);  // behind; its created response fills s1
+  w.hub.watch(s2, on(key("a"), 2), *w.store);  // behind too
+  w.take(s2);
+  w.hub.sync(*w.store);
+  EXPECT_EQ(w.take(s2), "#0 @2: PUT a=1@2")
+      << "the one place of the batch goes to a watcher whose stream has room, not to the one "
+      << "on the full stream (first in order)";
+}
+
+TEST(WatchSlowConsumer, AWatcherRestoredWithNothingToCatchUpIsSyncedAtTheNextSync) {
+  WatchConfig c = watch_config();
+  c.stream_capacity = 1;
+  Watched leader;
+  leader.put("a", "1");  // 2
+  std::string snapshot;
+  leader.store->snapshot([&](std::string_view chunk) { snapshot += chunk; });
+
+  Watched follower(c);
+  follower.put("a", "1");  // 2: the same history
+  StreamId s = follower.hub.open_stream();
+  follower.hub.watch(s, on(key("a"), 2), *follower.store);  // #0: behind, needs 2
+  follower.hub.watch(s, on(key("b")), *follower.store);     // #1: synced
+  follower.take(s);
+  bool given = false;
+  follower.store->restore([&]() -> std::string {
+    if (given) return "";
+    given = true;
+    return snapshot;
+  });
+  follower.hub.restored(*follower.store);  // a snapshot at the revision it had: #1 has nothing
+  follower.hub.sync(*follower.store);      // to catch up; #0's response fills the stream
+  EXPECT_EQ(follower.hub.unsynced(), 0u)
+      << "#1 is caught up already: it joins the synced group whether or not the stream has "
+      << "room left after #0's response";
+  EXPECT_EQ(follower.take(s), "#0 @2: PUT a=1@2");
+  follower.put("b", "1");
+  EXPECT_EQ(follower.take(s), "#1 @3: PUT b=1@3") << "synced: the write comes at once";
+}
+
 }  // namespace
 }  // namespace etcdlab::lab4

@@ -197,6 +197,51 @@ TEST(WatchSynced, ALargeResponseComesInPiecesOnlyToAWatcherThatAskedForThem) {
       << "last marked fragment; a watcher that did not ask, or a small response, comes whole";
 }
 
+TEST(WatchSynced, APieceHoldsAsManyEventsAsFitInMaxResponseBytes) {
+  // Each event counts 601 bytes (key and value) plus the few the implementation adds for the
+  // numbers (the reference 32; anything up to 100 gives the same pieces here): three fit in
+  // 2,200 bytes, four never do.
+  WatchConfig c = watch_config();
+  c.max_response_bytes = 2200;
+  Watched w(c);
+  StreamId s = w.hub.open_stream();
+  WatchRequest fragmenting = on(prefix(""));
+  fragmenting.fragment = true;
+  w.hub.watch(s, fragmenting, *w.store);
+  w.take(s);
+  std::string value(600, 'v');
+  w.write([&](mvcc::Write& wr) {
+    for (const char* k : {"a", "b", "c", "d", "e", "f", "g"}) wr.put(k, value, 0);
+  });
+  EXPECT_EQ(keys_of(w.hub.take(s, 100)), "#0 @2: a b c +\n#0 @2: d e f +\n#0 @2: g")
+      << "a piece is cut only when the next event would take it past max_response_bytes, "
+      << "and each piece counts its own bytes from zero";
+}
+
+TEST(WatchSynced, APrevKvCountsTowardsAPiecesBytes) {
+  // With prev_kv, each event carries its 1-byte value and the 600-byte value it replaced:
+  // 603 bytes of keys and values plus the implementation's few per key-value (up to 50 each
+  // gives the same pieces here). Without its prev_kv an event would be a few bytes.
+  WatchConfig c = watch_config();
+  c.max_response_bytes = 2200;
+  Watched w(c);
+  const std::vector<std::string> keys = {"a", "b", "c", "d", "e", "f", "g"};
+  w.write([&](mvcc::Write& wr) {
+    for (const std::string& k : keys) wr.put(k, std::string(600, 'v'), 0);
+  });
+  StreamId s = w.hub.open_stream();
+  WatchRequest fragmenting = on(prefix(""));
+  fragmenting.fragment = true;
+  fragmenting.prev_kv = true;
+  w.hub.watch(s, fragmenting, *w.store);
+  w.take(s);
+  w.write([&](mvcc::Write& wr) {
+    for (const std::string& k : keys) wr.put(k, "1", 0);
+  });
+  EXPECT_EQ(keys_of(w.hub.take(s, 100)), "#0 @3: a b c +\n#0 @3: d e f +\n#0 @3: g")
+      << "an event's bytes include its prev_kv's key and value when it carries one";
+}
+
 TEST(WatchSynced, StartRevisionZeroMeansFromTheNextWrite) {
   Watched w;
   w.put("a", "old");
@@ -249,6 +294,39 @@ TEST(WatchSynced, ClosingAStreamEndsItsWatchersAndDropsWhatItHeld) {
   EXPECT_EQ(w.hub.queued(s1), 0u);
   w.put("a", "2");
   EXPECT_EQ(w.take(s2), "created #0 @1\n#0 @2: PUT a=1@2\n#0 @3: PUT a=2@3");
+}
+
+TEST(WatchSynced, AClosedStreamIsNotNamedReady) {
+  Watched w;
+  StreamId s1 = w.hub.open_stream();
+  StreamId s2 = w.hub.open_stream();
+  w.hub.watch(s1, on(key("a")), *w.store);
+  w.hub.watch(s2, on(key("a")), *w.store);
+  w.put("a", "1");
+  w.hub.close_stream(s1);
+  EXPECT_EQ(w.hub.take_ready(), std::vector<StreamId>{s2})
+      << "a closed stream has no reader to wake and nothing left to take";
+  EXPECT_TRUE(w.hub.take(s1, 10).empty()) << "a reader late to notice the close gets nothing";
+}
+
+TEST(WatchSynced, CallsNamingAStreamThatIsNotOpenAreDropped) {
+  // The client's last requests may reach the node after its stream closed.
+  Watched w;
+  StreamId s = w.hub.open_stream();
+  w.hub.watch(s, on(key("a")), *w.store);
+  w.hub.close_stream(s);
+  w.hub.take_ready();
+  EXPECT_EQ(w.hub.watch(s, on(key("a")), *w.store), watch::kNoWatchId);
+  w.hub.request_progress(s, *w.store);
+  w.hub.close_stream(s);   // again
+  w.hub.close_stream(42);  // never opened
+  w.put("a", "1");
+  EXPECT_EQ(w.hub.streams(), 0u);
+  EXPECT_EQ(w.hub.watchers(), 0u);
+  EXPECT_EQ(w.hub.queued(s), 0u);
+  EXPECT_TRUE(w.hub.take(s, 10).empty());
+  EXPECT_TRUE(w.hub.take_ready().empty()) << "nothing was answered";
+  EXPECT_EQ(w.hub.open_stream(), s + 1) << "and the next stream is opened as usual";
 }
 
 TEST(WatchSynced, TakeGivesAtMostMaxOldestFirstAndReadyNamesTheStreamsOnce) {

@@ -103,7 +103,9 @@ class WatchHub {
 
   // ---- streams
   StreamId open_stream();  // ids 1, 2, 3...
-  // The client went away: its watchers end, its untaken responses are dropped.
+  // The client went away: its watchers end, its untaken responses are dropped. A call naming
+  // a stream that is not open (closed, or never opened) does nothing and answers nothing:
+  // watch() returns kNoWatchId, take() nothing.
   void close_stream(StreamId stream);
 
   // ---- what a client asks (each answers on the stream, see the top of this file)
