@@ -10,15 +10,6 @@
 namespace etcdlab::lab2 {
 namespace {
 
-Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
-  Message m;
-  m.type = type;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  return m;
-}
-
 // Node 1, leader of term 1, sends node 2 its snapshot at index 10.
 Message snapshot_from_leader() {
   return snapshot_message(1, 2, 1, SnapshotMeta{10, 1, {{1, 2, 3}, {}}});

@@ -8,25 +8,6 @@
 namespace etcdlab::lab2 {
 namespace {
 
-Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
-  Message m;
-  m.type = type;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  return m;
-}
-
-Message append(NodeId from, NodeId to, uint64_t term, uint64_t prev_index, uint64_t prev_term,
-               std::vector<Entry> entries, uint64_t commit) {
-  Message m = msg(MessageType::kAppend, from, to, term);
-  m.index = prev_index;
-  m.log_term = prev_term;
-  m.entries = std::move(entries);
-  m.commit = commit;
-  return m;
-}
-
 std::vector<Entry> entries_of_terms(uint64_t first_index, std::vector<uint64_t> terms) {
   std::vector<Entry> out;
   for (uint64_t t : terms) {

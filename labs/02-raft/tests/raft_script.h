@@ -268,6 +268,29 @@ inline std::vector<std::string> data_of(const std::vector<Entry>& entries) {
   return out;
 }
 
+// A message of `type` from `from` to `to` at `term`, every other field empty (for tests that
+// step one in).
+inline Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
+// An append as a leader of `term` sends it: the entries after (prev_index, prev_term), and its
+// commit index.
+inline Message append(NodeId from, NodeId to, uint64_t term, uint64_t prev_index,
+                      uint64_t prev_term, std::vector<Entry> entries, uint64_t commit) {
+  Message m = msg(MessageType::kAppend, from, to, term);
+  m.index = prev_index;
+  m.log_term = prev_term;
+  m.entries = std::move(entries);
+  m.commit = commit;
+  return m;
+}
+
 // An InstallSnapshot message, as a leader of `term` sends it (for tests that step one in).
 inline Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotMeta meta) {
   Message m;

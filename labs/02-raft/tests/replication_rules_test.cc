@@ -6,20 +6,6 @@
 namespace etcdlab::lab2 {
 namespace {
 
-Message append(NodeId from, NodeId to, uint64_t term, uint64_t prev_index, uint64_t prev_term,
-               std::vector<Entry> entries, uint64_t commit) {
-  Message m;
-  m.type = MessageType::kAppend;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  m.index = prev_index;
-  m.log_term = prev_term;
-  m.entries = std::move(entries);
-  m.commit = commit;
-  return m;
-}
-
 Entry entry(uint64_t index, uint64_t term, std::string data = "") {
   return Entry{index, term, EntryType::kNormal, data.empty() ? "e" + std::to_string(index) : data};
 }

@@ -9,15 +9,6 @@
 namespace etcdlab::lab2 {
 namespace {
 
-Message msg(MessageType type, NodeId from, NodeId to, uint64_t term) {
-  Message m;
-  m.type = type;
-  m.from = from;
-  m.to = to;
-  m.term = term;
-  return m;
-}
-
 }  // namespace
 
 TEST(ElectionRules, AFollowerInItsLeaseStillFollowsANewLeaderOfAHigherTerm) {
