@@ -204,12 +204,7 @@ TEST(WatchSlowConsumer, ARestoredStoreIsReplayedFromWhereEachWatcherWas) {
   follower.hub.watch(s, on(key("a")), *follower.store);
   follower.hub.watch(s, on(key("a"), 4), *follower.store);
   follower.take(s);
-  bool given = false;
-  follower.store->restore([&]() -> std::string {
-    if (given) return "";
-    given = true;
-    return snapshot;
-  });
+  follower.install(snapshot);
   follower.hub.restored(*follower.store);
   EXPECT_EQ(follower.drain(s), "#0 @5: PUT a=2@4, PUT a=3@5\n#1 @5: PUT a=2@4, PUT a=3@5")
       << "what the snapshot jumped over comes from its history, from each one's next revision";
@@ -235,12 +230,7 @@ TEST(WatchSlowConsumer, AfterARestoreOnlyAWatcherThatMissedACompactedRevisionIsC
   follower.put("b", "2");
   follower.hub.watch(s, on(key("a"), 2), *follower.store);  // #1: behind, it needs 2 to 4
   follower.take(s);
-  bool given = false;
-  follower.store->restore([&]() -> std::string {
-    if (given) return "";
-    given = true;
-    return snapshot;
-  });
+  follower.install(snapshot);
   follower.hub.restored(*follower.store);
   std::string got = follower.drain(s);
   EXPECT_NE(got.find("#0 @5: PUT a=2@5"), std::string::npos)
@@ -267,12 +257,7 @@ TEST(WatchSlowConsumer, AfterARestoreAWatcherIsNotCancelledForWritesItSawGoByUnc
   follower.put("b", "1");  // 3, 4: not for #0, but it has seen them go by
   follower.put("b", "2");
   follower.take(s);
-  bool given = false;
-  follower.store->restore([&]() -> std::string {
-    if (given) return "";
-    given = true;
-    return snapshot;
-  });
+  follower.install(snapshot);
   follower.hub.restored(*follower.store);
   EXPECT_EQ(follower.drain(s), "#0 @5: PUT a=2@5")
       << "the hub heard of revision 4 (notify): #0 goes on from 5, though its last event was 2";
@@ -309,12 +294,7 @@ TEST(WatchSlowConsumer, AWatcherRestoredWithNothingToCatchUpIsSyncedAtTheNextSyn
   follower.hub.watch(s, on(key("a"), 2), *follower.store);  // #0: behind, needs 2
   follower.hub.watch(s, on(key("b")), *follower.store);     // #1: synced
   follower.take(s);
-  bool given = false;
-  follower.store->restore([&]() -> std::string {
-    if (given) return "";
-    given = true;
-    return snapshot;
-  });
+  follower.install(snapshot);
   follower.hub.restored(*follower.store);  // a snapshot at the revision it had: #1 has nothing
   follower.hub.sync(*follower.store);      // to catch up; #0's response fills the stream
   EXPECT_EQ(follower.hub.unsynced(), 0u)

@@ -119,6 +119,16 @@ struct Watched {
   int64_t del(const KeyRange& range) {
     return write([&](mvcc::Write& w) { w.delete_range(range); });
   }
+  // Replaces the store by `snapshot` (KvStore::snapshot's bytes), as a follower installs one;
+  // the hub is not told (call hub.restored()).
+  void install(const std::string& snapshot) {
+    bool given = false;
+    store->restore([&]() -> std::string {
+      if (given) return "";
+      given = true;
+      return snapshot;
+    });
+  }
   // Everything the stream holds, as text (one line per response).
   std::string take(StreamId s, size_t max = 100000) { return describe(hub.take(s, max)); }
   // Syncs until no watcher is behind or nothing moves, taking everything as it goes.
