@@ -98,6 +98,10 @@ void KvStateMachine::written(int64_t revision, const std::vector<mvcc::Event>& e
   watches_.notify(revision, events);
 }
 
+std::vector<mvcc::Event> KvStateMachine::end_write(mvcc::Write& w) const {
+  return watches_.watchers() > 0 ? w.end() : w.end_without_prev_kvs();
+}
+
 Result KvStateMachine::apply_request(const Request& request) {
   return apply_request(request, std::nullopt);
 }
@@ -119,13 +123,13 @@ Result KvStateMachine::apply_request(const Request& request,
         mvcc::Write w = store_->write();
         int64_t revision = w.revision();
         result.value = w.put(put->key, put->value, put->lease, put->options);
-        written(revision, w.end());
+        written(revision, end_write(w));
       }
     } else if (const auto* del = std::get_if<DeleteRangeRequest>(&request)) {
       mvcc::Write w = store_->write();
       int64_t revision = w.revision();
       result.value = w.delete_range(del->range, del->prev_kv);
-      written(revision, w.end());
+      written(revision, end_write(w));
     } else if (const auto* compaction = std::get_if<CompactionRequest>(&request)) {
       store_->compact(compaction->revision);
       result.value = CompactionResult{};

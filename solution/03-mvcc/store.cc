@@ -117,14 +117,14 @@ PutResult KvStore::put(std::string_view key, std::string_view value, int64_t lea
                        const PutOptions& options) {
   Write w = write();
   PutResult result = w.put(key, value, lease, options);
-  w.impl_->end(/*with_prev_kvs=*/false);
+  w.impl_->end(Write::Impl::Returning::kNothing);
   return result;
 }
 
 DeleteResult KvStore::delete_range(const KeyRange& range, bool prev_kv) {
   Write w = write();
   DeleteResult result = w.delete_range(range, prev_kv);
-  w.impl_->end(/*with_prev_kvs=*/false);
+  w.impl_->end(Write::Impl::Returning::kNothing);
   return result;
 }
 

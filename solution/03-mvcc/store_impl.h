@@ -94,7 +94,10 @@ struct Write::Impl {
   // The key as this write sees it now (its own events over the store's latest revision).
   std::optional<Hit> current(std::string_view key) const;
   std::vector<Hit> view(const KeyRange& range) const;  // likewise for a range
-  std::vector<Event> end(bool with_prev_kvs);
+  // What end() hands back: nothing (the one-operation writes, whose callers have their result
+  // already), the events, or the events with each key's prev_kv (one read per event).
+  enum class Returning { kNothing, kEvents, kEventsWithPrevKvs };
+  std::vector<Event> end(Returning returning);
   void release();  // ends the write without applying it
 
   KvStore::Impl* store = nullptr;

@@ -65,7 +65,7 @@ std::vector<Hit> Write::Impl::view(const KeyRange& range) const {
   return out;
 }
 
-std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
+std::vector<Event> Write::Impl::end(Returning returning) {
   if (!active) throw std::logic_error("mvcc: the write has ended");
   std::vector<Event> out;
   if (events.empty()) {
@@ -75,7 +75,7 @@ std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
   }
   try {
     KvStore::Impl& s = *store;
-    if (with_prev_kvs) {
+    if (returning == Returning::kEventsWithPrevKvs) {
       // What each key was before this write: a watcher's prev_kv.
       for (Event& e : events) e.prev_kv = s.get(e.kv.key, s.revision);
     }
@@ -109,7 +109,7 @@ std::vector<Event> Write::Impl::end(bool with_prev_kvs) {
     release();
     throw;
   }
-  if (with_prev_kvs) out = std::move(events);
+  if (returning != Returning::kNothing) out = std::move(events);
   release();
   return out;
 }
@@ -240,7 +240,11 @@ RangeResult Write::range(const KeyRange& range, const RangeOptions& options) {
 }
 
 std::vector<Event> Write::end() {
-  return impl_->end(/*with_prev_kvs=*/true);
+  return impl_->end(Impl::Returning::kEventsWithPrevKvs);
+}
+
+std::vector<Event> Write::end_without_prev_kvs() {
+  return impl_->end(Impl::Returning::kEvents);
 }
 
 }  // namespace etcdlab::mvcc

@@ -36,6 +36,10 @@ std::vector<Event> Write::end() {
   todo('A', "Write::end");
 }
 
+std::vector<Event> Write::end_without_prev_kvs() {
+  todo('A', "Write::end_without_prev_kvs");
+}
+
 PutResult KvStore::put(std::string_view /*key*/, std::string_view /*value*/, int64_t /*lease*/,
                        const PutOptions& /*options*/) {
   todo('A', "KvStore::put");

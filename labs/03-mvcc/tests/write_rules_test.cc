@@ -169,6 +169,26 @@ TEST(WriteRules, EndReturnsEveryEventInOrderWithTheKeyBeforeTheWrite) {
                     }));
 }
 
+// The node ends its writes this way while no one watches: the same write, minus the reads.
+TEST(WriteRules, EndWithoutPrevKvsReturnsTheSameEventsWithNoKeyBeforeTheWrite) {
+  auto s = memory_store();
+  s->put("a", "old", 1);
+  s->put("z", "old");
+  auto w = s->write();
+  w.put("m", "new", 0);
+  w.put("a", "newer", 2);
+  w.delete_range(from("y"));
+  auto events = w.end_without_prev_kvs();
+  EXPECT_EQ(events, (std::vector<Event>{
+                        put_event(kv("m", 4, 4, 1, "new")),
+                        put_event(kv("a", 2, 4, 2, "newer", 2)),
+                        delete_event("z", 4),
+                    }));
+  // The write itself is the same as end()'s: in the store, at the next revision.
+  EXPECT_EQ(s->revision(), 4);
+  EXPECT_EQ(read(*s, from("a")), (std::vector{kv("a", 2, 4, 2, "newer", 2), kv("m", 4, 4, 1, "new")}));
+}
+
 TEST(WriteRules, KeysAreBytesNotCStrings) {
   auto s = memory_store();
   std::string k1("a\0b", 3);
