@@ -263,6 +263,25 @@ TEST(WatchSlowConsumer, AfterARestoreAWatcherIsNotCancelledForWritesItSawGoByUnc
       << "the hub heard of revision 4 (notify): #0 goes on from 5, though its last event was 2";
 }
 
+TEST(WatchSlowConsumer, AfterARestoreAWatcherFromTheNextWriteGetsNothingFromBeforeIt) {
+  Watched leader;
+  leader.put("a", "1");  // 2
+  leader.put("a", "2");  // 3
+  std::string snapshot;
+  leader.store->snapshot([&](std::string_view chunk) { snapshot += chunk; });
+
+  Watched follower;  // restarted: its store came back with revision 2, its hub is new
+  (void)follower.store->put("a", "1");  // 2, written before the hub: it hears nothing of it
+  StreamId s = follower.hub.open_stream();
+  follower.hub.watch(s, on(key("a")), *follower.store);  // #0: from the next write, 3
+  follower.take(s);
+  follower.install(snapshot);
+  follower.hub.restored(*follower.store);
+  EXPECT_EQ(follower.drain(s), "#0 @3: PUT a=2@3")
+      << "#0 was created at revision 2 to watch from the next write: the restore replays 3, "
+      << "not 2, though the hub heard of no write before it";
+}
+
 TEST(WatchSlowConsumer, AWatcherWhoseStreamIsFullTakesNoPlaceInASyncBatch) {
   WatchConfig c = watch_config();
   c.max_watchers_per_sync = 1;

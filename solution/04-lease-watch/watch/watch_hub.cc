@@ -153,7 +153,6 @@ WatchId WatchHub::watch(StreamId stream, const WatchRequest& request,
   if (sit == h.streams.end()) return kNoWatchId;
   Stream& s = sit->second;
   int64_t current = store.revision();
-  h.last_revision = std::max(h.last_revision, current);
 
   // Refusals: one answer, nothing created, no id used up. The range first, as etcd's mvcc
   // (watchStream.Watch) checks it: a watcher that can never fire would leave its client

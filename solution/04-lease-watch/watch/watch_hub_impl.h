@@ -66,7 +66,10 @@ struct WatchHub::Impl {
   WatcherKey sync_cursor{0, 0};  // sync() goes round the unsynced group from here
   std::set<StreamId> ready;
   int64_t ticks = 0;
-  int64_t last_revision = 0;  // the newest store revision the hub has heard of
+  // The newest revision notify() was told of (restored() replays from the one after it).
+  // Only notify() raises it: a watcher synced by watch() or sync() starts above the store's
+  // revision of the moment already, and restored() keeps the larger of the two.
+  int64_t last_revision = 0;
 };
 
 // The bytes of an event that count towards a response's size.

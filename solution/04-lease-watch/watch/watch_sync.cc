@@ -56,12 +56,13 @@ void WatchHub::notify(int64_t revision, const std::vector<mvcc::Event>& events) 
 namespace {
 
 // The key as it was before event `e`, as etcd's watch reads it (at mod_revision - 1); none if
-// that revision is compacted away or the key did not exist then. (What
-// KvStore::events_since(..., prev_kv = true) gives.)
+// the key did not exist then. (What KvStore::events_since(..., prev_kv = true) gives.) The read
+// never fails: sync() serves only events above the compact revision (it cancels the watchers
+// whose next revision is not), and a write's revision is at least 2, so mod_revision - 1 is a
+// readable revision, at or above both 1 and the compact revision.
 std::optional<mvcc::KeyValue> previous(const mvcc::KvStore& store, const mvcc::Event& e) {
   mvcc::RangeOptions at;
   at.revision = e.kv.mod_revision - 1;
-  if (at.revision < 1 || at.revision < store.compact_revision()) return std::nullopt;
   mvcc::RangeResult r = store.range(mvcc::KeyRange{e.kv.key, ""}, at);
   if (r.kvs.empty()) return std::nullopt;
   return std::move(r.kvs.front());
@@ -90,7 +91,6 @@ mvcc::KeyRange covering(const WatchHub::Impl& h, const std::vector<WatcherKey>& 
 void WatchHub::sync(const mvcc::KvStore& store) {
   Impl& h = *impl_;
   int64_t current = store.revision();
-  h.last_revision = std::max(h.last_revision, current);
   int64_t compacted = store.compact_revision();
   if (h.unsynced.empty()) return;
 
@@ -224,7 +224,8 @@ void WatchHub::tick(const mvcc::KvStore& store) {
   }
 }
 
-void WatchHub::restored(const mvcc::KvStore& store) {
+// The new store is not read here: what each watcher missed is read from it by sync().
+void WatchHub::restored(const mvcc::KvStore& /*store*/) {
   Impl& h = *impl_;
   // Every synced watcher has seen everything up to the last revision the hub heard of; the
   // new store's history from there on is what it missed.
@@ -234,7 +235,6 @@ void WatchHub::restored(const mvcc::KvStore& store) {
     if (w.synced) synced.push_back(key);
   }
   for (const WatcherKey& key : synced) h.to_unsynced(key, h.watchers.at(key), from);
-  h.last_revision = std::max(h.last_revision, store.revision());
 }
 
 }  // namespace etcdlab::watch
