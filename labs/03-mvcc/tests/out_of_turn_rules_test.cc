@@ -105,6 +105,19 @@ TEST(BackendRules, BatchCallsOutOfOrderAndWholeStoreCallsInsideABatchAreRefused)
   EXPECT_EQ(s->key_count(), 3);
 }
 
+TEST(BackendRules, ABatchWithAWriteOpenCannotCommit) {
+  // The write's operations are not in the batch yet: committing now would lose them.
+  auto s = memory_store();
+  s->begin_batch();
+  Write w = s->write();
+  w.put("a", "1", 0);
+  EXPECT_REFUSED(s->commit_batch(1));
+  w.end();
+  s->commit_batch(1);
+  EXPECT_EQ(s->consistent_index(), 1u);
+  EXPECT_EQ(read(*s, everything()), std::vector{kv("a", 2, 2, 1, "1")});
+}
+
 TEST(BackendRules, TheConsistentIndexNeverGoesBackwardsButMayStay) {
   auto s = memory_store();
   s->begin_batch();
