@@ -20,6 +20,15 @@
 // already holds; the node re-applies the entries after consistent_index() from the Raft log.
 // (Writes outside a batch commit one transaction each.) The Raft log is the source of truth, so
 // SQLite may run with synchronous=NORMAL; make_durable() is called before the log is released.
+// If SQLite fails a write or commit_batch() inside a batch (StorageError), the index holds
+// writes the database lost: every later read and write throws StorageError until the store is
+// reopened. (Stated in December 2026.)
+//
+// Calls out of turn are the caller's bug: they throw std::logic_error and change nothing.
+// They are: put, delete_range, range and end on a Write that has ended; write(), put,
+// delete_range, the batch calls, compact, compaction_step, make_durable, defragment, snapshot
+// and restore while a Write is open; begin_batch inside a batch, commit_batch outside one;
+// make_durable, defragment, snapshot and restore inside a batch. (Stated in December 2026.)
 //
 // In the simulator the store is ":memory:". SQLite does its own file I/O, which the simulated
 // disk cannot crash, so a simulated crash destroys the store instead, and the node rebuilds it
@@ -40,7 +49,8 @@ namespace etcdlab::mvcc {
 
 struct StoreOptions {
   std::string path = ":memory:";  // the SQLite database file (":memory:": in memory only)
-  int64_t compaction_batch = 1000;  // revisions removed per compaction step
+  int64_t compaction_batch = 1000;  // revisions removed per compaction step (> 0, or open()
+                                    // throws std::invalid_argument)
   int64_t cache_kib = 64 << 10;     // SQLite page cache
 };
 
@@ -99,6 +109,7 @@ class KvStore {
 
   // ---- batches and durability
   void begin_batch();
+  // Throws std::invalid_argument if consistent_index < consistent_index() (equal is fine).
   void commit_batch(uint64_t consistent_index);
   void make_durable();  // everything committed so far survives a power loss
 
