@@ -57,6 +57,7 @@ TEST(WriteRules, AnEndedWriteRefusesEveryOperation) {
   EXPECT_REFUSED(w.delete_range(key("a")));
   EXPECT_REFUSED(w.range(key("a"), {}));
   EXPECT_REFUSED(w.end());
+  EXPECT_REFUSED(w.end_without_prev_kvs());
   EXPECT_EQ(s->revision(), 2) << "the refused calls changed nothing";
   EXPECT_EQ(read(*s, everything()), std::vector{kv("a", 2, 2, 1, "1")});
 }

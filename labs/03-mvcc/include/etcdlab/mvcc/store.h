@@ -25,7 +25,7 @@
 // reopened. (Stated in December 2026.)
 //
 // Calls out of turn are the caller's bug: they throw std::logic_error and change nothing.
-// They are: put, delete_range, range and end on a Write that has ended; write(), put,
+// They are: put, delete_range, range and end (either form) on a Write that has ended; write(), put,
 // delete_range, the batch calls, compact, compaction_step, make_durable, defragment, snapshot
 // and restore while a Write is open; begin_batch inside a batch, commit_batch outside one;
 // make_durable, defragment, snapshot and restore inside a batch. (Stated in December 2026.)
