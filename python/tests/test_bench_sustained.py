@@ -105,3 +105,46 @@ def test_picture_is_drawn_with_a_silent_second(tmp_path):
     png = tmp_path / "s.png"
     plots.sustained([record("etcd"), record("etcdlab")], png, "test")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# The log lines above are copied from the servers; these check that the servers still write
+# them, so that a changed log line fails here rather than as "0 snapshots" in a result table.
+def _servers():
+    import os
+    import shutil
+    from etcdlab.local import find_binary
+    out = []
+    try:
+        out.append(("etcdlab", find_binary()))
+        bench = find_binary("etcdlab-bench")
+    except FileNotFoundError as e:
+        if os.environ.get("ETCDLAB_E2E_REQUIRED") == "1":
+            raise
+        return [pytest.param(None, None, None, marks=pytest.mark.skip(reason=str(e)))]
+    etcd = shutil.which("etcd") or "/usr/bin/etcd"
+    if pathlib.Path(etcd).exists():
+        out.append(("etcd", etcd))
+    return [(kind, binary, bench) for kind, binary in out]
+
+
+@pytest.mark.parametrize("kind,binary,bench", _servers())
+def test_the_servers_log_the_snapshots_the_workload_counts(kind, binary, bench):
+    import subprocess
+    import time
+    from etcdlab.local import LocalCluster
+    with LocalCluster(n=1, binary=binary, snapshot_count=50) as c:
+        c.wait_leader()
+        out = subprocess.run([bench, "put", "--endpoints", c.endpoint(0), "--clients", "4",
+                              "--total", "400", "--key-size", "16", "--key-space", "100000",
+                              "--sequential-keys"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        deadline = time.monotonic() + 15
+        while True:  # a snapshot is logged once written, a little after its entries apply
+            snaps = sustained.snapshots(kind, c.log_path(0))
+            if len(snaps) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        log = pathlib.Path(c.log_path(0)).read_text(errors="replace")
+        assert len(snaps) >= 3, f"{kind} logged {len(snaps)} snapshots after 400 puts:\n{log}"
+        assert [s["index"] for s in snaps] == sorted(s["index"] for s in snaps)
+        assert all(s["seconds"] is not None and s["seconds"] >= 0 for s in snaps), snaps
