@@ -3,6 +3,8 @@
 sustained(): the sustained workload (bench/sustained.py), one column per store on shared axes:
 puts per second above, p99 (and max) per second below on a log scale, a vertical line where a
 member finished a snapshot. A stall reads at a glance: a dip above, a spike below, on a line.
+
+  /usr/bin/python3 bench/plots.py bench/results/<date>-<host>-sustained.json   # redraws its .png
 """
 
 from math import nan
@@ -16,8 +18,9 @@ from matplotlib import ticker  # noqa: E402
 COLORS = {"etcd": "tab:blue", "etcdlab": "tab:orange"}
 
 
-def sustained(records, png_path, title):
-    """Draws `records` (sustained.summarize's, one per store) into png_path."""
+def sustained(records, png_path, settings):
+    """Draws `records` (sustained.summarize's, one per store) of the run `settings` describes
+    (compare-etcd's: started, clients, snapshot_count) into png_path."""
     order = [r for k in ("etcd", "etcdlab") for r in records if r["target"] == k]
     fig, axes = plt.subplots(2, len(order), figsize=(6 * len(order), 7), sharex=True,
                              sharey="row", squeeze=False)
@@ -48,15 +51,37 @@ def sustained(records, png_path, title):
         for ax in (top, bottom):
             ax.grid(True, which="major", alpha=0.3)
             for name, m in r["members"].items():
+                leader = m["role"] == "leader"
                 for snap in m["snapshots"]:
+                    # A line where the snapshot finished, shaded back to where it began.
                     ax.axvline(snap["at_s"], color="grey", alpha=0.6, linewidth=0.8,
-                               linestyle="-" if m["role"] == "leader" else ":")
+                               linestyle="-" if leader else ":")
+                    if snap.get("seconds"):
+                        ax.axvspan(snap["at_s"] - snap["seconds"], snap["at_s"], color="grey",
+                                   alpha=0.15 if leader else 0.07, linewidth=0)
         bottom.legend(loc="upper left", fontsize=8)
     axes[0][0].set_ylabel("puts per second")
     axes[0][0].set_ylim(bottom=0)
     axes[1][0].set_ylabel("latency per second, ms (log)")
-    fig.suptitle(title + "\n(grey lines: a member finished a snapshot; solid: the leader)",
-                 fontsize=11)
+    title = (f"compare-etcd --sustained, {settings['started']}: {settings['clients']} clients, "
+             f"3 members, snapshot count {settings.get('snapshot_count') or 'default'}")
+    fig.suptitle(title + "\n(grey: a member writing a snapshot, the line where it finished; "
+                         "solid and darker: the leader)", fontsize=11)
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
+
+
+def main():
+    import json
+    import sys
+    from pathlib import Path
+    for name in sys.argv[1:]:
+        path = Path(name)
+        data = json.loads(path.read_text())
+        sustained(data["sustained"], path.with_suffix(".png"), data["settings"])
+        print(f"drew {path.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

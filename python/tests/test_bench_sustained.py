@@ -103,7 +103,8 @@ def test_picture_is_drawn_with_a_silent_second(tmp_path):
     pytest.importorskip("matplotlib")
     import plots
     png = tmp_path / "s.png"
-    plots.sustained([record("etcd"), record("etcdlab")], png, "test")
+    plots.sustained([record("etcd"), record("etcdlab")], png,
+                    {"started": "2026-12-07 19:00", "clients": 64, "snapshot_count": 0})
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
