@@ -204,8 +204,9 @@ def table(records, settings, machine, png_name):
         row("errors", lambda r: str(r["errors"])), "",
         f"![puts/s and p99 per second, both stores]({png_name})", "",
         "Per second: the answers that arrived in that second and the latency quantiles of "
-        "those answers alone (`etcdlab-bench put --timeline`); vertical lines mark when a "
-        "member finished a snapshot (solid: the leader), from its log. Latency is measured "
+        "those answers alone (`etcdlab-bench put --timeline`); grey marks a member writing a "
+        "snapshot, from its log: shaded from start to end, a line where it finished (solid and "
+        "darker: the leader). Latency is measured "
         "from when a request was due, so a stall shows both as a dip in puts/s and as the "
         "p99 of the second after it.", ""]
     errors = [f"- {r['target']}: " + "; ".join(f"{n}× {k}" for k, n in
