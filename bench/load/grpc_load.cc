@@ -173,13 +173,8 @@ class Client {
     ctx_.reset();
     if (measured_) {
       loop_.last_done = std::max(loop_.last_done, done);
-      if (failure.empty()) {
-        loop_.result.ok++;
-        loop_.result.latency.record(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(done - due_).count()));
-      } else {
-        loop_.result.errors[failure]++;
-      }
+      loop_.result.record(failure, nanos(done - due_), nanos(done - run_.measure_start),
+                          !run_.options.timeline.empty());
     }
     if (status_.error_code() == grpc::UNAVAILABLE) {
       // No connection or no leader: do not spin on it.

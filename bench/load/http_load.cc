@@ -164,13 +164,8 @@ class Connection {
       }
       if (!measured) continue;
       loop_.last_done = std::max(loop_.last_done, done);
-      if (failure.empty()) {
-        loop_.result.ok++;
-        loop_.result.latency.record(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(done - due).count()));
-      } else {
-        loop_.result.errors[failure]++;
-      }
+      loop_.result.record(failure, nanos(done - due), nanos(done - run_.measure_start),
+                          !run_.options.timeline.empty());
     }
     if (o.workload == Workload::kLeaseKeepAlive) co_await revoke_leases(timeout);
     beast::error_code ignored;

@@ -1,6 +1,7 @@
 // `etcdlab-bench put|range|mixed|txn|lease-churn|lease-keepalive`: the load generator's command
 // line (see http_load.h and, for --protocol grpc, grpc_load.h for what a run does and how it
 // counts).
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -47,6 +48,9 @@ void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the random key choice")->capture_default_str();
   cmd->add_flag("--json", o.json, "print one JSON object");
+  cmd->add_option("--timeline", o.timeline,
+                  "write FILE: one JSON line per second of the run (answers, errors, latency "
+                  "quantiles of that second; see load/timeline.h)");
   cmd->add_option("--cacert", o.cacert, "gRPC over TLS: the server's CA (PEM)");
   cmd->add_option("--cert", o.cert, "gRPC over TLS: the client certificate (PEM)");
   cmd->add_option("--key", o.key, "gRPC over TLS: the client key (PEM)");
@@ -103,7 +107,20 @@ void run(Command& c) {
   if (!o.cacert.empty() && o.protocol != Protocol::kGrpc) {
     throw CLI::ValidationError("--cacert", "TLS is implemented for --protocol grpc only");
   }
+  // Opened before the run, so that a path that cannot be written fails before minutes of load.
+  std::ofstream timeline;
+  if (!o.timeline.empty()) {
+    timeline.open(o.timeline, std::ios::trunc);
+    if (!timeline) throw CLI::ValidationError("--timeline", "cannot write " + o.timeline);
+  }
   LoadResult result = o.protocol == Protocol::kGrpc ? run_grpc_load(o) : run_http_load(o);
+  if (timeline.is_open()) {
+    // The window: the duration asked for, or with --total the time the requests took.
+    double window = o.total > 0 ? result.seconds : (o.duration > 0 ? o.duration : 10);
+    timeline << result.timeline.json_lines(window);
+    timeline.close();
+    if (!timeline) throw std::runtime_error("writing " + o.timeline + " failed");
+  }
   if (o.json) {
     print_json(o, result);
   } else {

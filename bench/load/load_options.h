@@ -45,6 +45,7 @@ struct LoadOptions {
   double timeout = 10;       // seconds a request may take before it counts as an error
   uint64_t seed = 1;
   bool json = false;
+  std::string timeline;  // --timeline FILE: write the run second by second there (timeline.h)
   // gRPC over TLS (etcdctl's --cacert, --cert, --key): set cacert to dial with TLS.
   std::string cacert;
   std::string cert;

@@ -48,11 +48,24 @@ const std::pair<const char*, double> kQuantiles[] = {
 
 }  // namespace
 
+void LoadResult::record(const std::string& failure, uint64_t latency_nanos, uint64_t at_nanos,
+                        bool keep_timeline) {
+  if (failure.empty()) {
+    ok++;
+    latency.record(latency_nanos);
+    if (keep_timeline) timeline.record_ok(at_nanos, latency_nanos);
+  } else {
+    errors[failure]++;
+    if (keep_timeline) timeline.record_error(at_nanos);
+  }
+}
+
 void LoadResult::merge(const LoadResult& other) {
   latency.merge(other.latency);
   ok += other.ok;
   for (const auto& [kind, n] : other.errors) errors[kind] += n;
   seconds = std::max(seconds, other.seconds);
+  timeline.merge(other.timeline);
 }
 
 uint64_t LoadResult::error_count() const {
