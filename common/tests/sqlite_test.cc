@@ -215,6 +215,27 @@ TEST_F(SqliteTest, APinnedReaderKeepsItsSnapshotWhileTheWriterGoesOn) {
   EXPECT_EQ(get(db, "other"), "x");
 }
 
+// The snapshot thread's temporary copy (no journal, no sync: not observable here): the same
+// pinned database, readable as any database, with no journal or WAL file left beside it.
+TEST_F(SqliteTest, AnUnsyncedCopyIsThePinnedDatabaseAndLeavesNoFileBesideIt) {
+  auto db = Database::open(path, test_options());
+  put(db, "k", "before");
+  auto reader = Database::open_reader(path);
+  reader.begin_read();
+  put(db, "after", "x");
+  std::string copy = dir + "/copy.tmp";
+  std::thread t([&] { reader.copy_to_unsynced(copy); });
+  t.join();
+  reader.end_read();
+  EXPECT_FALSE(std::filesystem::exists(copy + "-journal"));
+  EXPECT_FALSE(std::filesystem::exists(copy + "-wal"));
+  {
+    auto restored = Database::open(copy, test_options());
+    EXPECT_EQ(get(restored, "k"), "before");
+    EXPECT_EQ(get(restored, "after"), "(missing)") << "the copy is the pinned moment";
+  }
+}
+
 TEST_F(SqliteTest, StatementsArePreparedOnceAndResetAfterEachUse) {
   auto db = Database::open(":memory:", test_options());
   size_t before = db.cached_statements();

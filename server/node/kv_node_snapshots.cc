@@ -40,7 +40,7 @@ class PinnedCopy final : public CountedCopy {
 
   void write(const std::function<void(std::string_view)>& out) override {
     if (!prefix_.empty()) out(prefix_);
-    reader_.copy_to(tmp_);
+    reader_.copy_to_unsynced(tmp_);  // read once below, then removed: the writer syncs
     reader_.end_read();
     PosixFileSystem fs;
     auto file = fs.open(tmp_);

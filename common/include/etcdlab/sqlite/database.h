@@ -143,6 +143,11 @@ class Database {
   // begin_read() was called) to a new file at `path`, in rollback-journal mode, synced.
   // Replaces a file already there. Throws SqliteError.
   void copy_to(const std::string& path);
+  // The same copy for a temporary file that is read once and removed (the snapshot written
+  // beside the node, which syncs what it makes of it): no journal and no sync, so the copy is
+  // written once and nothing waits for the disk. A crash leaves a torn file; its owner removes
+  // it at the next start.
+  void copy_to_unsynced(const std::string& path);
 
   // The companion attached at open (companion.h), if any: provided code's tables that commit
   // with this database's transactions.
