@@ -19,23 +19,6 @@ size_t appends_to(Script& s, NodeId id) {
   return n;
 }
 
-// Leader 1 of {1, 2, 3} has compacted its log past node 3, which waits for the snapshot it was
-// sent (the message is held back, as if the driver were still streaming it).
-void snapshot_on_its_way_to_3(Script& s) {
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);  // snapshot at 11
-  s.heal();
-  s.tick(1);
-  for (int i = 0; i < 4; ++i) {
-    for (const auto& m : s.take()) {
-      if (m.type != MessageType::kSnapshot) s.step(m);
-    }
-  }
-}
-
 }  // namespace
 
 TEST(ReplicationRules, StatusReportsProgressOnlyOnTheLeader) {

@@ -302,4 +302,34 @@ inline Message snapshot_message(NodeId from, NodeId to, uint64_t term, SnapshotM
   return m;
 }
 
+// Leader 1 of {1, 2, 3} proposed `entries` entries while node 3 was cut off, then compacted
+// them into a snapshot (at 1 + entries: the election's entry comes first); the network is
+// healed, nothing has been sent since. Node 3 can now be caught up only by the snapshot.
+inline void compact_past_3(Script& s, int entries = 10) {
+  s.elect(1);
+  s.isolate(3);
+  for (int i = 0; i < entries; ++i) s.propose(1, "p" + std::to_string(i));
+  s.stabilize();
+  s.compact(1);
+  s.heal();
+}
+
+// `rounds` exchanges that deliver every message but the snapshots, which stay on their way (as
+// if the driver were still streaming them).
+inline void deliver_all_but_snapshots(Script& s, int rounds = 4) {
+  for (int i = 0; i < rounds; ++i) {
+    for (const auto& m : s.take()) {
+      if (m.type != MessageType::kSnapshot) s.step(m);
+    }
+  }
+}
+
+// compact_past_3, then a heartbeat: node 3 answers, the leader sends it the snapshot, and the
+// snapshot stays on its way while everything else is delivered.
+inline void snapshot_on_its_way_to_3(Script& s, int entries = 10) {
+  compact_past_3(s, entries);
+  s.tick(1);
+  deliver_all_but_snapshots(s);
+}
+
 }  // namespace etcdlab::lab2

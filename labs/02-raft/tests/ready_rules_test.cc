@@ -88,12 +88,7 @@ TEST(PersistenceRules, ReadyAsksToSyncNewEntriesWithinATerm) {
 
 TEST(PersistenceRules, ReadyAsksToSyncAReceivedSnapshot) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);
-  s.heal();
+  compact_past_3(s, 5);
   size_t mark = s.readys().size();
   s.tick(1);
   s.stabilize();

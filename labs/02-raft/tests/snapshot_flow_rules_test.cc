@@ -9,18 +9,7 @@ namespace etcdlab::lab2 {
 
 TEST(SnapshotRules, NothingElseIsSentToAFollowerWhileItsSnapshotIsInFlight) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 5; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);
-  s.heal();
-  s.tick(1);  // a heartbeat: node 3 answers, and the leader sends it the snapshot
-  for (int i = 0; i < 4; ++i) {
-    for (const auto& m : s.take()) {
-      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot stays on its way
-    }
-  }
+  snapshot_on_its_way_to_3(s, 5);
   ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail();
   // The snapshot is still on its way: off the network, as if still streaming. Heartbeats and a
   // proposal follow.

@@ -7,12 +7,7 @@ namespace etcdlab::lab2 {
 
 TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);  // entries 1..11 are gone from node 1's log
-  s.heal();
+  compact_past_3(s);  // entries 1..11 are gone from node 1's log
   bool sent = false;
   s.on_ready([&](NodeId id, const Ready& rd, const LogStorage&) {
     for (const auto& m : rd.messages) {
@@ -34,18 +29,7 @@ TEST(SnapshotRules, LeaderSendsASnapshotToAFollowerBehindItsLog) {
 
 TEST(SnapshotRules, AfterASnapshotIsDeliveredTheLeaderProbesFromJustPastIt) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);  // snapshot at 11
-  s.heal();
-  s.tick(1);
-  for (int i = 0; i < 4; ++i) {
-    for (const auto& m : s.take()) {
-      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot waits on the way
-    }
-  }
+  snapshot_on_its_way_to_3(s);  // snapshot at 11
   ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
   s.raft(1).report_snapshot(3, true);  // the driver delivered the payload
   EXPECT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kProbe) << s.trail(30);
@@ -141,19 +125,9 @@ TEST(SnapshotRules, NothingIsAppliedWhileAReceivedSnapshotWaits) {
 
 TEST(SnapshotRules, FailedSnapshotTransferIsRetried) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);
-  s.heal();
-  s.tick(1);  // a heartbeat: node 3 answers, and the leader sends it the snapshot
-  for (int i = 0; i < 4; ++i) {
-    // The transfer fails: the message is lost and the driver says so.
-    for (const auto& m : s.take()) {
-      if (m.type != MessageType::kSnapshot) s.step(m);
-    }
-  }
+  // A heartbeat: node 3 answers, and the leader sends it the snapshot. The transfer fails: the
+  // message is lost and the driver says so.
+  snapshot_on_its_way_to_3(s);
   ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
   uint64_t match = s.status(1).progress.at(3).match;
   s.raft(1).report_snapshot(3, false);

@@ -76,12 +76,7 @@ TEST(SnapshotRules, AFollowerThatAnswersFromBehindTheSnapshotGetsItAtOnce) {
 
 TEST(SnapshotRules, AFollowerThatAcknowledgesTheSnapshotIsPipelinedAgain) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);  // snapshot at 11
-  s.heal();
+  compact_past_3(s);  // snapshot at 11
   s.tick(1);
   s.stabilize();
   ASSERT_EQ(s.status(3).first_index, 12u) << "node 3 installed the snapshot" << s.trail(30);
@@ -96,18 +91,7 @@ TEST(SnapshotRules, AFollowerThatAcknowledgesTheSnapshotIsPipelinedAgain) {
 
 TEST(SnapshotRules, AnOldAcknowledgementDoesNotEndASnapshotTransfer) {
   Script s({1, 2, 3});
-  s.elect(1);
-  s.isolate(3);
-  for (int i = 0; i < 10; ++i) s.propose(1, "p" + std::to_string(i));
-  s.stabilize();
-  s.compact(1);  // snapshot at 11
-  s.heal();
-  s.tick(1);
-  for (int i = 0; i < 4; ++i) {
-    for (const auto& m : s.take()) {
-      if (m.type != MessageType::kSnapshot) s.step(m);  // the snapshot is still on its way
-    }
-  }
+  snapshot_on_its_way_to_3(s);  // snapshot at 11
   ASSERT_EQ(s.status(1).progress.at(3).state, ProgressStatus::State::kSnapshot) << s.trail(30);
   ASSERT_EQ(s.status(1).progress.at(3).match, 1u) << s.trail(30);
   s.take();  // whatever is still on its way is lost

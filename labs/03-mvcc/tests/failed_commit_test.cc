@@ -55,21 +55,9 @@ class FailingVfs {
   FailingVfs& operator=(const FailingVfs&) = delete;
 };
 
-// Whether fn() throws StorageError.
-template <typename Fn>
-::testing::AssertionResult storage_error(Fn&& fn) {
-  try {
-    fn();
-  } catch (const StorageError&) {
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw StorageError";
-}
-
-#define EXPECT_STORAGE_ERROR(statement) \
-  EXPECT_TRUE(storage_error([&] { (void)(statement); })) << "call: " #statement
+#define EXPECT_STORAGE_ERROR(statement)                                         \
+  EXPECT_TRUE(throws<StorageError>("StorageError", [&] { (void)(statement); })) \
+      << "call: " #statement
 
 // Every read and write a broken store must refuse.
 void expect_refuses_everything(KvStore& s) {

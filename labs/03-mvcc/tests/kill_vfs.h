@@ -5,10 +5,14 @@
 // passes every call to the real one and sends the process SIGKILL right after its n-th write to
 // a WAL file. A store opened after it (in a forked child) runs until that write and dies there:
 // what it wrote is in the files (the kernel keeps it), nothing after it happened. A test forks
-// once per n = 1, 2, ... and reopens the store in the parent each time.
+// once per n = 1, 2, ... (run_killed_after, below) and reopens the store in the parent each time.
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
 
 namespace etcdlab::lab3::kill_vfs {
 
@@ -108,6 +112,34 @@ inline void install(int n) {
   vfs.pNext = nullptr;
   writes_left = n;
   sqlite3_vfs_register(&vfs, 1);
+}
+
+// How a child of run_killed_after ended.
+enum class Outcome {
+  kFinished,  // `work` got through: it made fewer than n writes to a WAL
+  kKilled,    // killed right after its n-th
+  kFailed,    // anything else (`work` threw, or the fork failed): `status` says what
+};
+
+// Runs `work` (which opens the store) in a forked child that dies right after its n-th write
+// to a WAL, and waits for it. `status` gets waitpid's status (-1 if the fork failed).
+inline Outcome run_killed_after(int n, const std::function<void()>& work, int& status) {
+  status = -1;
+  pid_t child = ::fork();
+  if (child < 0) return Outcome::kFailed;
+  if (child == 0) {
+    install(n);
+    try {
+      work();
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  if (::waitpid(child, &status, 0) != child) return Outcome::kFailed;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Outcome::kFinished;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return Outcome::kKilled;
+  return Outcome::kFailed;
 }
 
 }  // namespace etcdlab::lab3::kill_vfs

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "etcdlab/errors.h"
 #include "etcdlab/mvcc/store.h"
 
 namespace etcdlab::mvcc {
@@ -159,6 +160,22 @@ inline constexpr const char* kFutureMessage =
 
 #define EXPECT_MVCC_ERROR(code, message, statement) \
   EXPECT_TRUE(::etcdlab::lab3::fails_with(code, message, [&] { (void)(statement); }))
+
+// Whether fn() throws an E (`what` names it in a failure). Unimplemented never counts, even
+// where E is std::logic_error: an unfinished function is not a refusal.
+template <typename E, typename Fn>
+::testing::AssertionResult throws(const char* what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Unimplemented& e) {
+    return ::testing::AssertionFailure() << "not implemented yet: " << e.what();
+  } catch (const E&) {
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw " << what;
+}
 
 // A directory under the system's temporary directory, removed with everything in it.
 class TempDir {

@@ -13,24 +13,9 @@
 namespace etcdlab::lab3 {
 namespace {
 
-// Whether fn() throws std::logic_error that is not Unimplemented (an unfinished function is
-// not a refusal).
-template <typename Fn>
-::testing::AssertionResult refused(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Unimplemented& e) {
-    return ::testing::AssertionFailure() << "not implemented yet: " << e.what();
-  } catch (const std::logic_error&) {
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw std::logic_error";
-}
-
-#define EXPECT_REFUSED(statement) \
-  EXPECT_TRUE(refused([&] { (void)(statement); })) << "call: " #statement
+#define EXPECT_REFUSED(statement)                                                       \
+  EXPECT_TRUE(throws<std::logic_error>("std::logic_error", [&] { (void)(statement); })) \
+      << "call: " #statement
 
 std::string snapshot_of(const KvStore& s) {
   std::string out;

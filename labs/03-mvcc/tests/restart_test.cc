@@ -129,28 +129,22 @@ TEST(Restart, KilledAtAnyWriteTheBatchAndItsConsistentIndexStayTogether) {
     TempDir dir;
     std::string path = dir.file("kv.db");
     file_store(path);  // the schema exists before the writes under test
-    pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      kill_vfs::install(n);
-      try {
-        auto s = file_store(path);
-        for (int b = 1; b <= 3; ++b) {
-          s->begin_batch();
-          s->put("k", "batch" + std::to_string(b));
-          s->put("b" + std::to_string(b), "x");
-          s->commit_batch(static_cast<uint64_t>(100 + b));
-        }
-      } catch (...) {
-        ::_exit(2);
-      }
-      ::_exit(0);
-    }
     int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    bool finished = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    ASSERT_TRUE(finished || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+    kill_vfs::Outcome outcome = kill_vfs::run_killed_after(
+        n,
+        [&] {
+          auto s = file_store(path);
+          for (int b = 1; b <= 3; ++b) {
+            s->begin_batch();
+            s->put("k", "batch" + std::to_string(b));
+            s->put("b" + std::to_string(b), "x");
+            s->commit_batch(static_cast<uint64_t>(100 + b));
+          }
+        },
+        status);
+    ASSERT_NE(outcome, kill_vfs::Outcome::kFailed)
         << "the child failed on its own (status " << status << ")";
+    bool finished = outcome == kill_vfs::Outcome::kFinished;
     auto s = file_store(path);
     uint64_t ci = s->consistent_index();
     int64_t batches = ci == 0 ? 0 : static_cast<int64_t>(ci) - 100;

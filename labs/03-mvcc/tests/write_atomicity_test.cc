@@ -1,9 +1,6 @@
 // Lab 3, part C: a write outside a batch commits in one transaction of its own, so a process
 // killed in the middle of it leaves all of the write or none of it, never some of its keys.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kill_vfs.h"
 #include "mvcc_test_util.h"
@@ -19,25 +16,19 @@ TEST(Restart, KilledAtAnyWriteAWriteOutsideABatchIsAllOrNothing) {
     TempDir dir;
     std::string path = dir.file("kv.db");
     file_store(path);  // the schema exists before the write under test
-    pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      kill_vfs::install(n);
-      try {
-        auto s = file_store(path);
-        Write w = s->write();
-        for (const std::string& k : keys) w.put(k, "v", 0);
-        w.end();
-      } catch (...) {
-        ::_exit(2);
-      }
-      ::_exit(0);
-    }
     int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    bool finished = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    ASSERT_TRUE(finished || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+    kill_vfs::Outcome outcome = kill_vfs::run_killed_after(
+        n,
+        [&] {
+          auto s = file_store(path);
+          Write w = s->write();
+          for (const std::string& k : keys) w.put(k, "v", 0);
+          w.end();
+        },
+        status);
+    ASSERT_NE(outcome, kill_vfs::Outcome::kFailed)
         << "the child failed on its own (status " << status << ")";
+    bool finished = outcome == kill_vfs::Outcome::kFinished;
     auto s = file_store(path);
     if (s->revision() == 1) {
       EXPECT_EQ(s->key_count(), 0) << "none of the write";

@@ -153,14 +153,25 @@ TEST(WriteRules, ADeleteEventCarriesTheKeyAndTheDeletionRevisionOnly) {
   EXPECT_EQ(events[0].prev_kv, kv("a", 2, 2, 1, "1", 5));
 }
 
-TEST(WriteRules, EndReturnsEveryEventInOrderWithTheKeyBeforeTheWrite) {
-  auto s = memory_store();
-  s->put("a", "old", 1);
-  s->put("z", "old");
-  auto w = s->write();
+namespace {
+
+// Puts "a" (lease 1) and "z" in `s`, then opens a write that creates "m", overwrites "a" (lease
+// 2) and deletes from "y" on: three events, two of them with a key before the write.
+Write create_overwrite_and_delete(KvStore& s) {
+  s.put("a", "old", 1);
+  s.put("z", "old");
+  Write w = s.write();
   w.put("m", "new", 0);
   w.put("a", "newer", 2);
   w.delete_range(from("y"));
+  return w;
+}
+
+}  // namespace
+
+TEST(WriteRules, EndReturnsEveryEventInOrderWithTheKeyBeforeTheWrite) {
+  auto s = memory_store();
+  Write w = create_overwrite_and_delete(*s);
   auto events = w.end();
   EXPECT_EQ(events, (std::vector<Event>{
                         put_event(kv("m", 4, 4, 1, "new")),
@@ -172,12 +183,7 @@ TEST(WriteRules, EndReturnsEveryEventInOrderWithTheKeyBeforeTheWrite) {
 // The node ends its writes this way while no one watches: the same write, minus the reads.
 TEST(WriteRules, EndWithoutPrevKvsReturnsTheSameEventsWithNoKeyBeforeTheWrite) {
   auto s = memory_store();
-  s->put("a", "old", 1);
-  s->put("z", "old");
-  auto w = s->write();
-  w.put("m", "new", 0);
-  w.put("a", "newer", 2);
-  w.delete_range(from("y"));
+  Write w = create_overwrite_and_delete(*s);
   auto events = w.end_without_prev_kvs();
   EXPECT_EQ(events, (std::vector<Event>{
                         put_event(kv("m", 4, 4, 1, "new")),
@@ -186,7 +192,8 @@ TEST(WriteRules, EndWithoutPrevKvsReturnsTheSameEventsWithNoKeyBeforeTheWrite) {
                     }));
   // The write itself is the same as end()'s: in the store, at the next revision.
   EXPECT_EQ(s->revision(), 4);
-  EXPECT_EQ(read(*s, from("a")), (std::vector{kv("a", 2, 4, 2, "newer", 2), kv("m", 4, 4, 1, "new")}));
+  EXPECT_EQ(read(*s, from("a")),
+            (std::vector{kv("a", 2, 4, 2, "newer", 2), kv("m", 4, 4, 1, "new")}));
 }
 
 TEST(WriteRules, KeysAreBytesNotCStrings) {
