@@ -83,13 +83,25 @@ void KvNode::Impl::restore_store_if_behind() {
     });
     return;
   }
+  std::string header = KvStateMachine::snapshot_header_of(
+      [&](uint64_t offset, uint64_t length) { return reader->read(offset, length); });
+  if (reader->size() <= header.size()) {
+    // This member's own snapshot: the store was its data, and the store is not there.
+    throw StorageError(fmt::format(
+        "the store {} is at index {}, behind this member's Raft snapshot at index {}, and "
+        "that snapshot holds no copy of it (the store, made durable first, is the snapshot's "
+        "data): the database was replaced or lost. Restore the member from a backup "
+        "(etcdlabctl snapshot restore) or remove it and add it again as a new member",
+        options.store.path, sm.consistent_index(), snap.index));
+  }
   restore_from(*reader);
   spdlog::info("node {:x}: store rebuilt from snapshot {} (its consistent index was behind)",
                options.raft.id, snap.index);
 }
 
 void KvNode::Impl::restore_from(const SnapshotReader& reader) {
-  sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); });
+  sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); },
+             reader.size());
   // The entries the snapshot folds in never apply here: a password change, a deleted user or
   // an auth disable among them would not drop the tokens they kill. So every token goes (its
   // clients authenticate again, as after a restart).
@@ -289,8 +301,9 @@ std::vector<Completion> KvNode::take_completions() {
 
 bool KvNode::wants_snapshot() const {
   const auto& r = *impl_;
+  // No copy may be reading the store: making it durable (begin_snapshot) waits for none.
   return r.options.snapshot_count > 0 && !r.snapshotting && r.store_holds == 0 &&
-         !r.backlogged() && r.applied > r.last_snapshot &&
+         *r.copies == 0 && !r.backlogged() && r.applied > r.last_snapshot &&
          r.applied - r.last_snapshot >= r.options.snapshot_count;
 }
 

@@ -260,12 +260,23 @@ class KvNode final : public DrivenNode {
   SnapshotMeta snapshot_meta() const;
   void write_snapshot(SnapshotWriter& out);
   void snapshot_done();
-  // The same snapshot, taken now and written later beside the node (into
-  // LogStorage::begin_snapshot(meta)). wants_snapshot() is false until snapshot_done(index)
-  // or snapshot_abandoned() (the write failed; the node asks again later).
+  // The server's snapshot, taken now and written later beside the node (into
+  // LogStorage::begin_snapshot(meta)). For a file store it is the node's header alone: the
+  // store is made durable now and is the snapshot's data (state_machine.h), so nothing that
+  // grows with the data is copied (etcd's snapshots are the same). An in-memory store
+  // cannot be durable: its copy goes in whole. wants_snapshot() is false until
+  // snapshot_done(index) or snapshot_abandoned() (the write failed; the node asks again
+  // later), and while any StateCopy is alive (making the store durable waits for no reader).
   std::unique_ptr<StateCopy> begin_snapshot(SnapshotMeta& meta);
   void snapshot_done(uint64_t index);
   void snapshot_abandoned();
+  // What a member that needs the Raft log's snapshot `meta` is sent (Raft's kSnapshot
+  // message names it): its header, then the store as it is now, at or past meta's index (the
+  // receiver's store skips the entries it holds, as after a restart). Taken now, written
+  // later beside the node. Throws std::runtime_error when it cannot be taken now (the
+  // storage's snapshot is another one, the store is held or behind): the driver reports the
+  // snapshot failed and Raft tries again.
+  std::unique_ptr<StateCopy> snapshot_to_send(const SnapshotMeta& meta);
   // The store's database alone, taken now (etcd's maintenance snapshot).
   std::unique_ptr<StateCopy> copy_store();
   bool copying() const;  // some StateCopy is still alive

@@ -1,4 +1,6 @@
-// KvNode: copies of its state written beside it (StateCopy), for snapshots.
+// KvNode: its snapshots (a header over the durable store, or a whole copy for an in-memory
+// store) and the copies of its state written beside it (StateCopy): a snapshot for a member
+// that needs one, etcd's maintenance snapshot.
 #include <fmt/format.h>
 
 #include "etcdlab/fs/posix_file_system.h"
@@ -65,9 +67,14 @@ class BytesCopy final : public CountedCopy {
   std::string bytes_;
 };
 
+bool in_memory(const KvNode::Impl& r) {
+  const std::string& path = r.options.store.path;
+  return path.empty() || path == ":memory:";
+}
+
 std::unique_ptr<StateCopy> copy_of(KvNode::Impl& r, std::string prefix) {
   const std::string& path = r.options.store.path;
-  if (path.empty() || path == ":memory:") {
+  if (in_memory(r)) {
     r.sm.store().snapshot([&](std::string_view chunk) { prefix.append(chunk); });
     return std::make_unique<BytesCopy>(r.copies, std::move(prefix));
   }
@@ -80,9 +87,38 @@ std::unique_ptr<StateCopy> copy_of(KvNode::Impl& r, std::string prefix) {
 std::unique_ptr<StateCopy> KvNode::begin_snapshot(SnapshotMeta& meta) {
   auto& r = *impl_;
   meta = snapshot_meta();
-  auto copy = copy_of(r, r.sm.snapshot_header());
+  std::unique_ptr<StateCopy> copy;
+  if (in_memory(r)) {
+    copy = copy_of(r, r.sm.snapshot_header());  // nothing durable to point at: a whole copy
+  } else {
+    // The store is the data (state_machine.h): durable now, before the snapshot lets the log
+    // go. A full checkpoint of its WAL (a bounded amount: SQLite checkpoints every 1,000
+    // pages), which no reader holds up: wants_snapshot() waits for copies to end.
+    r.sm.store().make_durable();
+    copy = std::make_unique<BytesCopy>(r.copies, r.sm.snapshot_header());
+  }
   r.snapshotting = true;
   return copy;
+}
+
+std::unique_ptr<StateCopy> KvNode::snapshot_to_send(const SnapshotMeta& meta) {
+  auto& r = *impl_;
+  auto local = r.storage->open_snapshot();
+  if (!local || local->meta().index != meta.index || local->meta().term != meta.term) {
+    throw std::runtime_error(fmt::format(
+        "the Raft log's snapshot is no longer {}/{} (a newer one replaced it)", meta.index,
+        meta.term));
+  }
+  if (r.store_holds > 0 || r.sm.consistent_index() < meta.index) {
+    // Defragmenting, or a leader's snapshot not applied yet: the store is not at or past the
+    // header. Raft sends again later.
+    throw std::runtime_error(fmt::format(
+        "the store (index {}) is held or behind the snapshot at index {}",
+        r.sm.consistent_index(), meta.index));
+  }
+  std::string header = KvStateMachine::snapshot_header_of(
+      [&](uint64_t offset, uint64_t length) { return local->read(offset, length); });
+  return copy_of(r, std::move(header));
 }
 
 void KvNode::snapshot_done(uint64_t index) {

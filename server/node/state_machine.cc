@@ -401,8 +401,20 @@ void KvStateMachine::restore_members(const std::function<std::string(uint64_t, u
   adopt(std::move(header));
 }
 
-void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)>& read) {
+std::string KvStateMachine::snapshot_header_of(
+    const std::function<std::string(uint64_t, uint64_t)>& read) {
+  Header header = read_header(read);  // (checks it)
+  return read(0, header.store_offset);
+}
+
+void KvStateMachine::restore(const std::function<std::string(uint64_t, uint64_t)>& read,
+                             uint64_t size) {
   Header header = read_header(read);
+  if (size <= header.store_offset) {
+    throw DecodeError("the node snapshot holds no store (a member's own snapshot: its "
+                      "header alone), so the store cannot be rebuilt from it",
+                      header.store_offset);
+  }
   uint64_t at = header.store_offset;
   store_->restore([&]() {
     std::string chunk = read(at, 1 << 20);

@@ -27,6 +27,14 @@
 //            then (version 3) u64 count of recent request ids, each u64, oldest first
 //   rest     the store's own snapshot (KvStore::snapshot: its SQLite database), to the end
 //
+// A member whose store is a file keeps no copy of it in its own snapshots: there the rest is
+// empty, and the store's database, made durable before the snapshot lets the Raft log go, is
+// the snapshot's data (as etcd's backend is; KvNode::begin_snapshot). Its consistent index is
+// then at or past the snapshot's index. A member that needs the data from the leader gets
+// the header of the leader's snapshot followed by its store as it is when sent
+// (KvNode::snapshot_to_send): a store ahead of the header, whose entries the receiver skips
+// as after a restart.
+//
 // Version 2 (no recent request ids) is still read: its window starts empty.
 //
 // The store's consistent index is inside its snapshot; the Raft index and term are in the
@@ -133,8 +141,16 @@ class KvStateMachine {
   // The node snapshot's first part: the fixed64 header length and the header, as of now (the
   // store's snapshot follows it).
   std::string snapshot_header() const;
-  // Replaces the state with a node snapshot; `read(offset, length)` returns its bytes.
-  void restore(const std::function<std::string(uint64_t offset, uint64_t length)>& read);
+  // A node snapshot's first part, read back from a whole snapshot: its header length and
+  // header, as written (checked: a DecodeError names what is wrong). What follows it in a
+  // snapshot of `size` bytes is the store's part, if size is larger.
+  static std::string snapshot_header_of(
+      const std::function<std::string(uint64_t offset, uint64_t length)>& read);
+  // Replaces the state with a node snapshot of `size` bytes; `read(offset, length)` returns
+  // its bytes. A DecodeError if it holds no store (a header alone, as a file store's own
+  // snapshots are: see the top of this file).
+  void restore(const std::function<std::string(uint64_t offset, uint64_t length)>& read,
+               uint64_t size);
   // Only the member list and the alarms from a node snapshot: a restart over a store that is
   // already past the snapshot still needs what the snapshot folded in.
   void restore_members(const std::function<std::string(uint64_t offset, uint64_t length)>& read);

@@ -275,12 +275,8 @@ bool NodeDriver::taken(const Ready& rd) {
 void NodeDriver::send(std::vector<Message>& messages) {
   for (Message& m : messages) {
     if (m.type == MessageType::kSnapshot) {
-      std::shared_ptr<SnapshotReader> payload = storage_.open_snapshot();
-      if (!payload) {
-        node_->report_snapshot(m.to, false);
-        continue;
-      }
-      if (outputs_.send_snapshot) outputs_.send_snapshot(std::move(m), std::move(payload));
+      // The store as it is now, copied beside the node (KvNode::snapshot_to_send).
+      asio::co_spawn(io_, send_snapshot_beside(std::move(m)), asio::detached);
     } else if (outputs_.send) {
       outputs_.send(std::move(m));
     }

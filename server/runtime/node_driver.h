@@ -8,9 +8,11 @@
 //   disk thread   the WAL's fdatasync, so the node thread keeps taking requests and messages
 //                 meanwhile (they go into the next Ready: bigger batches, fewer fsyncs). One
 //                 Ready is synced at a time.
-//   snapshot thread  work whose cost grows with the database: writing a snapshot of the node
-//                 (KvNode::begin_snapshot's StateCopy into the Raft storage's writer, synced),
-//                 copying the database for etcd's maintenance snapshot. The node applies on
+//   snapshot thread  work whose cost grows with the database: copying the store for a
+//                 member that needs a snapshot (KvNode::snapshot_to_send) and for etcd's
+//                 maintenance snapshot, and writing the node's own snapshot
+//                 (KvNode::begin_snapshot's StateCopy: a header alone over a durable file
+//                 store) into the Raft storage's writer, synced. The node applies on
 //                 meanwhile; a written snapshot is committed on the node thread between two
 //                 syncs (a few small writes). Defragmenting (the node's StoreJob) runs here
 //                 too: the node writes nothing meanwhile and applies its backlog after.
@@ -85,6 +87,12 @@ class NodeDriver final : public DriverIo {
   // Blocks the node thread until no work runs beside it: before the store is replaced (a
   // leader's snapshot) or defragmented, which a copy being read from it must not see.
   void wait_beside();
+  // Returns once no defragmentation holds the store (a copy may pin a reader of it then).
+  boost::asio::awaitable<void> wait_store_released();
+  // Writes `copy` into the file `path` beside the node (replacing it); throws what the write
+  // threw, leaving no file.
+  boost::asio::awaitable<void> write_copy_beside(std::shared_ptr<server::StateCopy> copy,
+                                                 std::string path);
   // A defragmentation started with KvNode::begin_defragment() is over (or failed): the node
   // may write again and applies what waited, a bounded step at a time (pump()).
   void end_defragment();
@@ -124,6 +132,8 @@ class NodeDriver final : public DriverIo {
                                                      std::shared_ptr<SnapshotWriter> writer,
                                                      SnapshotMeta meta);
   void commit_snapshot();
+  // A member needs a snapshot (Raft's kSnapshot message m): the store copied now, sent.
+  boost::asio::awaitable<void> send_snapshot_beside(Message m);
   void check_stop();
   boost::asio::awaitable<void> tick_loop();
   [[noreturn]] void fatal(const std::string& what) const;
@@ -155,6 +165,7 @@ class NodeDriver final : public DriverIo {
   std::shared_ptr<SnapshotWriter> snapshot_ready_;
   SnapshotMeta snapshot_meta_;
   std::chrono::steady_clock::time_point snapshot_started_;
+  uint64_t sends_ = 0;  // names the files of snapshots being sent
   // Work beside the node: how much runs now (wait_beside() waits for none).
   std::mutex beside_mutex_;
   std::condition_variable beside_idle_;

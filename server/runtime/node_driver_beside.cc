@@ -1,5 +1,6 @@
 // The node driver's work beside the node (node_driver.h): snapshots written on the snapshot
-// thread while the node goes on, and the staged snapshots Raft declined.
+// thread while the node goes on (its own, and those a member that needs one is sent), and the
+// staged snapshots Raft declined.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -44,6 +45,107 @@ asio::awaitable<void> NodeDriver::beside(std::function<void()>&& work) {
   });
   while (!*finished) co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   if (*error) std::rethrow_exception(*error);
+}
+
+asio::awaitable<void> NodeDriver::wait_store_released() {
+  // A copy pins a reader of the database. One pinned while a defragmentation runs would keep
+  // its VACUUM from truncating the WAL afterwards (it would fail after the busy timeout,
+  // though the database was rebuilt), so a copy waits for it: the snapshot thread runs one
+  // job at a time, and a no-op queued now ends after the defragmentation.
+  while (!stopping_ && node_->holding_writes()) {
+    std::function<void()> nothing = [] {};
+    co_await beside(std::move(nothing));
+  }
+}
+
+asio::awaitable<void> NodeDriver::write_copy_beside(std::shared_ptr<server::StateCopy> copy,
+                                                    std::string path) {
+  FileSystem& fs = fs_;
+  std::function<void()> work = [copy, path, &fs]() mutable {
+    if (fs.exists(path)) fs.remove(path);
+    auto f = fs.create(path);
+    try {
+      copy->write([&](std::string_view chunk) { f->append(chunk); });
+    } catch (...) {  // (a full disk): the part written goes, or it keeps the disk full
+      f.reset();
+      fs.remove(path);
+      throw;
+    }
+    copy.reset();  // closes its connection to the database here, not on the node thread
+  };
+  copy.reset();  // the copy lives in `work` alone: it dies on the snapshot thread
+  co_await beside(std::move(work));
+}
+
+namespace {
+
+// A snapshot for a member that needs one, in a file of its own, removed once sent.
+class OutgoingSnapshot final : public SnapshotReader {
+ public:
+  OutgoingSnapshot(FileSystem& fs, std::string path, const SnapshotMeta& meta)
+      : fs_(fs), path_(std::move(path)), meta_(meta), file_(fs_.open(path_)),
+        size_(file_->size()) {}
+  ~OutgoingSnapshot() override {
+    file_.reset();
+    try {
+      fs_.remove(path_);
+    } catch (const std::exception& e) {  // removed at the next start
+      spdlog::warn("snapshot: could not remove {}: {}", path_, e.what());
+    }
+  }
+  const SnapshotMeta& meta() const override { return meta_; }
+  uint64_t size() const override { return size_; }
+  std::string read(uint64_t offset, uint64_t max_bytes) const override {
+    return file_->read_at(offset, max_bytes);
+  }
+
+ private:
+  FileSystem& fs_;
+  std::string path_;
+  SnapshotMeta meta_;
+  std::unique_ptr<File> file_;
+  uint64_t size_;
+};
+
+}  // namespace
+
+asio::awaitable<void> NodeDriver::send_snapshot_beside(Message m) {
+  NodeId to = m.to;
+  co_await wait_store_released();
+  if (stopping_) co_return;
+  std::shared_ptr<server::StateCopy> copy;
+  std::string failed;
+  try {
+    copy = node_->snapshot_to_send(m.snapshot);
+  } catch (const std::exception& e) {
+    failed = e.what();
+  }
+  std::string path;
+  if (failed.empty()) {
+    // (Named like the node's own copies: a crash leaves it to the next start's cleanup.)
+    path = fmt::format("{}.copy-send-{}.tmp", node_->options().store.path, ++sends_);
+    try {
+      co_await write_copy_beside(std::move(copy), path);
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+  }
+  if (stopping_) co_return;
+  if (!failed.empty()) {
+    spdlog::warn("etcdlab {}: no snapshot sent to {:x} now (Raft sends again): {}", name_, to,
+                 failed);
+    node_->report_snapshot(to, false);
+    schedule_pump();
+    co_return;
+  }
+  auto payload = std::make_shared<OutgoingSnapshot>(fs_, path, m.snapshot);
+  spdlog::info("etcdlab {}: sending snapshot {} to {:x} ({} bytes, the store as it is now)",
+               name_, m.snapshot.index, to, payload->size());
+  if (outputs_.send_snapshot) {
+    outputs_.send_snapshot(std::move(m), std::move(payload));
+  } else {
+    node_->report_snapshot(to, false);
+  }
 }
 
 void NodeDriver::wait_beside() {

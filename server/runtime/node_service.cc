@@ -268,35 +268,14 @@ class FileDbSnapshot final : public gateway::DbSnapshot {
 }  // namespace
 
 asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snapshot() {
-  // A copy pins a reader of the database. One pinned while a defragmentation runs would keep
-  // its VACUUM from truncating the WAL afterwards (it would fail after the busy timeout,
-  // though the database was rebuilt), so a copy waits for it: the snapshot thread runs one
-  // job at a time, and a no-op queued now ends after the defragmentation.
-  while (driver_.node().holding_writes()) {
-    std::function<void()> nothing = [] {};
-    co_await driver_.beside(std::move(nothing));
-  }
+  co_await driver_.wait_store_released();
   // Taken now, between two apply batches (a consistent database at this revision); copied
   // into a file of the data dir beside the node, then streamed from it.
   std::string path =
       fmt::format("{}/member/snapshot-out-{}.db", config_.data_dir, ++snapshot_outs_);
   int64_t revision = driver_.node().store().revision();
   std::shared_ptr<server::StateCopy> copy = driver_.node().copy_store();
-  FileSystem& fs = fs_;
-  std::function<void()> work = [copy, path, &fs]() mutable {
-    if (fs.exists(path)) fs.remove(path);
-    auto f = fs.create(path);
-    try {
-      copy->write([&](std::string_view chunk) { f->append(chunk); });
-    } catch (...) {  // (a full disk): the part written goes, or it keeps the disk full
-      f.reset();
-      fs.remove(path);
-      throw;
-    }
-    copy.reset();
-  };
-  copy.reset();  // the copy lives in `work` alone: it dies on the snapshot thread
-  co_await driver_.beside(std::move(work));
+  co_await driver_.write_copy_beside(std::move(copy), path);
   spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name, revision);
   co_return std::make_unique<FileDbSnapshot>(fs_, path);
 }

@@ -552,7 +552,7 @@ TEST(KvNodeAuth, AuthStateTravelsInsideTheNodeSnapshot) {
                nullptr);
   other->restore([&](uint64_t offset, uint64_t length) {
     return offset >= snap.size() ? std::string() : snap.substr(offset, length);
-  });
+  }, snap.size());
   EXPECT_EQ(other->auth().state(), before);
   EXPECT_EQ(other->auth().role("stale"), nullptr) << "the snapshot replaced the auth state";
 }

@@ -49,6 +49,9 @@ struct TestNode {
   std::vector<Done> done;
   std::map<uint64_t, std::string> staged;  // snapshot payloads received, by index
   std::function<void(NodeOptions&)> tweak;  // changes the options before open() uses them
+  // Snapshots as the server takes and sends them (begin_snapshot, snapshot_to_send) rather
+  // than the simulator's whole ones (write_snapshot).
+  bool server_snapshots = false;
 
   void open(const std::vector<NodeId>& voters, uint64_t epoch, uint64_t snapshot_count,
             int64_t compaction_batch = 1000) {
@@ -78,10 +81,30 @@ struct TestNode {
   }
 
   void take_snapshot() {
+    if (server_snapshots) {
+      SnapshotMeta meta;
+      std::unique_ptr<StateCopy> copy = node->begin_snapshot(meta);
+      auto w = storage->begin_snapshot(meta);
+      copy->write([&](std::string_view chunk) { w->write(chunk); });
+      copy.reset();
+      w->commit();
+      node->snapshot_done(meta.index);
+      return;
+    }
     auto w = storage->begin_snapshot(node->snapshot_meta());
     node->write_snapshot(*w);
     w->commit();
     node->snapshot_done();
+  }
+  // What this member sends one that needs its snapshot `meta`.
+  std::string snapshot_payload(const SnapshotMeta& meta) const {
+    if (!server_snapshots) {
+      auto reader = storage->open_snapshot();
+      return reader->read(0, reader->size());
+    }
+    std::string out;
+    node->snapshot_to_send(meta)->write([&](std::string_view chunk) { out.append(chunk); });
+    return out;
   }
 
   // The one Ready loop (ready_loop.h) over the memory storage, minus the sockets: persist,
@@ -216,8 +239,7 @@ class Cluster {
   void deliver(const Message& m) {
     if (m.to == isolated_ || m.from == isolated_) return;
     if (m.type == MessageType::kSnapshot) {  // the payload travels beside the message
-      auto reader = at(m.from).storage->open_snapshot();
-      at(m.to).staged[m.snapshot.index] = reader->read(0, reader->size());
+      at(m.to).staged[m.snapshot.index] = at(m.from).snapshot_payload(m.snapshot);
     }
     at(m.to).node->step(m);
     // A network that delivers a forwarded proposal twice (TCP does not; the simulator may).

@@ -283,7 +283,7 @@ TEST(KvStateMachine, SnapshotRestoresKeysRevisionAndMembersIntoAFreshStore) {
 
   auto other = fresh({Member{9, "stale", {"http://z:1"}, {}, false}});
   other->apply({request_entry(1, 1, put("junk", "x"))}, kNoCallback);
-  other->restore(reader_of(snap));
+  other->restore(reader_of(snap), snap.size());
 
   EXPECT_EQ(other->store().revision(), sm->store().revision());
   EXPECT_EQ(other->store().compact_revision(), 3);
@@ -316,13 +316,14 @@ TEST(KvStateMachine, DamagedSnapshotHeaderIsADecodeErrorAndChangesNothing) {
   target->apply({request_entry(1, 1, put("mine", "1"))}, kNoCallback);
   auto expect_refused = [&](const std::string& bytes, const std::string& what) {
     SCOPED_TRACE(what);
-    EXPECT_THROW(target->restore(reader_of(bytes)), DecodeError);
+    EXPECT_THROW(target->restore(reader_of(bytes), bytes.size()), DecodeError);
     EXPECT_EQ(value_of(target->store(), "mine"), "1") << "a refused snapshot changes nothing";
     EXPECT_TRUE(target->members().empty());
   };
   expect_refused("", "empty");
   expect_refused(snap.substr(0, 5), "length cut");
   expect_refused(snap.substr(0, 8 + header_len - 1), "header cut");
+  expect_refused(snap.substr(0, 8 + header_len), "header alone (a file store's own snapshot)");
   std::string liar = snap;
   liar[7] = '\x7f';  // header length ~ 2^62: more than there is
   expect_refused(liar, "header length past the end");
@@ -330,7 +331,7 @@ TEST(KvStateMachine, DamagedSnapshotHeaderIsADecodeErrorAndChangesNothing) {
   v4[8] = '\x04';
   expect_refused(v4, "version 4");
   try {
-    target->restore(reader_of(v4));
+    target->restore(reader_of(v4), v4.size());
   } catch (const DecodeError& e) {
     EXPECT_STREQ(e.what(),
                  "unknown node snapshot version 4 (this build reads versions 2 and 3) (at byte 8)");
