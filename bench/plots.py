@@ -6,8 +6,9 @@ member finished a snapshot. A stall reads at a glance: a dip above, a spike belo
 
 ratios(): a compare-etcd table (full, --quick or --smoke), one bar per row: etcdlab's throughput
 over etcd's, with lines at 1x (etcd) and at issue 24's 5x target; beside it, each row's p99 for
-both stores. latency(): the same rows, one panel each: latency by percentile for both stores, from
-the percentiles the load tool stores (min, p50, p90, p99, p99.9, max).
+both stores. latency(): the same rows, one panel each: latency by percentile for both stores,
+through the load tool's histogram buckets where the run stored them (etcdlab-bench --json's
+"latency_buckets_ns"), else through the quantiles it stores (min, p50, p90, p99, p99.9, max).
 
   /usr/bin/python3 bench/plots.py bench/results/<date>-<host>-sustained.json   # redraws its .png
   /usr/bin/python3 bench/plots.py bench/results/<date>-<host>.json   # .ratios.png, .latency.png
@@ -15,6 +16,7 @@ the percentiles the load tool stores (min, p50, p90, p99, p99.9, max).
 """
 
 import json
+import textwrap
 from math import nan
 from pathlib import Path
 
@@ -204,6 +206,25 @@ def percentile_points(result):
     return out
 
 
+def bucket_points(result):
+    """[(1/(1-q), ms)] of one run through the load tool's own histogram buckets
+    ("latency_buckets_ns": [lo, hi, count], each within ~3%), where it stored them (runs before
+    December 8, 2026 did not: []). After a bucket, q = the share of answers below its hi, and
+    the answer at that rank is in [lo, hi): the point is drawn at hi, at most ~3% high."""
+    buckets = result.get("latency_buckets_ns")
+    lat = result["latency_ms"]
+    n = sum(count for _, _, count in buckets or [])
+    if n < 2:
+        return []
+    out = [(1.0, lat["min"])] if lat.get("min") is not None else []
+    below = 0
+    for _, hi, count in buckets[:-1]:
+        below += count
+        out.append((1 / (1 - below / n), min(hi / 1e6, lat["max"])))
+    out.append((float(n), lat["max"]))
+    return out
+
+
 def _nines_label(x, _):
     pct = 100 * (1 - 1 / x)
     return f"{pct:.{max(0, len(str(round(x))) - 3)}f}%"
@@ -218,17 +239,20 @@ def latency(runs, png_path, settings, machine=None):
         raise ValueError("no etcdlab rows in these runs (an --only-* run has no main table)")
     ncols = min(3, len(rows))
     nrows = -(-len(rows) // ncols)
+    # Constrained layout: it leaves the (wrapped) title exactly the room it takes.
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 1.0 + 3.0 * nrows),
-                             sharex=True, squeeze=False)
+                             sharex=True, squeeze=False, layout="constrained")
     most = max(r.get("ok") or 1 for _, theirs, mine in rows for r in (theirs, mine) if r)
     for i, (label, theirs, mine) in enumerate(rows):
         ax = axes[i // ncols][i % ncols]
         for kind, result in (("etcd", theirs), ("etcdlab", mine)):
-            points = percentile_points(result) if result else []
-            if points:
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.4, color=COLORS[kind],
-                        label=NAMES[kind])
+            dots = percentile_points(result) if result else []
+            line = (bucket_points(result) if result else []) or dots
+            if line:
+                ax.plot(*zip(*line), linewidth=1.4, color=COLORS[kind], label=NAMES[kind])
+            if dots:
+                ax.plot(*zip(*dots), linestyle="none", marker="o", markersize=3.5,
+                        color=COLORS[kind])
         ax.set_title(label, fontsize=9)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -250,10 +274,18 @@ def latency(runs, png_path, settings, machine=None):
             ax.set_xlabel("percentile (each point to the right: one nine more)")
             ax.tick_params(axis="x", labelbottom=True)
     axes[0][0].legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"Latency by percentile, per row: {run_title(settings, machine)}\n"
-                 f"(points, left to right: the fastest answer, p50, p90, p99, p99.9 and the "
-                 f"slowest, as the load tool stores them)", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))  # room for the two lines
+    stored = [bool(r.get("latency_buckets_ns")) for _, theirs, mine in rows
+              for r in (theirs, mine) if r]
+    how = ("lines through the load tool's histogram buckets, within 3%)" if all(stored) else
+           "lines from dot to dot)" if not any(stored) else
+           "lines through the load tool's buckets where the run stored them, else dot to dot)")
+    # Lines of about 12 characters per inch of figure (a one- or two-panel figure wraps more).
+    width = int(12 * fig.get_figwidth())
+    lines = [*textwrap.wrap(f"Latency by percentile, per row: {run_title(settings, machine)}",
+                            width),
+             *textwrap.wrap(f"(dots, left to right: the fastest answer, p50, p90, p99, p99.9, "
+                            f"the slowest; {how}", width)]
+    fig.suptitle("\n".join(lines), fontsize=11)
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
 

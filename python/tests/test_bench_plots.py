@@ -123,6 +123,18 @@ def test_percentiles_finer_than_one_answer_are_not_drawn_and_max_is_the_last_ans
         [1000, 1000]
 
 
+def test_curve_through_stored_buckets_puts_each_bucket_at_its_share_of_answers_below_hi():
+    r = result(100, 1.5, 9.0, 100)
+    r["latency_ms"].update(min=1.0, max=9.1)
+    r["latency_buckets_ns"] = [[1_000_000, 1_031_250, 50], [2_000_000, 2_062_500, 40],
+                               [9_000_000, 9_250_000, 10]]
+    points = plots.bucket_points(r)
+    # 50 of 100 below 1.03 ms: q = 0.5, x = 2; 90 below 2.06 ms: x = 10; the slowest at x = n.
+    assert [(round(x, 6), ms) for x, ms in points] == [(1, 1.0), (2, 1.03125), (10, 2.0625),
+                                                       (100, 9.1)]
+    assert plots.bucket_points(result(100, 1.5, 9.0, 100)) == []  # an older run: no buckets
+
+
 def test_both_pictures_are_drawn_from_a_stored_result(tmp_path):
     js = tmp_path / "2026-12-07-test.json"
     js.write_text(json.dumps({"settings": SETTINGS, "machine": MACHINE, "runs": runs()}))
