@@ -328,7 +328,11 @@ def main():
     if not words:
         ap.error("no .json named")
     for name in words:
-        for png in draw(name, which):
+        try:
+            drawn = draw(name, which)
+        except ValueError as e:  # a result without the table asked for
+            raise SystemExit(f"plots.py: {name}: {e}")
+        for png in drawn:
             print(f"drew {png}")
 
 
