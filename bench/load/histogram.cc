@@ -81,4 +81,15 @@ std::vector<LatencyHistogram::Row> LatencyHistogram::octaves() const {
   return rows;
 }
 
+std::vector<LatencyHistogram::Row> LatencyHistogram::buckets() const {
+  std::vector<Row> rows;
+  for (int i = 0; i < kBuckets; i++) {
+    uint64_t c = counts_[static_cast<size_t>(i)];
+    if (c == 0) continue;
+    uint64_t hi = upper_bound_of(i);
+    rows.push_back(Row{lower_bound_of(i), hi == UINT64_MAX ? hi : hi + 1, c});
+  }
+  return rows;
+}
+
 }  // namespace etcdlab::bench

@@ -28,6 +28,9 @@ class LatencyHistogram {
     uint64_t lo = 0, hi = 0, count = 0;
   };
   [[nodiscard]] std::vector<Row> octaves() const;
+  // The non-empty buckets themselves, in increasing order, each [lo, hi) in nanoseconds (one
+  // value wide below 64 ns, hi - lo <= lo/32 above): what a finer picture needs (--json).
+  [[nodiscard]] std::vector<Row> buckets() const;
 
  private:
   static constexpr int kSubBits = 5;  // 32 sub-buckets per octave

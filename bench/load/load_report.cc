@@ -132,6 +132,12 @@ void print_json(const LoadOptions& o, const LoadResult& r) {
     histogram += fmt::format("{}{{\"lo_ms\":{},\"hi_ms\":{},\"count\":{}}}",
                              histogram.empty() ? "" : ",", ms(row.lo), ms(row.hi), row.count);
   }
+  // The histogram's own buckets (within ~3%), [lo_ns, hi_ns, count] each, for bench/plots.py's
+  // latency curves; as arrays rather than objects, to keep a stored result small.
+  std::string buckets;
+  for (const auto& row : r.latency.buckets()) {
+    buckets += fmt::format("{}[{},{},{}]", buckets.empty() ? "" : ",", row.lo, row.hi, row.count);
+  }
   fmt::print(
       "{{\"workload\":\"{}\",\"protocol\":\"{}\",\"linearizable\":{},\"read_ratio\":{},"
       "\"endpoints\":[{}],"
@@ -139,12 +145,12 @@ void print_json(const LoadOptions& o, const LoadResult& r) {
       "\"key_space\":{},\"sequential_keys\":{},\"rate\":{},\"warmup_s\":{},"
       "\"seconds\":{:.4f},\"ok\":{},\"errors\":{},\"ops_per_s\":{:.1f},"
       "\"latency_ms\":{{\"min\":{:.4f},\"mean\":{:.4f},{}\"max\":{:.4f}}},"
-      "\"errors_by_kind\":{{{}}},\"histogram\":[{}]}}\n",
+      "\"errors_by_kind\":{{{}}},\"histogram\":[{}],\"latency_buckets_ns\":[{}]}}\n",
       workload_name(o.workload), o.protocol == Protocol::kGrpc ? "grpc" : "http", o.linearizable,
       o.read_ratio, endpoints, o.conns, o.clients, o.threads, o.key_size, o.val_size, o.key_space,
       o.sequential_keys, o.rate, o.warmup, r.seconds, r.ok, r.error_count(), r.ops_per_second(),
       ms(r.latency.min()), r.latency.mean() / 1e6, quantiles, ms(r.latency.max()), errors,
-      histogram);
+      histogram, buckets);
 }
 
 }  // namespace etcdlab::bench
