@@ -32,7 +32,8 @@ STALL_MS = 100  # a second whose p99 is above this counts as a stall in the tabl
 # When a member finished writing a snapshot, as its log says it (timestamps in local time).
 #   etcd 3.4 (capnslog): 2026-12-07 18:21:13.317408 I | etcdserver: saved snapshot at index 11
 #   etcdlab (spdlog):    [2026-12-07 18:21:13.317] [info] etcdlab m0: snapshot at index 11
-#                        (0.004 s, written beside the node)
+#                        (0.004 s, of which 0.002 s on the node thread, making the store
+#                        durable)
 # etcd also logs when it starts one ("start to snapshot (applied: N, ...)"): the duration.
 _STAMP = r"\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]?"
 SNAPSHOT_DONE = {

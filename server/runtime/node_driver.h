@@ -165,7 +165,8 @@ class NodeDriver final : public DriverIo {
   std::shared_ptr<SnapshotWriter> snapshot_ready_;
   SnapshotMeta snapshot_meta_;
   std::chrono::steady_clock::time_point snapshot_started_;
-  uint64_t sends_ = 0;  // names the files of snapshots being sent
+  double snapshot_node_seconds_ = 0;  // how long begin_snapshot() took (logged)
+  uint64_t sends_ = 0;                // names the files of snapshots being sent
   // Work beside the node: how much runs now (wait_beside() waits for none).
   std::mutex beside_mutex_;
   std::condition_variable beside_idle_;
