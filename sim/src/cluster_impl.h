@@ -133,6 +133,14 @@ struct ClientState {
   uint64_t attempt_token = 0;  // only the latest scheduled attempt runs
 };
 
+// Arguments from outside, checked before anything changes (cluster_checks.cc): each throws
+// std::invalid_argument naming the valid range.
+void check_ms(double ms, double min, const char* what);
+void check_probability(double p, const char* what);
+void check_network(const NetworkOptions& n);
+void check_options(const ClusterOptions& o);
+void check_crash_mode(CrashMode mode);
+
 struct Cluster::Impl {
   explicit Impl(const ClusterOptions& o);
 
