@@ -100,16 +100,21 @@ struct Completion {
   bool proposed = false;         // it reached the log: it may still apply (after a timeout)
 };
 
-// A copy of the node's state taken on the node thread and written later, once, on any thread:
-// the driver writes big snapshots beside the node. The store's part is read through a
-// read-only connection to its database file pinned at the moment of the copy (the SQLite
-// wrapper's begin_read), so the node applies on meanwhile; an in-memory store is copied at
-// once. The copy does file I/O when written (a temporary copy of the database next to it),
-// never when taken.
+// A copy of the node's state taken on the node thread and made later, once, on any thread:
+// the driver copies big ones beside the node. The store's part is read through a read-only
+// connection to its database file pinned at the moment of the copy (the SQLite wrapper's
+// begin_read), so the node applies on meanwhile; an in-memory store is copied at once. The
+// copy does its file I/O in prepare() (a temporary copy of the database next to it, removed
+// with the copy; the pin is released there), never when taken. One thread at a time.
 class StateCopy {
  public:
   virtual ~StateCopy() = default;
-  virtual void write(const std::function<void(std::string_view chunk)>& out) = 0;
+  virtual void prepare() = 0;
+  // After prepare(): its bytes, as a file's (fewer than `length` at the end).
+  virtual uint64_t size() const = 0;
+  virtual std::string read(uint64_t offset, uint64_t length) const = 0;
+  // prepare(), then every byte to `out` in chunks.
+  void write(const std::function<void(std::string_view chunk)>& out);
 };
 
 // What a request served without the log needs (KvNode::authorize): checked on this member's
@@ -266,7 +271,7 @@ class KvNode final : public DrivenNode {
   // grows with the data is copied (etcd's snapshots are the same). An in-memory store
   // cannot be durable: its copy goes in whole. wants_snapshot() is false until
   // snapshot_done(index) or snapshot_abandoned() (the write failed; the node asks again
-  // later), and while any StateCopy is alive (making the store durable waits for no reader).
+  // later), and while a StateCopy pins a reader (making the store durable waits for none).
   std::unique_ptr<StateCopy> begin_snapshot(SnapshotMeta& meta);
   void snapshot_done(uint64_t index);
   void snapshot_abandoned();
@@ -279,7 +284,7 @@ class KvNode final : public DrivenNode {
   std::unique_ptr<StateCopy> snapshot_to_send(const SnapshotMeta& meta);
   // The store's database alone, taken now (etcd's maintenance snapshot).
   std::unique_ptr<StateCopy> copy_store();
-  bool copying() const;  // some StateCopy is still alive
+  bool copying() const;  // some StateCopy still pins a reader of the store (not prepared yet)
 
   // ---- defragmenting the store (etcd's Defragment), beside the node
   // Rewriting a database costs time in proportion to its size: seconds for hundreds of MB,

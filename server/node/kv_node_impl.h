@@ -162,7 +162,7 @@ struct KvNode::Impl {
   std::vector<Completion> completions;
 
   bool snapshotting = false;  // a begin_snapshot() copy is being written
-  // StateCopy objects alive (they may die on another thread).
+  // StateCopy objects that still pin a reader of the store (released on another thread).
   std::shared_ptr<std::atomic<int>> copies = std::make_shared<std::atomic<int>>(0);
   uint64_t copy_serial = 0;  // names their temporary files
 

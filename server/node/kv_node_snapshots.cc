@@ -3,6 +3,8 @@
 // that needs one, etcd's maintenance snapshot.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "etcdlab/fs/posix_file_system.h"
 #include "etcdlab/sqlite/database.h"
 #include "kv_node.h"
@@ -11,28 +13,21 @@
 namespace etcdlab::server {
 namespace {
 
-// Counts itself in the node's live copies (KvNode::copying()).
-class CountedCopy : public StateCopy {
+// A file store: a read-only connection pinned now (counted in the node's pinned readers:
+// KvNode::copying()); prepare() copies the database through it into a temporary file next
+// to the store, releases it, and serves the prefix and that file.
+class PinnedCopy final : public StateCopy {
  public:
-  explicit CountedCopy(std::shared_ptr<std::atomic<int>> count) : count_(std::move(count)) {
-    ++*count_;
-  }
-  ~CountedCopy() override { --*count_; }
-
- private:
-  std::shared_ptr<std::atomic<int>> count_;
-};
-
-// A file store: a read-only connection pinned now; the database copied when written.
-class PinnedCopy final : public CountedCopy {
- public:
-  PinnedCopy(std::shared_ptr<std::atomic<int>> count, std::string prefix, const std::string& db_path,
-             std::string tmp_path)
-      : CountedCopy(std::move(count)), prefix_(std::move(prefix)),
-        reader_(sqlite::Database::open_reader(db_path)), tmp_(std::move(tmp_path)) {
-    reader_.begin_read();
+  PinnedCopy(std::shared_ptr<std::atomic<int>> pinned, std::string prefix,
+             const std::string& db_path, std::string tmp_path)
+      : pinned_(std::move(pinned)), prefix_(std::move(prefix)), tmp_(std::move(tmp_path)) {
+    reader_.emplace(sqlite::Database::open_reader(db_path));
+    ++*pinned_;
+    reader_->begin_read();
   }
   ~PinnedCopy() override {
+    release();
+    file_.reset();
     PosixFileSystem fs;
     try {
       if (fs.exists(tmp_)) fs.remove(tmp_);
@@ -40,28 +35,52 @@ class PinnedCopy final : public CountedCopy {
     }
   }
 
-  void write(const std::function<void(std::string_view)>& out) override {
-    if (!prefix_.empty()) out(prefix_);
-    reader_.copy_to_unsynced(tmp_);  // read once below, then removed: the writer syncs
-    reader_.end_read();
-    PosixFileSystem fs;
-    auto file = fs.open(tmp_);
-    constexpr uint64_t kChunk = 1 << 20;
-    for (uint64_t at = 0; at < file->size(); at += kChunk) out(file->read_at(at, kChunk));
+  void prepare() override {
+    if (file_) return;
+    reader_->copy_to_unsynced(tmp_);  // read from here, then removed: the writer syncs
+    release();
+    file_ = fs_.open(tmp_);
+    db_bytes_ = file_->size();
+  }
+  uint64_t size() const override { return prefix_.size() + db_bytes_; }
+  std::string read(uint64_t offset, uint64_t length) const override {
+    std::string out;
+    if (offset < prefix_.size()) {
+      out = prefix_.substr(offset, length);
+      length -= out.size();
+      offset = prefix_.size();
+    }
+    if (length > 0 && file_ && offset - prefix_.size() < db_bytes_) {
+      out += file_->read_at(offset - prefix_.size(), length);
+    }
+    return out;
   }
 
  private:
+  void release() {
+    if (!reader_) return;
+    reader_.reset();  // (ends its read: the node may checkpoint past it again)
+    --*pinned_;
+  }
+
+  std::shared_ptr<std::atomic<int>> pinned_;
   std::string prefix_;
-  sqlite::Database reader_;
+  std::optional<sqlite::Database> reader_;
   std::string tmp_;
+  PosixFileSystem fs_;
+  std::unique_ptr<File> file_;
+  uint64_t db_bytes_ = 0;
 };
 
-// An in-memory store: copied at once.
-class BytesCopy final : public CountedCopy {
+// Bytes taken at once: a header, or an in-memory store's whole copy.
+class BytesCopy final : public StateCopy {
  public:
-  BytesCopy(std::shared_ptr<std::atomic<int>> count, std::string bytes)
-      : CountedCopy(std::move(count)), bytes_(std::move(bytes)) {}
-  void write(const std::function<void(std::string_view)>& out) override { out(bytes_); }
+  explicit BytesCopy(std::string bytes) : bytes_(std::move(bytes)) {}
+  void prepare() override {}
+  uint64_t size() const override { return bytes_.size(); }
+  std::string read(uint64_t offset, uint64_t length) const override {
+    return offset >= bytes_.size() ? std::string() : bytes_.substr(offset, length);
+  }
 
  private:
   std::string bytes_;
@@ -76,13 +95,19 @@ std::unique_ptr<StateCopy> copy_of(KvNode::Impl& r, std::string prefix) {
   const std::string& path = r.options.store.path;
   if (in_memory(r)) {
     r.sm.store().snapshot([&](std::string_view chunk) { prefix.append(chunk); });
-    return std::make_unique<BytesCopy>(r.copies, std::move(prefix));
+    return std::make_unique<BytesCopy>(std::move(prefix));
   }
   std::string tmp = fmt::format("{}.copy-{}.tmp", path, ++r.copy_serial);
   return std::make_unique<PinnedCopy>(r.copies, std::move(prefix), path, std::move(tmp));
 }
 
 }  // namespace
+
+void StateCopy::write(const std::function<void(std::string_view)>& out) {
+  prepare();
+  constexpr uint64_t kChunk = 1 << 20;
+  for (uint64_t at = 0; at < size(); at += kChunk) out(read(at, kChunk));
+}
 
 std::unique_ptr<StateCopy> KvNode::begin_snapshot(SnapshotMeta& meta) {
   auto& r = *impl_;
@@ -93,9 +118,9 @@ std::unique_ptr<StateCopy> KvNode::begin_snapshot(SnapshotMeta& meta) {
   } else {
     // The store is the data (state_machine.h): durable now, before the snapshot lets the log
     // go. A full checkpoint of its WAL (a bounded amount: SQLite checkpoints every 1,000
-    // pages), which no reader holds up: wants_snapshot() waits for copies to end.
+    // pages), which no reader holds up: wants_snapshot() waits for pinned copies to let go.
     r.sm.store().make_durable();
-    copy = std::make_unique<BytesCopy>(r.copies, r.sm.snapshot_header());
+    copy = std::make_unique<BytesCopy>(r.sm.snapshot_header());
   }
   r.snapshotting = true;
   return copy;

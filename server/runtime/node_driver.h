@@ -89,10 +89,9 @@ class NodeDriver final : public DriverIo {
   void wait_beside();
   // Returns once no defragmentation holds the store (a copy may pin a reader of it then).
   boost::asio::awaitable<void> wait_store_released();
-  // Writes `copy` into the file `path` beside the node (replacing it); throws what the write
-  // threw, leaving no file.
-  boost::asio::awaitable<void> write_copy_beside(std::shared_ptr<server::StateCopy> copy,
-                                                 std::string path);
+  // Prepares `copy` beside the node (StateCopy::prepare: the database copied, its pin let
+  // go); throws what that threw.
+  boost::asio::awaitable<void> prepare_beside(std::shared_ptr<server::StateCopy> copy);
   // A defragmentation started with KvNode::begin_defragment() is over (or failed): the node
   // may write again and applies what waited, a bounded step at a time (pump()).
   void end_defragment();
@@ -166,7 +165,6 @@ class NodeDriver final : public DriverIo {
   SnapshotMeta snapshot_meta_;
   std::chrono::steady_clock::time_point snapshot_started_;
   double snapshot_node_seconds_ = 0;  // how long begin_snapshot() took (logged)
-  uint64_t sends_ = 0;                // names the files of snapshots being sent
   // Work beside the node: how much runs now (wait_beside() waits for none).
   std::mutex beside_mutex_;
   std::condition_variable beside_idle_;

@@ -58,53 +58,28 @@ asio::awaitable<void> NodeDriver::wait_store_released() {
   }
 }
 
-asio::awaitable<void> NodeDriver::write_copy_beside(std::shared_ptr<server::StateCopy> copy,
-                                                    std::string path) {
-  FileSystem& fs = fs_;
-  std::function<void()> work = [copy, path, &fs]() mutable {
-    if (fs.exists(path)) fs.remove(path);
-    auto f = fs.create(path);
-    try {
-      copy->write([&](std::string_view chunk) { f->append(chunk); });
-    } catch (...) {  // (a full disk): the part written goes, or it keeps the disk full
-      f.reset();
-      fs.remove(path);
-      throw;
-    }
-    copy.reset();  // closes its connection to the database here, not on the node thread
-  };
-  copy.reset();  // the copy lives in `work` alone: it dies on the snapshot thread
+asio::awaitable<void> NodeDriver::prepare_beside(std::shared_ptr<server::StateCopy> copy) {
+  // (The copy's pin is released on the snapshot thread, where the database was read.)
+  std::function<void()> work = [copy]() { copy->prepare(); };
   co_await beside(std::move(work));
 }
 
 namespace {
 
-// A snapshot for a member that needs one, in a file of its own, removed once sent.
+// A snapshot for a member that needs one: a prepared copy (its temporary file goes with it).
 class OutgoingSnapshot final : public SnapshotReader {
  public:
-  OutgoingSnapshot(FileSystem& fs, std::string path, const SnapshotMeta& meta)
-      : fs_(fs), path_(std::move(path)), meta_(meta), file_(fs_.open(path_)),
-        size_(file_->size()) {}
-  ~OutgoingSnapshot() override {
-    file_.reset();
-    try {
-      fs_.remove(path_);
-    } catch (const std::exception& e) {  // removed at the next start
-      spdlog::warn("snapshot: could not remove {}: {}", path_, e.what());
-    }
-  }
+  OutgoingSnapshot(std::shared_ptr<server::StateCopy> copy, const SnapshotMeta& meta)
+      : copy_(std::move(copy)), meta_(meta) {}
   const SnapshotMeta& meta() const override { return meta_; }
-  uint64_t size() const override { return size_; }
+  uint64_t size() const override { return copy_->size(); }
   std::string read(uint64_t offset, uint64_t max_bytes) const override {
-    return file_->read_at(offset, max_bytes);
+    return copy_->read(offset, max_bytes);
   }
 
  private:
-  FileSystem& fs_;
-  std::string path_;
+  std::shared_ptr<server::StateCopy> copy_;
   SnapshotMeta meta_;
-  std::unique_ptr<File> file_;
-  uint64_t size_;
 };
 
 }  // namespace
@@ -120,12 +95,9 @@ asio::awaitable<void> NodeDriver::send_snapshot_beside(Message m) {
   } catch (const std::exception& e) {
     failed = e.what();
   }
-  std::string path;
   if (failed.empty()) {
-    // (Named like the node's own copies: a crash leaves it to the next start's cleanup.)
-    path = fmt::format("{}.copy-send-{}.tmp", node_->options().store.path, ++sends_);
     try {
-      co_await write_copy_beside(std::move(copy), path);
+      co_await prepare_beside(copy);
     } catch (const std::exception& e) {
       failed = e.what();
     }
@@ -138,7 +110,7 @@ asio::awaitable<void> NodeDriver::send_snapshot_beside(Message m) {
     schedule_pump();
     co_return;
   }
-  auto payload = std::make_shared<OutgoingSnapshot>(fs_, path, m.snapshot);
+  auto payload = std::make_shared<OutgoingSnapshot>(std::move(copy), m.snapshot);
   spdlog::info("etcdlab {}: sending snapshot {} to {:x} ({} bytes, the store as it is now)",
                name_, m.snapshot.index, to, payload->size());
   if (outputs_.send_snapshot) {

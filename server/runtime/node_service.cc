@@ -240,29 +240,17 @@ std::string NodeService::metrics_text() const {
 
 namespace {
 
-// A copy of the store in a file of the data dir, removed when the download ends.
-class FileDbSnapshot final : public gateway::DbSnapshot {
+// A prepared copy of the store (its temporary file in the data dir goes with it).
+class CopyDbSnapshot final : public gateway::DbSnapshot {
  public:
-  FileDbSnapshot(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {
-    file_ = fs_.open(path_);
-  }
-  ~FileDbSnapshot() override {
-    file_.reset();
-    try {
-      fs_.remove(path_);
-    } catch (const std::exception& e) {
-      spdlog::warn("snapshot: could not remove {}: {}", path_, e.what());
-    }
-  }
-  uint64_t size() const override { return file_->size(); }
+  explicit CopyDbSnapshot(std::shared_ptr<server::StateCopy> copy) : copy_(std::move(copy)) {}
+  uint64_t size() const override { return copy_->size(); }
   std::string read(uint64_t offset, uint64_t length) override {
-    return file_->read_at(offset, length);
+    return copy_->read(offset, length);
   }
 
  private:
-  FileSystem& fs_;
-  std::string path_;
-  std::unique_ptr<File> file_;
+  std::shared_ptr<server::StateCopy> copy_;
 };
 
 }  // namespace
@@ -271,13 +259,11 @@ asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snaps
   co_await driver_.wait_store_released();
   // Taken now, between two apply batches (a consistent database at this revision); copied
   // into a file of the data dir beside the node, then streamed from it.
-  std::string path =
-      fmt::format("{}/member/snapshot-out-{}.db", config_.data_dir, ++snapshot_outs_);
   int64_t revision = driver_.node().store().revision();
   std::shared_ptr<server::StateCopy> copy = driver_.node().copy_store();
-  co_await driver_.write_copy_beside(std::move(copy), path);
+  co_await driver_.prepare_beside(copy);
   spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name, revision);
-  co_return std::make_unique<FileDbSnapshot>(fs_, path);
+  co_return std::make_unique<CopyDbSnapshot>(std::move(copy));
 }
 
 void NodeService::count_range() { metrics_.ranges->inc(); }

@@ -103,7 +103,6 @@ class NodeService final : public gateway::KvService {
   ServerMetrics& metrics_;
   PeerTransport* const& transport_;
   FileSystem& fs_;
-  uint64_t snapshot_outs_ = 0;
   std::unique_ptr<gateway::ViewStreams> view_;  // null without --enable-view
   // bcrypt's thread (hash, verify): one, so a flood of authentications queues here instead of
   // taking the machine's cores, and at most 64 waiting (bounded_worker.h). Declared last:

@@ -107,12 +107,17 @@ TEST(KvNodeFileSnapshot, NoSnapshotWhileACopyReadsTheStore) {
   auto n = single_on_file(dir / "db");
   for (int i = 0; i < 3; ++i) write(*n, put("k" + std::to_string(i), "v"));
   ASSERT_TRUE(n->node->wants_snapshot());
-  {
-    std::unique_ptr<StateCopy> copy = n->node->copy_store();
-    EXPECT_FALSE(n->node->wants_snapshot())
-        << "making the store durable would wait for the copy's reader";
-  }
-  EXPECT_TRUE(n->node->wants_snapshot());
+  std::unique_ptr<StateCopy> copy = n->node->copy_store();
+  EXPECT_FALSE(n->node->wants_snapshot())
+      << "making the store durable would wait for the copy's reader";
+  copy->prepare();
+  EXPECT_TRUE(n->node->wants_snapshot()) << "a prepared copy reads its own file, not the store";
+  write(*n, put("k0", "changed"));
+  n->take_snapshot();
+  EXPECT_GT(copy->size(), 0u);
+  std::string bytes = copy->read(0, copy->size());
+  EXPECT_EQ(bytes.size(), copy->size()) << "the copy is still whole after the snapshot";
+  EXPECT_EQ(bytes.substr(0, 16), std::string("SQLite format 3\0", 16));
 }
 
 TEST(KvNodeFileSnapshot, ASnapshotToSendIsTheOneRaftNamed) {
