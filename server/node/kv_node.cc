@@ -120,6 +120,13 @@ void KvNode::Impl::note_membership() {
   } else if (was_member && !stop) {
     stop = "the member has been permanently removed from the cluster";
   }
+  auto me = std::find(conf.voters.begin(), conf.voters.end(), self);
+  if (options.spread_snapshots && me != conf.voters.end()) {
+    std::vector<NodeId> voters = conf.voters;
+    std::sort(voters.begin(), voters.end());
+    auto rank = static_cast<uint64_t>(std::find(voters.begin(), voters.end(), self) - voters.begin());
+    snapshot_phase = rank * options.snapshot_count / voters.size();
+  }
 }
 
 void KvNode::Impl::on_conf_change(const ConfChange& cc, uint64_t request_id) {
@@ -302,9 +309,18 @@ std::vector<Completion> KvNode::take_completions() {
 bool KvNode::wants_snapshot() const {
   const auto& r = *impl_;
   // No copy may be reading the store: making it durable (begin_snapshot) waits for none.
-  return r.options.snapshot_count > 0 && !r.snapshotting && r.store_holds == 0 &&
-         *r.copies == 0 && !r.backlogged() && r.applied > r.last_snapshot &&
-         r.applied - r.last_snapshot >= r.options.snapshot_count;
+  if (r.options.snapshot_count == 0 || r.snapshotting || r.store_holds > 0 || *r.copies > 0 ||
+      r.backlogged() || r.applied <= r.last_snapshot) {
+    return false;
+  }
+  if (!r.options.spread_snapshots) return r.applied - r.last_snapshot >= r.options.snapshot_count;
+  // Due once the applied index passed one of this member's phases since the last snapshot.
+  auto period = [&](uint64_t index) -> int64_t {
+    return index < r.snapshot_phase
+               ? -1
+               : static_cast<int64_t>((index - r.snapshot_phase) / r.options.snapshot_count);
+  };
+  return period(r.applied) > period(r.last_snapshot);
 }
 
 SnapshotMeta KvNode::snapshot_meta() const {

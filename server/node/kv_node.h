@@ -51,6 +51,13 @@ struct NodeOptions {
   std::vector<Member> initial_members;
   std::string cluster_token = "etcd-cluster";  // salts the ids of members added later
   uint64_t snapshot_count = 100000;  // entries applied between snapshots (0: never)
+  // Members take their snapshots at different indexes: a voter snapshots when its applied
+  // index passes its own phase, k x snapshot_count + rank x snapshot_count / voters (rank: its
+  // place among the voters by id). A snapshot pauses a member's node thread for some
+  // milliseconds (fsyncs); a write needs the leader and a follower, so three members pausing at
+  // once stall every client, one at a time only its own. Off (the simulator's): every
+  // snapshot_count entries from the last snapshot.
+  bool spread_snapshots = false;
   uint64_t request_epoch = 0;        // makes request ids unique across restarts (a boot time)
   int tick_ms = 100;                 // how long one tick is: the node's only clock
   int request_timeout_ms = 0;        // 0: etcd's, 5 s plus two election timeouts

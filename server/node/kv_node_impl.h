@@ -140,6 +140,7 @@ struct KvNode::Impl {
   uint64_t applied = 0;
   uint64_t applied_term = 0;
   uint64_t last_snapshot = 0;
+  uint64_t snapshot_phase = 0;  // options.spread_snapshots: where this member's snapshots fall
   uint64_t db_bytes = 0;
 
   // As of the last Ready.

@@ -92,6 +92,9 @@ class NodeDriver final : public DriverIo {
   // Prepares `copy` beside the node (StateCopy::prepare: the database copied, its pin let
   // go); throws what that threw.
   boost::asio::awaitable<void> prepare_beside(std::shared_ptr<server::StateCopy> copy);
+  // Lets `copy` go on the snapshot thread: its temporary file (as big as the database) is
+  // unlinked there, not on the node thread (ext4 frees a file's blocks inside unlink).
+  void drop_beside(std::shared_ptr<server::StateCopy> copy);
   // A defragmentation started with KvNode::begin_defragment() is over (or failed): the node
   // may write again and applies what waited, a bounded step at a time (pump()).
   void end_defragment();

@@ -64,13 +64,20 @@ asio::awaitable<void> NodeDriver::prepare_beside(std::shared_ptr<server::StateCo
   co_await beside(std::move(work));
 }
 
+void NodeDriver::drop_beside(std::shared_ptr<server::StateCopy> copy) {
+  if (copy) asio::post(snapshots_, [copy = std::move(copy)]() mutable { copy.reset(); });
+}
+
 namespace {
 
-// A snapshot for a member that needs one: a prepared copy (its temporary file goes with it).
+// A snapshot for a member that needs one: a prepared copy (its temporary file goes with it,
+// on the snapshot thread).
 class OutgoingSnapshot final : public SnapshotReader {
  public:
-  OutgoingSnapshot(std::shared_ptr<server::StateCopy> copy, const SnapshotMeta& meta)
-      : copy_(std::move(copy)), meta_(meta) {}
+  OutgoingSnapshot(NodeDriver& driver, std::shared_ptr<server::StateCopy> copy,
+                   const SnapshotMeta& meta)
+      : driver_(driver), copy_(std::move(copy)), meta_(meta) {}
+  ~OutgoingSnapshot() override { driver_.drop_beside(std::move(copy_)); }
   const SnapshotMeta& meta() const override { return meta_; }
   uint64_t size() const override { return copy_->size(); }
   std::string read(uint64_t offset, uint64_t max_bytes) const override {
@@ -78,6 +85,7 @@ class OutgoingSnapshot final : public SnapshotReader {
   }
 
  private:
+  NodeDriver& driver_;
   std::shared_ptr<server::StateCopy> copy_;
   SnapshotMeta meta_;
 };
@@ -110,7 +118,7 @@ asio::awaitable<void> NodeDriver::send_snapshot_beside(Message m) {
     schedule_pump();
     co_return;
   }
-  auto payload = std::make_shared<OutgoingSnapshot>(std::move(copy), m.snapshot);
+  auto payload = std::make_shared<OutgoingSnapshot>(*this, std::move(copy), m.snapshot);
   spdlog::info("etcdlab {}: sending snapshot {} to {:x} ({} bytes, the store as it is now)",
                name_, m.snapshot.index, to, payload->size());
   if (outputs_.send_snapshot) {
@@ -185,13 +193,14 @@ void NodeDriver::commit_snapshot() {
     node_->snapshot_abandoned();  // a newer one (the leader's) came meanwhile
     return;
   }
+  Clock::time_point committing = Clock::now();
   writer->commit();
   node_->snapshot_done(snapshot_meta_.index);
   metrics_.snapshot_save_seconds->observe(seconds_since(snapshot_started_));
-  spdlog::info("etcdlab {}: snapshot at index {} ({:.3f} s, of which {:.3f} s on the node "
-               "thread, making the store durable)",
+  spdlog::info("etcdlab {}: snapshot at index {} ({:.3f} s; on the node thread {:.3f} s making "
+               "the store durable, {:.3f} s committing it)",
                name_, snapshot_meta_.index, seconds_since(snapshot_started_),
-               snapshot_node_seconds_);
+               snapshot_node_seconds_, seconds_since(committing));
 }
 
 }  // namespace etcdlab::runtime

@@ -240,16 +240,20 @@ std::string NodeService::metrics_text() const {
 
 namespace {
 
-// A prepared copy of the store (its temporary file in the data dir goes with it).
+// A prepared copy of the store (its temporary file in the data dir goes with it, on the
+// snapshot thread).
 class CopyDbSnapshot final : public gateway::DbSnapshot {
  public:
-  explicit CopyDbSnapshot(std::shared_ptr<server::StateCopy> copy) : copy_(std::move(copy)) {}
+  CopyDbSnapshot(NodeDriver& driver, std::shared_ptr<server::StateCopy> copy)
+      : driver_(driver), copy_(std::move(copy)) {}
+  ~CopyDbSnapshot() override { driver_.drop_beside(std::move(copy_)); }
   uint64_t size() const override { return copy_->size(); }
   std::string read(uint64_t offset, uint64_t length) override {
     return copy_->read(offset, length);
   }
 
  private:
+  NodeDriver& driver_;
   std::shared_ptr<server::StateCopy> copy_;
 };
 
@@ -263,7 +267,7 @@ asio::awaitable<std::unique_ptr<gateway::DbSnapshot>> NodeService::open_db_snaps
   std::shared_ptr<server::StateCopy> copy = driver_.node().copy_store();
   co_await driver_.prepare_beside(copy);
   spdlog::info("etcdlab {}: sending a database snapshot at revision {}", config_.name, revision);
-  co_return std::make_unique<CopyDbSnapshot>(std::move(copy));
+  co_return std::make_unique<CopyDbSnapshot>(driver_, std::move(copy));
 }
 
 void NodeService::count_range() { metrics_.ranges->inc(); }

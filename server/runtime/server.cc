@@ -31,6 +31,7 @@
 #include "tls_context.h"
 #include "tls_pump.h"
 #include "tls_thread.h"
+#include "trash_file_system.h"
 
 namespace etcdlab::runtime {
 
@@ -50,7 +51,8 @@ struct Server::Impl {
   ServerConfig config;
   asio::io_context io{1};
   PosixFileSystem disk;
-  FailpointFileSystem fs{disk};  // the real disk; slowed only by /etcdlab/failpoints/disk
+  TrashFileSystem trash{disk};   // big files are unlinked beside the node (trash_file_system.h)
+  FailpointFileSystem fs{trash};  // the real disk; slowed only by /etcdlab/failpoints/disk
   OpenedMember member;
   ServerMetrics metrics;
   std::unique_ptr<NodeDriver> driver;
@@ -76,6 +78,7 @@ void Server::Impl::open() {
   WalStorageOptions wal;
   wal.wal.segment_bytes = config.wal_segment_bytes;
   member = open_member(config, fs, wal);
+  trash.use_trash(DataDir(config.data_dir).member() + "/trash");  // (emptied: a crash's leftovers)
   // Snapshots half-received before a crash are of no use: the leader sends again.
   std::string incoming = DataDir(config.data_dir).member() + "/snap-incoming";
   if (fs.exists(incoming)) {
@@ -103,6 +106,7 @@ void Server::Impl::open() {
   options.initial_members = member.members;
   options.cluster_token = config.initial_cluster_token;
   options.snapshot_count = config.snapshot_count;
+  options.spread_snapshots = true;  // (kv_node.h: members do not pause for them together)
   options.request_epoch = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())

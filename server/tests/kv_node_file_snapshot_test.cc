@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "kv_node_fixture.h"
 #include "temp_dir.h"
@@ -180,6 +182,40 @@ TEST(KvNodeFileSnapshotCluster, AMemberThatNeedsASnapshotGetsTheStoreAsItIsNow) 
     EXPECT_EQ(c.at(m).node->store().revision(), writes + 2) << "member " << m;
     EXPECT_EQ(c.at(m).node->store().hash_kv(0), c.at(lead).node->store().hash_kv(0))
         << "member " << m;
+  }
+}
+
+TEST(KvNodeSnapshotSpread, MembersSnapshotAtTheirOwnPhasesOncePerSnapshotCount) {
+  // snapshot_count 12 over 3 voters: phases 0, 4 and 8 (ranks by id).
+  Cluster c(/*snapshot_count=*/12, [](TestNode& n) {
+    n.tweak = [](NodeOptions& o) { o.spread_snapshots = true; };
+  });
+  NodeId lead = c.elect();
+  std::map<NodeId, std::vector<uint64_t>> taken;
+  for (int i = 0; i < 60; ++i) {
+    uint64_t id = c.at(lead).node->submit(put("k" + std::to_string(i % 5), "v"));
+    c.settle();
+    ASSERT_NE(c.at(lead).find(id), nullptr) << "write " << i;
+    for (NodeId m = 1; m <= 3; ++m) {
+      uint64_t index = c.at(m).storage->snapshot().index;
+      if (index != 0 && (taken[m].empty() || taken[m].back() != index)) taken[m].push_back(index);
+    }
+  }
+  for (NodeId m = 1; m <= 3; ++m) {
+    SCOPED_TRACE("member " + std::to_string(m));
+    ASSERT_GE(taken[m].size(), 4u) << "about one snapshot per 12 entries";
+    uint64_t phase = (m - 1) * 4;  // members 1, 2, 3 rank 0, 1, 2
+    for (size_t i = 1; i < taken[m].size(); ++i) {
+      // Each one in a later period of 12 past this member's phase than the one before.
+      EXPECT_GT((taken[m][i] - phase) / 12, (taken[m][i - 1] - phase) / 12) << taken[m][i];
+    }
+  }
+  std::set<uint64_t> all;
+  for (const auto& [m, indexes] : taken) all.insert(indexes.begin(), indexes.end());
+  EXPECT_EQ(all.size(), taken[1].size() + taken[2].size() + taken[3].size())
+      << "no two members snapshot at the same index";
+  for (NodeId m = 2; m <= 3; ++m) {
+    EXPECT_EQ(c.at(m).node->store().hash_kv(0), c.at(1).node->store().hash_kv(0));
   }
 }
 
