@@ -22,8 +22,8 @@ class PinnedCopy final : public StateCopy {
              const std::string& db_path, std::string tmp_path)
       : pinned_(std::move(pinned)), prefix_(std::move(prefix)), tmp_(std::move(tmp_path)) {
     reader_.emplace(sqlite::Database::open_reader(db_path));
-    ++*pinned_;
     reader_->begin_read();
+    ++*pinned_;  // (last: a constructor that threw leaves no count behind)
   }
   ~PinnedCopy() override {
     release();

@@ -73,11 +73,7 @@ TEST(KvNodeFileSnapshot, RestartOverItsOwnSnapshotKeepsTheStoreAndTheMembers) {
   EXPECT_EQ(again.node->store().revision(), revision) << "the store is the snapshot's data";
   ASSERT_EQ(again.node->members().size(), 1u) << "members come from the snapshot's header";
   EXPECT_EQ(again.node->members()[0].name, "n1");
-  for (int i = 0; i < 100 && again.node->leader() != 1; ++i) {
-    again.node->tick();
-    again.pump();
-  }
-  ASSERT_EQ(again.node->leader(), 1u);
+  ASSERT_TRUE(lead_alone(again));
   EXPECT_EQ(again.node->store().hash_kv(0), hash);
   EXPECT_EQ(again.node->store().revision(), revision) << "entries the store holds are skipped";
 }

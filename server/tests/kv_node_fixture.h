@@ -171,6 +171,15 @@ inline std::unique_ptr<TestNode> single(NodeId id = 1, uint64_t epoch = 1, uint6
   return n;
 }
 
+// Ticks a lone voter (restarted) until it leads; whether it does within 100 ticks.
+inline bool lead_alone(TestNode& n) {
+  for (int i = 0; i < 100 && n.node->leader() != n.id; ++i) {
+    n.node->tick();
+    n.pump();
+  }
+  return n.node->leader() == n.id;
+}
+
 // Proposes, runs the Ready cycles, and returns the completion (failing if there is none).
 inline Done write(TestNode& n, const Request& r) {
   uint64_t id = n.node->submit(r);

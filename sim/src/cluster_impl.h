@@ -166,6 +166,8 @@ struct Cluster::Impl {
 
   // cluster.cc: events and faults
   void push(Event e);
+  // The sender of a snapshot learns at `at` how its transfer to `follower` ended.
+  void push_snapshot_status(int sender, NodeId follower, bool ok, decltype(Event::time) at);
   void process_next();
   void dispatch(Event& e);
   uint64_t us(double ms) const { return static_cast<uint64_t>(ms * 1000.0); }

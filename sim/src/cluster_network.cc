@@ -22,16 +22,7 @@ void Cluster::Impl::deliver(Event& e) {
   if (!n.up) {
     t.kind = TraceEvent::Kind::kDrop;
     trace.add(std::move(t));
-    if (is_snapshot) {
-      Event status;
-      status.kind = Event::Kind::kSnapshotStatus;
-      status.node = from;
-      status.incarnation = nodes[from]->incarnation;
-      status.peer = n.id;
-      status.ok = false;
-      status.time = now;
-      push(std::move(status));
-    }
+    if (is_snapshot) push_snapshot_status(from, n.id, false, now);
     return;
   }
   if (is_snapshot) {
@@ -52,14 +43,7 @@ void Cluster::Impl::deliver(Event& e) {
     } catch (const IoError&) {
       ok = false;  // the sender crashed mid-transfer: its file handle died with it
     }
-    Event status;
-    status.kind = Event::Kind::kSnapshotStatus;
-    status.node = from;
-    status.incarnation = nodes[from]->incarnation;
-    status.peer = n.id;
-    status.ok = ok;
-    status.time = now;
-    push(std::move(status));
+    push_snapshot_status(from, n.id, ok, now);
     if (!ok) {
       t.kind = TraceEvent::Kind::kDrop;
       trace.add(std::move(t));
@@ -94,15 +78,9 @@ void Cluster::Impl::send(SimNode& from, Message m) {
     t.node = to;
     t.set_message(*msg);
     trace.add(std::move(t));
-    if (msg->type == MessageType::kSnapshot) {
-      Event status;  // the transport reports the failure after a while
-      status.kind = Event::Kind::kSnapshotStatus;
-      status.node = from.index;
-      status.incarnation = from.incarnation;
-      status.peer = msg->to;
-      status.ok = false;
-      status.time = now + random_delay(network.delay_min_ms, network.delay_max_ms);
-      push(std::move(status));
+    if (msg->type == MessageType::kSnapshot) {  // the transport reports it after a while
+      push_snapshot_status(from.index, msg->to, false,
+                           now + random_delay(network.delay_min_ms, network.delay_max_ms));
     }
     return;
   }
@@ -118,6 +96,18 @@ void Cluster::Impl::send(SimNode& from, Message m) {
     }
     push(std::move(e));
   }
+}
+
+void Cluster::Impl::push_snapshot_status(int sender, NodeId follower, bool ok,
+                                         decltype(Event::time) at) {
+  Event status;
+  status.kind = Event::Kind::kSnapshotStatus;
+  status.node = sender;
+  status.incarnation = nodes[sender]->incarnation;
+  status.peer = follower;
+  status.ok = ok;
+  status.time = at;
+  push(std::move(status));
 }
 
 // ---- faults on the network
