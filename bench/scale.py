@@ -34,6 +34,7 @@ bench/results/<date>-<host>-scale. Ports 23000-23999. Figures are reported, neve
   bench/scale.py                          # 100k, 1M, 5M keys (hours; 2 cores: start it at night)
   bench/scale.py --sizes 20000,50000      # a quick look, a few minutes
   bench/scale.py --sizes 2000 --short     # the smallest path (python/tests/test_bench_scale.py)
+  bench/scale.py --report bench/results/<stem>.json   # rewrites <stem>.md from the stored run
 """
 
 import argparse
@@ -345,6 +346,7 @@ def summarize_compaction(count, revision, overwrite_s, over, window, seconds, ch
            "during_median_1s_p99_ms": median(p99s(during)),
            "during_max_ms": max((s["max_ms"] for s in during if s["ok"]), default=None),
            "during_puts_per_s": round(sum(s["ok"] for s in during) / max(len(during), 1)),
+           "steady_errors": sum(c["errors"] for c in chunks),
            "steady_runs": chunks}
     say(f"  compaction of {count:,} revisions: {out['seconds']:.2f} s; puts' worst 1-s p99 "
         f"during it {out['during_worst_1s_p99_ms'] or 0:.1f} ms (before: median "
@@ -395,7 +397,15 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use build/bin as it is")
     ap.add_argument("--keep-data", action="store_true", help="keep the data dirs and logs")
     ap.add_argument("--tmp", default=None, help="where the data dirs go (default: $TMPDIR)")
+    ap.add_argument("--report", metavar="JSON",
+                    help="no run: rewrite the .md beside a stored .json from its measurements")
     args = ap.parse_args()
+    if args.report:
+        stored = json.loads(Path(args.report).read_text())
+        text = scale_report.table(stored["records"], stored["settings"], stored["machine"])
+        ce.write_atomically(Path(args.report).with_suffix(".md"), text)
+        print(text)
+        return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     kinds = ["etcdlab"] if args.etcdlab_only else ["etcd"] if args.etcd_only else ["etcd",
                                                                                    "etcdlab"]

@@ -26,7 +26,8 @@ FIGURES = [
     ("load_puts", "puts/s, last 10% of the load (64 clients)", lambda r: r["load"]["tail"]["ops_per_s"],
      "ops/s", True),
     ("load_p99", "put p99, last 10% of the load", lambda r: r["load"]["tail"]["p99_ms"], "ms", False),
-    ("load_s", "whole load", lambda r: r["load"]["seconds"], "s", False),
+    ("load_puts_whole", "puts/s over the whole load", lambda r: r["load"]["puts_per_s_whole"],
+     "ops/s", True),
     ("range1_p50", "range of 1 key p50 (16 clients)",
      lambda r: r["ranges"]["keys_1"]["p50_ms"], "ms", False),
     ("range1_p99", "range of 1 key p99", lambda r: r["ranges"]["keys_1"]["p99_ms"], "ms", False),
@@ -154,11 +155,18 @@ def table(records, settings, machine):
             f" (member add taken after {cu.get('member_add_wait_s', 0):g} s); "
             f"compaction at revision {c['revision']:,} removed {c['revisions_removed']:,} "
             f"overwritten revisions" + (f" ({c['error']})" if c["error"] else "") +
+            (f", {c['steady_errors']} steady puts failed" if c.get("steady_errors") else "") +
             (f"; the new member served clients only after retrying its publish (its name "
              f"and client URLs, proposed through Raft), which had timed out"
              if cu.get("publish_retried") else "") +
             (f"; snapshot save failed: {s.get('error')}" if not s["ok"] else "") +
             (f"; {r['load']['errors']} load errors" if r["load"]["errors"] else ""))
+    others = [(r["load"].get("cpu_percent_tail") or {}).get("others", 0) for r in records]
+    busy = []
+    if others and max(others) > 25:
+        busy = [f"**The machine was busy with other work during this run** (other processes "
+                f"used up to {max(others):.0f}% of one core during the loads' last 10%): the "
+                f"figures are noisy; compare the stores within a size, not across runs.", ""]
     m = machine
     lines = [
         f"# bench/scale.py, {settings['started']} on {m['hostname']}", "",
@@ -170,7 +178,7 @@ def table(records, settings, machine):
         f"- 3 members each, one cluster up at a time; keys {settings['key_size']} B, values "
         f"{settings['val_size']} B; quota {settings['quota_bytes'] / 2**30:g} GiB on both; "
         f"snapshot count {settings['snapshot_count'] or 'default (100,000 on both)'}", "",
-        "## Scale", "", *head, *rows, "",
+        "## Scale", "", *busy, *head, *rows, "",
         "Growth: the cost (time, latency, size; for puts/s its inverse) from the smallest to the "
         "largest size as an exponent e of the data (0 flat, 1 linear), with the cost's ratio at "
         "each step; see bench/scale_report.py. Small sizes carry fixed costs (process start, "
