@@ -127,12 +127,20 @@ def load(cluster, n):
     end = ce.bench(cluster, put_args(n - tail, tail))
     seconds = time.monotonic() - t0
     errors = (head["errors"] if head else 0) + end["errors"]
-    out = {"keys": n, "seconds": round(seconds, 2), "puts_per_s_whole": round(n / seconds),
+    out = {"keys": n, "keys_present": count(cluster, 0, n - 1), "seconds": round(seconds, 2),
+           "puts_per_s_whole": round(n / seconds),
            "tail_keys": tail, "tail": latency(end), "errors": errors,
            "cpu_percent_tail": end.get("cpu_percent")}
     say(f"  loaded {n:,} keys in {seconds:.1f} s; last {tail:,}: {end['ops_per_s']:,.0f} puts/s, "
         f"p99 {end['latency_ms']['p99']:.1f} ms" + (f"; {errors} errors" if errors else ""))
     return out
+
+
+def count(cluster, first, last):
+    """How many keys [key(first), key(last)] holds, asked of the leader (count_only)."""
+    body = json.dumps({"key": b64(key(first)), "range_end": b64(key(last) + "\0"),
+                       "count_only": True})
+    return int(ce.post(cluster.leader[1], "/v3/kv/range", body, timeout=300).get("count", 0))
 
 
 def ranges(cluster, n, seconds):
@@ -141,7 +149,9 @@ def ranges(cluster, n, seconds):
         r = ce.bench(cluster, ["range", "--consistency", "l", "--key-size", str(KEY_SIZE),
                                "--key-space", str(n), "--range-keys", str(width), "--clients",
                                str(RANGE_CLIENTS), "--duration", str(seconds), "--warmup", "0.5"])
-        out[f"keys_{width}" if width == 1 else "keys_wide"] = dict(latency(r), keys=width)
+        # what one such range reads (the load tool does not look into the answers)
+        out[f"keys_{width}" if width == 1 else "keys_wide"] = dict(
+            latency(r), keys=width, keys_read=count(cluster, 0, width - 1))
         say(f"  range of {width} key(s): {r['ops_per_s']:,.0f}/s, p50 "
             f"{r['latency_ms']['p50']:.2f} ms, p99 {r['latency_ms']['p99']:.2f} ms")
     return out
@@ -193,8 +203,9 @@ def snapshot_save(cluster, workdir):
 
 
 def wait_for(what, check, timeout, procs=()):
-    """Polls check() (true, or raises OSError/ValueError/KeyError while not yet) every 20 ms;
-    the seconds it took from now-ish is measured by the caller."""
+    """Polls check() every 20 ms until it returns true (OSError, ValueError and KeyError count
+    as not yet); stops the run if one of `procs` exits or `timeout` seconds pass. The caller
+    times it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for p in procs:
@@ -297,13 +308,13 @@ def compaction(cluster, n, workdir, short):
 
     def compact():
         time.sleep(baseline_s)
-        window["start"] = time.monotonic()
+        window["start"], window["start_wall"] = time.monotonic(), datetime.datetime.now()
         try:
             ce.post(cluster.leader[1], "/v3/kv/compaction",
                     json.dumps({"revision": str(revision), "physical": True}), timeout=3600)
         except Exception as e:  # reported in the table; the steady load stops all the same
             window["error"] = repr(e)
-        window["end"] = time.monotonic()
+        window["end"], window["end_wall"] = time.monotonic(), datetime.datetime.now()
 
     thread = threading.Thread(target=compact, daemon=True)
     seconds, chunks = [], []  # (wall start, wall end, the second's record)
@@ -324,7 +335,21 @@ def compaction(cluster, n, workdir, short):
         if not thread.is_alive():
             break
     thread.join()
-    return summarize_compaction(count, revision, overwrite_s, over, window, seconds, chunks)
+    out = summarize_compaction(count, revision, overwrite_s, over, window, seconds, chunks)
+    out["snapshots_during"] = snapshots_between(cluster, window["start_wall"], window["end_wall"])
+    return out
+
+
+def snapshots_between(cluster, start, end):
+    """Raft snapshots the members wrote while [start, end] (wall clock) ran, from their logs
+    (bench/sustained.py reads them): a stall in those seconds may be theirs, not the
+    compaction's."""
+    count = 0
+    for log in cluster.dir.glob("*.log"):
+        for snap in sustained.snapshots(cluster.kind, log):
+            began = snap["done"] - datetime.timedelta(seconds=snap["seconds"] or 0)
+            count += began <= end and snap["done"] >= start
+    return count
 
 
 def summarize_compaction(count, revision, overwrite_s, over, window, seconds, chunks):
@@ -403,6 +428,8 @@ def main():
     if args.report:
         stored = json.loads(Path(args.report).read_text())
         text = scale_report.table(stored["records"], stored["settings"], stored["machine"])
+        stored["growth"] = scale_report.growth_all(stored["records"])
+        ce.write_atomically(Path(args.report), json.dumps(stored, indent=1) + "\n")
         ce.write_atomically(Path(args.report).with_suffix(".md"), text)
         print(text)
         return

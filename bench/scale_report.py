@@ -156,11 +156,15 @@ def table(records, settings, machine):
             f"compaction at revision {c['revision']:,} removed {c['revisions_removed']:,} "
             f"overwritten revisions" + (f" ({c['error']})" if c["error"] else "") +
             (f", {c['steady_errors']} steady puts failed" if c.get("steady_errors") else "") +
+            (f" ({c['snapshots_during']} Raft snapshot(s) written by the members while it ran)"
+             if c.get("snapshots_during") else "") +
             (f"; the new member served clients only after retrying its publish (its name "
              f"and client URLs, proposed through Raft), which had timed out"
              if cu.get("publish_retried") else "") +
             (f"; snapshot save failed: {s.get('error')}" if not s["ok"] else "") +
-            (f"; {r['load']['errors']} load errors" if r["load"]["errors"] else ""))
+            (f"; {r['load']['errors']} load errors" if r["load"]["errors"] else "") +
+            (f"; **only {r['load']['keys_present']:,} keys present after the load**"
+             if r["load"].get("keys_present", r["keys"]) != r["keys"] else ""))
     others = [(r["load"].get("cpu_percent_tail") or {}).get("others", 0) for r in records]
     busy = []
     if others and max(others) > 25:

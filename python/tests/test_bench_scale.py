@@ -90,7 +90,9 @@ def test_smallest_scale_run_measures_every_figure_on_both_stores(tmp_path):
         assert r["load"]["errors"] == 0, (who, r["load"])
         assert len(r["members"]) == 3 and sum(m["role"] == "leader"
                                               for m in r["members"].values()) == 1, r["members"]
-        assert r["ranges"]["keys_wide"]["keys"] == 1000
+        assert r["load"]["keys_present"] == 2000, (who, r["load"])
+        assert r["ranges"]["keys_wide"]["keys"] == r["ranges"]["keys_wide"]["keys_read"] == 1000
+        assert r["ranges"]["keys_1"]["keys_read"] == 1
         assert r["snapshot_save"]["ok"], (who, r["snapshot_save"])
         # the revision the new member reached is the whole load's: 2,000 puts and more
         assert r["catch_up"]["revision"] > 2000 and r["catch_up"]["by_snapshot"], r["catch_up"]
@@ -100,3 +102,11 @@ def test_smallest_scale_run_measures_every_figure_on_both_stores(tmp_path):
     text = out.with_suffix(".md").read_text()
     assert "## Scale" in text and "2,000 keys: etcdlab" in text
     assert not list(tmp_path.glob("scale-*")), "the run left its data dirs behind"
+    # --report rewrites the same table from the stored measurements alone
+    written = out.with_suffix(".md").read_text()
+    out.with_suffix(".md").unlink()
+    again = subprocess.run([sys.executable, str(REPO / "bench" / "scale.py"), "--report",
+                            str(out.with_suffix(".json"))], capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert out.with_suffix(".md").read_text() == written
