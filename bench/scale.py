@@ -456,24 +456,26 @@ def main():
                 "heartbeat_ms": 100, "election_ms": 1000}
     machine = ce.machine_note(root)
     say(f"sizes {', '.join(f'{n:,}' for n in sizes)}; stores {', '.join(kinds)}; data under {root}")
-    records = []
-    for n in sizes:
-        for kind in kinds:  # one cluster up at a time
-            records.append(run_store(kind, n, root, args))
-    text = scale_report.table(records, settings, machine)
-    print(text)
     if args.out:
         md, js = Path(args.out + ".md"), Path(args.out + ".json")
         md.parent.mkdir(parents=True, exist_ok=True)
     else:
         ce.RESULTS.mkdir(parents=True, exist_ok=True)
         md, js = ce.result_paths(started.strftime("%Y-%m-%d"), "scale")
-    ce.write_atomically(md, text)
-    ce.write_atomically(js, json.dumps({"settings": settings, "machine": machine,
-                                        "records": records,
-                                        "growth": scale_report.growth_all(records)},
-                                       indent=1) + "\n")
-    say(f"stored {md} and {js}")
+    records = []
+    for n in sizes:
+        for kind in kinds:  # one cluster up at a time
+            records.append(run_store(kind, n, root, args))
+            # Stored after each store and size, so that hours of a long run survive a failure
+            # at the largest size (the table says which sizes it has).
+            text = scale_report.table(records, settings, machine)
+            ce.write_atomically(md, text)
+            ce.write_atomically(js, json.dumps({"settings": settings, "machine": machine,
+                                                "records": records,
+                                                "growth": scale_report.growth_all(records)},
+                                               indent=1) + "\n")
+            say(f"stored {md} and {js} ({len(records)} of {len(sizes) * len(kinds)} runs)")
+    print(text)
 
 
 if __name__ == "__main__":

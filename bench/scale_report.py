@@ -23,9 +23,10 @@ def _members(r, field):
 
 # (id, label, getter, unit, True when larger is better); a getter may return None (not measured).
 FIGURES = [
-    ("load_puts", "puts/s, last 10% of the load (64 clients)", lambda r: r["load"]["tail"]["ops_per_s"],
-     "ops/s", True),
-    ("load_p99", "put p99, last 10% of the load", lambda r: r["load"]["tail"]["p99_ms"], "ms", False),
+    ("load_puts", "puts/s, last 10% of the load (64 clients)",
+     lambda r: r["load"]["tail"]["ops_per_s"], "ops/s", True),
+    ("load_p99", "put p99, last 10% of the load", lambda r: r["load"]["tail"]["p99_ms"], "ms",
+     False),
     ("load_puts_whole", "puts/s over the whole load", lambda r: r["load"]["puts_per_s_whole"],
      "ops/s", True),
     ("range1_p50", "range of 1 key p50 (16 clients)",
@@ -158,8 +159,8 @@ def table(records, settings, machine):
             (f", {c['steady_errors']} steady puts failed" if c.get("steady_errors") else "") +
             (f" ({c['snapshots_during']} Raft snapshot(s) written by the members while it ran)"
              if c.get("snapshots_during") else "") +
-            (f"; the new member served clients only after retrying its publish (its name "
-             f"and client URLs, proposed through Raft), which had timed out"
+            ("; the new member served clients only after retrying its publish (its name "
+             "and client URLs, proposed through Raft), which had timed out"
              if cu.get("publish_retried") else "") +
             (f"; snapshot save failed: {s.get('error')}" if not s["ok"] else "") +
             (f"; {r['load']['errors']} load errors" if r["load"]["errors"] else "") +
