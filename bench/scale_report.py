@@ -47,7 +47,8 @@ FIGURES = [
      lambda r: r["catch_up"]["seconds"], "s", False),
     ("catch_up_installed", "new member: start to snapshot installed (its log)",
      lambda r: r["catch_up"]["snapshot_installed_s"], "s", False),
-    ("compaction_s", "compaction (physical)", lambda r: r["compaction"]["seconds"], "s", False),
+    ("compaction_s", "compaction (physical; — when its request failed, see the notes)",
+     lambda r: None if r["compaction"]["error"] else r["compaction"]["seconds"], "s", False),
     ("compaction_p99", "put worst 1-s p99 during the compaction (1,000 puts/s)",
      lambda r: r["compaction"]["during_worst_1s_p99_ms"], "ms", False),
     ("baseline_p99", "put median 1-s p99 before it", lambda r: r["compaction"][
@@ -155,7 +156,8 @@ def table(records, settings, machine):
             f"{'by a snapshot' if cu['by_snapshot'] else 'from the log (no snapshot sent)'}"
             f" (member add taken after {cu.get('member_add_wait_s', 0):g} s); "
             f"compaction at revision {c['revision']:,} removed {c['revisions_removed']:,} "
-            f"overwritten revisions" + (f" ({c['error']})" if c["error"] else "") +
+            f"overwritten revisions" + (f" (its request failed after {c['seconds']:g} s: "
+                                        f"{c['error']})" if c["error"] else "") +
             (f", {c['steady_errors']} steady puts failed" if c.get("steady_errors") else "") +
             (f" ({c['snapshots_during']} Raft snapshot(s) written by the members while it ran)"
              if c.get("snapshots_during") else "") +
