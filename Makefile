@@ -10,12 +10,13 @@
 #   make check-tls            the e2e suite with every LocalCluster over TLS (ETCDLAB_TLS=1)
 #   make bench                benchmarks (figures, never pass/fail)
 #   make bench-smoke          the main rows against etcd 3.4, about a minute (figures only)
+#   make bench-scale          etcdlab and etcd 3.4 at 100k, 1M, 5M keys (hours; figures only)  [SIZES=20000,50000]
 #   make fuzz                 libFuzzer targets, 60 s each  [FUZZ_SECONDS=n | FUZZ_RUNS=n] [FUZZ_TARGETS="a b"]
 #   make mutants LAB=n        mutation run of lab n's tests (long; resumable)  [SAMPLE=k]
 #   make release OUT=dir      the student release in dir (no solution/)  [LABS=1,2] [UPDATE=1]
 PY := /usr/bin/python3
 
-.PHONY: all build deps check check-tls cluster lab1 lab2 lab3 lab4 lab5 grade bench bench-smoke fuzz mutants release clean
+.PHONY: all build deps check check-tls cluster lab1 lab2 lab3 lab4 lab5 grade bench bench-smoke bench-scale fuzz mutants release clean
 
 all: build
 
@@ -48,6 +49,9 @@ bench: build
 
 bench-smoke: build
 	bench/compare-etcd --smoke --no-build
+
+bench-scale: build
+	$(PY) bench/scale.py --no-build $(if $(SIZES),--sizes $(SIZES))
 
 fuzz:
 	@tools/fuzz.sh

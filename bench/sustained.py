@@ -35,12 +35,12 @@ STALL_MS = 100  # a second whose p99 is above this counts as a stall in the tabl
 #                        (0.004 s, of which 0.002 s on the node thread, making the store
 #                        durable)
 # etcd also logs when it starts one ("start to snapshot (applied: N, ...)"): the duration.
-_STAMP = r"\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]?"
+STAMP = r"\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]?"
 SNAPSHOT_DONE = {
-    "etcd": re.compile(_STAMP + r".*etcdserver: saved snapshot at index (\d+)"),
-    "etcdlab": re.compile(_STAMP + r".*: snapshot at index (\d+) \(([\d.]+) s"),
+    "etcd": re.compile(STAMP + r".*etcdserver: saved snapshot at index (\d+)"),
+    "etcdlab": re.compile(STAMP + r".*: snapshot at index (\d+) \(([\d.]+) s"),
 }
-ETCD_SNAPSHOT_START = re.compile(_STAMP + r".*etcdserver: start to snapshot \(applied: (\d+)")
+ETCD_SNAPSHOT_START = re.compile(STAMP + r".*etcdserver: start to snapshot \(applied: (\d+)")
 
 
 def cluster_flags(snapshot_count):
@@ -56,7 +56,8 @@ def load_args(duration, timeline_path):
             "--duration", str(duration), "--warmup", str(WARMUP), "--timeline", str(timeline_path)]
 
 
-def _stamp(text):
+def stamp(text):
+    """A log line's timestamp (STAMP's group) as a datetime (also bench/scale.py's)."""
     return datetime.datetime.strptime(text[:26], "%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -70,9 +71,9 @@ def snapshots(kind, log_path):
         return out
     for line in text.splitlines():
         if kind == "etcd" and (m := ETCD_SNAPSHOT_START.search(line)):
-            starts[int(m.group(2))] = _stamp(m.group(1))
+            starts[int(m.group(2))] = stamp(m.group(1))
         elif m := SNAPSHOT_DONE[kind].search(line):
-            done, index = _stamp(m.group(1)), int(m.group(2))
+            done, index = stamp(m.group(1)), int(m.group(2))
             if kind == "etcdlab":
                 took = float(m.group(3))
             else:

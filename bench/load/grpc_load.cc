@@ -230,6 +230,7 @@ class Client {
       reader_txn_->Finish(&txn_response_, &status_, this);
     } else if (next.read) {
       range_.set_key(std::move(next.key));
+      range_.set_range_end(std::move(next.range_end));  // empty: a single-key range
       reader_range_ = stub_.PrepareAsyncRange(ctx_.get(), range_, &loop_.cq);
       reader_range_->StartCall();
       reader_range_->Finish(&range_response_, &status_, this);

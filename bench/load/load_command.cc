@@ -44,6 +44,9 @@ void add_common_options(CLI::App* cmd, LoadOptions& o, std::string& endpoints) {
   cmd->add_option("--key-size", o.key_size, "key bytes")->capture_default_str();
   cmd->add_option("--key-space", o.key_space, "distinct keys")->capture_default_str();
   cmd->add_flag("--sequential-keys", o.sequential_keys, "keys in order (default: uniform random)");
+  cmd->add_option("--key-offset", o.key_offset,
+                  "keys are key-offset + k, k in [0, key-space) (a second run's fresh keys)")
+      ->capture_default_str();
   cmd->add_option("--timeout", o.timeout, "seconds before a request counts as failed")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the random key choice")->capture_default_str();
@@ -157,9 +160,12 @@ void add_load_commands(CLI::App& app) {
   add_protocol_option(cmd, put->protocol);
 
   auto range = std::make_shared<Command>();
-  cmd = add_load(app, "range", "load: single-key ranges (JSON gateway or gRPC)", Workload::kRange,
-                 range);
+  cmd = add_load(app, "range", "load: ranges of --range-keys keys (JSON gateway or gRPC)",
+                 Workload::kRange, range);
   add_consistency_option(cmd, range->consistency);
+  cmd->add_option("--range-keys", range->options.range_keys,
+                  "consecutive keys each range reads (1: a single-key range)")
+      ->capture_default_str();
   add_protocol_option(cmd, range->protocol);
 
   auto mixed = std::make_shared<Command>();

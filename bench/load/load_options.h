@@ -37,8 +37,13 @@ struct LoadOptions {
   double rate = 0;       // requests per second over all clients (0: as fast as answered)
   uint32_t key_size = 8;
   uint32_t val_size = 8;
-  uint64_t key_space = 1;  // keys are k in [0, key_space), each written as key_size bytes
+  uint64_t key_space = 1;   // keys are key_offset + k for k in [0, key_space), each written
+                            // as key_size bytes
+  uint64_t key_offset = 0;  // so that a second run writes keys the first did not (bench/scale.py
+                            // loads in two parts and measures the last one alone)
   bool sequential_keys = false;
+  uint32_t range_keys = 1;   // range reads: each reads this many consecutive keys, all within
+                             // the key space (1: a single-key range)
   bool linearizable = true;  // range reads: linearizable, else serializable
   double read_ratio = 0.5;   // mixed: share of requests that are ranges
   int64_t lease_ttl = 60;    // lease workloads: the TTL granted, in seconds

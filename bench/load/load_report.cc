@@ -142,15 +142,16 @@ void print_json(const LoadOptions& o, const LoadResult& r) {
       "{{\"workload\":\"{}\",\"protocol\":\"{}\",\"linearizable\":{},\"read_ratio\":{},"
       "\"endpoints\":[{}],"
       "\"conns\":{},\"clients\":{},\"threads\":{},\"key_size\":{},\"val_size\":{},"
-      "\"key_space\":{},\"sequential_keys\":{},\"rate\":{},\"warmup_s\":{},"
+      "\"key_space\":{},\"key_offset\":{},\"sequential_keys\":{},\"range_keys\":{},"
+      "\"rate\":{},\"warmup_s\":{},"
       "\"seconds\":{:.4f},\"ok\":{},\"errors\":{},\"ops_per_s\":{:.1f},"
       "\"latency_ms\":{{\"min\":{:.4f},\"mean\":{:.4f},{}\"max\":{:.4f}}},"
       "\"errors_by_kind\":{{{}}},\"histogram\":[{}],\"latency_buckets_ns\":[{}]}}\n",
       workload_name(o.workload), o.protocol == Protocol::kGrpc ? "grpc" : "http", o.linearizable,
       o.read_ratio, endpoints, o.conns, o.clients, o.threads, o.key_size, o.val_size, o.key_space,
-      o.sequential_keys, o.rate, o.warmup, r.seconds, r.ok, r.error_count(), r.ops_per_second(),
-      ms(r.latency.min()), r.latency.mean() / 1e6, quantiles, ms(r.latency.max()), errors,
-      histogram, buckets);
+      o.key_offset, o.sequential_keys, o.range_keys, o.rate, o.warmup, r.seconds, r.ok,
+      r.error_count(), r.ops_per_second(), ms(r.latency.min()), r.latency.mean() / 1e6, quantiles,
+      ms(r.latency.max()), errors, histogram, buckets);
 }
 
 }  // namespace etcdlab::bench

@@ -38,11 +38,15 @@ std::string RequestSource::key_bytes(uint64_t k, uint32_t key_size) {
 void validate_key_size(const LoadOptions& o) {
   if (o.key_size == 0) throw std::invalid_argument("--key-size must be at least 1");
   if (o.key_space == 0) throw std::invalid_argument("--key-space must be at least 1");
-  size_t digits = fmt::format("{}", o.key_space - 1).size();
+  size_t digits = fmt::format("{}", o.key_offset + o.key_space - 1).size();
   if (digits > o.key_size) {
+    throw std::invalid_argument(fmt::format(
+        "--key-size {} is too small for --key-space {} from --key-offset {} (keys need {} digits)",
+        o.key_size, o.key_space, o.key_offset, digits));
+  }
+  if (o.range_keys == 0 || o.range_keys > o.key_space) {
     throw std::invalid_argument(
-        fmt::format("--key-size {} is too small for --key-space {} (keys need {} digits)",
-                    o.key_size, o.key_space, digits));
+        fmt::format("--range-keys must be in [1, --key-space {}]", o.key_space));
   }
 }
 
@@ -62,13 +66,22 @@ RequestSource::Choice RequestSource::next_choice() {
   Choice c;
   c.read = options_.workload == Workload::kRange ||
            (options_.workload == Workload::kMixed && rng_.chance(options_.read_ratio));
-  c.key = key_bytes(next_key(), options_.key_size);
+  uint64_t span = c.read ? options_.range_keys : 1;
+  uint64_t k = next_key(span);
+  c.key = key_bytes(k, options_.key_size);
+  if (span > 1) {
+    // Keys are fixed-width decimals, so byte order is numeric order: [key k, key k+span-1 + \0)
+    // holds keys k .. k+span-1 and no other key of the space.
+    c.range_end = key_bytes(k + span - 1, options_.key_size);
+    c.range_end += '\0';
+  }
   return c;
 }
 
-uint64_t RequestSource::next_key() {
-  if (options_.sequential_keys) return sequence_++ % options_.key_space;
-  return rng_.uniform(0, options_.key_space - 1);
+uint64_t RequestSource::next_key(uint64_t span) {
+  uint64_t starts = options_.key_space - (span - 1);  // validate_key_size: span <= key_space
+  if (options_.sequential_keys) return options_.key_offset + sequence_++ % starts;
+  return options_.key_offset + rng_.uniform(0, starts - 1);
 }
 
 void RequestSource::next(std::string& out, std::string_view host) {
@@ -87,9 +100,14 @@ void RequestSource::next(std::string& out, std::string_view host) {
   bool read = choice.read;
   key_.clear();
   append_base64(key_, choice.key);
-  // Body: {"key":"<b64>","value":"<b64>"} or {"key":"<b64>"[,"serializable":true]}.
+  range_end_.clear();
+  if (!choice.range_end.empty()) append_base64(range_end_, choice.range_end);
+  // Body: {"key":"<b64>","value":"<b64>"} or
+  // {"key":"<b64>"[,"range_end":"<b64>"][,"serializable":true]}.
   size_t body_size =
-      10 + key_.size() + (read ? (options_.linearizable ? 0 : 20) : 11 + value_b64_.size());
+      10 + key_.size() +
+      (read ? (options_.linearizable ? 0 : 20) + (range_end_.empty() ? 0 : 15 + range_end_.size())
+            : 11 + value_b64_.size());
   out.clear();
   out += read ? "POST /v3/kv/range HTTP/1.1\r\nHost: " : "POST /v3/kv/put HTTP/1.1\r\nHost: ";
   out += host;
@@ -99,6 +117,10 @@ void RequestSource::next(std::string& out, std::string_view host) {
   size_t body_start = out.size();
   out += "{\"key\":\"";
   out += key_;
+  if (read && !range_end_.empty()) {
+    out += "\",\"range_end\":\"";
+    out += range_end_;
+  }
   if (!read) {
     out += "\",\"value\":\"";
     out += value_b64_;

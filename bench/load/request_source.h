@@ -28,9 +28,12 @@ class RequestSource {
 
   // The next request's kind and key (raw bytes), drawn as next() draws them: `read` is true for
   // a range (kRange, and kMixed with probability read_ratio); a kTxn request is not a read.
+  // `range_end` is set for a read when range_keys > 1: the range [key, range_end) holds
+  // exactly range_keys consecutive keys of the key space (empty: a single-key range).
   struct Choice {
     bool read = false;
     std::string key;
+    std::string range_end;
   };
   [[nodiscard]] Choice next_choice();
   // The value every put writes (val_size bytes).
@@ -48,7 +51,8 @@ class RequestSource {
   static std::string key_bytes(uint64_t k, uint32_t key_size);
 
  private:
-  uint64_t next_key();
+  // The next key index; `span` keys from it on are all in the key space.
+  uint64_t next_key(uint64_t span = 1);
   static void post(std::string& out, std::string_view host, std::string_view path,
                    std::string_view body);
 
@@ -58,9 +62,11 @@ class RequestSource {
   std::string value_;
   std::string value_b64_;
   std::string key_;
+  std::string range_end_;
 };
 
-// Throws std::invalid_argument when key_size cannot hold every key of the key space.
+// Throws std::invalid_argument when key_size cannot hold every key of the key space (from
+// key_offset on), or when range_keys is 0 or larger than the key space.
 void validate_key_size(const LoadOptions& options);
 
 }  // namespace etcdlab::bench
