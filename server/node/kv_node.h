@@ -265,6 +265,10 @@ class KvNode final : public DrivenNode {
   // work (a physical compaction is answered when the last step is done).
   bool compaction_pending() const;
   void compaction_step();
+  // Whether request `id` is a physical compaction that applied and waits for its purge: it has
+  // no deadline then (etcd answers a physical compaction only once purged, however long that
+  // takes), so a driver waiting for it waits on.
+  bool waits_for_purge(uint64_t id) const;
 
   // Whether enough entries were applied since the last snapshot; if so the driver calls
   // write_snapshot() into LogStorage::begin_snapshot(snapshot_meta()), then snapshot_done().

@@ -27,6 +27,7 @@ struct PendingRequest {
   What what = What::kWrite;
   Origin origin = Origin::kClient;
   int64_t deadline = 0;  // the tick at which it times out
+  bool purging = false;  // a physical compaction, applied: answered once purged, no deadline
   bool proposed = false;  // in the log (a write, a member change) or in a read round (a read)
   // Until proposed: what to propose when a leader can take it.
   std::optional<Request> request;

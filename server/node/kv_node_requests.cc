@@ -126,7 +126,7 @@ void KvNode::Impl::retry_waiting() {
 void KvNode::Impl::expire() {
   for (auto it = pending.begin(); it != pending.end();) {
     PendingRequest& p = it->second;
-    if (p.deadline > ticks) {
+    if (p.deadline > ticks || p.purging) {
       ++it;
       continue;
     }

@@ -80,6 +80,11 @@ asio::awaitable<server::Completion> NodeDriver::call(
   send_node_messages();   // (a keep-alive asks the leader at once)
   schedule_pump();
   if (!waiter->done) co_await waiter->timer.async_wait(kTuple);
+  while (!waiter->done && !stopping_ && node_->waits_for_purge(id)) {
+    // A physical compaction's purge runs in steps between other work: wait on, as etcd does.
+    waiter->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    co_await waiter->timer.async_wait(kTuple);
+  }
   waiters_.erase(id);
   if (!waiter->done) {
     node_->forget(id);

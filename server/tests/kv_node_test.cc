@@ -134,6 +134,25 @@ TEST(KvNode, PhysicalCompactionCompletesOnlyAfterThePurge) {
   EXPECT_GT(steps, 1);
 }
 
+TEST(KvNode, PhysicalCompactionWaitsForItsPurgePastTheRequestDeadline) {
+  auto n = single(1, 1, 0, /*compaction_batch=*/1);
+  for (int i = 0; i < 6; ++i) write(*n, put("k", std::to_string(i)));  // revisions 2..7
+  uint64_t id = n->node->submit(CompactionRequest{6, true});
+  n->pump();
+  ASSERT_TRUE(n->node->compaction_pending());
+  EXPECT_TRUE(n->node->waits_for_purge(id));
+  for (int i = 0; i < 1000; ++i) n->node->tick();  // far past the request deadline
+  n->collect();
+  EXPECT_EQ(n->find(id), nullptr) << "a purge that is still running is no timeout";
+  while (n->node->compaction_pending()) n->node->compaction_step();
+  n->collect();
+  const Done* d = n->find(id);
+  ASSERT_NE(d, nullptr);
+  EXPECT_FALSE(d->completion.error.has_value()) << "no timeout";
+  EXPECT_TRUE(d->completion.result.ok());
+  EXPECT_FALSE(n->node->waits_for_purge(id));
+}
+
 TEST(KvNode, NonPhysicalCompactionCompletesAtOnce) {
   auto n = single(1, 1, 0, /*compaction_batch=*/1);
   for (int i = 0; i < 6; ++i) write(*n, put("k", std::to_string(i)));
