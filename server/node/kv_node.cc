@@ -120,12 +120,10 @@ void KvNode::Impl::note_membership() {
   } else if (was_member && !stop) {
     stop = "the member has been permanently removed from the cluster";
   }
-  auto me = std::find(conf.voters.begin(), conf.voters.end(), self);
-  if (options.spread_snapshots && me != conf.voters.end()) {
-    std::vector<NodeId> voters = conf.voters;
-    std::sort(voters.begin(), voters.end());
-    auto rank = static_cast<uint64_t>(std::find(voters.begin(), voters.end(), self) - voters.begin());
-    snapshot_phase = rank * options.snapshot_count / voters.size();
+  if (options.spread_snapshots && std::count(conf.voters.begin(), conf.voters.end(), self) > 0) {
+    auto rank = static_cast<uint64_t>(std::count_if(conf.voters.begin(), conf.voters.end(),
+                                                    [&](NodeId v) { return v < self; }));
+    snapshot_phase = rank * options.snapshot_count / conf.voters.size();
   }
 }
 
@@ -154,7 +152,6 @@ void KvNode::Impl::on_applied(AppliedRequest& a) {
   if (compaction && compaction->physical && a.result.ok()) {
     // Answered once purged, however long that takes, as etcd's physical compaction is (its
     // 1M-revision purge took 33 s in bench/scale.py): the request deadline no longer applies.
-    it->second.purging = true;
     physical_waiting.emplace_back(a.id, std::move(a.result));
     return;
   }
@@ -286,9 +283,11 @@ void KvNode::advance(const Ready& rd) {
   if (r.lead != kNoNode && !r.waiting.empty()) r.retry_waiting();
 }
 
-bool KvNode::waits_for_purge(uint64_t id) const {
-  auto it = impl_->pending.find(id);
-  return it != impl_->pending.end() && it->second.purging;
+bool KvNode::waits_for_purge(uint64_t id) const { return impl_->waits_for_purge(id); }
+
+bool KvNode::Impl::waits_for_purge(uint64_t id) const {
+  return std::any_of(physical_waiting.begin(), physical_waiting.end(),
+                     [&](const auto& w) { return w.first == id; });
 }
 
 bool KvNode::compaction_pending() const {

@@ -27,7 +27,6 @@ struct PendingRequest {
   What what = What::kWrite;
   Origin origin = Origin::kClient;
   int64_t deadline = 0;  // the tick at which it times out
-  bool purging = false;  // a physical compaction, applied: answered once purged, no deadline
   bool proposed = false;  // in the log (a write, a member change) or in a read round (a read)
   // Until proposed: what to propose when a leader can take it.
   std::optional<Request> request;
@@ -160,7 +159,9 @@ struct KvNode::Impl {
   // after it.
   std::map<uint64_t, std::vector<uint64_t>> rounds;  // round (its first read's id) -> reads
   uint64_t open_round = 0;                           // 0: none open
+  // Physical compactions that applied, answered once purged; they have no deadline.
   std::vector<std::pair<uint64_t, Result>> physical_waiting;
+  bool waits_for_purge(uint64_t id) const;
   std::vector<Completion> completions;
 
   bool snapshotting = false;  // a begin_snapshot() copy is being written

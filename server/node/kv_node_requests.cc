@@ -126,7 +126,7 @@ void KvNode::Impl::retry_waiting() {
 void KvNode::Impl::expire() {
   for (auto it = pending.begin(); it != pending.end();) {
     PendingRequest& p = it->second;
-    if (p.deadline > ticks || p.purging) {
+    if (p.deadline > ticks || waits_for_purge(it->first)) {
       ++it;
       continue;
     }
