@@ -43,6 +43,14 @@ void decode(const Frame& f) {
         (void)server::decode_node_message(m.data);
         break;
       }
+      case FrameKind::kSnapshotRefused: {
+        SnapshotRefused r = decode_snapshot_refused(f.payload);
+        if (r.reason.size() <= kMaxRefusalBytes &&
+            decode_snapshot_refused(encode_snapshot_refused(r)) != r) {
+          __builtin_trap();
+        }
+        break;
+      }
       default:
         break;
     }

@@ -4,9 +4,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sqlite3.h>
+
 #include <algorithm>
 
 #include "etcdlab/errors.h"
+#include "etcdlab/log/snapshot_file.h"
+#include "etcdlab/sqlite/database.h"
 #include "kv_node_impl.h"
 #include "txn_rules.h"
 
@@ -99,9 +103,42 @@ void KvNode::Impl::restore_store_if_behind() {
                options.raft.id, snap.index);
 }
 
+namespace {
+
+// A snapshot in the Raft storage that cannot be restored: it was checked when it arrived
+// (snapshot_check.h), so the disk damaged it since, or the check missed something. The store
+// may be half replaced, so the member stops; the message says which file and what to do.
+CorruptionError snapshot_damaged(const SnapshotMeta& meta, uint64_t offset,
+                                 const std::string& what) {
+  return CorruptionError(
+      "snap/" + snapshot_file_name(meta) + " (in the Raft log's directory)", offset,
+      fmt::format("snapshot {} (term {}) cannot be restored: {}. The store may be half "
+                  "replaced, so this member stops. Remove the member (member remove), delete "
+                  "its data directory and add it again (member add) to be sent a new snapshot, "
+                  "or restore it from a backup (etcdlabctl snapshot restore)",
+                  meta.index, meta.term, what));
+}
+
+}  // namespace
+
 void KvNode::Impl::restore_from(const SnapshotReader& reader) {
-  sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); },
-             reader.size());
+  try {
+    sm.restore([&](uint64_t offset, uint64_t length) { return reader.read(offset, length); },
+               reader.size());
+  } catch (const DecodeError& e) {
+    throw snapshot_damaged(reader.meta(), e.offset(), e.what());
+  } catch (const sqlite::SchemaError& e) {
+    throw snapshot_damaged(reader.meta(), 0, e.what());
+  } catch (const sqlite::SqliteError& e) {
+    // What the bytes are (not a database, damaged, without the store's tables); a disk that
+    // fails or fills up stays the storage failure it is.
+    int primary = e.code() & 0xff;
+    if (primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB && primary != SQLITE_ERROR &&
+        primary != SQLITE_MISMATCH && primary != SQLITE_CONSTRAINT) {
+      throw;
+    }
+    throw snapshot_damaged(reader.meta(), 0, e.what());
+  }
   // The entries the snapshot folds in never apply here: a password change, a deleted user or
   // an auth disable among them would not drop the tokens they kill. So every token goes (its
   // clients authenticate again, as after a restart).

@@ -175,4 +175,24 @@ NodeMessageFrame decode_node_message_frame(std::string_view payload) {
   return m;
 }
 
+// u64 term | u64 index | bytes reason
+std::string encode_snapshot_refused(const SnapshotRefused& r) {
+  std::string p;
+  Writer w(p);
+  w.u64(r.term);
+  w.u64(r.index);
+  w.bytes(std::string_view(r.reason).substr(0, kMaxRefusalBytes));
+  return p;
+}
+
+SnapshotRefused decode_snapshot_refused(std::string_view payload) {
+  Reader r(payload);
+  SnapshotRefused out;
+  out.term = r.u64("refused snapshot term");
+  out.index = r.u64("refused snapshot index");
+  out.reason = r.bytes("refusal reason");
+  r.expect_done("snapshot refused frame");
+  return out;
+}
+
 }  // namespace etcdlab::runtime::peer

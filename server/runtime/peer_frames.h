@@ -37,8 +37,9 @@ enum class FrameKind : uint8_t {
   kMembers = 6,
   kRemoved = 7,
   kNodeMessage = 8,
+  kSnapshotRefused = 9,
 };
-inline constexpr uint8_t kMaxFrameKind = 8;
+inline constexpr uint8_t kMaxFrameKind = 9;
 
 std::string encode_frame(FrameKind kind, std::string_view payload);
 
@@ -137,5 +138,19 @@ struct NodeMessageFrame {
 };
 std::string encode_node_message_frame(const NodeMessageFrame& m);
 NodeMessageFrame decode_node_message_frame(std::string_view payload);  // DecodeError
+
+// kind 9: the receiver's answer, on the sender's own connection, to a snapshot whose payload
+// failed its check (server/node/snapshot_check.h): which snapshot, and why (at most
+// kMaxRefusalBytes, so it fits the sender's first-frame limit). A member of protocol version
+// 2 without kind 9 drops the connection at it, which is what follows a refusal anyway.
+inline constexpr size_t kMaxRefusalBytes = 1024;
+struct SnapshotRefused {
+  uint64_t term = 0;
+  uint64_t index = 0;
+  std::string reason;
+  friend bool operator==(const SnapshotRefused&, const SnapshotRefused&) = default;
+};
+std::string encode_snapshot_refused(const SnapshotRefused& r);  // cuts the reason to the limit
+SnapshotRefused decode_snapshot_refused(std::string_view payload);  // DecodeError
 
 }  // namespace etcdlab::runtime::peer

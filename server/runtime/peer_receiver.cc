@@ -1,7 +1,7 @@
 // The peer transport's receiving side: accepting within the connection limits, reading frames
 // with deadlines into memory that grows only with what arrives, judging the hello (a cluster
 // member, addressed to us, not removed), then delivering messages (Raft's and the nodes') and
-// staging snapshots.
+// staging snapshots, each checked before it is delivered.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../node/snapshot_check.h"
 #include "etcdlab/codec.h"
 #include "etcdlab/errors.h"
+#include "etcdlab/fs/posix_file_system.h"
 #include "peer_transport_impl.h"
 
 namespace etcdlab::runtime {
@@ -34,6 +36,27 @@ struct Slot {
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
 };
+
+// Tells the sender of a refused snapshot why (kind 9), on its own connection; a sender that
+// does not read it within `timeout` is not waited for.
+asio::awaitable<void> refuse_snapshot(PeerStream& sock, const peer::SnapshotRefused& r,
+                                      std::chrono::milliseconds timeout) {
+  std::string frame = peer::encode_frame(FrameKind::kSnapshotRefused,
+                                         peer::encode_snapshot_refused(r));
+  auto finished = std::make_shared<bool>(false);
+  asio::steady_timer deadline(sock.get_executor());
+  deadline.expires_after(timeout);
+  deadline.async_wait([finished, &sock](const boost::system::error_code& ec) {
+    if (ec || *finished) return;
+    boost::system::error_code ignored;
+    sock.cancel(ignored);
+  });
+  auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
+  (void)ec;
+  (void)n;
+  *finished = true;
+  deadline.cancel();
+}
 
 }  // namespace
 
@@ -104,6 +127,30 @@ std::string PeerTransport::Impl::judge(const peer::Hello& hello) {
   return "?";
 }
 
+std::string check_staged_snapshot(const std::string& path) {
+  PosixFileSystem fs;
+  auto file = fs.open(path);
+  auto problem = server::check_snapshot_payload(
+      [&](uint64_t offset, uint64_t length) { return file->read_at(offset, length); },
+      file->size());
+  return problem ? problem->describe() : std::string();
+}
+
+asio::awaitable<std::string> PeerTransport::Impl::check_staged(const std::string& path) {
+  if (!options.check_snapshot) co_return std::string();
+  // The work holds copies only: nothing of the transport is touched on the checker thread.
+  auto verdict = std::make_shared<std::string>();
+  std::function<void()> work = [check = options.check_snapshot, path, verdict] {
+    *verdict = check(path);
+  };
+  try {
+    co_await checker.run(std::move(work));
+  } catch (const std::exception& e) {  // unreadable, or too many checks waiting
+    *verdict = std::string("the payload could not be checked: ") + e.what();
+  }
+  co_return *verdict;
+}
+
 // Stages a snapshot's payload (the chunks after its begin frame) in a file; a cut stream leaves
 // no file behind. Returns the file, or empty if the stream ended first.
 asio::awaitable<std::string> PeerTransport::Impl::stage_snapshot(PeerStream& sock,
@@ -169,6 +216,18 @@ asio::awaitable<std::string> PeerTransport::Impl::serve_member(PeerStream& sock,
         std::error_code ignored;
         std::filesystem::remove(path, ignored);
         continue;
+      }
+      // Checked before the node hears of it (peer_transport.h); this stream waits meanwhile.
+      std::string refusal = co_await check_staged(path);
+      if (!refusal.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+        stats.snapshots_refused++;
+        peer::SnapshotRefused r{begin.message.snapshot.term, begin.message.snapshot.index,
+                                refusal};
+        co_await refuse_snapshot(sock, r, options.handshake_timeout);
+        co_return fmt::format("refused snapshot {} (term {}) from member {:x}: {}", r.index,
+                              r.term, from, refusal);
       }
       if (handlers.on_message) handlers.on_message(std::move(begin.message), path);
     } else if (f->kind == FrameKind::kNodeMessage) {

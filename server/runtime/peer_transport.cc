@@ -101,7 +101,8 @@ asio::awaitable<bool> PeerTransport::Impl::connect(Peer& p) {
   co_return true;
 }
 
-// A receiver only ever answers on our connection to say we were removed; otherwise its close
+// A receiver only ever answers on our connection to say we were removed or that it refused a
+// snapshot, then closes it; otherwise its close
 // (an idle deadline, a restart) is seen here, and the next message redials.
 asio::awaitable<void> PeerTransport::Impl::watch_outgoing(std::shared_ptr<Peer> peer,
                                                           std::shared_ptr<PeerStream> sock) {
@@ -118,6 +119,19 @@ asio::awaitable<void> PeerTransport::Impl::watch_outgoing(std::shared_ptr<Peer> 
     spdlog::warn("peer transport: member {:x} says this member was removed from the cluster",
                  peer->id);
     if (handlers.on_removed && !stopping) handlers.on_removed(peer->id);
+  }
+  if (f && f->kind == FrameKind::kSnapshotRefused && peer) {
+    // The stream was written whole, but the member found the payload damaged: its Raft will
+    // need another one (peer_transport.h).
+    std::string what;
+    try {
+      peer::SnapshotRefused r = peer::decode_snapshot_refused(f->payload);
+      what = fmt::format("snapshot {} (term {}): {}", r.index, r.term, r.reason);
+    } catch (const DecodeError& e) {
+      what = fmt::format("a snapshot (the refusal does not decode: {})", e.what());
+    }
+    spdlog::warn("peer transport: member {:x} refused {}", peer->id, what);
+    if (handlers.on_snapshot_sent && !stopping) handlers.on_snapshot_sent(peer->id, false);
   }
   if (peer && peer->socket == sock && !peer->writer_running) {
     boost::system::error_code ignored;

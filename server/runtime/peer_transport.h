@@ -20,6 +20,9 @@
 //   kind 8  node message     from, to and a server::NodeMessage's bytes (opaque here): a
 //                            follower's lease keep-alive or time-to-live for the leader, and
 //                            its answer
+//   kind 9  snapshot refused the receiver's answer, on the sender's connection, to a snapshot
+//                            whose payload failed its check: the snapshot's term and index and
+//                            why; then the receiver closes the connection
 // A frame over the size limit, a bad checksum, an unknown kind, a hello from another cluster
 // or a message (Raft's or a node message) whose sender is not the hello's or that is not
 // addressed to us: the connection is logged and dropped, and the member keeps serving. A hello
@@ -32,7 +35,15 @@
 // with the bytes received, never with what a header claims. At most max_handshaking
 // connections may be waiting for their first frame and max_incoming be open at once; past
 // that new connections are closed at once (counted in PeerStats::connections_refused). A snapshot's payload is streamed from the sender's snapshot file and
-// staged in a file on the receiver; the message is delivered once the whole payload is there.
+// staged in a file on the receiver; the message is delivered once the whole payload is there
+// and has passed TransportOptions::check_snapshot (issue 24: a payload the node cannot
+// install would stop the member when Raft applies it). The check reads the whole payload, so
+// it runs on a thread of its own, never on the io_context's (the node's) thread; meanwhile
+// this connection is not read (what follows the snapshot keeps its order). A payload that
+// fails is removed, never reaches the node, is counted (PeerStats::snapshots_refused) and
+// logged with the peer and the reason, and the sender hears of it (kind 9): it logs the
+// reason and reports the snapshot failed (TransportHandlers::on_snapshot_sent), and its Raft
+// sends one again later.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -50,6 +61,11 @@
 #include "etcdlab/types.h"
 
 namespace etcdlab::runtime {
+
+// The check a staged snapshot payload must pass before the node is told of it (the default
+// of TransportOptions::check_snapshot): empty if the node can install it, otherwise why not
+// (server/node/snapshot_check.h, with the part and payload offset). Reads the file at `path`.
+std::string check_staged_snapshot(const std::string& path);
 
 struct TransportOptions {
   NodeId self = kNoNode;
@@ -72,13 +88,20 @@ struct TransportOptions {
   // refused peer is logged in one line and no frame of it reaches the node.
   std::shared_ptr<boost::asio::ssl::context> tls_server;
   std::shared_ptr<boost::asio::ssl::context> tls_client;
+  // Run on the transport's checker thread for every staged snapshot (see the top); unset:
+  // payloads are not checked (tests of the transport's own mechanics).
+  std::function<std::string(const std::string& staged_path)> check_snapshot =
+      check_staged_snapshot;
 };
 
 struct TransportHandlers {
   // A message arrived (for kSnapshot: staged_payload is the file holding its payload).
   std::function<void(Message m, const std::string& staged_payload)> on_message;
   std::function<void(NodeId peer)> on_unreachable;              // a message to it was dropped
-  std::function<void(NodeId peer, bool ok)> on_snapshot_sent;   // a snapshot stream ended
+  // A snapshot stream to `peer` ended (ok: all of it was written), or `peer` refused a
+  // snapshot's payload afterwards (ok false, possibly after a true for the same snapshot;
+  // Raft ignores a report for a follower that is no longer waiting for a snapshot).
+  std::function<void(NodeId peer, bool ok)> on_snapshot_sent;
   // A node message (kind 8) from member `from` (the hello's id, which the frame repeats).
   std::function<void(NodeId from, std::string data)> on_node_message;
   // kind 6's payload for a joining member with these peer URLs; empty: no such member (the
@@ -108,6 +131,7 @@ struct PeerStats {
   uint64_t connections_timed_out = 0; // closed by a read deadline
   uint64_t bad_frames = 0;            // connections dropped for a malformed frame
   uint64_t accept_failures = 0;       // accept() failed (EMFILE...): backed off
+  uint64_t snapshots_refused = 0;     // staged payloads that failed check_snapshot
   std::map<NodeId, uint64_t> sent_to;          // bytes, per peer
   std::map<NodeId, uint64_t> received_from;    // bytes, per peer
 };

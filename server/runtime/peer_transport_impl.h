@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "bounded_worker.h"
 #include "peer_frames.h"
 #include "peer_stream.h"
 #include "peer_transport.h"
@@ -85,6 +86,13 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                                               std::vector<char>& buffer, NodeId from,
                                               uint64_t size);
   asio::awaitable<void> answer_members_request(PeerStream& sock, const std::string& payload);
+  // options.check_snapshot's verdict on a staged payload, from the checker thread (empty:
+  // it may go to the node).
+  asio::awaitable<std::string> check_staged(const std::string& path);
+
+  static constexpr size_t kMaxChecksWaiting = 4;  // past that, a snapshot is refused at once
+  // Declared last: joined first, before anything a check could still be using goes.
+  BoundedWorker checker{kMaxChecksWaiting};
 };
 
 // Reads the next frame through `decoder`, reading from `sock` as needed, each read bounded by

@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include "../node/state_machine.h"
 #include "../runtime/peer_frames.h"
 #include "../runtime/peer_transport.h"
 
@@ -41,6 +42,26 @@ class StringSnapshot final : public SnapshotReader {
   SnapshotMeta meta_;
   std::string data_;
 };
+
+// A real node snapshot payload (the header of members 1 to 3, then a store of `keys` keys
+// with values of `value_bytes`): what a leader streams, and what the receiver's check passes.
+inline std::string node_snapshot(int keys, size_t value_bytes) {
+  std::vector<server::Member> members;
+  for (NodeId id = 1; id <= 3; ++id) {
+    members.push_back(server::Member{id, "m" + std::to_string(id),
+                                     {"http://127.0.0.1:" + std::to_string(id)}, {}, false});
+  }
+  server::KvStateMachine sm(mvcc::KvStore::open({}), members);
+  for (int i = 0; i < keys; ++i) {
+    server::PutRequest p;
+    p.key = "key" + std::to_string(i);
+    p.value = std::string(value_bytes, static_cast<char>('a' + i % 26));
+    sm.apply_request(server::Request{p});
+  }
+  std::string payload;
+  sm.write_snapshot([&](std::string_view chunk) { payload += chunk; });
+  return payload;
+}
 
 struct Received {
   Message message;
