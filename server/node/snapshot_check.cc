@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <vector>
 
 #include "etcdlab/errors.h"
@@ -43,33 +42,10 @@ struct StoreShape {
   std::map<std::string, std::string> tables;  // name -> "name type notnull pk, ..."
 };
 
-// Rows of `sql` (with `param` bound to ?1 if given) as text; false and `error` if it failed.
-bool rows_of(sqlite3* db, const char* sql, const std::string* param,
-             std::vector<std::vector<std::string>>& rows, std::string& error) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> st(raw, &sqlite3_finalize);
-  if (rc == SQLITE_OK && param) {
-    rc = sqlite3_bind_text(st.get(), 1, param->data(), static_cast<int>(param->size()),
-                           SQLITE_TRANSIENT);
-  }
-  while (rc == SQLITE_OK && (rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    rc = SQLITE_OK;
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < sqlite3_column_count(st.get()); ++i) {
-      const unsigned char* text = sqlite3_column_text(st.get(), i);
-      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-    }
-  }
-  if (rc == SQLITE_DONE) return true;
-  error = sqlite3_errmsg(db);
-  return false;
-}
-
 bool read_shape(sqlite3* db, StoreShape& shape, std::string& error) {
   std::vector<std::vector<std::string>> rows;
-  if (!rows_of(db, "PRAGMA application_id", nullptr, rows, error)) return false;
-  if (!rows_of(db, "PRAGMA user_version", nullptr, rows, error)) return false;
+  if (!sqlite_rows(db, "PRAGMA application_id", nullptr, rows, error)) return false;
+  if (!sqlite_rows(db, "PRAGMA user_version", nullptr, rows, error)) return false;
   if (rows.size() != 2 || rows[0].empty() || rows[1].empty()) {
     error = "no application_id or user_version";
     return false;
@@ -77,7 +53,7 @@ bool read_shape(sqlite3* db, StoreShape& shape, std::string& error) {
   shape.application_id = static_cast<uint32_t>(std::stoll(rows[0][0]));
   shape.user_version = std::stoll(rows[1][0]);
   std::vector<std::vector<std::string>> tables;
-  if (!rows_of(db,
+  if (!sqlite_rows(db,
                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                "ORDER BY name",
                nullptr, tables, error)) {
@@ -85,7 +61,7 @@ bool read_shape(sqlite3* db, StoreShape& shape, std::string& error) {
   }
   for (const auto& t : tables) {
     std::vector<std::vector<std::string>> columns;
-    if (!rows_of(db,
+    if (!sqlite_rows(db,
                  "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
                  &t[0], columns, error)) {
       return false;

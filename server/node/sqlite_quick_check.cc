@@ -3,34 +3,46 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <memory>
 #include <cctype>
+#include <memory>
 
 namespace etcdlab::server {
 
+bool sqlite_rows(sqlite3* db, const char* sql, const std::string* param,
+                 std::vector<std::vector<std::string>>& rows, std::string& error) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> st(raw, &sqlite3_finalize);
+  if (rc == SQLITE_OK && param) {
+    rc = sqlite3_bind_text(st.get(), 1, param->data(), static_cast<int>(param->size()),
+                           SQLITE_TRANSIENT);
+  }
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    rc = SQLITE_OK;
+    auto& row = rows.emplace_back();
+    for (int i = 0; i < sqlite3_column_count(st.get()); ++i) {
+      const unsigned char* text = sqlite3_column_text(st.get(), i);
+      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+  }
+  if (rc == SQLITE_DONE) return true;
+  error = sqlite3_errmsg(db);
+  return false;
+}
+
 std::optional<SqliteFault> quick_check(sqlite3* db) {
-  auto run = [&](const char* sql, auto&& row) -> int {
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(st, &sqlite3_finalize);
-    if (rc != SQLITE_OK) return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) row(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-  };
+  std::vector<std::vector<std::string>> rows;
+  std::string error;
+  if (!sqlite_rows(db, "PRAGMA page_size", nullptr, rows, error)) {
+    return SqliteFault{0, "not a database: " + error};
+  }
   uint64_t page_size = 4096;
-  if (run("PRAGMA page_size", [&](sqlite3_stmt* st) {
-        page_size = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-      }) != SQLITE_OK) {
-    return SqliteFault{0, std::string("not a database: ") + sqlite3_errmsg(db)};
+  if (!rows.empty() && !rows[0].empty()) page_size = std::stoull(rows[0][0]);
+  rows.clear();
+  if (!sqlite_rows(db, "PRAGMA quick_check(1)", nullptr, rows, error)) {
+    return SqliteFault{0, "the database is damaged: " + error};
   }
-  std::string first;
-  int rc = run("PRAGMA quick_check(1)", [&](sqlite3_stmt* st) {
-    const unsigned char* text = sqlite3_column_text(st, 0);
-    if (first.empty() && text) first = reinterpret_cast<const char*>(text);
-  });
-  if (rc != SQLITE_OK) {
-    return SqliteFault{0, std::string("the database is damaged: ") + sqlite3_errmsg(db)};
-  }
+  std::string first = !rows.empty() && !rows[0].empty() ? rows[0][0] : std::string();
   if (first.empty() || first == "ok") return std::nullopt;
   // One line for the log: SQLite puts "*** in database main ***" on a line of its own.
   std::replace(first.begin(), first.end(), '\n', ' ');

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 struct sqlite3;
 
@@ -21,5 +22,11 @@ struct SqliteFault {
 // nullopt if `db` is a database whose structure quick_check finds sound; otherwise the first
 // fault. Throws nothing: a check that cannot run is a fault too.
 std::optional<SqliteFault> quick_check(sqlite3* db);
+
+// The rows of `sql` on a raw connection (with `param` bound to ?1 if given), each column as
+// text, appended to `rows`; false and SQLite's message in `error` if it failed. (The checks
+// run on connections that are not Database's: a window's, or a file opened read-only.)
+bool sqlite_rows(sqlite3* db, const char* sql, const std::string* param,
+                 std::vector<std::vector<std::string>>& rows, std::string& error);
 
 }  // namespace etcdlab::server
